@@ -1,0 +1,50 @@
+"""Detector protocol and the scan context shared by detectors.
+
+A detector is small: it looks at one Segment (original text + its NormalizedText) and returns
+Findings whose start/end are offsets into the segment's ORIGINAL text. Document-level detectors
+(e.g. hidden-layer presence, name severity next to other personal data) implement `finalize`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..model import Document, Finding, Segment
+from ..normalize import NormalizedText
+
+
+@dataclass
+class ScanContext:
+    document: Document
+    options: dict[str, Any] = field(default_factory=dict)   # e.g. {"light": True}
+    # per-segment cache of normalised texts, filled by the engine before detectors run
+    normalized: dict[int, NormalizedText] = field(default_factory=dict)
+    # per (layer) ordinal of the segment among non-empty segments of that layer (0 = first line)
+    ordinal: dict[int, int] = field(default_factory=dict)
+
+    def segment(self, seg_id: int) -> Segment:
+        return self.document.segments[seg_id]
+
+    def neighbours(self, seg: Segment, before: int = 1, after: int = 1) -> list[Segment]:
+        segs = self.document.segments
+        lo, hi = max(0, seg.id - before), min(len(segs), seg.id + after + 1)
+        return [s for s in segs[lo:hi] if s.id != seg.id and s.layer == seg.layer]
+
+
+class Detector(Protocol):
+    name: str
+
+    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+        ...
+
+
+def make_finding(seg: Segment, norm: NormalizedText, i: int, j: int, *, category: str, rule_id: str,
+                 severity: str, confidence: float, explanation: str, suggestion: str = "",
+                 evidence: list[str] | None = None, normalized_offsets: bool = True) -> Finding:
+    """Build a Finding from a match [i, j) in the normalised text (or original if normalized_offsets=False)."""
+    start, end = norm.span(i, j) if normalized_offsets else (i, j)
+    loc = dict(seg.locator)
+    return Finding(category=category, rule_id=rule_id, start=start, end=end, text=seg.text[start:end],
+                   layer=seg.layer, segment_id=seg.id, location=loc, severity=severity,
+                   confidence=confidence, explanation=explanation, suggestion=suggestion,
+                   evidence=list(evidence or []))

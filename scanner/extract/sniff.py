@@ -1,0 +1,61 @@
+"""Media type by content (magic bytes), with the file name only as a tie-breaker."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+ZIP = "application/zip"
+OFD = "application/ofd"
+OLE = "application/x-ole-storage"
+
+
+def _zip_kind(data: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+    except Exception:
+        return ZIP
+    if "word/document.xml" in names:
+        return DOCX
+    if "xl/workbook.xml" in names:
+        return XLSX
+    if "ppt/presentation.xml" in names:
+        return PPTX
+    if "OFD.xml" in names:
+        return OFD
+    return ZIP
+
+
+def sniff_media_type(data: bytes, name: str = "") -> str:
+    head = data[:1024]
+    lower = name.lower()
+    if head.startswith(b"%PDF-") or b"%PDF-" in head:
+        return "application/pdf"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(data)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return OLE
+    if head[:4] in (b"\x89PNG", b"GIF8") or head[:3] == b"\xff\xd8\xff":
+        return "image/" + {"\x89PN": "png", "GIF": "gif"}.get(head[:3].decode("latin1"), "jpeg")
+    if head.startswith(b"{\\rtf"):
+        return "application/rtf"
+    if b"\x00" in head and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
+        # NUL bytes without a UTF-16 BOM: binary, unless it decodes as BOM-less UTF-16 text.
+        if not _looks_utf16(head):
+            return "application/octet-stream"
+    probe = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
+    if lower.endswith((".html", ".htm", ".xhtml")) or probe.startswith((b"<!doctype html", b"<html")) \
+            or (b"<html" in probe[:512] or b"<body" in probe[:512]):
+        return "text/html"
+    return "text/plain"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    if len(head) < 4:
+        return False
+    even_nuls = head[1::2].count(0) / max(1, len(head[1::2]))
+    odd_nuls = head[0::2].count(0) / max(1, len(head[0::2]))
+    return even_nuls > 0.3 or odd_nuls > 0.3

@@ -1,0 +1,49 @@
+"""Plain text: encoding detected (BOM, strict UTF-8, then charset-normalizer), one segment per line."""
+from __future__ import annotations
+
+import codecs
+
+from ..model import Document
+from . import errors as E
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
+_CANDIDATES = ["gb18030", "big5", "utf-16-le", "utf-16-be"]
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Return (text, encoding). Raises ExtractionFailed when no encoding is plausible."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(enc, errors="replace"), enc + "-bom"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+    best = from_bytes(data[: 1 << 20], cp_isolation=_CANDIDATES).best()
+    if best is not None:
+        enc = best.encoding
+        if enc in ("gb2312", "gbk", "hz"):
+            enc = "gb18030"
+        return data.decode(enc, errors="replace"), enc
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise E.ExtractionFailed(E.encoding_unknown(str(exc.reason)))
+
+
+def extract_txt(data: bytes, doc: Document) -> None:
+    text, encoding = decode_text(data)
+    doc.meta["encoding"] = encoding
+    if "\ufffd" in text and text.count("\ufffd") > max(3, len(text) // 200):
+        doc.errors.append(E.encoding_unknown("many replacement characters"))
+    add_lines(doc, text, "body")
+
+
+def add_lines(doc: Document, text: str, layer: str, **locator) -> None:
+    for lineno, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+        if line.strip():
+            doc.add(layer, line, line=lineno + 1, paragraph=lineno, **locator)

@@ -1,0 +1,141 @@
+"""Core nouns of the scanner: Segment, Document, Finding, ScanError, Report.
+
+Text is never altered: a Segment holds text exactly as extracted, and every Finding's
+start/end are code-point offsets into that segment's text (spaCy's rule).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+# Layers a segment can belong to. "body" is what a reader sees; the rest are hidden or peripheral.
+LAYERS = (
+    "body",        # visible main text
+    "table",       # visible table cell text
+    "header",      # page header (docx section header, pdf top lines)
+    "footer",      # page footer
+    "revision",    # tracked insertion/deletion/move text
+    "comment",     # docx comments, html comments, pdf annotations
+    "hidden",      # vanished runs, white/tiny/invisible text, display:none, hidden sheets
+    "metadata",    # document properties
+    "redaction",   # text under a filled box
+    "script",      # html script/style
+    "note",        # footnotes, endnotes, speaker notes
+    "attachment",  # embedded files / archive members (locator says which)
+)
+
+# Layers whose mere non-empty presence is a hidden.* finding (the deep-inspection issue decides).
+HIDDEN_LAYERS = {"revision", "comment", "hidden", "metadata", "redaction", "script"}
+
+
+@dataclass
+class Segment:
+    """A piece of text as extracted, with where it came from.
+
+    locator: free-form dict, e.g. {"page": 1, "paragraph": 3}, {"table": 0, "row": 1, "col": 0},
+    {"sheet": "Sheet1", "cell": "B2"}, {"member": "a/b.docx"}, {"part": "word/comments.xml",
+    "author": "...", "kind": "del"}. Must be JSON-serialisable.
+    """
+    id: int
+    layer: str
+    text: str
+    locator: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScanError:
+    """Something the scanner could not read. A report with errors is never `pass` (fail closed)."""
+    code: str            # stable machine code, e.g. "extract.unsupported", "extract.timeout"
+    message: str         # Chinese message for people
+    detail: str = ""     # English detail for operators; never document text
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+
+@dataclass
+class Document:
+    source: str
+    sha256: str
+    media_type: str
+    segments: list[Segment] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)   # page_count, truncated, encoding, ...
+
+    def add(self, layer: str, text: str, **locator: Any) -> Segment | None:
+        if not text:
+            return None
+        seg = Segment(id=len(self.segments), layer=layer, text=text, locator=locator)
+        self.segments.append(seg)
+        return seg
+
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+@dataclass
+class Finding:
+    category: str
+    rule_id: str
+    start: int
+    end: int
+    text: str
+    layer: str = "body"
+    segment_id: int = 0
+    location: dict[str, Any] = field(default_factory=dict)
+    severity: str = "medium"
+    confidence: float = 0.8
+    explanation: str = ""
+    suggestion: str = ""
+    evidence: list[str] = field(default_factory=list)   # how the score came to be (English codes)
+    fingerprint: str = ""
+
+    def compute_fingerprint(self) -> str:
+        """Keyed by rule + normalised matched text, never stored as plaintext (detect-secrets)."""
+        h = hashlib.sha256(f"{self.rule_id}\x00{''.join(self.text.split())}".encode("utf-8"))
+        self.fingerprint = h.hexdigest()[:32]
+        return self.fingerprint
+
+    def to_dict(self) -> dict:
+        return {
+            "category": self.category, "rule_id": self.rule_id, "text": self.text,
+            "start": self.start, "end": self.end, "layer": self.layer,
+            "segment_id": self.segment_id, "location": self.location,
+            "severity": self.severity, "confidence": round(self.confidence, 3),
+            "explanation": self.explanation, "suggestion": self.suggestion,
+            "evidence": self.evidence, "fingerprint": self.fingerprint,
+        }
+
+
+@dataclass
+class Report:
+    source: str
+    sha256: str
+    decision: str
+    risk_score: float
+    findings: list[Finding]
+    errors: list[ScanError]
+    scanner_version: str
+    ruleset_hash: str
+    model_version: str
+    timings_ms: dict[str, float]
+    media_type: str = ""
+    segments: list[Segment] = field(default_factory=list)   # kept for html/text rendering
+    decision_reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self, with_segments: bool = False) -> dict:
+        d = {
+            "source": self.source, "sha256": self.sha256, "media_type": self.media_type,
+            "decision": self.decision, "risk_score": round(self.risk_score, 3),
+            "decision_reasons": self.decision_reasons,
+            "findings": [f.to_dict() for f in self.findings],
+            "errors": [e.to_dict() for e in self.errors],
+            "scanner_version": self.scanner_version, "ruleset_hash": self.ruleset_hash,
+            "model_version": self.model_version,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        if with_segments:
+            d["segments"] = [{"id": s.id, "layer": s.layer, "text": s.text, "locator": s.locator}
+                             for s in self.segments]
+        return d

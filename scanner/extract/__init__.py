@@ -10,10 +10,12 @@ import hashlib
 from pathlib import Path
 
 from ..model import Document, ScanError
-from .sniff import sniff_media_type
+from .sniff import DOCX, OFD, OLE, PPTX, XLSX, ZIP, sniff_media_type
 from . import errors as E
 
 MAX_INPUT_BYTES = 200 << 20
+MAX_CHARS = 5_000_000          # extracted characters per document, all layers
+MAX_NEST_DEPTH = 3             # archives / embedded objects inside each other
 
 
 def _extractor(media_type: str):
@@ -23,26 +25,31 @@ def _extractor(media_type: str):
     if media_type == "text/html":
         from .html import extract_html
         return extract_html
-    if media_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+    if media_type == DOCX:
         from .docx import extract_docx
         return extract_docx
     if media_type == "application/pdf":
         from .pdf import extract_pdf
         return extract_pdf
+    if media_type == XLSX:
+        from .xlsx import extract_xlsx
+        return extract_xlsx
+    if media_type == PPTX:
+        from .pptx import extract_pptx
+        return extract_pptx
+    if media_type == OFD:
+        from .ofd import extract_ofd
+        return extract_ofd
+    if media_type == ZIP:
+        from .archive import extract_zip
+        return extract_zip
+    if media_type in (OLE, "application/rtf"):
+        from .legacy import extract_legacy
+        return extract_legacy
     return None
 
 
-def extract_bytes(data: bytes, source: str) -> Document:
-    sha = hashlib.sha256(data).hexdigest()
-    media_type = sniff_media_type(data, source)
-    doc = Document(source=source, sha256=sha, media_type=media_type)
-    if not data:
-        doc.errors.append(E.empty())
-        return doc
-    fn = _extractor(media_type)
-    if fn is None:
-        doc.errors.append(E.unsupported(media_type))
-        return doc
+def _run(fn, data: bytes, doc: Document) -> None:
     try:
         fn(data, doc)
     except E.ExtractionFailed as exc:
@@ -53,9 +60,66 @@ def extract_bytes(data: bytes, source: str) -> Document:
         doc.errors.append(E.corrupt("RecursionError"))
     except Exception as exc:  # a parser's own failure on malformed input
         doc.errors.append(E.corrupt(type(exc).__name__))
-    if not doc.errors and not any(s.text.strip() for s in doc.segments):
+
+
+def _cap_chars(doc: Document) -> None:
+    total = 0
+    for i, seg in enumerate(doc.segments):
+        total += len(seg.text)
+        if total > MAX_CHARS:
+            del doc.segments[i:]
+            doc.meta["truncated"] = True
+            doc.errors.append(E.truncated(f"more than {MAX_CHARS} characters"))
+            return
+
+
+def extract_bytes(data: bytes, source: str, _depth: int = 0) -> Document:
+    sha = hashlib.sha256(data).hexdigest()
+    media_type = sniff_media_type(data, source)
+    doc = Document(source=source, sha256=sha, media_type=media_type)
+    doc.meta["nest_depth"] = _depth
+    if not data:
+        doc.errors.append(E.empty())
+        return doc
+    fn = _extractor(media_type)
+    if fn is None:
+        doc.errors.append(E.unsupported(media_type))
+        return doc
+    _run(fn, data, doc)
+    _cap_chars(doc)
+    if not doc.errors and not any(s.text.strip() for s in doc.segments) and _depth == 0:
         doc.errors.append(E.no_text(media_type))
+    doc.meta.pop("nest_depth", None)
     return doc
+
+
+def extract_nested(data: bytes, name: str, parent: Document, **locator) -> None:
+    """Extract an archive member or embedded object into `parent`: its segments keep their layer,
+    their locator gains `member` (outer!/inner for nested paths); its errors become the parent's."""
+    depth = parent.meta.get("nest_depth", 0) + 1
+    if depth > MAX_NEST_DEPTH:
+        if not any(e.code == "extract.archive_too_deep" for e in parent.errors):
+            parent.errors.append(E.archive_too_deep(f"nesting deeper than {MAX_NEST_DEPTH}"))
+        return
+    child = extract_bytes(data, name, _depth=depth)
+    member = locator.pop("member", name)
+    for seg in child.segments:
+        loc = dict(seg.locator)
+        inner = loc.pop("member", None)
+        loc["member"] = f"{member}!/{inner}" if inner else member
+        loc.update({k: v for k, v in locator.items() if k not in loc})
+        parent.add(seg.layer, seg.text, **loc)
+        if len(parent.segments) > 2_000_000:
+            break
+    known = {(e.code, e.detail) for e in parent.errors}
+    for e in child.errors:
+        if e.code == "extract.unsupported" and child.media_type in ("image/png", "image/jpeg", "image/gif",
+                                                                    "application/octet-stream"):
+            continue       # pictures and opaque blobs carry no text to scan
+        detail = f"{member}: {e.detail}" if e.detail else member
+        if (e.code, detail) not in known:
+            parent.errors.append(ScanError(e.code, e.message, detail[:300]))
+            known.add((e.code, detail))
 
 
 def extract(path: str | Path, source: str | None = None) -> Document:

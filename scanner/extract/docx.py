@@ -1,121 +1,215 @@
-"""DOCX: body paragraphs and tables in reading order, headers and footers, read from the XML.
+"""DOCX: every paragraph of every story, read from the XML (python-docx drops tracked insertions).
 
-python-docx's Paragraph.text drops tracked insertions, so the XML is read directly (lxml, no
-entities, no network). Deeper layers (revisions, comments, vanished runs, properties, notes,
-text boxes) are added by scanner.extract.docx_layers when present.
+The visible view ("as published", revisions accepted) goes to body/table/header/footer; text
+boxes and content controls are body text with a `kind`. Deeper layers (revisions, comments,
+vanished/white/tiny runs, fields, notes, properties, embedded objects) come from
+scanner.extract.docx_layers. Paragraph numbers in locators are the index of the w:p in its part,
+in document order, the same numbering for every layer.
 """
 from __future__ import annotations
 
-import io
 import zipfile
 
 from ..model import Document
 from . import errors as E
+from .xmlsafe import parse_xml as _safe_parse
+from .zipsafe import open_zip, read_member
 
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W = "{" + W_NS + "}"
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 MAX_PART_BYTES = 64 << 20
+_FALSY = {"0", "false", "off"}
 
 
 def parse_xml(raw: bytes):
-    from lxml import etree
-    if b"<!DOCTYPE" in raw[:4096] or b"<!ENTITY" in raw[:4096]:
-        raise E.ExtractionFailed(E.corrupt("DOCTYPE in OOXML part"))
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
-    return etree.fromstring(raw, parser=parser)
+    return _safe_parse(raw)
 
 
 def read_part(zf: zipfile.ZipFile, name: str) -> bytes:
-    infos = [i for i in zf.infolist() if i.filename == name]
-    if len(infos) > 1:
-        raise E.ExtractionFailed(E.corrupt(f"duplicate zip entry {name}"))
-    info = infos[0]
-    if info.file_size > MAX_PART_BYTES or (info.compress_size and info.file_size / info.compress_size > 200
-                                           and info.file_size > 1 << 20):
-        raise E.ExtractionFailed(E.resource_limit(f"zip part {name} too large or over-compressed"))
-    with zf.open(info) as fh:
-        data = fh.read(MAX_PART_BYTES + 1)
-    if len(data) > MAX_PART_BYTES:
-        raise E.ExtractionFailed(E.resource_limit(f"zip part {name} larger than declared"))
-    return data
+    return read_member(zf, name, MAX_PART_BYTES)
 
 
-def visible_paragraph_text(p) -> str:
-    """Text a reader sees: w:t (including tracked insertions), tabs/breaks; no deletions, no vanished runs."""
+def on(el) -> bool:
+    """A WordprocessingML on/off property element is on unless w:val says otherwise."""
+    if el is None:
+        return False
+    return (el.get(W + "val") or "true").lower() not in _FALSY
+
+
+class RunStyle:
+    """Decides whether a run is hidden (w:vanish directly or through a character/paragraph style)."""
+
+    def __init__(self, hidden_styles: set[str] | None = None):
+        self.hidden_styles = hidden_styles or set()
+
+    def vanished(self, r, p=None) -> bool:
+        rpr = r.find(W + "rPr")
+        if rpr is not None:
+            v = rpr.find(W + "vanish")
+            if v is not None:
+                return on(v)
+            rs = rpr.find(W + "rStyle")
+            if rs is not None and rs.get(W + "val") in self.hidden_styles:
+                return True
+        if p is not None and self.hidden_styles:
+            ppr = p.find(W + "pPr")
+            ps = ppr.find(W + "pStyle") if ppr is not None else None
+            if ps is not None and ps.get(W + "val") in self.hidden_styles:
+                return True
+        return False
+
+
+def hidden_styles_from(zf: zipfile.ZipFile, names) -> set[str]:
+    if "word/styles.xml" not in names:
+        return set()
+    root = parse_xml(read_part(zf, "word/styles.xml"))
+    out = set()
+    for st in root.iter(W + "style"):
+        rpr = st.find(W + "rPr")
+        if rpr is not None and on(rpr.find(W + "vanish")):
+            sid = st.get(W + "styleId")
+            if sid:
+                out.add(sid)
+    return out
+
+
+def visible_paragraph_text(p, rs: RunStyle | None = None) -> str:
+    """Text a reader sees: w:t (including tracked insertions), tabs/breaks; no deletions, no
+    vanished runs, no text of nested paragraphs (text boxes are their own paragraphs)."""
+    rs = rs or RunStyle()
     out = []
-    for node in p.iter(W + "t", W + "tab", W + "br", W + "cr", W + "noBreakHyphen"):
-        # skip text inside deletions, vanished runs, and nested paragraphs of text boxes
+    for node in p.iter(W + "t", W + "tab", W + "br", W + "cr", W + "noBreakHyphen", W + "sym"):
         anc = node.getparent()
         skip = False
         while anc is not None and anc is not p:
-            if anc.tag in (W + "del", W + "moveFrom"):
+            tag = anc.tag
+            if tag in (W + "del", W + "moveFrom", W + "p", MC + "Fallback", W + "rPr", W + "pPr"):
                 skip = True
                 break
-            if anc.tag == W + "r":
-                rpr = anc.find(W + "rPr")
-                if rpr is not None and rpr.find(W + "vanish") is not None:
-                    skip = True
-                    break
-            if anc.tag == W + "p":   # a text box paragraph inside this paragraph
+            if tag == W + "r" and rs.vanished(anc, p):
                 skip = True
                 break
             anc = anc.getparent()
         if skip:
             continue
-        if node.tag == W + "t":
+        tag = node.tag
+        if tag == W + "t":
             out.append(node.text or "")
-        elif node.tag == W + "tab":
+        elif tag == W + "tab":
             out.append("\t")
-        elif node.tag == W + "noBreakHyphen":
+        elif tag == W + "noBreakHyphen":
             out.append("-")
+        elif tag == W + "sym":
+            continue
         else:
             out.append("\n")
     return "".join(out)
 
 
-def _walk_block(container, doc: Document, layer: str, counter: dict, **loc) -> None:
-    for child in container:
-        if child.tag == W + "p":
-            text = visible_paragraph_text(child)
-            if text.strip():
-                doc.add(layer, text, paragraph=counter["p"], **loc)
-            counter["p"] += 1
-        elif child.tag == W + "tbl":
-            t_index = counter["t"]
-            counter["t"] += 1
-            for r_i, tr in enumerate(child.iter(W + "tr")):
-                for c_i, tc in enumerate(tr.findall(W + "tc")):
-                    for p in tc.findall(W + "p"):
-                        text = visible_paragraph_text(p)
-                        if text.strip():
-                            doc.add("table" if layer == "body" else layer, text, table=t_index, row=r_i,
-                                    col=c_i, paragraph=counter["p"], **loc)
-                        counter["p"] += 1
-        elif child.tag in (W + "sdt",):
-            content = child.find(W + "sdtContent")
-            if content is not None:
-                _walk_block(content, doc, layer, counter, **loc)
+def paragraph_context(p, tables: dict) -> dict:
+    """Where a paragraph sits: table cell (table/row/col), text box, content control.
+    `tables` caches table numbering and row/cell positions (big tables stay linear)."""
+    loc: dict = {}
+    kinds = []
+    cell = row = None
+    anc = p.getparent()
+    while anc is not None:
+        tag = anc.tag
+        if tag == W + "txbxContent" and "textbox" not in kinds:
+            kinds.append("textbox")
+        elif tag == W + "sdtContent" and "content_control" not in kinds:
+            kinds.append("content_control")
+        elif tag == W + "tc" and cell is None:
+            cell = anc
+        elif tag == W + "tr" and row is None and cell is not None:
+            row = anc
+        elif tag == W + "tbl" and row is not None and "table" not in loc:
+            if anc not in tables:
+                rows = [c for c in anc.iter(W + "tr") if _nearest(c, W + "tbl") is anc]
+                tables[anc] = (sum(1 for k in tables if not isinstance(k, tuple)), {r: i for i, r in enumerate(rows)})
+            t_index, rows_of = tables[anc]
+            loc["table"] = t_index
+            loc["row"] = rows_of.get(row, 0)
+            key = ("cells", row)
+            if key not in tables:
+                cells = [c for c in row.iter(W + "tc") if _nearest(c, W + "tr") is row]
+                tables[key] = {c: i for i, c in enumerate(cells)}
+            loc["col"] = tables[key].get(cell, 0)
+        anc = anc.getparent()
+    if kinds:
+        loc["kind"] = kinds[0]
+    return loc
+
+
+def _nearest(el, tag):
+    anc = el.getparent()
+    while anc is not None and anc.tag != tag:
+        anc = anc.getparent()
+    return anc
+
+
+def in_fallback(p) -> bool:
+    """mc:Fallback repeats the mc:Choice content (e.g. a VML copy of a text box): read it once."""
+    anc = p.getparent()
+    while anc is not None:
+        if anc.tag == MC + "Fallback":
+            return True
+        anc = anc.getparent()
+    return False
+
+
+def paragraph_index(root) -> dict:
+    return {p: i for i, p in enumerate(root.iter(W + "p"))}
+
+
+def walk_story(root, doc: Document, layer: str, rs: RunStyle, part: str, pindex: dict | None = None) -> None:
+    """Add every visible paragraph of one story (document, header, footer, note part)."""
+    pindex = pindex if pindex is not None else paragraph_index(root)
+    tables: dict = {}
+    for p, i in pindex.items():
+        if in_fallback(p):
+            continue
+        text = visible_paragraph_text(p, rs)
+        if not text.strip():
+            continue
+        ctx = paragraph_context(p, tables)
+        seg_layer = layer
+        if "table" in ctx and layer == "body":
+            seg_layer = "table"
+        loc = {"part": part, "paragraph": i}
+        loc.update(ctx)
+        doc.add(seg_layer, text, **loc)
+
+
+def story_parts(names, prefix: str) -> list[str]:
+    def num(n):
+        digits = "".join(ch for ch in n[len(prefix):] if ch.isdigit())
+        return (int(digits) if digits else 0, n)
+    return sorted((n for n in names if n.startswith(prefix) and n.endswith(".xml") and "/" not in n[5:]), key=num)
 
 
 def extract_docx(data: bytes, doc: Document) -> None:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise E.ExtractionFailed(E.corrupt(str(exc)))
+    zf = open_zip(data)
     with zf:
-        names = zf.namelist()
+        names = set(zf.namelist())
         if "word/document.xml" not in names:
+            if "EncryptedPackage" in names:
+                raise E.ExtractionFailed(E.encrypted())
             raise E.ExtractionFailed(E.corrupt("no word/document.xml"))
+        rs = RunStyle(hidden_styles_from(zf, names))
         root = parse_xml(read_part(zf, "word/document.xml"))
         body = root.find(W + "body")
         if body is None:
             raise E.ExtractionFailed(E.corrupt("no w:body"))
-        _walk_block(body, doc, "body", {"p": 0, "t": 0})
-        for name in sorted(n for n in names if n.startswith("word/header") and n.endswith(".xml")):
-            _walk_block(parse_xml(read_part(zf, name)), doc, "header", {"p": 0, "t": 0}, part=name)
-        for name in sorted(n for n in names if n.startswith("word/footer") and n.endswith(".xml")):
-            _walk_block(parse_xml(read_part(zf, name)), doc, "footer", {"p": 0, "t": 0}, part=name)
-        try:
-            from .docx_layers import extract_docx_layers
-        except ImportError:
-            return
-        extract_docx_layers(zf, root, doc)
+        pindex = paragraph_index(root)
+        walk_story(root, doc, "body", rs, "word/document.xml", pindex)
+        stories = {"word/document.xml": (root, pindex)}
+        for layer, prefix in (("header", "word/header"), ("footer", "word/footer")):
+            for name in story_parts(names, prefix):
+                proot = parse_xml(read_part(zf, name))
+                pi = paragraph_index(proot)
+                walk_story(proot, doc, layer, rs, name, pi)
+                stories[name] = (proot, pi)
+        from .docx_layers import extract_docx_layers
+        extract_docx_layers(zf, root, doc, stories=stories, run_style=rs, names=names)

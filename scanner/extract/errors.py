@@ -53,3 +53,47 @@ def garbled(detail: str = "") -> ScanError:
 
 def encoding_unknown(detail: str = "") -> ScanError:
     return ScanError("extract.encoding", "无法可靠识别文本编码，需人工审查。", detail)
+
+
+# --- container and XML safety (deep inspection) -------------------------------------------------
+def dtd_forbidden(detail: str = "") -> ScanError:
+    return ScanError("extract.dtd_forbidden", "文件内部含有不允许的 XML 文档类型定义（DOCTYPE/实体），可能是恶意构造的文件，已拒绝解析，需人工审查。",
+                     detail)
+
+
+def xml_too_deep(detail: str = "") -> ScanError:
+    return ScanError("extract.xml_too_deep", "文件内部结构嵌套过深，可能是恶意构造的文件，已拒绝解析，需人工审查。", detail)
+
+
+def archive_bomb(detail: str = "") -> ScanError:
+    return ScanError("extract.archive_bomb", "压缩包或文档解压后体积过大（疑似压缩炸弹），未予解压，需人工审查。", detail)
+
+
+def archive_duplicate(detail: str = "") -> ScanError:
+    return ScanError("extract.archive_duplicate_member", "文件内部含有重名或重叠的成员，不同软件可能读取到不同内容，已拒绝解析，需人工审查。",
+                     detail)
+
+
+def archive_unsafe_name(detail: str = "") -> ScanError:
+    return ScanError("extract.archive_unsafe_member", "压缩包内含有不安全的路径或符号链接成员，已拒绝解析，需人工审查。", detail)
+
+
+def archive_too_many(detail: str = "") -> ScanError:
+    return ScanError("extract.archive_too_many_members", "压缩包成员数量超过上限，未予审查，需人工审查。", detail)
+
+
+def archive_too_deep(detail: str = "") -> ScanError:
+    return ScanError("extract.archive_too_deep", "压缩包嵌套层数超过上限，内层内容未审查，需人工审查。", detail)
+
+
+def parser_crash(detail: str = "") -> ScanError:
+    return ScanError("extract.parser_crash", "解析程序异常退出（文件可能损坏或为恶意构造），未能完成审查，需人工审查。", detail)
+
+
+def partial(detail: str = "") -> ScanError:
+    return ScanError("extract.partial", "文件中有部分内容（如嵌入对象）无法读取，未予审查，需人工审查。", detail)
+
+
+def legacy_office(detail: str = "") -> ScanError:
+    return ScanError("extract.unsupported", "该文件为旧版 Office/WPS 格式（.doc/.wps/.xls/.et 等）或已加密的 Office 文件；"
+                     "本机未安装 LibreOffice，无法转换审查。请另存为 docx/xlsx/pdf 后重新提交，或交由人工审查。", detail)

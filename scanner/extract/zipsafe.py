@@ -1,0 +1,101 @@
+"""Zip pre-flight before inflating anything (zip bombs, duplicates, overlaps, unsafe names).
+
+Everything is read in memory; nothing is ever written to disk, so a traversal name cannot
+escape, but such names (and symlinks) are still rejected: a legitimate document never has them.
+"""
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+
+from . import errors as E
+
+MAX_MEMBERS = 5000
+MAX_MEMBER_BYTES = 64 << 20          # one part inflated
+MAX_TOTAL_BYTES = 512 << 20          # sum of declared sizes
+MAX_RATIO = 100                      # inflated / compressed, for members above RATIO_FLOOR
+RATIO_FLOOR = 1 << 20
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        raise E.ExtractionFailed(E.corrupt("not a readable zip container"))
+    try:
+        preflight(zf)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+def _unsafe_name(name: str) -> bool:
+    if not name or "\x00" in name:
+        return True
+    n = name.replace("\\", "/")
+    if n.startswith("/") or (len(n) > 1 and n[1] == ":"):
+        return True
+    return any(part == ".." for part in n.split("/"))
+
+
+def preflight(zf: zipfile.ZipFile) -> None:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise E.ExtractionFailed(E.archive_too_many(f"{len(infos)} members > {MAX_MEMBERS}"))
+    seen: set[str] = set()
+    total = 0
+    spans = []
+    for info in infos:
+        name = info.filename
+        key = name.replace("\\", "/").lower()
+        if key in seen:
+            raise E.ExtractionFailed(E.archive_duplicate("duplicate member name"))
+        seen.add(key)
+        if _unsafe_name(name):
+            raise E.ExtractionFailed(E.archive_unsafe_name("absolute or parent-relative member name"))
+        mode = (info.external_attr >> 16) & 0xFFFF
+        if mode and stat.S_ISLNK(mode):
+            raise E.ExtractionFailed(E.archive_unsafe_name("symlink member"))
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise E.ExtractionFailed(E.archive_bomb(f"member declares {info.file_size} bytes"))
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+            raise E.ExtractionFailed(E.archive_bomb("compression ratio above limit"))
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise E.ExtractionFailed(E.archive_bomb(f"members declare more than {MAX_TOTAL_BYTES} bytes"))
+        spans.append((info.header_offset, info.header_offset + 30 + len(info.orig_filename.encode("utf-8", "replace"))
+                       + info.compress_size))
+    spans.sort()
+    for (_a0, a1), (b0, _b1) in zip(spans, spans[1:]):
+        if b0 < a1:   # two entries share bytes: the same data under two names (overlapping zip bomb)
+            raise E.ExtractionFailed(E.archive_duplicate("overlapping members"))
+
+
+def is_encrypted(info: zipfile.ZipInfo) -> bool:
+    return bool(info.flag_bits & 0x1)
+
+
+def read_member(zf: zipfile.ZipFile, name_or_info, limit: int = MAX_MEMBER_BYTES) -> bytes:
+    """Inflate one member with a hard cap (the declared size can lie)."""
+    info = name_or_info if isinstance(name_or_info, zipfile.ZipInfo) else zf.getinfo(name_or_info)
+    if is_encrypted(info):
+        raise E.ExtractionFailed(E.encrypted())
+    try:
+        with zf.open(info) as fh:
+            data = fh.read(limit + 1)
+    except (zipfile.BadZipFile, zlib_error(), EOFError, OSError, NotImplementedError, ValueError):
+        raise E.ExtractionFailed(E.corrupt("zip member not readable"))
+    if len(data) > limit:
+        raise E.ExtractionFailed(E.archive_bomb("member inflates beyond limit"))
+    return data
+
+
+def zlib_error():
+    import zlib
+    return zlib.error
+
+
+def member_map(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    return {i.filename: i for i in zf.infolist()}

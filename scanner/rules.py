@@ -89,7 +89,8 @@ class Ruleset:
             data = path.read_bytes()
             h.update(path.name.encode() + b"\0" + data)
             doc = tomllib.loads(data.decode("utf-8"))
-            meta = doc.get("lexicon", {})
+            meta = {**doc, **doc.get("lexicon", {})}   # keys may sit under [lexicon] or at top level
+            doc = meta
             lexicons.append(Lexicon(
                 name=path.stem, category=meta["category"], terms=list(doc.get("terms", [])),
                 severity=meta.get("severity", "medium"), confidence=float(meta.get("confidence", 0.75)),

@@ -1,0 +1,153 @@
+"""国家秘密标志 (marking.level / marking.field) and restriction marks (marking.internal).
+
+Patterns come from lexicons/rules/marking.toml and run on the compact normalised text, so
+"秘 密 ★ １ 年" and "機密★十年" match; the finding maps back to the exact original characters.
+Position decides between a marking and a mention.
+"""
+from __future__ import annotations
+
+import re
+
+from ..model import Finding, Segment
+from ..normalize import NormalizedText
+from ..rules import Ruleset
+from .base import ScanContext, make_finding
+
+POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
+                  "table": "表格", "hidden": "隐藏内容"}
+TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
+
+
+class MarkingDetector:
+    name = "marking"
+    order = 10
+
+    def __init__(self, cfg: dict):
+        m = cfg["marking"]
+        self.cfg = cfg
+        levels = "|".join(map(re.escape, m["levels"]))
+        stars = "[" + "".join(re.escape(s) for s in m["stars"]) + "]"
+        period = m["period"].replace("{number}", m["number"])
+        not_after = "".join(f"(?<!{re.escape(w)})" for w in m["not_after"])
+        self.first_lines = int(m.get("first_lines", 4))
+        self.levels = set(m["levels"])
+        # level + star (+ period): the GB/T 9704 form
+        self.strong = re.compile(rf"{not_after}(?:{levels})级?{stars}(?:{period})?")
+        # 密级：机密 (a form field written inline)
+        self.field = re.compile(rf"密级[:：]?(?:为|是)?((?:{levels})级?(?:{stars}(?:{period})?)?)(?![、和或及与/])")
+        # a line that is nothing but a level (机密 / 机密级), for first lines, headers and table fields
+        self.bare = re.compile(rf"^(?:{levels})级?(?:{stars}(?:{period})?)?$")
+        internal = sorted(m["internal"], key=len, reverse=True)
+        self.internal_line = re.compile(
+            rf"^(?:(?:{'|'.join(map(re.escape, internal))})(?:{stars}(?:{period})?)?[，,、]?)+$")
+        self.internal_star = re.compile(rf"内部{stars}(?:{period})?")
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _position(self, seg: Segment, ctx: ScanContext, standalone: bool) -> str | None:
+        if seg.layer in ("header", "footer"):
+            return seg.layer
+        if seg.layer in ("body", "table") and ctx.ordinal.get(seg.id, 99) < self.first_lines:
+            return "first"
+        if standalone:
+            return "standalone"
+        return None
+
+    @staticmethod
+    def _strip(s: str) -> str:
+        while s and s[-1] in TRAILING_PUNCT:
+            s = s[:-1]
+        while s and s[0] in TRAILING_PUNCT:
+            s = s[1:]
+        return s
+
+    def _table_field(self, seg: Segment, ctx: ScanContext) -> bool:
+        loc = seg.locator
+        if "table" not in loc:
+            return False
+        for other in ctx.document.segments:
+            ol = other.locator
+            if ol.get("table") != loc.get("table") or ol.get("part") != loc.get("part"):
+                continue
+            left = ol.get("row") == loc.get("row") and ol.get("col") == loc.get("col", 0) - 1
+            above = ol.get("col") == loc.get("col") and ol.get("row") == loc.get("row", 0) - 1
+            if (left or above) and "密级" in "".join(other.text.split()):
+                return True
+        return False
+
+    def _messages(self, key: str) -> dict:
+        return self.cfg["messages"][key.split(".")[1]]
+
+    def _msg(self, key: str, field: str, **kw) -> str:
+        return self._messages(key)[field].format(**kw)
+
+    # -- detection -----------------------------------------------------------------------------
+    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+        comp = norm.compact()
+        t = comp.text
+        if not t:
+            return []
+        has_level = any(lv in t for lv in self.levels)
+        has_internal = "内部" in t or "注意保存" in t or "限国内发行" in t
+        if not has_level and not has_internal:
+            return []
+        out: list[Finding] = []
+        line = self._strip(t)
+        standalone_line = bool(line) and (self.bare.match(line) is not None)
+        taken: list[tuple[int, int]] = []
+
+        def add(i, j, category, severity, conf, key, field_, evidence, **kw):
+            f = make_finding(seg, comp, i, j, category=category, rule_id=f"{category}.v1", severity=severity,
+                             confidence=conf, explanation="", suggestion=self._messages(key)["suggestion"],
+                             evidence=evidence)
+            f.explanation = self._msg(key, field_, text="".join(f.text.split()), **kw)
+            out.append(f)
+            taken.append((i, j))
+
+        if has_level:
+            # 1. 密级 field (inline form or table cell next to a 密级 label)
+            for m in self.field.finditer(t):
+                i, j = m.span(1)
+                add(i, j, "marking.field", "critical", 0.95, "marking.field", "explanation", ["pattern:field"])
+            if seg.layer == "table" and standalone_line and self._table_field(seg, ctx):
+                i = t.find(line)
+                if not any(a <= i < b for a, b in taken):
+                    add(i, i + len(line), "marking.field", "critical", 0.95, "marking.field", "explanation",
+                        ["position:table-field"])
+            # 2. level + star
+            for m in self.strong.finditer(t):
+                i, j = m.span()
+                if any(a <= i < b for a, b in taken):
+                    continue
+                standalone = self._strip(t.replace(m.group(0), "", 1)) == "" or len(self._strip(t)) <= len(m.group(0)) + 2
+                pos = self._position(seg, ctx, standalone)
+                if pos is None and seg.layer not in ("body", "table"):
+                    pos = "hidden"   # a marking left in a hidden layer is still a marking
+                if pos is not None:
+                    add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",
+                        [f"position:{pos}", "form:star"], position=POSITION_NAMES.get(pos, pos))
+                else:
+                    add(i, j, "marking.level", "high", 0.7, "marking.level", "explanation_inline",
+                        ["position:inline", "form:star"])
+            # 3. a bare level alone on a line at the marking position
+            if standalone_line and not out:
+                pos = self._position(seg, ctx, False)
+                if pos is not None:
+                    i = t.find(line)
+                    add(i, i + len(line), "marking.level", "critical", 0.85, "marking.level", "explanation",
+                        [f"position:{pos}", "form:bare"], position=POSITION_NAMES.get(pos, pos))
+        if has_internal:
+            if line and self.internal_line.match(line):
+                pos = self._position(seg, ctx, True) or "standalone"
+                i = t.find(line)
+                add(i, i + len(line), "marking.internal", "high", 0.9, "marking.internal", "explanation",
+                    [f"position:{pos}"], position=POSITION_NAMES.get(pos, pos))
+            else:
+                for m in self.internal_star.finditer(t):
+                    pos = self._position(seg, ctx, False) or "standalone"
+                    add(m.start(), m.end(), "marking.internal", "high", 0.85, "marking.internal", "explanation",
+                        ["form:star"], position=POSITION_NAMES.get(pos, "正文"))
+        return out
+
+
+def create(ruleset: Ruleset, light: bool = False) -> MarkingDetector:
+    return MarkingDetector(ruleset.raw["marking"])

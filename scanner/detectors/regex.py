@@ -1,0 +1,86 @@
+"""Pattern rules from lexicons/rules/*.toml (pii.*, secret.*, geo.*): regex + keyword prefilter +
+validator + context words that raise or lower confidence + allowlists (gitleaks / Presidio ideas)."""
+from __future__ import annotations
+
+from ..model import Finding, Segment
+from ..normalize import NormalizedText
+from ..rules import Rule, Ruleset
+from ..validators import VALIDATORS
+from .base import ScanContext, make_finding
+
+CONTEXT_PLUS = 0.1
+CONTEXT_MINUS = 0.35
+
+
+def v_address(match: str, context: str) -> bool | None:
+    if any(k in match for k in ("室", "单元", "栋", "幢", "号楼", "户")):
+        return None
+    if any(k in context for k in ("住址", "家住", "居住", "业主", "户籍", "现住", "家庭", "名下", "租住")):
+        return None
+    return False
+
+
+VALIDATORS.setdefault("address", v_address)
+
+
+class RegexDetector:
+    name = "regex"
+    order = 20
+
+    def __init__(self, rules: list[Rule]):
+        self.rules = [r for r in rules if r.category.split(".")[0] not in ("marking",)]
+        for r in self.rules:
+            if r.validator and r.validator not in VALIDATORS:
+                raise ValueError(f"rule {r.id}: unknown validator {r.validator}")
+
+    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
+        text = norm.text
+        lower = None
+        out: list[Finding] = []
+        for rule in self.rules:
+            if rule.keywords:
+                if lower is None:
+                    lower = text.lower()
+                if not any(k in lower for k in rule.keywords):
+                    continue
+            for m in rule.regex.finditer(text):
+                i, j = m.span(rule.group)
+                if i < 0 or j <= i:
+                    continue
+                value = text[i:j]
+                lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
+                before, after = text[lo:i], text[j:hi]
+                context = before + " " + after
+                if any(a.search(value) for a in rule.allow):
+                    continue
+                if any(a.search(text[lo:hi]) for a in rule.allow_context):
+                    continue
+                conf = rule.confidence
+                evidence = [f"pattern:{rule.id}"]
+                plus = [w for w in rule.context_plus if w.lower() in context.lower()]
+                minus = [w for w in rule.context_minus if w.lower() in context.lower()]
+                if rule.context_required and not plus:
+                    continue
+                if rule.validator:
+                    verdict = VALIDATORS[rule.validator](value, context)
+                    if verdict is False:
+                        continue
+                    if verdict is True:
+                        conf = max(conf, 0.95)
+                        evidence.append(f"validator:{rule.validator}:valid")
+                if plus:
+                    conf = min(0.99, conf + CONTEXT_PLUS)
+                    evidence.append("context+:" + ",".join(plus[:3]))
+                if minus:
+                    conf = max(0.05, conf - CONTEXT_MINUS)
+                    evidence.append("context-:" + ",".join(minus[:3]))
+                out.append(make_finding(seg, norm, i, j, category=rule.category, rule_id=rule.id,
+                                        severity=rule.severity, confidence=conf,
+                                        explanation=rule.explanation.replace("{text}", value),
+                                        suggestion=rule.suggestion,
+                                        evidence=evidence))
+        return out
+
+
+def create(ruleset: Ruleset, light: bool = False) -> RegexDetector:
+    return RegexDetector(ruleset.rules)

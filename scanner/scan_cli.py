@@ -1,0 +1,117 @@
+"""`baomi scan PATH...` — files, directories (recursively) or a list file.
+
+Exit codes (for a publishing gate): 0 pass, 1 review, 2 block, 3 could not scan (some file
+had an extraction error and none was blocked). `--fail-on block` makes review exit 0, `--fail-on
+never` always exits 0 (report only).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT = {"pass": 0, "review": 1, "block": 2}
+CANNOT_SCAN = 3
+
+
+def add_scan_parser(sub) -> None:
+    p = sub.add_parser("scan", help="扫描文件或目录 / scan files or directories",
+                       description="扫描草稿文件（docx、pdf、txt、html 等），输出风险报告。")
+    p.add_argument("paths", nargs="*", help="文件、目录或 - （从标准输入读取文本）")
+    p.add_argument("--format", "-f", choices=["jsonl", "json", "text", "html", "sarif"], default="text")
+    p.add_argument("--output", "-o", help="写入文件而不是标准输出")
+    p.add_argument("--fail-on", choices=["review", "block", "never"], default="review",
+                   help="达到该结论时以非零退出（默认 review）")
+    p.add_argument("--light", action="store_true", help="轻量模式：不加载模型，只用规则和词表")
+    p.add_argument("--isolated", action="store_true",
+                   help="在受限子进程中解析文件（不可信文件请使用；服务端总是使用）")
+    p.add_argument("--list", dest="list_file", help="从文件读取待扫描路径（每行一个）")
+    p.add_argument("--jobs", "-j", type=int, default=0, help="批量模式的进程数（默认：目录扫描时使用全部核心）")
+    p.add_argument("--resume", action="store_true", help="批量模式：跳过结果文件中已完成的文件")
+    p.add_argument("--summary-html", help="批量模式：写出汇总 HTML")
+    p.set_defaults(func=run_scan)
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                out.extend(str(Path(root) / f) for f in sorted(files) if not f.startswith("."))
+        else:
+            out.append(p)
+    return out
+
+
+def exit_code(reports, fail_on: str) -> int:
+    if fail_on == "never" or not reports:
+        return 0
+    decisions = [r.decision for r in reports]
+    if "block" in decisions:
+        return EXIT["block"]
+    if any(r.errors for r in reports):
+        code = CANNOT_SCAN
+    else:
+        code = max(EXIT[d] for d in decisions)
+    if fail_on == "block" and code in (EXIT["review"],):
+        return 0
+    return code
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    from . import get_scanner
+    from .report import to_html, to_json_line, to_sarif, to_text
+
+    paths = list(args.paths)
+    if args.list_file:
+        with open(args.list_file, encoding="utf-8") as fh:
+            paths.extend(line.strip() for line in fh if line.strip())
+    if not paths:
+        print("用法：baomi scan 文件或目录 …（baomi scan --help 查看帮助）", file=sys.stderr)
+        return 64
+    is_batch = any(Path(p).is_dir() for p in paths if p != "-") or args.jobs > 1 or args.list_file
+    if is_batch and args.format == "jsonl" and args.output:
+        try:
+            from .batch import run_batch
+        except ImportError:
+            run_batch = None
+        if run_batch is not None:
+            return run_batch(expand_paths(paths), out_jsonl=args.output, jobs=args.jobs or os.cpu_count() or 1,
+                             resume=args.resume, light=args.light, isolated=args.isolated,
+                             summary_html=args.summary_html, fail_on=args.fail_on)
+    scanner = get_scanner(light=args.light)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    reports = []
+    try:
+        for path in (["-"] if paths == ["-"] else expand_paths(paths)):
+            if path == "-":
+                report = scanner.scan_bytes(sys.stdin.buffer.read(), source="<stdin>")
+            else:
+                report = scanner.scan_file(path, source=path, isolated=args.isolated)
+            if args.format == "jsonl":
+                out.write(to_json_line(report) + "\n")
+                out.flush()
+                report.segments = []   # streaming: do not keep every document in memory
+            elif args.format == "text":
+                out.write(to_text(report) + "\n\n")
+                out.flush()
+                report.segments = []
+            reports.append(report)
+        if args.format == "json":
+            import json
+            out.write(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n")
+        elif args.format == "html":
+            out.write(to_html(reports))
+        elif args.format == "sarif":
+            out.write(to_sarif(reports) + "\n")
+        if args.format == "text" and len(reports) > 1:
+            from collections import Counter
+            c = Counter(r.decision for r in reports)
+            out.write(f"共 {len(reports)} 个文件：通过 {c['pass']}，需审查 {c['review']}，禁止发布 {c['block']}\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return exit_code(reports, args.fail_on)

@@ -1,0 +1,225 @@
+"""Validators named by rules (`validator = "..."`), Presidio-style.
+
+Each takes the matched text (normalised) and the surrounding text and returns
+True (certain), False (drop) or None (keep the rule's score).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from .rules import default_lexicon_dir
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+PROVINCES = {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+             "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+             "65", "71", "81", "82", "83"}
+
+
+@lru_cache(maxsize=1)
+def _regions() -> dict[str, tuple[int | None, int | None]]:
+    table: dict[str, tuple[int | None, int | None]] = {}
+    path = default_lexicon_dir() / "data" / "id_regions.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, frm, to = (line.split("\t") + ["", ""])[:3]
+        table[code] = (int(frm) if frm else None, int(to) if to else None)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _bins() -> dict[str, set[int]]:
+    table: dict[str, set[int]] = {}
+    path = default_lexicon_dir() / "data" / "bank_bins.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        prefix, length = line.split("\t")[:2]
+        table.setdefault(prefix, set()).add(int(length))
+    return table
+
+
+def id_check_char(body17: str) -> str:
+    return ID_CHECK[sum(int(d) * w for d, w in zip(body17, ID_WEIGHTS)) % 11]
+
+
+def _valid_date(y: int, m: int, d: int) -> bool:
+    try:
+        date = _dt.date(y, m, d)
+    except ValueError:
+        return False
+    return _dt.date(1900, 1, 1) <= date <= _dt.date.today()
+
+
+def _region_ok(code: str, year: int, strict_years: bool) -> bool:
+    """The region code must exist. A code retired before the birth year cannot be on that person's
+    card. A code created after the birth year can (cards were first issued from 1984 and carry the
+    region at issuance), so that check only applies in strict mode (python-stdnum semantics)."""
+    if code[:2] not in PROVINCES:
+        return False
+    regions = _regions()
+    if code not in regions:
+        return False
+    frm, to = regions[code]
+    if strict_years and frm is not None and year < frm:
+        return False
+    if to is not None and year > to:
+        return False
+    return True
+
+
+def resident_id(value: str, strict_years: bool = False) -> bool:
+    """GB 11643: 18 characters (region, birth date, sequence, check) or legacy 15 digits.
+
+    strict_years=True also rejects a region code that did not exist yet in the birth year."""
+    v = value.upper()
+    if len(v) == 18:
+        if not v[:17].isdigit() or not (v[17].isdigit() or v[17] == "X"):
+            return False
+        y, m, d = int(v[6:10]), int(v[10:12]), int(v[12:14])
+        if not _valid_date(y, m, d):
+            return False
+        if not _region_ok(v[:6], y, strict_years):
+            return False
+        return id_check_char(v[:17]) == v[17]
+    if len(v) == 15 and v.isdigit():
+        y, m, d = 1900 + int(v[6:8]), int(v[8:10]), int(v[10:12])
+        return _valid_date(y, m, d) and _region_ok(v[:6], y, strict_years)
+    return False
+
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc(value: str) -> bool:
+    """Unified social credit code (GB 32100): an organisation's ID, never personal data."""
+    v = re.sub(r"\s", "", value).upper()
+    if len(v) != 18 or any(c not in USCC_ALPHABET for c in v):
+        return False
+    if not v[8:17].replace("X", "0").isalnum():
+        return False
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(v[:17], USCC_WEIGHTS))
+    return USCC_ALPHABET[(31 - total % 31) % 31] == v[17]
+
+
+def luhn(digits: str) -> bool:
+    if not digits.isdigit() or len(digits) < 2:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 1:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+def bank_bin(digits: str) -> tuple[bool, bool]:
+    """(known prefix, length matches the prefix's card length)."""
+    bins = _bins()
+    for k in range(10, 2, -1):
+        lengths = bins.get(digits[:k])
+        if lengths:
+            return True, len(digits) in lengths
+    return False, False
+
+
+# --- validators used by rules: (match, context) -> True / False / None -------------------------
+
+def v_id_card(match: str, context: str) -> bool | None:
+    digits = re.sub(r"[\s-]", "", match)
+    return True if resident_id(digits) else False
+
+
+def v_bank_card(match: str, context: str) -> bool | None:
+    digits = re.sub(r"[\s-]", "", match)
+    if not (15 <= len(digits) <= 19) or not luhn(digits):
+        return False
+    if resident_id(digits):
+        return False
+    known, length_ok = bank_bin(digits)
+    if known and length_ok:
+        return True
+    if known:
+        return None
+    # unknown prefix: only with card context nearby
+    if re.search(r"卡号|银行卡|借记卡|信用卡|储蓄卡|账号|帐号|card", context, re.I):
+        return None
+    return False
+
+
+MOBILE_PREFIXES = re.compile(r"^1(3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])")
+
+
+def v_mobile(match: str, context: str) -> bool | None:
+    digits = re.sub(r"\D", "", match)
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) != 11 or not MOBILE_PREFIXES.match(digits):
+        return False
+    return None
+
+
+def v_private_ip(match: str, context: str) -> bool | None:
+    try:
+        ip = ipaddress.ip_address(match)
+    except ValueError:
+        return False
+    if ip.version == 4 and (ip.is_private and not ip.is_loopback and not str(ip).startswith("0.")):
+        # version-number look-alikes such as "版本 10.2.3.4" are rare; context lowers them
+        return None
+    return False
+
+
+def v_coordinate_pair(match: str, context: str) -> bool | None:
+    nums = re.findall(r"-?\d+\.\d+", match)
+    if len(nums) != 2:
+        return False
+    a, b = float(nums[0]), float(nums[1])
+    if not (-90 <= a <= 90 and -180 <= b <= 180) and not (-90 <= b <= 90 and -180 <= a <= 180):
+        return False
+    return None
+
+
+def v_dms(match: str, context: str) -> bool | None:
+    nums = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", match)]
+    if not nums or nums[0] > 180 or (len(nums) > 1 and nums[1] >= 60) or (len(nums) > 2 and nums[2] >= 60):
+        return False
+    return None
+
+
+def v_secret_value(match: str, context: str) -> bool | None:
+    """A credential value: reject placeholders and plain words."""
+    v = match.strip()
+    if len(v) < 4:
+        return False
+    low = v.lower()
+    if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "your_password", "<password>",
+               "123456"} or set(v) <= set("*xX•●.·"):
+        return False
+    if re.fullmatch(r"[\u4e00-\u9fff]+", v):
+        return False   # Chinese words after 密码 (e.g. 密码管理) are not a credential value
+    return None
+
+
+VALIDATORS = {
+    "id_card": v_id_card,
+    "bank_card": v_bank_card,
+    "mobile": v_mobile,
+    "private_ip": v_private_ip,
+    "coordinate_pair": v_coordinate_pair,
+    "dms": v_dms,
+    "secret_value": v_secret_value,
+}
+
+
+def lexicon_data_dir() -> Path:
+    return default_lexicon_dir() / "data"

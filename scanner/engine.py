@@ -74,8 +74,12 @@ class Scanner:
         for det in self.detectors:
             t1 = time.perf_counter()
             try:
-                for seg in doc.segments:
-                    findings.extend(det.detect(seg, ctx.normalized[seg.id], ctx))
+                detect_document = getattr(det, "detect_document", None)
+                if detect_document is not None:
+                    findings.extend(detect_document(ctx))
+                else:
+                    for seg in doc.segments:
+                        findings.extend(det.detect(seg, ctx.normalized[seg.id], ctx))
                 finalize = getattr(det, "finalize", None)
                 if finalize is not None:
                     findings = finalize(findings, ctx)

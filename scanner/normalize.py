@@ -21,6 +21,9 @@ _ZW_SET = frozenset(ZERO_WIDTH)
 
 # Filler dropped by compact(): white space and symbols people insert inside a word to evade a match.
 FILLER = frozenset(" \t\u3000\xa0·•・_~|-—–‐‑﹏…'\"`^" + ZERO_WIDTH)
+_FILLER_CLASS = "".join(re.escape(c) for c in sorted(FILLER))
+_FILLER_RE = re.compile(f"[{_FILLER_CLASS}]")
+_KEEP_RUN_RE = re.compile(f"[^{_FILLER_CLASS}]+")
 
 
 @lru_cache(maxsize=1)
@@ -32,17 +35,25 @@ def _t2s():
         return None
 
 
-@lru_cache(maxsize=65536)
-def _char_t2s(ch: str) -> str:
+@lru_cache(maxsize=1)
+def _trad_table() -> tuple[dict[str, str], "re.Pattern"]:
+    """Character-level t2s table, built once (~30 ms) by converting every CJK code point."""
     cc = _t2s()
     if cc is None:
-        return ch
-    out = cc.convert(ch)
-    return out if len(out) == 1 else ch
+        return {}, re.compile("(?!)")
+    chars = [chr(c) for c in [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00)]]
+    out = cc.convert("\n".join(chars)).split("\n")
+    table = {a: b for a, b in zip(chars, out) if a != b and len(b) == 1} if len(out) == len(chars) else {}
+    pattern = re.compile("[" + "".join(re.escape(c) for c in table) + "]") if table else re.compile("(?!)")
+    return table, pattern
 
 
-def _has_cjk(s: str) -> bool:
-    return any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in s)
+def _char_t2s(ch: str) -> str:
+    return _trad_table()[0].get(ch, ch)
+
+
+def has_traditional(s: str) -> bool:
+    return _trad_table()[1].search(s) is not None
 
 
 class NormalizedText:
@@ -80,43 +91,50 @@ class NormalizedText:
             return s, s
         return self.orig_start(i), self.orig_end(j)
 
-    def compact(self, drop: frozenset = FILLER) -> "NormalizedText":
-        """A view with filler characters removed, still mapping to the original."""
+    def compact(self) -> "NormalizedText":
+        """A view with filler characters (FILLER) removed, still mapping to the original."""
         t = self.text
-        if not any(c in drop for c in t):
+        if _FILLER_RE.search(t) is None:
             return self
-        chars, starts, ends = [], array("i"), array("i")
-        for k, c in enumerate(t):
-            if c in drop:
-                continue
-            chars.append(c)
-            starts.append(self.orig_start(k))
-            ends.append(self.orig_end(k + 1))
+        chars: list[str] = []
+        starts, ends = array("i"), array("i")
+        for m in _KEEP_RUN_RE.finditer(t):
+            a, b = m.span()
+            chars.append(m.group())
+            if self._starts is None:
+                starts.extend(range(a, b))
+                ends.extend(range(a + 1, b + 1))
+            else:
+                starts.extend(self._starts[a:b])
+                ends.extend(self._ends[a:b])
         return NormalizedText(self.original, "".join(chars), starts, ends)
 
 
+# Full-width ASCII and the ideographic space map 1:1 to ASCII under NFKC: done with str.translate.
+_FW_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_FW_TABLE[0x3000] = 0x20
+
+
 def normalize(original: str, t2s: bool = True) -> NormalizedText:
-    needs_nfkc = not unicodedata.is_normalized("NFKC", original)
-    needs_zw = _ZW_RE.search(original) is not None
-    converted = None
-    if t2s and _has_cjk(original):
+    # Fast path: only 1:1 replacements (full-width → ASCII, character-level 繁→简): identity offsets.
+    text = original.translate(_FW_TABLE)
+    if t2s and has_traditional(text):
         cc = _t2s()
-        if cc is not None:
-            converted = cc.convert(original)
-            if converted == original:
-                converted = None
-    if not needs_nfkc and not needs_zw and converted is None:
-        return NormalizedText(original, original, None, None)
-    # Slow path: per character, keeping the map.
-    if not needs_nfkc and not needs_zw and converted is not None and len(converted) == len(original):
-        return NormalizedText(original, converted, None, None)   # t2s is 1:1 here
+        converted = cc.convert(text) if cc is not None else text
+        if len(converted) != len(text):
+            table = _trad_table()[0]
+            converted = "".join(table.get(c, c) for c in text)
+        text = converted
+    if _ZW_RE.search(text) is None and unicodedata.is_normalized("NFKC", text):
+        return NormalizedText(original, text, None, None)
+    # Slow path: per character, keeping the map (length-changing NFKC forms, zero-width characters).
     chars: list[str] = []
     starts, ends = array("i"), array("i")
     for k, ch in enumerate(original):
         if ch in _ZW_SET:
             continue
-        out = unicodedata.normalize("NFKC", ch) if needs_nfkc else ch
-        if t2s and out and ("\u3400" <= out[0] <= "\u9fff" or "\uf900" <= out[0] <= "\ufaff"):
+        out = unicodedata.normalize("NFKC", ch)
+        if t2s:
             out = "".join(_char_t2s(c) for c in out)
         for c in out:
             if c in _ZW_SET:

@@ -1,6 +1,6 @@
 """Rules and term lists as data (gitleaks-style TOML files in lexicons/).
 
-lexicons/rules/*.toml   [[rules]]: id, category, regex, keywords, validator, severity,
+lexicons/rules/*.toml   [[rules]]: id, category, regex, keywords, prefilter, validator, severity,
                         confidence, context_plus / context_minus (words that raise / lower
                         confidence), context_window, allow (regexes on the match), allow_context
                         (regexes on the surrounding text), explanation, suggestion, and
@@ -46,6 +46,7 @@ class Rule:
     suggestion: str = ""
     examples_true: list[str] = field(default_factory=list)
     examples_false: list[str] = field(default_factory=list)
+    prefilter: re.Pattern | None = None   # cheap regex searched once per document before `regex`
     on: str = "normalized"      # "normalized" or "compact" text
     file: str = ""
 
@@ -117,4 +118,5 @@ def _rule_from_dict(r: dict, file: str) -> Rule:
         allow_context=[re.compile(a) for a in r.get("allow_context", [])],
         explanation=r.get("explanation", ""), suggestion=r.get("suggestion", ""),
         examples_true=list(r.get("examples_true", [])), examples_false=list(r.get("examples_false", [])),
+        prefilter=re.compile(r["prefilter"], flags) if r.get("prefilter") else None,
         on=r.get("on", "normalized"), file=file)

@@ -6,11 +6,46 @@ Findings whose start/end are offsets into the segment's ORIGINAL text. Document-
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..model import Document, Finding, Segment
 from ..normalize import NormalizedText
+
+
+class JoinedText:
+    """All segments' normalised (or compact) texts joined with "\n", so a detector runs one regex or
+    automaton pass per document instead of one per segment; `locate` maps a match back."""
+
+    def __init__(self, segments: list[Segment], views: list[NormalizedText]):
+        self.segments = segments
+        self.views = views
+        self.starts: list[int] = []
+        pos = 0
+        parts = []
+        for v in views:
+            self.starts.append(pos)
+            parts.append(v.text)
+            pos += len(v.text) + 1
+        self.text = "\n".join(parts)
+        self._lower: str | None = None
+
+    @property
+    def lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
+
+    def locate(self, i: int, j: int) -> tuple[int, int, int] | None:
+        """(index of segment, local start, local end), or None when [i, j) crosses a segment boundary."""
+        k = bisect_right(self.starts, i) - 1
+        if k < 0:
+            return None
+        base = self.starts[k]
+        if j - base > len(self.views[k].text):
+            return None
+        return k, i - base, j - base
 
 
 @dataclass
@@ -21,6 +56,19 @@ class ScanContext:
     normalized: dict[int, NormalizedText] = field(default_factory=dict)
     # per (layer) ordinal of the segment among non-empty segments of that layer (0 = first line)
     ordinal: dict[int, int] = field(default_factory=dict)
+
+    _joined: dict[str, JoinedText] = field(default_factory=dict)
+
+    def joined(self, kind: str = "norm") -> JoinedText:
+        """Document text joined over all segments: kind "norm" (normalised) or "compact"."""
+        jt = self._joined.get(kind)
+        if jt is None:
+            segs = self.document.segments
+            views = [self.normalized[s.id] for s in segs]
+            if kind == "compact":
+                views = [v.compact() for v in views]
+            jt = self._joined[kind] = JoinedText(segs, views)
+        return jt
 
     def segment(self, seg_id: int) -> Segment:
         return self.document.segments[seg_id]

@@ -82,6 +82,9 @@ class MarkingDetector:
 
     # -- detection -----------------------------------------------------------------------------
     def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+        nt = norm.text
+        if "密" not in nt and "内" not in nt and "存" not in nt and "发" not in nt:
+            return []
         comp = norm.compact()
         t = comp.text
         if not t:

@@ -6,7 +6,7 @@ from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..rules import Rule, Ruleset
 from ..validators import VALIDATORS
-from .base import ScanContext, make_finding
+from .base import JoinedText, ScanContext, make_finding
 
 CONTEXT_PLUS = 0.1
 CONTEXT_MINUS = 0.35
@@ -34,31 +34,38 @@ class RegexDetector:
                 raise ValueError(f"rule {r.id}: unknown validator {r.validator}")
 
     def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
-        text = norm.text
-        lower = None
+        return self._scan(JoinedText([seg], [norm]))
+
+    def detect_document(self, ctx: ScanContext) -> list[Finding]:
+        return self._scan(ctx.joined("norm"))
+
+    def _scan(self, jt: JoinedText) -> list[Finding]:
+        text = jt.text
         out: list[Finding] = []
         for rule in self.rules:
-            if rule.keywords:
-                if lower is None:
-                    lower = text.lower()
-                if not any(k in lower for k in rule.keywords):
-                    continue
+            if rule.keywords and not any(k in jt.lower for k in rule.keywords):
+                continue
+            if rule.prefilter is not None and rule.prefilter.search(text) is None:
+                continue
             for m in rule.regex.finditer(text):
                 i, j = m.span(rule.group)
                 if i < 0 or j <= i:
                     continue
+                where = jt.locate(i, j)
+                if where is None:
+                    continue
                 value = text[i:j]
                 lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
-                before, after = text[lo:i], text[j:hi]
-                context = before + " " + after
+                context = text[lo:i] + " " + text[j:hi]
                 if any(a.search(value) for a in rule.allow):
                     continue
                 if any(a.search(text[lo:hi]) for a in rule.allow_context):
                     continue
                 conf = rule.confidence
                 evidence = [f"pattern:{rule.id}"]
-                plus = [w for w in rule.context_plus if w.lower() in context.lower()]
-                minus = [w for w in rule.context_minus if w.lower() in context.lower()]
+                ctx_lower = context.lower()
+                plus = [w for w in rule.context_plus if w.lower() in ctx_lower]
+                minus = [w for w in rule.context_minus if w.lower() in ctx_lower]
                 if rule.context_required and not plus:
                     continue
                 if rule.validator:
@@ -74,11 +81,11 @@ class RegexDetector:
                 if minus:
                     conf = max(0.05, conf - CONTEXT_MINUS)
                     evidence.append("context-:" + ",".join(minus[:3]))
-                out.append(make_finding(seg, norm, i, j, category=rule.category, rule_id=rule.id,
-                                        severity=rule.severity, confidence=conf,
+                k, li, lj = where
+                out.append(make_finding(jt.segments[k], jt.views[k], li, lj, category=rule.category,
+                                        rule_id=rule.id, severity=rule.severity, confidence=conf,
                                         explanation=rule.explanation.replace("{text}", value),
-                                        suggestion=rule.suggestion,
-                                        evidence=evidence))
+                                        suggestion=rule.suggestion, evidence=evidence))
         return out
 
 

@@ -7,7 +7,7 @@ import ahocorasick_rs
 from ..model import Finding, Segment
 from ..normalize import NormalizedText, normalize
 from ..rules import Lexicon, Ruleset
-from .base import ScanContext, make_finding
+from .base import JoinedText, ScanContext, make_finding
 
 
 def _key(term: str) -> str:
@@ -39,10 +39,15 @@ class TermDetector:
         self.allow_ac = ahocorasick_rs.AhoCorasick(self.allow_patterns) if self.allow_patterns else None
 
     def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
+        return self._scan(JoinedText([seg], [norm.compact()]))
+
+    def detect_document(self, ctx: ScanContext) -> list[Finding]:
+        return self._scan(ctx.joined("compact"))
+
+    def _scan(self, jt: JoinedText) -> list[Finding]:
         if self.ac is None:
             return []
-        comp = norm.compact()
-        t = comp.text
+        t = jt.text
         hits = self.ac.find_matches_as_indexes(t)
         if not hits:
             return []
@@ -55,10 +60,14 @@ class TermDetector:
             lex = self.owner[k]
             if any(a <= s and e <= b and lx is lex for a, b, lx in allowed):
                 continue
+            where = jt.locate(s, e)
+            if where is None:
+                continue
+            n, ls, le = where
             term = self.patterns[k]
-            out.append(make_finding(seg, comp, s, e, category=lex.category, rule_id=f"{lex.category}.lexicon.v1",
-                                    severity=lex.severity, confidence=lex.confidence,
-                                    explanation=lex.explanation.replace("{term}", term),
+            out.append(make_finding(jt.segments[n], jt.views[n], ls, le, category=lex.category,
+                                    rule_id=f"{lex.category}.lexicon.v1", severity=lex.severity,
+                                    confidence=lex.confidence, explanation=lex.explanation.replace("{term}", term),
                                     suggestion=lex.suggestion, evidence=[f"lexicon:{lex.name}"]))
         return out
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: setup run test eval bench clean scan-samples
+.PHONY: setup run test eval bench bench-quick clean scan-samples
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,20 @@ test: setup
 eval: setup
 	$(BIN)/python $(SHARED)/eval/build.py $(SHARED)/eval/dev_cases.py build/dev
 	$(BIN)/python $(SHARED)/eval/score.py build/dev --cmd "$(BIN)/baomi scan --format jsonl"
+
+# Benchmarks (issue 7): corpus generated under bench/corpus (git-ignored), Presidio baseline in its own
+# venv (its pins differ from requirements.lock). BENCH_ARGS="--profile" or "--skip presidio,batch".
+BENCH_VENV := bench/.venv-presidio
+$(BENCH_VENV)/.installed: bench/requirements-presidio.txt
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r bench/requirements-presidio.txt
+	touch $@
+
+bench: setup $(BENCH_VENV)/.installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-quick: setup $(BENCH_VENV)/.installed
+	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build

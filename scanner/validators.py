@@ -184,6 +184,8 @@ def v_coordinate_pair(match: str, context: str) -> bool | None:
     if len(nums) != 2:
         return False
     a, b = float(nums[0]), float(nums[1])
+    if max(abs(a), abs(b)) < 10:
+        return False   # near (0, 0): version numbers and ratios, not places people publish about
     if not (-90 <= a <= 90 and -180 <= b <= 180) and not (-90 <= b <= 90 and -180 <= a <= 180):
         return False
     return None

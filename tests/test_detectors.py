@@ -1,0 +1,126 @@
+"""Each detector: positives and look-alike negatives, through the whole scanner (light mode)."""
+from __future__ import annotations
+
+import pytest
+
+from scanner.validators import id_check_char
+
+
+def _id(region: str, birth: str, seq: str) -> str:
+    body = region + birth + seq
+    return body + id_check_char(body)
+
+
+ID = _id("330106", "19790408", "216")
+
+
+def cats(report):
+    return {f.category for f in report.findings}
+
+
+def test_findings_point_at_original_text(light_scanner):
+    text = "业主（身份证" + "".join(chr(ord(c) + 0xFEE0) for c in ID) + "）\n機 密 ★ 十 年"
+    report = light_scanner.scan_text(text)
+    seg_text = {s.id: s.text for s in report.segments}
+    assert report.findings
+    for f in report.findings:
+        assert seg_text[f.segment_id][f.start:f.end] == f.text
+
+
+@pytest.mark.parametrize("text,category", [
+    (f"身份证号码{ID}", "pii.id_card"),
+    ("联系手机：+86 135-7246-8013", "pii.phone"),
+    ("邮箱 zhang.wei@163.com", "pii.email"),
+    ("护照号码：E12345678", "pii.passport"),
+    ("车牌号鄂A12345", "pii.plate"),
+    ("家住和平路18号3栋201室", "pii.address"),
+    ("初始口令为Tx#88a，请登录后修改", "secret.credential"),
+    ("服务器10.12.3.45已上线", "secret.intranet"),
+    ("北纬31°14′08.52″", "geo.coordinates"),
+    ("中国人民解放军61538部队", "term.military"),
+    ("本材料请勿扩散", "term.internal"),
+])
+def test_positive(light_scanner, text, category):
+    report = light_scanner.scan_text(text)
+    assert category in cats(report), [(f.category, f.text) for f in report.findings]
+    assert report.decision == "review"
+
+
+@pytest.mark.parametrize("text", [
+    "身份证号码330***********2160，手机186****0921",           # masked
+    "统一社会信用代码：91420100MA4KX2YB3Q",                     # organisation, not a person
+    "订单流水号：202611071530228890",
+    "政务服务便民热线12345，12388举报电话",                      # public hotlines
+    "咨询电话：027-88776655（工作日）",                          # office line: low severity, pass
+    "国家秘密的密级分为绝密、机密、秘密三级。",
+    "加强机密性、完整性和可用性保护。",
+    "双方应对商业秘密和商业机密承担保密义务。",
+    "《秘密花园》是一本涂色书。",
+    "会议在珞喻路152号举行。",                                     # a venue address, not a dwelling
+    "应当严格控制知悉范围。",
+    "增长30.5%，达到104.0亿元。",
+    "版本号 1.10.2.3 已发布",
+])
+def test_public_text_passes(light_scanner, text):
+    report = light_scanner.scan_text(text)
+    assert report.decision == "pass", [(f.category, f.text, f.severity) for f in report.findings]
+    assert "pii.id_card" not in cats(report)
+
+
+def test_office_phone_is_shown_but_low(light_scanner):
+    report = light_scanner.scan_text("咨询电话：027-88776655")
+    phones = [f for f in report.findings if f.category == "pii.phone"]
+    assert phones and all(f.severity == "low" for f in phones)
+    assert report.decision == "pass"
+
+
+def test_marking_position_decides(light_scanner):
+    top = light_scanner.scan_text("秘密★1年\n关于开展检查的通知")
+    assert top.decision == "block"
+    inline_lines = ["第一段。", "第二段。", "第三段。", "第四段。", "第五段。",
+                    "标志格式示例：密级和保密期限之间用★隔开，如秘密★1年。"]
+    inline = light_scanner.scan_text("\n".join(inline_lines))
+    marks = [f for f in inline.findings if f.category == "marking.level"]
+    assert marks and marks[0].severity == "high"
+    assert inline.decision == "review"
+
+
+def test_marking_in_header_blocks():
+    from scanner import get_scanner
+    from scanner.model import Document
+    doc = Document(source="x.docx", sha256="0", media_type="docx")
+    doc.add("body", "会议通知")
+    doc.add("body", "定于下周一召开会议。")
+    doc.add("header", "秘密★6个月", part="word/header1.xml")
+    report = get_scanner(light=True).scan_document(doc)
+    assert report.decision == "block"
+    assert any(f.layer == "header" and f.category == "marking.level" for f in report.findings)
+
+
+def test_table_field(light_scanner):
+    from scanner.model import Document
+    doc = Document(source="form.docx", sha256="0", media_type="docx")
+    doc.add("body", "发文稿纸")
+    doc.add("table", "密级", table=0, row=0, col=0)
+    doc.add("table", "机密", table=0, row=0, col=1)
+    doc.add("table", "标题", table=0, row=1, col=0)
+    doc.add("table", "秘密花园读书会", table=0, row=1, col=1)
+    report = light_scanner.scan_document(doc)
+    fields = [f for f in report.findings if f.category == "marking.field"]
+    assert [f.text for f in fields] == ["机密"]
+    assert report.decision == "block"
+
+
+def test_errors_fail_closed(light_scanner):
+    from scanner.model import Document, ScanError
+    doc = Document(source="x", sha256="0", media_type="application/pdf")
+    doc.errors.append(ScanError("extract.timeout", "文件解析超时"))
+    report = light_scanner.scan_document(doc)
+    assert report.decision == "review"
+    assert report.errors[0].code == "extract.timeout"
+
+
+def test_fingerprint_is_not_plaintext(light_scanner):
+    report = light_scanner.scan_text(f"身份证号码{ID}")
+    f = next(f for f in report.findings if f.category == "pii.id_card")
+    assert f.fingerprint and ID not in f.fingerprint and len(f.fingerprint) == 32

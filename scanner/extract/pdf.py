@@ -10,6 +10,7 @@ from . import errors as E
 
 MAX_PAGES = 2000
 MAX_CHARS = 5_000_000
+LAYER_SECONDS = 60.0      # hidden-layer analysis budget per document
 
 
 def extract_pdf(data: bytes, doc: Document) -> None:
@@ -44,10 +45,9 @@ def extract_pdf(data: bytes, doc: Document) -> None:
             if total > MAX_CHARS:
                 doc.errors.append(E.truncated(f"more than {MAX_CHARS} characters"))
                 break
-        try:
-            from .pdf_layers import extract_pdf_layers
-        except ImportError:
-            return
-        extract_pdf_layers(data, pdf, doc)
+        import time
+
+        from .pdf_layers import extract_pdf_layers
+        extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS)
     finally:
         pdf.close()

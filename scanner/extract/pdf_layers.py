@@ -1,0 +1,472 @@
+"""PDF hidden layers with pypdfium2's low-level API (fast and bounded; see DESIGN.md).
+
+Per page, page objects are walked in paint order (form XObjects included, bounded), so each
+character knows what was painted over it afterwards:
+
+- redaction: a character whose box is (mostly) covered by an opaque filled rectangle painted
+  *after* it: text still in the file under a black (or any opaque) box, as x-ray finds.
+  Text painted on top of a box is visible and not reported.
+- hidden: invisible render mode (3) not over an image (an OCR layer over a scan is not hidden),
+  white text not over a painted area, tiny text (< 1 pt), text entirely off the page.
+- comment: annotation contents (notes, free text, markup popups), with subtype and author.
+- metadata: document information dictionary and XMP packet (dc:creator, title, ...).
+- attachment: embedded files, extracted recursively with a depth limit.
+- garbled text layer (characters without a usable Unicode mapping): extract.garbled_text error,
+  so the scan goes to review and is never taken as clean text.
+"""
+from __future__ import annotations
+
+import ctypes
+import re
+
+from ..model import Document
+from . import errors as E
+
+MAX_OBJECTS_PER_PAGE = 50_000
+MAX_FORM_DEPTH = 8
+MAX_CHARS_PER_PAGE = 200_000
+MAX_BOXES_PER_PAGE = 5_000
+COVER_FRACTION = 0.6          # share of a char box inside the covering rectangle
+TINY_PT = 1.0
+
+OBJ_TEXT, OBJ_PATH, OBJ_IMAGE, OBJ_SHADING, OBJ_FORM = 1, 2, 3, 4, 5
+_REDACTED_WORDS = re.compile(r"^[\W_]*(redacted|redaction|withheld|sealed|removed|x+|已删除|已隐去|已屏蔽|已遮盖|涂黑|略)[\W_\d]*$",
+                             re.I)
+
+
+def _addr(h) -> int:
+    return ctypes.cast(h, ctypes.c_void_p).value or 0
+
+
+def _bounds(R, obj):
+    l, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(l), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
+        return None
+    return l.value, b.value, r.value, t.value
+
+
+def _fill(R, obj):
+    r, g, b, a = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+    if not R.FPDFPageObj_GetFillColor(obj, ctypes.byref(r), ctypes.byref(g), ctypes.byref(b), ctypes.byref(a)):
+        return None
+    return r.value, g.value, b.value, a.value
+
+
+def _is_filled_box(R, obj) -> bool:
+    mode, stroke = ctypes.c_int(), ctypes.c_int()
+    if not R.FPDFPath_GetDrawMode(obj, ctypes.byref(mode), ctypes.byref(stroke)):
+        return False
+    if mode.value == 0:
+        return False
+    nseg = R.FPDFPath_CountSegments(obj)
+    return 0 < nseg <= 12
+
+
+class PageObjects:
+    """Objects of one page in paint order: text objects (z by handle) and covering boxes."""
+
+    def __init__(self, R, page_raw):
+        self.R = R
+        self.z_of_text: dict[int, int] = {}
+        self.render_mode: dict[int, int] = {}
+        self.boxes: list[tuple[float, float, float, float, int]] = []     # opaque filled rects
+        self.images: list[tuple[float, float, float, float, int]] = []
+        self.painted: list[tuple[float, float, float, float, int, bool]] = []   # any fill, dark?
+        self.count = 0
+        self.truncated = False
+        n = R.FPDFPage_CountObjects(page_raw)
+        self._walk([R.FPDFPage_GetObject(page_raw, k) for k in range(min(n, MAX_OBJECTS_PER_PAGE))], 0)
+        if n > MAX_OBJECTS_PER_PAGE:
+            self.truncated = True
+
+    def under(self, cx, cy, z) -> bool:
+        """Something (a filled path, an image, a shading) was painted at (cx, cy) before z."""
+        return any(p[4] < z and p[0] - 1 <= cx <= p[2] + 1 and p[1] - 1 <= cy <= p[3] + 1 for p in self.painted) or \
+            any(im[4] < z and im[0] <= cx <= im[2] and im[1] <= cy <= im[3] for im in self.images)
+
+    def _walk(self, objs, depth):
+        R = self.R
+        for obj in objs:
+            if self.count >= MAX_OBJECTS_PER_PAGE:
+                self.truncated = True
+                return
+            self.count += 1
+            z = self.count
+            t = R.FPDFPageObj_GetType(obj)
+            if t == OBJ_TEXT:
+                self.z_of_text[_addr(obj)] = z
+                self.render_mode[_addr(obj)] = R.FPDFTextObj_GetTextRenderMode(obj)
+            elif t == OBJ_PATH:
+                mode, stroke = ctypes.c_int(), ctypes.c_int()
+                if not R.FPDFPath_GetDrawMode(obj, ctypes.byref(mode), ctypes.byref(stroke)) or mode.value == 0:
+                    continue
+                bb = _bounds(R, obj)
+                col = _fill(R, obj)
+                if bb is None or col is None:
+                    continue
+                w, h = bb[2] - bb[0], bb[3] - bb[1]
+                if w < 2 or h < 2:
+                    continue
+                opaque = col[3] >= 250 and not R.FPDFPageObj_HasTransparency(obj)
+                dark = (0.299 * col[0] + 0.587 * col[1] + 0.114 * col[2]) < 200
+                self.painted.append((*bb, z, dark, 0.299 * col[0] + 0.587 * col[1] + 0.114 * col[2]))
+                if opaque and len(self.boxes) < MAX_BOXES_PER_PAGE and 0 < R.FPDFPath_CountSegments(obj) <= 64:
+                    self.boxes.append((*bb, z))
+            elif t in (OBJ_IMAGE, OBJ_SHADING):
+                bb = _bounds(R, obj)
+                if bb is not None:
+                    self.images.append((*bb, z))
+            elif t == OBJ_FORM and depth < MAX_FORM_DEPTH:
+                # children of a form are painted at the form's place in the order
+                n = R.FPDFFormObj_CountObjects(obj)
+                if n > 0:
+                    self._walk([R.FPDFFormObj_GetObject(obj, k) for k in range(min(n, MAX_OBJECTS_PER_PAGE))],
+                               depth + 1)
+
+
+def _char_table(R, tp_raw, n):
+    """Arrays of per-char data: unicode, box, z (paint order of its text object), render mode,
+    fill colour, font size, unicode-map error."""
+    l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    cr, cg, cb, ca = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+    rows = []
+    for i in range(n):
+        u = R.FPDFText_GetUnicode(tp_raw, i)
+        ok = R.FPDFText_GetCharBox(tp_raw, i, ctypes.byref(l), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t))
+        obj = R.FPDFText_GetTextObject(tp_raw, i)
+        if R.FPDFText_GetFillColor(tp_raw, i, ctypes.byref(cr), ctypes.byref(cg), ctypes.byref(cb), ctypes.byref(ca)):
+            col = (cr.value, cg.value, cb.value, ca.value)
+        else:
+            col = None
+        size = R.FPDFText_GetFontSize(tp_raw, i)
+        maperr = R.FPDFText_HasUnicodeMapError(tp_raw, i) == 1
+        rows.append((u, (l.value, b.value, r.value, t.value) if ok else None, _addr(obj) if obj else 0, col, size,
+                     maperr))
+    return rows
+
+
+def _group(chars: list[tuple[int, str, tuple]], gap: float = 6.0):
+    """Group flagged chars (index, ch, box) into runs of consecutive indices / same line."""
+    groups, cur = [], []
+    for item in chars:
+        if cur and (item[0] != cur[-1][0] + 1):
+            # allow generated spaces/newlines between chars of one run
+            prev_box, box = cur[-1][2], item[2]
+            same_line = prev_box and box and abs(prev_box[1] - box[1]) < 3 and 0 <= box[0] - prev_box[2] < gap * 3
+            if not (item[0] - cur[-1][0] <= 2 and same_line):
+                groups.append(cur)
+                cur = []
+        cur.append(item)
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def _meaningful(text: str) -> bool:
+    core = re.sub(r"[\s\W_]+", "", text)
+    return bool(core) and not _REDACTED_WORDS.match(text.strip())
+
+
+def _inside(box, rect, frac=COVER_FRACTION) -> bool:
+    x0, y0, x1, y1 = box
+    w, h = max(x1 - x0, 0.01), max(y1 - y0, 0.01)
+    ix = min(x1, rect[2]) - max(x0, rect[0])
+    iy = min(y1, rect[3]) - max(y0, rect[1])
+    if ix <= 0 or iy <= 0:
+        return False
+    return (ix * iy) / (w * h) >= frac
+
+
+class Render:
+    """Lazy page renders (with and without annotations) to confirm what a reader actually sees."""
+
+    def __init__(self, page, crop):
+        self.page = page
+        self.crop = crop
+        w, h = crop[2] - crop[0], crop[3] - crop[1]
+        self.scale = max(0.5, min(2.0, 2400.0 / max(w, h, 1.0)))
+        self.ok = page.get_rotation() == 0
+        self._img: dict[bool, object] = {}
+
+    def gray(self, annots: bool):
+        if annots not in self._img:
+            import numpy as np
+            bm = self.page.render(scale=self.scale, draw_annots=annots, may_draw_forms=False)
+            arr = bm.to_numpy()
+            self._img[annots] = np.asarray(arr[..., :3], dtype=np.float32).mean(axis=2)
+            bm.close()
+        return self._img[annots]
+
+    def region(self, box, annots: bool):
+        img = self.gray(annots)
+        x0, y0, x1, y1 = box
+        dx, dy = -(x1 - x0) * 0.15 - 0.5, -(y1 - y0) * 0.15 - 0.5     # a margin around the glyph
+        c0, c1 = int((x0 + dx - self.crop[0]) * self.scale), int((x1 - dx - self.crop[0]) * self.scale) + 1
+        r0, r1 = int((self.crop[3] - (y1 - dy)) * self.scale), int((self.crop[3] - (y0 + dy)) * self.scale) + 1
+        h, w = img.shape
+        c0, c1, r0, r1 = max(0, c0), min(w, c1), max(0, r0), min(h, r1)
+        if c1 <= c0 or r1 <= r0:
+            return None
+        return img[r0:r1, c0:c1]
+
+
+def _lum(col) -> float:
+    return 0.299 * col[0] + 0.587 * col[1] + 0.114 * col[2]
+
+
+def _annot_boxes(R, page) -> list[tuple[float, float, float, float]]:
+    """Rectangles of annotations that can paint over text (squares, redact marks, stamps, free text)."""
+    out = []
+    n = R.FPDFPage_GetAnnotCount(page.raw)
+    for k in range(min(n, 500)):
+        a = R.FPDFPage_GetAnnot(page.raw, k)
+        if not a:
+            continue
+        try:
+            sub = R.FPDFAnnot_GetSubtype(a)
+            r_, g_, b_, a_ = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+            filled = R.FPDFAnnot_GetColor(a, 1, ctypes.byref(r_), ctypes.byref(g_), ctypes.byref(b_), ctypes.byref(a_))
+            if sub in (5, 6, 7, 28):   # Square, Circle, Polygon, Redact: the render diff decides
+                rect = R.FS_RECTF()
+                if R.FPDFAnnot_GetRect(a, ctypes.byref(rect)):
+                    out.append((min(rect.left, rect.right), min(rect.bottom, rect.top),
+                                max(rect.left, rect.right), max(rect.bottom, rect.top)))
+        finally:
+            R.FPDFPage_CloseAnnot(a)
+    return out
+
+
+def analyse_page(R, page, page_no: int, doc: Document, stats: dict) -> None:
+    """Redaction, invisible text and text-layer quality for one page."""
+    objs = PageObjects(R, page.raw)
+    tp = page.get_textpage()
+    try:
+        n = min(R.FPDFText_CountChars(tp.raw), MAX_CHARS_PER_PAGE)
+        rows = _char_table(R, tp.raw, n)
+    finally:
+        tp.close()
+    w, h = page.get_size()
+    try:
+        crop = tuple(page.get_cropbox())
+    except Exception:
+        crop = (0.0, 0.0, w, h)
+    x0p, y0p, x1p, y1p = crop
+    annot_boxes = _annot_boxes(R, page)
+    render = Render(page, crop)
+    dark_boxes = [p for p in objs.painted if p[5] and p[3] - p[1] < 0.5 * (y1p - y0p)]
+    covered, hidden = [], {"invisible": [], "white": [], "tiny": [], "offpage": []}
+    for i, (u, box, oaddr, col, size, maperr) in enumerate(rows):
+        ch = chr(u) if 0 < u < 0x110000 else ""
+        if not ch:
+            continue
+        if ch.strip():
+            stats["chars"] += 1
+            if maperr or ch == "\ufffd" or 0xE000 <= u <= 0xF8FF or (u < 32 and ch not in "\t\n\r"):
+                stats["bad"] += 1
+        if box is None or not ch.strip() or box[2] - box[0] <= 0 or box[3] - box[1] <= 0:
+            continue
+        z = objs.z_of_text.get(oaddr, 0)
+        mode = objs.render_mode.get(oaddr, 0)
+        if mode != 3 and _is_covered(box, z, col, dark_boxes, annot_boxes, render):
+            covered.append((i, ch, box))
+            continue
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        if mode == 3:
+            if not any(im[0] - 2 <= cx <= im[2] + 2 and im[1] - 2 <= cy <= im[3] + 2 for im in objs.images):
+                hidden["invisible"].append((i, ch, box))
+            continue
+        if box[2] < x0p or box[0] > x1p or box[3] < y0p or box[1] > y1p:
+            hidden["offpage"].append((i, ch, box))
+            continue
+        if box[3] - box[1] < TINY_PT and box[2] - box[0] < TINY_PT:
+            hidden["tiny"].append((i, ch, box))
+            continue
+        if col is not None and col[3] > 0 and min(col[:3]) >= 250 and mode in (0, 4):
+            # white text is visible over anything painted before it; the render decides
+            if not objs.under(cx, cy, z) or not render.ok:
+                hidden["white"].append((i, ch, box))
+            else:
+                reg = render.region(box, annots=False)
+                if reg is not None and float(reg.std()) < 4.0 and float(reg.mean()) > 245:
+                    hidden["white"].append((i, ch, box))
+    for grp in _group(covered):
+        text = "".join(c for _, c, _ in grp)
+        if _meaningful(text):
+            bb = _union([b for _, _, b in grp])
+            doc.add("redaction", text, page=page_no, kind="covered", bbox=bb)
+    for kind, items in hidden.items():
+        for grp in _group(items):
+            text = "".join(c for _, c, _ in grp)
+            if _meaningful(text):
+                doc.add("hidden", text, page=page_no, kind=kind, bbox=_union([b for _, _, b in grp]))
+    if objs.truncated:
+        stats["truncated_pages"] += 1
+
+
+def _is_covered(box, z, col, dark_boxes, annot_boxes, render: Render) -> bool:
+    """A char is covered when a dark opaque box is painted over it (or it is drawn in the box's own
+    colour on top of it) and the rendered page confirms nothing of the glyph shows; or when an
+    annotation box changes what the reader sees at that place."""
+    for p in dark_boxes:
+        if not _inside(box, p):
+            continue
+        after = p[4] > z
+        same_colour = col is not None and abs(_lum(col) - p[6]) < 60
+        if not after and not same_colour:
+            continue
+        if not render.ok:
+            return after
+        reg = render.region(box, annots=False)
+        if reg is None:
+            return False
+        if float((reg < 110).mean()) >= 0.8:      # the glyph's surroundings are dark: illegible
+            return True
+    for a in annot_boxes:
+        if not _inside(box, a, 0.8) or not render.ok:
+            continue
+        plain, drawn = render.region(box, annots=False), render.region(box, annots=True)
+        if plain is None or drawn is None:
+            continue
+        if float(plain.std()) > 10.0 and float(abs(plain - drawn).mean()) > 25.0:
+            return True
+    return False
+
+
+def _union(boxes):
+    return [round(min(b[0] for b in boxes), 1), round(min(b[1] for b in boxes), 1),
+            round(max(b[2] for b in boxes), 1), round(max(b[3] for b in boxes), 1)]
+
+
+def _wide(R, fn, *args) -> str:
+    """Call a pdfium getter that fills a UTF-16LE buffer (length in bytes returned)."""
+    n = fn(*args, None, 0)
+    if n <= 2 or n > 1 << 20:
+        return ""
+    buf = ctypes.create_string_buffer(n)
+    argtypes = getattr(fn, "argtypes", None)
+    ptr = ctypes.cast(buf, argtypes[len(args)]) if argtypes else buf
+    fn(*args, ptr, n)
+    return buf.raw[:n].decode("utf-16-le", errors="replace").rstrip("\x00")
+
+
+ANNOT_SUBTYPES = {1: "Text", 2: "Link", 3: "FreeText", 4: "Line", 5: "Square", 6: "Circle", 7: "Polygon",
+                  8: "PolyLine", 9: "Highlight", 10: "Underline", 11: "Squiggly", 12: "StrikeOut", 13: "Stamp",
+                  14: "Caret", 15: "Ink", 16: "Popup", 17: "FileAttachment", 18: "Sound", 19: "Movie",
+                  20: "Widget", 21: "Screen", 22: "PrinterMark", 23: "TrapNet", 24: "Watermark",
+                  25: "ThreeD", 26: "RichMedia", 27: "XFAWidget", 28: "Redact"}
+
+
+def annotations(R, page, page_no: int, doc: Document) -> None:
+    n = R.FPDFPage_GetAnnotCount(page.raw)
+    for k in range(min(n, 2000)):
+        annot = R.FPDFPage_GetAnnot(page.raw, k)
+        if not annot:
+            continue
+        try:
+            sub = ANNOT_SUBTYPES.get(R.FPDFAnnot_GetSubtype(annot), "Other")
+            if sub in ("Popup", "Link"):
+                if sub == "Link":
+                    uri = ""
+                    link = R.FPDFAnnot_GetLink(annot)
+                    if link:
+                        action = R.FPDFLink_GetAction(link)
+                        if action:
+                            n2 = R.FPDFAction_GetURIPath(page.pdf.raw, action, None, 0)
+                            if 0 < n2 < 1 << 16:
+                                buf = ctypes.create_string_buffer(n2)
+                                R.FPDFAction_GetURIPath(page.pdf.raw, action, buf, n2)
+                                uri = buf.raw[:n2].rstrip(b"\x00").decode("latin-1", "replace")
+                    if uri:
+                        doc.add("metadata", uri[:2000], page=page_no, field="link", kind="link")
+                continue
+            contents = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"Contents")
+            author = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"T")
+            if sub == "Widget":
+                value = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"V")
+                if value.strip():
+                    doc.add("body", value, page=page_no, kind="form_field")
+                continue
+            if contents.strip():
+                doc.add("comment", contents, page=page_no, kind="annotation", subtype=sub, author=author[:200])
+        finally:
+            R.FPDFPage_CloseAnnot(annot)
+
+
+INFO_FIELDS = {"Author": "author", "Title": "title", "Subject": "subject", "Keywords": "keywords",
+               "Creator": "creator", "Producer": "producer"}
+_XMP = re.compile(rb"<x:xmpmeta.{0,200000}?</x:xmpmeta>", re.S)
+_XMP_FIELDS = {"dc:creator": "author", "dc:title": "title", "dc:description": "subject", "pdf:Keywords": "keywords",
+               "xmp:CreatorTool": "creator", "pdf:Producer": "producer", "photoshop:AuthorsPosition": "author",
+               "pdfx:Company": "company", "xmpMM:Manager": "manager"}
+
+
+def metadata(pdf, data: bytes, doc: Document) -> None:
+    seen = set()
+    try:
+        info = pdf.get_metadata_dict(skip_empty=True)
+    except Exception:
+        info = {}
+    for key, field in INFO_FIELDS.items():
+        val = (info.get(key) or "").strip()
+        if val:
+            seen.add((field, val))
+            doc.add("metadata", val[:4000], field=field, part="Info")
+    # XMP: usually an uncompressed stream; read it as text without any XML parser
+    m = _XMP.search(data[: 32 << 20])
+    if m:
+        xmp = m.group(0).decode("utf-8", errors="replace")
+        for tag, field in _XMP_FIELDS.items():
+            for block in re.findall(rf"<{tag}[^>]*>(.*?)</{tag}>", xmp, re.S)[:20]:
+                vals = re.findall(r"<rdf:li[^>]*>(.*?)</rdf:li>", block, re.S) or [block]
+                for v in vals:
+                    v = re.sub(r"<[^>]+>", "", v).strip()
+                    import html as _html
+                    v = _html.unescape(v)
+                    if v and (field, v) not in seen:
+                        seen.add((field, v))
+                        doc.add("metadata", v[:4000], field=field, part="XMP")
+
+
+def attachments(R, pdf, doc: Document) -> None:
+    from . import extract_nested
+    n = R.FPDFDoc_GetAttachmentCount(pdf.raw)
+    for k in range(min(n, 100)):
+        att = R.FPDFDoc_GetAttachment(pdf.raw, k)
+        if not att:
+            continue
+        name = _wide(R, R.FPDFAttachment_GetName, att) or f"attachment-{k}"
+        size = ctypes.c_ulong()
+        if not R.FPDFAttachment_GetFile(att, None, 0, ctypes.byref(size)):
+            doc.errors.append(E.partial(f"embedded file {k} not readable"))
+            continue
+        if size.value > 64 << 20:
+            doc.errors.append(E.archive_bomb("embedded file too large"))
+            continue
+        buf = ctypes.create_string_buffer(max(size.value, 1))
+        R.FPDFAttachment_GetFile(att, buf, size.value, ctypes.byref(size))
+        extract_nested(buf.raw[: size.value], name, doc, member=name, kind="embedded_file")
+
+
+def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None) -> None:
+    import time
+
+    import pypdfium2.raw as R
+    stats = {"chars": 0, "bad": 0, "truncated_pages": 0}
+    n = min(len(pdf), max_pages)
+    for i in range(n):
+        if deadline is not None and time.monotonic() > deadline:
+            doc.errors.append(E.timeout(f"page analysis stopped at page {i + 1}"))
+            break
+        page = pdf[i]
+        try:
+            analyse_page(R, page, i + 1, doc, stats)
+            annotations(R, page, i + 1, doc)
+        finally:
+            page.close()
+    if stats["truncated_pages"]:
+        doc.errors.append(E.truncated(f"{stats['truncated_pages']} pages with too many objects"))
+    doc.meta["pdf_chars"] = stats["chars"]
+    if stats["chars"] >= 20 and stats["bad"] / stats["chars"] > 0.1:
+        doc.errors.append(E.garbled(f"{stats['bad']} of {stats['chars']} characters without a Unicode mapping"))
+    metadata(pdf, data, doc)
+    attachments(R, pdf, doc)

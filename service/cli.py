@@ -1,0 +1,223 @@
+"""`baomi serve | worker | audit verify | user ... | apikey ... | purge` (dispatched from scanner.cli)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+DEMO_ROLES = (("author", "作者（演示）"), ("reviewer", "保密审查员（演示）"),
+              ("approver", "审批人（演示）"), ("admin", "管理员（演示）"))
+
+
+def _settings(args):
+    from .settings import Settings
+    kw = {}
+    for name in ("data_dir", "db_url", "host", "port", "workers"):
+        v = getattr(args, name, None)
+        if v is not None:
+            kw[name] = v
+    return Settings(**kw)
+
+
+def _state(args, load_scanner=False):
+    from .state import ServiceState
+    return ServiceState.build(_settings(args), load_scanner=load_scanner)
+
+
+def ensure_demo_accounts(st) -> list[tuple[str, str, str]] | None:
+    """On first start (no users yet): author/reviewer/approver/admin with random passwords and
+    a CMS API key. Returns [(username, role, password)] plus ('cms-key', 'apikey', key)."""
+    from . import audit
+    from .models import User
+    from .routers.auth import make_key
+    from .security import hash_password
+    with st.db.write() as s:
+        if s.execute(select(func.count()).select_from(User)).scalar_one():
+            return None
+        out = []
+        for role, name in DEMO_ROLES:
+            pw = secrets.token_urlsafe(9)
+            u = User(username=role, display_name=name, role=role, password_hash=hash_password(pw))
+            s.add(u)
+            s.flush()
+            audit.append(s, audit.SYSTEM, "user.created", "user", str(u.id), after={"username": role, "role": role, "demo": True})
+            out.append((role, role, pw))
+        cms = User(username="cms", display_name="门户网站 CMS（演示）", role="author",
+                   password_hash=hash_password(secrets.token_urlsafe(24)))
+        s.add(cms)
+        s.flush()
+        _, key = make_key(s, audit.SYSTEM, cms.id, "演示 CMS 密钥", ["gate", "scan"])
+        out.append(("cms", "apikey(gate,scan)", key))
+    path = st.settings.data_dir / "demo-accounts.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        for u, r, pw in out:
+            fh.write(f"{u}\t{r}\t{pw}\n")
+    return out
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+    from .main import create_app
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    st = _state(args, load_scanner=True)
+    s = st.settings
+    demo = ensure_demo_accounts(st) if s.create_demo_accounts else None
+    url = f"http://{s.host}:{s.port}"
+    print(f"Baomi 保密审查服务 / service: {url}   API 文档 / docs: {url}/docs")
+    print(f"数据目录 / data: {s.data_dir.resolve()}   数据库 / db: {'SQLite' if st.db.is_sqlite else 'PostgreSQL'}")
+    if demo:
+        print("首次启动，已创建演示账号（密码只显示这一次，另存于数据目录 demo-accounts.txt，权限 0600）:")
+        for u, r, pw in demo:
+            print(f"  {u:<10} {r:<18} {pw}")
+    elif (s.data_dir / "demo-accounts.txt").exists():
+        print(f"演示账号见 {(s.data_dir / 'demo-accounts.txt').resolve()}")
+    sys.stdout.flush()
+    app = create_app(state=st)
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False,
+                timeout_keep_alive=5, limit_concurrency=args.limit_concurrency)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    import signal
+    import threading
+    from .jobs import start_workers, startup_sweep, stop_workers
+    logging.basicConfig(level=logging.INFO)
+    st = _state(args, load_scanner=True)
+    startup_sweep(st)
+    start_workers(st, st.settings.workers)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    stop_workers(st)
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from . import audit
+    st = _state(args)
+    with st.db.read() as s:
+        res = audit.verify(s)
+    if args.json:
+        print(json.dumps(res.to_dict(), ensure_ascii=False))
+    elif res.ok:
+        print(f"审计链完整：{res.count} 条记录 / audit chain intact: {res.count} entries")
+    else:
+        print(f"审计链被破坏：第 {res.broken_at} 条（{res.reason}）/ audit chain broken at {res.broken_at}: {res.reason}")
+    return 0 if res.ok else 1
+
+
+def cmd_user(args) -> int:
+    from . import audit
+    from .models import User
+    from .security import hash_password
+    st = _state(args)
+    if args.action == "list":
+        with st.db.read() as s:
+            for u in s.execute(select(User).order_by(User.id)).scalars():
+                print(f"{u.id}\t{u.username}\t{u.role}\t{'active' if u.active else 'disabled'}")
+        return 0
+    pw = args.password or secrets.token_urlsafe(12)
+    with st.db.write() as s:
+        u = s.execute(select(User).where(User.username == args.username)).scalar_one_or_none()
+        if args.action == "add":
+            if u is not None:
+                print("用户已存在 / user exists", file=sys.stderr)
+                return 1
+            u = User(username=args.username, display_name=args.display_name or args.username,
+                     role=args.role, password_hash=hash_password(pw))
+            s.add(u)
+            s.flush()
+            audit.append(s, audit.SYSTEM, "user.created", "user", str(u.id), after={"username": u.username, "role": u.role})
+        else:
+            if u is None:
+                print("用户不存在 / no such user", file=sys.stderr)
+                return 1
+            u.password_hash = hash_password(pw)
+            audit.append(s, audit.SYSTEM, "user.updated", "user", str(u.id), after={"password_reset": True})
+    print(f"{args.username}\t{pw}")
+    return 0
+
+
+def cmd_apikey(args) -> int:
+    import time
+    from . import audit
+    from .models import ApiKey, User
+    from .routers.auth import make_key
+    st = _state(args)
+    with st.db.write() as s:
+        if args.action == "create":
+            u = s.execute(select(User).where(User.username == args.username)).scalar_one_or_none()
+            if u is None:
+                print("用户不存在 / no such user", file=sys.stderr)
+                return 1
+            k, full = make_key(s, audit.SYSTEM, u.id, args.name, args.scopes.split(","))
+            print(full)
+        elif args.action == "list":
+            for k in s.execute(select(ApiKey).order_by(ApiKey.id)).scalars():
+                print(f"{k.id}\tbm_{k.prefix}_…\t{k.scopes}\t{'revoked' if k.revoked_at else 'active'}")
+        else:
+            k = s.get(ApiKey, args.key_id)
+            if k is None:
+                return 1
+            k.revoked_at = time.time()
+            audit.append(s, audit.SYSTEM, "apikey.revoked", "api_key", str(k.id))
+    return 0
+
+
+def cmd_purge(args) -> int:
+    from .jobs import purge_expired
+    print(json.dumps(purge_expired(_state(args))))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="baomi", description="Baomi 保密审查服务")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def common(sp):
+        sp.add_argument("--data-dir", type=Path, default=None, help="数据目录（默认 ./var 或 BAOMI_DATA_DIR）")
+        sp.add_argument("--db-url", default=None, help="数据库 URL（默认数据目录中的 SQLite；或 postgresql://…）")
+        return sp
+
+    sp = common(sub.add_parser("serve", help="启动服务 / start the service"))
+    sp.add_argument("--host", default=None)
+    sp.add_argument("--port", type=int, default=None)
+    sp.add_argument("--workers", type=int, default=None, help="任务工作线程数 / job workers")
+    sp.add_argument("--limit-concurrency", type=int, default=200)
+    sp.set_defaults(func=cmd_serve)
+    sp = common(sub.add_parser("worker", help="独立的任务进程 / standalone job worker"))
+    sp.add_argument("--workers", type=int, default=None)
+    sp.set_defaults(func=cmd_worker)
+    sp = common(sub.add_parser("audit", help="审计 / audit"))
+    sp.add_argument("action", choices=["verify"])
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_audit)
+    sp = common(sub.add_parser("user", help="用户 / users"))
+    sp.add_argument("action", choices=["add", "passwd", "list"])
+    sp.add_argument("username", nargs="?")
+    sp.add_argument("--role", choices=["author", "reviewer", "approver", "admin"], default="author")
+    sp.add_argument("--display-name", default="")
+    sp.add_argument("--password", default=None, help="不填则随机生成并打印 / random if omitted")
+    sp.set_defaults(func=cmd_user)
+    sp = common(sub.add_parser("apikey", help="API 密钥 / API keys"))
+    sp.add_argument("action", choices=["create", "list", "revoke"])
+    sp.add_argument("username", nargs="?")
+    sp.add_argument("--key-id", type=int)
+    sp.add_argument("--name", default="")
+    sp.add_argument("--scopes", default="gate,scan")
+    sp.set_defaults(func=cmd_apikey)
+    sp = common(sub.add_parser("purge", help="按保留期清除草稿 / retention purge"))
+    sp.set_defaults(func=cmd_purge)
+    args = p.parse_args(argv)
+    return int(args.func(args) or 0)

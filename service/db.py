@@ -1,0 +1,95 @@
+"""Engines and transactions.
+
+SQLite (embedded default): WAL, busy_timeout, foreign keys, synchronous=FULL, and every write
+transaction opened with BEGIN IMMEDIATE (a deferred read-then-write transaction fails with
+"database is locked" without honouring the busy timeout). Reads use a separate engine with
+plain deferred transactions. PostgreSQL: one engine; job claiming uses FOR UPDATE SKIP LOCKED.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    eng = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                        pool_size=20, max_overflow=30, pool_timeout=60)
+
+    @event.listens_for(eng, "connect")
+    def _on_connect(dbapi_conn, _rec):
+        dbapi_conn.isolation_level = None       # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(eng, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return eng
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("sqlite:///", 1)[1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.write_engine = _sqlite_engine(url, immediate=True)
+            self.read_engine = _sqlite_engine(url, immediate=False)
+        else:
+            self.write_engine = create_engine(url, pool_size=20, max_overflow=30, pool_timeout=60,
+                                              pool_pre_ping=True)
+            self.read_engine = self.write_engine
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite, waiting up to busy_timeout for the
+        writer lock), committed on success, rolled back on any error."""
+        s = self._write()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        s = self._read()
+        try:
+            yield s
+        finally:
+            s.rollback()
+            s.close()
+
+    def migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["engine"] = self.write_engine
+        import logging
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()

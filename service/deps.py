@@ -1,0 +1,118 @@
+"""Request dependencies as Annotated aliases: the service state, the authenticated principal,
+role and scope checks. Every denial is 401 (who are you) or 403 (not allowed) with a code."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from . import audit
+from .errors import err
+from .models import User
+from .security import (CSRF_HEADER, ROLE_SCOPES, SESSION_COOKIE, csrf_ok, lookup_api_key,
+                       lookup_session)
+from .state import ServiceState
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.svc
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+@dataclass
+class Principal:
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    via: str                       # "session" | "apikey"
+    scopes: set[str] = field(default_factory=set)
+    key_id: int | None = None
+    csrf_token: str | None = None
+    ip: str = ""
+
+    @property
+    def tag(self) -> str:
+        return f"k:{self.key_id}" if self.key_id is not None else f"u:{self.user_id}"
+
+    @property
+    def actor(self) -> audit.Actor:
+        name = self.username + (f" (key {self.key_id})" if self.key_id is not None else "")
+        return audit.Actor(self.user_id, name, self.role, self.ip)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("reviewer", "approver", "admin")
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _from_api_key(st: ServiceState, raw: str, ip: str) -> Principal:
+    with st.db.read() as s:
+        key = lookup_api_key(s, raw)
+        if key is None:
+            raise err(401, "invalid_api_key", "API 密钥无效。")
+        if key.revoked_at is not None:
+            raise err(401, "api_key_revoked", "API 密钥已被吊销。")
+        user = s.get(User, key.user_id)
+        if user is None or not user.active:
+            raise err(401, "account_disabled", "账号已停用。")
+        return Principal(user.id, user.username, user.display_name, user.role, "apikey",
+                         {x for x in key.scopes.split(",") if x}, key.id, None, ip)
+
+
+def _csrf_reject(st: ServiceState, p: Principal, request: Request, why: str):
+    with st.db.write() as s:
+        audit.append(s, p.actor, "csrf_rejected", "request", request.url.path[:64], after={"why": why})
+    raise err(403, "csrf_rejected", "请求来源校验失败（CSRF），请刷新页面后重试。")
+
+
+def get_principal(request: Request, st: State) -> Principal:
+    ip = client_ip(request)
+    if "api_key" in request.query_params:
+        raise err(401, "api_key_in_query", "API 密钥不得放在 URL 中，请使用 Authorization 请求头。")
+    auth = request.headers.get("authorization", "")
+    raw = request.headers.get("x-api-key", "")
+    if auth.lower().startswith("bearer "):
+        raw = auth[7:].strip()
+    if raw:
+        return _from_api_key(st, raw, ip)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise err(401, "auth_required", "需要登录或提供 API 密钥。")
+    with st.db.read() as s:
+        sess = lookup_session(s, token)
+        user = s.get(User, sess.user_id) if sess else None
+        if sess is None or user is None or not user.active:
+            raise err(401, "session_expired", "登录已过期，请重新登录。")
+        p = Principal(user.id, user.username, user.display_name, user.role, "session",
+                      set(ROLE_SCOPES[user.role]), None, sess.csrf_token, ip)
+    if request.method in UNSAFE:
+        site = request.headers.get("sec-fetch-site", "")
+        if site and site not in ("same-origin", "none"):
+            _csrf_reject(st, p, request, "sec_fetch_site")
+        origin = request.headers.get("origin")
+        if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+            _csrf_reject(st, p, request, "origin")
+        if not csrf_ok(p.csrf_token, request.headers.get(CSRF_HEADER)):
+            # pages posting forms check the form field themselves via security.csrf_ok
+            if not request.scope.get("baomi.csrf_checked"):
+                _csrf_reject(st, p, request, "token")
+    return p
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require(p: Principal, *, roles: tuple[str, ...] = (), scope: str | None = None) -> None:
+    if roles and p.role not in roles:
+        raise err(403, "role_forbidden", "当前角色无权执行此操作。", required_roles=list(roles))
+    if scope and scope not in p.scopes:
+        raise err(403, "scope_forbidden", "该凭据没有执行此操作的权限范围。", required_scope=scope)

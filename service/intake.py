@@ -1,0 +1,114 @@
+"""Reading drafts from requests: JSON text or one multipart file, file names sanitised,
+types sniffed by content (magic bytes), never trusted from the name or the Content-Type."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from .errors import err
+
+BIDI = {"\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+        "\u2066", "\u2067", "\u2068", "\u2069", "\u061c"}
+SUPPORTED = {
+    "text/plain": {".txt", ".text", ".md", ".csv", ""},
+    "text/html": {".html", ".htm", ".xhtml"},
+    "application/pdf": {".pdf"},
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx", ".docm"},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx", ".xlsm"},
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx"},
+}
+TEXTLIKE_EXT = {".txt", ".text", ".md", ".csv", ".html", ".htm", ".xhtml", ""}
+
+
+def sanitize_filename(name: str | None) -> str:
+    """Display name only (storage keys are UUIDs): no path, control, bidi or NUL characters,
+    at most 255 characters."""
+    name = (name or "").replace("\\", "/").split("/")[-1]
+    name = "".join(ch for ch in name if ch not in BIDI and unicodedata.category(ch)[0] != "C")
+    name = name.strip().strip(".") or "upload"
+    if len(name) > 255:
+        root, ext = os.path.splitext(name)
+        name = root[: 255 - len(ext[:16])] + ext[:16]
+    return name
+
+
+@dataclass
+class Draft:
+    data: bytes
+    filename: str
+    media_type: str
+    sha256: str
+    fields: dict
+
+
+def check_type(data: bytes, filename: str) -> str:
+    from scanner.extract.sniff import OLE, sniff_media_type
+    if not data:
+        raise err(400, "empty_file", "文件为空，无法审查。")
+    mt = sniff_media_type(data, filename)
+    ext = os.path.splitext(filename.lower())[1]
+    if mt == OLE:
+        raise err(415, "encrypted_or_legacy_office",
+                  "文件为加密的 Office 文档或旧版 doc/xls 格式，请解除加密并另存为 docx/xlsx 后重新提交。")
+    if mt not in SUPPORTED:
+        raise err(415, "unsupported_type", "不支持的文件类型（按内容识别），请转为 docx、pdf、txt 或 html。",
+                  detected=mt)
+    if ext and ext not in SUPPORTED[mt] and not (mt in ("text/plain", "text/html") and ext in TEXTLIKE_EXT):
+        raise err(415, "unsupported_type", "文件扩展名与实际内容不符，已拒绝。", detected=mt)
+    return mt
+
+
+async def read_draft(request: Request, text_fields: tuple[str, ...] = (), max_field_chars: int = 2000,
+                     max_text_bytes: int | None = None) -> Draft:
+    """JSON {"text": ..., "filename"?: ..., <fields>} or multipart (one `file` part + fields)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fields: dict = {}
+    if ctype == "application/json":
+        raw = await request.body()
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            raise err(400, "invalid_json", "请求体不是合法的 JSON。")
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            raise err(422, "validation_error", "缺少 text 字段（字符串）。", fields=[{"loc": ["body", "text"], "type": "missing"}])
+        for k in text_fields:
+            v = obj.get(k, "")
+            if not isinstance(v, str):
+                raise err(422, "validation_error", "字段类型不正确。", fields=[{"loc": ["body", k], "type": "string_type"}])
+            fields[k] = _field(v, max_field_chars)
+        data = obj["text"].encode("utf-8", "replace")
+        filename = sanitize_filename(obj.get("filename") if isinstance(obj.get("filename"), str) else "") 
+        if filename == "upload":
+            filename = "text.txt"
+    elif ctype == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=len(text_fields) + 4, max_part_size=64 * 1024)
+        try:
+            up = form.get("file")
+            if up is None or isinstance(up, str):
+                raise err(422, "validation_error", "缺少 file 文件字段。", fields=[{"loc": ["body", "file"], "type": "missing"}])
+            data = await up.read()
+            filename = sanitize_filename(up.filename)
+            for k in text_fields:
+                v = form.get(k, "")
+                fields[k] = _field(v if isinstance(v, str) else "", max_field_chars)
+        finally:
+            await form.close()
+    else:
+        raise err(415, "unsupported_media_type", "请求类型须为 application/json 或 multipart/form-data。")
+    if max_text_bytes is not None and len(data) > max_text_bytes:
+        raise err(413, "body_too_large", "文件超过大小上限。")
+    mt = check_type(data, filename)
+    return Draft(data, filename, mt, hashlib.sha256(data).hexdigest(), fields)
+
+
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _field(v: str, limit: int) -> str:
+    return _CTRL.sub("", v)[:limit].strip()

@@ -1,0 +1,57 @@
+"""Builds the FastAPI app. Nothing else happens here (FastAPI full-stack template rule)."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import errors
+from .middleware import BodyGuardMiddleware, ObserveMiddleware
+from .metrics import Metrics
+from .routers import auth, gate, health, records, scan, submissions
+from .settings import Settings
+from .state import ServiceState
+
+DESCRIPTION = """Baomi 保密审查服务：上网信息发布前的保密审查（申请 → 保密审查 → 修改 → 审批 → 发布），
+供作者自查、CMS 发布前闸门、审查人与审批人使用。全部离线运行；日志与审计记录不含正文与匹配内容。
+
+Offline confidentiality review before online publication: scan API, CMS gate, review workflow and a
+hash-chained audit record. Errors: `{"error": {"code", "message"}}`; 401 = who are you, 403 = not allowed
+(always with a code). Authentication: session cookie + `X-CSRF-Token` for pages, or
+`Authorization: Bearer bm_…` API keys (never in the URL)."""
+
+
+def create_app(settings: Settings | None = None, state: ServiceState | None = None,
+               run_workers: bool = True) -> FastAPI:
+    settings = settings or (state.settings if state else Settings())
+    metrics = state.metrics if state else Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        st = state or ServiceState.build(settings)
+        st.metrics = metrics
+        app.state.svc = st
+        from .jobs import start_workers, startup_sweep, stop_workers
+        startup_sweep(st)
+        if run_workers and settings.workers > 0:
+            start_workers(st, settings.workers)
+        try:
+            yield
+        finally:
+            stop_workers(st)
+            if state is None:
+                st.db.dispose()
+
+    app = FastAPI(title="Baomi 保密审查 API", version="1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, max_body_size=settings.max_body_bytes)
+    errors.install(app)
+    for r in (health.router, auth.router, scan.router, gate.router, submissions.router, records.router):
+        app.include_router(r)
+    app.add_middleware(BodyGuardMiddleware, max_body=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    try:   # the pages (issue 6) mount themselves here when present
+        from .web import mount as mount_web
+        mount_web(app)
+    except ImportError:
+        pass
+    return app

@@ -1,0 +1,236 @@
+"""ORM tables (SQLAlchemy 2). Timestamps are epoch seconds (float); audit times are ISO strings.
+
+Draft text and matched values never live in plain columns: uploaded files are encrypted blobs on
+disk, and the full report (with segments and matched text) is an encrypted column. Plain columns
+hold only metadata, categories, positions and fingerprints.
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import (Boolean, Float, ForeignKey, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, Index)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class SafeText(TypeDecorator):
+    """Text that never carries NUL (PostgreSQL rejects it) or lone surrogates."""
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = str(value)
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def now() -> float:
+    return time.time()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(SafeText, default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(SafeText, default="")
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class WebSession(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)   # sha256 of the cookie token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(SafeText)
+    purpose: Mapped[str] = mapped_column(SafeText, default="")
+    channel: Mapped[str] = mapped_column(SafeText, default="")
+    scope: Mapped[str] = mapped_column(SafeText, default="")
+    summary: Mapped[str] = mapped_column(SafeText, default="")
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    published_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    published_url: Mapped[str] = mapped_column(SafeText, default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    __table_args__ = (UniqueConstraint("owner_id", "idempotency_key", name="uq_submission_idem"),)
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(SafeText)
+    media_type: Mapped[str] = mapped_column(String(128), default="")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    blob_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    purged_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    report_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    note: Mapped[str] = mapped_column(SafeText, default="")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    __table_args__ = (UniqueConstraint("submission_id", "number", name="uq_version_number"),)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)   # queued running done failed
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(128), default="")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    principal: Mapped[str] = mapped_column(String(64), default="")   # "u:<id>" or "k:<id>"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    blob_id: Mapped[str] = mapped_column(String(36))
+    filename: Mapped[str] = mapped_column(SafeText)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    report_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(SafeText)
+    media_type: Mapped[str] = mapped_column(String(128), default="")
+    decision: Mapped[str] = mapped_column(String(8))
+    risk_score: Mapped[float] = mapped_column(Float, default=0.0)
+    finding_count: Mapped[int] = mapped_column(Integer, default=0)
+    categories: Mapped[str] = mapped_column(SafeText, default="")
+    error_codes: Mapped[str] = mapped_column(SafeText, default="")
+    ruleset_hash: Mapped[str] = mapped_column(String(64), default="")
+    scanner_version: Mapped[str] = mapped_column(String(32), default="")
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    purged_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(128))
+    severity: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    layer: Mapped[str] = mapped_column(String(32))
+    segment_id: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    explanation: Mapped[str] = mapped_column(SafeText, default="")
+    suggestion: Mapped[str] = mapped_column(SafeText, default="")
+    location: Mapped[str] = mapped_column(SafeText, default="{}")
+
+
+class Verdict(Base):
+    __tablename__ = "verdicts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), unique=True)
+    verdict: Mapped[str] = mapped_column(String(16))   # confirmed false_positive accepted_risk
+    reason: Mapped[str] = mapped_column(SafeText, default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(16))     # review approval publication withdrawal
+    decision: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(SafeText, default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class AllowEntry(Base):
+    __tablename__ = "allowlist"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(SafeText, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class GateRequest(Base):
+    __tablename__ = "gate_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(64))
+    idem_key: Mapped[str] = mapped_column(String(128))
+    request_sha: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str] = mapped_column(SafeText)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    __table_args__ = (UniqueConstraint("principal", "idem_key", name="uq_gate_idem"),)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor: Mapped[str] = mapped_column(SafeText, default="")
+    role: Mapped[str] = mapped_column(String(16), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    before: Mapped[str] = mapped_column(SafeText, default="")
+    after: Mapped[str] = mapped_column(SafeText, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+
+class AuditHead(Base):
+    """One row: the last seq and hash. Appends lock it (serialises the chain); verify compares it
+    with the last row, so deleting the newest entries is detected too."""
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,171 @@
+"""POST /gate: the CMS asks before it publishes. Fast, idempotent, fail-closed."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from .. import audit
+from ..deps import CurrentPrincipal, Principal, State, require
+from ..errors import err
+from ..intake import Draft, read_draft
+from ..jobs import report_audit_summary, store_report
+from ..models import AllowEntry, GateRequest, ReportRow, Submission, Version
+from ..state import ServiceState
+from .scan import UPLOAD_BODY
+
+router = APIRouter(prefix="/api/v1", tags=["gate 发布前闸门"])
+
+REASON_TEXT = {"block": "含国家秘密标志等禁止发布内容", "review": "含需人工审查的内容"}
+
+
+class GateOut(BaseModel):
+    allow: bool = Field(description="是否允许发布 / may the CMS publish")
+    decision: str = Field(description="扫描结论 pass/review/block / scanner decision")
+    reasons: list[str] = Field(description="原因（类别与说明）/ reasons")
+    report_id: str
+    approved_submission_id: str | None = None
+    cached: bool = Field(False, description="按内容哈希复用了已有报告 / reused a report by content hash")
+
+
+def _approved_submission(s, sha: str) -> str | None:
+    q = (select(Submission.id).join(Version, Version.submission_id == Submission.id)
+         .where(Version.sha256 == sha, Version.number == Submission.current_version,
+                Submission.status.in_(("approved", "published"))).limit(1))
+    row = s.execute(q).first()
+    return row[0] if row else None
+
+
+def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) -> tuple[dict, bool]:
+    req_sha = hashlib.sha256(d.sha256.encode() + b"|" + d.filename.encode()).hexdigest()
+    sc = st.get_scanner()
+    if idem_key:
+        with st.db.read() as s:
+            prev = s.execute(select(GateRequest).where(GateRequest.principal == p.tag,
+                                                       GateRequest.idem_key == idem_key)).scalar_one_or_none()
+            if prev is not None:
+                if prev.request_sha != req_sha:
+                    raise err(409, "idempotency_key_reused", "同一 Idempotency-Key 已用于不同内容。")
+                return json.loads(prev.response), True
+    # content-hash idempotency: same bytes under the same rules -> same report, no re-scan
+    with st.db.read() as s:
+        cached = s.execute(select(ReportRow).where(ReportRow.sha256 == d.sha256,
+                                                   ReportRow.ruleset_hash == sc.ruleset_hash,
+                                                   ReportRow.scanner_version == _scanner_version())
+                           .order_by(ReportRow.created_at.desc()).limit(1)).scalar_one_or_none()
+        cached_info = (cached.id, cached.decision, cached.categories, cached.error_codes) if cached else None
+    report = None
+    if cached_info is None:
+        if d.media_type == "text/plain" and d.filename == "text.txt":
+            report = sc.scan_text(d.data.decode("utf-8"), source=d.filename)
+        else:
+            report = sc.scan_bytes(d.data, source=d.filename, isolated=st.isolated)
+        decision = report.decision
+        cats = sorted({f.category for f in report.findings})
+        errs = sorted({e.code for e in report.errors})
+    else:
+        decision = cached_info[1]
+        cats = [c for c in cached_info[2].split(",") if c]
+        errs = [c for c in cached_info[3].split(",") if c]
+    with st.db.write() as s:
+        if report is not None:
+            rid = store_report(s, st, report, p.user_id).id
+        else:
+            rid = cached_info[0]
+        approved = allow_entry = None
+        reasons = [f"{REASON_TEXT.get(decision, '')}：{c}" for c in cats] if decision != "pass" else []
+        reasons += [f"无法完整读取：{e}" for e in errs]
+        allow = decision == "pass"
+        if decision == "review":
+            allow_entry = s.execute(select(AllowEntry).where(AllowEntry.sha256 == d.sha256)).scalar_one_or_none()
+            approved = _approved_submission(s, d.sha256)
+            if allow_entry is not None:
+                allow = True
+                reasons.append("内容在白名单中（已人工确认可发布）")
+            elif approved:
+                allow = True
+                reasons.append(f"同一内容已通过保密审查与审批（申请 {approved}）")
+        out = {"allow": allow, "decision": decision, "reasons": reasons, "report_id": rid,
+               "approved_submission_id": approved, "cached": report is None}
+        if idem_key:
+            s.add(GateRequest(principal=p.tag, idem_key=idem_key, request_sha=req_sha,
+                              response=json.dumps(out, ensure_ascii=False)))
+        audit.append(s, p.actor, "gate.checked", "report", rid,
+                     after={"allow": allow, "decision": decision, "sha256": d.sha256,
+                            "categories": cats, "approved_submission": approved,
+                            "allowlisted": allow_entry is not None})
+    st.metrics.inc("baomi_gate_total", allow=str(allow).lower(), decision=decision)
+    return out, False
+
+
+def _scanner_version() -> str:
+    from scanner import __version__
+    return __version__
+
+
+@router.post("/gate", response_model=GateOut, summary="发布前闸门 / publication gate",
+             openapi_extra={**UPLOAD_BODY, "parameters": [{
+                 "name": "Idempotency-Key", "in": "header", "required": False,
+                 "schema": {"type": "string", "maxLength": 128},
+                 "description": "重试时复用同一结果 / replay the same answer on retries"}]},
+             description="CMS 发布前调用：正文（JSON）或文件，返回 `{allow, decision, reasons, report_id}`。"
+                         "block 一律不放行；review 仅当内容在白名单中、或同一内容（SHA-256）的申请已审批通过时放行；"
+                         "无法读取的内容按 review 处理（失败即关闭）。按 Idempotency-Key 和内容哈希幂等。\n\n"
+                         "For a CMS before publishing. block never passes; review passes only for an allowlisted hash or "
+                         "content identical to an approved submission; unreadable content is review (fail closed). "
+                         "Idempotent on Idempotency-Key and on content hash. Needs scope `gate`.")
+async def gate(request: Request, p: CurrentPrincipal, st: State):
+    require(p, scope="gate")
+    idem = request.headers.get("idempotency-key")
+    if idem is not None and (len(idem) > 128 or not idem.isprintable()):
+        raise err(400, "bad_idempotency_key", "Idempotency-Key 格式不正确。")
+    d = await read_draft(request)
+    out, replay = await run_in_threadpool(gate_decide, st, p, d, idem)
+    return JSONResponse(out, headers={"Idempotent-Replay": "true"} if replay else None)
+
+
+class AllowIn(BaseModel):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="内容 SHA-256 / content hash")
+    reason: str = Field(min_length=2, max_length=500, description="放行理由 / reason")
+
+
+@router.post("/admin/allowlist", status_code=201, summary="添加白名单 / add allowlist entry",
+             description="经人工确认可发布的内容哈希，闸门对其 review 结论放行（仅审批人或管理员）。\n\n"
+                         "A content hash confirmed publishable; the gate turns review into allow (approver/admin).")
+def add_allow(body: AllowIn, p: CurrentPrincipal, st: State):
+    require(p, roles=("approver", "admin"), scope="approve")
+    with st.db.write() as s:
+        if s.execute(select(AllowEntry).where(AllowEntry.sha256 == body.sha256)).first():
+            raise err(409, "already_allowlisted", "该内容已在白名单中。")
+        e = AllowEntry(sha256=body.sha256, reason=body.reason, created_by=p.user_id)
+        s.add(e)
+        s.flush()
+        audit.append(s, p.actor, "allowlist.added", "allowlist", str(e.id), after={"sha256": body.sha256})
+        return {"id": e.id, "sha256": e.sha256, "reason": e.reason}
+
+
+@router.get("/admin/allowlist", summary="白名单 / allowlist", description="审批人或管理员。\n\nApprover/admin.")
+def list_allow(p: CurrentPrincipal, st: State):
+    require(p, roles=("approver", "admin"))
+    with st.db.read() as s:
+        return [{"id": e.id, "sha256": e.sha256, "reason": e.reason, "created_by": e.created_by,
+                 "created_at": e.created_at} for e in s.execute(select(AllowEntry)).scalars()]
+
+
+@router.delete("/admin/allowlist/{entry_id}", status_code=204, summary="移除白名单 / remove allowlist entry",
+               description="审批人或管理员。\n\nApprover/admin.")
+def del_allow(entry_id: int, p: CurrentPrincipal, st: State):
+    require(p, roles=("approver", "admin"), scope="approve")
+    with st.db.write() as s:
+        e = s.get(AllowEntry, entry_id)
+        if e is None:
+            raise err(404, "not_found", "条目不存在。")
+        audit.append(s, p.actor, "allowlist.removed", "allowlist", str(e.id), before={"sha256": e.sha256})
+        s.delete(e)
+    from fastapi import Response
+    return Response(status_code=204)

@@ -1,0 +1,142 @@
+"""POST /scan (author pre-check / integrators), jobs and stored reports."""
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from .. import audit
+from ..deps import CurrentPrincipal, Principal, State, require
+from ..errors import err
+from ..intake import Draft, read_draft
+from ..jobs import load_report, new_job, queue_depth, report_audit_summary, store_report
+from ..models import Job, ReportRow
+from ..state import ServiceState
+
+router = APIRouter(prefix="/api/v1", tags=["scan 扫描"])
+
+UPLOAD_BODY = {
+    "requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
+            "text": {"type": "string", "description": "待审查文本 / draft text"},
+            "filename": {"type": "string", "description": "显示名称 / display name"}}}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "一个文件（docx/pdf/txt/html…，按内容识别类型）/ one file, type sniffed by content"}}}},
+    }}}
+
+
+def check_queue(st: ServiceState, p: Principal) -> None:
+    """Back-pressure before the body is read: 503 when the global queue is full, 429 when this
+    principal has too many jobs in flight; both with Retry-After."""
+    with st.db.read() as s:
+        if queue_depth(s) >= st.settings.queue_max:
+            raise err(503, "queue_full", "审查队列已满，请稍后重试。", headers={"Retry-After": "10"})
+        if queue_depth(s, p.tag) >= st.settings.queue_max_per_principal:
+            raise err(429, "too_many_jobs", "您提交的待处理任务过多，请稍后重试。", headers={"Retry-After": "10"})
+
+
+def enqueue_draft(st: ServiceState, p: Principal, d: Draft, action_type: str = "job") -> str:
+    blob_id = st.blobs.put(d.data)
+    try:
+        with st.db.write() as s:
+            job = new_job(s, blob_id=blob_id, filename=d.filename, sha256=d.sha256, size=len(d.data),
+                          principal=p.tag, user_id=p.user_id)
+            audit.append(s, p.actor, "scan.queued", "job", job.id,
+                         after={"sha256": d.sha256, "size": len(d.data), "media_type": d.media_type})
+            job_id = job.id
+    except BaseException:
+        st.blobs.delete(blob_id)
+        raise
+    st.wake.set()
+    return job_id
+
+
+def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[object, str]:
+    sc = st.get_scanner()
+    if d.media_type == "text/plain" and d.filename == "text.txt":
+        report = sc.scan_text(d.data.decode("utf-8"), source=d.filename)
+    else:
+        report = sc.scan_bytes(d.data, source=d.filename, isolated=st.isolated)
+    with st.db.write() as s:
+        row = store_report(s, st, report, p.user_id)
+        audit.append(s, p.actor, f"{path}.scanned", "report", row.id, after=report_audit_summary(report))
+        rid = row.id
+    st.metrics.inc("baomi_scans_total", decision=report.decision, path=path)
+    return report, rid
+
+
+def job_status(st: ServiceState, job: Job, request: Request) -> dict:
+    out = {"job_id": job.id, "status": job.status, "progress": job.progress,
+           "attempts": job.attempts, "error_code": job.error_code or None,
+           "status_url": str(request.url_for("get_job", job_id=job.id)),
+           "report_id": job.report_id,
+           "report_url": str(request.url_for("get_report", report_id=job.report_id)) if job.report_id else None}
+    if job.status == "queued":
+        from sqlalchemy import func, select
+        with st.db.read() as s:
+            out["queue_position"] = int(s.execute(select(func.count()).select_from(Job).where(
+                Job.status == "queued", Job.created_at <= job.created_at)).scalar_one())
+    return out
+
+
+@router.post("/scan", summary="扫描草稿 / scan a draft", openapi_extra=UPLOAD_BODY,
+             responses={200: {"description": "报告（JSON 报告契约）/ the report contract"},
+                        202: {"description": "已排队的任务 / queued job with status_url"},
+                        413: {"description": "超过大小上限 / too large"},
+                        415: {"description": "类型不支持或与内容不符 / unsupported or mismatched type"},
+                        429: {"description": "个人队列已满 / too many jobs"},
+                        503: {"description": "全局队列已满 / queue full"}},
+             description="JSON `{\"text\": ...}` 或 multipart 单个文件。小输入同步返回报告；大输入（或 `async=true`）返回 202 与任务地址，可查询进度。\n\n"
+                         "Text (JSON) or one file (multipart). Small inputs answer synchronously with the report; large ones "
+                         "(or `async=true`) return 202 and a job URL with progress.")
+async def scan(request: Request, p: CurrentPrincipal, st: State,
+               async_: bool = Query(False, alias="async", description="强制异步任务 / force a job"),
+               segments: bool = Query(False, description="返回抽取的文本段（用于高亮）/ include extracted segments")):
+    require(p, scope="scan")
+    await run_in_threadpool(check_queue, st, p)
+    d = await read_draft(request)
+    is_text = d.filename == "text.txt" and d.media_type == "text/plain"
+    small = (len(d.data) <= st.settings.sync_max_chars * 3 and
+             len(d.data.decode("utf-8", "replace")) <= st.settings.sync_max_chars) if is_text \
+        else len(d.data) <= st.settings.sync_max_file_bytes
+    if small and not async_:
+        report, rid = await run_in_threadpool(scan_sync, st, p, d, "scan")
+        out = report.to_dict(with_segments=segments)
+        out["report_id"] = rid
+        return out
+    job_id = await run_in_threadpool(enqueue_draft, st, p, d)
+    with st.db.read() as s:
+        job = s.get(Job, job_id)
+        body = job_status(st, job, request)
+    return JSONResponse(body, status_code=202, headers={"Location": body["status_url"]})
+
+
+def _own_or_staff(p: Principal, owner_id: int | None) -> None:
+    if not p.is_staff and owner_id != p.user_id:
+        raise err(403, "not_owner", "只能查看本人提交的内容。")
+
+
+@router.get("/jobs/{job_id}", name="get_job", summary="任务状态 / job status",
+            description="状态 queued/running/done/failed、进度、排队位置、报告地址。\n\nStatus, progress, queue position, report URL.")
+def get_job(job_id: str, request: Request, p: CurrentPrincipal, st: State):
+    with st.db.read() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise err(404, "job_not_found", "任务不存在。")
+        _own_or_staff(p, job.user_id)
+        return job_status(st, job, request)
+
+
+@router.get("/reports/{report_id}", name="get_report", summary="报告 / report",
+            description="报告契约 JSON；`segments=true` 附带抽取文本（用于高亮）。保留期过后仅余摘要。\n\n"
+                        "The report contract; `segments=true` adds the extracted text. After the retention period only a summary remains.")
+def get_report(report_id: str, p: CurrentPrincipal, st: State, segments: bool = False):
+    with st.db.read() as s:
+        row = s.get(ReportRow, report_id)
+        if row is None:
+            raise err(404, "report_not_found", "报告不存在。")
+        if not p.is_staff and row.created_by != p.user_id:
+            raise err(403, "not_owner", "只能查看本人提交的内容。")
+        return load_report(st, row, with_segments=segments)

@@ -1,0 +1,81 @@
+"""Passwords (argon2id), API keys (shown once, stored as sha256 of a 256-bit secret, scoped),
+browser sessions (random cookie token stored hashed) with a per-session CSRF token."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import ApiKey, User, WebSession
+
+ROLES = ("author", "reviewer", "approver", "admin")
+SCOPES = ("scan", "gate", "submit", "review", "approve", "admin")
+ROLE_SCOPES = {
+    "author": {"scan", "submit"},
+    "reviewer": {"scan", "review"},
+    "approver": {"scan", "review", "approve", "gate"},
+    "admin": set(SCOPES),
+}
+SESSION_COOKIE = "baomi_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+_ph = PasswordHasher()
+_DUMMY = _ph.hash("dummy-password-for-timing")
+
+
+def hash_password(pw: str) -> str:
+    return _ph.hash(pw)
+
+
+def verify_password(stored: str | None, pw: str) -> bool:
+    try:
+        return _ph.verify(stored or _DUMMY, pw) and stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def sha256_hex(s: str) -> str:
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """-> (full key shown once, prefix, secret hash)."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return f"bm_{prefix}_{secret}", prefix, sha256_hex(secret)
+
+
+def lookup_api_key(s: Session, presented: str) -> ApiKey | None:
+    parts = presented.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != "bm":
+        return None
+    key = s.execute(select(ApiKey).where(ApiKey.prefix == parts[1])).scalar_one_or_none()
+    if key is None or not hmac.compare_digest(key.secret_hash, sha256_hex(parts[2])):
+        return None
+    return key
+
+
+def create_session(s: Session, user: User, ttl_s: int) -> tuple[str, WebSession]:
+    """-> (cookie token, row). The row's csrf_token goes into pages/forms and the X-CSRF-Token header."""
+    token = secrets.token_urlsafe(32)
+    row = WebSession(id=sha256_hex(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
+                     expires_at=time.time() + ttl_s)
+    s.add(row)
+    return token, row
+
+
+def lookup_session(s: Session, token: str) -> WebSession | None:
+    row = s.get(WebSession, sha256_hex(token))
+    if row is None or row.expires_at < time.time():
+        return None
+    return row
+
+
+def csrf_ok(expected: str | None, presented: str | None) -> bool:
+    return bool(expected) and bool(presented) and hmac.compare_digest(expected, presented)

@@ -1,0 +1,66 @@
+"""Service settings from the environment (prefix BAOMI_) via pydantic-settings."""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAOMI_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    # SQLAlchemy URL; empty -> SQLite file in data_dir. postgresql://... is mapped to psycopg 3.
+    db_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # request body cap for every route (413 beyond; counted while streaming, so chunked too)
+    max_body_bytes: int = 20 << 20
+    # seconds allowed to receive a whole request body (slowloris guard) -> 408
+    body_timeout_s: float = 20.0
+    # text scans up to this many characters answer synchronously; longer ones become jobs
+    sync_max_chars: int = 50_000
+    # uploaded files up to this size answer synchronously on /scan and /gate
+    sync_max_file_bytes: int = 1 << 20
+    # bounded job queue: queued+running >= this -> 503 with Retry-After
+    queue_max: int = 200
+    # per-principal cap on its own queued+running jobs -> 429
+    queue_max_per_principal: int = 50
+    workers: int = 2
+    job_lease_s: float = 120.0
+    job_max_attempts: int = 3
+    # extraction in a child process with rlimits ("auto": when scanner.extract.isolated exists)
+    isolated: str = "auto"
+    light_scanner: bool = False
+    # encryption key for drafts at rest: BAOMI_ENCRYPTION_KEY (urlsafe base64, 32 bytes) or a file
+    encryption_key: str = ""
+    encryption_key_file: Path | None = None
+    retention_days: float = 90.0
+    session_ttl_s: int = 8 * 3600
+    cookie_secure: bool = False
+    create_demo_accounts: bool = True
+    # test-only crash hook: kill -9 the process at a named point (checklist G49)
+    fault_at: str = ""
+
+    @cached_property
+    def resolved_db_url(self) -> str:
+        url = self.db_url.strip()
+        if not url:
+            return f"sqlite:///{(self.data_dir / 'baomi.db').resolve()}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_db_url.startswith("sqlite")
+
+    def use_isolated(self) -> bool:
+        if self.isolated == "auto":
+            try:
+                import scanner.extract.isolated  # noqa: F401
+                return True
+            except Exception:
+                return False
+        return self.isolated.lower() in ("1", "true", "yes", "on")

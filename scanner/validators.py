@@ -204,8 +204,7 @@ def v_secret_value(match: str, context: str) -> bool | None:
     if len(v) < 4:
         return False
     low = v.lower()
-    if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "your_password", "<password>",
-               "123456"} or set(v) <= set("*xX•●.·"):
+    if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "your_password", "<password>"} or set(v) <= set("*xX•●.·"):
         return False
     if re.fullmatch(r"[\u4e00-\u9fff]+", v):
         return False   # Chinese words after 密码 (e.g. 密码管理) are not a credential value

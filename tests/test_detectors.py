@@ -78,7 +78,7 @@ def test_marking_position_decides(light_scanner):
     top = light_scanner.scan_text("秘密★1年\n关于开展检查的通知")
     assert top.decision == "block"
     inline_lines = ["第一段。", "第二段。", "第三段。", "第四段。", "第五段。",
-                    "标志格式示例：密级和保密期限之间用★隔开，如秘密★1年。"]
+                    "以下摘自上级来文秘密★1年第三部分。"]
     inline = light_scanner.scan_text("\n".join(inline_lines))
     marks = [f for f in inline.findings if f.category == "marking.level"]
     assert marks and marks[0].severity == "high"
@@ -124,3 +124,10 @@ def test_fingerprint_is_not_plaintext(light_scanner):
     report = light_scanner.scan_text(f"身份证号码{ID}")
     f = next(f for f in report.findings if f.category == "pii.id_card")
     assert f.fingerprint and ID not in f.fingerprint and len(f.fingerprint) == 32
+
+
+def test_quoted_marking_example_passes(light_scanner):
+    lines = ["第一段。", "第二段。", "第三段。", "第四段。", "第五段。", "标志格式示例：密级和保密期限之间用★隔开，如“秘密★1年”。"]
+    report = light_scanner.scan_text("\n".join(lines))
+    assert report.decision == "pass"
+    assert [f.severity for f in report.findings if f.category == "marking.level"] == ["low"]

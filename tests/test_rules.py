@@ -64,7 +64,8 @@ def test_marking_examples_true(light_scanner, draft):
 @pytest.mark.parametrize("draft", MARKING["examples"]["false"])
 def test_marking_examples_false(light_scanner, draft):
     report = light_scanner.scan_text(draft)
-    assert not [f for f in report.findings if f.category.startswith("marking")], draft
+    # a mention may be shown to the reviewer (low severity) but never decides
+    assert not [f for f in report.findings if f.category.startswith("marking") and f.severity not in ("low", "info")], draft
     assert report.decision == "pass"
 
 

@@ -15,6 +15,7 @@ from .base import ScanContext, make_finding
 
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
                   "table": "表格", "hidden": "隐藏内容"}
+QUOTES = set("“‘\"'「『《〈(（[【如")
 TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
 
 
@@ -128,6 +129,10 @@ class MarkingDetector:
                 if pos is not None:
                     add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",
                         [f"position:{pos}", "form:star"], position=POSITION_NAMES.get(pos, pos))
+                elif i > 0 and t[i - 1] in QUOTES:
+                    # quoted inside running text: an example of the format (GB/T 9704 teaching material)
+                    add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
+                        ["position:inline", "form:star", "quoted"])
                 else:
                     add(i, j, "marking.level", "high", 0.7, "marking.level", "explanation_inline",
                         ["position:inline", "form:star"])

@@ -15,6 +15,7 @@ from . import errors as E
 
 MAX_INPUT_BYTES = 200 << 20
 MAX_CHARS = 5_000_000          # extracted characters per document, all layers
+_BINARY_EXT = {"docx", "xlsx", "pptx", "pdf", "ofd", "doc", "xls", "ppt", "wps", "et", "dps", "zip"}
 MAX_NEST_DEPTH = 3             # archives / embedded objects inside each other
 
 
@@ -67,6 +68,10 @@ def _cap_chars(doc: Document) -> None:
     for i, seg in enumerate(doc.segments):
         total += len(seg.text)
         if total > MAX_CHARS:
+            keep = len(seg.text) - (total - MAX_CHARS)
+            if keep > 0:
+                seg.text = seg.text[:keep]
+                i += 1
             del doc.segments[i:]
             doc.meta["truncated"] = True
             doc.errors.append(E.truncated(f"more than {MAX_CHARS} characters"))
@@ -87,6 +92,9 @@ def extract_bytes(data: bytes, source: str, _depth: int = 0) -> Document:
         return doc
     _run(fn, data, doc)
     _cap_chars(doc)
+    ext = source.lower().rsplit(".", 1)[-1] if "." in source[-6:] else ""
+    if ext in _BINARY_EXT and media_type in ("text/plain", "text/html"):
+        doc.errors.append(E.type_mismatch(f".{ext} file with {media_type} content"))
     if not doc.errors and not any(s.text.strip() for s in doc.segments) and _depth == 0:
         doc.errors.append(E.no_text(media_type))
     doc.meta.pop("nest_depth", None)

@@ -97,3 +97,7 @@ def partial(detail: str = "") -> ScanError:
 def legacy_office(detail: str = "") -> ScanError:
     return ScanError("extract.unsupported", "该文件为旧版 Office/WPS 格式（.doc/.wps/.xls/.et 等）或已加密的 Office 文件；"
                      "本机未安装 LibreOffice，无法转换审查。请另存为 docx/xlsx/pdf 后重新提交，或交由人工审查。", detail)
+
+
+def type_mismatch(detail: str = "") -> ScanError:
+    return ScanError("extract.type_mismatch", "文件扩展名与实际内容不符（可能被改名或伪装），已按实际内容审查，需人工确认。", detail)

@@ -22,6 +22,14 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # mostly UTF-8 with a few broken sequences: keep UTF-8, replace the broken bytes (U+FFFD)
+    replaced = data.decode("utf-8", errors="replace")
+    bad = replaced.count("\ufffd")
+    sample = data[: 1 << 16]
+    ascii_share = sum(1 for b in sample if b < 0x80) / max(1, len(sample))
+    if bad <= max(8, len(replaced) // 50) and _utf8_multibyte_share(data) > 0 or \
+            (ascii_share > 0.7 and bad <= max(16, len(replaced) // 5)):
+        return replaced, "utf-8 (replaced)"
     from charset_normalizer import from_bytes
     best = from_bytes(data[: 1 << 20], cp_isolation=_CANDIDATES).best()
     if best is not None:
@@ -35,10 +43,18 @@ def decode_text(data: bytes) -> tuple[str, str]:
         raise E.ExtractionFailed(E.encoding_unknown(str(exc.reason)))
 
 
+def _utf8_multibyte_share(data: bytes) -> float:
+    sample = data[: 1 << 16]
+    return sum(1 for b in sample if b >= 0xC2 and b <= 0xF4) / max(1, len(sample))
+
+
 def extract_txt(data: bytes, doc: Document) -> None:
     text, encoding = decode_text(data)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+        doc.meta["nul_removed"] = True
     doc.meta["encoding"] = encoding
-    if "\ufffd" in text and text.count("\ufffd") > max(3, len(text) // 200):
+    if "\ufffd" in text and text.count("\ufffd") > max(16, len(text) // 100):
         doc.errors.append(E.encoding_unknown("many replacement characters"))
     add_lines(doc, text, "body")
 

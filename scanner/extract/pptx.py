@@ -1,0 +1,99 @@
+"""PPTX: slide text in presentation order, speaker notes, hidden slides, comments, properties.
+
+Text of a hidden slide (p:sld show="0") goes to the `hidden` layer (kind hidden_slide); notes to
+`note`; comments (legacy p:cm and modern p188:cm) to `comment` with author when known.
+"""
+from __future__ import annotations
+
+from ..model import Document
+from . import errors as E
+from .ooxml_props import add_embedded, add_external_relationships, add_media_gps, add_properties, resolve
+from .xmlsafe import local, parse_xml
+from .zipsafe import open_zip, read_member
+
+A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
+R_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+MAX_SLIDES = 2000
+
+
+def _rels(zf, names, part: str) -> dict[str, tuple[str, str]]:
+    base, fname = part.rsplit("/", 1)
+    rels_name = f"{base}/_rels/{fname}.rels"
+    if rels_name not in names:
+        return {}
+    root = parse_xml(read_member(zf, rels_name, 8 << 20))
+    out = {}
+    for rel in root:
+        if (rel.get("TargetMode") or "").lower() == "external":
+            continue
+        out[rel.get("Id")] = (resolve(part, rel.get("Target") or ""), (rel.get("Type") or "").rsplit("/", 1)[-1])
+    return out
+
+
+def _paragraphs(root):
+    for p in root.iter(A + "p"):
+        text = "".join((n.text or "") if local(n.tag) == "t" else "\n" for n in p.iter(A + "t", A + "br"))
+        if text.strip():
+            yield text
+
+
+def _slide_order(zf, names) -> list[str]:
+    pres = parse_xml(read_member(zf, "ppt/presentation.xml"))
+    rels = _rels(zf, names, "ppt/presentation.xml")
+    order = []
+    for sid in pres.iter(P + "sldId"):
+        target = rels.get(sid.get(R_NS + "id") or "")
+        if target and target[0] in names:
+            order.append(target[0])
+    if not order:       # fall back to file names
+        def num(n):
+            d = "".join(ch for ch in n.rsplit("/", 1)[-1] if ch.isdigit())
+            return int(d) if d else 0
+        order = sorted((n for n in names if n.startswith("ppt/slides/slide") and n.endswith(".xml")), key=num)
+    return order
+
+
+def extract_pptx(data: bytes, doc: Document) -> None:
+    zf = open_zip(data)
+    with zf:
+        names = set(zf.namelist())
+        if "ppt/presentation.xml" not in names:
+            if "EncryptedPackage" in names:
+                raise E.ExtractionFailed(E.encrypted())
+            raise E.ExtractionFailed(E.corrupt("no ppt/presentation.xml"))
+        authors = {}
+        if "ppt/commentAuthors.xml" in names:
+            for a in parse_xml(read_member(zf, "ppt/commentAuthors.xml")).iter(P + "cmAuthor"):
+                authors[a.get("id")] = a.get("name") or ""
+        for no, part in enumerate(_slide_order(zf, names)[:MAX_SLIDES], start=1):
+            root = parse_xml(read_member(zf, part))
+            hidden = (root.get("show") or "1") in ("0", "false")
+            for i, text in enumerate(_paragraphs(root)):
+                if hidden:
+                    doc.add("hidden", text, slide=no, paragraph=i, kind="hidden_slide", part=part)
+                else:
+                    doc.add("body", text, slide=no, paragraph=i, part=part)
+            for target, rtype in _rels(zf, names, part).values():
+                if target not in names:
+                    continue
+                if rtype == "notesSlide":
+                    nroot = parse_xml(read_member(zf, target))
+                    for i, text in enumerate(_paragraphs(nroot)):
+                        doc.add("note", text, slide=no, paragraph=i, kind="speaker_notes", part=target)
+                elif rtype in ("comments", "comment") or "omment" in rtype:
+                    croot = parse_xml(read_member(zf, target))
+                    for cm in croot.iter():
+                        if local(cm.tag) != "cm":
+                            continue
+                        text = "\n".join(t for t in ("".join(x.itertext()) for x in cm.iter()
+                                                     if local(x.tag) in ("text", "t")) if t.strip())
+                        if text.strip():
+                            doc.add("comment", text, slide=no, kind="comment", part=target,
+                                    author=authors.get(cm.get("authorId"), "")[:200])
+        if len(_slide_order(zf, names)) > MAX_SLIDES:
+            doc.errors.append(E.truncated(f"more than {MAX_SLIDES} slides"))
+        add_properties(zf, names, doc)
+        add_external_relationships(zf, names, doc)
+        add_media_gps(zf, names, doc, "ppt/media/")
+        add_embedded(zf, names, doc, "ppt/embeddings/")

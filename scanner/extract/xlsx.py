@@ -1,0 +1,191 @@
+"""XLSX: cells of every sheet (present cells only: a far-away cell costs nothing), sheet names,
+hidden sheets / rows / columns, comments (legacy and threaded), defined names, properties.
+
+Streaming lxml iterparse over each sheet part, never openpyxl (a 1.6 kB file hung openpyxl > 30 s).
+Cells in a hidden sheet, row or column go to the `hidden` layer (kind hidden_sheet/row/col).
+"""
+from __future__ import annotations
+
+import io
+import re
+
+from ..model import Document
+from . import errors as E
+from .ooxml_props import add_embedded, add_external_relationships, add_media_gps, add_properties, resolve
+from .xmlsafe import check_no_dtd, local, parse_xml
+from .zipsafe import open_zip, read_member
+
+S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+S = "{" + S_NS + "}"
+R_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+MAX_CELLS = 1_000_000
+MAX_SHARED = 2_000_000
+_COL = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def _rels(zf, names, part: str) -> dict[str, str]:
+    base, fname = part.rsplit("/", 1) if "/" in part else ("", part)
+    rels_name = f"{base}/_rels/{fname}.rels" if base else f"_rels/{fname}.rels"
+    if rels_name not in names:
+        return {}
+    root = parse_xml(read_member(zf, rels_name, 8 << 20))
+    out = {}
+    for rel in root:
+        if (rel.get("TargetMode") or "").lower() == "external":
+            continue
+        out[rel.get("Id")] = resolve(part, rel.get("Target") or "")
+    return out
+
+
+def _iter(raw: bytes, tags):
+    from lxml import etree
+    check_no_dtd(raw)
+    try:
+        for _ev, el in etree.iterparse(io.BytesIO(raw), events=("end",), tag=tags, resolve_entities=False,
+                                       no_network=True, load_dtd=False, huge_tree=False):
+            yield el
+    except etree.XMLSyntaxError as exc:
+        if "depth" in str(exc).lower():
+            raise E.ExtractionFailed(E.xml_too_deep("XML nesting deeper than 256"))
+        raise E.ExtractionFailed(E.corrupt("sheet XML not well-formed"))
+
+
+def _shared_strings(zf, names) -> list[str]:
+    name = "xl/sharedStrings.xml"
+    if name not in names:
+        return []
+    out = []
+    for si in _iter(read_member(zf, name), S + "si"):
+        # rich text runs: concatenate t of r, skip phonetic (rPh) runs
+        parts = [t.text or "" for t in si.iter(S + "t") if t.getparent().tag != S + "rPh"]
+        out.append("".join(parts))
+        si.clear()
+        if len(out) > MAX_SHARED:
+            raise E.ExtractionFailed(E.resource_limit("too many shared strings"))
+    return out
+
+
+def extract_xlsx(data: bytes, doc: Document) -> None:
+    zf = open_zip(data)
+    with zf:
+        names = set(zf.namelist())
+        if "xl/workbook.xml" not in names:
+            if "EncryptedPackage" in names:
+                raise E.ExtractionFailed(E.encrypted())
+            raise E.ExtractionFailed(E.corrupt("no xl/workbook.xml"))
+        wb = parse_xml(read_member(zf, "xl/workbook.xml"))
+        rels = _rels(zf, names, "xl/workbook.xml")
+        shared = _shared_strings(zf, names)
+        sheets = []
+        for sh in wb.iter(S + "sheet"):
+            sheets.append((sh.get("name") or "", sh.get("state") or "visible", rels.get(sh.get(R_NS + "id") or "")))
+        for dn in wb.iter(S + "definedName"):
+            val = (dn.text or "").strip()
+            nm = dn.get("name") or ""
+            if nm.startswith("_xlnm."):
+                continue        # print areas, filters: generated
+            layer = "hidden" if (dn.get("hidden") or "0") in ("1", "true") else "metadata"
+            if val:
+                doc.add(layer, f"{nm}: {val}"[:4000], field="defined_name", kind="defined_name", name=nm[:200])
+        cells = 0
+        for s_i, (sname, state, part) in enumerate(sheets):
+            hidden_sheet = state in ("hidden", "veryHidden")
+            doc.add("hidden" if hidden_sheet else "body", sname, sheet=sname, kind="sheet_name" if not hidden_sheet
+                    else "hidden_sheet", field="sheet_name")
+            if not part or part not in names:
+                continue
+            cells = _sheet(zf, part, sname, hidden_sheet, shared, doc, cells)
+            _sheet_comments(zf, names, part, sname, doc)
+            if cells > MAX_CELLS:
+                doc.errors.append(E.truncated(f"more than {MAX_CELLS} cells"))
+                break
+        for name in sorted(n for n in names if n.startswith("xl/threadedComments/")):
+            for tc in _iter(read_member(zf, name), S.replace(S_NS, "http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments") + "threadedComment"):
+                text = "".join(t.text or "" for t in tc.iter() if local(t.tag) == "text")
+                if text.strip():
+                    doc.add("comment", text, part=name, cell=tc.get("ref") or "", kind="threaded_comment")
+        add_properties(zf, names, doc)
+        add_external_relationships(zf, names, doc)
+        add_media_gps(zf, names, doc, "xl/media/")
+        add_embedded(zf, names, doc, "xl/embeddings/")
+
+
+def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells) -> int:
+    raw = read_member(zf, part)
+    hidden_cols: list[tuple[int, int]] = []
+    for el in _iter_all(raw):
+        tag = el.tag
+        if tag == S + "col":
+            if (el.get("hidden") or "0") in ("1", "true"):
+                try:
+                    hidden_cols.append((int(el.get("min") or 0), int(el.get("max") or 0)))
+                except ValueError:
+                    pass
+        elif tag == S + "row":
+            row_hidden = (el.get("hidden") or "0") in ("1", "true")
+            for c in el.iter(S + "c"):
+                cells += 1
+                if cells > MAX_CELLS:
+                    return cells
+                text = _cell_text(c, shared)
+                if not text or not text.strip():
+                    continue
+                ref = c.get("r") or ""
+                m = _COL.match(ref)
+                col_hidden = bool(m) and any(a <= _col_index(m.group(1)) <= b for a, b in hidden_cols)
+                kind = "hidden_sheet" if hidden_sheet else "hidden_row" if row_hidden else \
+                    "hidden_col" if col_hidden else None
+                loc = {"sheet": sname, "cell": ref}
+                if kind:
+                    doc.add("hidden", text, kind=kind, **loc)
+                else:
+                    doc.add("table", text, **loc)
+                f = c.find(S + "f")
+                if f is not None and f.text and re.search(r"\[|https?:|\\\\", f.text):
+                    doc.add("metadata", f.text[:2000], field="formula_link", kind="formula", **loc)
+            el.clear()
+    return cells
+
+
+def _iter_all(raw: bytes):
+    return _iter(raw, (S + "col", S + "row"))
+
+
+def _cell_text(c, shared) -> str:
+    t = c.get("t") or "n"
+    if t == "s":
+        v = c.find(S + "v")
+        try:
+            return shared[int(v.text)] if v is not None and v.text else ""
+        except (ValueError, IndexError):
+            return ""
+    if t == "inlineStr":
+        is_ = c.find(S + "is")
+        return "".join(x.text or "" for x in is_.iter(S + "t")) if is_ is not None else ""
+    v = c.find(S + "v")
+    return (v.text or "") if v is not None else ""
+
+
+def _sheet_comments(zf, names, part, sname, doc) -> None:
+    rels = _rels(zf, names, part)
+    for target in rels.values():
+        if "comments" not in target.rsplit("/", 1)[-1] or target not in names:
+            continue
+        root = parse_xml(read_member(zf, target))
+        authors = [a.text or "" for a in root.iter(S + "author")]
+        for cm in root.iter(S + "comment"):
+            text = "".join(t.text or "" for t in cm.iter(S + "t"))
+            if text.strip():
+                try:
+                    author = authors[int(cm.get("authorId") or 0)]
+                except (ValueError, IndexError):
+                    author = ""
+                doc.add("comment", text, sheet=sname, cell=cm.get("ref") or "", author=author[:200],
+                        part=target, kind="comment")

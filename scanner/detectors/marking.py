@@ -124,15 +124,20 @@ class MarkingDetector:
                     continue
                 standalone = self._strip(t.replace(m.group(0), "", 1)) == "" or len(self._strip(t)) <= len(m.group(0)) + 2
                 pos = self._position(seg, ctx, standalone)
+                quoted = i > 0 and t[i - 1] in QUOTES
+                at_edge = i <= 2 or j >= len(t) - 2
+                if pos == "first" and not standalone and not at_edge and len(t) > 40:
+                    pos = None      # inside a long sentence near the top: running text, not the mark position
+                if quoted and pos in (None, "first"):
+                    # quoted inside running text: an example of the format (GB/T 9704 teaching material)
+                    add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
+                        ["position:inline", "form:star", "quoted"])
+                    continue
                 if pos is None and seg.layer not in ("body", "table"):
                     pos = "hidden"   # a marking left in a hidden layer is still a marking
                 if pos is not None:
                     add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",
                         [f"position:{pos}", "form:star"], position=POSITION_NAMES.get(pos, pos))
-                elif i > 0 and t[i - 1] in QUOTES:
-                    # quoted inside running text: an example of the format (GB/T 9704 teaching material)
-                    add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
-                        ["position:inline", "form:star", "quoted"])
                 else:
                     add(i, j, "marking.level", "high", 0.7, "marking.level", "explanation_inline",
                         ["position:inline", "form:star"])

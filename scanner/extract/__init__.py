@@ -124,6 +124,8 @@ def extract_nested(data: bytes, name: str, parent: Document, **locator) -> None:
         if e.code == "extract.unsupported" and child.media_type in ("image/png", "image/jpeg", "image/gif",
                                                                     "application/octet-stream"):
             continue       # pictures and opaque blobs carry no text to scan
+        if e.code == "extract.unsupported" and locator.get("kind") != "embedded_file" and member.endswith(".bin"):
+            e = E.partial(e.detail)     # an embedded OLE object we cannot open: part of the file unread
         detail = f"{member}: {e.detail}" if e.detail else member
         if (e.code, detail) not in known:
             parent.errors.append(ScanError(e.code, e.message, detail[:300]))

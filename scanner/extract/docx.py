@@ -22,8 +22,34 @@ MAX_PART_BYTES = 64 << 20
 _FALSY = {"0", "false", "off"}
 
 
+STRICT_NS = {
+    b"http://purl.oclc.org/ooxml/wordprocessingml/main": W_NS.encode(),
+    b"http://purl.oclc.org/ooxml/officeDocument/relationships": b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    b"http://purl.oclc.org/ooxml/drawingml/main": b"http://schemas.openxmlformats.org/drawingml/2006/main",
+}
+
+
 def parse_xml(raw: bytes):
+    """Parse a part safely; ISO Strict namespaces are read as their Transitional equivalents."""
+    if b"purl.oclc.org/ooxml/" in raw[:4096]:
+        for strict, trans in STRICT_NS.items():
+            raw = raw.replace(strict, trans)
     return _safe_parse(raw)
+
+
+def main_part(zf: zipfile.ZipFile, names) -> str | None:
+    """The main document part, found through the package relationships (it may be renamed)."""
+    if "word/document.xml" in names:
+        return "word/document.xml"
+    if "_rels/.rels" not in names:
+        return None
+    root = parse_xml(read_part(zf, "_rels/.rels"))
+    for rel in root:
+        if (rel.get("Type") or "").endswith("/officeDocument"):
+            target = (rel.get("Target") or "").lstrip("/")
+            if target in names:
+                return target
+    return None
 
 
 def read_part(zf: zipfile.ZipFile, name: str) -> bytes:
@@ -182,6 +208,18 @@ def walk_story(root, doc: Document, layer: str, rs: RunStyle, part: str, pindex:
         doc.add(seg_layer, text, **loc)
 
 
+WP_DOCPR = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}docPr"
+
+
+def _alt_texts(root, doc: Document, part: str) -> None:
+    """Alternative text of pictures and shapes (shown by screen readers, kept in the file)."""
+    for i, el in enumerate(root.iter(WP_DOCPR)):
+        for attr in ("descr", "title"):
+            val = (el.get(attr) or "").strip()
+            if val:
+                doc.add("body", val[:4000], part=part, kind="alt_text", drawing=i)
+
+
 def story_parts(names, prefix: str) -> list[str]:
     def num(n):
         digits = "".join(ch for ch in n[len(prefix):] if ch.isdigit())
@@ -193,18 +231,20 @@ def extract_docx(data: bytes, doc: Document) -> None:
     zf = open_zip(data)
     with zf:
         names = set(zf.namelist())
-        if "word/document.xml" not in names:
+        main = main_part(zf, names)
+        if main is None:
             if "EncryptedPackage" in names:
                 raise E.ExtractionFailed(E.encrypted())
-            raise E.ExtractionFailed(E.corrupt("no word/document.xml"))
+            raise E.ExtractionFailed(E.corrupt("no main document part"))
         rs = RunStyle(hidden_styles_from(zf, names))
-        root = parse_xml(read_part(zf, "word/document.xml"))
+        root = parse_xml(read_part(zf, main))
         body = root.find(W + "body")
         if body is None:
             raise E.ExtractionFailed(E.corrupt("no w:body"))
         pindex = paragraph_index(root)
-        walk_story(root, doc, "body", rs, "word/document.xml", pindex)
-        stories = {"word/document.xml": (root, pindex)}
+        walk_story(root, doc, "body", rs, main, pindex)
+        _alt_texts(root, doc, main)
+        stories = {main: (root, pindex)}
         for layer, prefix in (("header", "word/header"), ("footer", "word/footer")):
             for name in story_parts(names, prefix):
                 proot = parse_xml(read_part(zf, name))

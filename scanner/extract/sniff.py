@@ -47,6 +47,17 @@ def _zip_kind(data: bytes, name: str = "") -> str:
         return PPTX
     if "OFD.xml" in names:
         return OFD
+    if "[Content_Types].xml" in names:      # a renamed main part: the content types still say what it is
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                info = zf.getinfo("[Content_Types].xml")
+                ct = zf.open(info).read(1 << 20) if info.file_size < 1 << 20 else b""
+        except Exception:
+            ct = b""
+        for marker, kind in ((b"wordprocessingml.document.main", DOCX), (b"spreadsheetml.sheet.main", XLSX),
+                             (b"presentationml.presentation.main", PPTX)):
+            if marker in ct:
+                return kind
     return ZIP
 
 

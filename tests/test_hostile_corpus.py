@@ -1,0 +1,140 @@
+"""The hostile corpus (../shared/hostile/make_hostile.py --small), each file through the isolated
+extractor and the scanner: no crash, bounded time, a stable error code where the file is hostile,
+the canary never in any output, and the marker found where the file is readable."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scanner import get_scanner
+from scanner.extract.isolated import extract_isolated
+
+MAKER = Path(__file__).resolve().parents[2] / "shared" / "hostile" / "make_hostile.py"
+
+# file -> the error code the scan must carry (hostile files are refused or flagged, never "clean")
+EXPECT_ERROR = {
+    "zipbomb.docx": "extract.archive_bomb",
+    "zipbomb_zeros.zip": "extract.archive_bomb",
+    "xxe_file.docx": "extract.dtd_forbidden",
+    "xxe_param_http.docx": "extract.dtd_forbidden",
+    "xxe_file.xlsx": "extract.dtd_forbidden",
+    "billion_laughs.docx": "extract.dtd_forbidden",
+    "billion_laughs.xlsx": "extract.dtd_forbidden",
+    "quadratic_blowup.docx": "extract.dtd_forbidden",
+    "dup_entries.docx": "extract.archive_duplicate_member",
+    "deep_nesting.docx": "extract.xml_too_deep",
+    "not_a_zip.docx": "extract.type_mismatch",
+    "ole2_or_encrypted.docx": "extract.unsupported",
+    "no_main_part.docx": "extract.corrupt",
+    "truncated.docx": "extract.corrupt",
+    "zipslip.zip": "extract.archive_unsafe_member",
+    "symlink.zip": "extract.archive_unsafe_member",
+    "nested_30.zip": "extract.archive_too_deep",
+    "many_entries.zip": "extract.archive_too_many_members",
+    "truncated.pdf": "extract.corrupt",
+    "header_only.pdf": "extract.corrupt",
+    "empty.pdf": "extract.empty",
+    "deep_pagetree.pdf": "extract.corrupt",
+    "encrypted.pdf": "extract.encrypted",
+    "html_as.pdf": "extract.corrupt",
+    "one_long_line.txt": "extract.truncated",
+}
+# readable files whose marker must be found by extraction
+EXPECT_MARKER = {
+    "control.docx", "control.pdf", "control.txt", "control.html", "control.xlsx", "external_rels.docx",
+    "hidden_content.docx", "far_cell.xlsx", "deep_arrays.pdf", "deep_dicts.pdf", "circular_xobject.pdf",
+    "empty_pages_1000.pdf", "many_glyphs.pdf", "active_content.pdf", "hidden_text.pdf", "gb18030.txt",
+    "utf16le_bom.txt", "nul_bytes.txt", "invalid_utf8.txt", "astral_offsets.txt", "deep_300.html",
+    "deep_100k.html", "xss.html", "charset_mismatch.html",
+}
+WALL_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    if not MAKER.exists():
+        pytest.skip("hostile generator not present")
+    out = tmp_path_factory.mktemp("hostile") / "H"
+    subprocess.run([sys.executable, str(MAKER), str(out), "--small"], check=True, capture_output=True, timeout=120)
+    return out, json.loads((out / "manifest.json").read_text())
+
+
+def test_every_hostile_file(corpus):
+    out, manifest = corpus
+    canary, marker = manifest["canary"], manifest["risky_marker"]
+    scanner = get_scanner(light=True)
+    problems = []
+    for case in manifest["cases"]:
+        name = case["name"]
+        t0 = time.monotonic()
+        doc = extract_isolated(out / name, source=name, wall_s=WALL_S)
+        elapsed = time.monotonic() - t0
+        report = scanner.scan_document(doc)
+        blob = json.dumps(report.to_dict(with_segments=True), ensure_ascii=False)
+        codes = {e.code for e in doc.errors}
+        if canary in blob:
+            problems.append(f"{name}: canary leaked")
+        if elapsed > WALL_S + 5:
+            problems.append(f"{name}: {elapsed:.1f}s")
+        if name in EXPECT_ERROR and EXPECT_ERROR[name] not in codes:
+            problems.append(f"{name}: expected {EXPECT_ERROR[name]}, got {sorted(codes)}")
+        if name in EXPECT_ERROR and report.decision == "pass":
+            problems.append(f"{name}: hostile file passed")
+        if name in EXPECT_MARKER and marker not in " ".join(s.text for s in doc.segments):
+            problems.append(f"{name}: marker not extracted ({sorted(codes)})")
+        if any(c in codes for c in ("extract.parser_crash",)):
+            problems.append(f"{name}: parser crash")
+        for e in doc.errors:      # error details never carry document text
+            if marker in e.detail or canary in e.detail or marker in e.message:
+                problems.append(f"{name}: document text in error")
+    assert problems == []
+
+
+def test_hidden_content_docx_all_locations(corpus):
+    out, manifest = corpus
+    marker = manifest["risky_marker"]
+    doc = extract_isolated(out / "hidden_content.docx")
+    found = {s.text.split(marker + "-", 1)[1].strip() for s in doc.segments if marker + "-" in s.text}
+    assert {"vanish", "deleted", "inserted", "table", "content-control", "field", "textbox", "header",
+            "comment", "footnote"} <= found, found
+    layers = {s.text.split(marker + "-", 1)[1].strip(): s.layer for s in doc.segments if marker + "-" in s.text}
+    assert layers["vanish"] == "hidden" and layers["deleted"] == "revision" and layers["comment"] == "comment"
+    assert layers["footnote"] == "note" and layers["header"] == "header" and layers["table"] == "table"
+
+
+def test_hidden_pdf_policy(corpus):
+    out, manifest = corpus
+    marker = manifest["risky_marker"]
+    doc = extract_isolated(out / "hidden_text.pdf")
+    kinds = {s.locator.get("kind") for s in doc.segments if s.layer == "hidden" and marker in s.text}
+    assert {"invisible", "white", "tiny", "offpage"} <= kinds
+    assert any(s.layer == "comment" and marker in s.text for s in doc.segments)      # annotation
+    assert any(s.layer == "metadata" and marker in s.text for s in doc.segments)     # document info
+
+
+def test_parent_survives_child_failures(tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text("正文")
+    cases = {"segv": "extract.parser_crash", "abort": "extract.parser_crash", "sleep": "extract.timeout",
+             "spin": "extract.timeout", "memory": "extract.resource_limit"}
+    for crash, code in cases.items():
+        doc = extract_isolated(p, _test_crash=crash, cpu_s=20 if crash == "memory" else 2, wall_s=4 if crash != "memory" else 30,
+                               mem_mb=512)
+        assert [e.code for e in doc.errors] == [code], (crash, doc.errors)
+        assert doc.segments == []
+    ok = extract_isolated(p)
+    assert ok.errors == [] and ok.segments[0].text == "正文"
+
+
+def test_child_runs_from_any_cwd(tmp_path, monkeypatch):
+    p = tmp_path / "a.txt"
+    p.write_text("内容")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", "/nonexistent")
+    doc = extract_isolated("a.txt")
+    assert doc.errors == [] and doc.segments[0].text == "内容"

@@ -23,6 +23,7 @@ SUPPORTED = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx", ".xlsm"},
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx"},
 }
+KNOWN_EXT = set().union(*SUPPORTED.values()) - {""}
 TEXTLIKE_EXT = {".txt", ".text", ".md", ".csv", ".html", ".htm", ".xhtml", ""}
 
 
@@ -56,10 +57,13 @@ def check_type(data: bytes, filename: str) -> str:
     if mt == OLE:
         raise err(415, "encrypted_or_legacy_office",
                   "文件为加密的 Office 文档或旧版 doc/xls 格式，请解除加密并另存为 docx/xlsx 后重新提交。")
+    if mt == "application/pdf" and not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"%PDF-":
+        raise err(415, "unsupported_type", "文件内容不是 PDF（文件头不符），已拒绝。", detected="mismatch")
     if mt not in SUPPORTED:
         raise err(415, "unsupported_type", "不支持的文件类型（按内容识别），请转为 docx、pdf、txt 或 html。",
                   detected=mt)
-    if ext and ext not in SUPPORTED[mt] and not (mt in ("text/plain", "text/html") and ext in TEXTLIKE_EXT):
+    claimed = ext in KNOWN_EXT or ext in (".doc", ".xls", ".ppt", ".wps", ".ofd", ".rtf", ".zip")
+    if claimed and ext not in SUPPORTED[mt] and not (mt in ("text/plain", "text/html") and ext in TEXTLIKE_EXT):
         raise err(415, "unsupported_type", "文件扩展名与实际内容不符，已拒绝。", detected=mt)
     return mt
 
@@ -90,10 +94,13 @@ async def read_draft(request: Request, text_fields: tuple[str, ...] = (), max_fi
         form = await request.form(max_files=1, max_fields=len(text_fields) + 4, max_part_size=64 * 1024)
         try:
             up = form.get("file")
-            if up is None or isinstance(up, str):
+            if up is None:
                 raise err(422, "validation_error", "缺少 file 文件字段。", fields=[{"loc": ["body", "file"], "type": "missing"}])
-            data = await up.read()
-            filename = sanitize_filename(up.filename)
+            if isinstance(up, str):      # a file part with an empty filename arrives as a field
+                data, filename = up.encode("utf-8"), "upload"
+            else:
+                data = await up.read()
+                filename = sanitize_filename(up.filename)
             for k in text_fields:
                 v = form.get(k, "")
                 fields[k] = _field(v if isinstance(v, str) else "", max_field_chars)

@@ -62,8 +62,14 @@ def db_url_for(backend: str, tmp_path: Path):
             yield url
 
 
+def _fast_hashing() -> None:
+    from .security import use_fast_hasher_for_tests
+    use_fast_hasher_for_tests()
+
+
 def make_settings(tmp_path: Path, db_url: str = "", **kw):
     from .settings import Settings
+    _fast_hashing()
     base = dict(data_dir=tmp_path / "data", db_url=db_url, workers=1, light_scanner=True,
                 isolated="false", create_demo_accounts=False)
     base.update(kw)

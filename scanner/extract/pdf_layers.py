@@ -447,6 +447,12 @@ def attachments(R, pdf, doc: Document) -> None:
         extract_nested(buf.raw[: size.value], name, doc, member=name, kind="embedded_file")
 
 
+def is_garbled(chars: int, bad: int) -> bool:
+    """A text layer is unusable when more than 10 % of its characters have no Unicode mapping
+    (pdfium's map error, U+FFFD, private use area, control characters)."""
+    return chars >= 20 and bad / chars > 0.1
+
+
 def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None) -> None:
     import time
 
@@ -466,7 +472,7 @@ def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, d
     if stats["truncated_pages"]:
         doc.errors.append(E.truncated(f"{stats['truncated_pages']} pages with too many objects"))
     doc.meta["pdf_chars"] = stats["chars"]
-    if stats["chars"] >= 20 and stats["bad"] / stats["chars"] > 0.1:
+    if is_garbled(stats["chars"], stats["bad"]):
         doc.errors.append(E.garbled(f"{stats['bad']} of {stats['chars']} characters without a Unicode mapping"))
     metadata(pdf, data, doc)
     attachments(R, pdf, doc)

@@ -176,7 +176,8 @@ def _cell_text(c, shared) -> str:
 def _sheet_comments(zf, names, part, sname, doc) -> None:
     rels = _rels(zf, names, part)
     for target in rels.values():
-        if "comments" not in target.rsplit("/", 1)[-1] or target not in names:
+        if "comment" not in target.lower() or "threaded" in target.lower() or not target.endswith(".xml") \
+                or target not in names:
             continue
         root = parse_xml(read_member(zf, target))
         authors = [a.text or "" for a in root.iter(S + "author")]

@@ -1,0 +1,331 @@
+"""Every format and layer with files built here (python-docx, reportlab, openpyxl, python-pptx,
+zipfile): where hidden text lands, its location, and the hidden.* finding it gives."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from scanner import get_scanner
+from scanner.extract import extract, extract_bytes
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+ID = "11010519491231002X"      # valid check digit (GB 11643 example)
+
+
+def _scan(path):
+    return get_scanner(light=True).scan_file(path)
+
+
+def _cats(report):
+    return {f.category for f in report.findings}
+
+
+# --- docx ---------------------------------------------------------------------------------------
+def _docx(tmp_path, build, name="t.docx", author=""):
+    from docx import Document
+    d = Document()
+    d.core_properties.author = author
+    build(d)
+    p = tmp_path / name
+    d.save(p)
+    return p
+
+
+def test_docx_deleted_revision_with_id_number(tmp_path):
+    from docx.oxml import parse_xml
+
+    def build(d):
+        para = d.add_paragraph("申请人信息已核实。")
+        para._p.append(parse_xml(f'<w:del {W} w:id="1" w:author="张三" w:date="2026-01-01T00:00:00Z">'
+                                 f'<w:r><w:delText>身份证号{ID}</w:delText></w:r></w:del>'))
+        para._p.append(parse_xml(f'<w:ins {W} w:id="2" w:author="李四" w:date="2026-01-02T00:00:00Z">'
+                                 f'<w:r><w:t>（已补充）</w:t></w:r></w:ins>'))
+    report = _scan(_docx(tmp_path, build))
+    cats = _cats(report)
+    assert "hidden.revision" in cats and "pii.id_card" in cats
+    rev = [f for f in report.findings if f.category == "hidden.revision"]
+    assert {f.location["kind"] for f in rev} == {"deleted", "inserted"}
+    assert {f.location["author"] for f in rev} == {"张三", "李四"}
+    assert all(f.location["paragraph"] == 0 for f in rev)
+    body = [s.text for s in report.segments if s.layer == "body"]
+    assert body == ["申请人信息已核实。（已补充）"]          # the as-published view: insertion in, deletion out
+    assert report.decision == "review"
+
+
+def test_docx_comment_hidden_white_tiny_runs(tmp_path):
+    from docx.shared import Pt, RGBColor
+
+    def build(d):
+        p = d.add_paragraph("公开内容。")
+        d.add_comment(p.runs, text="此段涉密，发布前删除", author="审稿人", initials="S")
+        r = p.add_run("隐藏的备注")
+        r.font.hidden = True
+        w = d.add_paragraph().add_run("白色文字")
+        w.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+        t = d.add_paragraph().add_run("极小文字")
+        t.font.size = Pt(1)
+    report = _scan(_docx(tmp_path, build))
+    kinds = {(f.category, f.location.get("kind")) for f in report.findings if f.category.startswith("hidden.")}
+    assert ("hidden.comment", "comment") in kinds
+    assert {("hidden.text", "vanish"), ("hidden.text", "white"), ("hidden.text", "tiny")} <= kinds
+    comment = next(f for f in report.findings if f.category == "hidden.comment")
+    assert comment.location["author"] == "审稿人" and comment.location["paragraph"] == 0
+
+
+def test_docx_white_text_in_shaded_cell_is_not_hidden(tmp_path):
+    from docx.oxml import parse_xml
+    from docx.shared import RGBColor
+
+    def build(d):
+        table = d.add_table(rows=1, cols=1)
+        cell = table.cell(0, 0)
+        cell._tc.get_or_add_tcPr().append(parse_xml(f'<w:shd {W} w:val="clear" w:fill="1F4E79"/>'))
+        run = cell.paragraphs[0].add_run("表头")
+        run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+    report = _scan(_docx(tmp_path, build))
+    assert not [f for f in report.findings if f.category == "hidden.text"]
+    assert [s.locator for s in report.segments if s.text == "表头"][0]["table"] == 0
+
+
+def test_docx_textbox_sdt_field_header_footnote_properties(tmp_path):
+    from docx.oxml import parse_xml
+
+    def build(d):
+        d.sections[0].header.paragraphs[0].text = "页眉文字"
+        d.sections[0].footer.paragraphs[0].text = "页脚文字"
+        body = d.element.body
+        body.insert(0, parse_xml(f'<w:sdt {W}><w:sdtContent><w:p><w:r><w:t>控件内文字</w:t></w:r></w:p>'
+                                 f'</w:sdtContent></w:sdt>'))
+        p = d.add_paragraph()
+        p._p.append(parse_xml(f'<w:r {W}><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml"><v:textbox>'
+                              f'<w:txbxContent><w:p><w:r><w:t>文本框文字</w:t></w:r></w:p></w:txbxContent>'
+                              f'</v:textbox></v:shape></w:pict></w:r>'))
+        p._p.append(parse_xml(f'<w:fldSimple {W} w:instr="HYPERLINK http://10.1.2.3/oa"><w:r><w:t>链接</w:t></w:r>'
+                              f'</w:fldSimple>'))
+        d.core_properties.title = "内部审阅版"
+        d.core_properties.last_modified_by = "王五"
+    p = _docx(tmp_path, build, author="张三")
+    doc = extract(p)
+    by_text = {s.text: s for s in doc.segments}
+    assert by_text["控件内文字"].locator["kind"] == "content_control"
+    assert by_text["文本框文字"].locator["kind"] == "textbox" and by_text["文本框文字"].layer == "body"
+    assert by_text["页眉文字"].layer == "header" and by_text["页脚文字"].layer == "footer"
+    assert by_text["HYPERLINK http://10.1.2.3/oa"].locator["kind"] == "field"
+    meta = {s.locator["field"]: s.text for s in doc.segments if s.layer == "metadata"}
+    assert meta["author"] == "张三" and meta["lastModifiedBy"] == "王五" and meta["title"] == "内部审阅版"
+    report = get_scanner(light=True).scan_document(doc)
+    flagged = {f.location.get("field") for f in report.findings if f.category == "hidden.metadata"}
+    assert {"author", "lastModifiedBy", "title"} <= flagged
+    assert not [f for f in report.findings if f.location.get("kind") == "field" and f.category.startswith("hidden")]
+
+
+def test_docx_footnote_and_exif_gps(tmp_path):
+    """Footnotes part and a JPEG with GPS EXIF, added to a python-docx file at the zip level."""
+    from PIL import Image
+    p = _docx(tmp_path, lambda d: d.add_paragraph("正文"))
+    img = Image.new("RGB", (4, 4))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (30.0, 34.0, 22.134), 3: "E", 4: (104.0, 4.0, 0.48)}
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    notes = (f'<w:footnotes {W}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
+             f'</w:footnote><w:footnote w:id="1"><w:p><w:r><w:t>脚注：数据来源内部统计</w:t></w:r></w:p></w:footnote>'
+             f'</w:footnotes>').encode()
+    out = tmp_path / "n.docx"
+    with zipfile.ZipFile(p) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("word/footnotes.xml", notes)
+        dst.writestr("word/media/photo.jpg", buf.getvalue())
+    doc = extract(out)
+    note = [s for s in doc.segments if s.layer == "note"]
+    assert note and note[0].text == "脚注：数据来源内部统计" and note[0].locator["kind"] == "footnote"
+    gps = [s for s in doc.segments if s.locator.get("field") == "exif_gps"]
+    assert gps and gps[0].locator["member"] == "word/media/photo.jpg"
+    assert abs(gps[0].locator["latitude"] - 30.572815) < 1e-4
+    report = get_scanner(light=True).scan_document(doc)
+    assert "geo.coordinates" in _cats(report)
+
+
+def test_python_docx_defaults_are_not_findings(tmp_path):
+    """d09-like: python-docx's template with empty author/title gives no hidden finding."""
+    report = _scan(_docx(tmp_path, lambda d: d.add_paragraph("数据安全培训讲义")))
+    assert not [f for f in report.findings if f.category.startswith("hidden")]
+    assert report.errors == []
+
+
+# --- pdf ----------------------------------------------------------------------------------------
+def test_pdf_reportlab_defaults_not_findings_and_annotation(tmp_path):
+    from reportlab.pdfgen import canvas
+    p = tmp_path / "a.pdf"
+    c = canvas.Canvas(str(p))
+    c.drawString(72, 720, "Public notice text")
+    c.showPage()
+    c.save()
+    report = _scan(p)
+    assert not [f for f in report.findings if f.category.startswith("hidden")] and report.decision == "pass"
+    p2 = tmp_path / "b.pdf"
+    c = canvas.Canvas(str(p2))
+    c.setAuthor("Zhang San")
+    c.drawString(72, 720, "Public notice text")
+    c.textAnnotation("internal remark: not for release", Rect=(72, 600, 200, 650))
+    c.showPage()
+    c.save()
+    report = _scan(p2)
+    cats = _cats(report)
+    assert "hidden.comment" in cats and "hidden.metadata" in cats
+    ann = next(f for f in report.findings if f.category == "hidden.comment")
+    assert ann.location["page"] == 1 and ann.location["subtype"] == "Text"
+
+
+def test_pdf_garbled_text_layer_rule_and_clean_pdf_not_garbled(tmp_path):
+    """The garbled rule (>10 % unmapped characters) and a clean CJK PDF that must not trip it."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    from scanner.extract.pdf_layers import is_garbled
+    assert is_garbled(100, 11) and not is_garbled(100, 10) and not is_garbled(10, 10)
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    p = tmp_path / "cjk.pdf"
+    c = canvas.Canvas(str(p))
+    c.setFont("STSong-Light", 12)
+    c.drawString(72, 720, "关于举办读书月活动的通知，市图书馆将举办系列讲座。")
+    c.showPage()
+    c.save()
+    doc = extract(p)
+    assert doc.errors == [] and doc.meta["pdf_chars"] >= 20
+
+
+# --- html ---------------------------------------------------------------------------------------
+def test_html_layers_and_deep_nesting():
+    page = ("<html><head><title>页面标题</title><meta name=\"author\" content=\"张三\"></head><body>"
+            "<p>公开正文</p><!-- 内部备注：勿发布 --><div style=\"display:none\">隐藏段落</div>"
+            "<script>var k='x';</script></body></html>").encode()
+    doc = extract_bytes(page, "a.html")
+    layers = {s.text: s.layer for s in doc.segments}
+    assert layers["页面标题"] == "metadata" and layers["公开正文"] == "body"
+    assert layers["内部备注：勿发布"] == "comment" and layers["隐藏段落"] == "hidden" and layers["var k='x';"] == "script"
+    cats = _cats(get_scanner(light=True).scan_document(doc))
+    assert {"hidden.comment", "hidden.text", "hidden.metadata"} <= cats
+    deep = ("<html><body>" + "<div>" * 400 + "深层标记文字" + "</div>" * 400 + "</body></html>").encode()
+    d2 = extract_bytes(deep, "deep.html")
+    assert any("深层标记文字" in s.text for s in d2.segments) and d2.meta.get("html_depth_limited")
+
+
+# --- xlsx ---------------------------------------------------------------------------------------
+def test_xlsx_hidden_sheet_row_col_comment_defined_name(tmp_path):
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.workbook.defined_name import DefinedName
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "公开"
+    ws["A1"] = "项目名称"
+    ws["B2"] = "隐藏行内容"
+    ws.row_dimensions[2].hidden = True
+    ws["D1"] = "隐藏列内容"
+    ws.column_dimensions["D"].hidden = True
+    ws["A1"].comment = Comment("批注：数据未核实", "李四")
+    hs = wb.create_sheet("内部")
+    hs["A1"] = f"身份证{ID}"
+    hs.sheet_state = "hidden"
+    wb.defined_names["内部口径"] = DefinedName("内部口径", attr_text="'公开'!$A$1")
+    p = tmp_path / "t.xlsx"
+    wb.save(p)
+    doc = extract(p)
+    seg = {s.text: s for s in doc.segments}
+    assert seg["项目名称"].layer == "table" and seg["项目名称"].locator == {"sheet": "公开", "cell": "A1"}
+    assert seg["隐藏行内容"].locator["kind"] == "hidden_row" and seg["隐藏列内容"].locator["kind"] == "hidden_col"
+    assert seg[f"身份证{ID}"].locator["kind"] == "hidden_sheet" and seg[f"身份证{ID}"].layer == "hidden"
+    assert seg["批注：数据未核实"].layer == "comment" and seg["批注：数据未核实"].locator["cell"] == "A1"
+    assert any(s.locator.get("kind") == "defined_name" for s in doc.segments)
+    cats = _cats(get_scanner(light=True).scan_document(doc))
+    assert {"hidden.text", "hidden.comment", "pii.id_card"} <= cats
+
+
+# --- pptx ---------------------------------------------------------------------------------------
+def test_pptx_slides_notes_hidden_slide(tmp_path):
+    from pptx import Presentation
+    prs = Presentation()
+    s1 = prs.slides.add_slide(prs.slide_layouts[1])
+    s1.shapes.title.text = "年度工作汇报"
+    s1.notes_slide.notes_text_frame.text = "讲稿：此数据不对外"
+    s2 = prs.slides.add_slide(prs.slide_layouts[1])
+    s2.shapes.title.text = "隐藏页内容"
+    s2._element.set("show", "0")
+    p = tmp_path / "t.pptx"
+    prs.save(p)
+    doc = extract(p)
+    seg = {s.text: s for s in doc.segments}
+    assert seg["年度工作汇报"].layer == "body" and seg["年度工作汇报"].locator["slide"] == 1
+    assert seg["讲稿：此数据不对外"].layer == "note" and seg["讲稿：此数据不对外"].locator["slide"] == 1
+    assert seg["隐藏页内容"].layer == "hidden" and seg["隐藏页内容"].locator["kind"] == "hidden_slide"
+    assert "hidden.text" in _cats(get_scanner(light=True).scan_document(doc))
+
+
+# --- zip and OFD --------------------------------------------------------------------------------
+def test_zip_recurses_with_member_locations(tmp_path):
+    from docx import Document
+    d = Document()
+    d.add_paragraph(f"身份证{ID}")
+    inner = io.BytesIO()
+    d.save(inner)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("材料/申请表.docx", inner.getvalue())
+        zf.writestr("说明.txt", "公开说明".encode())
+    doc = extract_bytes(buf.getvalue(), "bundle.zip")
+    seg = {s.text: s for s in doc.segments}
+    assert seg[f"身份证{ID}"].locator["member"] == "材料/申请表.docx"
+    assert seg["公开说明"].locator["member"] == "说明.txt"
+    report = get_scanner(light=True).scan_document(doc)
+    assert any(f.category == "pii.id_card" and f.location["member"] == "材料/申请表.docx" for f in report.findings)
+
+
+def _ofd_bytes() -> bytes:
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("OFD.xml", f'<ofd:OFD {ns} Version="1.1"><ofd:DocBody><ofd:DocInfo><ofd:Title>通知</ofd:Title>'
+                    f'<ofd:Author>王五</ofd:Author></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>'
+                    f'</ofd:DocBody></ofd:OFD>')
+        zf.writestr("Doc_0/Document.xml", f'<ofd:Document {ns}><ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/>'
+                    f'</ofd:Pages></ofd:Document>')
+        zf.writestr("Doc_0/Pages/Page_0/Content.xml", f'<ofd:Page {ns}><ofd:Content><ofd:Layer><ofd:TextObject ID="2">'
+                    f'<ofd:TextCode X="0" Y="0">秘密★1年</ofd:TextCode></ofd:TextObject></ofd:Layer></ofd:Content></ofd:Page>')
+    return buf.getvalue()
+
+
+def test_ofd_pages_and_docinfo():
+    doc = extract_bytes(_ofd_bytes(), "a.ofd")
+    seg = {s.text: s for s in doc.segments}
+    assert seg["秘密★1年"].layer == "body" and seg["秘密★1年"].locator["page"] == 1
+    assert seg["王五"].layer == "metadata" and seg["王五"].locator["field"] == "author"
+    assert doc.errors == []
+
+
+def test_ooxml_doctype_and_legacy_office(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>'
+                    f'<w:document {W}><w:body><w:p><w:r><w:t>&a;</w:t></w:r></w:p></w:body></w:document>')
+    doc = extract_bytes(buf.getvalue(), "x.docx")
+    assert [e.code for e in doc.errors] == ["extract.dtd_forbidden"]
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 1000
+    doc = extract_bytes(ole, "old.doc")
+    import shutil
+    if shutil.which("soffice") or shutil.which("libreoffice"):
+        assert doc.errors            # a fake OLE file cannot convert
+    else:
+        assert [e.code for e in doc.errors] == ["extract.unsupported"] and "LibreOffice" in doc.errors[0].message
+
+
+@pytest.mark.parametrize("name", ["a.txt", "a.html", "a.docx", "a.pdf", "a.xlsx", "a.pptx", "a.zip", "a.ofd"])
+def test_garbage_never_raises(name):
+    for data in (b"", b"PK\x03\x04garbage", b"%PDF-1.7\n%garbage", b"\xff" * 100, b"<html><p>x"):
+        doc = extract_bytes(data, name)
+        assert isinstance(doc.errors, list)

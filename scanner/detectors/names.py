@@ -46,10 +46,30 @@ def char_class(c: str) -> str:
     return "P"
 
 
-def featurize(text: str, lac=None) -> list[list[str]]:
+GAZ_MAX = 6
+
+
+def gazetteer_marks(text: str, gaz: dict[str, str] | None) -> list[list[str]] | None:
+    """Per character, the gazetteer labels of known entity strings covering it ("BN", "IX", ...)."""
+    if not gaz:
+        return None
+    n = len(text)
+    marks: list[list[str]] = [[] for _ in range(n)]
+    for i in range(n):
+        for L in range(2, min(GAZ_MAX, n - i) + 1):
+            lab = gaz.get(text[i:i + L])
+            if lab is not None:
+                marks[i].append("B" + lab)
+                for q in range(i + 1, i + L):
+                    marks[q].append("I" + lab)
+    return marks
+
+
+def featurize(text: str, lac=None, gaz: dict[str, str] | None = None) -> list[list[str]]:
     """Feature strings for every character of text (shared by training and scan time).
 
-    lac: None, or (tags, words) from lac_char_tags."""
+    lac: None, or (tags, words) from lac_char_tags; gaz: known entity strings -> label (N/A/X)."""
+    marks = gazetteer_marks(text, gaz)
     lac_tags = lac_words = None
     if lac is not None:
         lac_tags, lac_words = lac
@@ -71,6 +91,8 @@ def featurize(text: str, lac=None) -> list[list[str]]:
             f += ["g" + t0, "gl" + tm + t0, "gr" + t0 + tp, "gc" + t0 + c0]
             if lac_words is not None:
                 f += ["gw" + lac_words[i]]
+        if marks is not None and marks[i]:
+            f += ["G:" + m for m in marks[i]]
         out.append(f)
     return out
 
@@ -151,6 +173,9 @@ class SeqModel:
         self.trans = arrays["trans"].astype(np.float32) + allowed_transitions()
         self.use_lac = bool(int(arrays["use_lac"][0])) if "use_lac" in arrays else False
         self.version = str(arrays["version"][0]) if "version" in arrays else "names"
+        self.gaz: dict[str, str] = {}
+        if "gaz_keys" in arrays:
+            self.gaz = dict(zip(unpack_strings(arrays["gaz_keys"]), unpack_strings(arrays["gaz_labels"])))
 
     def emissions(self, feats: list[list[str]]) -> np.ndarray:
         get, pad = self.index.get, self.pad
@@ -162,7 +187,7 @@ class SeqModel:
         return self.W[idx].sum(1)
 
     def tag(self, text: str, lac_tags: list[str] | None = None) -> list[int]:
-        return viterbi(self.emissions(featurize(text, lac_tags)), self.trans)
+        return viterbi(self.emissions(featurize(text, lac_tags, self.gaz)), self.trans)
 
 
 # ---- post-processing -------------------------------------------------------------------------------

@@ -16,13 +16,15 @@ BIO-constrained Viterbi. Deterministic (fixed seed).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ..detectors import _models
-from ..detectors.names import LABELS, MODEL_FILE, SeqModel, allowed_transitions, featurize, lac_char_tags, \
+from ..detectors.names import GAZ_MAX, LABELS, MODEL_FILE, SeqModel, allowed_transitions, featurize, lac_char_tags, \
     spans_from_tags, viterbi
 from .common import DATA, MODELS, is_heldout, normalized_spans, prf, read_jsonl
 
@@ -41,6 +43,19 @@ MASKED_FRAMES = [
     "{M}，住{A}。", "当事人{M}已于当日返回。", "{M}（化名）告诉记者，事情已经解决。", "{H}说这批货明天到。",
     "据{H}介绍，村里今年新修了两条路。", "举报人{M}反映的问题已转交属地处理。",
 ]
+
+
+def build_gazetteer(records) -> dict[str, str]:
+    """Entity strings (2-6 chars) of the given training records -> their most frequent label."""
+    from collections import Counter
+    votes: dict[str, Counter] = {}
+    for r in records:
+        for s in r["spans"]:
+            t = r["text"][s["start"]:s["end"]]
+            if 2 <= len(t) <= GAZ_MAX:
+                lab = {"name": "N", "address": "A"}.get(s["label"], "X")
+                votes.setdefault(t, Counter())[lab] += 1
+    return {t: c.most_common(1)[0][0] for t, c in votes.items()}
 
 
 def cluener(records, heldout: bool):
@@ -165,11 +180,12 @@ def train(examples, epochs: int, min_count: int = 2, version: str = "names"):
 
 
 def evaluate(model: SeqModel, data, lac) -> dict:
+    """Model alone on normalised text; lac: None or a function text -> (tags, words)."""
     res = {}
     for kind in ("N", "A"):
         tp = fp = fn = 0
         for text, spans in data:
-            lt = lac_char_tags(lac, text) if lac is not None else None
+            lt = lac(text) if lac is not None else None
             pred = {(a, b) for a, b, k in spans_from_tags(model.tag(text, lt)) if k == kind}
             gold = {(a, b) for a, b, k in spans if k == kind}
             tp += len(pred & gold)
@@ -183,6 +199,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-lac", action="store_true", help="character features only (faster at scan time)")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--lac-cache", default=None, help="JSON file to keep LAC tags between runs (experiments)")
+    ap.add_argument("--no-gazetteer", action="store_true", help="no known-entity features")
     ap.add_argument("--no-weibo", action="store_true", help="leave out ner/weibo_train.jsonl")
     ap.add_argument("--addr-frames", type=int, default=3000, help="address sentences generated from frames")
     ap.add_argument("--out", default=str(MODELS))
@@ -194,7 +212,15 @@ def main(argv=None):
         lac = LAC()
     rng = random.Random(SEED)
     clu = read_jsonl(DATA / "ner" / "cluener_train.jsonl")
-    train_data = cluener(clu, heldout=False)
+    clu_train = [r for r in clu if not is_heldout(r["id"])]
+    # Gazetteer features are learnt two-fold: a sentence sees only the entities of the other half,
+    # so the model learns how far to trust "this string was an entity elsewhere".
+    fold = [is_heldout("fold:" + r["id"], 50) for r in clu_train]
+    gaz_full = {} if args.no_gazetteer else build_gazetteer(clu_train)
+    gaz_fold = [{} if args.no_gazetteer else build_gazetteer([r for r, f in zip(clu_train, fold) if f == side])
+                for side in (False, True)]
+    train_data = cluener(clu_train, heldout=False)
+    train_gaz = [gaz_fold[0 if f else 1] for f in fold]
     test_data = cluener(clu, heldout=True)
     if not args.no_weibo:
         train_data += weibo(read_jsonl(DATA / "ner" / "weibo_train.jsonl"))
@@ -205,23 +231,40 @@ def main(argv=None):
                     for s in r["spans"] if s["label"] == "name"
                     and all("\u4e00" <= ch <= "\u9fff" for ch in r["text"][s["start"]:s["end"]])})
     train_data += address_frames(addr_train, names, rng, args.addr_frames)
+    train_gaz += [gaz_fold[k % 2] for k in range(len(train_data) - len(train_gaz))]
     print(f"training sentences: {len(train_data)}; held-out cluener sentences: {len(test_data)}", flush=True)
     t0 = time.time()
     examples = []
-    for text, spans in train_data:
+    cache: dict = {}
+    if args.lac_cache and Path(args.lac_cache).exists():
+        cache = json.loads(Path(args.lac_cache).read_text(encoding="utf-8"))
+
+    def lac_of(text):
+        if lac is None:
+            return None
+        if text not in cache:
+            cache[text] = lac_char_tags(lac, text)
+        t, w = cache[text]
+        return list(t), list(w)
+
+    for (text, spans), gz in zip(train_data, train_gaz):
         if not text:
             continue
-        lt = lac_char_tags(lac, text) if lac is not None else None
-        examples.append((featurize(text, lt), to_tags(len(text), spans)))
+        lt = lac_of(text)
+        examples.append((featurize(text, lt, gz), to_tags(len(text), spans)))
     print(f"features built in {time.time() - t0:.0f}s", flush=True)
     arrays = train(examples, args.epochs)
     version = "names-" + ("lac" if use_lac else "char") + "-1"
     arrays["use_lac"] = np.array([1 if use_lac else 0], dtype=np.int8)
     arrays["version"] = np.array([version])
+    gk = sorted(gaz_full)
+    arrays["gaz_keys"] = _models.pack_strings(gk)
+    arrays["gaz_labels"] = _models.pack_strings([gaz_full[k] for k in gk])
     model = SeqModel(arrays)
-    metrics = evaluate(model, test_data, lac)
+    metrics = evaluate(model, test_data, lac_of if lac is not None else None)
+    if args.lac_cache:
+        Path(args.lac_cache).write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
     print("held-out cluener (model alone, normalised text):", metrics)
-    from pathlib import Path
     out = Path(args.out)
     np.savez_compressed(out / MODEL_FILE, **arrays)
     _models.record(MODEL_FILE, out, version=version,

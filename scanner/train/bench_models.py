@@ -1,0 +1,73 @@
+"""Cost of the models at scan time: per 5,000 characters and per MB, light mode vs full mode.
+
+    python -m scanner.train.bench_models [--repeat 5] [--mb-chars 100000]
+
+The text is public news from ../shared/data/news with a few lines of personal data mixed in, cut
+to 5,000 characters. "Per MB" scans --mb-chars characters once and scales to one MB of UTF-8
+(Chinese text is ~3 bytes a character, so 1 MB is ~350 k characters). Single process, whatever
+threads onnxruntime takes by default. Prints JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from .common import DATA, read_jsonl
+
+PII_LINES = ["联系人：黄俊，手机13572468013，住址：湖北省武汉市洪山区珞喻路152号12栋3单元702室。",
+             "该型号发动机核心参数尚处于保密阶段，首台样机将于明年三月在某试验场进行地面联调。"]
+
+
+def corpus(n_chars: int) -> str:
+    lines, total = [], 0
+    rows = read_jsonl(DATA / "news" / "msra_val.jsonl") + read_jsonl(DATA / "news" / "peoplesdaily_dev.jsonl")
+    k = 0
+    while total < n_chars:
+        t = rows[k % len(rows)]["text"] if k % 25 else PII_LINES[(k // 25) % 2]
+        lines.append(t)
+        total += len(t) + 1
+        k += 1
+    return "\n".join(lines)[:n_chars]
+
+
+def time_scan(scanner, text: str, repeat: int) -> tuple[float, dict]:
+    scanner.scan_text(text)   # warm-up
+    runs, last = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        last = scanner.scan_text(text)
+        runs.append((time.perf_counter() - t0) * 1000)
+    per_det = {k: round(v, 2) for k, v in last.timings_ms.items() if k.startswith("detect.")}
+    return statistics.median(runs), per_det
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--mb-chars", type=int, default=100_000)
+    args = ap.parse_args(argv)
+    from ..engine import Scanner
+    text5k = corpus(5000)
+    big = corpus(args.mb_chars)
+    mb_factor = (1 << 20) / len(big.encode("utf-8"))
+    out = {}
+    for mode, light in (("light", True), ("full", False)):
+        t0 = time.perf_counter()
+        sc = Scanner(light=light)
+        load = (time.perf_counter() - t0) * 1000
+        ms5k, per_det = time_scan(sc, text5k, args.repeat)
+        t0 = time.perf_counter()
+        sc.scan_text(big)
+        ms_big = (time.perf_counter() - t0) * 1000
+        out[mode] = {"load_ms": round(load, 1), "ms_per_5000_chars": round(ms5k, 2),
+                     "detectors_ms_5000_chars": per_det,
+                     "seconds_per_MB": round(ms_big * mb_factor / 1000, 2),
+                     "model_version": sc.model_version}
+    out["models_only_ms_per_5000_chars"] = round(out["full"]["ms_per_5000_chars"] - out["light"]["ms_per_5000_chars"], 2)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 
 from . import audit
 from .faults import fault
@@ -93,6 +93,16 @@ def queue_depth(s, principal: str | None = None) -> int:
     if principal:
         q = q.where(Job.principal == principal)
     return int(s.execute(q).scalar_one())
+
+
+def queue_guard(s, st: ServiceState) -> None:
+    """Inside an enqueuing write transaction: serialise enqueuers (SQLite already holds the
+    writer lock; PostgreSQL takes a transaction advisory lock) and enforce the bound exactly."""
+    if not st.db.is_sqlite:
+        s.execute(text("SELECT pg_advisory_xact_lock(724201)"))
+    if queue_depth(s) >= st.settings.queue_max:
+        from .errors import err
+        raise err(503, "queue_full", "审查队列已满，请稍后重试。", headers={"Retry-After": "10"})
 
 
 def new_job(s, *, blob_id: str, filename: str, sha256: str, size: int, principal: str,

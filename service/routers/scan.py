@@ -11,7 +11,7 @@ from .. import audit
 from ..deps import CurrentPrincipal, Principal, State, require
 from ..errors import err
 from ..intake import Draft, read_draft
-from ..jobs import load_report, new_job, queue_depth, report_audit_summary, store_report
+from ..jobs import load_report, new_job, queue_depth, queue_guard, report_audit_summary, store_report
 from ..models import Job, ReportRow
 from ..state import ServiceState
 
@@ -41,6 +41,7 @@ def enqueue_draft(st: ServiceState, p: Principal, d: Draft, action_type: str = "
     blob_id = st.blobs.put(d.data)
     try:
         with st.db.write() as s:
+            queue_guard(s, st)   # the bound again, exact, under a lock
             job = new_job(s, blob_id=blob_id, filename=d.filename, sha256=d.sha256, size=len(d.data),
                           principal=p.tag, user_id=p.user_id)
             audit.append(s, p.actor, "scan.queued", "job", job.id,

@@ -20,7 +20,7 @@ from ..deps import CurrentPrincipal, Principal, State, require
 from ..errors import err
 from ..faults import fault
 from ..intake import Draft, read_draft
-from ..jobs import load_report, new_job
+from ..jobs import load_report, new_job, queue_guard
 from ..models import (Decision, FindingRow, Job, ReportRow, Submission, User, Verdict, Version,
                       now)
 from ..state import ServiceState
@@ -83,6 +83,8 @@ def _store_version(st: ServiceState, p: Principal, d: Draft, sub_id: str | None,
     blob_id = st.blobs.put(d.data)
     try:
         with st.db.write() as s:
+            # the bound again, exact, under a lock (the early check ran before the body was read)
+            queue_guard(s, st)
             if sub_id is None:
                 sub = Submission(id=str(uuid.uuid4()), owner_id=p.user_id, status="scanning",
                                  current_version=1, idempotency_key=idem_key,

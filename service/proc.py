@@ -1,0 +1,88 @@
+"""Run `baomi serve` as a real subprocess on loopback (tests and the load script)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir: Path, port: int | None = None, db_url: str = "", **env):
+        self.data_dir, self.port, self.db_url = Path(data_dir), port or free_port(), db_url
+        self.env = {k.upper(): str(v) for k, v in env.items()}
+        self.proc: subprocess.Popen | None = None
+        self.log = self.data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90.0, wait: bool = True, **extra_env) -> "Server":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "BAOMI_DATA_DIR": str(self.data_dir), "BAOMI_PORT": str(self.port),
+               "BAOMI_HOST": "127.0.0.1", "BAOMI_DB_URL": self.db_url, **self.env,
+               **{k.upper(): str(v) for k, v in extra_env.items()}}
+        if "BAOMI_FAULT_AT" not in extra_env and "BAOMI_FAULT_AT" not in self.env:
+            env.pop("BAOMI_FAULT_AT", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", "serve"], env=env,
+                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+                                     cwd=str(Path(__file__).resolve().parents[1]))
+        if not wait:
+            return self
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not start in time")
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def wait_exit(self, timeout: float = 30.0) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def accounts(self) -> dict[str, str]:
+        out = {}
+        for line in (self.data_dir / "demo-accounts.txt").read_text().splitlines():
+            user, _role, secret = line.split("\t")
+            out[user] = secret
+        return out
+
+    def login(self, user: str) -> httpx.Client:
+        c = httpx.Client(base_url=self.url, timeout=30.0)
+        r = c.post("/api/v1/auth/login", json={"username": user, "password": self.accounts()[user]})
+        r.raise_for_status()
+        c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        return c

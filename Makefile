@@ -18,8 +18,16 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/baomi scan --format text samples/
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
+
+# Browser end-to-end tests (issue 6) in Debian's chromium, installed when missing (never a browser download).
+.PHONY: browser e2e
+browser:
+	sh .ci/install_chromium.sh
+
+e2e: setup browser
+	$(BIN)/python -m pytest tests/e2e
 
 eval: setup
 	$(BIN)/python $(SHARED)/eval/build.py $(SHARED)/eval/dev_cases.py build/dev

@@ -1,0 +1,187 @@
+"""Admin pages: dashboard with server-rendered SVG plots, users and roles, API keys, the
+lexicons and policy (read-only view). Writes go through the API's own functions (audited)."""
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from ..deps import require
+from ..errors import APIError
+from ..models import Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
+from ..routers import auth as auth_api
+from .charts import hbars, stacked_bars
+from .common import (CAT_ORDER, CAT_ZH, ROLE_ZH, PageRoute, cat_key, form_principal_async, page_principal,
+                     redirect, render, state)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+TZ = dt.timezone(dt.timedelta(hours=8))
+LEXICONS = Path(__file__).resolve().parents[2] / "lexicons"
+BUCKETS = ((600, "<10分钟"), (3600, "10分钟–1小时"), (4 * 3600, "1–4小时"), (86400, "4–24小时"),
+           (3 * 86400, "1–3天"), (float("inf"), ">3天"))
+
+
+def _admin(request: Request):
+    p = page_principal(request)
+    require(p, roles=("admin",), scope="admin")
+    return p
+
+
+def _day(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, TZ).strftime("%m-%d")
+
+
+def dashboard_data(st, days: int = 14) -> dict:
+    now = time.time()
+    labels = [_day(now - 86400 * i) for i in range(days - 1, -1, -1)]
+    idx = {d: i for i, d in enumerate(labels)}
+    with st.db.read() as s:
+        subs_per_day = [0] * days
+        for (c,) in s.execute(select(Submission.created_at).where(Submission.created_at >= now - days * 86400)):
+            if _day(c) in idx:
+                subs_per_day[idx[_day(c)]] += 1
+        # findings of submission versions (not CMS gate scans) per category prefix and day
+        cat_series = {k: [0] * days for k in CAT_ORDER}
+        q = (select(FindingRow.category, ReportRow.created_at).join(ReportRow, ReportRow.id == FindingRow.report_id)
+             .join(Version, Version.report_id == ReportRow.id).where(ReportRow.created_at >= now - days * 86400))
+        for cat, c in s.execute(q):
+            k = cat_key(cat)
+            if _day(c) in idx and k in cat_series:
+                cat_series[k][idx[_day(c)]] += 1
+        cat_series = {k: v for k, v in cat_series.items() if any(v)} or {"marking": [0] * days}
+        # time to decision: submission created -> first review decision
+        first: dict[str, float] = {}
+        for sid, c in s.execute(select(Decision.submission_id, Decision.created_at)
+                                .where(Decision.level == "review").order_by(Decision.created_at)):
+            first.setdefault(sid, c)
+        created = dict(s.execute(select(Submission.id, Submission.created_at)).all())
+        waits = [first[k] - created[k] for k in first if k in created]
+        hist = [0] * len(BUCKETS)
+        for w in waits:
+            hist[next(i for i, (lim, _) in enumerate(BUCKETS) if w < lim)] += 1
+        # precision per rule from reviewer verdicts (detect-secrets style labels)
+        per_rule: dict[str, list[int]] = {}
+        for rule, verdict in s.execute(select(FindingRow.rule_id, Verdict.verdict)
+                                       .join(Verdict, Verdict.finding_id == FindingRow.id)):
+            tp_fp = per_rule.setdefault(rule, [0, 0])
+            tp_fp[0 if verdict in ("confirmed", "accepted_risk") else 1] += 1
+        totals = {"submissions": s.execute(select(Submission.id)).all().__len__(),
+                  "open": s.execute(select(Submission.id).where(Submission.status.in_(
+                      ("pending_review", "escalated", "pending_approval")))).all().__len__(),
+                  "verdicts": sum(a + b for a, b in per_rule.values()),
+                  "median_wait": statistics.median(waits) if waits else None}
+    prec_rows = sorted(((r, tp / (tp + fp), f"{tp / (tp + fp):.0%}（{tp}/{tp + fp}）") for r, (tp, fp) in per_rule.items()),
+                       key=lambda x: (x[1], x[0]))
+    return {
+        "totals": totals,
+        "chart_subs": stacked_bars("每日提交申请数", labels, {"total": subs_per_day}, {"total": "申请"}),
+        "chart_cats": stacked_bars("每日发现数（按类别）", labels, cat_series, CAT_ZH),
+        "chart_wait": hbars("从提交到审查决定的时间", [(lab, n, f"{n} 件") for (_, lab), n in zip(BUCKETS, hist)],
+                            colour="#00897b"),
+        "chart_prec": hbars("各规则精确率（审查结论：确认/接受风险 ÷ 全部）", prec_rows, max_value=1.0),
+    }
+
+
+@router.get("/admin")
+def dashboard(request: Request):
+    p = _admin(request)
+    return render(request, "dashboard.html", dashboard_data(state(request)), p=p)
+
+
+@router.get("/admin/users")
+def users_page(request: Request):
+    p = _admin(request)
+    users = auth_api.list_users(p, state(request))
+    return render(request, "users.html", {"users": users, "roles": ROLE_ZH}, p=p)
+
+
+@router.post("/admin/users")
+async def users_create(request: Request):
+    form, p = await form_principal_async(request)
+    try:
+        body = auth_api.UserIn(username=form.get("username", ""), display_name=form.get("display_name", ""),
+                               role=form.get("role", ""), password=form.get("password", ""))
+    except ValidationError:
+        return redirect("/admin/users", err="validation_error")
+    try:
+        await run_in_threadpool(auth_api.create_user, body, p, state(request))
+    except APIError as exc:
+        return redirect("/admin/users", err=exc.code)
+    return redirect("/admin/users", msg="user")
+
+
+@router.post("/admin/users/{user_id}")
+async def users_update(user_id: int, request: Request):
+    form, p = await form_principal_async(request)
+    try:
+        body = auth_api.UserPatch(role=form.get("role") or None,
+                                  active=(form.get("active") == "1") if form.get("active") in ("0", "1") else None)
+    except ValidationError:
+        return redirect("/admin/users", err="validation_error")
+    try:
+        await run_in_threadpool(auth_api.patch_user, user_id, body, p, state(request))
+    except APIError as exc:
+        return redirect("/admin/users", err=exc.code)
+    return redirect("/admin/users", msg="user")
+
+
+def _keys_ctx(st, p) -> dict:
+    keys = auth_api.list_keys(p, st)
+    with st.db.read() as s:
+        names = {u.id: u.username for u in s.execute(select(User)).scalars()}
+    return {"keys": keys, "names": names, "users": sorted(names.items())}
+
+
+@router.get("/admin/keys")
+def keys_page(request: Request):
+    p = _admin(request)
+    return render(request, "keys.html", {**_keys_ctx(state(request), p), "new_key": None}, p=p)
+
+
+@router.post("/admin/keys")
+async def keys_create(request: Request):
+    form, p = await form_principal_async(request)
+    st = state(request)
+    try:
+        body = auth_api.KeyIn(user_id=int(form.get("user_id", "0") or 0), name=form.get("name", ""),
+                              scopes=form.getlist("scopes") or ["gate", "scan"])
+    except (ValidationError, ValueError):
+        return redirect("/admin/keys", err="validation_error")
+    try:
+        out = await run_in_threadpool(auth_api.create_key, body, p, st)
+    except APIError as exc:
+        return redirect("/admin/keys", err=exc.code)
+    # the full key is shown once, in this answer only (never in a URL or a log)
+    ctx = await run_in_threadpool(_keys_ctx, st, p)
+    return render(request, "keys.html", {**ctx, "new_key": out}, p=p)
+
+
+@router.post("/admin/keys/{key_id}/revoke")
+async def keys_revoke(key_id: int, request: Request):
+    form, p = await form_principal_async(request)
+    try:
+        await run_in_threadpool(auth_api.revoke_key, key_id, p, state(request))
+    except APIError as exc:
+        return redirect("/admin/keys", err=exc.code)
+    return redirect("/admin/keys", msg="key_revoked")
+
+
+@router.get("/admin/policy")
+def policy_page(request: Request):
+    p = page_principal(request)
+    require(p, roles=("admin", "approver", "reviewer"))
+    files = []
+    if LEXICONS.is_dir():
+        for f in sorted(LEXICONS.rglob("*")):
+            if f.is_file() and f.suffix in (".toml", ".tsv", ".md") and f.stat().st_size < 512 * 1024:
+                text = f.read_text("utf-8", errors="replace")
+                files.append({"name": str(f.relative_to(LEXICONS)), "size": f.stat().st_size,
+                              "lines": text.count("\n") + 1, "text": text[:60000], "cut": len(text) > 60000})
+    sc = state(request).get_scanner()
+    return render(request, "policy.html", {"files": files, "ruleset_hash": getattr(sc, "ruleset_hash", "")}, p=p)

@@ -1,0 +1,207 @@
+"""Shared plumbing for the pages: Jinja2 (autoescape everywhere), the CSP header, the page
+principal (session cookie; CSRF token in a form field for every POST), errors as HTML pages."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ..deps import Principal, get_principal
+from ..errors import APIError, err
+from ..models import WebSession
+from ..security import SESSION_COOKIE, csrf_ok, sha256_hex
+
+HERE = Path(__file__).resolve().parent
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+LOGIN_CSRF_COOKIE = "baomi_login_csrf"
+
+ROLE_ZH = {"author": "作者", "reviewer": "保密审查员", "approver": "审批人", "admin": "管理员"}
+# Category prefixes known to the pages. Class names come from this table only (never from data).
+CAT_ORDER = ("marking", "pii", "secret", "geo", "term", "passage", "hidden")
+CAT_ZH = {"marking": "密级标志", "pii": "个人信息", "secret": "口令密钥/内网", "geo": "精确坐标",
+          "term": "敏感用语", "passage": "敏感段落", "hidden": "隐藏内容", "other": "其他"}
+# A glyph per category, shown beside the colour (readable without colour vision)
+CAT_ICON = {"marking": "★", "pii": "人", "secret": "钥", "geo": "◎", "term": "词", "passage": "¶",
+            "hidden": "隐", "other": "?"}
+SUBCAT_ZH = {"marking.level": "国家秘密标志", "marking.field": "密级字段", "marking.internal": "内部标志",
+             "pii.id_card": "身份证号", "pii.phone": "电话号码", "pii.bank_card": "银行卡号",
+             "pii.email": "电子邮箱", "pii.passport": "护照号", "pii.address": "详细地址", "pii.name": "姓名",
+             "pii.plate": "车牌号", "secret.credential": "口令/密钥", "secret.intranet": "内网地址",
+             "geo.coordinates": "精确坐标", "term.internal": "内部用语", "term.military": "军事用语",
+             "hidden.revision": "修订痕迹", "hidden.comment": "批注", "hidden.text": "隐藏文字",
+             "hidden.metadata": "文档属性", "hidden.redaction": "遮盖未清除"}
+SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低", "info": "提示"}
+DECISION_ZH = {"pass": "通过", "review": "需人工审查", "block": "禁止发布"}
+LAYER_ORDER = ("body", "table", "header", "footer", "note", "comment", "revision", "hidden", "redaction",
+               "metadata", "script", "attachment")
+LAYER_ZH = {"body": "正文", "table": "表格", "header": "页眉", "footer": "页脚", "note": "脚注/尾注",
+            "comment": "批注", "revision": "修订痕迹", "hidden": "隐藏内容", "redaction": "遮盖区域下",
+            "metadata": "文档属性", "script": "脚本/样式", "attachment": "附件"}
+_SAFE_CODE = re.compile(r"^[a-z0-9_.]{1,64}$")
+
+
+def cat_key(category: str) -> str:
+    p = (category or "").split(".")[0]
+    return p if p in CAT_ZH else "other"
+
+
+def cat_label(category: str) -> str:
+    return SUBCAT_ZH.get(category) or CAT_ZH[cat_key(category)]
+
+
+def layer_key(layer: str) -> str:
+    return layer if layer in LAYER_ZH else "other"
+
+
+def fmt_ts(ts: float | None) -> str:
+    if not ts:
+        return ""
+    return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_iso(s: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(s).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return s or ""
+
+
+def age_zh(ts: float | None, now: float | None = None) -> str:
+    if not ts:
+        return ""
+    import time
+    d = max(0.0, (now or time.time()) - ts)
+    if d < 3600:
+        return f"{int(d // 60)} 分钟"
+    if d < 86400:
+        return f"{d / 3600:.1f} 小时"
+    return f"{d / 86400:.1f} 天"
+
+
+env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                  autoescape=select_autoescape(default=True, default_for_string=True),
+                  trim_blocks=True, lstrip_blocks=True)
+env.filters.update(ts=fmt_ts, iso=fmt_iso, age=age_zh, cat_key=cat_key, cat_label=cat_label)
+env.globals.update(ROLE_ZH=ROLE_ZH, CAT_ZH=CAT_ZH, CAT_ICON=CAT_ICON, CAT_ORDER=CAT_ORDER,
+                   SEVERITY_ZH=SEVERITY_ZH, DECISION_ZH=DECISION_ZH, LAYER_ZH=LAYER_ZH, quote=quote)
+
+
+def page_headers(extra: dict | None = None) -> dict:
+    h = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
+    h.update(extra or {})
+    return h
+
+
+def render(request: Request, template: str, ctx: dict, status: int = 200, p: Principal | None = None) -> HTMLResponse:
+    ctx = dict(ctx)
+    ctx.setdefault("me", p)
+    ctx.setdefault("csrf", p.csrf_token if p else "")
+    ctx["request_path"] = request.url.path
+    msg = request.query_params.get("msg", "")
+    ctx.setdefault("flash", FLASH.get(msg, ""))
+    code = request.query_params.get("err", "")
+    ctx.setdefault("flash_error", ERR_ZH.get(code, f"操作未完成（{code}）。" if _SAFE_CODE.match(code) else "") if code else "")
+    html = env.get_template(template).render(**ctx)
+    return HTMLResponse(html, status_code=status, headers=page_headers())
+
+
+FLASH = {"submitted": "已提交，自动审查进行中。", "version": "新版本已提交，自动审查进行中。",
+         "verdict": "审查结论已保存。", "reviewed": "审查决定已提交。", "signed": "审批意见已提交。",
+         "withdrawn": "申请已撤回。", "published": "已标记为已发布。", "user": "用户已保存。",
+         "key_revoked": "密钥已吊销。", "logout": "已退出登录。"}
+ERR_ZH = {"csrf_rejected": "请求来源校验失败（CSRF），请刷新页面后重试。",
+          "reason_required": "请填写理由。", "verdicts_missing": "还有发现未给出审查结论。",
+          "confirmed_risk_open": "存在已确认的风险，不能同意发布，请退回修改。",
+          "invalid_state": "当前状态不能执行此操作。", "separation_of_duties": "审批人不能与审查人为同一人。",
+          "invalid_credentials": "用户名或密码错误。", "unsupported_type": "不支持的文件类型（按内容识别）。",
+          "empty_file": "文件为空，无法审查。", "validation_error": "请填写必填项。",
+          "encrypted_or_legacy_office": "文件为加密的 Office 文档或旧版格式，请另存为 docx 后重新提交。",
+          "username_taken": "用户名已存在。", "queue_full": "审查队列已满，请稍后重试。",
+          "too_many_jobs": "您提交的待处理任务过多，请稍后重试。", "body_too_large": "文件超过大小上限。",
+          "not_owner": "只有申请人可以执行此操作。", "role_forbidden": "当前角色无权执行此操作。",
+          "scope_forbidden": "该凭据没有执行此操作的权限范围。"}
+
+
+def safe_next(url: str | None) -> str:
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url and len(url) < 500:
+        return url
+    return "/"
+
+
+def redirect(url: str, **params) -> RedirectResponse:
+    q = "&".join(f"{k}={quote(str(v))}" for k, v in params.items() if v)
+    if q:
+        base, _, frag = url.partition("#")
+        url = base + ("&" if "?" in base else "?") + q + (("#" + frag) if frag else "")
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def state(request: Request):
+    return request.app.state.svc
+
+
+def page_principal(request: Request) -> Principal:
+    """GET pages: the session's principal, or APIError 401 (turned into a redirect to /login)."""
+    if request.headers.get("authorization") or request.headers.get("x-api-key"):
+        raise err(403, "pages_need_session", "页面只能通过登录会话访问。")
+    return get_principal(request, state(request))
+
+
+def form_principal(request: Request, form) -> Principal:
+    """POST pages: the form's csrf_token must match the session's token, and the Origin /
+    Sec-Fetch-Site checks of deps.get_principal apply as for the API."""
+    st = state(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    presented = form.get("csrf_token") if form is not None else None
+    if token and isinstance(presented, str):
+        with st.db.read() as s:
+            row = s.get(WebSession, sha256_hex(token))
+            if row is not None and csrf_ok(row.csrf_token, presented):
+                request.scope["baomi.csrf_checked"] = True
+    return page_principal(request)
+
+
+async def form_principal_async(request: Request):
+    form = await request.form(max_files=0, max_fields=40, max_part_size=64 * 1024)
+    p = await run_in_threadpool(form_principal, request, form)
+    return form, p
+
+
+def error_page(request: Request, exc: APIError) -> Response:
+    if exc.status == 401:
+        nxt = request.url.path if request.method == "GET" else "/"
+        return redirect("/login", next=nxt)
+    html = env.get_template("error.html").render(
+        me=None, csrf="", status=exc.status, code=exc.code if _SAFE_CODE.match(exc.code) else "error",
+        message=exc.message, request_path=request.url.path, flash="", flash_error="")
+    return HTMLResponse(html, status_code=exc.status, headers=page_headers(exc.headers))
+
+
+class PageRoute(APIRoute):
+    """Every page route: APIError -> an HTML error page (401 -> login), CSP on every answer."""
+
+    def get_route_handler(self):
+        orig = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                resp = await orig(request)
+            except APIError as exc:
+                return error_page(request, exc)
+            if "content-security-policy" not in resp.headers:
+                resp.headers["Content-Security-Policy"] = CSP
+            return resp
+        return handler
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(24)

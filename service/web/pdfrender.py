@@ -1,0 +1,73 @@
+"""Child process for PDF page images and finding boxes (never parsed in the service process:
+PDFs can be hostile; see DESIGN.md). Runs as `python -I -m service.web.pdfrender` with memory
+and CPU limits. stdin: one JSON line, then the PDF bytes. stdout: PNG bytes (op=render) or
+JSON (op=boxes: per page, normalised [x, y, w, h] rectangles for each query)."""
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+MAX_PIXELS = 2400 * 2400
+
+
+def _boxes(pdf, queries: dict) -> dict:
+    out = {}
+    for page_no, items in queries.items():
+        i = int(page_no) - 1
+        if not 0 <= i < len(pdf):
+            continue
+        page = pdf[i]
+        w, h = page.get_size()
+        tp = page.get_textpage()
+        res = []
+        for fid, text, ordinal in items:
+            rects = []
+            if text:
+                searcher = tp.search(text, match_case=True)
+                hits = []
+                while len(hits) <= ordinal:
+                    hit = searcher.get_next()
+                    if not hit:
+                        break
+                    hits.append(hit)
+                searcher.close()
+                if hits:
+                    idx, cnt = hits[min(ordinal, len(hits) - 1)]
+                    for r in range(tp.count_rects(idx, cnt)):
+                        left, bottom, right, top = tp.get_rect(r)
+                        rects.append([left / w, 1 - top / h, (right - left) / w, (top - bottom) / h])
+            res.append([fid, rects])
+        out[str(page_no)] = {"w": w, "h": h, "boxes": res}
+        tp.close()
+        page.close()
+    return out
+
+
+def main() -> int:
+    from scanner.extract.child import set_limits
+    set_limits(768, 20)
+    import pypdfium2 as pdfium
+    header = sys.stdin.buffer.readline()
+    cmd = json.loads(header)
+    data = sys.stdin.buffer.read()
+    pdf = pdfium.PdfDocument(data)
+    try:
+        if cmd["op"] == "render":
+            page = pdf[int(cmd["page"]) - 1]
+            w, h = page.get_size()
+            scale = min(float(cmd.get("scale", 1.5)), (MAX_PIXELS / max(w * h, 1)) ** 0.5)
+            img = page.render(scale=scale).to_pil()
+            buf = io.BytesIO()
+            img.save(buf, format="PNG", optimize=False)
+            sys.stdout.buffer.write(buf.getvalue())
+        elif cmd["op"] == "boxes":
+            sys.stdout.buffer.write(json.dumps({"pages": _boxes(pdf, cmd["queries"]),
+                                                "count": len(pdf)}).encode())
+    finally:
+        pdf.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

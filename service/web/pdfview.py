@@ -1,0 +1,118 @@
+"""PDF page images with boxes over the findings. Rendering and text search run in a child
+process with limits (service.web.pdfrender); results are kept in a small in-memory cache only
+(draft images never touch the disk)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..deps import Principal
+from ..errors import err
+from ..models import Version
+from ..routers import submissions as subs
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+_CACHE: "OrderedDict[tuple, bytes | dict]" = OrderedDict()
+_LOCK = threading.Lock()
+CACHE_MAX = 64
+MAX_PAGES_SHOWN = 30
+
+
+def _cached(key, make):
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    val = make()
+    with _LOCK:
+        _CACHE[key] = val
+        while len(_CACHE) > CACHE_MAX:
+            _CACHE.popitem(last=False)
+    return val
+
+
+def _child(cmd: dict, data: bytes, timeout: float = 30.0) -> bytes:
+    try:
+        r = subprocess.run([sys.executable, "-I", "-m", "service.web.pdfrender"], cwd=_ROOT,
+                           input=json.dumps(cmd).encode() + b"\n" + data, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise err(503, "render_timeout", "页面图像生成超时。")
+    if r.returncode != 0 or not r.stdout:
+        raise err(422, "render_failed", "无法生成页面图像（文件无法解析或超出资源限制）。")
+    return r.stdout
+
+
+def _version_blob(st, sub_id: str, number: int) -> tuple[Version, bytes]:
+    with st.db.read() as s:
+        v = s.execute(select(Version).where(Version.submission_id == sub_id, Version.number == number)).scalar_one_or_none()
+        if v is None:
+            raise err(404, "version_not_found", "版本不存在。")
+        if v.media_type != "application/pdf":
+            raise err(404, "not_pdf", "该版本不是 PDF 文件。")
+        if v.purged_at is not None or not v.blob_id:
+            raise err(410, "purged", "草稿已按保留期清除。")
+        s.expunge(v)
+    return v, st.blobs.get(v.blob_id)
+
+
+def render_page(st, p: Principal, sub_id: str, number: int, page: int) -> bytes:
+    with st.db.read() as s:
+        subs._get_sub(s, p, sub_id)           # access check (authors: own submissions only)
+    if not 1 <= page <= 5000:
+        raise err(404, "page_not_found", "页码不存在。")
+    v, data = _version_blob(st, sub_id, number)
+    return _cached(("png", v.id, page), lambda: _child({"op": "render", "page": page, "scale": 1.5}, data))
+
+
+def page_boxes(st, sub_id: str, number: int, findings: list[dict]) -> list[dict]:
+    """-> [{page, img_url, w, h, boxes: [{fid, n, cat, x, y, w, h}]}] for pages with body findings
+    (the first page too when there are none). Coordinates are fractions of the page size."""
+    v, data = _version_blob(st, sub_id, number)
+    report_segments = {}
+    queries: dict[int, list] = {}
+    meta = {}
+    for f in findings:
+        loc = f.get("location") or {}
+        page = loc.get("page") if isinstance(loc, dict) else None
+        if f.get("layer") != "body" or not isinstance(page, int) or not f.get("placed"):
+            continue
+        key = f.get("match") or ""
+        ordinal = _ordinal(f, report_segments)
+        queries.setdefault(page, []).append([int(f["id"]), key, ordinal])
+        meta[int(f["id"])] = f
+    if not queries:
+        queries = {1: []}
+    pages = sorted(queries)[:MAX_PAGES_SHOWN]
+    q = {str(k): queries[k] for k in pages}
+    res = _cached(("boxes", v.id, json.dumps(q, sort_keys=True)),
+                  lambda: json.loads(_child({"op": "boxes", "queries": q}, data)))
+    out = []
+    for k in pages:
+        pg = res["pages"].get(str(k))
+        if not pg:
+            continue
+        w, h = pg["w"], pg["h"]
+        boxes = []
+        for fid, rects in pg["boxes"]:
+            f = meta.get(fid, {})
+            for x, y, bw, bh in rects:
+                boxes.append({"fid": fid, "n": f.get("n"), "cat": f.get("cat", "other"),
+                              "x": round(x * w, 1), "y": round(y * h, 1), "w": round(bw * w, 1), "h": round(bh * h, 1)})
+        out.append({"page": k, "img_url": f"/s/{sub_id}/v/{number}/page/{k}.png", "w": round(w, 1), "h": round(h, 1),
+                    "boxes": boxes})
+    return out
+
+
+def _ordinal(f: dict, _cache) -> int:
+    """Which occurrence of the matched text on its page this finding is: earlier lines of the
+    same page are not known here, so the occurrence within the line is used (good enough to put
+    a box on the right words in practice; every box links back to the finding)."""
+    before = f.get("before") or ""
+    key = f.get("match") or ""
+    return before.count(key) if key else 0

@@ -1,0 +1,334 @@
+"""The pages (issue 6): login, author pre-check and versions, review queue, document view with
+highlights and verdicts, approver sign-off, audit trail. Every action calls the same functions
+as the JSON API (service.routers.*), so rules, states and audit entries are the API's."""
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from ..deps import Principal, client_ip, require
+from ..errors import APIError, err
+from ..intake import read_draft
+from ..models import Submission, User, Version
+from ..routers import submissions as subs
+from ..routers.auth import do_login
+from ..routers.scan import check_queue
+from ..security import SESSION_COOKIE, csrf_ok
+from .common import (DECISION_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
+                     new_login_csrf, page_principal, redirect, render, safe_next, state)
+from .highlight import document_view
+from .redact import redacted_copy
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+HOME = {"author": "/me", "reviewer": "/queue", "approver": "/queue?status=pending_approval", "admin": "/admin"}
+STEPS = (("申请", ("scanning",)), ("保密审查", ("pending_review", "escalated")), ("修改", ("changes_requested",)),
+         ("审批", ("pending_approval",)), ("发布", ("approved", "published")))
+
+
+# -- login / logout -------------------------------------------------------------------------------
+@router.get("/")
+def home(request: Request):
+    try:
+        p = page_principal(request)
+    except APIError:
+        return redirect("/login")
+    return redirect(HOME.get(p.role, "/me"))
+
+
+@router.get("/login")
+def login_page(request: Request):
+    tok = new_login_csrf()
+    resp = render(request, "login.html", {"login_csrf": tok, "next": safe_next(request.query_params.get("next")),
+                                           "error": request.query_params.get("err") == "invalid_credentials"})
+    resp.set_cookie(LOGIN_CSRF_COOKIE, tok, httponly=True, samesite="strict", path="/login", max_age=3600)
+    return resp
+
+
+@router.post("/login")
+async def login_post(request: Request):
+    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+    nxt = safe_next(form.get("next") if isinstance(form.get("next"), str) else "/")
+    if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("login_csrf")):
+        return redirect("/login", err="csrf_rejected")
+    user, pw = form.get("username"), form.get("password")
+    if not isinstance(user, str) or not isinstance(pw, str) or len(user) > 64 or len(pw) > 256:
+        return redirect("/login", err="invalid_credentials")
+    st = state(request)
+    try:
+        token, _csrf, u = await run_in_threadpool(do_login, st, user, pw, client_ip(request))
+    except APIError:
+        return redirect("/login", err="invalid_credentials", next=nxt if nxt != "/" else "")
+    resp = redirect(nxt if nxt != "/" else HOME.get(u.role, "/me"))
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=st.settings.cookie_secure,
+                    max_age=st.settings.session_ttl_s, path="/")
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return resp
+
+
+@router.post("/logout")
+async def logout_post(request: Request):
+    form, p = await form_principal_async(request)
+    from ..models import WebSession
+    from ..security import sha256_hex
+    from .. import audit
+    st = state(request)
+
+    def drop():
+        with st.db.write() as s:
+            row = s.get(WebSession, sha256_hex(request.cookies.get(SESSION_COOKIE, "")))
+            if row:
+                s.delete(row)
+            audit.append(s, p.actor, "auth.logout", "user", str(p.user_id))
+    await run_in_threadpool(drop)
+    resp = redirect("/login", msg="logout")
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+# -- author -----------------------------------------------------------------------------------------
+@router.get("/me")
+def my_submissions(request: Request):
+    p = page_principal(request)
+    st = state(request)
+    with st.db.read() as s:
+        q = select(Submission).where(Submission.owner_id == p.user_id).order_by(Submission.created_at.desc())
+        items = [subs.submission_summary(s, x) for x in s.execute(q).scalars()]
+    return render(request, "mine.html", {"items": items, "now": time.time()}, p=p)
+
+
+@router.get("/new")
+def new_page(request: Request):
+    p = page_principal(request)
+    require(p, roles=("author", "admin"), scope="submit")
+    return render(request, "new.html", {}, p=p)
+
+
+async def _upload(request: Request, sub_id: str | None) -> Response:
+    st = state(request)
+    fields = subs.FIELDS if sub_id is None else ("note",)
+    try:
+        d = await read_draft(request, text_fields=fields + ("csrf_token",))
+    except APIError as exc:
+        # the CSRF check comes first even when the body is unusable
+        await run_in_threadpool(form_principal, request, {})
+        back = "/new" if sub_id is None else f"/s/{sub_id}"
+        return redirect(back, err=exc.code)
+    p = await run_in_threadpool(form_principal, request, {"csrf_token": d.fields.pop("csrf_token", "")})
+    require(p, roles=("author", "admin"), scope="submit")
+    if sub_id is None and not d.fields.get("title"):
+        return redirect("/new", err="validation_error")
+    try:
+        await run_in_threadpool(check_queue, st, p)
+        new_id, _ = await run_in_threadpool(subs._store_version, st, p, d, sub_id, d.fields, None)
+    except APIError as exc:
+        return redirect("/new" if sub_id is None else f"/s/{sub_id}", err=exc.code)
+    return redirect(f"/s/{new_id}", msg="submitted" if sub_id is None else "version")
+
+
+@router.post("/new")
+async def new_post(request: Request):
+    return await _upload(request, None)
+
+
+@router.post("/s/{sub_id}/version")
+async def version_post(sub_id: str, request: Request):
+    return await _upload(request, sub_id)
+
+
+# -- the submission page (pre-check, document view, review, approval) ------------------------------
+def _names(s) -> dict[int, str]:
+    return {u.id: (u.display_name or u.username) for u in s.execute(select(User)).scalars()}
+
+
+def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) -> dict:
+    data = subs.get_submission(sub_id, p, st, segments=True, version=version)
+    with st.db.read() as s:
+        names = _names(s)
+        vers = s.execute(select(Version).where(Version.submission_id == sub_id)).scalars().all()
+        cur_ver = next(v for v in vers if v.number == (version or data["current_version"]))
+        media_type = cur_ver.media_type
+    rep = data.get("report") or {}
+    view = document_view(rep, only_findings=only) if rep else None
+    diff = data.get("diff")
+    if diff:
+        prev = subs.get_submission(sub_id, p, st, segments=False, version=diff["from_version"])["report"] or {}
+        old = {f["fingerprint"]: f for f in prev.get("findings") or []}
+        new = {f["fingerprint"]: f for f in rep.get("findings") or []}
+        diff = {**diff,
+                "resolved": [old.get(x["fingerprint"], x) for x in diff["resolved"]],
+                "added": [new.get(x["fingerprint"], x) for x in diff["added"]]}
+    verdicts = [f.get("verdict") for f in rep.get("findings") or []]
+    counts = {"total": len(verdicts), "open": sum(v is None for v in verdicts),
+              "confirmed": sum(bool(v) and v["verdict"] == "confirmed" for v in verdicts),
+              "false_positive": sum(bool(v) and v["verdict"] == "false_positive" for v in verdicts),
+              "accepted_risk": sum(bool(v) and v["verdict"] == "accepted_risk" for v in verdicts)}
+    status = data["status"]
+    is_current = version in (None, data["current_version"])
+    can_verdict = is_current and p.role in ("reviewer", "approver", "admin") and "review" in p.scopes \
+        and status in ("pending_review", "escalated")
+    step = next((i for i, (_, sts) in enumerate(STEPS) if status in sts), -1)
+    return {"sub": data, "view": view, "diff": diff, "names": names, "counts": counts,
+            "is_pdf": media_type == "application/pdf" and bool(view) and not rep.get("purged"),
+            "version": version or data["current_version"], "is_current": is_current,
+            "can_verdict": can_verdict,
+            "can_review": can_verdict,
+            "can_sign": is_current and p.role in ("approver", "admin") and "approve" in p.scopes
+            and status == "pending_approval",
+            "is_owner": data["owner"]["id"] == p.user_id,
+            "can_resubmit": data["owner"]["id"] == p.user_id and status in ("pending_review", "changes_requested"),
+            "can_withdraw": data["owner"]["id"] == p.user_id and status in subs.OPEN,
+            "can_publish": data["owner"]["id"] == p.user_id and status == "approved",
+            "steps": [x[0] for x in STEPS], "step": step, "only": only,
+            "VERDICT_ZH": subs.VERDICT_ZH, "STATUS_ZH": subs.STATUS_ZH, "report": rep}
+
+
+@router.get("/s/{sub_id}")
+def submission_page(sub_id: str, request: Request):
+    p = page_principal(request)
+    v = request.query_params.get("v")
+    version = int(v) if v and v.isdigit() and 0 < int(v) < 100000 else None
+    ctx = load_page(state(request), p, sub_id, version, request.query_params.get("only") == "1")
+    if ctx["is_pdf"]:
+        from .pdfview import page_boxes
+        ctx["pdf_pages"] = page_boxes(state(request), sub_id, ctx["version"], ctx["view"]["findings"])
+    return render(request, "submission.html", ctx, p=p)
+
+
+def _reason(form) -> str:
+    r = form.get("reason", "")
+    return r[:4000] if isinstance(r, str) else ""
+
+
+async def _act(request: Request, sub_id: str, fn, make_body, ok: str, back: str = "") -> Response:
+    """One form post on a submission: CSRF-checked principal, the API's own function, redirect."""
+    form, p = await form_principal_async(request)
+    back = f"/s/{sub_id}{back}"
+    try:
+        body = make_body(form)
+    except (ValueError, ValidationError):
+        return redirect(back, err="validation_error")
+    try:
+        await run_in_threadpool(fn, sub_id, body, p, state(request))
+    except APIError as exc:
+        return redirect(back, err=exc.code)
+    return redirect(back if back.count("#") else f"/s/{sub_id}", msg=ok)
+
+
+def _choice(form, name: str, allowed) -> str:
+    v = form.get(name)
+    if v not in allowed:
+        raise ValueError(name)
+    return v
+
+
+@router.post("/s/{sub_id}/verdict/{finding_id}")
+async def verdict_post(sub_id: str, finding_id: int, request: Request):
+    return await _act(
+        request, sub_id, lambda sid, body, p, st: subs.put_verdict(sid, finding_id, body, p, st),
+        lambda f: subs.VerdictIn(verdict=_choice(f, "verdict", subs.VERDICT_ZH), reason=_reason(f)[:2000]),
+        "verdict", f"#f-{finding_id}")
+
+
+@router.post("/s/{sub_id}/review")
+async def review_post(sub_id: str, request: Request):
+    return await _act(request, sub_id, subs.review, lambda f: subs.ReviewIn(
+        decision=_choice(f, "decision", ("approve", "request_changes", "reject", "escalate")), reason=_reason(f)),
+        "reviewed")
+
+
+@router.post("/s/{sub_id}/approval")
+async def approval_post(sub_id: str, request: Request):
+    return await _act(request, sub_id, subs.approval, lambda f: subs.SignIn(
+        decision=_choice(f, "decision", ("approve", "request_changes", "reject")), reason=_reason(f)), "signed")
+
+
+@router.post("/s/{sub_id}/withdraw")
+async def withdraw_post(sub_id: str, request: Request):
+    return await _act(request, sub_id, subs.withdraw, lambda f: subs.ReasonIn(reason=_reason(f)[:2000]), "withdrawn")
+
+
+@router.post("/s/{sub_id}/publish")
+async def publish_post(sub_id: str, request: Request):
+    return await _act(request, sub_id, subs.publish, lambda f: subs.PublishIn(
+        url=f.get("url")[:1000] if isinstance(f.get("url"), str) else ""), "published")
+
+
+@router.get("/s/{sub_id}/redacted.txt")
+def redacted(sub_id: str, request: Request):
+    p = page_principal(request)
+    st = state(request)
+    v = request.query_params.get("v")
+    version = int(v) if v and v.isdigit() and 0 < int(v) < 100000 else None
+    data = subs.get_submission(sub_id, p, st, segments=True, version=version)
+    rep = data.get("report")
+    if not rep or rep.get("purged"):
+        raise err(409, "report_unavailable", "自动审查尚未完成或草稿已按保留期清除。")
+    text = redacted_copy(rep, data["title"], version or data["current_version"])
+    from .. import audit
+    with st.db.write() as s:
+        audit.append(s, p.actor, "redacted_copy.downloaded", "submission", sub_id,
+                     after={"version": version or data["current_version"]})
+    name = f"脱敏副本-{data['title'][:40]}-v{version or data['current_version']}.txt"
+    return Response(text.encode("utf-8"), media_type="text/plain; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=\"redacted.txt\"; filename*=UTF-8''{quote(name, safe='')}"})
+
+
+@router.get("/s/{sub_id}/audit")
+def audit_page(sub_id: str, request: Request):
+    p = page_principal(request)
+    st = state(request)
+    rows = subs.submission_audit(sub_id, p, st)
+    with st.db.read() as s:
+        sub = subs._get_sub(s, p, sub_id)
+        title = sub.title
+    for r in rows:
+        r["before_s"] = json.dumps(r["before"], ensure_ascii=False) if r["before"] is not None else ""
+        r["after_s"] = json.dumps(r["after"], ensure_ascii=False) if r["after"] is not None else ""
+    return render(request, "audit.html", {"rows": rows, "sub_id": sub_id, "title": title}, p=p)
+
+
+@router.get("/s/{sub_id}/v/{number}/page/{page}.png")
+def page_png(sub_id: str, number: int, page: int, request: Request):
+    p = page_principal(request)
+    from .pdfview import render_page
+    png = render_page(state(request), p, sub_id, number, page)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
+
+
+# -- review queue ---------------------------------------------------------------------------------
+AGE = {"1d": 86400, "3d": 3 * 86400, "7d": 7 * 86400}
+
+
+@router.get("/queue")
+def queue(request: Request):
+    p = page_principal(request)
+    require(p, roles=("reviewer", "approver", "admin"))
+    qp = request.query_params
+    status = qp.get("status", "pending_review,escalated")
+    decision = qp.get("decision") or None
+    category = qp.get("category") or None
+    owner = qp.get("owner") or None
+    age = qp.get("age", "")
+    st = state(request)
+    res = subs.list_submissions(p, st, status=status or None, decision=decision, owner=owner, category=category,
+                                newest_first=False, limit=500, offset=0)
+    now = time.time()
+    items = res["items"]
+    if age in AGE:
+        items = [i for i in items if now - i["created_at"] >= AGE[age]]
+    all_counts = subs.list_submissions(p, st, status=None, decision=None, owner=None, category=None,
+                                       newest_first=False, limit=1, offset=0)["counts"]
+    with st.db.read() as s:
+        owners = sorted({u.username for u in s.execute(select(User).where(User.role.in_(("author", "admin")))).scalars()})
+    return render(request, "queue.html", {
+        "items": items, "counts": all_counts, "status": status, "decision": decision or "", "category": category or "",
+        "owner": owner or "", "age": age, "owners": owners, "now": now, "STATUS_ZH": subs.STATUS_ZH,
+        "DECISIONS": DECISION_ZH}, p=p)

@@ -273,7 +273,7 @@ case("pii11", "txt", ["赛事报名确认", f"领队：吴刚　电话：+86 139
 case("pii12", "txt", ["失物招领", f"一名市民在公交车上捡到钱包一个，失主可联系拾金者郑师傅：86-{MOB_3}。"],
      "review", [m("pii.phone", MOB_3)])
 case("pii13", "txt", ["家长会通知", f"如有疑问请联系班主任许老师（{MOB_4[:3]}-{MOB_4[3:7]}-{MOB_4[7:]}）。"],
-     "review", [m("pii.phone", MOB_4)])
+     "review", [m("pii.phone", f"{MOB_4[:3]}-{MOB_4[3:7]}-{MOB_4[7:]}")])
 case("pii14", "html", ["房屋出租", f"两室一厅出租，拎包入住，联系人邓女士，电话：(+86){MOB_5}。"],
      "review", [m("pii.phone", MOB_5)])
 case("pii15", "txt", ["外卖配送异常处理说明", f"骑手联系方式：{fullwidth(MOB_6)}，请用户耐心等待。"],
@@ -530,3 +530,379 @@ case("mix05", "txt", ["秘密★1年", "关于某专项工作进展情况的汇�
                        f"专项小组组长：陈国平（手机{MOB_5}），成员单位：公安、网信、工信等部门。",
                        "指挥部设在某宾馆2号楼，内网地址10.30.1.5。"],
      "block", [m("marking.level", "秘密★1年"), m("pii.phone", MOB_5), m("secret.intranet", "10.30.1.5")])
+
+# ===================================================================================================
+# Round 2: harder forms and positions, and more hard negatives.
+# ===================================================================================================
+
+ID_11 = id_number("210102", "19760229", "418")      # born on 29 February of a leap year
+ID_12 = id_number("130102", "19990731", "205")
+ID_13 = id_number("450103", "19680814", "379")
+ID_LOWER_X = next(i for i in (id_number("520102", "19840909", f"{s:03d}") for s in range(200, 500))
+                  if i.endswith("X")).lower()
+EMAIL_QQ = "2768391045@qq.com"
+
+# ---- markings: more forms and positions -------------------------------------------------------
+case("mk31", "txt", ["000128", "机密★5年", "特急", "关于做好重大活动安全保卫工作的通知"],
+     "block", [m("marking.level", "机密★5年")])              # 份号 on line 1, marking on line 2
+case("mk32", "txt", ["秘密" + fullwidth("*") + "1年", "关于开展专项整治“回头看”的通知"],
+     "block", [m("marking.level", "秘密")])                  # full-width asterisk ＊
+case("mk33", "txt", ["机密★五年", "关于某重点工程进度的情况通报"],
+     "block", [m("marking.level", "机密★五年")])
+case("mk34", "docx", ["发文稿纸"], "block", [m("marking", "秘密")],
+     table=[["密级", "缓急", "份数"], ["秘密", "平件", "20"], ["标题", "关于调整值班安排的通知", ""]])   # field name above its value
+case("mk35", "txt", ["会议纪要", "时间：2026年3月2日", "地点：2号楼第三会议室", "主持：分管副局长", "记录：综合科",
+                      "密级：秘密★3年", "一、会议听取了专项工作进展汇报。"],
+     "block", [m("marking", "秘密")])                        # a 密级 form line below the first four lines
+case("mk36", "pdf", ["绝密★启用前", "2026年普通高等学校招生全国统一考试（模拟）", "数学", "注意事项：",
+                      "1. 答卷前，考生务必将自己的姓名、准考证号填写在答题卡上。"],
+     "block", [m("marking.level", "绝密★启用前")])
+case("mk37", "pdf", ["关于印发专项工作方案的通知"] + [f"第{i}条 各单位应当按照职责分工落实本方案第{i}项任务，按月报送进展情况。"
+                                                         for i in range(1, 41)] + ["附件", "秘密★1年", "专项工作任务分解表"],
+     "block", [m("marking.level", "秘密★1年")])               # annex marking at the top of a later page
+case("mk38", "docx", ["关于调整部分区域交通组织的通告", "因道路施工，相关路段将实行交通管制。"], "review",
+     [m("hidden.revision"), m("marking", "秘密★6个月")], tracked=[(0, "ins", "秘密★6个月")])
+case("mk39", "docx", ["关于组织收看专题节目的通知", "请各单位组织干部职工按时收看。"], "review",
+     [m("hidden.comment")], comments=[(0, "此件原为机密★1年，解密审批手续尚未办完")])
+case("mk40", "docx", ["工作简报", "第15期", "本期刊发基层经验两篇。"], "review",
+     [m("marking.internal")], footer="内部资料　注意保存")
+case("mk41", "html", ["专项督查情况通报", "现将近期专项督查发现的问题通报如下。"], "block",
+     [m("marking.level", "机密★2年")], props={"title": "机密★2年 专项督查情况通报"})
+case("mk42", "txt", ["密　级：机密", "保密期限：10年", "编　号：2026-017", "关于某项目评估情况的报告"],
+     "block", [m("marking", "机密")])
+case("mk43", "docx", ["秘 密 ★ 长 期", "关于重要目标防护方案的请示"],
+     "block", [m("marking.level")])
+case("mk44", "txt", ["内部资料", "（供领导参阅）", "社情民意摘报", "第3期"],
+     "review", [m("marking.internal", "内部资料")], encoding="gb18030")
+case("mk45", "txt", ["机密★2年", "关于某专项审计发现问题的报告", "审计发现，部分资金存在挪用风险。"],
+     "block", [m("marking.level", "机密★2年")], encoding="utf-16")
+
+# ---- public text that only looks like markings ---------------------------------------------------
+case("pub21", "txt", ["内部控制评价报告", "某某股份有限公司2025年度内部控制评价报告",
+                       "根据企业内部控制规范体系的规定，公司董事会对2025年12月31日的内部控制有效性进行了评价。"],
+     "pass", must_not=["marking"])
+case("pub22", "txt", ["内部资料性出版物管理办法", "第一条 为了加强对内部资料性出版物的管理，根据《出版管理条例》，制定本办法。",
+                       "第二条 本办法所称内部资料，是指在本行业、本系统、本单位内部，用于指导工作、交流信息的非卖性单本成册或折页散页印刷品。"],
+     "pass", must_not=["marking.level", "marking.field"])
+case("pub23", "txt", ["机密计算技术白皮书（2026年）", "机密计算（Confidential Computing）通过在基于硬件的可信执行环境中执行计算来保护使用中的数据。",
+                       "本白皮书介绍机密计算的技术原理、产业现状和典型应用。"],
+     "pass", must_not=["marking"])
+case("pub24", "html", ["《绝密档案》第12期：湖底沉船之谜", "本期节目带您走进湖底沉船背后的历史故事。"],
+     "pass", must_not=["marking"])
+case("pub25", "txt", ["警示教育｜一起机密级文件泄露案", "某单位工作人员违规将一份机密级文件拍照后通过微信发送给他人，造成泄密。",
+                       "经鉴定，该文件属于机密级国家秘密。当事人受到党纪政务处分，并被依法追究刑事责任。",
+                       "案例警示我们：涉密文件严禁拍照、严禁通过互联网传输。"],
+     "pass", must_not=["marking.level", "marking.field"])
+case("pub26", "docx", ["关于公布2026年度部门预算的通知", "根据预算法有关规定，现将我局2026年度部门预算予以公开。", "（此件公开发布）"],
+     "pass", must_not=["marking", "hidden"])
+case("pub27", "txt", ["关于报送年度保密自查自评报告的通知", "各单位：请对照保密工作责任制落实情况、定密工作、涉密人员管理、"
+                       "涉密载体管理等方面开展自查，并于11月30日前将自查报告报市保密办。",
+                       "报告中不得涉及国家秘密事项。"],
+     "pass", must_not=["marking"])
+case("pub28", "docx", ["横向课题合作协议"], "pass", must_not=["marking"],
+     table=[["合同编号", "HX-2026-0412"], ["密级", "无"], ["项目经费", "35万元"]])
+case("pub29", "txt", ["关于本网站", "版权所有：某某市人民政府办公室", "未经许可，不得复制、转载或建立镜像。",
+                       "网站标识码：3301000001　ICP备案号：浙ICP备12345678号"],
+     "pass")   # copyright footer of every government site: "不得复制" is not a restriction on a draft
+case("pub30", "txt", ["警方通报", "近日，网传“某地发生重大刑事案件”的消息系谣言。",
+                       "警方提醒广大网民：不信谣、不传谣，请勿扩散未经证实的信息。"],
+     "pass")
+case("pub31", "txt", ["2026年一季度手机市场分析", "一季度全省手机出货量达35000部，其中5G手机占比82.6%。",
+                       "某品牌新机首销当日售出12000部。"],
+     "pass", must_not=["term.military"])   # 5 digits + 部 as a count, not a unit designation
+case("pub32", "txt", ["驻港部队举行军营开放活动", "5月1日，中国人民解放军驻香港部队昂船洲军营向市民开放，",
+                       "官兵们进行了擒敌拳、队列等科目表演。"],
+     "pass")
+case("pub33", "txt", ["某县概况", "某县位于省境东南部，地处东经118°22′～119°14′、北纬31°14′～32°37′之间，总面积1982平方千米。",
+                       "全县辖8个镇、2个乡，户籍人口48.6万人。"],
+     "pass")   # county extent in degrees and minutes, as in every 地方志: public and imprecise
+case("pub34", "txt", ["建筑防火设计要点", "消防救援窗口的设置应符合GB 50016第7.2.4条和第7.2.5条的规定，",
+                       "排烟系统设计详见第8.5.1条及GB 51251第4.6.1条、第10.1.5.2条。"],
+     "pass", must_not=["secret"])   # clause numbers like 10.1.5.2 are not IP addresses
+case("pub35", "txt", ["计算机网络（期末考试试卷·已考）", "三、计算题：某主机的IP地址为192.168.5.33，子网掩码为255.255.255.224，",
+                       "求该主机所在子网的网络地址和广播地址。"],
+     "pass", must_not=["secret.credential"])
+# Judgement: a textbook exercise's address names no real host of the author's network.
+case("pub36", "html", ["社区活动回顾", "上周六，社区文化节在中心广场顺利举办，近千名居民参加。"],
+     "pass", must_not=["marking", "pii"],
+     html_extra="<!-- header start --><!-- footer end -->")
+# Judgement: structural template comments in every CMS page carry nothing; a reviewer would pass them.
+case("pub37", "txt", ["保密工作“十不准”", "不准在互联网及其他公共信息网络或者未采取保护措施的普通电话、传真中传递国家秘密；",
+                       "不准在未采取保护措施的情况下将涉密计算机及网络接入互联网。"],
+     "pass", must_not=["marking"])
+case("pub38", "txt", ["人民日报·国际", "他说，布隆迪民族和解进程正在取得进展，希望随着布隆迪国内形势的稳定，布中两国在各个领域的友好合作不断加强。",
+                       "一是精简政府机构，将原有的23个部处缩编为16个，新政府的国务委员由21名减为16名，部长级的长官由33名减为24名。",
+                       "于是，在公司领导的大力支持、公司工会的积极组织和员工们的热心参与下，陆续成立了篮球队、足球、羽毛球、乒乓球等协会。"],
+     "pass")
+case("pub39", "docx", ["2026年度市级机关公开遴选公务员公告",
+                        "一、遴选职位。本次共遴选公务员15名，具体职位见附件。",
+                        "二、报名条件。具有2年以上基层工作经历；政治素质好，保密意识强。",
+                        "三、报名方式。报名人员登录市人事考试网报名。咨询电话：0851-86891234（工作日）。"],
+     "pass", must_not=["marking", "hidden"])
+case("pub40", "txt", ["汛期安全提示", "受强降雨影响，我市部分区域可能出现城市内涝。", "遇险请拨打119或110，"
+                       "如需防汛物资可拨打市防汛抗旱指挥部办公室值班电话0771-2801234。"],
+     "pass")
+
+# ---- personal data: more formats ------------------------------------------------------------------
+case("pii36", "txt", ["法律援助受理通知", f"申请人：邹海燕，公民身份号码：{ID_LOWER_X}，案由：劳动争议。"],
+     "review", [m("pii.id_card")])
+case("pii37", "txt", ["残疾人补贴名单", f"赵金凤　身份证：{ID_11}　补贴标准：每月150元"],
+     "review", [m("pii.id_card", ID_11)])
+case("pii38", "html", ["参赛选手信息", f"选手：朱明轩，证件号：{ID_12}，参赛项目：男子5000米。"],
+     "review", [m("pii.id_card", ID_12)])
+case("pii39", "pdf", ["行政复议决定书", f"申请人：韦丽萍，女，身份证号{ID_13}，住广西南宁市青秀区民族大道101号2栋1单元801室。",
+                       "被申请人：某区市场监督管理局。"],
+     "review", [m("pii.id_card", ID_13)])
+case("pii40", "txt", ["业主联络表", "1栋502业主：陈先生，住宅电话：0571-86012345，手机+86-138-0571-2468。"],
+     "review", [m("pii.phone", "138-0571-2468")])
+case("pii41", "txt", ["失物认领", f"认领人请携带身份证原件，或联系本人QQ邮箱 {EMAIL_QQ}。"],
+     "review", [m("pii.email", EMAIL_QQ)])
+case("pii42", "txt", ["港澳游团队名单报备", "游客：邱美玲，往来港澳通行证号码：C87654321；游客：石永康，护照号码：EA1234567。"],
+     "review", [m("pii", "C87654321")])
+case("pii43", "txt", ["停车场违规车辆通报", "以下车辆长期占用消防通道：粤B·D12345（新能源），川A3F7K9。"],
+     "review", [m("pii.plate", "粤B·D12345")])
+case("pii44", "txt", ["信访事项告知书", "信访人：傅某某，现住址：四川省成都市武侯区人民南路四段27号附1号。"],
+     "review", [m("pii.address", "人民南路四段27号")])
+case("pii45", "docx", ["工资发放说明", "本月工资已发放。"], "review",
+     [m("hidden.comment"), m("pii.bank_card", CARD_SPDB16)],
+     comments=[(1, f"杨帆的工资卡号{CARD_SPDB16}（浦发银行）有误，请财务核对")])
+case("pii46", "txt", ["投标保证金缴纳说明", "投标保证金请汇入以下账户：", "户名：某市公共资源交易中心",
+                       "开户银行：中国工商银行某市分行营业部", "账号：1202 0212 0900 1234 567"],
+     "pass", must_not=["pii.bank_card"])   # a public institution's settlement account, published on purpose
+case("pii47", "txt", ["供应商信息公示", "供应商名称：某网络科技有限公司", "地址：浙江省杭州市西湖区文三路478号华星时代广场A座12楼",
+                       "联系电话：0571-88271234", f"统一社会信用代码：{uscc('91330106MA2' + 'CDK8L3')}"],
+     "pass", must_not=["pii.id_card", "pii.bank_card"])   # a company's registered office address is public
+case("pii48", "txt", ["关于表彰2025年度优秀教师的决定", "经评审，决定授予王晓燕、李文博、张海鹰等20名同志“优秀教师”称号。",
+                       "希望受表彰的同志珍惜荣誉，再接再厉。"],
+     "pass", must_not=["pii.id_card", "pii.phone"])
+case("pii49", "txt", ["个人信息保护提示", "身份证号码由18位数字组成，其中第7至14位为出生日期，最后一位为校验码。",
+                       f"示例：11010519491231002X（国家标准示例号码）。请勿在网上随意公布本人证件号码。"],
+     "pass", must_not=["pii.bank_card"])
+# Judgement: 11010519491231002X is the example number printed in GB 11643 itself; a public explainer
+# quoting the standard's own example is not personal data. Flagging it is acceptable only at low severity.
+case("pii50", "txt", ["医保报销结果通知", f"参保人：马建华，社会保障卡号：{ID_5}，本次报销金额：3,268.50元。"],
+     "review", [m("pii.id_card", ID_5)])    # 社保卡号 is the ID number
+case("pii51", "txt", ["订单确认", "收货人：林小姐　电话：13067893456", "收货地址：上海市徐汇区漕溪北路398号汇智大厦6楼601室"],
+     "review", [m("pii.phone", "13067893456")])
+case("pii52", "txt", ["客服信息", "全国客服热线：400-820-1234；服务监督电话：95555。", "客服邮箱：service@example-bank.com"],
+     "pass", must_not=["pii.bank_card", "pii.id_card"])
+case("pii53", "txt", ["个人所得税专项附加扣除填报说明", f"示例：纳税人尾号{ID_1[-4:]}的身份证，子女教育扣除每月2000元。",
+                       "手机号以138开头的用户请通过App填报。"],
+     "pass", must_not=["pii.id_card", "pii.phone"])
+case("pii54", "txt", ["党员发展对象公示", "发展对象：高小琴，女，汉族，1996年3月出生，大学本科学历，现任市场部职员。",
+                       "公示时间：2026年3月11日至3月17日。监督电话：0532-82861234。"],
+     "pass", must_not=["pii.id_card", "pii.address"])
+
+# ---- secrets: more phrasings and look-alikes ------------------------------------------------------
+case("sec22", "txt", ["系统账号分配表", "财务系统：账号/密码：cw_admin/Cw@2026!", "人事系统：admin / Rs#7781"],
+     "review", [m("secret.credential", "Cw@2026!")])
+case("sec23", "txt", ["FTP使用说明", "ftp://upload:Up2026ftp@172.20.5.8/incoming，上传后请通知信息中心。"],
+     "review", [m("secret", "Up2026ftp")])
+case("sec24", "txt", ["机房巡检记录", "核心交换机enable密码为 Core_sw#2025；管理地址10.254.0.1，SNMP团体名 hzgov_ro。"],
+     "review", [m("secret.credential", "Core_sw#2025"), m("secret.intranet", "10.254.0.1")])
+case("sec25", "txt", ["共享目录说明", "会议材料已放在 \\\\FS01\\办公室\\2026会议 共享目录下，请自行取用。"],
+     "review", [m("secret.intranet")])
+case("sec26", "txt", ["个人账户设置", "登录密码：******", "支付密码：已设置（6位数字）", "请勿将密码告诉任何人。"],
+     "pass", must_not=["secret"])
+case("sec27", "txt", ["开发者文档", "调用示例中请将 api_key 替换为您在控制台申请的密钥，例如：api_key=YOUR_API_KEY。",
+                       "接口地址：https://api.example.com/v2/weather"],
+     "pass", must_not=["secret"])
+case("sec28", "txt", ["内网邮件服务器迁移", "自3月起，内网邮件服务器由mail.hzgov.local迁移至新地址，Outlook中SMTP服务器请改为10.16.2.25。"],
+     "review", [m("secret.intranet")])
+case("sec29", "txt", ["WiFi热点开放公告", "市民中心开放免费WiFi，热点名称“i-市民中心”，无需密码，连接后通过手机验证码认证。"],
+     "pass", must_not=["secret"])
+case("sec30", "txt", ["数据库配置", "PGPASSWORD='Pg#Prod2026' psql -h 10.12.7.31 -U report -d stats"],
+     "review", [m("secret", "Pg#Prod2026")])
+case("sec31", "txt", ["加密算法介绍", "RSA公钥格式示例：", "-----BEGIN PUBLIC KEY-----",
+                       "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo", "-----END PUBLIC KEY-----"],
+     "pass", must_not=["secret.credential"])
+
+# ---- coordinates: more --------------------------------------------------------------------------
+case("geo10", "txt", ["物资储备点调整", "新储备点经度116.397128，纬度39.916527，请各单位更新台账。"],
+     "review", [m("geo.coordinates")])
+case("geo11", "txt", ["观测点信息", "观测点：N 30°34'12.6\" E 104°03'58.3\"，海拔512米。"],
+     "review", [m("geo.coordinates")])
+case("geo12", "txt", ["体质健康测试结果", "男生50米跑平均7.85秒，立定跳远平均2.13米，1000米跑平均4分12.36秒。",
+                       "BMI平均值为21.46，优良率为63.58%。"],
+     "pass", must_not=["geo"])
+
+# ---- terms and passages: more --------------------------------------------------------------------
+case("trm19", "txt", ["关于做好近期舆情应对工作的通知（此件不公开）", "针对近期网上出现的负面炒作，各单位要统一口径，不得擅自接受媒体采访。"],
+     "review", [m(["term", "passage", "marking"])])
+case("trm20", "txt", ["2026年5月份全市主要经济指标（快报）", "说明：以下数据为内部统计快报数据，仅供参考，正式数据以统计局发布为准。",
+                       "规模以上工业增加值增长5.6%。"],
+     "review", [m(["term", "passage"])])
+case("trm21", "docx", ["关于安排接待上级检查组的工作方案", "检查组行程严格保密，仅限接待组成员掌握，不得向被检查单位透露。"],
+     "review", [m(["term", "passage"])])
+case("trm22", "txt", ["国防教育进校园", "武警某支队官兵走进市第三中学，为学生们讲授国防知识、演示军体拳。"],
+     "pass", must_not=["term.military"])
+case("trm23", "txt", ["训练动态", "近日，某部在西北某地域组织实弹射击考核，某型导弹阵地转移时间缩短至40分钟。"],
+     "review", [m(["term", "passage"])])
+case("trm24", "txt", ["关于公布市政府部门权责清单的通知", "经市政府同意，现将市政府部门权责清单予以公布。", "（此件公开发布）"],
+     "pass")
+
+# ===================================================================================================
+# Round 3: long drafts, buried findings, declassification lists, more layers.
+# ===================================================================================================
+
+ID_14 = id_number("340104", "19910611", "528")
+ID_15 = id_number("620102", "19800103", "146")
+CARD_ABC19 = luhn_number("622848", 19)      # 中国农业银行 借记卡 19 (BIN list: 622848, ABC, DC, 19)
+
+_LONG_PUBLIC = [
+    "关于2025年度法治政府建设情况的报告",
+    "2025年，我市坚持以习近平新时代中国特色社会主义思想为指导，深入贯彻落实《法治政府建设实施纲要（2021—2025年）》，各项工作取得新进展。",
+    "一、主要举措和成效",
+    "（一）深化“放管服”改革。全年新增“一件事一次办”事项21项，政务服务事项网上可办率达到98.7%，平均办理时限压缩62.3%。",
+    "（二）完善依法行政制度体系。制定地方性法规2件、政府规章3件，清理规范性文件147件，废止12件、修改9件。",
+    "（三）严格规范公正文明执法。全市行政执法机关共办理行政处罚案件1.26万件，行政复议纠错率为8.4%。",
+    "（四）推进政务公开。主动公开政府信息4.8万条，办理政府信息公开申请1326件，依法不予公开的均已说明理由。",
+    "（五）强化行政权力监督。自觉接受人大法律监督和政协民主监督，办理人大代表建议312件、政协提案287件，办结率100%。",
+    "二、存在的不足",
+    "一是部分领域执法标准不够统一；二是基层法治力量较为薄弱；三是数字法治政府建设仍需加快。",
+    "三、2026年工作安排",
+    "我们将对照GB/T 39735—2020《政务服务评价工作指南》第5.2.1条要求，持续优化营商环境；",
+    "加快建设全市统一的行政执法监督平台（网址：https://zfjd.example.gov.cn），力争年底前实现执法信息全覆盖。",
+    "联系单位：市司法局法治督察处，电话：0591-87061234，地址：某市鼓楼区湖东路168号。",
+]
+
+case("long01", "docx", _LONG_PUBLIC, "pass", must_not=["marking", "hidden", "pii.id_card", "secret"])
+case("long02", "pdf", _LONG_PUBLIC, "pass", must_not=["marking", "hidden", "pii.id_card", "secret"],
+     props={"title": "关于2025年度法治政府建设情况的报告"})
+case("long03", "docx", _LONG_PUBLIC[:9] + [f"（附：行政复议申请人名单，第一申请人吕德华，身份证号{ID_14}）"] + _LONG_PUBLIC[9:],
+     "review", [m("pii.id_card", ID_14)])                     # one ID number buried in a long public report
+case("long04", "txt", _LONG_PUBLIC[:12] + ["（内部掌握：行政复议纠错率实际为12.6%，报告中按8.4%表述）"] + _LONG_PUBLIC[12:],
+     "review", [m(["term", "passage"])])
+case("long05", "txt", _LONG_PUBLIC, "pass", must_not=["marking", "pii.id_card", "secret"], encoding="gb18030")
+
+# ---- declassification and archive texts ---------------------------------------------------------
+case("arc01", "txt", ["关于公布第三批解密档案目录的公告", "经鉴定，以下档案已解除密级，自即日起向社会开放：",
+                       "1. 《关于1985年度城市建设规划的报告》（原密级：秘密，已解密）",
+                       "2. 《关于1987年粮食收购工作的通知》（原密级：机密，已解密）",
+                       "查阅地点：市档案馆查阅大厅，咨询电话：0351-4041234。"],
+     "pass", must_not=["marking.internal"])
+# Judgement: a public list of declassified files quotes the former level after 原密级 and says 已解密;
+# a 保密办 reviewer passes it. The scanner should read "原密级" / "已解密" as a mention, not a field.
+case("arc02", "txt", ["档案开放鉴定工作简介", "档案馆对保管期限届满30年的档案进行开放鉴定，",
+                       "对仍需保密的档案延期开放，对已解密的档案按规定向社会开放。"],
+     "pass", must_not=["marking"])
+
+# ---- restriction marks without a star --------------------------------------------------------------
+case("mk46", "txt", ["内部", "情况反映", "第9期", "近期部分小区物业纠纷增多，群众意见较大。"],
+     "review", [m("marking.internal", "内部")])
+case("mk47", "txt", ["内部资料　免费交流", "《某区文史》2026年第1期", "本期专题：老街巷的记忆"],
+     "review", [m("marking.internal", "内部资料")])
+case("mk48", "docx", ["全省经济运行分析", "内部参考", "（第18期）", "一、主要指标运行情况。"],
+     "review", [m(["marking.internal", "term"], "内部参考")])
+
+# ---- more personal data formats -----------------------------------------------------------------
+case("pii55", "txt", ["家访记录", "学生家长联系方式：139 0571 8823（母亲），家住某小区12幢。"],
+     "review", [m("pii.phone", "13905718823")])
+case("pii56", "txt", ["代发工资银行卡变更", f"员工：宁浩然，新工资卡（农业银行）：{'-'.join(CARD_ABC19[i:i+4] for i in range(0, 19, 4))}。"],
+     "review", [m("pii.bank_card")])
+case("pii57", "txt", ["学生资助信息（已脱敏）", f"学生：许某，银行卡号：{CARD_ABC19[:4]} **** **** {CARD_ABC19[-4:]}，"
+                       f"身份证号：{ID_15[:6]}********{ID_15[-4:]}，联系电话：139****8823。"],
+     "pass", must_not=["pii.bank_card", "pii.id_card", "pii.phone"])
+case("pii58", "txt", ["在职证明", f"兹证明龚丽娟（身份证号：{ID_15}）系我单位在职员工，月收入8500元。", "特此证明。"],
+     "review", [m("pii.id_card", ID_15)], encoding="utf-16")
+case("pii59", "docx", ["出差人员名单"], "review", [m("pii.passport", "E71530284")],
+     table=[["姓名", "护照号", "出发日期"], ["闵立群", "E71530284", "2026-04-08"]])
+case("pii60", "pdf", ["不动产登记公告", f"权利人：包雪梅，身份证号{ID_14}，不动产坐落：某区某路18号。"],
+     "review", [m("hidden.redaction")], redact=[1])
+case("pii61", "pdf", ["关于评选“最美家庭”的公示", "经推荐评选，现将10户“最美家庭”名单公示如下。"],
+     "review", [m("hidden.metadata")], props={"author": "祁晓峰", "subject": "公示稿（内部修改版）"})
+case("pii62", "docx", ["关于发放防暑降温费的通知", "请各部门于7月10日前报送人员名单。"],
+     "review", [m("hidden"), m("pii.phone", MOB_6)], hidden=[(1, f"（经办人：刘某，手机{MOB_6}）")])
+
+# ---- more secrets -----------------------------------------------------------------------------------
+case("sec32", "docx", ["运维周报", "本周完成数据库主备切换演练。"], "review",
+     [m("hidden.revision"), m("secret.intranet", "10.41.6.18")],
+     tracked=[(1, "ins", "（主库10.41.6.18，备库10.41.6.19）")])
+case("sec33", "txt", ["Git 仓库迁移说明", "新的远程地址：https://deploy:glpat-Xc8vN2qR5tY7uI9oP1aS@git.example.com/ops/config.git"],
+     "review", [m("secret")])
+case("sec34", "txt", ["微信公众号开发配置", "AppID：wx8f3a2b1c4d5e6f70", "AppSecret：3c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f"],
+     "review", [m("secret.credential", "3c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f")])
+case("sec35", "txt", ["信息系统等级保护测评报告（公开摘要）", "测评对象：某市政务服务网，公网地址 https://zwfw.example.gov.cn，",
+                       "测评结论：符合等级保护第三级要求。本摘要不含网络拓扑、地址规划等信息。"],
+     "pass", must_not=["secret"])
+
+# ---- more public drafts with traps -------------------------------------------------------------------
+case("pub41", "txt", ["政府采购项目招标公告", "项目编号：ZFCG-2026-0418-015", "预算金额：186.5万元",
+                       "开标时间：2026年5月8日9:30", "开标地点：某市公共资源交易中心3楼第二开标室（某市新华路100号）",
+                       "采购代理机构：某招标咨询有限公司，联系人：周工，电话：0311-87651234"],
+     "pass", must_not=["pii.id_card", "pii.bank_card", "secret"])
+case("pub42", "txt", ["关于召开全市文明城市创建推进会的通知", "时间：3月25日（星期三）下午3:00",
+                       "地点：市行政中心1号楼501会议室", "参会人员：各区分管负责同志。"],
+     "pass")
+case("pub43", "txt", ["体检安排", "请全体干部职工于4月15日上午8:00前空腹到市人民医院体检中心（门诊楼3楼302室）参加体检。"],
+     "pass")
+case("pub44", "txt", ["中华人民共和国密码法（节选）", "第二条 本法所称密码，是指采用特定变换的方法对信息等进行加密保护、安全认证的技术、产品和服务。",
+                       "第六条 国家对密码实行分类管理。密码分为核心密码、普通密码和商用密码。",
+                       "第七条 核心密码、普通密码用于保护国家秘密信息，核心密码保护信息的最高密级为绝密级，普通密码保护信息的最高密级为机密级。"],
+     "pass", must_not=["secret", "marking"])
+case("pub45", "txt", ["反诈提醒", "近期有骗子冒充银行客服，以“账户异常”为由索要短信验证码和银行卡密码。",
+                       "请牢记：银行工作人员不会索要您的密码，接到可疑电话请拨打96110咨询。"],
+     "pass", must_not=["secret", "pii.bank_card"])
+case("pub46", "txt", ["个人信息保护法（节选）", "第二十八条 敏感个人信息是一旦泄露或者非法使用，容易导致自然人的人格尊严受到侵害或者人身、财产安全受到危害的个人信息，",
+                       "包括生物识别、宗教信仰、特定身份、医疗健康、金融账户、行踪轨迹等信息，以及不满十四周岁未成年人的个人信息。"],
+     "pass")
+case("pub47", "txt", ["期刊简介", "《城市规划研究》，国内统一连续出版物号：CN 11-1234/TU，国际标准连续出版物号：ISSN 1002-1329。",
+                       "邮发代号：82-123，编辑部邮箱：bjb@example-journal.cn，编辑部电话：010-68361234。"],
+     "pass", must_not=["pii.id_card", "pii.bank_card", "pii.phone.mobile"])
+case("pub48", "txt", ["上市公司公告", "证券代码：600123　证券简称：某某股份　公告编号：临2026-018",
+                       "本公司董事会及全体董事保证本公告内容不存在任何虚假记载、误导性陈述或者重大遗漏。",
+                       "公司2025年度实现营业收入48.62亿元，同比增长12.37%；归属于上市公司股东的净利润5.18亿元。"],
+     "pass")
+case("pub49", "txt", ["道路施工交通管制通告", "因地铁5号线施工需要，自4月1日起，对中山路（解放路至人民路段）实行封闭施工，",
+                       "过往车辆请绕行建设路、和平路。施工工期约180天。"],
+     "pass")
+case("pub50", "html", ["政府信息公开指南", "受理机构：某区人民政府办公室（政务公开科）", "通信地址：某区府前路1号，邮政编码：315000",
+                        "电子邮箱：zwgk@example.gov.cn", "办公时间：工作日上午8:30—12:00，下午14:00—17:30"],
+     "pass", must_not=["pii.id_card", "secret"])
+case("pub51", "txt", ["IT设备采购需求", "核心交换机1台：支持IPv4/IPv6双栈，交换容量≥19.2Tbps，包转发率≥2880Mpps；",
+                       "下一代防火墙2台：吞吐量≥20Gbps，并发连接数≥800万。", "质保期：3年。"],
+     "pass", must_not=["secret"])
+case("pub52", "txt", ["讣告", "原市政协副主席、离休干部孔繁荣同志，因病医治无效，于2026年3月6日逝世，享年92岁。",
+                       "孔繁荣同志遗体告别仪式定于3月10日上午在市殡仪馆举行。"],
+     "pass", must_not=["pii.id_card", "pii.phone"])
+case("pub53", "txt", ["空气质量周报", "本周全市PM2.5平均浓度为32.6微克/立方米，同比下降8.3%；优良天数比例为85.7%。",
+                       "各监测点位中，市监测站点AQI均值最低，为56.4。"],
+     "pass", must_not=["geo", "secret"])
+case("pub54", "txt", ["马拉松赛事成绩公告", "男子组冠军成绩为2:08:35，女子组冠军成绩为2:24:17，均打破赛会纪录。",
+                       "本次赛事共有3.2万名跑者参赛，完赛率为96.8%。"],
+     "pass")
+case("pub55", "docx", ["2026年度部门整体支出绩效自评报告",
+                        "一、部门基本情况。我局内设机构9个，下属事业单位3个，编制人数126名。",
+                        "二、绩效目标完成情况。年度预算执行率为97.6%，项目完成率为100%。",
+                        "三、存在的问题。部分项目绩效目标设置不够细化、量化。"],
+     "pass", must_not=["marking", "hidden"], props={"title": "2026年度部门整体支出绩效自评报告"})
+case("pub56", "txt", ["Python 入门教程：第5章 网络编程", "下面的例子在本机启动一个简单的 HTTP 服务：",
+                       "python -m http.server 8000 --bind 127.0.0.1", "然后在浏览器中访问 http://localhost:8000/ 即可看到目录列表。"],
+     "pass", must_not=["secret.credential"])
+# Judgement: loopback (127.0.0.1, localhost) in a tutorial reveals no network of anyone's.
+case("pub57", "txt", ["银行网点公告", "本行国际业务SWIFT代码：ICBKCNBJZJP，客户服务热线：95588。",
+                       "营业时间：周一至周五 9:00-17:00。"],
+     "pass", must_not=["secret", "pii.bank_card"])
+case("pub58", "txt", ["关于开展2026年“全民国家安全教育日”宣传活动的通知",
+                       "4月15日是第十一个全民国家安全教育日。各单位要组织干部群众学习《国家安全法》《反间谍法》《保守国家秘密法》，",
+                       "增强防范意识，发现危害国家安全的线索请拨打12339举报电话。"],
+     "pass", must_not=["marking"])
+case("pub59", "txt", ["军事题材纪录片《铁血丹心》开播", "该片讲述了人民军队在解放战争中的重要战役，片中首次公开了部分历史档案和作战地图。",
+                       "导演表示，创作团队查阅了大量已解密的历史资料。"],
+     "pass", must_not=["marking"])
+case("pub60", "txt", ["居民身份证办理指南", "办理地点：各派出所户籍窗口。", "所需材料：户口簿、近期免冠照片。",
+                       "办理时限：15个工作日。收费标准：首次申领20元，换领20元。", "咨询电话：110（非紧急事项请拨打12345）。"],
+     "pass", must_not=["pii.id_card"])
+
+# ---- more restriction phrasings ------------------------------------------------------------------
+case("trm25", "txt", ["关于近期信访形势的分析", "本材料不得上传互联网，不得在微信群中转发。",
+                       "一、总体情况。今年以来，集体访批次同比上升15%。"],
+     "review", [m(["term", "passage"])])
+case("trm26", "txt", ["会议精神传达提纲", "以上内容请勿截图外传，传达范围限于科级以上干部。"],
+     "review", [m(["term", "passage"])])
+case("trm27", "txt", ["文明上网倡议书", "我们倡议：不造谣、不传谣、不信谣；不随意截图转发他人隐私信息；",
+                       "自觉维护清朗网络空间。"],
+     "pass")
+case("trm28", "docx", ["关于某化工厂停产事件的对外口径", "对外统一表述为“设备例行检修”，实际原因系发生有毒气体泄漏，",
+                        "已造成2名工人送医，口径材料仅供新闻发言人掌握。"],
+     "review", [m(["term", "passage"])])

@@ -8,6 +8,7 @@ plain deferred transactions. PostgreSQL: one engine; job claiming uses FOR UPDAT
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -54,12 +55,22 @@ class Database:
                                               pool_pre_ping=True)
             self.read_engine = self.write_engine
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._write_lock = threading.RLock()
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction (BEGIN IMMEDIATE on SQLite, waiting up to busy_timeout for the
         writer lock), committed on success, rolled back on any error."""
+        if self.is_sqlite:
+            # one writer at a time is SQLite's model: queue this process's writers on a lock
+            # (FIFO-ish) instead of letting them spin in SQLite's busy handler
+            with self._write_lock:
+                yield from self._write_txn()
+        else:
+            yield from self._write_txn()
+
+    def _write_txn(self):
         s = self._write()
         try:
             yield s

@@ -256,6 +256,9 @@ def test_pptx_slides_notes_hidden_slide(tmp_path):
     s2 = prs.slides.add_slide(prs.slide_layouts[1])
     s2.shapes.title.text = "隐藏页内容"
     s2._element.set("show", "0")
+    box = s1.shapes.add_textbox(0, 0, 100, 100)
+    box.text_frame.text = "隐藏文本框内容"
+    box._element.nvSpPr.cNvPr.set("hidden", "1")
     p = tmp_path / "t.pptx"
     prs.save(p)
     doc = extract(p)
@@ -263,6 +266,7 @@ def test_pptx_slides_notes_hidden_slide(tmp_path):
     assert seg["年度工作汇报"].layer == "body" and seg["年度工作汇报"].locator["slide"] == 1
     assert seg["讲稿：此数据不对外"].layer == "note" and seg["讲稿：此数据不对外"].locator["slide"] == 1
     assert seg["隐藏页内容"].layer == "hidden" and seg["隐藏页内容"].locator["kind"] == "hidden_slide"
+    assert seg["隐藏文本框内容"].layer == "hidden" and seg["隐藏文本框内容"].locator["kind"] == "hidden_shape"
     assert "hidden.text" in _cats(get_scanner(light=True).scan_document(doc))
 
 

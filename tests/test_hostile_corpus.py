@@ -53,6 +53,9 @@ EXPECT_MARKER = {
     "deep_100k.html", "xss.html", "charset_mismatch.html",
 }
 WALL_S = 30.0
+# peak resident memory of the extraction child (MiB), CHECKLIST B.10/B.17/B.22
+RSS_CAP_MB = {"zipbomb.docx": 100, "zipbomb_zeros.zip": 100, "billion_laughs.docx": 200, "billion_laughs.xlsx": 200,
+              "quadratic_blowup.docx": 200, "many_rows.xlsx": 300, "flate_bomb.pdf": 400, "nested_flate.pdf": 400}
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,11 @@ def test_every_hostile_file(corpus):
             problems.append(f"{name}: expected {EXPECT_ERROR[name]}, got {sorted(codes)}")
         if name in EXPECT_ERROR and report.decision == "pass":
             problems.append(f"{name}: hostile file passed")
+        rss = doc.meta.get("child_max_rss_mb")
+        if name in RSS_CAP_MB and rss is not None and rss > RSS_CAP_MB[name]:
+            problems.append(f"{name}: child RSS {rss} MiB > {RSS_CAP_MB[name]}")
+        if name in RSS_CAP_MB and rss is None and not doc.errors:
+            problems.append(f"{name}: no RSS measurement")
         if name in EXPECT_MARKER and marker not in " ".join(s.text for s in doc.segments):
             problems.append(f"{name}: marker not extracted ({sorted(codes)})")
         if any(c in codes for c in ("extract.parser_crash",)):

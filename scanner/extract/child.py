@@ -35,6 +35,19 @@ def set_limits(mem_mb: int, cpu_s: int) -> None:
             pass
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process since exec (VmHWM; ru_maxrss would include the
+    parent's memory at fork time)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
 def document_to_json(doc) -> dict:
     return {
         "source": doc.source, "sha256": doc.sha256, "media_type": doc.media_type,
@@ -59,6 +72,7 @@ def main(argv: list[str]) -> int:
         _test_crash(args.test_crash)
     from scanner.extract import extract
     doc = extract(args.path, source=args.source)
+    doc.meta["child_max_rss_mb"] = peak_rss_mb()
     payload = json.dumps(document_to_json(doc), ensure_ascii=False, default=str)
     del doc
     out = sys.stdout.buffer

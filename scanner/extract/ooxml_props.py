@@ -21,29 +21,47 @@ APP_FIELDS = {"Company": "company", "Manager": "manager", "Template": "template"
               "HyperlinkBase": "hyperlinkBase"}
 
 
+def part_rels(zf: zipfile.ZipFile, names, part: str) -> dict[str, tuple[str, str]]:
+    """Internal relationships of a part: id -> (resolved target, relationship type's last word)."""
+    base, fname = part.rsplit("/", 1) if "/" in part else ("", part)
+    rels_name = f"{base}/_rels/{fname}.rels" if base else f"_rels/{fname}.rels"
+    if rels_name not in names:
+        return {}
+    root = parse_xml(read_member(zf, rels_name, 8 << 20))
+    out = {}
+    for rel in root:
+        if (rel.get("TargetMode") or "").lower() == "external":
+            continue
+        out[rel.get("Id")] = (resolve(part, rel.get("Target") or ""), (rel.get("Type") or "").rsplit("/", 1)[-1])
+    return out
+
+
+def require_part(names, main: str) -> None:
+    """The package's main part must exist; an encrypted OOXML file has only EncryptedPackage."""
+    if main not in names:
+        if "EncryptedPackage" in names:
+            raise E.ExtractionFailed(E.encrypted())
+        raise E.ExtractionFailed(E.corrupt(f"no {main}"))
+
+
+def _simple_props(root, fields: dict, part: str, doc: Document) -> None:
+    for el in root:
+        field = fields.get(local(el.tag))
+        if field:
+            val = _text(el)
+            if val:
+                doc.add("metadata", val, field=field, part=part)
+
+
 def _text(el) -> str:
     return "".join(el.itertext()).strip()[:MAX_PROP_CHARS]
 
 
 def add_properties(zf: zipfile.ZipFile, names, doc: Document) -> None:
     """docProps/core.xml, app.xml, custom.xml -> metadata segments with locator field=..."""
-    if "docProps/core.xml" in names:
-        root = parse_xml(read_member(zf, "docProps/core.xml", 4 << 20))
-        for el in root:
-            name = local(el.tag)
-            field = CORE_FIELDS.get(name)
-            if field:
-                val = _text(el)
-                if val:
-                    doc.add("metadata", val, field=field, part="docProps/core.xml")
-    if "docProps/app.xml" in names:
-        root = parse_xml(read_member(zf, "docProps/app.xml", 4 << 20))
-        for el in root:
-            field = APP_FIELDS.get(local(el.tag))
-            if field:
-                val = _text(el)
-                if val:
-                    doc.add("metadata", val, field=field, part="docProps/app.xml")
+    for part, fields in (("docProps/core.xml", CORE_FIELDS), ("docProps/app.xml", APP_FIELDS)):
+        if part in names:
+            _simple_props(parse_xml(read_member(zf, part, 4 << 20)), fields, part, doc)
     if "docProps/custom.xml" in names:
         root = parse_xml(read_member(zf, "docProps/custom.xml", 4 << 20))
         for prop in root:

@@ -17,6 +17,7 @@ character knows what was painted over it afterwards:
 from __future__ import annotations
 
 import ctypes
+import html as _html
 import re
 
 from ..model import Document
@@ -50,16 +51,6 @@ def _fill(R, obj):
     if not R.FPDFPageObj_GetFillColor(obj, ctypes.byref(r), ctypes.byref(g), ctypes.byref(b), ctypes.byref(a)):
         return None
     return r.value, g.value, b.value, a.value
-
-
-def _is_filled_box(R, obj) -> bool:
-    mode, stroke = ctypes.c_int(), ctypes.c_int()
-    if not R.FPDFPath_GetDrawMode(obj, ctypes.byref(mode), ctypes.byref(stroke)):
-        return False
-    if mode.value == 0:
-        return False
-    nseg = R.FPDFPath_CountSegments(obj)
-    return 0 < nseg <= 12
 
 
 class PageObjects:
@@ -214,25 +205,29 @@ def _lum(col) -> float:
     return 0.299 * col[0] + 0.587 * col[1] + 0.114 * col[2]
 
 
-def _annot_boxes(R, page) -> list[tuple[float, float, float, float]]:
-    """Rectangles of annotations that can paint over text (squares, redact marks, stamps, free text)."""
-    out = []
+def _iter_annots(R, page, limit: int):
+    """Annotation handles of a page (closed after use), at most `limit`."""
     n = R.FPDFPage_GetAnnotCount(page.raw)
-    for k in range(min(n, 500)):
-        a = R.FPDFPage_GetAnnot(page.raw, k)
-        if not a:
+    for k in range(min(n, limit)):
+        annot = R.FPDFPage_GetAnnot(page.raw, k)
+        if not annot:
             continue
         try:
-            sub = R.FPDFAnnot_GetSubtype(a)
-            r_, g_, b_, a_ = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
-            filled = R.FPDFAnnot_GetColor(a, 1, ctypes.byref(r_), ctypes.byref(g_), ctypes.byref(b_), ctypes.byref(a_))
-            if sub in (5, 6, 7, 28):   # Square, Circle, Polygon, Redact: the render diff decides
-                rect = R.FS_RECTF()
-                if R.FPDFAnnot_GetRect(a, ctypes.byref(rect)):
-                    out.append((min(rect.left, rect.right), min(rect.bottom, rect.top),
-                                max(rect.left, rect.right), max(rect.bottom, rect.top)))
+            yield annot
         finally:
-            R.FPDFPage_CloseAnnot(a)
+            R.FPDFPage_CloseAnnot(annot)
+
+
+def _annot_boxes(R, page) -> list[tuple[float, float, float, float]]:
+    """Rectangles of annotations that can paint over text: Square, Circle, Polygon, Redact (a
+    rendering with and without annotations decides whether they hide anything)."""
+    out = []
+    for a in _iter_annots(R, page, 500):
+        if R.FPDFAnnot_GetSubtype(a) in (5, 6, 7, 28):
+            rect = R.FS_RECTF()
+            if R.FPDFAnnot_GetRect(a, ctypes.byref(rect)):
+                out.append((min(rect.left, rect.right), min(rect.bottom, rect.top),
+                            max(rect.left, rect.right), max(rect.bottom, rect.top)))
     return out
 
 
@@ -356,40 +351,40 @@ ANNOT_SUBTYPES = {1: "Text", 2: "Link", 3: "FreeText", 4: "Line", 5: "Square", 6
                   25: "ThreeD", 26: "RichMedia", 27: "XFAWidget", 28: "Redact"}
 
 
+def _link_uri(R, page, annot) -> str:
+    link = R.FPDFAnnot_GetLink(annot)
+    action = R.FPDFLink_GetAction(link) if link else None
+    if not action:
+        return ""
+    pdf_raw = page.pdf.raw
+    n = R.FPDFAction_GetURIPath(pdf_raw, action, None, 0)
+    if not 0 < n < 1 << 16:
+        return ""
+    buf = ctypes.create_string_buffer(n)
+    R.FPDFAction_GetURIPath(pdf_raw, action, buf, n)
+    return buf.raw[:n].rstrip(b"\x00").decode("latin-1", "replace")
+
+
 def annotations(R, page, page_no: int, doc: Document) -> None:
-    n = R.FPDFPage_GetAnnotCount(page.raw)
-    for k in range(min(n, 2000)):
-        annot = R.FPDFPage_GetAnnot(page.raw, k)
-        if not annot:
+    """Annotation contents -> comment layer; link targets -> metadata; form field values -> body."""
+    for annot in _iter_annots(R, page, 2000):
+        sub = ANNOT_SUBTYPES.get(R.FPDFAnnot_GetSubtype(annot), "Other")
+        if sub == "Popup":
             continue
-        try:
-            sub = ANNOT_SUBTYPES.get(R.FPDFAnnot_GetSubtype(annot), "Other")
-            if sub in ("Popup", "Link"):
-                if sub == "Link":
-                    uri = ""
-                    link = R.FPDFAnnot_GetLink(annot)
-                    if link:
-                        action = R.FPDFLink_GetAction(link)
-                        if action:
-                            n2 = R.FPDFAction_GetURIPath(page.pdf.raw, action, None, 0)
-                            if 0 < n2 < 1 << 16:
-                                buf = ctypes.create_string_buffer(n2)
-                                R.FPDFAction_GetURIPath(page.pdf.raw, action, buf, n2)
-                                uri = buf.raw[:n2].rstrip(b"\x00").decode("latin-1", "replace")
-                    if uri:
-                        doc.add("metadata", uri[:2000], page=page_no, field="link", kind="link")
-                continue
-            contents = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"Contents")
+        if sub == "Link":
+            uri = _link_uri(R, page, annot)
+            if uri:
+                doc.add("metadata", uri[:2000], page=page_no, field="link", kind="link")
+            continue
+        if sub == "Widget":
+            value = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"V")
+            if value.strip():
+                doc.add("body", value, page=page_no, kind="form_field")
+            continue
+        contents = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"Contents")
+        if contents.strip():
             author = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"T")
-            if sub == "Widget":
-                value = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"V")
-                if value.strip():
-                    doc.add("body", value, page=page_no, kind="form_field")
-                continue
-            if contents.strip():
-                doc.add("comment", contents, page=page_no, kind="annotation", subtype=sub, author=author[:200])
-        finally:
-            R.FPDFPage_CloseAnnot(annot)
+            doc.add("comment", contents, page=page_no, kind="annotation", subtype=sub, author=author[:200])
 
 
 INFO_FIELDS = {"Author": "author", "Title": "title", "Subject": "subject", "Keywords": "keywords",
@@ -420,7 +415,6 @@ def metadata(pdf, data: bytes, doc: Document) -> None:
                 vals = re.findall(r"<rdf:li[^>]*>(.*?)</rdf:li>", block, re.S) or [block]
                 for v in vals:
                     v = re.sub(r"<[^>]+>", "", v).strip()
-                    import html as _html
                     v = _html.unescape(v)
                     if v and (field, v) not in seen:
                         seen.add((field, v))

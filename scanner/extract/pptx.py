@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..model import Document
 from . import errors as E
-from .ooxml_props import add_embedded, add_external_relationships, add_media_gps, add_properties, resolve
+from .ooxml_props import add_embedded, add_external_relationships, add_media_gps, add_properties, part_rels, require_part
 from .xmlsafe import local, parse_xml
 from .zipsafe import open_zip, read_member
 
@@ -17,30 +17,30 @@ R_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 MAX_SLIDES = 2000
 
 
-def _rels(zf, names, part: str) -> dict[str, tuple[str, str]]:
-    base, fname = part.rsplit("/", 1)
-    rels_name = f"{base}/_rels/{fname}.rels"
-    if rels_name not in names:
-        return {}
-    root = parse_xml(read_member(zf, rels_name, 8 << 20))
-    out = {}
-    for rel in root:
-        if (rel.get("TargetMode") or "").lower() == "external":
-            continue
-        out[rel.get("Id")] = (resolve(part, rel.get("Target") or ""), (rel.get("Type") or "").rsplit("/", 1)[-1])
-    return out
+def _hidden_shape(p) -> bool:
+    """A paragraph inside a shape whose non-visual properties say hidden="1" (selection pane)."""
+    anc = p.getparent()
+    while anc is not None:
+        if local(anc.tag) in ("sp", "graphicFrame", "grpSp", "cxnSp", "pic"):
+            for nv in anc:
+                if local(nv.tag).startswith("nv"):
+                    c = next((x for x in nv if local(x.tag) == "cNvPr"), None)
+                    if c is not None and (c.get("hidden") or "0") in ("1", "true"):
+                        return True
+        anc = anc.getparent()
+    return False
 
 
-def _paragraphs(root):
+def _paragraphs(root, with_hidden: bool = False):
     for p in root.iter(A + "p"):
         text = "".join((n.text or "") if local(n.tag) == "t" else "\n" for n in p.iter(A + "t", A + "br"))
         if text.strip():
-            yield text
+            yield (text, _hidden_shape(p)) if with_hidden else text
 
 
 def _slide_order(zf, names) -> list[str]:
     pres = parse_xml(read_member(zf, "ppt/presentation.xml"))
-    rels = _rels(zf, names, "ppt/presentation.xml")
+    rels = part_rels(zf, names, "ppt/presentation.xml")
     order = []
     for sid in pres.iter(P + "sldId"):
         target = rels.get(sid.get(R_NS + "id") or "")
@@ -58,10 +58,7 @@ def extract_pptx(data: bytes, doc: Document) -> None:
     zf = open_zip(data)
     with zf:
         names = set(zf.namelist())
-        if "ppt/presentation.xml" not in names:
-            if "EncryptedPackage" in names:
-                raise E.ExtractionFailed(E.encrypted())
-            raise E.ExtractionFailed(E.corrupt("no ppt/presentation.xml"))
+        require_part(names, "ppt/presentation.xml")
         authors = {}
         if "ppt/commentAuthors.xml" in names:
             for a in parse_xml(read_member(zf, "ppt/commentAuthors.xml")).iter(P + "cmAuthor"):
@@ -69,12 +66,13 @@ def extract_pptx(data: bytes, doc: Document) -> None:
         for no, part in enumerate(_slide_order(zf, names)[:MAX_SLIDES], start=1):
             root = parse_xml(read_member(zf, part))
             hidden = (root.get("show") or "1") in ("0", "false")
-            for i, text in enumerate(_paragraphs(root)):
-                if hidden:
-                    doc.add("hidden", text, slide=no, paragraph=i, kind="hidden_slide", part=part)
+            for i, (text, hidden_shape) in enumerate(_paragraphs(root, with_hidden=True)):
+                if hidden or hidden_shape:
+                    doc.add("hidden", text, slide=no, paragraph=i, part=part,
+                            kind="hidden_slide" if hidden else "hidden_shape")
                 else:
                     doc.add("body", text, slide=no, paragraph=i, part=part)
-            for target, rtype in _rels(zf, names, part).values():
+            for target, rtype in part_rels(zf, names, part).values():
                 if target not in names:
                     continue
                 if rtype == "notesSlide":

@@ -11,7 +11,7 @@ import re
 
 from ..model import Document
 from . import errors as E
-from .ooxml_props import add_embedded, add_external_relationships, add_media_gps, add_properties, resolve
+from .ooxml_props import add_embedded, add_external_relationships, add_media_gps, add_properties, part_rels, require_part
 from .xmlsafe import check_no_dtd, local, parse_xml
 from .zipsafe import open_zip, read_member
 
@@ -28,20 +28,6 @@ def _col_index(letters: str) -> int:
     for ch in letters:
         n = n * 26 + (ord(ch) - 64)
     return n
-
-
-def _rels(zf, names, part: str) -> dict[str, str]:
-    base, fname = part.rsplit("/", 1) if "/" in part else ("", part)
-    rels_name = f"{base}/_rels/{fname}.rels" if base else f"_rels/{fname}.rels"
-    if rels_name not in names:
-        return {}
-    root = parse_xml(read_member(zf, rels_name, 8 << 20))
-    out = {}
-    for rel in root:
-        if (rel.get("TargetMode") or "").lower() == "external":
-            continue
-        out[rel.get("Id")] = resolve(part, rel.get("Target") or "")
-    return out
 
 
 def _iter(raw: bytes, tags):
@@ -76,12 +62,9 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
     zf = open_zip(data)
     with zf:
         names = set(zf.namelist())
-        if "xl/workbook.xml" not in names:
-            if "EncryptedPackage" in names:
-                raise E.ExtractionFailed(E.encrypted())
-            raise E.ExtractionFailed(E.corrupt("no xl/workbook.xml"))
+        require_part(names, "xl/workbook.xml")
         wb = parse_xml(read_member(zf, "xl/workbook.xml"))
-        rels = _rels(zf, names, "xl/workbook.xml")
+        rels = {rid: target for rid, (target, _t) in part_rels(zf, names, "xl/workbook.xml").items()}
         shared = _shared_strings(zf, names)
         sheets = []
         for sh in wb.iter(S + "sheet"):
@@ -174,10 +157,8 @@ def _cell_text(c, shared) -> str:
 
 
 def _sheet_comments(zf, names, part, sname, doc) -> None:
-    rels = _rels(zf, names, part)
-    for target in rels.values():
-        if "comment" not in target.lower() or "threaded" in target.lower() or not target.endswith(".xml") \
-                or target not in names:
+    for target, rtype in part_rels(zf, names, part).values():
+        if rtype != "comments" or target not in names:
             continue
         root = parse_xml(read_member(zf, target))
         authors = [a.text or "" for a in root.iter(S + "author")]

@@ -95,7 +95,14 @@ def document_view(report: dict, only_findings: bool = False) -> dict:
     by_seg: dict[int, list[dict]] = {}
     for f in findings:
         by_seg.setdefault(f.get("segment_id"), []).append(f)
-    ordered = sorted(findings, key=lambda f: (seg_pos.get(f.get("segment_id"), 10**9), f.get("start", 0), f.get("end", 0)))
+    # the list follows what the page shows: layers in LAYER_ORDER, then segment order, then offset
+    rank = {k: i for i, k in enumerate(LAYER_ORDER)}
+
+    def where(f: dict) -> tuple:
+        seg = seg_by_id.get(f.get("segment_id")) or {}
+        return (rank.get(layer_key(seg.get("layer") or f.get("layer", "")), 99),
+                seg_pos.get(f.get("segment_id"), 10**9), f.get("start", 0), f.get("end", 0))
+    ordered = sorted(findings, key=where)
     flist, unplaced = [], []
     for n, f in enumerate(ordered, 1):
         seg = seg_by_id.get(f.get("segment_id"))

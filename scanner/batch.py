@@ -118,12 +118,11 @@ def scan_one(item: Item, light: bool = False, isolated: bool = False, data: byte
     t0 = time.perf_counter()
     try:
         sc = get_scanner(light)
+        iso = _isolate(item.path, isolated, data)
         if data is not None:
-            rep = sc.scan_bytes(data, source=item.path, isolated=isolated)
-        elif isolated:
-            rep = sc.scan_file(item.path, isolated=True)
+            rep = sc.scan_bytes(data, source=item.path, isolated=iso)
         else:
-            rep = sc.scan_file(item.path)
+            rep = sc.scan_file(item.path, isolated=iso)
         d = rep.to_dict()
     except Exception as exc:   # fail closed: a scanner bug becomes a review, never a silent pass
         err = ScanError("scan.failed", "扫描过程中出错，结果不完整，需人工审查。", type(exc).__name__)
@@ -131,6 +130,25 @@ def scan_one(item: Item, light: bool = False, isolated: bool = False, data: byte
     d["batch"] = {"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
                   "ms": round((time.perf_counter() - t0) * 1000, 2), "pid": os.getpid()}
     return d
+
+
+def _isolate(path: str, isolated, data: bytes | None = None) -> bool:
+    """isolated: True/"always", False/"never", or "auto" (like `baomi scan`: plain text is decoded
+    in-process, every parsed format is extracted in a limited child process)."""
+    if isolated in (True, "always"):
+        return True
+    if isolated in (False, None, "never"):
+        return False
+    if data is not None:
+        head = data[:4096]
+    else:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            return False          # the in-process path reports the unreadable file
+    from .extract.sniff import sniff_media_type
+    return sniff_media_type(head, "") != "text/plain"
 
 
 def error_record(item: Item, err) -> dict:
@@ -281,9 +299,31 @@ class BatchSummary:
     crashed: int = 0
     summary_txt: str = ""
     summary_html: str = ""
+    exit_code: int = 0            # as `baomi scan` (0 pass, 1 review, 2 block, 3 could not scan), all files
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def __int__(self) -> int:     # so that a CLI handler may `return run_batch(...)`
+        return self.exit_code
+
+    def compute_exit_code(self, fail_on: str | None) -> int:
+        try:
+            from .scan_cli import CANNOT_SCAN, EXIT
+        except ImportError:     # pragma: no cover - the CLI module is part of the package
+            CANNOT_SCAN, EXIT = 3, {"pass": 0, "review": 1, "block": 2}
+        fail_on = fail_on or "review"
+        if fail_on == "never" or not self.total_files:
+            return 0
+        if self.decisions.get("block"):
+            return EXIT["block"]
+        if self.errors:
+            code = CANNOT_SCAN
+        else:
+            code = max((EXIT.get(d, 1) for d, n in self.decisions.items() if n), default=0)
+        if fail_on == "block" and code == EXIT["review"]:
+            return 0
+        return code
 
 
 def summarize(out_path: str | os.PathLike, summary: BatchSummary | None = None) -> BatchSummary:
@@ -413,26 +453,32 @@ class Run:
         self.writer.close()
         self.prog.close()
 
-    def finish(self, write_summary: bool = True) -> BatchSummary:
+    def finish(self, write_summary: bool = True, summary_html: str | None = None,
+               fail_on: str | None = None) -> BatchSummary:
         s = self.summary
         s.scanned_now = self.prog.done
         s.bytes_scanned = sum(max(it.size, 0) for it in self.todo)
         s.elapsed_s = time.monotonic() - self.t0
         s.files_per_s = s.scanned_now / s.elapsed_s if s.elapsed_s > 0 else 0.0
+        summarize(self.out, s)
+        s.exit_code = s.compute_exit_code(fail_on)
         if write_summary:
-            summarize(self.out, s)
-            s.summary_txt, s.summary_html = self.out + ".summary.txt", self.out + ".summary.html"
+            s.summary_txt = self.out + ".summary.txt"
+            s.summary_html = summary_html or (self.out + ".summary.html")
             Path(s.summary_txt).write_text(render_summary_text(s), encoding="utf-8")
             Path(s.summary_html).write_text(render_summary_html(s), encoding="utf-8")
         return s
 
 
 def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None = None,
-              resume: bool = True, light: bool = False, isolated: bool = False,
+              resume: bool = True, light: bool = False, isolated: bool | str = False,
               list_file: str | None = None, progress: bool | None = None, chunk_size: int = 8,
-              write_summary: bool = True, progress_stream=None) -> BatchSummary:
+              write_summary: bool = True, progress_stream=None, summary_html: str | None = None,
+              fail_on: str | None = None) -> BatchSummary:
     """Scan every file under `paths_or_listfile` (a path, a list of paths, or "@list.txt") into
-    `out_jsonl`. jobs=None uses every core; jobs=1 scans in this process. Returns the summary."""
+    `out_jsonl`. jobs=None uses every core; jobs=1 scans in this process. isolated: bool or
+    "auto"/"always"/"never". Returns the summary; `summary.exit_code` (also `int(summary)`) is the
+    `baomi scan` exit code over every file in the JSONL, with `fail_on` as in the CLI."""
     run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream)
     jobs = max(1, jobs or os.cpu_count() or 1)
     try:
@@ -444,7 +490,7 @@ def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None 
             run.summary.crashed = _run_pool(run.todo, run.emit, jobs, light, isolated, chunk_size)
     finally:
         run.close()
-    return run.finish(write_summary)
+    return run.finish(write_summary, summary_html=summary_html, fail_on=fail_on)
 
 
 def _run_pool(todo: list[Item], emit, jobs: int, light: bool, isolated: bool, chunk_size: int) -> int:

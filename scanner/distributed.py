@@ -48,10 +48,11 @@ def local_cluster(n_workers: int | None = None, memory_limit: str = "2GiB"):
 
 
 def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, address: str | None = None,
-             n_workers: int | None = None, light: bool = False, isolated: bool = False,
+             n_workers: int | None = None, light: bool = False, isolated: bool | str = False,
              resume: bool = True, list_file: str | None = None, chunk_size: int = 16,
              ship_bytes: bool = False, progress: bool | None = None, progress_stream=None,
-             write_summary: bool = True) -> BatchSummary:
+             write_summary: bool = True, summary_html: str | None = None,
+             fail_on: str | None = None) -> BatchSummary:
     from distributed import Client, as_completed
 
     run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream)
@@ -99,7 +100,7 @@ def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, ad
             own_client.close()
         if own_cluster is not None:
             own_cluster.close()
-    return run.finish(write_summary)
+    return run.finish(write_summary, summary_html=summary_html, fail_on=fail_on)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -151,3 +151,17 @@ def test_progress_line_has_rate_and_eta():
 
 def test_item_key_is_path_size_mtime():
     assert Item("a", 1, 2).key == ("a", 1, 2)
+
+
+def test_exit_code_and_cli_compat_arguments(tmp_path):
+    _make_tree(tmp_path / "in", 4)      # half carry a phone number: review
+    out = tmp_path / "out.jsonl"
+    html = tmp_path / "sum.html"
+    s = run_batch(tmp_path / "in", out, jobs=1, light=True, progress=False, summary_html=str(html),
+                  fail_on="review", isolated="auto")
+    assert html.exists() and s.summary_html == str(html)
+    assert s.decisions["review"] >= 1 and s.exit_code == 1 and int(s) == 1
+    s2 = run_batch(tmp_path / "in", out, jobs=1, light=True, progress=False, fail_on="block")
+    assert s2.exit_code == 0 and s2.scanned_now == 0
+    s3 = run_batch(tmp_path / "in", out, jobs=1, light=True, progress=False, fail_on="never")
+    assert int(s3) == 0

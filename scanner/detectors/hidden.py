@@ -54,6 +54,21 @@ SUGGEST = {
     "metadata": "请在“文件→信息→检查文档”中删除文档属性和个人信息后重新提交。",
     "redaction": "请在原始文件中删除需遮盖的文字后再转换为 PDF，或使用专业工具进行真正的涂黑（删除底层文字）。",
 }
+# suggestions that depend on the format (media-type family) override SUGGEST
+SUGGEST_BY_FORMAT = {
+    ("comment", "html"): "请删除网页源代码中的注释（<!-- -->）后重新提交。",
+    ("comment", "pdf"): "请删除 PDF 中的注释/批注后重新导出提交。",
+    ("comment", "sheet"): "请删除工作表中的批注后重新提交。",
+    ("comment", "slides"): "请删除演示文稿中的批注后重新提交。",
+    ("hidden", "html"): "请删除网页中被隐藏（display:none 等）的内容后重新提交。",
+    ("hidden", "pdf"): "请在原始文件中删除隐藏、白色或页面外的文字后重新生成 PDF。",
+    ("hidden", "sheet"): "请删除或取消隐藏工作表/行/列并核对其中内容后重新提交。",
+    ("hidden", "slides"): "请删除隐藏的幻灯片或图形并核对其中内容后重新提交。",
+    ("metadata", "pdf"): "请在导出 PDF 前清除文档属性（作者、标题、主题、关键词），或用工具删除 PDF 元数据。",
+    ("metadata", "html"): "请删除网页 <meta> 中的作者等个人信息后重新提交。",
+}
+_FAMILY = (("html", "html"), ("pdf", "pdf"), ("spreadsheet", "sheet"), ("presentation", "slides"))
+
 KIND_ZH = {
     "inserted": "插入", "deleted": "删除", "moved_from": "移动（原位置）", "moved_to": "移动（新位置）",
     "vanish": "隐藏文字", "white": "白色文字", "tiny": "极小字号文字", "invisible": "不可见文字（渲染模式3）",
@@ -123,6 +138,12 @@ class HiddenDetector:
                 return False
         return True
 
+    @staticmethod
+    def _suggestion(layer: str, ctx: ScanContext) -> str:
+        mt = ctx.document.media_type
+        family = next((fam for key, fam in _FAMILY if key in mt), "")
+        return SUGGEST_BY_FORMAT.get((layer, family), SUGGEST[layer])
+
     def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
         if not self._is_flagged(seg, ctx):
             return []
@@ -147,7 +168,7 @@ class HiddenDetector:
                    ([f"field:{loc['field']}"] if loc.get("field") else [])
         f = make_finding(seg, norm, i, j, category=CATEGORY[layer], rule_id=f"{CATEGORY[layer]}.{RULE_VERSION}",
                          severity=severity, confidence=confidence, explanation=explanation,
-                         suggestion=SUGGEST[layer], evidence=evidence, normalized_offsets=False)
+                         suggestion=self._suggestion(layer, ctx), evidence=evidence, normalized_offsets=False)
         out = [f]
         if layer == "metadata" and loc.get("field") == "exif_gps":
             g = make_finding(seg, norm, i, j, category="geo.coordinates", rule_id=f"geo.coordinates.exif.{RULE_VERSION}",

@@ -252,7 +252,10 @@ def analyse_page(R, page, page_no: int, doc: Document, stats: dict) -> None:
     covered, hidden = [], {"invisible": [], "white": [], "tiny": [], "offpage": []}
     for i, (u, box, oaddr, col, size, maperr) in enumerate(rows):
         ch = chr(u) if 0 < u < 0x110000 else ""
-        if not ch:
+        if not ch or u in (0xFFFE, 0xFFFF):
+            if box is not None and box[2] > box[0]:
+                stats["chars"] += 1      # a drawn glyph with no Unicode value at all
+                stats["bad"] += 1
             continue
         if ch.strip():
             stats["chars"] += 1

@@ -46,6 +46,7 @@ class Draft:
     media_type: str
     sha256: str
     fields: dict
+    from_json: bool = False     # text sent as JSON (scanned in process; no parser involved)
 
 
 def check_type(data: bytes, filename: str) -> str:
@@ -111,7 +112,7 @@ async def read_draft(request: Request, text_fields: tuple[str, ...] = (), max_fi
     if max_text_bytes is not None and len(data) > max_text_bytes:
         raise err(413, "body_too_large", "文件超过大小上限。")
     mt = check_type(data, filename)
-    return Draft(data, filename, mt, hashlib.sha256(data).hexdigest(), fields)
+    return Draft(data, filename, mt, hashlib.sha256(data).hexdigest(), fields, ctype == "application/json")
 
 
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

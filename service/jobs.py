@@ -87,6 +87,25 @@ def report_audit_summary(report) -> dict:
             "errors": sorted({e.code for e in report.errors})}
 
 
+def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False):
+    """Scan a draft. Plain text from JSON is scanned in process (no parser involved); files go
+    through the isolated extractor (a child process with rlimits) when available: the bytes are
+    written to data/tmp/<uuid>.work (0600) for the child and removed right after."""
+    sc = st.get_scanner()
+    if text_input:
+        return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
+    if not st.isolated:
+        return sc.scan_bytes(data, source=filename, isolated=False)
+    work = st.blobs.tmp / f"{uuid.uuid4()}.work"
+    fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return sc.scan_file(work, source=filename, isolated=True)
+    finally:
+        work.unlink(missing_ok=True)
+
+
 # -- queue ----------------------------------------------------------------------------------------
 def queue_depth(s, principal: str | None = None) -> int:
     q = select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))
@@ -142,7 +161,7 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
         blob_id, filename, sha = job.blob_id, job.filename, job.sha256
     try:
         data = st.blobs.get(blob_id)
-        report = st.get_scanner().scan_bytes(data, source=filename, isolated=st.isolated)
+        report = scan_draft(st, data, filename)
         del data
     except Exception as exc:       # the scanner maps parser failures itself; this is a bug/IO
         log.error("job %s failed type=%s", job_id, type(exc).__name__)

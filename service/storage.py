@@ -54,7 +54,7 @@ class BlobStore:
     def sweep_tmp(self, older_than_s: float = 0.0) -> int:
         n = 0
         cutoff = time.time() - older_than_s
-        for p in self.tmp.glob("*.part"):
+        for p in [*self.tmp.glob("*.part"), *self.tmp.glob("*.work")]:
             try:
                 if p.stat().st_mtime <= cutoff:
                     p.unlink()

@@ -322,3 +322,28 @@ def test_health_and_metrics(svc):
     m = svc.client.get("/metrics").text
     assert 'baomi_scans_total{decision="block",path="scan"} 1' in m
     assert "baomi_http_request_seconds_bucket" in m and "baomi_jobs_queued" in m
+
+
+def test_isolated_extraction_of_hostile_files(tmp_path, hostile):
+    """Files are parsed in the isolated child (rlimits), never in the API process: bombs end as
+    terminal jobs with a fail-closed report, the API stays healthy, the next file is done."""
+    import scanner.extract.isolated  # noqa: F401  (the isolated extractor must exist)
+    with running_service(tmp_path, "sqlite", isolated="auto", workers=2) as s:
+        assert s.st.isolated is True
+        s.user("alice", "author")
+        a = s.login("alice")
+        ids = {}
+        for name in ("zipbomb.docx", "nested_flate.pdf", "deep_nesting.docx", "truncated.pdf", "control.pdf", "control.docx"):
+            r = a.post("/api/v1/submissions", data={"title": name}, files={"file": (name, (hostile / name).read_bytes())})
+            assert r.status_code == 202, (name, r.text)
+            ids[name] = r.json()["id"]
+        for name, sid in ids.items():
+            sub = wait_submission(a, sid, timeout=180)
+            assert sub["versions"][0]["job"]["status"] in ("done", "failed")
+            rep = sub["report"]
+            if name.startswith("control"):
+                assert rep["errors"] == [], (name, rep["errors"])
+            else:   # unreadable -> never pass
+                assert rep["decision"] != "pass" and rep["errors"], name
+        assert s.client.get("/healthz").json()["status"] == "ok"
+        assert list((s.settings.data_dir / "tmp").iterdir()) == []

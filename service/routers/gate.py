@@ -14,7 +14,7 @@ from .. import audit
 from ..deps import CurrentPrincipal, Principal, State, require
 from ..errors import err
 from ..intake import Draft, read_draft
-from ..jobs import report_audit_summary, store_report
+from ..jobs import report_audit_summary, scan_draft, store_report
 from ..models import AllowEntry, GateRequest, ReportRow, Submission, Version
 from ..state import ServiceState
 from .scan import UPLOAD_BODY
@@ -61,10 +61,7 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) 
         cached_info = (cached.id, cached.decision, cached.categories, cached.error_codes) if cached else None
     report = None
     if cached_info is None:
-        if d.media_type == "text/plain" and d.filename == "text.txt":
-            report = sc.scan_text(d.data.decode("utf-8"), source=d.filename)
-        else:
-            report = sc.scan_bytes(d.data, source=d.filename, isolated=st.isolated)
+        report = scan_draft(st, d.data, d.filename, text_input=d.from_json)
         decision = report.decision
         cats = sorted({f.category for f in report.findings})
         errs = sorted({e.code for e in report.errors})

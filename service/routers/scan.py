@@ -11,7 +11,8 @@ from .. import audit
 from ..deps import CurrentPrincipal, Principal, State, require
 from ..errors import err
 from ..intake import Draft, read_draft
-from ..jobs import load_report, new_job, queue_depth, queue_guard, report_audit_summary, store_report
+from ..jobs import (load_report, new_job, queue_depth, queue_guard, report_audit_summary, scan_draft,
+                    store_report)
 from ..models import Job, ReportRow
 from ..state import ServiceState
 
@@ -55,11 +56,7 @@ def enqueue_draft(st: ServiceState, p: Principal, d: Draft, action_type: str = "
 
 
 def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[object, str]:
-    sc = st.get_scanner()
-    if d.media_type == "text/plain" and d.filename == "text.txt":
-        report = sc.scan_text(d.data.decode("utf-8"), source=d.filename)
-    else:
-        report = sc.scan_bytes(d.data, source=d.filename, isolated=st.isolated)
+    report = scan_draft(st, d.data, d.filename, text_input=d.from_json)
     with st.db.write() as s:
         row = store_report(s, st, report, p.user_id)
         audit.append(s, p.actor, f"{path}.scanned", "report", row.id, after=report_audit_summary(report))
@@ -98,7 +95,7 @@ async def scan(request: Request, p: CurrentPrincipal, st: State,
     require(p, scope="scan")
     await run_in_threadpool(check_queue, st, p)
     d = await read_draft(request)
-    is_text = d.filename == "text.txt" and d.media_type == "text/plain"
+    is_text = d.from_json
     small = (len(d.data) <= st.settings.sync_max_chars * 3 and
              len(d.data.decode("utf-8", "replace")) <= st.settings.sync_max_chars) if is_text \
         else len(d.data) <= st.settings.sync_max_file_bytes

@@ -135,20 +135,13 @@ def scan_one(item: Item, light: bool = False, isolated: bool = False, data: byte
 def _isolate(path: str, isolated, data: bytes | None = None) -> bool:
     """isolated: True/"always", False/"never", or "auto" (like `baomi scan`: plain text is decoded
     in-process, every parsed format is extracted in a limited child process)."""
-    if isolated in (True, "always"):
-        return True
-    if isolated in (False, None, "never"):
-        return False
-    if data is not None:
-        head = data[:4096]
-    else:
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(4096)
-        except OSError:
-            return False          # the in-process path reports the unreadable file
+    mode = {True: "always", False: "never", None: "never"}.get(isolated, isolated) \
+        if not isinstance(isolated, str) else isolated
+    if data is None or mode != "auto":
+        from .scan_cli import should_isolate
+        return should_isolate(path, mode)
     from .extract.sniff import sniff_media_type
-    return sniff_media_type(head, "") != "text/plain"
+    return sniff_media_type(data[:4096], "") != "text/plain"
 
 
 def error_record(item: Item, err) -> dict:

@@ -11,7 +11,16 @@ from scanner import get_scanner
 from scanner.extract import extract, extract_bytes
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-ID = "11010519491231002X"      # valid check digit (GB 11643 example)
+
+
+def _id_number(region: str, birth: str, seq: str) -> str:
+    """A synthetic resident ID number with a valid GB 11643 check digit."""
+    body = region + birth + seq
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+
+
+ID = _id_number("330106", "19790408", "216")
 
 
 def _scan(path):
@@ -333,3 +342,69 @@ def test_garbage_never_raises(name):
     for data in (b"", b"PK\x03\x04garbage", b"%PDF-1.7\n%garbage", b"\xff" * 100, b"<html><p>x"):
         doc = extract_bytes(data, name)
         assert isinstance(doc.errors, list)
+
+
+# --- more layers --------------------------------------------------------------------------------
+def test_pdf_embedded_file_is_scanned():
+    import ctypes
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as R
+    from reportlab.pdfgen import canvas
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(72, 720, "Cover page")
+    c.showPage()
+    c.save()
+    pdf = pdfium.PdfDocument(buf.getvalue())
+    wname = ctypes.create_string_buffer("名单.txt".encode("utf-16-le") + b"\x00\x00")
+    att = R.FPDFDoc_AddAttachment(pdf.raw, ctypes.cast(wname, R.FPDF_WIDESTRING))
+    data = f"身份证{ID}".encode()
+    assert R.FPDFAttachment_SetFile(att, pdf.raw, data, len(data))
+    out = io.BytesIO()
+    pdf.save(out)
+    pdf.close()
+    report = get_scanner(light=True).scan_document(extract_bytes(out.getvalue(), "a.pdf"))
+    f = next(f for f in report.findings if f.category == "pii.id_card")
+    assert f.location["member"] == "名单.txt" and f.location["kind"] == "embedded_file"
+    assert not [f for f in report.findings if f.category == "hidden.metadata"]    # reportlab defaults
+
+
+def test_html_css_class_hidden():
+    page = (b"<html><head><style>.x{color:red} .secret, #n { display: none }</style></head><body>"
+            b"<p>pub</p><div class='a secret'>hid1</div><span id='n'>hid2</span></body></html>")
+    doc = extract_bytes(page, "a.html")
+    assert {s.text: s.layer for s in doc.segments if s.layer != "script"} == {"pub": "body", "hid1": "hidden",
+                                                                              "hid2": "hidden"}
+
+
+def test_xlsx_header_footer(tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "数据"
+    ws.oddHeader.center.text = "内部资料"
+    ws.oddFooter.right.text = "第 &P 页"
+    p = tmp_path / "h.xlsx"
+    wb.save(p)
+    doc = extract(p)
+    heads = [(s.layer, s.text) for s in doc.segments if s.layer in ("header", "footer")]
+    assert ("header", "内部资料") in heads and ("footer", "第 页") in heads
+
+
+def test_pptx_chart_text(tmp_path):
+    from pptx import Presentation
+    from pptx.chart.data import CategoryChartData
+    from pptx.enum.chart import XL_CHART_TYPE
+    from pptx.util import Inches
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    data = CategoryChartData()
+    data.categories = ["一季度", "二季度"]
+    data.add_series("核心参数实测值", (1.0, 2.0))
+    slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, 0, 0, Inches(4), Inches(3), data)
+    p = tmp_path / "c.pptx"
+    prs.save(p)
+    doc = extract(p)
+    chart = {s.text for s in doc.segments if s.locator.get("kind") == "chart"}
+    assert {"一季度", "二季度", "核心参数实测值"} <= chart

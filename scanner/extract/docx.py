@@ -176,11 +176,14 @@ def _nearest(el, tag):
 
 
 def in_fallback(p) -> bool:
-    """mc:Fallback repeats the mc:Choice content (e.g. a VML copy of a text box): read it once."""
+    """mc:Fallback repeats the mc:Choice content (e.g. a VML copy of a text box): read it once,
+    from the Choice, unless the Choice has no paragraphs of its own."""
     anc = p.getparent()
     while anc is not None:
         if anc.tag == MC + "Fallback":
-            return True
+            alt = anc.getparent()
+            choice = alt.find(MC + "Choice") if alt is not None else None
+            return choice is not None and next(choice.iter(W + "p"), None) is not None
         anc = anc.getparent()
     return False
 

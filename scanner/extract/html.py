@@ -137,6 +137,23 @@ def extract_html(data: bytes, doc: Document) -> None:
     _extract_tree(text, doc)
 
 
+_CSS_RULE = re.compile(r"([^{}]{1,2000})\{([^{}]{0,4000})\}")
+_SIMPLE_SEL = re.compile(r"^\s*(?:[a-zA-Z0-9]*)([.#])([A-Za-z_][\w-]{0,80})\s*$")
+
+
+def hidden_selectors(css: str) -> tuple[set[str], set[str]]:
+    """Classes and ids that a <style> block hides (simple `.cls` / `#id` / `tag.cls` selectors)."""
+    classes, ids = set(), set()
+    for sel, body in _CSS_RULE.findall(css[:1_000_000]):
+        if not _HIDDEN_STYLE.search(body):
+            continue
+        for part in sel.split(","):
+            m = _SIMPLE_SEL.match(part)
+            if m:
+                (classes if m.group(1) == "." else ids).add(m.group(2))
+    return classes, ids
+
+
 def _extract_tree(text: str, doc: Document) -> None:
     import lxml.etree as ET
     import lxml.html
@@ -149,6 +166,17 @@ def _extract_tree(text: str, doc: Document) -> None:
         return
     buf: list[str] = []
     counter = {"p": 0}
+    hidden_classes: set[str] = set()
+    hidden_ids: set[str] = set()
+    for st in root.iter("style"):
+        c, i = hidden_selectors(st.text or "")
+        hidden_classes |= c
+        hidden_ids |= i
+
+    def css_hidden(el) -> bool:
+        if not hidden_classes and not hidden_ids:
+            return False
+        return bool(set((el.get("class") or "").split()) & hidden_classes) or (el.get("id") or "") in hidden_ids
 
     def flush(layer="body"):
         s = "".join(buf).strip()
@@ -192,7 +220,8 @@ def _extract_tree(text: str, doc: Document) -> None:
                         else name, element="meta")
             return
         is_hidden = hidden or el.get("hidden") is not None or el.get("aria-hidden") == "true" \
-            or bool(_HIDDEN_STYLE.search(el.get("style") or "")) or (tag == "input" and el.get("type") == "hidden")
+            or bool(_HIDDEN_STYLE.search(el.get("style") or "")) or (tag == "input" and el.get("type") == "hidden") \
+            or css_hidden(el)
         if is_hidden and not hidden:
             flush()
             inner = el.text_content().strip() if tag != "input" else (el.get("value") or "")

@@ -94,6 +94,31 @@ def add_external_relationships(zf: zipfile.ZipFile, names, doc: Document) -> Non
         doc.meta["external_references"] = count
 
 
+# --- charts and SmartArt: visible text kept outside the main part ---------------------------------
+def add_drawing_text(zf: zipfile.ZipFile, names, doc: Document, prefix: str, max_parts: int = 500) -> None:
+    """Chart titles, axis titles, series and category names (a:t, c:strCache/c:v) and SmartArt
+    text (diagrams/data*.xml a:t) -> body with kind chart/diagram and the part name."""
+    parts = sorted(n for n in names if n.startswith(prefix) and n.endswith(".xml") and "/_rels/" not in n
+                   and (n.startswith(prefix + "charts/chart") or n.startswith(prefix + "diagrams/data")))
+    for name in parts[:max_parts]:
+        root = parse_xml(read_member(zf, name))
+        kind = "chart" if "/charts/" in name else "diagram"
+        texts = []
+        for el in root.iter():
+            tag = local(el.tag)
+            if tag == "t" and (el.text or "").strip():
+                texts.append(el.text.strip())
+            elif tag == "v" and kind == "chart" and (el.text or "").strip():
+                anc = el.getparent()
+                while anc is not None and local(anc.tag) not in ("strCache", "numCache", "multiLvlStrCache"):
+                    anc = anc.getparent()
+                if anc is not None and local(anc.tag) != "numCache":
+                    texts.append(el.text.strip())
+        seen = set()
+        for i, t in enumerate(t for t in texts if not (t in seen or seen.add(t))):
+            doc.add("body", t[:4000], part=name, kind=kind, paragraph=i)
+
+
 # --- images: EXIF GPS ---------------------------------------------------------------------------
 def _ratio(v) -> float:
     try:

@@ -379,6 +379,10 @@ def annotations(R, page, page_no: int, doc: Document) -> None:
             if uri:
                 doc.add("metadata", uri[:2000], page=page_no, field="link", kind="link")
             continue
+        if sub == "FileAttachment":
+            att = R.FPDFAnnot_GetFileAttachment(annot)
+            if att:
+                _nest_attachment(R, att, doc, f"page{page_no}-attachment", page=page_no)
         if sub == "Widget":
             value = _wide(R, R.FPDFAnnot_GetStringValue, annot, b"V")
             if value.strip():
@@ -424,24 +428,34 @@ def metadata(pdf, data: bytes, doc: Document) -> None:
                         doc.add("metadata", v[:4000], field=field, part="XMP")
 
 
-def attachments(R, pdf, doc: Document) -> None:
+def _attachment_bytes(R, att, doc: Document, label: str) -> bytes | None:
+    size = ctypes.c_ulong()
+    if not R.FPDFAttachment_GetFile(att, None, 0, ctypes.byref(size)):
+        doc.errors.append(E.partial(f"{label} not readable"))
+        return None
+    if size.value > 64 << 20:
+        doc.errors.append(E.archive_bomb(f"{label} too large"))
+        return None
+    buf = ctypes.create_string_buffer(max(size.value, 1))
+    R.FPDFAttachment_GetFile(att, buf, size.value, ctypes.byref(size))
+    return buf.raw[: size.value]
+
+
+def _nest_attachment(R, att, doc: Document, fallback_name: str, **loc) -> None:
     from . import extract_nested
+    name = _wide(R, R.FPDFAttachment_GetName, att) or fallback_name
+    data = _attachment_bytes(R, att, doc, "embedded file")
+    if data:
+        extract_nested(data, name, doc, member=name, kind="embedded_file", **loc)
+
+
+def attachments(R, pdf, doc: Document) -> None:
+    """Embedded files of the document's name tree, extracted recursively."""
     n = R.FPDFDoc_GetAttachmentCount(pdf.raw)
     for k in range(min(n, 100)):
         att = R.FPDFDoc_GetAttachment(pdf.raw, k)
-        if not att:
-            continue
-        name = _wide(R, R.FPDFAttachment_GetName, att) or f"attachment-{k}"
-        size = ctypes.c_ulong()
-        if not R.FPDFAttachment_GetFile(att, None, 0, ctypes.byref(size)):
-            doc.errors.append(E.partial(f"embedded file {k} not readable"))
-            continue
-        if size.value > 64 << 20:
-            doc.errors.append(E.archive_bomb("embedded file too large"))
-            continue
-        buf = ctypes.create_string_buffer(max(size.value, 1))
-        R.FPDFAttachment_GetFile(att, buf, size.value, ctypes.byref(size))
-        extract_nested(buf.raw[: size.value], name, doc, member=name, kind="embedded_file")
+        if att:
+            _nest_attachment(R, att, doc, f"attachment-{k}")
 
 
 def is_garbled(chars: int, bad: int) -> bool:

@@ -11,7 +11,7 @@ import re
 
 from ..model import Document
 from . import errors as E
-from .ooxml_props import add_embedded, add_external_relationships, add_media_gps, add_properties, part_rels, require_part
+from .ooxml_props import add_drawing_text, add_embedded, add_external_relationships, add_media_gps, add_properties, part_rels, require_part
 from .xmlsafe import check_no_dtd, local, parse_xml
 from .zipsafe import open_zip, read_member
 
@@ -97,6 +97,7 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
         add_properties(zf, names, doc)
         add_external_relationships(zf, names, doc)
         add_media_gps(zf, names, doc, "xl/media/")
+        add_drawing_text(zf, names, doc, "xl/")
         add_embedded(zf, names, doc, "xl/embeddings/")
 
 
@@ -111,6 +112,8 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells) -> int:
                     hidden_cols.append((int(el.get("min") or 0), int(el.get("max") or 0)))
                 except ValueError:
                     pass
+        elif tag in _HF_TAGS:
+            _header_footer(el, sname, doc)
         elif tag == S + "row":
             row_hidden = (el.get("hidden") or "0") in ("1", "true")
             for c in el.iter(S + "c"):
@@ -137,8 +140,19 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells) -> int:
     return cells
 
 
+_HF_TAGS = {S + t: ("header" if "Header" in t else "footer") for t in
+            ("oddHeader", "evenHeader", "firstHeader", "oddFooter", "evenFooter", "firstFooter")}
+_HF_CODES = re.compile(r'&"[^"]*"|&\d+|&[LCRPNDTZFAGBIUESHKXYlcrpndtzfagbiueshkxy&]')
+
+
 def _iter_all(raw: bytes):
-    return _iter(raw, (S + "col", S + "row"))
+    return _iter(raw, (S + "col", S + "row", *_HF_TAGS))
+
+
+def _header_footer(el, sname: str, doc: Document) -> None:
+    text = _HF_CODES.sub(" ", el.text or "").strip()
+    if text:
+        doc.add(_HF_TAGS[el.tag], " ".join(text.split()), sheet=sname, kind=el.tag.rsplit("}", 1)[-1])
 
 
 def _cell_text(c, shared) -> str:

@@ -281,3 +281,41 @@ def test_admin_pages_users_keys_dashboard(svc):
     assert html.count('<svg class="chart"') == 3 and "暂无数据" in html        # no verdicts yet: no precision plot
     assert web_login(svc, "rita").get("/admin").status_code == 403
     assert "policy.toml" in web_login(svc, "rita").get("/admin/policy").text
+
+
+def _pdf(lines: list[str]) -> bytes:
+    import io
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont("STSong-Light", 14)
+    for i, line in enumerate(lines):
+        c.drawString(72, 780 - 28 * i, line)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_pdf_page_image_with_boxes_over_findings(svc):
+    a = web_login(svc, "alice")
+    pdf = _pdf(["会议通知", f"身份证号{IDN}，另一人身份证号{IDN}。"])
+    r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "PDF"}, files={"file": ("m.pdf", pdf, "application/pdf")},
+               follow_redirects=False)
+    sid = r.headers["location"].split("/")[2].split("?")[0]
+    sub = wait_submission(svc.login("alice"), sid)
+    ids = [f["id"] for f in sub["report"]["findings"] if f["category"] == "pii.id_card"]
+    assert len(ids) == 2
+    html = a.get(f"/s/{sid}").text
+    assert '<figure class="pdfpage">' in html
+    boxes = re.findall(r'<a href="#f-(\d+)" class="boxlink" data-fid="\d+"><rect class="box c-pii" x="([\d.]+)"', html)
+    xs = {int(fid): float(x) for fid, x in boxes if int(fid) in ids}
+    assert set(xs) == set(ids) and xs[ids[0]] < xs[ids[1]]           # each occurrence boxed where it is
+    png = a.get(f"/s/{sid}/v/1/page/1.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG") and png.headers["content-type"] == "image/png"
+    assert web_login(svc, "bob").get(f"/s/{sid}/v/1/page/1.png").status_code == 403
+    assert a.get(f"/s/{sid}/v/1/page/9.png").status_code in (404, 422)

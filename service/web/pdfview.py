@@ -70,11 +70,10 @@ def render_page(st, p: Principal, sub_id: str, number: int, page: int) -> bytes:
     return _cached(("png", v.id, page), lambda: _child({"op": "render", "page": page, "scale": 1.5}, data))
 
 
-def page_boxes(st, sub_id: str, number: int, findings: list[dict]) -> list[dict]:
+def page_boxes(st, sub_id: str, number: int, findings: list[dict], segments: list[dict]) -> list[dict]:
     """-> [{page, img_url, w, h, boxes: [{fid, n, cat, x, y, w, h}]}] for pages with body findings
     (the first page too when there are none). Coordinates are fractions of the page size."""
     v, data = _version_blob(st, sub_id, number)
-    report_segments = {}
     queries: dict[int, list] = {}
     meta = {}
     for f in findings:
@@ -83,7 +82,7 @@ def page_boxes(st, sub_id: str, number: int, findings: list[dict]) -> list[dict]
         if f.get("layer") != "body" or not isinstance(page, int) or not f.get("placed"):
             continue
         key = f.get("match") or ""
-        ordinal = _ordinal(f, report_segments)
+        ordinal = _ordinal(f, segments, page)
         queries.setdefault(page, []).append([int(f["id"]), key, ordinal])
         meta[int(f["id"])] = f
     if not queries:
@@ -109,10 +108,18 @@ def page_boxes(st, sub_id: str, number: int, findings: list[dict]) -> list[dict]
     return out
 
 
-def _ordinal(f: dict, _cache) -> int:
-    """Which occurrence of the matched text on its page this finding is: earlier lines of the
-    same page are not known here, so the occurrence within the line is used (good enough to put
-    a box on the right words in practice; every box links back to the finding)."""
-    before = f.get("before") or ""
+def _ordinal(f: dict, segments: list[dict], page: int) -> int:
+    """Which occurrence of the matched text on its page this finding is (pdfium searches the
+    whole page): occurrences in earlier lines of the same page plus those before it in its line."""
     key = f.get("match") or ""
-    return before.count(key) if key else 0
+    if not key:
+        return 0
+    n = 0
+    for s in segments:
+        loc = s.get("locator") or {}
+        if s.get("layer") != "body" or loc.get("page") != page:
+            continue
+        if s["id"] == f.get("segment_id"):
+            return n + s["text"][:f["start"]].count(key)
+        n += s["text"].count(key)
+    return n

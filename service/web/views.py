@@ -198,7 +198,11 @@ def submission_page(sub_id: str, request: Request):
     ctx = load_page(state(request), p, sub_id, version, request.query_params.get("only") == "1")
     if ctx["is_pdf"]:
         from .pdfview import page_boxes
-        ctx["pdf_pages"] = page_boxes(state(request), sub_id, ctx["version"], ctx["view"]["findings"])
+        try:
+            ctx["pdf_pages"] = page_boxes(state(request), sub_id, ctx["version"], ctx["view"]["findings"],
+                                          ctx["report"].get("segments") or [])
+        except APIError as exc:          # the text view stands on its own when a page can't be drawn
+            ctx["pdf_error"] = exc.message
     return render(request, "submission.html", ctx, p=p)
 
 

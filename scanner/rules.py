@@ -40,6 +40,7 @@ class Rule:
     context_minus: list[str] = field(default_factory=list)
     context_required: bool = False
     context_window: int = 20
+    context_minus_weight: float = 0.35     # how much one lowering context word takes off
     allow: list[re.Pattern] = field(default_factory=list)
     allow_context: list[re.Pattern] = field(default_factory=list)
     explanation: str = ""
@@ -114,6 +115,7 @@ def _rule_from_dict(r: dict, file: str) -> Rule:
         context_plus=list(r.get("context_plus", [])), context_minus=list(r.get("context_minus", [])),
         context_required=bool(r.get("context_required", False)),
         context_window=int(r.get("context_window", 20)),
+        context_minus_weight=float(r.get("context_minus_weight", 0.35)),
         allow=[re.compile(a) for a in r.get("allow", [])],
         allow_context=[re.compile(a) for a in r.get("allow_context", [])],
         explanation=r.get("explanation", ""), suggestion=r.get("suggestion", ""),

@@ -134,12 +134,12 @@ def bank_bin(digits: str) -> tuple[bool, bool]:
 
 # --- validators used by rules: (match, context) -> True / False / None -------------------------
 
-def v_id_card(match: str, context: str) -> bool | None:
+def v_id_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     digits = re.sub(r"[\s-]", "", match)
     return True if resident_id(digits) else False
 
 
-def v_bank_card(match: str, context: str) -> bool | None:
+def v_bank_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     digits = re.sub(r"[\s-]", "", match)
     if not (15 <= len(digits) <= 19) or not luhn(digits):
         return False
@@ -159,7 +159,7 @@ def v_bank_card(match: str, context: str) -> bool | None:
 MOBILE_PREFIXES = re.compile(r"^1(3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])")
 
 
-def v_mobile(match: str, context: str) -> bool | None:
+def v_mobile(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     digits = re.sub(r"\D", "", match)
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
@@ -168,18 +168,25 @@ def v_mobile(match: str, context: str) -> bool | None:
     return None
 
 
-def v_private_ip(match: str, context: str) -> bool | None:
+def v_private_ip(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     try:
         ip = ipaddress.ip_address(match)
     except ValueError:
         return False
+    b, a = before[-3:].lower(), after[:3].lower()
+    if "版本" in before[-4:] or "v" in b[-1:] or "version" in before[-9:].lower() or a.startswith(("版", "版本")):
+        return False      # a version number
+    if b.endswith("第") or a[:1] in ("条", "款", "节", "章"):
+        return False      # a clause number: 第10.1.5.2条
+    if a.startswith("/") or str(ip).endswith(".0") or str(ip).endswith(".255"):
+        return False      # a network or broadcast address, a CIDR range in teaching material
     if ip.version == 4 and (ip.is_private and not ip.is_loopback and not str(ip).startswith("0.")):
         # version-number look-alikes such as "版本 10.2.3.4" are rare; context lowers them
         return None
     return False
 
 
-def v_coordinate_pair(match: str, context: str) -> bool | None:
+def v_coordinate_pair(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     nums = re.findall(r"-?\d+\.\d+", match)
     if len(nums) != 2:
         return False
@@ -191,17 +198,24 @@ def v_coordinate_pair(match: str, context: str) -> bool | None:
     return None
 
 
-def v_dms(match: str, context: str) -> bool | None:
+def v_dms(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     nums = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", match)]
     if not nums or nums[0] > 180 or (len(nums) > 1 and nums[1] >= 60) or (len(nums) > 2 and nums[2] >= 60):
         return False
     return None
 
 
-def v_secret_value(match: str, context: str) -> bool | None:
+PLACEHOLDER = re.compile(r"^(?:your|my|enter|input|xxx+|example|sample|demo|test|changeme|placeholder)[_-]?", re.I)
+
+
+def v_secret_value(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     """A credential value: reject placeholders and plain words."""
     v = match.strip()
     if len(v) < 4:
+        return False
+    if re.search(r"[\u3400-\u9fff\uff08\uff09\u3010\u3011]", v):
+        return False      # Chinese words are descriptions (已设置（6位数字）), not a credential
+    if PLACEHOLDER.match(v) or re.fullmatch(r"[A-Z][A-Z0-9_]*_[A-Z0-9_]+", v) or v.startswith("<"):
         return False
     low = v.lower()
     if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "your_password", "<password>"} or set(v) <= set("*xX•●.·"):
@@ -211,7 +225,17 @@ def v_secret_value(match: str, context: str) -> bool | None:
     return None
 
 
+def v_password_like(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+    """A bare value after 口令/密码 separated only by a space: letters plus a digit or a symbol."""
+    if v_secret_value(match, context) is False:
+        return False
+    has_alpha = re.search(r"[A-Za-z]", match) is not None
+    has_other = re.search(r"[0-9!@#$%^&*_.\-]", match) is not None
+    return None if has_alpha and has_other else False
+
+
 VALIDATORS = {
+    "password_like": v_password_like,
     "id_card": v_id_card,
     "bank_card": v_bank_card,
     "mobile": v_mobile,

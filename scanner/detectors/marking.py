@@ -34,13 +34,17 @@ class MarkingDetector:
         self.levels = set(m["levels"])
         # level + star (+ period): the GB/T 9704 form
         self.strong = re.compile(rf"{not_after}(?:{levels})级?{stars}(?:{period})?")
-        # 密级：机密 (a form field written inline)
-        self.field = re.compile(rf"密级[:：]?(?:为|是)?((?:{levels})级?(?:{stars}(?:{period})?)?)(?![、和或及与/])")
+        # 密级：机密 (a form field written inline); 原密级 (a declassified list) is history, not a mark
+        self.field = re.compile(rf"(?<!原)密级[:：]?((?:{levels})级?(?:{stars}(?:{period})?)?)(?![、和或及与/])")
+        # 密级为机密 / 密级是机密: only in a short form line, not in running text (…最高密级为绝密级)
+        self.field_verb = re.compile(rf"(?<!原)密级(?:为|是)((?:{levels})(?:{stars}(?:{period})?)?)(?![级、和或及与/])")
         # a line that is nothing but a level (机密 / 机密级), for first lines, headers and table fields
         self.bare = re.compile(rf"^(?:{levels})级?(?:{stars}(?:{period})?)?$")
         internal = sorted(m["internal"], key=len, reverse=True)
+        companions = "|".join(map(re.escape, m.get("internal_companions", [])))
         self.internal_line = re.compile(
-            rf"^(?:(?:{'|'.join(map(re.escape, internal))})(?:{stars}(?:{period})?)?[，,、]?)+$")
+            rf"^(?:(?:{'|'.join(map(re.escape, internal))})(?:{stars}(?:{period})?)?[，,、]?)+"
+            rf"(?:{companions})?[。.]?$")
         self.internal_star = re.compile(rf"内部{stars}(?:{period})?")
 
     # -- helpers -------------------------------------------------------------------------------
@@ -109,9 +113,19 @@ class MarkingDetector:
 
         if has_level:
             # 1. 密级 field (inline form or table cell next to a 密级 label)
-            for m in self.field.finditer(t):
+            declassified = any(w in t for w in ("已解密", "解除密级", "已解除", "解密后"))
+            field_hits = list(self.field.finditer(t))
+            if len(t) <= 20 or seg.layer == "table":
+                field_hits += list(self.field_verb.finditer(t))
+            for m in field_hits:
                 i, j = m.span(1)
-                add(i, j, "marking.field", "critical", 0.95, "marking.field", "explanation", ["pattern:field"])
+                if declassified:
+                    add(i, j, "marking.field", "low", 0.6, "marking.field", "explanation",
+                        ["pattern:field", "context:declassified"])
+                elif len(t) > 40 and m.group(1).endswith("级"):
+                    continue      # 密级：绝密级 inside a long sentence is a description
+                else:
+                    add(i, j, "marking.field", "critical", 0.95, "marking.field", "explanation", ["pattern:field"])
             if seg.layer == "table" and standalone_line and self._table_field(seg, ctx):
                 i = t.find(line)
                 if not any(a <= i < b for a, b in taken):

@@ -12,8 +12,8 @@ CONTEXT_PLUS = 0.1
 CONTEXT_MINUS = 0.35
 
 
-def v_address(match: str, context: str) -> bool | None:
-    if any(k in match for k in ("室", "单元", "栋", "幢", "号楼", "户")):
+def v_address(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+    if any(k in match for k in ("室", "单元", "栋", "幢", "号楼")):
         return None
     if any(k in context for k in ("住址", "家住", "居住", "业主", "户籍", "现住", "家庭", "名下", "租住")):
         return None
@@ -56,7 +56,8 @@ class RegexDetector:
                     continue
                 value = text[i:j]
                 lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
-                context = text[lo:i] + " " + text[j:hi]
+                before, after = text[lo:i], text[j:hi]
+                context = before + " " + after
                 if any(a.search(value) for a in rule.allow):
                     continue
                 if any(a.search(text[lo:hi]) for a in rule.allow_context):
@@ -69,7 +70,7 @@ class RegexDetector:
                 if rule.context_required and not plus:
                     continue
                 if rule.validator:
-                    verdict = VALIDATORS[rule.validator](value, context)
+                    verdict = VALIDATORS[rule.validator](value, context, before=before, after=after)
                     if verdict is False:
                         continue
                     if verdict is True:
@@ -79,7 +80,7 @@ class RegexDetector:
                     conf = min(0.99, conf + CONTEXT_PLUS)
                     evidence.append("context+:" + ",".join(plus[:3]))
                 if minus:
-                    conf = max(0.05, conf - CONTEXT_MINUS)
+                    conf = max(0.05, conf - rule.context_minus_weight)
                     evidence.append("context-:" + ",".join(minus[:3]))
                 k, li, lj = where
                 out.append(make_finding(jt.segments[k], jt.views[k], li, lj, category=rule.category,

@@ -118,8 +118,9 @@ class HiddenDetector:
             return False    # a web page's title and description are shown to every reader
         if field in ("title", "subject", "description") and val in " ".join(self._visible_text(ctx).split()):
             return False    # already visible in the document itself
-        if field == "custom" and re.fullmatch(r"[\d\s.:\-TZ{}a-fA-F]+", val):
-            return False    # ids, hashes, dates, version numbers
+        if field == "custom" and (re.fullmatch(r"[\d\s.:\-TZ{}a-fA-F]+", val)
+                                  or val.lower() in ("true", "false", "yes", "no", "是", "否")):
+            return False    # ids, hashes, dates, version numbers, flags
         return True
 
     def _is_flagged(self, seg: Segment, ctx: ScanContext) -> bool:

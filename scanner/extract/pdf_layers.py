@@ -238,8 +238,22 @@ def analyse_page(R, page, page_no: int, doc: Document, stats: dict) -> None:
     try:
         n = min(R.FPDFText_CountChars(tp.raw), MAX_CHARS_PER_PAGE)
         rows = _char_table(R, tp.raw, n)
+        _classify_chars(R, tp.raw, page, page_no, doc, stats, objs, rows)
     finally:
         tp.close()
+    if objs.truncated:
+        stats["truncated_pages"] += 1
+
+
+def _loose_height(R, tp_raw, i: int) -> float:
+    """Height of a character's loose box (font ascent to descent at its effective size)."""
+    rect = R.FS_RECTF()
+    if not R.FPDFText_GetLooseCharBox(tp_raw, i, ctypes.byref(rect)):
+        return 0.0
+    return abs(rect.top - rect.bottom)
+
+
+def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, objs: "PageObjects", rows) -> None:
     w, h = page.get_size()
     try:
         crop = tuple(page.get_cropbox())
@@ -276,13 +290,15 @@ def analyse_page(R, page, page_no: int, doc: Document, stats: dict) -> None:
         if box[2] < x0p or box[0] > x1p or box[3] < y0p or box[1] > y1p:
             hidden["offpage"].append((i, ch, box))
             continue
-        if box[3] - box[1] < TINY_PT and box[2] - box[0] < TINY_PT:
+        if box[3] - box[1] < TINY_PT and box[2] - box[0] < TINY_PT and _loose_height(R, tp_raw, i) < TINY_PT * 1.2:
             hidden["tiny"].append((i, ch, box))
             continue
         if col is not None and col[3] > 0 and min(col[:3]) >= 250 and mode in (0, 4):
-            # white text is visible over anything painted before it; the render decides
-            if not objs.under(cx, cy, z) or not render.ok:
-                hidden["white"].append((i, ch, box))
+            # white text is visible over anything painted beneath it: the rendered page decides
+            # (uniformly white around the glyph = unreadable); without a usable render, geometry does
+            if not render.ok:
+                if not objs.under(cx, cy, z):
+                    hidden["white"].append((i, ch, box))
             else:
                 reg = render.region(box, annots=False)
                 if reg is not None and float(reg.std()) < 4.0 and float(reg.mean()) > 245:
@@ -297,8 +313,6 @@ def analyse_page(R, page, page_no: int, doc: Document, stats: dict) -> None:
             text = "".join(c for _, c, _ in grp)
             if _meaningful(text):
                 doc.add("hidden", text, page=page_no, kind=kind, bbox=_union([b for _, _, b in grp]))
-    if objs.truncated:
-        stats["truncated_pages"] += 1
 
 
 def _is_covered(box, z, col, dark_boxes, annot_boxes, render: Render) -> bool:

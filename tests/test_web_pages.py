@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from e2e.drafts import pdf_bytes
 from service.testing import running_service, valid_id_number, wait_submission
 from service.web.common import CSP
 from service.web.highlight import document_view, highlight
@@ -283,27 +284,9 @@ def test_admin_pages_users_keys_dashboard(svc):
     assert "policy.toml" in web_login(svc, "rita").get("/admin/policy").text
 
 
-def _pdf(lines: list[str]) -> bytes:
-    import io
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    c.setFont("STSong-Light", 14)
-    for i, line in enumerate(lines):
-        c.drawString(72, 780 - 28 * i, line)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
-
-
 def test_pdf_page_image_with_boxes_over_findings(svc):
     a = web_login(svc, "alice")
-    pdf = _pdf(["会议通知", f"身份证号{IDN}，另一人身份证号{IDN}。"])
+    pdf = pdf_bytes(["会议通知", f"身份证号{IDN}，另一人身份证号{IDN}。"])
     r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "PDF"}, files={"file": ("m.pdf", pdf, "application/pdf")},
                follow_redirects=False)
     sid = r.headers["location"].split("/")[2].split("?")[0]

@@ -5,7 +5,6 @@ No skips: if chromium is missing, `make test`/`make e2e` install it first (.ci/i
 if it still cannot start, the tests fail."""
 from __future__ import annotations
 
-import io
 import os
 import socket
 import subprocess
@@ -102,89 +101,3 @@ def browser():
 def shots():
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
-
-
-class Watch:
-    """Collects what must never happen on a page: dialogs, uncaught errors, console errors, and
-    requests leaving the loopback server."""
-
-    def __init__(self, base_url: str):
-        self.base = base_url
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.outside: list[str] = []
-
-    def attach(self, page):
-        def on_dialog(d):
-            self.dialogs.append(f"{d.type}: {d.message}")
-            d.dismiss()
-        page.on("dialog", on_dialog)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
-        page.on("request", lambda r: None if r.url.startswith((self.base, "data:", "blob:", "about:"))
-                else self.outside.append(r.url))
-
-    def assert_clean(self):
-        assert not self.dialogs, self.dialogs
-        assert not self.errors, self.errors
-        assert not self.console, self.console
-        assert not self.outside, self.outside
-
-
-def login(browser, server: Server, username: str, viewport=(1280, 800)):
-    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN",
-                              accept_downloads=True)
-    page = ctx.new_page()
-    w = Watch(server.url)
-    w.attach(page)
-    page.goto(server.url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", server.accounts[username])
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"login failed for {username}"
-    return ctx, page, w
-
-
-def docx_bytes(paragraphs: list[str], deleted: str | None = None, after_para: int = -1) -> bytes:
-    """A docx; `deleted` becomes a tracked deletion (w:del) in paragraph `after_para`."""
-    from docx import Document
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    d = Document()
-    ps = [d.add_paragraph(t) for t in paragraphs]
-    if deleted:
-        dl = OxmlElement("w:del")
-        dl.set(qn("w:id"), "1")
-        dl.set(qn("w:author"), "张三")
-        dl.set(qn("w:date"), "2026-11-01T00:00:00Z")
-        r = OxmlElement("w:r")
-        t = OxmlElement("w:delText")
-        t.set(qn("xml:space"), "preserve")
-        t.text = deleted
-        r.append(t)
-        dl.append(r)
-        ps[after_para]._p.append(dl)
-    buf = io.BytesIO()
-    d.save(buf)
-    return buf.getvalue()
-
-
-def pdf_bytes(lines: list[str]) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=A4)
-    c.setFont("STSong-Light", 14)
-    y = 780
-    for line in lines:
-        c.drawString(72, y, line)
-        y -= 28
-    c.showPage()
-    c.save()
-    return buf.getvalue()

@@ -10,7 +10,8 @@ import re
 import urllib.request
 import uuid
 
-from conftest import docx_bytes, login, pdf_bytes
+from browsing import login
+from drafts import docx_bytes, pdf_bytes
 
 from service.testing import valid_id_number
 

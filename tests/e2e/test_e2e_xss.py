@@ -11,7 +11,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from conftest import docx_bytes, login
+from browsing import login
+from drafts import docx_bytes
 
 from service.testing import valid_id_number
 

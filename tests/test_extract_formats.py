@@ -189,8 +189,10 @@ def test_pdf_reportlab_defaults_not_findings_and_annotation(tmp_path):
     assert ann.location["page"] == 1 and ann.location["subtype"] == "Text"
 
 
-def test_pdf_garbled_text_layer_rule_and_clean_pdf_not_garbled(tmp_path):
-    """The garbled rule (>10 % unmapped characters) and a clean CJK PDF that must not trip it."""
+def test_pdf_garbled_text_layer_is_an_error_and_clean_cjk_is_not():
+    """A CJK font whose encoding no longer maps to Unicode (UniGB-UCS2-H swapped for Identity-H,
+    no ToUnicode) extracts as plausible-looking nonsense: it must be an error (review), while the
+    same PDF with its real encoding extracts cleanly."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
@@ -198,14 +200,18 @@ def test_pdf_garbled_text_layer_rule_and_clean_pdf_not_garbled(tmp_path):
     from scanner.extract.pdf_layers import is_garbled
     assert is_garbled(100, 11) and not is_garbled(100, 10) and not is_garbled(10, 10)
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    p = tmp_path / "cjk.pdf"
-    c = canvas.Canvas(str(p))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pageCompression=0)
     c.setFont("STSong-Light", 12)
-    c.drawString(72, 720, "关于举办读书月活动的通知，市图书馆将举办系列讲座。")
+    c.drawString(72, 720, "关于举办读书月活动的通知，市图书馆将举办系列讲座。欢迎参加。")
     c.showPage()
     c.save()
-    doc = extract(p)
-    assert doc.errors == [] and doc.meta["pdf_chars"] >= 20
+    clean = extract_bytes(buf.getvalue(), "clean.pdf")
+    assert clean.errors == [] and clean.meta["pdf_chars"] >= 20
+    assert clean.segments[0].text.startswith("关于举办读书月活动的通知")
+    garbled = extract_bytes(buf.getvalue().replace(b"/UniGB-UCS2-H", b"/Identity-H  "), "garbled.pdf")
+    assert [e.code for e in garbled.errors] == ["extract.garbled_text"]
+    assert get_scanner(light=True).scan_document(garbled).decision != "pass"
 
 
 # --- html ---------------------------------------------------------------------------------------
@@ -408,3 +414,62 @@ def test_pptx_chart_text(tmp_path):
     doc = extract(p)
     chart = {s.text for s in doc.segments if s.locator.get("kind") == "chart"}
     assert {"一季度", "二季度", "核心参数实测值"} <= chart
+
+
+def _rewrite_zip(src, dst, changes: dict):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = changes.pop(item.filename, None)
+            zout.writestr(item.filename, data if data is not None else zin.read(item))
+        for name, data in changes.items():
+            zout.writestr(name, data)
+
+
+def test_pptx_legacy_comment_with_author(tmp_path):
+    from pptx import Presentation
+    prs = Presentation()
+    prs.slides.add_slide(prs.slide_layouts[6])
+    p = tmp_path / "c.pptx"
+    prs.save(p)
+    pns = 'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"'
+    with zipfile.ZipFile(p) as zf:
+        rels = zf.read("ppt/slides/_rels/slide1.xml.rels").decode()
+    rels = rels.replace("</Relationships>", '<Relationship Id="rIdC1" Type="http://schemas.openxmlformats.org/'
+                        'officeDocument/2006/relationships/comments" Target="../comments/comment1.xml"/></Relationships>')
+    out = tmp_path / "c2.pptx"
+    _rewrite_zip(p, out, {
+        "ppt/slides/_rels/slide1.xml.rels": rels.encode(),
+        "ppt/commentAuthors.xml": f'<p:cmAuthorLst {pns}><p:cmAuthor id="0" name="赵六" initials="Z" lastIdx="1" '
+                                  f'clrIdx="0"/></p:cmAuthorLst>'.encode(),
+        "ppt/comments/comment1.xml": f'<p:cmLst {pns}><p:cm authorId="0" idx="1"><p:pos x="0" y="0"/>'
+                                     f'<p:text>第三页数字不能公开</p:text></p:cm></p:cmLst>'.encode(),
+    })
+    doc = extract(out)
+    c = [s for s in doc.segments if s.layer == "comment"]
+    assert len(c) == 1 and c[0].text == "第三页数字不能公开" and c[0].locator["author"] == "赵六"
+    assert c[0].locator["slide"] == 1
+
+
+def test_docx_moves_and_endnotes(tmp_path):
+    from docx import Document
+    from docx.oxml import parse_xml
+    d = Document()
+    para = d.add_paragraph("第一段。")
+    para._p.append(parse_xml(f'<w:moveFrom {W} w:id="5" w:author="甲" w:date="2026-01-01T00:00:00Z">'
+                             f'<w:r><w:t>被移走的句子</w:t></w:r></w:moveFrom>'))
+    para2 = d.add_paragraph("第二段。")
+    para2._p.append(parse_xml(f'<w:moveTo {W} w:id="6" w:author="甲" w:date="2026-01-01T00:00:00Z">'
+                              f'<w:r><w:t>被移走的句子</w:t></w:r></w:moveTo>'))
+    p = tmp_path / "m.docx"
+    d.save(p)
+    end = (f'<w:endnotes {W}><w:endnote w:type="separator" w:id="-1"><w:p/></w:endnote>'
+           f'<w:endnote w:id="1"><w:p><w:r><w:t>尾注：内部统计口径</w:t></w:r></w:p></w:endnote></w:endnotes>').encode()
+    out = tmp_path / "m2.docx"
+    _rewrite_zip(p, out, {"word/endnotes.xml": end})
+    doc = extract(out)
+    revs = sorted((s.locator["kind"], s.locator["paragraph"]) for s in doc.segments if s.layer == "revision")
+    assert revs == [("moved_from", 0), ("moved_to", 1)]
+    body = [s.text for s in doc.segments if s.layer == "body"]
+    assert body == ["第一段。", "第二段。被移走的句子"]          # the moved text appears once, at its new place
+    notes = [s for s in doc.segments if s.layer == "note"]
+    assert [(n.text, n.locator["kind"]) for n in notes] == [("尾注：内部统计口径", "endnote")]

@@ -392,7 +392,8 @@ def http_latency(base: str, texts: list[str], key: str) -> dict:
             "mean_ms": round(statistics.mean(per), 2)}
 
 
-def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = None) -> dict:
+def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = None,
+                isolated: bool | str = False, sandbox: str = "worker") -> dict:
     from scanner.batch import iter_inputs, run_batch
     with tempfile.TemporaryDirectory() as d:
         target: object = str(files_dir)
@@ -402,12 +403,15 @@ def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = Non
             lst.write_text("\n".join(items) + "\n", encoding="utf-8")
             target = "@" + str(lst)
         t0 = time.perf_counter()
-        s = run_batch(target, Path(d) / "out.jsonl", jobs=jobs, resume=False, light=light, progress=False)
+        s = run_batch(target, Path(d) / "out.jsonl", jobs=jobs, resume=False, light=light, progress=False,
+                      isolated=isolated, sandbox=sandbox)
         el = time.perf_counter() - t0
         t1 = time.perf_counter()
-        s2 = run_batch(target, Path(d) / "out.jsonl", jobs=jobs, resume=True, light=light, progress=False)
+        s2 = run_batch(target, Path(d) / "out.jsonl", jobs=jobs, resume=True, light=light, progress=False,
+                       isolated=isolated, sandbox=sandbox)
         resume_s = time.perf_counter() - t1
-    return {"files": s.scanned_now, "jobs": jobs, "light": light, "seconds": round(el, 2),
+    return {"files": s.scanned_now, "jobs": jobs, "light": light, "isolated": isolated,
+            "sandbox": sandbox if isolated not in (False, None, "never") else None, "seconds": round(el, 2),
             "files_s": round(s.scanned_now / el, 1), "mb_s": round(s.bytes_scanned / 1e6 / el, 2),
             "decisions": s.decisions, "errors": s.errors, "categories": s.category_files,
             "resume_rescan_s": round(resume_s, 2), "resume_skipped": s2.skipped_resume}
@@ -640,8 +644,14 @@ def main(argv: list[str] | None = None) -> int:
         log(f"batch: {manifest['files']['files']:,} files, {a.jobs} workers (light)")
         batch = batch_bench(cdir / "files", jobs=a.jobs, light=True)
         res["batch_light"] = batch
+        log(f"batch: {manifest['files']['files']:,} files, {a.jobs} sandboxed workers (light, isolated)")
+        res["batch_light_isolated"] = batch_bench(cdir / "files", jobs=a.jobs, light=True, isolated=True)
+        n = 100 if quick else 300
+        log(f"batch: first {n} files, {a.jobs} workers, a limited child process per parsed file")
+        res["batch_light_child_subset"] = batch_bench(cdir / "files", jobs=a.jobs, light=True, limit=n,
+                                                      isolated="auto", sandbox="child")
         if "models" not in skip:
-            n = 100 if quick else 400
+            n = 40 if quick else 150
             log(f"batch: first {n} files, {a.jobs} workers (full mode, with models)")
             try:
                 res["batch_models_subset"] = batch_bench(cdir / "files", jobs=a.jobs, light=False, limit=n)
@@ -674,6 +684,9 @@ def main(argv: list[str] | None = None) -> int:
         "http_5k_p99_ms": http.get("p99_ms"),
         "peak_rss_mb": peak,
         "batch_files_s": (batch or {}).get("files_s"),
+        "batch_files_s_isolated": (res.get("batch_light_isolated") or {}).get("files_s"),
+        "batch_files_s_child_per_file": (res.get("batch_light_child_subset") or {}).get("files_s"),
+        "batch_files_s_models": (res.get("batch_models_subset") or {}).get("files_s"),
         "linear_max_over_min": res["linearity"]["max_over_min"],
     }
     if cli.get("value") is None and "reason" in cli:

@@ -165,3 +165,37 @@ def test_exit_code_and_cli_compat_arguments(tmp_path):
     assert s2.exit_code == 0 and s2.scanned_now == 0
     s3 = run_batch(tmp_path / "in", out, jobs=1, light=True, progress=False, fail_on="never")
     assert int(s3) == 0
+
+
+_orig_scan_one = batch.scan_one
+
+
+def _hostile_scan_one(item, light=False, isolated=False, data=None):
+    """Stands in for parsers that spin (CPU) or hang (no CPU) on a hostile file."""
+    if item.path.endswith("spin.txt"):
+        while True:
+            pass
+    if item.path.endswith("hang.txt"):
+        time.sleep(3600)
+    return _orig_scan_one(item, light=light, isolated=isolated, data=data)
+
+
+def test_sandboxed_workers_stop_spinning_and_hanging_files(tmp_path, monkeypatch):
+    files = _make_tree(tmp_path / "in", 6)
+    (tmp_path / "in" / "d1" / "spin.txt").write_text("x\n", encoding="utf-8")
+    (tmp_path / "in" / "d2" / "hang.txt").write_text("x\n", encoding="utf-8")
+    monkeypatch.setattr(batch, "scan_one", _hostile_scan_one)     # inherited by forked workers
+    out = tmp_path / "out.jsonl"
+    t0 = time.monotonic()
+    s = run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, isolated=True, chunk_size=1,
+                  limits=batch.Limits(mem_mb=512, cpu_s=1, wall_s=2.0))
+    assert time.monotonic() - t0 < 60
+    recs = {r["batch"]["path"]: r for r in _records(out)}
+    assert len(recs) == len(files) + 2
+    spin = recs[str(tmp_path / "in" / "d1" / "spin.txt")]
+    hang = recs[str(tmp_path / "in" / "d2" / "hang.txt")]
+    assert spin["decision"] == "review" and spin["errors"][0]["code"] in ("scan.worker_crashed", "extract.timeout")
+    assert hang["decision"] == "review" and hang["errors"][0]["code"] == "extract.timeout"
+    for p in files:
+        assert recs[str(p)]["errors"] == []
+    assert s.crashed == 2

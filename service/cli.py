@@ -77,7 +77,10 @@ def cmd_serve(args) -> int:
         for u, r, pw in demo:
             print(f"  {u:<10} {r:<18} {pw}")
     elif (s.data_dir / "demo-accounts.txt").exists():
-        print(f"演示账号见 {(s.data_dir / 'demo-accounts.txt').resolve()}")
+        print(f"演示账号 / demo accounts ({(s.data_dir / 'demo-accounts.txt').resolve()}):")
+        for line in (s.data_dir / "demo-accounts.txt").read_text().splitlines():
+            u, r, pw = line.split("\t")
+            print(f"  {u:<10} {r:<18} {pw}")
     sys.stdout.flush()
     app = create_app(state=st)
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False,

@@ -91,13 +91,13 @@ class Database:
             s.close()
 
     def migrate(self) -> None:
+        import logging
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         from alembic import command
         from alembic.config import Config
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         cfg.attributes["engine"] = self.write_engine
-        import logging
-        logging.getLogger("alembic").setLevel(logging.WARNING)
         command.upgrade(cfg, "head")
 
     def dispose(self) -> None:

@@ -66,6 +66,14 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body(code, msg), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
+    from .storage import StorageFull
+
+    @app.exception_handler(StorageFull)
+    async def _full(_req: Request, exc: StorageFull):
+        log.error("storage full: upload refused")
+        return JSONResponse(body("storage_full", "存储空间不足，暂时无法接收文件，请稍后重试。"), status_code=507,
+                            headers={"Retry-After": "60"})
+
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception):
         log.error("unhandled error type=%s path=%s", type(exc).__name__, req.url.path)

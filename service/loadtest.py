@@ -51,7 +51,7 @@ def pct(xs: list[float], q: float) -> float:
 
 async def client_loop(cid: int, srv: Server, cookies, csrf: str, deadline: float, ratio: float, out: dict):
     rnd = random.Random(cid)
-    async with httpx.AsyncClient(base_url=srv.url, timeout=60.0, cookies=cookies,
+    async with httpx.AsyncClient(base_url=srv.url, timeout=120.0, cookies=cookies,
                                  headers={"X-CSRF-Token": csrf}) as c:
         i = 0
         while time.monotonic() < deadline:

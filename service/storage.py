@@ -6,6 +6,7 @@ acknowledged. File names are UUIDs: nothing of the user's file name reaches the 
 """
 from __future__ import annotations
 
+import errno
 import os
 import time
 import uuid
@@ -13,6 +14,10 @@ from pathlib import Path
 
 from .crypto import Cipher
 from .faults import fault
+
+
+class StorageFull(Exception):
+    pass
 
 
 class BlobStore:
@@ -24,6 +29,15 @@ class BlobStore:
         self.cipher = cipher
 
     def put(self, data: bytes) -> str:
+        """-> blob id. A full disk (ENOSPC, EDQUOT, EFBIG) raises StorageFull; nothing is left."""
+        try:
+            return self._put(data)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise StorageFull() from None
+            raise
+
+    def _put(self, data: bytes) -> str:
         blob_id = str(uuid.uuid4())
         part = self.tmp / f"{blob_id}.part"
         enc = self.cipher.encrypt(data, aad=blob_id.encode())

@@ -252,3 +252,29 @@ def test_jobs_claimed_once_with_two_workers(svc):
                 break
         time.sleep(0.2)
     assert len(jobs) == 16 and all(st == "done" and n == 1 for st, n in jobs), jobs
+
+
+def test_g52a_storage_full_507_without_partial_rows(tmp_path, monkeypatch):
+    """A full disk while the upload is written: 507 storage_full, no row, no blob, no .part.
+    (Simulated with ENOSPC from fsync; an RLIMIT_FSIZE or tiny tmpfs would also stop pytest.)"""
+    import errno
+    from service import storage
+    from service.models import Job, Submission
+    with running_service(tmp_path, "sqlite", workers=0) as s:
+        s.user("alice", "author")
+        a = s.login("alice")
+
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        monkeypatch.setattr(storage.os, "fsync", full)
+        r = a.post("/api/v1/submissions", json={"text": "正文", "title": "t"})
+        assert r.status_code == 507 and r.json()["error"]["code"] == "storage_full"
+        r = a.post("/api/v1/scan?async=true", json={"text": "正文"})
+        assert r.status_code == 507
+        monkeypatch.undo()
+        with s.st.db.read() as db:
+            assert db.execute(select(func.count()).select_from(Submission)).scalar_one() == 0
+            assert db.execute(select(func.count()).select_from(Job)).scalar_one() == 0
+        assert list((s.settings.data_dir / "blobs").iterdir()) == []
+        assert list((s.settings.data_dir / "tmp").iterdir()) == []
+        assert a.post("/api/v1/submissions", json={"text": "正文", "title": "t"}).status_code == 202

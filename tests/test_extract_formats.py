@@ -417,7 +417,7 @@ def test_pptx_chart_text(tmp_path):
 
 
 def _rewrite_zip(src, dst, changes: dict):
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
             data = changes.pop(item.filename, None)
             zout.writestr(item.filename, data if data is not None else zin.read(item))
@@ -473,3 +473,22 @@ def test_docx_moves_and_endnotes(tmp_path):
     assert body == ["第一段。", "第二段。被移走的句子"]          # the moved text appears once, at its new place
     notes = [s for s in doc.segments if s.layer == "note"]
     assert [(n.text, n.locator["kind"]) for n in notes] == [("尾注：内部统计口径", "endnote")]
+
+
+def test_repetitive_large_docx_is_not_a_zip_bomb(tmp_path):
+    """12 MB of highly repetitive table XML (compresses ~250:1, as real big tables do) is read."""
+    from docx import Document
+    p = tmp_path / "t.docx"
+    Document().save(p)
+    row = "<w:tr>" + f"<w:tc><w:p><w:r><w:t>{'单元格内容' * 60}</w:t></w:r></w:p></w:tc>" * 5 + "</w:tr>"
+    xml = (f'<w:document {W}><w:body><w:tbl>' + row * 2800 + '</w:tbl><w:p><w:r><w:t>结尾段落</w:t></w:r></w:p>'
+           '</w:body></w:document>').encode()
+    out = tmp_path / "big.docx"
+    _rewrite_zip(p, out, {"word/document.xml": xml})
+    with zipfile.ZipFile(out) as zf:
+        info = zf.getinfo("word/document.xml")
+        assert info.file_size > 8 << 20 and info.file_size / info.compress_size > 100
+    doc = extract(out)
+    body = [s for s in doc.segments if s.layer in ("body", "table")]
+    assert doc.errors == [] and body[-1].text == "结尾段落" and len(body) == 2800 * 5 + 1
+    assert doc.segments[0].locator == {"part": "word/document.xml", "paragraph": 0, "table": 0, "row": 0, "col": 0}

@@ -14,8 +14,10 @@ from . import errors as E
 MAX_MEMBERS = 5000
 MAX_MEMBER_BYTES = 64 << 20          # one part inflated
 MAX_TOTAL_BYTES = 512 << 20          # sum of declared sizes
-MAX_RATIO = 100                      # inflated / compressed, for members above RATIO_FLOOR
-RATIO_FLOOR = 1 << 20
+# inflated / compressed: repetitive XML (big tables) legitimately reaches ~200:1, deflate's
+# maximum is ~1030:1 (a zero-filled bomb); above RATIO_FLOOR a member may not exceed MAX_RATIO
+MAX_RATIO = 500
+RATIO_FLOOR = 8 << 20
 
 
 def open_zip(data: bytes) -> zipfile.ZipFile:

@@ -146,3 +146,15 @@ def test_child_runs_from_any_cwd(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", "/nonexistent")
     doc = extract_isolated("a.txt")
     assert doc.errors == [] and doc.segments[0].text == "内容"
+
+
+def test_bytes_entry_point_and_engine_isolated(tmp_path):
+    """extract_bytes_isolated and Scanner.scan_bytes/scan_file(isolated=True) go through the child."""
+    from scanner.extract.isolated import extract_bytes_isolated
+    doc = extract_bytes_isolated("秘密★1年\n正文".encode(), "a.txt")
+    assert doc.errors == [] and doc.segments[0].text == "秘密★1年" and doc.meta.get("child_max_rss_mb")
+    scanner = get_scanner(light=True)
+    assert scanner.scan_bytes("秘密★1年\n正文".encode(), "a.txt", isolated=True).decision == "block"
+    p = tmp_path / "b.txt"
+    p.write_text("秘密★1年\n正文")
+    assert scanner.scan_file(p, isolated=True).decision == "block"

@@ -120,3 +120,20 @@ def extract_isolated(path, source: str | None = None, *, mem_mb: int | None = No
             doc.sha256 = sha
         return doc
     return _error_doc(source, sha, _classify(proc.returncode, proc.stderr or b""))
+
+
+def extract_bytes_isolated(data: bytes, source: str, **kw) -> Document:
+    """Write the bytes to a private temporary file and extract it in the child."""
+    if len(data) > MAX_INPUT_BYTES:
+        return _error_doc(source, hashlib.sha256(data).hexdigest(), E.too_large(len(data), MAX_INPUT_BYTES))
+    with tempfile.TemporaryDirectory(prefix="baomi-x-") as tmp:
+        p = Path(tmp) / "input.bin"
+        try:
+            p.write_bytes(data)
+        except OSError as exc:
+            return _error_doc(source, hashlib.sha256(data).hexdigest(),
+                              E.parser_crash(f"temp file: {type(exc).__name__}"))
+        doc = extract_isolated(p, source=source, **kw)
+    if not doc.sha256:
+        doc.sha256 = hashlib.sha256(data).hexdigest()
+    return doc

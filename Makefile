@@ -15,8 +15,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+# The service on the embedded default (SQLite in ./var): prints its address and the demo accounts.
 run: setup
-	$(BIN)/baomi scan --format text samples/
+	$(BIN)/baomi serve
 
 test: setup browser
 	$(BIN)/python -m pytest

@@ -302,3 +302,45 @@ def test_pdf_page_image_with_boxes_over_findings(svc):
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG") and png.headers["content-type"] == "image/png"
     assert web_login(svc, "bob").get(f"/s/{sid}/v/1/page/1.png").status_code == 403
     assert a.get(f"/s/{sid}/v/1/page/9.png").status_code in (404, 422)
+
+
+def test_admin_edits_a_term_list_validated_audited_and_live(svc, tmp_path):
+    import shutil
+
+    from scanner.engine import Scanner
+    from scanner.rules import default_lexicon_dir
+    lex = tmp_path / "lexicons"                       # never the repository's own files
+    shutil.copytree(default_lexicon_dir(), lex)
+    svc.st.scanner = Scanner(lexicon_dir=lex, light=True)
+    root = web_login(svc, "root")
+    html = root.get("/admin/policy").text
+    assert 'href="/admin/policy/edit?file=terms/internal.toml"' in html
+    form = root.get("/admin/policy/edit?file=terms/internal.toml").text
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    original = (lex / "terms" / "internal.toml").read_text("utf-8")
+    key = svc.api_key("root", scopes=("gate", "scan"))
+    probe = "本方案系闭门磋商稿。"
+    assert svc.key_client(key).post("/api/v1/gate", json={"text": probe}).json()["decision"] == "pass"
+    # invalid TOML: refused, shown again with the reason, nothing written
+    r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "terms/internal.toml", "text": original + "\n[[["})
+    assert r.status_code == 422 and "TOML" in r.text and (lex / "terms" / "internal.toml").read_text("utf-8") == original
+    # a change that breaks the file's own examples: refused
+    broken = re.sub(r"\nterms = \[.*?\]\n", '\nterms = ["某某某某某"]\n', original, count=1, flags=re.S)
+    assert broken != original and "examples_true" in original
+    r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "terms/internal.toml", "text": broken})
+    assert r.status_code == 422 and "正例" in r.text, re.sub(r"\s+", " ", r.text)[-1500:]
+    assert (lex / "terms" / "internal.toml").read_text("utf-8") == original
+    # a new term: saved, live at once, audited with hashes only
+    new = original.replace('terms = [\n', 'terms = [\n  "闭门磋商稿",\n', 1)
+    r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "terms/internal.toml", "text": new},
+                  follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/policy?msg=lexicon", r.text[:300]
+    assert "闭门磋商稿" in (lex / "terms" / "internal.toml").read_text("utf-8")
+    g = svc.key_client(key).post("/api/v1/gate", json={"text": probe}).json()
+    assert g["decision"] == "review" and any("term.internal" in x for x in g["reasons"])
+    hist = root.get("/admin/policy").text
+    assert 'id="lex-history"' in hist and "terms/internal.toml" in hist and "闭门磋商稿" not in hist.split('id="lex-history"')[1].split("</section>")[0]
+    # only admins; no way out of the lexicon directory
+    assert web_login(svc, "rita").get("/admin/policy/edit?file=terms/internal.toml").status_code == 403
+    for bad in ("../pyproject.toml", "/etc/passwd", "terms/../../service/main.py", "data/id_regions.tsv"):
+        assert root.get("/admin/policy/edit", params={"file": bad}).status_code == 404, bad

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,15 +13,15 @@ from sqlalchemy import select
 
 from ..deps import require
 from ..errors import APIError
-from ..models import Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
+from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
 from ..routers import auth as auth_api
+from . import lexedit
 from .charts import hbars, stacked_bars
 from .common import (CAT_ORDER, CAT_ZH, ROLE_ZH, PageRoute, cat_key, form_principal_async, page_principal,
                      redirect, render, state)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 TZ = dt.timezone(dt.timedelta(hours=8))
-LEXICONS = Path(__file__).resolve().parents[2] / "lexicons"
 BUCKETS = ((600, "<10分钟"), (3600, "10分钟–1小时"), (4 * 3600, "1–4小时"), (86400, "4–24小时"),
            (3 * 86400, "1–3天"), (float("inf"), ">3天"))
 
@@ -176,12 +175,44 @@ async def keys_revoke(key_id: int, request: Request):
 def policy_page(request: Request):
     p = page_principal(request)
     require(p, roles=("admin", "approver", "reviewer"))
+    st = state(request)
+    base = lexedit.lexicon_dir(st)
     files = []
-    if LEXICONS.is_dir():
-        for f in sorted(LEXICONS.rglob("*")):
-            if f.is_file() and f.suffix in (".toml", ".tsv", ".md") and f.stat().st_size < 512 * 1024:
-                text = f.read_text("utf-8", errors="replace")
-                files.append({"name": str(f.relative_to(LEXICONS)), "size": f.stat().st_size,
-                              "lines": text.count("\n") + 1, "text": text[:60000], "cut": len(text) > 60000})
-    sc = state(request).get_scanner()
-    return render(request, "policy.html", {"files": files, "ruleset_hash": getattr(sc, "ruleset_hash", "")}, p=p)
+    for f in sorted(base.rglob("*")):
+        if f.is_file() and f.suffix in (".toml", ".tsv", ".md") and f.stat().st_size < 512 * 1024:
+            text = f.read_text("utf-8", errors="replace")
+            files.append({"name": str(f.relative_to(base)), "size": f.stat().st_size, "editable": f.suffix == ".toml",
+                          "lines": text.count("\n") + 1, "text": text[:60000], "cut": len(text) > 60000})
+    with st.db.read() as s:
+        history = s.execute(select(AuditEntry).where(AuditEntry.action == "lexicon.updated")
+                            .order_by(AuditEntry.seq.desc()).limit(20)).scalars().all()
+        history = [{"ts": h.ts, "actor": h.actor, "file": h.object_id, "before": h.before, "after": h.after}
+                   for h in history]
+    return render(request, "policy.html", {"files": files, "ruleset_hash": st.get_scanner().ruleset_hash,
+                                           "history": history}, p=p)
+
+
+@router.get("/admin/policy/edit")
+def policy_edit(request: Request):
+    p = _admin(request)
+    rel = request.query_params.get("file", "")
+    path = lexedit.resolve(state(request), rel)
+    return render(request, "policy_edit.html", {"file": rel, "text": path.read_text("utf-8", errors="replace"),
+                                                "error": ""}, p=p)
+
+
+@router.post("/admin/policy/edit")
+async def policy_save(request: Request):
+    form, p = await form_principal_async(request)
+    require(p, roles=("admin",), scope="admin")
+    rel, text = form.get("file", ""), form.get("text", "")
+    if not isinstance(rel, str) or not isinstance(text, str):
+        return redirect("/admin/policy", err="validation_error")
+    try:
+        await run_in_threadpool(lexedit.save, state(request), p.actor, rel, text)
+    except APIError as exc:
+        if exc.status in (404, 413):
+            raise
+        # show the edit again with the reason; nothing was written
+        return render(request, "policy_edit.html", {"file": rel, "text": text, "error": exc.message}, status=422, p=p)
+    return redirect("/admin/policy", msg="lexicon")

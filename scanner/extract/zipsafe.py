@@ -18,6 +18,8 @@ MAX_TOTAL_BYTES = 512 << 20          # sum of declared sizes
 # maximum is ~1030:1 (a zero-filled bomb); above RATIO_FLOOR a member may not exceed MAX_RATIO
 MAX_RATIO = 500
 RATIO_FLOOR = 8 << 20
+BIG_MEMBER = 32 << 20                # above this, 100:1 is already suspicious
+BIG_RATIO = 100
 
 
 def open_zip(data: bytes) -> zipfile.ZipFile:
@@ -62,7 +64,8 @@ def preflight(zf: zipfile.ZipFile) -> None:
             raise E.ExtractionFailed(E.archive_unsafe_name("symlink member"))
         if info.file_size > MAX_MEMBER_BYTES:
             raise E.ExtractionFailed(E.archive_bomb(f"member declares {info.file_size} bytes"))
-        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(1, info.compress_size):
+        ratio = info.file_size / max(1, info.compress_size)
+        if (info.file_size > RATIO_FLOOR and ratio > MAX_RATIO) or (info.file_size > BIG_MEMBER and ratio > BIG_RATIO):
             raise E.ExtractionFailed(E.archive_bomb("compression ratio above limit"))
         total += info.file_size
         if total > MAX_TOTAL_BYTES:

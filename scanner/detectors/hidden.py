@@ -20,7 +20,7 @@ from .base import ScanContext, make_finding
 RULE_VERSION = "v1"
 
 # metadata fields that are findings when non-empty and not a tool default
-PERSON_FIELDS = {"author", "lastModifiedBy", "creator_person", "manager", "Author", "dc:creator", "lastAuthor"}
+PERSON_FIELDS = {"author", "lastModifiedBy", "manager"}
 ORG_FIELDS = {"company"}
 TEXT_FIELDS = {"title", "subject", "comments", "keywords", "category", "contentStatus", "custom", "description"}
 GPS_FIELDS = {"exif_gps"}

@@ -15,7 +15,7 @@ import zipfile
 
 from ..model import Document
 from . import errors as E
-from .docx import W, RunStyle, on, paragraph_index, parse_xml, read_part, story_parts, visible_paragraph_text, walk_story
+from .docx import W, RunStyle, paragraph_index, parse_xml, read_part, visible_paragraph_text
 from .ooxml_props import add_drawing_text, add_embedded, add_external_relationships, add_media_gps, add_properties
 
 MAX_SEGMENTS_PER_KIND = 5000
@@ -292,5 +292,3 @@ def extract_docx_layers(zf: zipfile.ZipFile, document_root, doc: Document, stori
     add_drawing_text(zf, names, doc, "word/")
     add_embedded(zf, names, doc, "word/embeddings/")
 
-
-__all__ = ["extract_docx_layers", "walk_story", "story_parts", "on"]

@@ -492,3 +492,24 @@ def test_repetitive_large_docx_is_not_a_zip_bomb(tmp_path):
     body = [s for s in doc.segments if s.layer in ("body", "table")]
     assert doc.errors == [] and body[-1].text == "结尾段落" and len(body) == 2800 * 5 + 1
     assert doc.segments[0].locator == {"part": "word/document.xml", "paragraph": 0, "table": 0, "row": 0, "col": 0}
+
+
+def test_ofd_annotations_and_custom_tags():
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    base = io.BytesIO(_ofd_bytes())
+    out = io.BytesIO()
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "Doc_0/Document.xml":
+                data = data.replace(b"</ofd:Document>", b"<ofd:Annotations>Annots/Annotations.xml</ofd:Annotations>"
+                                    b"</ofd:Document>")
+            zout.writestr(item.filename, data)
+        zout.writestr("Doc_0/Annots/Annotations.xml", f'<ofd:Annotations {ns}><ofd:Page PageID="1"><ofd:FileLoc>'
+                      f'Page_0/Annotation.xml</ofd:FileLoc></ofd:Page></ofd:Annotations>')
+        zout.writestr("Doc_0/Annots/Page_0/Annotation.xml", f'<ofd:PageAnnot {ns}><ofd:Annot ID="9" Type="Stamp" '
+                      f'Creator="审核人"><ofd:Remark>此件暂缓公开</ofd:Remark></ofd:Annot></ofd:PageAnnot>')
+    doc = extract_bytes(out.getvalue(), "a.ofd")
+    ann = [s for s in doc.segments if s.locator.get("kind") == "annotation"]
+    assert ann and ann[0].layer == "comment" and ann[0].text == "此件暂缓公开" and ann[0].locator["author"] == "审核人"
+    assert "hidden.comment" in _cats(get_scanner(light=True).scan_document(doc))

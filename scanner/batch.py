@@ -561,6 +561,9 @@ def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None 
     return run.finish(write_summary, summary_html=summary_html, fail_on=fail_on)
 
 
+STARTUP_S = 120.0     # allowance for a worker to start (build its scanner, load models) before the watchdog
+
+
 def _kill(pool: ProcessPoolExecutor) -> None:
     for p in list((getattr(pool, "_processes", None) or {}).values()):
         try:
@@ -583,6 +586,7 @@ def _run_pool(todo: list[Item], emit, jobs: int, light: bool, isolated, chunk_si
     ctx = _mp_context()
     watchdog = limits.wall_s * chunk_size if limits is not None else None
     while pending:
+        started = False      # until a first result arrives the workers may still be starting
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                                    initargs=(light, isolated, limits))
         inflight: dict = {}
@@ -593,7 +597,9 @@ def _run_pool(todo: list[Item], emit, jobs: int, light: bool, isolated, chunk_si
                 while pending and len(inflight) < jobs * 3:
                     chunk = pending.pop()
                     inflight[pool.submit(scan_paths, chunk, light, isolated)] = chunk
-                finished, _ = wait(list(inflight), timeout=watchdog, return_when=FIRST_COMPLETED)
+                finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED,
+                                   timeout=None if watchdog is None else watchdog + (0 if started else STARTUP_S))
+                started = started or bool(finished)
                 if not finished:          # nothing came back for wall_s per file: a worker hangs
                     stuck = True
                     suspects.extend(inflight.values())
@@ -646,6 +652,10 @@ def _run_suspects(items: list[Item], emit, ctx, light: bool, isolated, limits: L
             if pool is None:
                 pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
                                            initargs=(light, isolated, limits))
+                try:     # start the worker (scanner build) outside the file's time limit
+                    pool.submit(os.getpid).result(timeout=STARTUP_S)
+                except Exception:
+                    pass
             try:
                 recs = pool.submit(scan_paths, [it], light, isolated).result(
                     timeout=limits.wall_s if limits is not None else None)

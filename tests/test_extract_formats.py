@@ -513,3 +513,24 @@ def test_ofd_annotations_and_custom_tags():
     ann = [s for s in doc.segments if s.locator.get("kind") == "annotation"]
     assert ann and ann[0].layer == "comment" and ann[0].text == "此件暂缓公开" and ann[0].locator["author"] == "审核人"
     assert "hidden.comment" in _cats(get_scanner(light=True).scan_document(doc))
+
+
+def test_xlsx_pivot_cache_orphans_are_hidden(tmp_path):
+    """A pivot cache keeps its source data after the source sheet is deleted: values that no cell
+    shows are reported (hidden layer); values also in visible cells are not repeated."""
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active["A1"] = "一季度"
+    p = tmp_path / "p.xlsx"
+    wb.save(p)
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    cache = (f'<pivotCacheDefinition {ns}><cacheFields count="1"><cacheField name="f"><sharedItems count="2">'
+             f'<s v="一季度"/><s v="联系人王五 手机13900001111"/></sharedItems></cacheField></cacheFields>'
+             f'</pivotCacheDefinition>').encode()
+    out = tmp_path / "p2.xlsx"
+    _rewrite_zip(p, out, {"xl/pivotCache/pivotCacheDefinition1.xml": cache})
+    doc = extract(out)
+    cached = [s.text for s in doc.segments if s.locator.get("kind") == "pivot_cache"]
+    assert cached == ["联系人王五 手机13900001111"]
+    cats = _cats(get_scanner(light=True).scan_document(doc))
+    assert "hidden.text" in cats and "pii.phone" in cats

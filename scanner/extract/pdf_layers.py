@@ -175,7 +175,7 @@ class Render:
         self.page = page
         self.crop = crop
         w, h = crop[2] - crop[0], crop[3] - crop[1]
-        self.scale = max(0.5, min(2.0, 2400.0 / max(w, h, 1.0)))
+        self.scale = min(2.0, 2400.0 / max(w, h, 1.0))      # at most 2400 px on the long side
         self.ok = page.get_rotation() == 0
         self._img: dict[bool, object] = {}
 

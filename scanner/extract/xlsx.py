@@ -94,6 +94,7 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
                 text = "".join(t.text or "" for t in tc.iter() if local(t.tag) == "text")
                 if text.strip():
                     doc.add("comment", text, part=name, cell=tc.get("ref") or "", kind="threaded_comment")
+        _caches(zf, names, doc)
         add_properties(zf, names, doc)
         add_external_relationships(zf, names, doc)
         add_media_gps(zf, names, doc, "xl/media/")
@@ -185,3 +186,38 @@ def _sheet_comments(zf, names, part, sname, doc) -> None:
                     author = ""
                 doc.add("comment", text, sheet=sname, cell=cm.get("ref") or "", author=author[:200],
                         part=target, kind="comment")
+
+
+MAX_CACHE_VALUES = 200_000
+
+
+def _caches(zf, names, doc: Document) -> None:
+    """Values kept in pivot caches and external-link caches that no visible cell shows: data of a
+    deleted source sheet or of another workbook, still inside the file (hidden layer)."""
+    shown = {s.text.strip() for s in doc.segments if s.layer in ("table", "hidden")}
+    seen: set[str] = set()
+    count = 0
+    parts = sorted(n for n in names if n.endswith(".xml") and (n.startswith("xl/pivotCache/")
+                   or n.startswith("xl/externalLinks/externalLink")))
+    for name in parts:
+        kind = "pivot_cache" if "pivotCache" in name else "external_link_cache"
+        if zf.getinfo(name).file_size > 32 << 20:
+            doc.errors.append(E.partial(f"{name} too large to inspect"))
+            continue
+        for el in _iter(read_member(zf, name), None):
+            tag = local(el.tag)
+            if kind == "pivot_cache" and tag == "s":
+                val = el.get("v") or ""
+            elif kind == "external_link_cache" and tag == "v" and local(el.getparent().tag) == "cell":
+                val = el.text or ""
+            else:
+                continue
+            val = val.strip()
+            if not val or val in shown or val in seen:
+                continue
+            seen.add(val)
+            count += 1
+            if count > MAX_CACHE_VALUES:
+                doc.errors.append(E.truncated("too many cached values"))
+                return
+            doc.add("hidden", val[:4000], part=name, kind=kind)

@@ -534,3 +534,16 @@ def test_xlsx_pivot_cache_orphans_are_hidden(tmp_path):
     assert cached == ["联系人王五 手机13900001111"]
     cats = _cats(get_scanner(light=True).scan_document(doc))
     assert "hidden.text" in cats and "pii.phone" in cats
+
+
+def test_docx_custom_xml_is_scanned_not_flagged(tmp_path):
+    from docx import Document
+    p = tmp_path / "c.docx"
+    Document().save(p)
+    out = tmp_path / "c2.docx"
+    _rewrite_zip(p, out, {"customXml/item1.xml": "<root><owner>联系人手机13900001111</owner></root>".encode()})
+    doc = extract(out)
+    seg = [s for s in doc.segments if s.locator.get("field") == "custom_xml"]
+    assert seg and seg[0].text == "联系人手机13900001111" and seg[0].layer == "metadata"
+    report = get_scanner(light=True).scan_document(doc)
+    assert "pii.phone" in _cats(report) and "hidden.metadata" not in _cats(report)

@@ -62,6 +62,13 @@ def add_properties(zf: zipfile.ZipFile, names, doc: Document) -> None:
     for part, fields in (("docProps/core.xml", CORE_FIELDS), ("docProps/app.xml", APP_FIELDS)):
         if part in names:
             _simple_props(parse_xml(read_member(zf, part, 4 << 20)), fields, part, doc)
+    for name in sorted(n for n in names if n.startswith("customXml/item") and n.endswith(".xml")
+                       and "Props" not in n)[:50]:
+        # data bound to content controls, SharePoint columns, bibliography: scanned, not a finding by itself
+        root = parse_xml(read_member(zf, name, 8 << 20))
+        text = " ".join(t.strip() for t in root.itertext() if t.strip())
+        if text:
+            doc.add("metadata", text[:20000], field="custom_xml", part=name)
     if "docProps/custom.xml" in names:
         root = parse_xml(read_member(zf, "docProps/custom.xml", 4 << 20))
         for prop in root:

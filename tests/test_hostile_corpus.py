@@ -158,3 +158,19 @@ def test_bytes_entry_point_and_engine_isolated(tmp_path):
     p = tmp_path / "b.txt"
     p.write_text("秘密★1年\n正文")
     assert scanner.scan_file(p, isolated=True).decision == "block"
+
+
+def test_hostile_upload_names(corpus):
+    """Hostile names (NUL, CR/LF, bidi, traversal, 1000 chars) are only labels: extraction works in
+    both paths and the name comes back unchanged, never used as a path."""
+    from scanner.extract import extract_bytes
+    from scanner.extract.isolated import extract_bytes_isolated
+    out, _manifest = corpus
+    names = json.loads((out / "filenames.json").read_text())["names"]
+    data = "公开正文".encode()
+    for i, name in enumerate(names):
+        doc = extract_bytes(data, name)
+        assert doc.source == name
+        if i % 4 == 0 or "\x00" in name or "\n" in name:        # the child path for a sample, incl. the worst
+            iso = extract_bytes_isolated(data, name)
+            assert iso.source == name and [s.text for s in iso.segments] == ["公开正文"], (name, iso.errors)

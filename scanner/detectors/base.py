@@ -37,6 +37,14 @@ class JoinedText:
             self._lower = self.text.lower()
         return self._lower
 
+    def segment_at(self, i: int) -> int:
+        """Index of the segment holding joined offset i (a joining "\n" counts to the segment before)."""
+        return max(0, bisect_right(self.starts, i) - 1)
+
+    def segment_end(self, k: int) -> int:
+        """Joined offset just past segment k's text (where its joining "\n" stands)."""
+        return self.starts[k] + len(self.views[k].text)
+
     def locate(self, i: int, j: int) -> tuple[int, int, int] | None:
         """(index of segment, local start, local end), or None when [i, j) crosses a segment boundary."""
         k = bisect_right(self.starts, i) - 1

@@ -9,6 +9,7 @@ from ..validators import VALIDATORS
 from .base import JoinedText, ScanContext, make_finding
 
 CONTEXT_PLUS = 0.1
+WINDOW_MIN_CHARS = 4096     # below this, one pass over the whole text costs as little
 CONTEXT_MINUS = 0.35
 
 
@@ -39,15 +40,52 @@ class RegexDetector:
     def detect_document(self, ctx: ScanContext) -> list[Finding]:
         return self._scan(ctx.joined("norm"))
 
+    def _matches(self, rule: Rule, jt: JoinedText):
+        """The rule's regex matches in the joined text. For a rule whose keywords and prefilter
+        always lie inside a match (`anchors_in_match = true`) on a long text, the regex runs only
+        on the segments that hold an anchor: Python's `re` scans CJK text at a few MB/s per
+        pattern, and most segments of a long document hold no digit run, '@' or keyword.
+        Same findings (a match never crosses a segment: `locate` drops those anyway)."""
+        text = jt.text
+        if rule.keywords and not any(k in jt.lower for k in rule.keywords):
+            return
+        if not (rule.anchors_in_match and len(text) >= WINDOW_MIN_CHARS and len(jt.lower) == len(text)):
+            if rule.prefilter is not None and rule.prefilter.search(text) is None:
+                return
+            yield from rule.regex.finditer(text)
+            return
+        n = len(text)
+        if rule.keywords:       # anchors by plain substring search (fast), then the prefilter per segment
+            segs: set[int] = set()
+            low = jt.lower
+            for k in rule.keywords:
+                i = low.find(k)
+                while i != -1:
+                    s = jt.segment_at(i)
+                    segs.add(s)
+                    i = low.find(k, jt.segment_end(s) + 1)
+            for s in sorted(segs):
+                a, b = jt.starts[s], min(jt.segment_end(s) + 1, n)
+                if rule.prefilter is not None and rule.prefilter.search(text, a, b) is None:
+                    continue
+                yield from rule.regex.finditer(text, a, b)
+            return
+        if rule.prefilter is None:
+            yield from rule.regex.finditer(text)
+            return
+        done_to = -1
+        for h in rule.prefilter.finditer(text):
+            if h.start() < done_to:
+                continue
+            a = jt.starts[jt.segment_at(h.start())]
+            done_to = min(jt.segment_end(jt.segment_at(max(h.end() - 1, h.start()))) + 1, n)
+            yield from rule.regex.finditer(text, a, done_to)
+
     def _scan(self, jt: JoinedText) -> list[Finding]:
         text = jt.text
         out: list[Finding] = []
         for rule in self.rules:
-            if rule.keywords and not any(k in jt.lower for k in rule.keywords):
-                continue
-            if rule.prefilter is not None and rule.prefilter.search(text) is None:
-                continue
-            for m in rule.regex.finditer(text):
+            for m in self._matches(rule, jt):
                 i, j = m.span(rule.group)
                 if i < 0 or j <= i:
                     continue

@@ -197,6 +197,12 @@ HONORIFIC_RE = re.compile(r"^(?:.{1,2}(?:先生|女士|小姐|老师|同志|师�
 SPECIFIC_ADDR_RE = re.compile(
     r"(?:[路街道巷弄里胡同]|大道|号|栋|幢|单元|室|楼|层|座|村|组|屯|社区|小区|公寓|花园|苑|府|城|园|庄|弄)")
 NUMBER_RE = re.compile(r"[0-9０-９一二三四五六七八九十百]+")
+NOT_ADDR_RE = re.compile(r"尾号|单号|编号|账号|卡号|订单|工号|学号|批号|型号|代码|票号")
+# A residence cue just before an address makes it a person's address (severity medium).
+RESIDENCE_RE = re.compile(r"(?:家住|住址|住所|住处|现住|居住|暂住|户籍|籍贯|寄至|收件|收货|送到|名下|住在|住)[于在是：:为地址\s]*$")
+# Addresses of institutions (meeting rooms, hospitals, offices) are public: the cue keeps them low.
+PUBLIC_PLACE_RE = re.compile(r"会议室|医院|图书馆|体育馆|剧院|博物馆|中心|大厦|广场|政府|办公|行政|学校|大学|公司|银行|酒店|宾馆|商场|车站|机场")
+EDGE_PUNCT = "（）()【】[]《》“”\"'，。、；：,.;: "
 
 
 def is_name(text: str) -> bool:
@@ -212,11 +218,28 @@ def is_name(text: str) -> bool:
 
 def is_specific_address(text: str) -> bool:
     """Down to a road, number, building, room or village: something that locates a household."""
-    if len(text) < 4:
+    if len(text) < 4 or not ("\u4e00" <= text[0] <= "\u9fff"):
         return False
-    if MASK_RE.search(text):
+    if MASK_RE.search(text) or NOT_ADDR_RE.search(text):
+        return False
+    if sum(1 for c in text if "\u4e00" <= c <= "\u9fff") < 3:
         return False
     return bool(SPECIFIC_ADDR_RE.search(text)) and (bool(NUMBER_RE.search(text)) or len(text) >= 6)
+
+
+def trim_span(text: str, i: int, j: int) -> tuple[int, int]:
+    while i < j and text[i] in EDGE_PUNCT:
+        i += 1
+    while j > i and text[j - 1] in EDGE_PUNCT:
+        j -= 1
+    # an unbalanced opening bracket inside the span cuts it ("体检中心（门诊楼3楼" -> "体检中心")
+    for op, cl in (("（", "）"), ("(", ")")):
+        k = text.find(op, i, j)
+        if k >= 0 and text.find(cl, k, j) < 0:
+            j = k
+    while j > i and text[j - 1] in EDGE_PUNCT:
+        j -= 1
+    return i, j
 
 
 # ---- detector ----------------------------------------------------------------------------------------
@@ -254,8 +277,9 @@ class NamesDetector:
             return []
         out = []
         for i, j, kind in self.spans(text):
-            span = text[i:j]
             if kind == "N":
+                i, j = trim_span(text, i, j)
+                span = text[i:j]
                 if not is_name(span):
                     continue
                 out.append(make_finding(
@@ -265,18 +289,27 @@ class NamesDetector:
                     suggestion="确认是否为公开报道中的公众人物；如为普通自然人，建议以“某某”“马某”等方式处理。",
                     evidence=["model:names", "label:name"]))
             elif kind == "A":
+                i, j = trim_span(text, i, j)
+                span = text[i:j]
                 if not is_specific_address(span):
                     continue
+                residence = bool(RESIDENCE_RE.search(text[max(0, i - 8):i]))
+                public = bool(PUBLIC_PLACE_RE.search(span))
+                if residence and not public:
+                    sev, why, ev = "medium", "前文表明这是个人住址", ["context:residence"]
+                else:
+                    sev, why, ev = "low", "暂无迹象表明属于个人，可能是单位或公共场所地址", []
                 out.append(make_finding(
                     seg, norm, i, j, category="pii.address", rule_id="model.names.address",
-                    severity="medium", confidence=0.65,
-                    explanation="模型识别出具体地址（道路、门牌、楼栋或村组一级），可能是个人住址或敏感场所位置。",
-                    suggestion="如为个人住址，应删除或仅保留到区县一级；如为单位公开办公地址，可说明后放行。",
-                    evidence=["model:names", "label:address", "specific"]))
+                    severity=sev, confidence=0.65,
+                    explanation=f"模型识别出具体地址（道路、门牌、楼栋或村组一级），{why}。",
+                    suggestion="如为个人住址，应删除或仅保留到区县一级；单位公开办公地址可放行。",
+                    evidence=["model:names", "label:address", "specific"] + ev))
         return out
 
     def finalize(self, findings: list[Finding], ctx: ScanContext) -> list[Finding]:
-        """Raise a name's severity when other personal data sits in the same segment or table row."""
+        """Raise a name's severity when other personal data sits in the same segment or table row;
+        raise a model address (low unless a residence cue) when a name or other personal data does."""
         segs = ctx.document.segments
         def row_key(seg_id: int):
             loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
@@ -287,6 +320,17 @@ class NamesDetector:
         for f in findings:
             if f.category.startswith(PERSONAL) and f.severity in ("medium", "high", "critical"):
                 personal.setdefault(row_key(f.segment_id), set()).add(f.category)
+        named = {row_key(f.segment_id) for f in findings if f.category == "pii.name"}
+        for f in findings:
+            if f.rule_id == "model.names.address" and f.severity == "low" \
+                    and not PUBLIC_PLACE_RE.search(f.text):
+                key = row_key(f.segment_id)
+                other = (personal.get(key) or set()) - {"pii.address"}
+                if key in named or other:
+                    f.severity = "medium"
+                    f.explanation = "模型识别出具体地址，且同一段落/表格行中有人名或其他个人信息，可能是个人住址。"
+                    f.evidence = f.evidence + ["near:" + c for c in sorted(other | ({"pii.name"} if key in named else set()))]
+                    personal.setdefault(key, set()).add("pii.address")
         for f in findings:
             if f.category == "pii.name" and f.severity == "low":
                 near = personal.get(row_key(f.segment_id))

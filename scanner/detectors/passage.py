@@ -35,6 +35,7 @@ SUGGESTION = {
     "internal": "内部讨论、谈判立场和未修复漏洞不宜公开，请删除或改写为已公开的结论。",
 }
 _WS = re.compile(r"\s\s+")
+MIN_CJK = 12    # shorter lines (titles, headings) carry too little to judge
 SENT_END = re.compile(r"[^。！？!?；;]*[。！？!?；;]+|[^。！？!?；;]+")
 
 
@@ -82,32 +83,57 @@ class PassageModel:
         z = np.exp(z - z.max())
         return z / z.sum()
 
-    def explain(self, text: str, label: int, top: int = 8) -> list[str]:
-        """The n-grams that moved the sentence most towards `label` (against public)."""
+    def explain(self, text: str, label: int, top: int = 4) -> list[str]:
+        """The words that moved the sentence most towards `label` (against public).
+
+        Each n-gram's contribution (tf-idf value x coefficient difference) is spread over the
+        characters of its occurrences; the words (jieba) carrying the most of it are named."""
         idx, val = self.vector(text)
         if idx.size == 0:
             return []
         contrib = val * (self.coef[label, idx] - self.coef[self.public, idx])
-        order = np.argsort(-contrib)[:top]
-        grams = [self.keys[idx[k]] for k in order if contrib[k] > 0 and len(self.keys[idx[k]].strip()) > 1]
-        # merge the n-grams' occurrences into words of the sentence
-        marks = [False] * len(text)
-        for g in grams:
-            p = text.find(g)
-            if p >= 0:
-                for q in range(p, p + len(g)):
-                    marks[q] = True
-        words, cur = [], ""
-        for ch, m in zip(text, marks):
-            if m:
-                cur += ch
-            elif cur:
-                words.append(cur)
-                cur = ""
-        if cur:
-            words.append(cur)
-        words = [w.strip("，。、；：,. ") for w in words]
-        return [w for w in words if len(w) >= 2][:4]
+        t = _WS.sub(" ", text)
+        heat = np.zeros(len(t))
+        for k in np.nonzero(contrib > 0)[0]:
+            g = self.keys[idx[k]]
+            share = contrib[k] / len(g)
+            p = t.find(g)
+            while p >= 0:
+                heat[p:p + len(g)] += share
+                p = t.find(g, p + 1)
+        if not heat.any():
+            return []
+        # words (jieba, loaded once per process) ranked by the heat they carry
+        runs, pos = [], 0
+        for w in _cut(t):
+            h = float(heat[pos:pos + len(w)].sum())
+            if len(w.strip()) >= 2 and h > 0:
+                runs.append((h, w.strip()))
+            pos += len(w)
+        runs.sort(key=lambda r: -r[0])
+        out: list[str] = []
+        for _, w in runs:
+            if w not in out:
+                out.append(w)
+            if len(out) == top:
+                break
+        return out
+
+
+_JIEBA = None
+
+
+def _cut(text: str) -> list[str]:
+    global _JIEBA
+    if _JIEBA is None:
+        import logging
+
+        import jieba
+        jieba.setLogLevel(logging.WARNING)
+        tk = jieba.Tokenizer()
+        tk.initialize()
+        _JIEBA = tk
+    return list(_JIEBA.cut(text, HMM=False))
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -121,6 +147,7 @@ class PassageDetector:
     def __init__(self, directory: Path | None = None):
         self.model = PassageModel(load_npz(MODEL_FILE, directory))
         self.model_version = self.model.version
+        _cut("")    # load the segmenter used by explanations now, not during the first scan
 
     def classify(self, text: str) -> tuple[str, float]:
         p = self.model.proba(text)
@@ -129,14 +156,19 @@ class PassageDetector:
         q[self.model.public] = -1
         return self.model.labels[int(q.argmax())], risk
 
+    def confidence(self, risk: float) -> float:
+        """Just above the policy's min_confidence (0.5) at the calibrated threshold, 1.0 at risk 1."""
+        t = self.model.threshold
+        return min(1.0, 0.51 + 0.49 * (risk - t) / max(1e-6, 1.0 - t))
+
     def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
         text = norm.text
-        if len(text) < 8:
+        if len(text) < MIN_CJK:
             return []
         out = []
         for a, b in sentences(text):
             sent = text[a:b]
-            if sum(1 for c in sent if "\u4e00" <= c <= "\u9fff") < 8:
+            if sum(1 for c in sent if "\u4e00" <= c <= "\u9fff") < MIN_CJK:
                 continue
             label, risk = self.classify(sent)
             if risk < self.model.threshold:
@@ -149,7 +181,7 @@ class PassageDetector:
                 b -= 1
             out.append(make_finding(
                 seg, norm, a, b, category="passage." + label, rule_id="model.passage." + label,
-                severity="medium", confidence=round(risk, 3),
+                severity="medium", confidence=round(self.confidence(risk), 3),
                 explanation=(f"模型判断该句疑似涉及{LABEL_ZH.get(label, label)}（风险分{risk:.2f}，"
                              f"阈值{self.model.threshold:.2f}），主要依据：{why}。"),
                 suggestion=SUGGESTION.get(label, "请人工核实该段内容是否已公开。"),

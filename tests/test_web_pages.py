@@ -30,7 +30,7 @@ def test_highlight_escapes_every_piece_then_wraps():
     out = str(highlight(text, [F(7, s, s + 5, "marking.level", "critical")]))
     assert "<script>" not in out and "<img" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in out
-    assert '<mark class="hl c-marking" data-fids="7">秘密★5年</mark>' in out
+    assert '<mark class="hl c-marking" data-fids="7" title="国家秘密标志">秘密★5年</mark>' in out
     assert out.endswith("&amp;amp;")
     assert 'id="hl-7"' in out
 
@@ -40,15 +40,15 @@ def test_highlight_offsets_are_code_points():
     text = "𠀀𠀁😀联系人身份证号" + IDN + "。"
     s = text.index(IDN)
     out = str(highlight(text, [F(1, s, s + len(IDN))]))
-    m = re.search(r'<mark class="hl c-pii" data-fids="1">([^<]*)</mark>', out)
+    m = re.search(r'<mark class="hl c-pii" data-fids="1" title="身份证号">([^<]*)</mark>', out)
     assert m and m.group(1) == IDN
 
 
 def test_highlight_overlaps_split_into_intervals():
     text = "内部资料，请勿扩散"
     out = str(highlight(text, [F(1, 0, 9, "hidden.revision", "medium"), F(2, 5, 9, "term.internal", "medium")]))
-    assert '<mark class="hl c-hidden" data-fids="1">内部资料，</mark>' in out
-    assert 'data-fids="1 2">请勿扩散</mark>' in out and "multi" in out
+    assert '<mark class="hl c-hidden" data-fids="1" title="修订痕迹">内部资料，</mark>' in out
+    assert 'data-fids="1 2" title="修订痕迹、内部用语">请勿扩散</mark>' in out and "multi" in out
     assert out.index('id="hl-1"') < out.index('id="hl-2"')
 
 

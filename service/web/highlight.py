@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from .common import CAT_ORDER, LAYER_ORDER, LAYER_ZH, cat_key, layer_key
+from .common import CAT_ORDER, LAYER_ORDER, LAYER_ZH, cat_key, cat_label, layer_key
 
 SEV_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
-MAX_SEGMENTS = 4000          # beyond this, only segments with findings (plus neighbours) are shown
+MAX_SEGMENTS = 4000          # beyond this many segments or characters, only segments with findings
+MAX_CHARS = 1_500_000        # (plus neighbours) are shown
 
 
 def _valid(f: dict, n: int) -> bool:
@@ -42,7 +43,9 @@ def highlight(text: str, findings: list[dict]) -> Markup:
                                         if cat_key(f["category"]) in CAT_ORDER else -99))
         fids = " ".join(str(int(f["id"])) for f in cover)
         multi = " multi" if len(cover) > 1 else ""
-        out.append(f'<mark class="hl c-{cat_key(top["category"])}{multi}" data-fids="{fids}">{piece}</mark>')
+        label = "、".join(dict.fromkeys(cat_label(f["category"]) for f in cover))   # fixed labels only
+        out.append(f'<mark class="hl c-{cat_key(top["category"])}{multi}" data-fids="{fids}" '
+                   f'title="{escape(label)}">{piece}</mark>')
     return Markup("".join(out))
 
 
@@ -121,7 +124,7 @@ def document_view(report: dict, only_findings: bool = False) -> dict:
             unplaced.append(g)
         flist.append(g)
 
-    truncated = len(segs) > MAX_SEGMENTS
+    truncated = len(segs) > MAX_SEGMENTS or sum(len(s.get("text", "")) for s in segs) > MAX_CHARS
     keep: set[int] | None = None
     if truncated or only_findings:
         keep = set()

@@ -298,6 +298,9 @@ def test_workflow_in_browser(server, browser, shots):
     admin.goto(server.url + "/admin/policy")
     assert "policy.toml" in admin.inner_text("nav.toc")
     admin.screenshot(path=str(shots / "16-admin-policy.png"))
+    admin.click("a[href='/admin/policy/edit?file=terms/internal.toml']")
+    assert "请勿扩散" in admin.input_value("#lex-form textarea")     # view only here: the repo's files stay as they are
+    admin.screenshot(path=str(shots / "17-admin-lexicon-edit.png"))
 
     for w in watches:
         w.assert_clean()

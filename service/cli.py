@@ -62,10 +62,28 @@ def ensure_demo_accounts(st) -> list[tuple[str, str, str]] | None:
     return out
 
 
+class NoTracebackText(logging.Filter):
+    """Server logs never carry exception messages (they can quote document text): a record with
+    exc_info keeps the exception type and the frames' file:line only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            import traceback
+            etype, exc, tb = record.exc_info
+            frames = [f"{fs.filename.rsplit('/', 1)[-1]}:{fs.lineno}" for fs in traceback.extract_tb(tb)][-6:]
+            record.msg = f"{record.getMessage()} [{etype.__name__} at {' < '.join(reversed(frames))}]"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def cmd_serve(args) -> int:
     import uvicorn
     from .main import create_app
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for h in logging.getLogger().handlers:
+        h.addFilter(NoTracebackText())
     st = _state(args, load_scanner=True)
     s = st.settings
     demo = ensure_demo_accounts(st) if s.create_demo_accounts else None
@@ -73,7 +91,7 @@ def cmd_serve(args) -> int:
     print(f"Baomi 保密审查服务 / service: {url}   API 文档 / docs: {url}/docs")
     print(f"数据目录 / data: {s.data_dir.resolve()}   数据库 / db: {'SQLite' if st.db.is_sqlite else 'PostgreSQL'}")
     if demo:
-        print("首次启动，已创建演示账号（密码只显示这一次，另存于数据目录 demo-accounts.txt，权限 0600）:")
+        print("首次启动，已创建演示账号（另存于数据目录 demo-accounts.txt，权限 0600）:")
         for u, r, pw in demo:
             print(f"  {u:<10} {r:<18} {pw}")
     elif (s.data_dir / "demo-accounts.txt").exists():
@@ -83,7 +101,13 @@ def cmd_serve(args) -> int:
             print(f"  {u:<10} {r:<18} {pw}")
     sys.stdout.flush()
     app = create_app(state=st)
-    uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False,
+    log_config = {"version": 1, "disable_existing_loggers": False,
+                  "filters": {"notb": {"()": NoTracebackText}},
+                  "handlers": {"default": {"class": "logging.StreamHandler", "filters": ["notb"],
+                                           "stream": "ext://sys.stderr"}},
+                  "loggers": {"uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+                              "uvicorn.error": {"handlers": ["default"], "level": "WARNING", "propagate": False}}}
+    uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False, log_config=log_config,
                 timeout_keep_alive=5, limit_concurrency=args.limit_concurrency)
     return 0
 

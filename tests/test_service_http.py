@@ -347,3 +347,30 @@ def test_isolated_extraction_of_hostile_files(tmp_path, hostile):
                 assert rep["decision"] != "pass" and rep["errors"], name
         assert s.client.get("/healthz").json()["status"] == "ok"
         assert list((s.settings.data_dir / "tmp").iterdir()) == []
+
+
+def test_f47_server_log_filter_drops_exception_text():
+    """uvicorn logs unhandled exceptions with their message; `baomi serve` installs a filter
+    that keeps the type and frame locations only."""
+    import io
+    from service.cli import NoTracebackText
+    buf = io.StringIO()
+    h = logging.StreamHandler(buf)
+    h.addFilter(NoTracebackText())
+    lg = logging.getLogger("baomi.test.notb")
+    lg.addHandler(h)
+    try:
+        raise ValueError(f"{CANARY} 秘密★5年")
+    except ValueError:
+        lg.exception("Exception in ASGI application")
+    out = buf.getvalue()
+    assert "ValueError" in out and CANARY not in out and "秘密" not in out
+
+
+def test_reading_draft_text_is_audited(svc):
+    a, rev = svc.login("alice"), svc.login("rita")
+    sid = a.post("/api/v1/submissions", json={"text": "正文", "title": "t"}).json()["id"]
+    wait_submission(a, sid)
+    rev.get(f"/api/v1/submissions/{sid}?segments=true")
+    trail = rev.get(f"/api/v1/submissions/{sid}/audit").json()
+    assert [e for e in trail if e["action"] == "submission.text_viewed" and e["actor"] == "rita"]

@@ -137,4 +137,8 @@ def get_report(report_id: str, p: CurrentPrincipal, st: State, segments: bool = 
             raise err(404, "report_not_found", "报告不存在。")
         if not p.is_staff and row.created_by != p.user_id:
             raise err(403, "not_owner", "只能查看本人提交的内容。")
-        return load_report(st, row, with_segments=segments)
+        out = load_report(st, row, with_segments=segments)
+    if segments:      # who read the draft text is on record
+        with st.db.write() as s:
+            audit.append(s, p.actor, "report.text_viewed", "report", report_id)
+    return out

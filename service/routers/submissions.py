@@ -260,7 +260,10 @@ def get_submission(sub_id: str, p: CurrentPrincipal, st: State, segments: bool =
                              "created_at": d.created_at}
                             for d in s.execute(select(Decision).where(Decision.submission_id == sub.id)
                                                .order_by(Decision.id)).scalars()]
-        return out
+    if segments:      # who read the draft text is on record
+        with st.db.write() as s:
+            audit.append(s, p.actor, "submission.text_viewed", "submission", sub_id, after={"version": n})
+    return out
 
 
 @router.post("/submissions/{sub_id}/versions", status_code=202, summary="提交新版本 / new version",

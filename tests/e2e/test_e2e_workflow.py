@@ -159,6 +159,8 @@ def test_workflow_in_browser(server, browser, shots):
             rev_page.keyboard.press("c")
             li.locator(".vstate b", has_text="确认风险").wait_for()
     assert dismissed, "at least one finding dismissed as a false positive"
+    assert rev_page.inner_text("#open-count") == "0"                      # counts follow without a reload
+    assert rev_page.inner_text("#n-false_positive") == str(len(dismissed))
     rev_page.screenshot(path=str(shots / "06-review-document.png"))
     # the verdicts are stored (reload shows them from the server)
     rev_page.reload()

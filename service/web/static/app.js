@@ -78,6 +78,10 @@
       var open = items.filter(function (x) { return !x.classList.contains("judged"); }).length;
       var oc = $("#open-count");
       if (oc) { oc.textContent = String(open); }
+      ["confirmed", "false_positive", "accepted_risk"].forEach(function (v) {
+        var el = document.getElementById("n-" + v);
+        if (el) { el.textContent = String(items.filter(function (x) { return x.classList.contains("v-" + v); }).length); }
+      });
     }
 
     function showError(li, msg) {

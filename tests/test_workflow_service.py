@@ -128,6 +128,16 @@ def test_full_workflow(svc):
     admin = svc.login("root")
     assert admin.get("/api/v1/admin/audit/verify").json()["ok"] is True
 
+    # the documented response schemas describe what the API really returns
+    from service import schemas
+    schemas.SubmissionDetailOut.model_validate(author.get(f"/api/v1/submissions/{sub_id}?segments=true").json())
+    schemas.SubmissionListOut.model_validate(reviewer.get("/api/v1/submissions").json())
+    for e in trail:
+        schemas.AuditEntryOut.model_validate(e)
+    schemas.ReportOut.model_validate(author.post("/api/v1/scan", json={"text": MARKED}).json())
+    schemas.ErrorOut.model_validate(author.get("/api/v1/submissions/nope").json())
+    schemas.HealthOut.model_validate(svc.client.get("/healthz").json())
+
 
 def test_author_isolation_and_listing(svc):
     a, b, rev = svc.login("alice"), svc.login("bob"), svc.login("rita")

@@ -15,6 +15,7 @@ from ..models import ApiKey, User
 from ..security import (ROLE_SCOPES, SCOPES, SESSION_COOKIE, create_session, hash_password,
                         new_api_key, sha256_hex, verify_password)
 from ..models import WebSession
+from ..schemas import VerifyOut, errors
 
 router = APIRouter(prefix="/api/v1", tags=["auth 身份与权限"])
 
@@ -225,6 +226,7 @@ def revoke_key(key_id: int, p: CurrentPrincipal, st: State):
 
 
 @router.get("/admin/audit/verify", summary="校验审计链 / verify the audit chain",
+            responses={200: {"model": VerifyOut}, **errors(401, 403)},
             description="重新计算哈希链，发现被修改或删除的记录时返回 broken_at。\n\nRecomputes the hash chain; reports broken_at on an edited or deleted entry.")
 def audit_verify(p: CurrentPrincipal, st: State):
     require(p, roles=("admin",), scope="admin")

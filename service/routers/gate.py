@@ -16,6 +16,7 @@ from ..errors import err
 from ..intake import Draft, read_draft
 from ..jobs import report_audit_summary, scan_draft, store_report
 from ..models import AllowEntry, GateRequest, ReportRow, Submission, Version
+from ..schemas import errors
 from ..state import ServiceState
 from .scan import UPLOAD_BODY
 
@@ -106,6 +107,7 @@ def _scanner_version() -> str:
 
 
 @router.post("/gate", response_model=GateOut, summary="发布前闸门 / publication gate",
+             responses=errors(400, 401, 403, 409, 413, 415, 422),
              openapi_extra={**UPLOAD_BODY, "parameters": [{
                  "name": "Idempotency-Key", "in": "header", "required": False,
                  "schema": {"type": "string", "maxLength": 128},

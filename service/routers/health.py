@@ -7,11 +7,12 @@ from sqlalchemy import func, select, text
 
 from ..deps import State
 from ..models import Job
+from ..schemas import HealthOut
 
 router = APIRouter(tags=["ops 运维"])
 
 
-@router.get("/healthz", summary="健康检查 / health",
+@router.get("/healthz", summary="健康检查 / health", responses={200: {"model": HealthOut}},
             description="数据库可用、工作线程存活、队列深度。\n\nDatabase reachable, workers alive, queue depth.")
 def healthz(st: State):
     with st.db.read() as s:

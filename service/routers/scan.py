@@ -14,6 +14,7 @@ from ..intake import Draft, read_draft
 from ..jobs import (load_report, new_job, queue_depth, queue_guard, report_audit_summary, scan_draft,
                     store_report)
 from ..models import Job, ReportRow
+from ..schemas import JobOut, ReportOut, errors
 from ..state import ServiceState
 
 router = APIRouter(prefix="/api/v1", tags=["scan 扫描"])
@@ -80,12 +81,9 @@ def job_status(st: ServiceState, job: Job, request: Request) -> dict:
 
 
 @router.post("/scan", summary="扫描草稿 / scan a draft", openapi_extra=UPLOAD_BODY,
-             responses={200: {"description": "报告（JSON 报告契约）/ the report contract"},
-                        202: {"description": "已排队的任务 / queued job with status_url"},
-                        413: {"description": "超过大小上限 / too large"},
-                        415: {"description": "类型不支持或与内容不符 / unsupported or mismatched type"},
-                        429: {"description": "个人队列已满 / too many jobs"},
-                        503: {"description": "全局队列已满 / queue full"}},
+             responses={200: {"model": ReportOut, "description": "报告（JSON 报告契约）/ the report contract"},
+                        202: {"model": JobOut, "description": "已排队的任务 / queued job with status_url"},
+                        **errors(400, 401, 403, 408, 413, 415, 422, 429, 503, 507)},
              description="JSON `{\"text\": ...}` 或 multipart 单个文件。小输入同步返回报告；大输入（或 `async=true`）返回 202 与任务地址，可查询进度。\n\n"
                          "Text (JSON) or one file (multipart). Small inputs answer synchronously with the report; large ones "
                          "(or `async=true`) return 202 and a job URL with progress.")
@@ -117,6 +115,7 @@ def _own_or_staff(p: Principal, owner_id: int | None) -> None:
 
 
 @router.get("/jobs/{job_id}", name="get_job", summary="任务状态 / job status",
+            responses={200: {"model": JobOut}, **errors(401, 403, 404)},
             description="状态 queued/running/done/failed、进度、排队位置、报告地址。\n\nStatus, progress, queue position, report URL.")
 def get_job(job_id: str, request: Request, p: CurrentPrincipal, st: State):
     with st.db.read() as s:
@@ -128,6 +127,7 @@ def get_job(job_id: str, request: Request, p: CurrentPrincipal, st: State):
 
 
 @router.get("/reports/{report_id}", name="get_report", summary="报告 / report",
+            responses={200: {"model": ReportOut}, **errors(401, 403, 404)},
             description="报告契约 JSON；`segments=true` 附带抽取文本（用于高亮）。保留期过后仅余摘要。\n\n"
                         "The report contract; `segments=true` adds the extracted text. After the retention period only a summary remains.")
 def get_report(report_id: str, p: CurrentPrincipal, st: State, segments: bool = False):

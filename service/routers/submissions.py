@@ -23,6 +23,8 @@ from ..intake import Draft, read_draft
 from ..jobs import load_report, new_job, queue_guard
 from ..models import (Decision, FindingRow, Job, ReportRow, Submission, User, Verdict, Version,
                       now)
+from ..schemas import (AuditEntryOut, SubmissionDetailOut, SubmissionListOut, SubmissionOut,
+                       VerdictOut, errors)
 from ..state import ServiceState
 from .scan import UPLOAD_BODY, check_queue
 
@@ -179,7 +181,8 @@ def submission_summary(s, sub: Submission) -> dict:
 
 # -- endpoints ----------------------------------------------------------------------------------
 @router.post("/submissions", status_code=202, summary="提交申请 / create a submission", openapi_extra=SUB_BODY,
-             responses={202: {"description": "已受理，自动审查排队中 / accepted, scan queued"}},
+             responses={202: {"model": SubmissionOut, "description": "已受理，自动审查排队中 / accepted, scan queued"},
+                        **errors(400, 401, 403, 408, 413, 415, 422, 429, 503, 507)},
              description="作者提交草稿及申请材料（信息名称、发布目的、拟发布渠道、拟公开范围）。文件先加密落盘并提交数据库后才应答；"
                          "可带 Idempotency-Key 重试。\n\nAn author submits a draft with the 申请 fields. The upload is "
                          "encrypted and durable before the answer; retry with Idempotency-Key.")
@@ -202,6 +205,7 @@ async def create_submission(request: Request, p: CurrentPrincipal, st: State):
 
 
 @router.get("/submissions", summary="申请列表 / list submissions",
+            responses={200: {"model": SubmissionListOut}, **errors(401)},
             description="作者只看到本人的申请；审查人、审批人、管理员看到全部。默认最早的在前。\n\n"
                         "Authors see only their own; staff see all. Oldest first by default.")
 def list_submissions(p: CurrentPrincipal, st: State,
@@ -232,6 +236,7 @@ def list_submissions(p: CurrentPrincipal, st: State,
 
 
 @router.get("/submissions/{sub_id}", name="get_submission", summary="申请详情 / show a submission",
+            responses={200: {"model": SubmissionDetailOut}, **errors(401, 403, 404)},
             description="申请材料、版本、当前报告（每条发现带 id 与审查结论）、与上一版本的差异、决定记录。"
                         "`segments=true` 附带文本段用于高亮。\n\nFields, versions, the current report (findings with ids "
                         "and verdicts), the diff against the previous version, decisions. `segments=true` adds the text.")
@@ -267,6 +272,7 @@ def get_submission(sub_id: str, p: CurrentPrincipal, st: State, segments: bool =
 
 
 @router.post("/submissions/{sub_id}/versions", status_code=202, summary="提交新版本 / new version",
+             responses={202: {"model": SubmissionOut}, **errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 507)},
              openapi_extra=UPLOAD_BODY,
              description="修改后重新提交（仅申请人，状态为待审查或退回修改时）。旧版本保留，发现按指纹比较差异。\n\n"
                          "Resubmit after changes (owner; pending_review or changes_requested). Versions are kept; findings "
@@ -308,6 +314,7 @@ def _transition(st: ServiceState, p: Principal, sub_id: str, *, allowed: tuple[s
 
 
 @router.post("/submissions/{sub_id}/withdraw", summary="撤回申请 / withdraw",
+             responses={200: {"model": SubmissionOut}, **errors(401, 403, 404, 409)},
              description="申请人撤回尚未发布的申请。\n\nThe owner withdraws a submission not yet published.")
 def withdraw(sub_id: str, body: ReasonIn, p: CurrentPrincipal, st: State):
     require(p, scope="submit")
@@ -322,6 +329,7 @@ class VerdictIn(BaseModel):
 
 
 @router.put("/submissions/{sub_id}/findings/{finding_id}/verdict", summary="逐条审查结论 / per-finding verdict",
+            responses={200: {"model": VerdictOut}, **errors(401, 403, 404, 409, 422)},
             description="审查人对当前版本的一条发现给出结论。\n\nA reviewer's verdict on one finding of the current version.")
 def put_verdict(sub_id: str, finding_id: int, body: VerdictIn, p: CurrentPrincipal, st: State):
     require(p, roles=("reviewer", "approver", "admin"), scope="review")
@@ -356,6 +364,7 @@ class ReviewIn(BaseModel):
 
 
 @router.post("/submissions/{sub_id}/review", summary="保密审查决定 / review decision",
+             responses={200: {"model": SubmissionOut}, **errors(401, 403, 404, 409, 422)},
              description="同意须先对当前版本每条发现给出结论；退回、驳回、上报须写明理由。\n\n"
                          "approve needs a verdict on every finding of the current version; the others need a reason.")
 def review(sub_id: str, body: ReviewIn, p: CurrentPrincipal, st: State):
@@ -392,6 +401,7 @@ class SignIn(BaseModel):
 
 
 @router.post("/submissions/{sub_id}/approval", summary="审批签发 / approver sign-off",
+             responses={200: {"model": SubmissionOut}, **errors(401, 403, 404, 409, 422)},
              description="第二级审批：审批人不能是同一申请的审查人（职责分离）。\n\n"
                          "Second level; the approver must not be the reviewer of the same submission.")
 def approval(sub_id: str, body: SignIn, p: CurrentPrincipal, st: State):
@@ -414,6 +424,7 @@ class PublishIn(BaseModel):
 
 
 @router.post("/submissions/{sub_id}/publish", summary="标记已发布 / mark published",
+             responses={200: {"model": SubmissionOut}, **errors(401, 403, 404, 409)},
              description="批准后由申请人或管理员标记已发布。\n\nThe owner or an admin marks an approved submission published.")
 def publish(sub_id: str, body: PublishIn, p: CurrentPrincipal, st: State):
     def mark(s, sub):
@@ -423,6 +434,7 @@ def publish(sub_id: str, body: PublishIn, p: CurrentPrincipal, st: State):
 
 
 @router.get("/submissions/{sub_id}/audit", summary="审计记录 / audit trail",
+            responses={200: {"model": list[AuditEntryOut]}, **errors(401, 403, 404)},
             description="本申请的全部审计记录（不含正文与匹配内容）。\n\nAudit entries of this submission (no draft text).")
 def submission_audit(sub_id: str, p: CurrentPrincipal, st: State):
     from ..models import AuditEntry

@@ -56,3 +56,34 @@ def test_box_over_text_flagged_and_text_on_box_not(tmp_path):
     red = [f for f in report.findings if f.category == "hidden.redaction"]
     assert len(red) == 1 and "13800001111" in red[0].text, [f.text for f in red]
     assert not [f for f in report.findings if f.category == "hidden.text"]
+
+
+def _png(rgb=(30, 30, 30), size=(60, 20)):
+    import io
+
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    b = io.BytesIO()
+    Image.new("RGB", size, rgb).save(b, "PNG")
+    b.seek(0)
+    return ImageReader(b)
+
+
+def test_picture_pasted_over_text_is_a_redaction_but_a_scan_backdrop_is_not(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+    p = tmp_path / "img.pdf"
+    c = canvas.Canvas(str(p), pagesize=A4)
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 700, "Phone 13800001111 end")
+    c.drawImage(_png(), 105, 696, width=90, height=16)           # a dark picture over the number
+    c.drawImage(_png((200, 40, 40)), 300, 500, width=90, height=16)   # a picture over nothing
+    c.showPage()
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 700, "Text under a full-page scan image")     # text layer beneath a page scan
+    c.drawImage(_png((250, 250, 250), (200, 280)), 0, 0, width=A4[0], height=A4[1])
+    c.showPage()
+    c.save()
+    report = get_scanner(light=True).scan_file(p)
+    red = [f for f in report.findings if f.category == "hidden.redaction"]
+    assert len(red) == 1 and "13800001111" in red[0].text and red[0].location["page"] == 1

@@ -62,6 +62,7 @@ class PageObjects:
         self.render_mode: dict[int, int] = {}
         self.boxes: list[tuple[float, float, float, float, int]] = []     # opaque filled rects
         self.images: list[tuple[float, float, float, float, int]] = []
+        self.image_objs: list = []          # (l, b, r, t, z, handle) of image objects
         self.painted: list[tuple[float, float, float, float, int, bool]] = []   # any fill, dark?
         self.count = 0
         self.truncated = False
@@ -107,6 +108,8 @@ class PageObjects:
                 bb = _bounds(R, obj)
                 if bb is not None:
                     self.images.append((*bb, z))
+                    if t == OBJ_IMAGE and len(self.image_objs) < MAX_BOXES_PER_PAGE:
+                        self.image_objs.append((*bb, z, obj))
             elif t == OBJ_FORM and depth < MAX_FORM_DEPTH:
                 # children of a form are painted at the form's place in the order
                 n = R.FPDFFormObj_CountObjects(obj)
@@ -188,8 +191,18 @@ class Render:
             bm.close()
         return self._img[annots]
 
+    def fresh_gray(self):
+        """A render now (after page objects were toggled), not cached."""
+        import numpy as np
+        bm = self.page.render(scale=self.scale, draw_annots=False, may_draw_forms=False)
+        arr = np.asarray(bm.to_numpy()[..., :3], dtype=np.float32).mean(axis=2)
+        bm.close()
+        return arr
+
     def region(self, box, annots: bool):
-        img = self.gray(annots)
+        return self.region_of(self.gray(annots), box)
+
+    def region_of(self, img, box):
         x0, y0, x1, y1 = box
         dx, dy = -(x1 - x0) * 0.15 - 0.5, -(y1 - y0) * 0.15 - 0.5     # a margin around the glyph
         c0, c1 = int((x0 + dx - self.crop[0]) * self.scale), int((x1 - dx - self.crop[0]) * self.scale) + 1
@@ -264,6 +277,11 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
     render = Render(page, crop)
     dark_boxes = [p for p in objs.painted if p[5] and p[3] - p[1] < 0.5 * (y1p - y0p)]
     covered, hidden = [], {"invisible": [], "white": [], "tiny": [], "offpage": []}
+    page_area = max(1.0, (x1p - x0p) * (y1p - y0p))
+    # small pictures painted over text (a screenshot or a black image used as a box); a picture
+    # covering most of the page is a scan backdrop, not a redaction
+    patches = [im for im in objs.image_objs if (im[2] - im[0]) * (im[3] - im[1]) < 0.25 * page_area]
+    under_image = []
     for i, (u, box, oaddr, col, size, maperr) in enumerate(rows):
         ch = chr(u) if 0 < u < 0x110000 else ""
         if not ch or u in (0xFFFE, 0xFFFF):
@@ -282,6 +300,11 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
         if mode != 3 and _is_covered(box, z, col, dark_boxes, annot_boxes, render):
             covered.append((i, ch, box))
             continue
+        if mode != 3 and patches:
+            hits = [im for im in patches if im[4] > z and _inside(box, im)]
+            if hits:
+                under_image.append((i, ch, box, hits))
+                continue
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         if mode == 3:
             if not any(im[0] - 2 <= cx <= im[2] + 2 and im[1] - 2 <= cy <= im[3] + 2 for im in objs.images):
@@ -303,6 +326,8 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
                 reg = render.region(box, annots=False)
                 if reg is not None and float(reg.std()) < 4.0 and float(reg.mean()) > 245:
                     hidden["white"].append((i, ch, box))
+    covered.extend(_confirm_under_images(R, render, under_image))
+    covered.sort(key=lambda c: c[0])
     for grp in _group(covered):
         text = "".join(c for _, c, _ in grp)
         if _meaningful(text):
@@ -313,6 +338,29 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
             text = "".join(c for _, c, _ in grp)
             if _meaningful(text):
                 doc.add("hidden", text, page=page_no, kind=kind, bbox=_union([b for _, _, b in grp]))
+
+
+def _confirm_under_images(R, render: "Render", cands) -> list:
+    """Chars under later-painted pictures: hidden when removing the pictures reveals the glyph."""
+    if not cands or not render.ok:
+        return []
+    handles = {id(im[5]): im[5] for _, _, _, hits in cands for im in hits}
+    try:
+        for h in handles.values():
+            R.FPDFPageObj_SetIsActive(h, False)
+        without = render.fresh_gray()
+    finally:
+        for h in handles.values():
+            R.FPDFPageObj_SetIsActive(h, True)
+    out = []
+    for i, ch, box, _hits in cands:
+        shown = render.region(box, annots=False)
+        bare = render.region_of(without, box)
+        if shown is None or bare is None:
+            continue
+        if float(bare.std()) > 10.0 and float(abs(shown - bare).mean()) > 25.0:
+            out.append((i, ch, box))
+    return out
 
 
 def _is_covered(box, z, col, dark_boxes, annot_boxes, render: Render) -> bool:

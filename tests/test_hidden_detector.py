@@ -78,3 +78,12 @@ def test_exif_gps_gives_geo_once():
     geo = [f for f in report.findings if f.category.startswith("geo.")]
     assert len(geo) == 1 and geo[0].location["member"] == "word/media/a.jpg"
     assert any(f.category == "hidden.metadata" for f in report.findings)
+
+
+def test_html_hidden_furniture_is_not_a_finding():
+    d = _doc("text/html")
+    d.add("hidden", "×", kind="html_hidden", element="span")
+    d.add("hidden", "Menu", kind="html_hidden", element="button")
+    assert _hidden(_scan(d)) == []
+    d.add("hidden", "内部掌握：实际招收350名", kind="html_hidden", element="div")
+    assert [f.category for f in _hidden(_scan(d))] == ["hidden.text"]

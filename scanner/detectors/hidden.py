@@ -133,6 +133,11 @@ class HiddenDetector:
             return False
         if layer == "metadata":
             return self._metadata_flagged(seg, ctx)
+        if layer == "hidden" and kind == "html_hidden":
+            t = "".join(seg.text.split())
+            # menu toggles, icons, "×": hidden page furniture, not content
+            if not re.search(r"[\u4e00-\u9fff]|\d{3}", t) and len(t) < 20:
+                return False
         if layer == "comment" and kind == "html-comment":
             t = seg.text.strip()
             # boilerplate markup comments (<!-- end nav -->, conditional comments) are not findings

@@ -2,8 +2,8 @@
 
 Two paths, both linear in the input:
 - lxml (no network, no entities) when the document nests at most MAX_TREE_DEPTH levels: blocks,
-  hidden elements (display:none, visibility:hidden, hidden attribute, aria-hidden, hidden
-  inputs), <title> and <meta> as metadata.
+  hidden elements (display:none, visibility:hidden, opacity:0, font-size:0, hidden attribute,
+  hidden inputs, classes/ids hidden by a <style> block), <title> and <meta> as metadata.
 - a flat tokenizer for deeper documents (lxml silently drops content below depth 256; html.parser
   and html5lib are super-linear on crafted input): every text node, comment and script is kept,
   without the hidden/visible distinction (meta["html_depth_limited"] = True).
@@ -219,7 +219,8 @@ def _extract_tree(text: str, doc: Document) -> None:
                 doc.add("metadata", content, field=name.lower() if name.lower() in ("author", "keywords", "description")
                         else name, element="meta")
             return
-        is_hidden = hidden or el.get("hidden") is not None or el.get("aria-hidden") == "true" \
+        # aria-hidden only hides from screen readers: sighted readers see it, so it is not hidden here
+        is_hidden = hidden or el.get("hidden") is not None \
             or bool(_HIDDEN_STYLE.search(el.get("style") or "")) or (tag == "input" and el.get("type") == "hidden") \
             or css_hidden(el)
         if is_hidden and not hidden:

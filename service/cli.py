@@ -84,7 +84,12 @@ def cmd_serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for h in logging.getLogger().handlers:
         h.addFilter(NoTracebackText())
-    st = _state(args, load_scanner=True)
+    settings = _settings(args)
+    if args.http_workers is not None:
+        settings.http_workers = args.http_workers
+    multi = settings.http_workers > 1
+    from .state import ServiceState
+    st = ServiceState.build(settings, load_scanner=not multi)
     s = st.settings
     demo = ensure_demo_accounts(st) if s.create_demo_accounts else None
     url = f"http://{s.host}:{s.port}"
@@ -100,13 +105,24 @@ def cmd_serve(args) -> int:
             u, r, pw = line.split("\t")
             print(f"  {u:<10} {r:<18} {pw}")
     sys.stdout.flush()
-    app = create_app(state=st)
     log_config = {"version": 1, "disable_existing_loggers": False,
                   "filters": {"notb": {"()": NoTracebackText}},
                   "handlers": {"default": {"class": "logging.StreamHandler", "filters": ["notb"],
                                            "stream": "ext://sys.stderr"}},
                   "loggers": {"uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
                               "uvicorn.error": {"handlers": ["default"], "level": "WARNING", "propagate": False}}}
+    if multi:
+        # each process builds its own state from the environment (migrations are already done)
+        os.environ.update({"BAOMI_DATA_DIR": str(s.data_dir.resolve()), "BAOMI_DB_URL": s.db_url,
+                           "BAOMI_WORKERS": str(s.workers), "BAOMI_CREATE_DEMO_ACCOUNTS": "false"})
+        st.db.dispose()
+        print(f"HTTP 进程 / processes: {s.http_workers}")
+        sys.stdout.flush()
+        uvicorn.run("service.main:create_app", factory=True, workers=s.http_workers, host=s.host, port=s.port,
+                    log_level="warning", access_log=False, log_config=log_config, timeout_keep_alive=5,
+                    limit_concurrency=args.limit_concurrency)
+        return 0
+    app = create_app(state=st)
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False, log_config=log_config,
                 timeout_keep_alive=5, limit_concurrency=args.limit_concurrency)
     return 0
@@ -221,6 +237,7 @@ def main(argv: list[str]) -> int:
     sp.add_argument("--host", default=None)
     sp.add_argument("--port", type=int, default=None)
     sp.add_argument("--workers", type=int, default=None, help="任务工作线程数 / job workers")
+    sp.add_argument("--http-workers", type=int, default=None, help="HTTP 进程数 / server processes")
     sp.add_argument("--limit-concurrency", type=int, default=200)
     sp.set_defaults(func=cmd_serve)
     sp = common(sub.add_parser("worker", help="独立的任务进程 / standalone job worker"))

@@ -83,7 +83,7 @@ async def client_loop(cid: int, srv: Server, cookies, csrf: str, deadline: float
 
 def run(args) -> int:
     base = Path(args.data_dir or tempfile.mkdtemp(prefix="baomi-load-"))
-    env = dict(baomi_workers=str(args.workers), baomi_queue_max="100000",
+    env = dict(baomi_workers=str(args.workers), baomi_http_workers=str(args.http_workers), baomi_queue_max="100000",
                baomi_queue_max_per_principal="100000", baomi_light_scanner="1" if args.light else "0")
     srv = Server(base / "data", db_url=args.db_url, **env).start()
     print(f"server {srv.url}  data {base}", flush=True)
@@ -133,7 +133,7 @@ def run(args) -> int:
     total_ok = sum(len(v) for v in out["lat"].values())
     five = sum(v for k, v in out["status"].items() if k.split(":")[1].startswith("5"))
     summary = {
-        "clients": args.clients, "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
+        "clients": args.clients, "http_workers": args.http_workers, "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
         "requests_ok": total_ok, "throughput_rps": round(total_ok / elapsed, 1), "status": out["status"],
         "http_5xx": five, "connection_errors_during_restart": out["conn_errors"], "conn_error_types": out["conn_error_types"],
         "scan_p50_ms": round(pct(out["lat"]["scan"], 0.5) * 1000, 1), "scan_p99_ms": round(pct(out["lat"]["scan"], 0.99) * 1000, 1),
@@ -155,7 +155,8 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--kill-at", type=float, default=30.0, help="seconds; 0 = no kill")
     ap.add_argument("--upload-ratio", type=float, default=0.2)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="job threads per server process")
+    ap.add_argument("--http-workers", type=int, default=1, help="server processes")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--db-url", default="", help="postgresql://... (default: SQLite in the data dir)")
     ap.add_argument("--drain-timeout", type=float, default=600.0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ class Server:
             env.pop("BAOMI_FAULT_AT", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", "serve"], env=env,
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+                                     start_new_session=True,
                                      cwd=str(Path(__file__).resolve().parents[1]))
         if not wait:
             return self
@@ -53,8 +55,13 @@ class Server:
         raise RuntimeError("server did not start in time")
 
     def kill9(self) -> None:
+        """SIGKILL the whole server: the process and its children (HTTP worker processes,
+        extraction children), as a crash or power cut would."""
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.proc:
             self.proc.wait(10)
 
@@ -64,8 +71,7 @@ class Server:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+                self.kill9()
 
     def wait_exit(self, timeout: float = 30.0) -> int | None:
         try:

@@ -27,7 +27,11 @@ class Settings(BaseSettings):
     queue_max: int = 200
     # per-principal cap on its own queued+running jobs -> 429
     queue_max_per_principal: int = 50
+    # job worker threads per server process
     workers: int = 2
+    # HTTP server processes (uvicorn workers; each also runs `workers` job threads). Scanning is
+    # CPU-bound Python: one process uses one core.
+    http_workers: int = 1
     job_lease_s: float = 120.0
     job_max_attempts: int = 3
     # extraction in a child process with rlimits ("auto": when scanner.extract.isolated exists)

@@ -295,7 +295,7 @@ def test_pdf_page_image_with_boxes_over_findings(svc):
     assert len(ids) == 2
     html = a.get(f"/s/{sid}").text
     assert '<figure class="pdfpage">' in html
-    boxes = re.findall(r'<a href="#f-(\d+)" class="boxlink" data-fid="\d+"><rect class="box c-pii" x="([\d.]+)"', html)
+    boxes = re.findall(r'<a href="#f-(\d+)" class="boxlink" data-fid="\d+"><rect class="box-halo"[^>]*/><rect class="box c-pii" x="([\d.]+)"', html)
     xs = {int(fid): float(x) for fid, x in boxes if int(fid) in ids}
     assert set(xs) == set(ids) and xs[ids[0]] < xs[ids[1]]           # each occurrence boxed where it is
     png = a.get(f"/s/{sid}/v/1/page/1.png")
@@ -344,3 +344,21 @@ def test_admin_edits_a_term_list_validated_audited_and_live(svc, tmp_path):
     assert web_login(svc, "rita").get("/admin/policy/edit?file=terms/internal.toml").status_code == 403
     for bad in ("../pyproject.toml", "/etc/passwd", "terms/../../service/main.py", "data/id_regions.tsv"):
         assert root.get("/admin/policy/edit", params={"file": bad}).status_code == 404, bad
+
+
+def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
+    from e2e.drafts import pdf_bytes
+    pdf = pdf_bytes(["关于报送会议材料的通知", f"联系人李娜，身份证号{IDN}。"], black_bar=(170, 750 - 5, 170, 20))
+    a = web_login(svc, "alice")
+    r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "遮盖"}, files={"file": ("r.pdf", pdf, "application/pdf")},
+               follow_redirects=False)
+    sid = r.headers["location"].split("/")[2].split("?")[0]
+    sub = wait_submission(svc.login("alice"), sid)
+    red = [f for f in sub["report"]["findings"] if f["layer"] == "redaction"]
+    assert red, [f["category"] for f in sub["report"]["findings"]]
+    html = a.get(f"/s/{sid}").text
+    for f in red:
+        m = re.search(r'data-fid="%d"><rect class="box-halo"[^>]*/><rect class="box c-\w+" x="([\d.-]+)" y="([\d.-]+)"' % f["id"], html)
+        assert m, f["id"]
+        x, y = float(m.group(1)), float(m.group(2))
+        assert 165 <= x <= 175 and 841.9 - 770 <= y <= 841.9 - 745      # the bar: x 170, y 745..765 (A4 842 pt high)

@@ -71,15 +71,26 @@ def render_page(st, p: Principal, sub_id: str, number: int, page: int) -> bytes:
 
 
 def page_boxes(st, sub_id: str, number: int, findings: list[dict], segments: list[dict]) -> list[dict]:
-    """-> [{page, img_url, w, h, boxes: [{fid, n, cat, x, y, w, h}]}] for pages with body findings
-    (the first page too when there are none). Coordinates are fractions of the page size."""
+    """-> [{page, img_url, w, h, boxes: [{fid, n, cat, x, y, w, h}]}] for pages with findings (the
+    first page too when there are none), in PDF points from the top left. Body findings are found
+    by searching their text on the page (the child process); findings in hidden layers (text under
+    a black box, invisible text) bring their own box."""
     v, data = _version_blob(st, sub_id, number)
     queries: dict[int, list] = {}
     meta = {}
+    direct: dict[int, list] = {}          # hidden layers carry the box of their text (bbox, PDF points)
     for f in findings:
         loc = f.get("location") or {}
         page = loc.get("page") if isinstance(loc, dict) else None
-        if f.get("layer") != "body" or not isinstance(page, int) or not f.get("placed"):
+        if not isinstance(page, int):
+            continue
+        bbox = loc.get("bbox")
+        if f.get("layer") != "body" and isinstance(bbox, list) and len(bbox) == 4 \
+                and all(isinstance(v, (int, float)) for v in bbox):
+            queries.setdefault(page, [])
+            direct.setdefault(page, []).append((f, bbox))
+            continue
+        if f.get("layer") != "body" or not f.get("placed"):
             continue
         key = f.get("match") or ""
         ordinal = _ordinal(f, segments, page)
@@ -103,6 +114,9 @@ def page_boxes(st, sub_id: str, number: int, findings: list[dict], segments: lis
             for x, y, bw, bh in rects:
                 boxes.append({"fid": fid, "n": f.get("n"), "cat": f.get("cat", "other"),
                               "x": round(x * w, 1), "y": round(y * h, 1), "w": round(bw * w, 1), "h": round(bh * h, 1)})
+        for f, (left, bottom, right, top) in direct.get(k, []):
+            boxes.append({"fid": int(f["id"]), "n": f.get("n"), "cat": f.get("cat", "other"), "x": round(left, 1),
+                          "y": round(h - top, 1), "w": round(right - left, 1), "h": round(top - bottom, 1)})
         out.append({"page": k, "img_url": f"/s/{sub_id}/v/{number}/page/{k}.png", "w": round(w, 1), "h": round(h, 1),
                     "boxes": boxes})
     return out

@@ -28,7 +28,9 @@ def docx_bytes(paragraphs: list[str], deleted: str | None = None, after_para: in
     return buf.getvalue()
 
 
-def pdf_bytes(lines: list[str]) -> bytes:
+def pdf_bytes(lines: list[str], black_bar: tuple[float, float, float, float] | None = None) -> bytes:
+    """One A4 page, a line every 28 pt from y=780; black_bar=(x, y, w, h) paints a filled box
+    over what is drawn (a failed redaction: the text is still there)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -42,6 +44,9 @@ def pdf_bytes(lines: list[str]) -> bytes:
     for line in lines:
         c.drawString(72, y, line)
         y -= 28
+    if black_bar:
+        c.setFillColorRGB(0, 0, 0)
+        c.rect(*black_bar, fill=1, stroke=0)
     c.showPage()
     c.save()
     return buf.getvalue()

@@ -255,7 +255,9 @@ def test_workflow_in_browser(server, browser, shots):
     appr.screenshot(path=str(shots / "10-audit.png"), full_page=True)
 
     # -- a PDF: the page image rendered locally, boxes over the findings ----------------------------
-    pdf = pdf_bytes(["关于报送会议材料的通知", f"联系人李娜，身份证号{IDN}。", "会议地点另行通知。"])
+    # the ID number sits under a black bar (a failed redaction): it is still in the file
+    pdf = pdf_bytes(["关于报送会议材料的通知", f"联系人李娜，身份证号{IDN}。", "会议地点另行通知。"],
+                    black_bar=(170, 747, 175, 20))
     author.goto(server.url + "/new")
     author.fill("input[name=title]", "会议材料报送通知（PDF）")
     author.set_input_files("input[name=file]", files=[{"name": "meeting.pdf", "mimeType": "application/pdf", "buffer": pdf}])
@@ -265,12 +267,15 @@ def test_workflow_in_browser(server, browser, shots):
     fig = author.locator("figure.pdfpage")
     assert fig.count() >= 1
     assert fig.first.locator("rect.box.c-pii").count() >= 1
+    assert author.locator("#layer-redaction mark.hl").count() >= 1          # the text under the bar, shown
+    assert fig.first.locator("rect.box.c-hidden").count() >= 1            # and boxed where the bar is
     # the image really loaded (rendered by pdfium in a child process)
     ok = author.evaluate("""async () => { const r = await fetch(document.querySelector('figure.pdfpage image').getAttribute('href'));
                                           return [r.status, r.headers.get('content-type')]; }""")
     assert ok == [200, "image/png"], ok
-    fig.first.scroll_into_view_if_needed()
-    author.screenshot(path=str(shots / "11-pdf-page-boxes.png"), full_page=True)
+    author.screenshot(path=str(shots / "11-pdf-document.png"), full_page=True)
+    author.evaluate("document.querySelector('#layer-pages').scrollIntoView({block: 'start'})")
+    author.screenshot(path=str(shots / "11b-pdf-page-boxes.png"))
 
     # -- narrow window: the same document view in one column ------------------------------------------
     nctx, narrow, nw = login(browser, server, "reviewer", viewport=(420, 860))

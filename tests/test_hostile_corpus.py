@@ -174,3 +174,31 @@ def test_hostile_upload_names(corpus):
         if i % 4 == 0 or "\x00" in name or "\n" in name:        # the child path for a sample, incl. the worst
             iso = extract_bytes_isolated(data, name)
             assert iso.source == name and [s.text for s in iso.segments] == ["公开正文"], (name, iso.errors)
+
+
+def test_child_has_no_network_when_namespaces_are_available(tmp_path):
+    """With `unshare -rn` available (BAOMI_EXTRACT_NETNS=auto) the child cannot reach even a
+    loopback listener; without it, the test shows the connection succeeds (no silent claim)."""
+    import socket
+
+    from scanner.extract.isolated import _netns_prefix
+    p = tmp_path / "a.txt"
+    p.write_text("x")
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    srv.settimeout(0.5)
+    port = srv.getsockname()[1]
+    doc = extract_isolated(p, _test_net_port=port)
+    status = doc.errors[0].detail
+    accepted = False
+    try:
+        srv.accept()[0].close()
+        accepted = True
+    except OSError:
+        pass
+    srv.close()
+    if _netns_prefix():
+        assert status == "child exit status 8" and not accepted
+    else:
+        assert status == "child exit status 7"

@@ -66,10 +66,18 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--cpu-s", type=int, default=DEFAULT_CPU_S)
     ap.add_argument("--test-crash", choices=["segv", "abort", "memory", "spin", "sleep"], default=None,
                     help=argparse.SUPPRESS)
+    ap.add_argument("--test-net-port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     set_limits(args.mem_mb, args.cpu_s)
     if args.test_crash:
         _test_crash(args.test_crash)
+    if args.test_net_port:        # used by the tests: can this child reach a loopback listener?
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", args.test_net_port), timeout=2).close()
+            return 7
+        except OSError:
+            return 8
     from scanner.extract import extract
     doc = extract(args.path, source=args.source)
     doc.meta["child_max_rss_mb"] = peak_rss_mb()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +35,25 @@ MEM_MB = int(os.environ.get("BAOMI_EXTRACT_MEM_MB", "1536"))
 CPU_S = int(os.environ.get("BAOMI_EXTRACT_CPU_S", "60"))
 WALL_S = float(os.environ.get("BAOMI_EXTRACT_WALL_S", "90"))
 MAX_OUTPUT_BYTES = 256 << 20
+# network isolation of the child: "auto" uses `unshare -rn` (a new user + network namespace, no
+# interfaces) when this machine allows it, "off" never; the child never needs the network
+NETNS = os.environ.get("BAOMI_EXTRACT_NETNS", "auto")
+_netns_ok: bool | None = None
 _PKG_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def _netns_prefix() -> list[str]:
+    global _netns_ok
+    if NETNS == "off":
+        return []
+    if _netns_ok is None:
+        exe = shutil.which("unshare")
+        try:
+            _netns_ok = bool(exe) and subprocess.run([exe, "-rn", "true"], capture_output=True, timeout=5,
+                                                     check=False).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            _netns_ok = False
+    return [shutil.which("unshare") or "unshare", "-rn", "--"] if _netns_ok else []
 
 
 def _name_hint(source: str) -> str:
@@ -93,7 +112,7 @@ def _classify(rc: int, stderr: bytes) -> ScanError:
 
 
 def extract_isolated(path, source: str | None = None, *, mem_mb: int | None = None, cpu_s: int | None = None,
-                     wall_s: float | None = None, _test_crash: str | None = None) -> Document:
+                     wall_s: float | None = None, _test_crash: str | None = None, _test_net_port: int = 0) -> Document:
     path = Path(path)
     source = source if source is not None else str(path)
     try:
@@ -104,10 +123,12 @@ def extract_isolated(path, source: str | None = None, *, mem_mb: int | None = No
     if size > MAX_INPUT_BYTES:
         return _error_doc(source, "", E.too_large(size, MAX_INPUT_BYTES))
     sha = _sha_file(path)
-    cmd = [sys.executable, "-I", "-m", "scanner.extract.child", str(path.resolve()), f"--source={_name_hint(source)}",
+    cmd = _netns_prefix() + [sys.executable, "-I", "-m", "scanner.extract.child", str(path.resolve()), f"--source={_name_hint(source)}",
            "--mem-mb", str(mem_mb or MEM_MB), "--cpu-s", str(cpu_s or CPU_S)]
     if _test_crash:
         cmd += ["--test-crash", _test_crash]
+    if _test_net_port:
+        cmd += ["--test-net-port", str(_test_net_port)]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "HOME": tempfile.gettempdir()}
     try:

@@ -69,7 +69,8 @@ def test_masked_name_in_context_not_reported(scanner):
 
 @pytest.mark.parametrize("text,ok", [("湖北省武汉市洪山区珞喻路152号", True), ("滨康路1037号", True),
                                      ("北京", False), ("美国", False), ("某小区5栋", False),
-                                     ("勿角藏族乡", False)])
+                                     ("勿角藏族乡", False), ("张庄村三组", True), ("邢台县南市屯村", False),
+                                     ("北京王府饭店", False), ("快递单号SF14", False)])
 def test_specific_address_rule(text, ok):
     assert is_specific_address(text) is ok
 

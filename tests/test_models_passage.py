@@ -120,3 +120,14 @@ def test_light_mode_runs_without_models():
     assert "passage" not in names and "names" not in names
     assert "passage" not in light.model_version and "names" not in light.model_version
     assert passages(light.scan_text(D29)) == []
+
+
+def test_news_passes_through_the_full_scanner(scanner):
+    """With the models on, public news must still pass: names stay low, place names are not
+    addresses, the passage threshold holds (bound as the light-mode public corpus test)."""
+    rows = read_jsonl(DATA / "news" / "msra_val.jsonl")
+    report = scanner.scan_text("\n".join(r["text"] for r in rows))
+    pol = scanner.policy
+    deciding = {f.segment_id for f in report.findings
+                if f.confidence >= pol.min_confidence and pol.finding_decision(f) != "pass"}
+    assert len(deciding) / len(rows) <= 0.002

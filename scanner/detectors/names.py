@@ -249,6 +249,8 @@ HONORIFIC_RE = re.compile(r"^(?:.{1,2}(?:先生|女士|小姐|老师|同志|师�
 SPECIFIC_ADDR_RE = re.compile(
     r"(?:[路街道巷弄里胡同]|大道|号|栋|幢|单元|室|楼|层|座|村|组|屯|社区|小区|公寓|花园|苑|府|城|园|庄|弄)")
 NUMBER_RE = re.compile(r"[0-9０-９一二三四五六七八九十百]+")
+NUMBERED_UNIT_RE = re.compile(r"(?:[0-9０-９]+|[一二三四五六七八九十百零〇两]+)[-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)"
+                              r"|[0-9０-９]+(?:[-－][0-9０-９]+)+")
 NOT_ADDR_RE = re.compile(r"尾号|单号|编号|账号|卡号|订单|工号|学号|批号|型号|代码|票号")
 # A residence cue just before an address makes it a person's address (severity medium).
 RESIDENCE_RE = re.compile(r"(?:家住|住址|住所|住处|现住|居住|暂住|户籍|籍贯|寄至|收件|收货|送到|名下|住在|住)[于在是：:为地址\s]*$")
@@ -269,14 +271,15 @@ def is_name(text: str) -> bool:
 
 
 def is_specific_address(text: str) -> bool:
-    """Down to a road, number, building, room or village: something that locates a household."""
+    """Down to a house number, building, unit, room or village group: something that locates a
+    household. A road, village or landmark without a number (南市屯村, 王府饭店) is not."""
     if len(text) < 4 or not ("\u4e00" <= text[0] <= "\u9fff"):
         return False
     if MASK_RE.search(text) or NOT_ADDR_RE.search(text):
         return False
     if sum(1 for c in text if "\u4e00" <= c <= "\u9fff") < 3:
         return False
-    return bool(SPECIFIC_ADDR_RE.search(text)) and (bool(NUMBER_RE.search(text)) or len(text) >= 6)
+    return bool(NUMBERED_UNIT_RE.search(text)) and bool(SPECIFIC_ADDR_RE.search(text[:-1] or text))
 
 
 def trim_span(text: str, i: int, j: int) -> tuple[int, int]:

@@ -31,10 +31,11 @@ SEED = 20261127
 PLANT_EVERY = 2000            # one planted finding per ~2,000 characters
 SIZES = [1_000, 10_000, 100_000, 1_000_000, 10_000_000]
 QUICK_SIZES = [1_000, 10_000, 100_000, 1_000_000]
-VERSION = 3
+VERSION = 4
 
-# Terms planted as lexicon hits; kept to phrases the project's lexicons are meant to carry.
-PLANT_TERMS = ["不得外传", "请勿扩散", "内部资料", "注意保存", "知悉范围", "仅限内部使用", "严禁外传"]
+# Terms planted as lexicon hits (term.internal anywhere in the text; 内部资料 and 注意保存 are
+# markings only in marking positions, so they are not planted mid-text).
+PLANT_TERMS = ["不得外传", "请勿扩散", "知悉范围", "仅限内部使用", "严禁外传"]
 
 
 def _news_sentences() -> list[str]:
@@ -319,11 +320,12 @@ def build(out: Path, quick: bool = False, force: bool = False, log=print) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Generate the benchmark corpus")
-    ap.add_argument("--out", default=str(HERE / "corpus"))
+    ap.add_argument("--out", default=None, help="default bench/corpus (quick: bench/corpus-quick), as run.py")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--force", action="store_true")
     a = ap.parse_args(argv)
-    m = build(Path(a.out), quick=a.quick, force=a.force, log=lambda s: print(s, file=sys.stderr))
+    out = Path(a.out) if a.out else HERE / ("corpus-quick" if a.quick else "corpus")
+    m = build(out, quick=a.quick, force=a.force, log=lambda s: print(s, file=sys.stderr))
     print(json.dumps({k: m[k] for k in ("params", "files")}, ensure_ascii=False))
     return 0
 

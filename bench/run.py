@@ -181,7 +181,7 @@ def rss_run(path: Path, mode: str) -> dict:
 
 
 def latency_5k(sc, texts: list[str]) -> dict:
-    for t in texts[:5]:
+    for t in texts[:3]:
         sc.scan_text(t)
     per, wall = [], []
     reports = []
@@ -355,7 +355,8 @@ def service_bench(texts: list[str], quick: bool) -> dict:
             key = next((line.split("\t")[2].strip() for line in
                         (Path(tmp) / "demo-accounts.txt").read_text(encoding="utf-8").splitlines()
                         if line.startswith("cms\t")), "")
-            out["http"] = http_latency(f"http://127.0.0.1:{port}", texts[: 50 if quick else 200], key)
+            n = (20 if quick else 60) if not light else (50 if quick else 200)
+            out["http"] = http_latency(f"http://127.0.0.1:{port}", texts[:n], key)
         finally:
             _stop(proc)
     finally:
@@ -585,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             scm = get_scanner(light=False)
             build_s = time.perf_counter() - t0
-            lat_m = latency_5k(scm, texts[: 30 if quick else 100])
+            lat_m = latency_5k(scm, texts[: 10 if quick else 40])
             res["latency_5k_models"] = {k: v for k, v in lat_m.items() if k != "per_ms"} | {
                 "model_version": scm.model_version, "detectors": [d.name for d in scm.detectors],
                 "build_s": round(build_s, 3)}

@@ -169,7 +169,9 @@ def test_workflow_in_browser(server, browser, shots):
     assert rev_page.locator("#findings .vstate b", has_text="误报").count() == len(dismissed)
     assert rev_page.inner_text("#open-count") == "0"
 
-    # -- 3. request changes ------------------------------------------------------------------------
+    # -- 3. request changes (d jumps to the decision form) ----------------------------------------------
+    rev_page.keyboard.press("d")
+    assert rev_page.evaluate("document.activeElement.name") == "decision"
     rev_page.check("#decide input[value=request_changes]")
     rev_page.fill("#decide textarea[name=reason]", "请删除密级标志、身份证号和修订痕迹后重新提交")
     rev_page.click("#decide button[type=submit]")

@@ -11,6 +11,14 @@
     $all("select.autosubmit").forEach(function (s) {
       s.addEventListener("change", function () { s.form.submit(); });
     });
+    // d: to the decision form (also on a draft without findings)
+    document.addEventListener("keydown", function (ev) {
+      var t = ev.target;
+      if (ev.key !== "d" || ev.ctrlKey || ev.metaKey || ev.altKey ||
+          (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT"))) { return; }
+      var dec = $("#decide input[type=radio]:checked") || $("#decide input[type=radio]");
+      if (dec) { ev.preventDefault(); dec.scrollIntoView({block: "center"}); dec.focus(); }
+    });
     var list = $("#findings");
     if (!list) { return; }
     var items = $all("li.finding", list);
@@ -155,6 +163,7 @@
       else if (ev.key === "c") { ev.preventDefault(); setVerdict("confirmed", false); }
       else if (ev.key === "f") { ev.preventDefault(); setVerdict("false_positive", true); }
       else if (ev.key === "a") { ev.preventDefault(); setVerdict("accepted_risk", true); }
+
     });
 
     var m = /^#f-(\d+)$/.exec(location.hash);

@@ -547,3 +547,33 @@ def test_docx_custom_xml_is_scanned_not_flagged(tmp_path):
     assert seg and seg[0].text == "联系人手机13900001111" and seg[0].layer == "metadata"
     report = get_scanner(light=True).scan_document(doc)
     assert "pii.phone" in _cats(report) and "hidden.metadata" not in _cats(report)
+
+
+# --- rtf ----------------------------------------------------------------------------------------
+RTF = (rb"{\rtf1\ansi\ansicpg936\deff0{\fonttbl{\f0\fnil\fcharset134 \'cb\'ce\'cc\'e5;}}"
+       rb"{\info{\title \'c4\'da\'b2\'bf\'b8\'e5}{\author \'d5\'c5\'c8\'fd}}"
+       rb"{\header \pard \'d2\'b3\'c3\'bc\par}"
+       rb"\pard \'b9\'ab\'bf\'aa\'d5\'fd\'ce\'c4{\v \'d2\'fe\'b2\'d8\'ce\'c4\'d7\'d6}\par"
+       rb"\pard Normal {\deleted removed words}{\revised added}\par"
+       rb"\pard Text\chatn{\*\atnid A}{\*\atnauthor Wang}{\*\annotation \pard note text}\par"
+       rb"\pard before{\pict\bin4 \x00\x01}\x02}after \u27979?\u35797?\par}")
+
+
+def test_rtf_layers_without_libreoffice():
+    doc = extract_bytes(RTF, "draft.doc")          # an RTF saved with a .doc name is common
+    assert doc.media_type == "application/rtf" and doc.errors == []
+    seg = {(s.layer, s.text): s.locator for s in doc.segments}
+    assert ("header", "页眉") in seg and ("body", "公开正文") in seg
+    assert seg[("hidden", "隐藏文字")]["kind"] == "vanish"
+    assert seg[("revision", "removed words")]["kind"] == "deleted" and ("body", "Normal added") in seg
+    assert seg[("comment", "note text")]["author"] == "Wang"
+    assert ("body", "beforeafter 测试") in seg                 # \bin data skipped, \uN decoded
+    meta = {s.locator["field"]: s.text for s in doc.segments if s.layer == "metadata"}
+    assert meta == {"title": "内部稿", "author": "张三"}
+    cats = _cats(get_scanner(light=True).scan_document(doc))
+    assert {"hidden.text", "hidden.revision", "hidden.comment", "hidden.metadata"} <= cats
+
+
+def test_rtf_hostile_nesting_is_an_error():
+    doc = extract_bytes(b"{\\rtf1 " + b"{" * 5000 + b"x" + b"}" * 5000 + b"}", "deep.rtf")
+    assert [e.code for e in doc.errors] == ["extract.xml_too_deep"]

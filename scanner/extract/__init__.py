@@ -44,7 +44,10 @@ def _extractor(media_type: str):
     if media_type == ZIP:
         from .archive import extract_zip
         return extract_zip
-    if media_type in (OLE, "application/rtf"):
+    if media_type == "application/rtf":
+        from .rtf import extract_rtf
+        return extract_rtf
+    if media_type == OLE:
         from .legacy import extract_legacy
         return extract_legacy
     return None

@@ -1,4 +1,4 @@
-"""Legacy binary Office/WPS files (.doc/.wps/.xls/.et/.ppt/.dps, RTF) and encrypted OOXML (an
+"""Legacy binary Office/WPS files (.doc/.wps/.xls/.et/.ppt/.dps) and encrypted OOXML (an
 OLE container with EncryptedPackage): converted with LibreOffice when installed, else a clear
 Chinese error. The conversion runs headless with a private profile, no network, a time limit."""
 from __future__ import annotations

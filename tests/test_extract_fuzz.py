@@ -34,7 +34,12 @@ def _html() -> bytes:
     return "<html><head><title>t</title></head><body><p>正文</p><!-- 注释 --><div hidden>隐</div></body></html>".encode()
 
 
-SEEDS = {"a.docx": _docx(), "a.xlsx": _xlsx(), "a.html": _html()}
+def _rtf() -> bytes:
+    return (rb"{\rtf1\ansi\ansicpg936{\fonttbl{\f0 x;}}{\info{\author a}}\pard \'b9\'ab{\v hid}"
+            rb"{\deleted del}\chatn{\*\atnauthor W}{\*\annotation note}\u27979?\par}")
+
+
+SEEDS = {"a.docx": _docx(), "a.xlsx": _xlsx(), "a.html": _html(), "a.rtf": _rtf()}
 
 
 @st.composite

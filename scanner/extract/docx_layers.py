@@ -16,7 +16,7 @@ import zipfile
 from ..model import Document
 from . import errors as E
 from .docx import W, RunStyle, paragraph_index, parse_xml, read_part, visible_paragraph_text
-from .ooxml_props import add_drawing_text, add_embedded, add_external_relationships, add_media_gps, add_properties
+from .ooxml_props import add_package_layers
 
 MAX_SEGMENTS_PER_KIND = 5000
 _REV = {W + "ins": "inserted", W + "del": "deleted", W + "moveFrom": "moved_from", W + "moveTo": "moved_to"}
@@ -286,9 +286,5 @@ def extract_docx_layers(zf: zipfile.ZipFile, document_root, doc: Document, stori
     _notes(zf, names, doc, rs)
     _settings(zf, names, doc)
     _glossary(zf, names, doc, rs)
-    add_properties(zf, names, doc)
-    add_external_relationships(zf, names, doc)
-    add_media_gps(zf, names, doc, "word/media/")
-    add_drawing_text(zf, names, doc, "word/")
-    add_embedded(zf, names, doc, "word/embeddings/")
+    add_package_layers(zf, names, doc, "word/")
 

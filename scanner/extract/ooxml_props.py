@@ -202,6 +202,16 @@ def add_embedded(zf: zipfile.ZipFile, names, doc: Document, prefix: str) -> None
         extract_nested(data, name, doc, member=name)
 
 
+def add_package_layers(zf: zipfile.ZipFile, names, doc: Document, prefix: str) -> None:
+    """Everything an OOXML package carries besides its main story, for prefix word/, xl/ or ppt/:
+    properties, external references, picture GPS, chart/SmartArt text, embedded packages."""
+    add_properties(zf, names, doc)
+    add_external_relationships(zf, names, doc)
+    add_media_gps(zf, names, doc, prefix + "media/")
+    add_drawing_text(zf, names, doc, prefix)
+    add_embedded(zf, names, doc, prefix + "embeddings/")
+
+
 def resolve(base_part: str, target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")

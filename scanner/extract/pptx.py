@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..model import Document
 from . import errors as E
-from .ooxml_props import add_drawing_text, add_embedded, add_external_relationships, add_media_gps, add_properties, part_rels, require_part
+from .ooxml_props import add_package_layers, part_rels, require_part
 from .xmlsafe import local, parse_xml
 from .zipsafe import open_zip, read_member
 
@@ -91,8 +91,4 @@ def extract_pptx(data: bytes, doc: Document) -> None:
                                     author=authors.get(cm.get("authorId"), "")[:200])
         if len(_slide_order(zf, names)) > MAX_SLIDES:
             doc.errors.append(E.truncated(f"more than {MAX_SLIDES} slides"))
-        add_properties(zf, names, doc)
-        add_external_relationships(zf, names, doc)
-        add_media_gps(zf, names, doc, "ppt/media/")
-        add_drawing_text(zf, names, doc, "ppt/")
-        add_embedded(zf, names, doc, "ppt/embeddings/")
+        add_package_layers(zf, names, doc, "ppt/")

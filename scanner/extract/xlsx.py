@@ -11,7 +11,7 @@ import re
 
 from ..model import Document
 from . import errors as E
-from .ooxml_props import add_drawing_text, add_embedded, add_external_relationships, add_media_gps, add_properties, part_rels, require_part
+from .ooxml_props import add_package_layers, part_rels, require_part
 from .xmlsafe import check_no_dtd, local, parse_xml
 from .zipsafe import open_zip, read_member
 
@@ -95,11 +95,7 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
                 if text.strip():
                     doc.add("comment", text, part=name, cell=tc.get("ref") or "", kind="threaded_comment")
         _caches(zf, names, doc)
-        add_properties(zf, names, doc)
-        add_external_relationships(zf, names, doc)
-        add_media_gps(zf, names, doc, "xl/media/")
-        add_drawing_text(zf, names, doc, "xl/")
-        add_embedded(zf, names, doc, "xl/embeddings/")
+        add_package_layers(zf, names, doc, "xl/")
 
 
 def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells) -> int:

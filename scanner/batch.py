@@ -104,10 +104,11 @@ _worker_opts: dict = {}
 
 @dataclass(frozen=True)
 class Limits:
-    """Sandbox of a batch worker process (isolation without a new process per file): an address-
-    space cap above what the worker holds after building its scanner, a CPU-time budget per file
-    (SIGXCPU ends the worker) and a wall-clock watchdog in the parent (the worker is killed). The
-    file that ends a worker is found by rescanning the in-flight files one at a time."""
+    """Sandbox of a batch worker process (isolation without a new process per file): no network
+    (own network namespace, when the kernel allows it), an address-space cap above what the worker
+    holds after building its scanner, a CPU-time budget per file (SIGXCPU ends the worker) and a
+    wall-clock watchdog in the parent (the worker is killed). The file that ends a worker is found
+    by rescanning the in-flight files one at a time."""
     mem_mb: int = int(os.environ.get("BAOMI_EXTRACT_MEM_MB", "1536"))
     cpu_s: int = int(os.environ.get("BAOMI_EXTRACT_CPU_S", "60"))
     wall_s: float = float(os.environ.get("BAOMI_EXTRACT_WALL_S", "90"))
@@ -155,8 +156,26 @@ def _cpu_budget(cpu_s: int) -> None:
         pass
 
 
+def _no_network() -> bool:
+    """Move this process into a new network namespace (and a user namespace when unprivileged),
+    like the isolated extractor's `unshare -rn`: a parser cannot reach any host, loopback included.
+    Must run while the process has one thread (right after the worker starts)."""
+    if os.environ.get("BAOMI_EXTRACT_NETNS", "auto") == "off" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        import ctypes.util
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+        return libc.unshare(CLONE_NEWNET) == 0 or libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
+    except Exception:
+        return False
+
+
 def _init_worker(light: bool, isolated, limits: Limits | None = None) -> None:
     _worker_opts.update(light=light, isolated=isolated, limits=limits)
+    if limits is not None:
+        _worker_opts["netns"] = _no_network()
     try:   # build the scanner now, not inside the first task
         from . import get_scanner
         get_scanner(light)

@@ -199,3 +199,42 @@ def test_sandboxed_workers_stop_spinning_and_hanging_files(tmp_path, monkeypatch
     for p in files:
         assert recs[str(p)]["errors"] == []
     assert s.crashed == 2
+
+
+def _probe_network(item, light=False, isolated=False, data=None):
+    """Stands in for a parser that tries to reach a host (here: a listener on loopback)."""
+    import socket
+    rec = _orig_scan_one(item, light=light, isolated=isolated, data=data)
+    port = int(Path(item.path).read_text(encoding="utf-8").split()[-1])
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        rec["net"] = "reached"
+    except OSError:
+        rec["net"] = "blocked"
+    rec["netns"] = batch._worker_opts.get("netns")
+    return rec
+
+
+def test_sandboxed_workers_have_no_network(tmp_path, monkeypatch):
+    import socket
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        (tmp_path / "in" / f"p{i}.txt").write_text(f"端口 {port}\n", encoding="utf-8")
+    monkeypatch.setattr(batch, "scan_one", _probe_network)
+    out = tmp_path / "out.jsonl"
+    try:
+        run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, isolated=True, write_summary=False)
+        run_batch(tmp_path / "in", tmp_path / "plain.jsonl", jobs=2, light=True, progress=False, isolated=False,
+                  write_summary=False)
+    finally:
+        srv.close()
+    sandboxed = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    plain = [json.loads(x) for x in (tmp_path / "plain.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["net"] for r in plain} == {"reached"}           # the probe works
+    if not all(r["netns"] for r in sandboxed):
+        pytest.skip("kernel refuses new network namespaces here")
+    assert {r["net"] for r in sandboxed} == {"blocked"}

@@ -577,3 +577,34 @@ def test_rtf_layers_without_libreoffice():
 def test_rtf_hostile_nesting_is_an_error():
     doc = extract_bytes(b"{\\rtf1 " + b"{" * 5000 + b"x" + b"}" * 5000 + b"}", "deep.rtf")
     assert [e.code for e in doc.errors] == ["extract.xml_too_deep"]
+
+
+def _pdf_with_objects(objs: list[bytes]) -> bytes:
+    """A minimal PDF from object bodies (1-based), with a correct xref table."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_document_javascript_is_scanned_not_run():
+    content = b"BT /F1 12 Tf 72 720 Td (Public page) Tj ET"
+    pdf = _pdf_with_objects([
+        b"<< /Type /Catalog /Pages 2 0 R /Names << /JavaScript 5 0 R >> >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Names [(init) 6 0 R] >>",
+        b"<< /S /JavaScript /JS (app.launchURL\\('http://10.20.30.40/oa/login'\\);) >>",
+    ])
+    doc = extract_bytes(pdf, "js.pdf")
+    js = [s for s in doc.segments if s.layer == "script"]
+    assert js and "10.20.30.40" in js[0].text and js[0].locator["element"] == "javascript"
+    assert doc.errors == []

@@ -520,6 +520,22 @@ def attachments(R, pdf, doc: Document) -> None:
             _nest_attachment(R, att, doc, f"attachment-{k}")
 
 
+def javascript(R, pdf, doc: Document) -> None:
+    """Document-level JavaScript (never run): scanned for addresses and secrets as script text."""
+    n = R.FPDFDoc_GetJavaScriptActionCount(pdf.raw)
+    for k in range(min(max(n, 0), 100)):
+        js = R.FPDFDoc_GetJavaScriptAction(pdf.raw, k)
+        if not js:
+            continue
+        try:
+            name = _wide(R, R.FPDFJavaScriptAction_GetName, js)
+            script = _wide(R, R.FPDFJavaScriptAction_GetScript, js)
+        finally:
+            R.FPDFDoc_CloseJavaScriptAction(js)
+        if script.strip():
+            doc.add("script", script[:1_000_000], element="javascript", name=name[:200])
+
+
 def is_garbled(chars: int, bad: int) -> bool:
     """A text layer is unusable when more than 10 % of its characters have no Unicode mapping
     (pdfium's map error, U+FFFD, private use area, control characters)."""
@@ -549,3 +565,4 @@ def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, d
         doc.errors.append(E.garbled(f"{stats['bad']} of {stats['chars']} characters without a Unicode mapping"))
     metadata(pdf, data, doc)
     attachments(R, pdf, doc)
+    javascript(R, pdf, doc)

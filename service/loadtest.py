@@ -68,7 +68,7 @@ async def client_loop(cid: int, srv: Server, cookies, csrf: str, deadline: float
             except httpx.HTTPError as exc:
                 out["conn_errors"] += 1
                 out["conn_error_types"][type(exc).__name__] = out["conn_error_types"].get(type(exc).__name__, 0) + 1
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(1.0)     # server down (the kill): back off, don't storm the restart
                 continue
             dt = time.perf_counter() - t0
             key = f"{kind}:{r.status_code}"
@@ -141,6 +141,7 @@ def run(args) -> int:
         "killed_at_s": killed["at"] and round(killed["at"], 1), "restart_s": killed["restart_s"] and round(killed["restart_s"], 1),
         "acknowledged_submissions": len(out["acked"]), "missing_after_restart": len(missing),
         "jobs_not_completed": len(pending), "job_states": states, "drain_s": round(drain_s, 1),
+        "load_average_at_end": [round(x, 2) for x in __import__("os").getloadavg()],
     }
     srv.stop()
     print(json.dumps(summary, ensure_ascii=False, indent=1))

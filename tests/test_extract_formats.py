@@ -608,3 +608,18 @@ def test_pdf_document_javascript_is_scanned_not_run():
     js = [s for s in doc.segments if s.layer == "script"]
     assert js and "10.20.30.40" in js[0].text and js[0].locator["element"] == "javascript"
     assert doc.errors == []
+
+
+def test_pdf_unapplied_redact_annotation():
+    content = b"BT /F1 12 Tf 72 720 Td (Phone 13800001111 here) Tj ET BT /F1 12 Tf 72 600 Td (Other line) Tj ET"
+    pdf = _pdf_with_objects([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Annots [5 0 R] "
+        b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Annot /Subtype /Redact /Rect [108 714 190 734] /C [1 0 0] >>",
+    ])
+    doc = extract_bytes(pdf, "r.pdf")
+    red = [s for s in doc.segments if s.layer == "redaction"]
+    assert [s.text for s in red] == ["13800001111"] and red[0].locator["page"] == 1

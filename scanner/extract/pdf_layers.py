@@ -231,16 +231,18 @@ def _iter_annots(R, page, limit: int):
             R.FPDFPage_CloseAnnot(annot)
 
 
-def _annot_boxes(R, page) -> list[tuple[float, float, float, float]]:
-    """Rectangles of annotations that can paint over text: Square, Circle, Polygon, Redact (a
-    rendering with and without annotations decides whether they hide anything)."""
+def _annot_boxes(R, page) -> list[tuple[float, float, float, float, int]]:
+    """Rectangles (with subtype) of annotations that can paint over text: Square, Circle, Polygon
+    (a rendering with and without annotations decides) and Redact (a redaction marked but never
+    applied: the text under it is still there, whatever it looks like)."""
     out = []
     for a in _iter_annots(R, page, 500):
-        if R.FPDFAnnot_GetSubtype(a) in (5, 6, 7, 28):
+        sub = R.FPDFAnnot_GetSubtype(a)
+        if sub in (5, 6, 7, 28):
             rect = R.FS_RECTF()
             if R.FPDFAnnot_GetRect(a, ctypes.byref(rect)):
                 out.append((min(rect.left, rect.right), min(rect.bottom, rect.top),
-                            max(rect.left, rect.right), max(rect.bottom, rect.top)))
+                            max(rect.left, rect.right), max(rect.bottom, rect.top), sub))
     return out
 
 
@@ -382,7 +384,11 @@ def _is_covered(box, z, col, dark_boxes, annot_boxes, render: Render) -> bool:
         if float((reg < 110).mean()) >= 0.8:      # the glyph's surroundings are dark: illegible
             return True
     for a in annot_boxes:
-        if not _inside(box, a, 0.8) or not render.ok:
+        if not _inside(box, a, 0.8):
+            continue
+        if a[4] == 28:
+            return True           # under an unapplied Redact annotation
+        if not render.ok:
             continue
         plain, drawn = render.region(box, annots=False), render.region(box, annots=True)
         if plain is None or drawn is None:

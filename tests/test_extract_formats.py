@@ -623,3 +623,21 @@ def test_pdf_unapplied_redact_annotation():
     doc = extract_bytes(pdf, "r.pdf")
     red = [s for s in doc.segments if s.layer == "redaction"]
     assert [s.text for s in red] == ["13800001111"] and red[0].locator["page"] == 1
+
+
+def test_docx_black_highlight_is_a_failed_redaction(tmp_path):
+    from docx.enum.text import WD_COLOR_INDEX
+    from docx.shared import RGBColor
+
+    def build(d):
+        p = d.add_paragraph("联系人电话：")
+        r = p.add_run("13800001111")
+        r.font.highlight_color = WD_COLOR_INDEX.BLACK
+        r.font.color.rgb = RGBColor(0, 0, 0)
+        q = d.add_paragraph()
+        v = q.add_run("黑底白字标题")                 # auto colour on black: Word shows it in white
+        v.font.highlight_color = WD_COLOR_INDEX.BLACK
+    report = _scan(_docx(tmp_path, build))
+    red = [f for f in report.findings if f.category == "hidden.redaction"]
+    assert [f.text for f in red] == ["13800001111"] and red[0].location["kind"] == "black_highlight"
+    assert "文档中" in red[0].explanation and "pii.phone" in _cats(report)

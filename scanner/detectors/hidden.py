@@ -45,14 +45,14 @@ EXPLAIN = {
     "comment": "文档中含有批注或注释（{who}），发布后可被他人查看：“{snippet}”。",
     "hidden": "文档中含有读者看不到的隐藏内容（{what}），发布后仍可被复制或检索出来。",
     "metadata": "文档属性（{what}）中含有“{snippet}”，发布后可被他人查看，可能暴露作者、单位或内部信息。",
-    "redaction": "PDF 第 {page} 页有文字被黑框等图形遮盖，但文字仍在文件中，可被复制出来（遮盖无效）。",
+    "redaction": "{where}有文字被黑框、图片或黑色底纹遮盖，但文字仍在文件中，可被复制出来（遮盖无效）。",
 }
 SUGGEST = {
     "revision": "请在审阅中“接受/拒绝所有修订”并关闭修订后重新生成文件，确认修订内容不含敏感信息。",
     "comment": "请删除全部批注（审阅→删除→删除文档中的所有批注）后重新提交。",
     "hidden": "请删除隐藏文字（或取消隐藏后核对内容），使用“检查文档”清除隐藏内容后重新提交。",
     "metadata": "请在“文件→信息→检查文档”中删除文档属性和个人信息后重新提交。",
-    "redaction": "请在原始文件中删除需遮盖的文字后再转换为 PDF，或使用专业工具进行真正的涂黑（删除底层文字）。",
+    "redaction": "请删除需遮盖的文字本身（而不是用黑框、黑色底纹或图片盖住），再生成要发布的文件；PDF 请使用专业工具进行真正的涂黑（删除底层文字）。",
 }
 # suggestions that depend on the format (media-type family) override SUGGEST
 SUGGEST_BY_FORMAT = {
@@ -168,7 +168,8 @@ class HiddenDetector:
             if loc.get("field") == "custom" and loc.get("name"):
                 what = f"自定义属性“{_snippet(loc['name'], 20)}”"
         explanation = EXPLAIN[layer].format(what=what, who=who.lstrip("，") or "作者未知" if layer == "comment" else who,
-                                            snippet=_snippet(text), page=loc.get("page", "?"))
+                                            snippet=_snippet(text),
+                                            where=f"PDF 第 {loc['page']} 页" if loc.get("page") else "文档中")
         severity = "medium"
         confidence = 0.9
         evidence = [f"layer:{layer}"] + ([f"kind:{kind}"] if kind else []) + \

@@ -94,6 +94,22 @@ def _fill(shd) -> bool:
     return fill not in ("auto", "ffffff") or val not in ("clear", "nil")
 
 
+def _blacked_out(r) -> bool:
+    """Explicitly dark text on a black highlight or a black run shading: a black bar in print, the
+    words still in the file. ("auto" text colour turns white on black in Word, so it stays readable.)"""
+    rpr = r.find(W + "rPr")
+    if rpr is None:
+        return False
+    color = rpr.find(W + "color")
+    if color is None or (color.get(W + "val") or "").lower() not in ("000000", "black"):
+        return False
+    hl = rpr.find(W + "highlight")
+    if hl is not None and (hl.get(W + "val") or "").lower() == "black":
+        return True
+    shd = rpr.find(W + "shd")
+    return shd is not None and (shd.get(W + "fill") or "").lower() == "000000"
+
+
 def _run_visual(r) -> str | None:
     """'white' or 'tiny' when the run's own properties make it unreadable on a white page."""
     rpr = r.find(W + "rPr")
@@ -149,6 +165,8 @@ def scan_story(root, pindex: dict, part: str, doc: Document, rs: RunStyle, page_
         kind = None
         if rs.vanished(r, p):
             kind = "vanish"
+        elif _blacked_out(r):
+            kind = "black_highlight"
         else:
             vis = _run_visual(r)
             if vis == "tiny" or (vis == "white" and page_white and not _shaded(r, p)):
@@ -163,7 +181,8 @@ def scan_story(root, pindex: dict, part: str, doc: Document, rs: RunStyle, page_
     for (pi, kind), parts in list(groups.items())[:MAX_SEGMENTS_PER_KIND]:
         text = "".join(parts)
         if text.strip():
-            doc.add("hidden", text, part=part, paragraph=pi, kind=kind)
+            # text "blacked out" with a black highlight is still in the file: a failed redaction
+            doc.add("redaction" if kind == "black_highlight" else "hidden", text, part=part, paragraph=pi, kind=kind)
     # field instructions (HYPERLINK targets, INCLUDETEXT paths, DOCVARIABLE names, ...)
     instr: dict = {}
     for node in root.iter(W + "instrText"):

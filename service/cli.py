@@ -132,6 +132,8 @@ def cmd_worker(args) -> int:
     import signal
     import threading
     from .jobs import start_workers, startup_sweep, stop_workers
+    if args.purge_once:
+        return cmd_purge(args)
     logging.basicConfig(level=logging.INFO)
     st = _state(args, load_scanner=True)
     startup_sweep(st)
@@ -242,6 +244,8 @@ def main(argv: list[str]) -> int:
     sp.set_defaults(func=cmd_serve)
     sp = common(sub.add_parser("worker", help="独立的任务进程 / standalone job worker"))
     sp.add_argument("--workers", type=int, default=None)
+    sp.add_argument("--purge-once", action="store_true",
+                    help="按保留期清除草稿后退出 / run the retention purge once and exit")
     sp.set_defaults(func=cmd_worker)
     sp = common(sub.add_parser("audit", help="审计 / audit"))
     sp.add_argument("action", choices=["verify"])

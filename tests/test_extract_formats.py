@@ -641,3 +641,25 @@ def test_docx_black_highlight_is_a_failed_redaction(tmp_path):
     red = [f for f in report.findings if f.category == "hidden.redaction"]
     assert [f.text for f in red] == ["13800001111"] and red[0].location["kind"] == "black_highlight"
     assert "文档中" in red[0].explanation and "pii.phone" in _cats(report)
+
+
+def test_xlsx_invisible_cells_by_format_and_white_font(tmp_path):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "可见"
+    ws["A2"] = "格式隐藏内容"
+    ws["A2"].number_format = ";;;"
+    ws["A3"] = "白色字体内容"
+    ws["A3"].font = Font(color="FFFFFFFF")
+    ws["A4"] = "深色底白字"
+    ws["A4"].font = Font(color="FFFFFFFF")
+    ws["A4"].fill = PatternFill("solid", fgColor="FF1F4E79")
+    p = tmp_path / "s.xlsx"
+    wb.save(p)
+    doc = extract(p)
+    seg = {s.text: s for s in doc.segments}
+    assert seg["格式隐藏内容"].layer == "hidden" and seg["格式隐藏内容"].locator["kind"] == "hidden_format"
+    assert seg["白色字体内容"].layer == "hidden" and seg["白色字体内容"].locator["kind"] == "white"
+    assert seg["可见"].layer == "table" and seg["深色底白字"].layer == "table"

@@ -72,7 +72,8 @@ _FAMILY = (("html", "html"), ("pdf", "pdf"), ("spreadsheet", "sheet"), ("present
 KIND_ZH = {
     "inserted": "插入", "deleted": "删除", "moved_from": "移动（原位置）", "moved_to": "移动（新位置）",
     "vanish": "隐藏文字", "white": "白色文字", "tiny": "极小字号文字", "invisible": "不可见文字（渲染模式3）",
-    "offpage": "页面外文字", "hidden_sheet": "隐藏工作表", "hidden_row": "隐藏行", "hidden_col": "隐藏列",
+    "offpage": "页面外文字", "hidden_sheet": "隐藏工作表", "hidden_row": "隐藏行", "hidden_col": "隐藏列", "hidden_format": "用“;;;”格式隐藏的单元格内容",
+    "black_highlight": "黑色底纹遮盖的文字",
     "hidden_slide": "隐藏幻灯片", "pivot_cache": "数据透视表缓存中的数据（源数据可能已删除）",
     "external_link_cache": "外部链接缓存的其他工作簿数据", "hidden_shape": "隐藏的图形/文本框", "html_hidden": "网页隐藏元素", "covered": "被覆盖的文字",
 }

@@ -66,6 +66,7 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
         wb = parse_xml(read_member(zf, "xl/workbook.xml"))
         rels = {rid: target for rid, (target, _t) in part_rels(zf, names, "xl/workbook.xml").items()}
         shared = _shared_strings(zf, names)
+        invisible = _invisible_styles(zf, names)
         sheets = []
         for sh in wb.iter(S + "sheet"):
             sheets.append((sh.get("name") or "", sh.get("state") or "visible", rels.get(sh.get(R_NS + "id") or "")))
@@ -84,7 +85,7 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
                     else "hidden_sheet", field="sheet_name")
             if not part or part not in names:
                 continue
-            cells = _sheet(zf, part, sname, hidden_sheet, shared, doc, cells)
+            cells = _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible)
             _sheet_comments(zf, names, part, sname, doc)
             if cells > MAX_CELLS:
                 doc.errors.append(E.truncated(f"more than {MAX_CELLS} cells"))
@@ -98,7 +99,43 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
         add_package_layers(zf, names, doc, "xl/")
 
 
-def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells) -> int:
+def _invisible_styles(zf, names) -> dict[int, str]:
+    """Cell style (xf) index -> why its value does not show: the ';;;' number format, or a white
+    font on an unfilled cell."""
+    if "xl/styles.xml" not in names:
+        return {}
+    root = parse_xml(read_member(zf, "xl/styles.xml"))
+    blank_fmts = {int(f.get("numFmtId") or -1) for f in root.iter(S + "numFmt")
+                  if re.fullmatch(r'(?:"?\s*"?;){3}\s*', (f.get("formatCode") or "").replace("@", ""))
+                  or (f.get("formatCode") or "").strip() == ";;;"}
+    fonts = root.find(S + "fonts")
+    white_fonts = set()
+    for i, font in enumerate(fonts if fonts is not None else []):
+        color = font.find(S + "color")
+        if color is not None and (color.get("rgb") or "").upper() in ("FFFFFFFF", "FFFFFF"):
+            white_fonts.add(i)
+    fills = root.find(S + "fills")
+    filled = set()
+    for i, fill in enumerate(fills if fills is not None else []):
+        pf = fill.find(S + "patternFill")
+        if fill.find(S + "gradientFill") is not None or (pf is not None and (pf.get("patternType") or "none") != "none"):
+            filled.add(i)
+    out = {}
+    xfs = root.find(S + "cellXfs")
+    for i, xf in enumerate(xfs if xfs is not None else []):
+        try:
+            num, font, fill = (int(xf.get(k) or 0) for k in ("numFmtId", "fontId", "fillId"))
+        except ValueError:
+            continue
+        if num in blank_fmts:
+            out[i] = "hidden_format"
+        elif font in white_fonts and fill not in filled:
+            out[i] = "white"
+    return out
+
+
+def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None) -> int:
+    invisible = invisible or {}
     raw = read_member(zf, part)
     hidden_cols: list[tuple[int, int]] = []
     for el in _iter_all(raw):
@@ -123,8 +160,12 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells) -> int:
                 ref = c.get("r") or ""
                 m = _COL.match(ref)
                 col_hidden = bool(m) and any(a <= _col_index(m.group(1)) <= b for a, b in hidden_cols)
+                try:
+                    style_kind = invisible.get(int(c.get("s") or 0))
+                except ValueError:
+                    style_kind = None
                 kind = "hidden_sheet" if hidden_sheet else "hidden_row" if row_hidden else \
-                    "hidden_col" if col_hidden else None
+                    "hidden_col" if col_hidden else style_kind
                 loc = {"sheet": sname, "cell": ref}
                 if kind:
                     doc.add("hidden", text, kind=kind, **loc)

@@ -274,6 +274,8 @@ def test_pptx_slides_notes_hidden_slide(tmp_path):
     box = s1.shapes.add_textbox(0, 0, 100, 100)
     box.text_frame.text = "隐藏文本框内容"
     box._element.nvSpPr.cNvPr.set("hidden", "1")
+    away = s1.shapes.add_textbox(prs.slide_width + 100, 0, 100, 100)
+    away.text_frame.text = "页面外文字"
     p = tmp_path / "t.pptx"
     prs.save(p)
     doc = extract(p)
@@ -282,6 +284,7 @@ def test_pptx_slides_notes_hidden_slide(tmp_path):
     assert seg["讲稿：此数据不对外"].layer == "note" and seg["讲稿：此数据不对外"].locator["slide"] == 1
     assert seg["隐藏页内容"].layer == "hidden" and seg["隐藏页内容"].locator["kind"] == "hidden_slide"
     assert seg["隐藏文本框内容"].layer == "hidden" and seg["隐藏文本框内容"].locator["kind"] == "hidden_shape"
+    assert seg["页面外文字"].layer == "hidden" and seg["页面外文字"].locator["kind"] == "offslide"
     assert "hidden.text" in _cats(get_scanner(light=True).scan_document(doc))
 
 

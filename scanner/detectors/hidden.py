@@ -75,7 +75,7 @@ KIND_ZH = {
     "offpage": "页面外文字", "hidden_sheet": "隐藏工作表", "hidden_row": "隐藏行", "hidden_col": "隐藏列", "hidden_format": "用“;;;”格式隐藏的单元格内容",
     "black_highlight": "黑色底纹遮盖的文字",
     "hidden_slide": "隐藏幻灯片", "pivot_cache": "数据透视表缓存中的数据（源数据可能已删除）",
-    "external_link_cache": "外部链接缓存的其他工作簿数据", "hidden_shape": "隐藏的图形/文本框", "html_hidden": "网页隐藏元素", "covered": "被覆盖的文字",
+    "external_link_cache": "外部链接缓存的其他工作簿数据", "hidden_shape": "隐藏的图形/文本框", "offslide": "放在幻灯片页面之外的文字", "html_hidden": "网页隐藏元素", "covered": "被覆盖的文字",
 }
 FIELD_ZH = {
     "author": "作者", "lastModifiedBy": "最后修改者", "manager": "经理", "company": "单位", "title": "标题",

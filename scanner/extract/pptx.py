@@ -17,25 +17,53 @@ R_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 MAX_SLIDES = 2000
 
 
-def _hidden_shape(p) -> bool:
-    """A paragraph inside a shape whose non-visual properties say hidden="1" (selection pane)."""
+def _shape_state(p, slide_size) -> str | None:
+    """'hidden_shape' for a paragraph in a shape marked hidden="1" (selection pane), 'offslide' for
+    a top-level shape placed entirely outside the slide, else None."""
     anc = p.getparent()
+    top = None
     while anc is not None:
-        if local(anc.tag) in ("sp", "graphicFrame", "grpSp", "cxnSp", "pic"):
+        name = local(anc.tag)
+        if name in ("sp", "graphicFrame", "grpSp", "cxnSp", "pic"):
             for nv in anc:
                 if local(nv.tag).startswith("nv"):
                     c = next((x for x in nv if local(x.tag) == "cNvPr"), None)
                     if c is not None and (c.get("hidden") or "0") in ("1", "true"):
-                        return True
+                        return "hidden_shape"
+            parent = anc.getparent()
+            if parent is not None and local(parent.tag) == "spTree":
+                top = anc
         anc = anc.getparent()
-    return False
+    if top is not None and slide_size:
+        xfrm = next((x for x in top.iter(A + "xfrm")), None)
+        off = xfrm.find(A + "off") if xfrm is not None else None
+        ext = xfrm.find(A + "ext") if xfrm is not None else None
+        if off is not None and ext is not None:
+            try:
+                x, y = int(off.get("x") or 0), int(off.get("y") or 0)
+                cx, cy = int(ext.get("cx") or 0), int(ext.get("cy") or 0)
+            except ValueError:
+                return None
+            w, h = slide_size
+            if x >= w or y >= h or x + cx <= 0 or y + cy <= 0:
+                return "offslide"
+    return None
 
 
-def _paragraphs(root, with_hidden: bool = False):
+def _paragraphs(root, with_state: bool = False, slide_size=None):
     for p in root.iter(A + "p"):
         text = "".join((n.text or "") if local(n.tag) == "t" else "\n" for n in p.iter(A + "t", A + "br"))
         if text.strip():
-            yield (text, _hidden_shape(p)) if with_hidden else text
+            yield (text, _shape_state(p, slide_size)) if with_state else text
+
+
+def _slide_size(zf) -> tuple[int, int] | None:
+    pres = parse_xml(read_member(zf, "ppt/presentation.xml"))
+    sz = pres.find(P + "sldSz")
+    try:
+        return (int(sz.get("cx")), int(sz.get("cy"))) if sz is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _slide_order(zf, names) -> list[str]:
@@ -63,13 +91,15 @@ def extract_pptx(data: bytes, doc: Document) -> None:
         if "ppt/commentAuthors.xml" in names:
             for a in parse_xml(read_member(zf, "ppt/commentAuthors.xml")).iter(P + "cmAuthor"):
                 authors[a.get("id")] = a.get("name") or ""
-        for no, part in enumerate(_slide_order(zf, names)[:MAX_SLIDES], start=1):
+        order = _slide_order(zf, names)
+        size = _slide_size(zf)
+        for no, part in enumerate(order[:MAX_SLIDES], start=1):
             root = parse_xml(read_member(zf, part))
             hidden = (root.get("show") or "1") in ("0", "false")
-            for i, (text, hidden_shape) in enumerate(_paragraphs(root, with_hidden=True)):
-                if hidden or hidden_shape:
+            for i, (text, state) in enumerate(_paragraphs(root, with_state=True, slide_size=size)):
+                if hidden or state:
                     doc.add("hidden", text, slide=no, paragraph=i, part=part,
-                            kind="hidden_slide" if hidden else "hidden_shape")
+                            kind="hidden_slide" if hidden else state)
                 else:
                     doc.add("body", text, slide=no, paragraph=i, part=part)
             for target, rtype in part_rels(zf, names, part).values():
@@ -89,6 +119,6 @@ def extract_pptx(data: bytes, doc: Document) -> None:
                         if text.strip():
                             doc.add("comment", text, slide=no, kind="comment", part=target,
                                     author=authors.get(cm.get("authorId"), "")[:200])
-        if len(_slide_order(zf, names)) > MAX_SLIDES:
+        if len(order) > MAX_SLIDES:
             doc.errors.append(E.truncated(f"more than {MAX_SLIDES} slides"))
         add_package_layers(zf, names, doc, "ppt/")

@@ -35,6 +35,36 @@ def set_limits(mem_mb: int, cpu_s: int) -> None:
             pass
 
 
+def _vm_peak_kb() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def start_memory_watch(mem_mb: int) -> None:
+    """A daemon thread notes on stderr when the address space passes 50/75/90 % of the limit, so
+    that a native library aborting on a failed allocation (pdfium does) is reported as a memory
+    limit, not as a parser crash. ctypes and lxml release the GIL, so the thread keeps running."""
+    import threading
+    import time
+
+    def watch():
+        marks = [50, 75, 90]
+        limit_kb = mem_mb << 10
+        while marks:
+            pct = _vm_peak_kb() * 100 // max(1, limit_kb)
+            while marks and pct >= marks[0]:
+                os.write(2, b"baomi-mem:%d\n" % marks.pop(0))
+            time.sleep(0.02)
+
+    threading.Thread(target=watch, name="baomi-memwatch", daemon=True).start()
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process since exec (VmHWM; ru_maxrss would include the
     parent's memory at fork time)."""
@@ -64,11 +94,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--source", default=None)
     ap.add_argument("--mem-mb", type=int, default=DEFAULT_MEM_MB)
     ap.add_argument("--cpu-s", type=int, default=DEFAULT_CPU_S)
-    ap.add_argument("--test-crash", choices=["segv", "abort", "memory", "spin", "sleep"], default=None,
+    ap.add_argument("--test-crash", choices=["segv", "abort", "memory", "memory_abort", "spin", "sleep"], default=None,
                     help=argparse.SUPPRESS)
     ap.add_argument("--test-net-port", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     set_limits(args.mem_mb, args.cpu_s)
+    start_memory_watch(args.mem_mb)
     if args.test_crash:
         _test_crash(args.test_crash)
     if args.test_net_port:        # used by the tests: can this child reach a loopback listener?
@@ -99,6 +130,16 @@ def _test_crash(kind: str) -> None:   # used by the tests to prove the parent su
         blocks = []
         while True:
             blocks.append(bytearray(64 << 20))
+    elif kind == "memory_abort":          # like pdfium: use most of the budget, then abort()
+        import time
+        blocks = []
+        try:
+            while True:
+                blocks.append(bytearray(32 << 20))
+        except MemoryError:
+            pass
+        time.sleep(0.2)
+        os.abort()
     elif kind == "spin":
         while True:
             pass

@@ -96,6 +96,9 @@ def _from_json(raw: bytes, source: str) -> Document:
 def _classify(rc: int, stderr: bytes) -> ScanError:
     if rc == 3 or b"MemoryError" in stderr[-4000:]:
         return E.resource_limit("child MemoryError")
+    if rc < 0 and -rc in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGTRAP) \
+            and b"baomi-mem:" in stderr[-4000:]:
+        return E.resource_limit("child died after using most of its memory limit")
     if rc < 0:
         sig = -rc
         if sig == signal.SIGXCPU:

@@ -666,3 +666,11 @@ def test_xlsx_invisible_cells_by_format_and_white_font(tmp_path):
     assert seg["格式隐藏内容"].layer == "hidden" and seg["格式隐藏内容"].locator["kind"] == "hidden_format"
     assert seg["白色字体内容"].layer == "hidden" and seg["白色字体内容"].locator["kind"] == "white"
     assert seg["可见"].layer == "table" and seg["深色底白字"].layer == "table"
+
+
+def test_huge_text_is_cut_at_a_character_boundary_and_flagged():
+    data = ("秘密★1年\n" + "公开内容。" * 1_200_000 + "\n结尾标记").encode("utf-8")     # ~18 MB
+    doc = extract_bytes(data, "big.txt")
+    assert [e.code for e in doc.errors] == ["extract.truncated"] and doc.meta["truncated"]
+    assert doc.segments[0].text == "秘密★1年"
+    assert "\ufffd" not in doc.segments[-1].text and "结尾标记" not in doc.segments[-1].text

@@ -77,7 +77,8 @@ def _cap_chars(doc: Document) -> None:
                 i += 1
             del doc.segments[i:]
             doc.meta["truncated"] = True
-            doc.errors.append(E.truncated(f"more than {MAX_CHARS} characters"))
+            if not any(e.code == "extract.truncated" for e in doc.errors):
+                doc.errors.append(E.truncated(f"more than {MAX_CHARS} characters"))
             return
 
 

@@ -14,7 +14,7 @@ import html as _html
 import re
 
 from ..model import Document
-from .txt import decode_text
+from .txt import decode_text, head_bytes
 
 MAX_TREE_DEPTH = 200
 _BLOCK = {"p", "div", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "br", "section",
@@ -127,7 +127,7 @@ def extract_flat(text: str, doc: Document) -> None:
 
 
 def extract_html(data: bytes, doc: Document) -> None:
-    text, encoding = decode_text(data)
+    text, encoding = decode_text(head_bytes(data, doc))
     doc.meta["encoding"] = encoding
     text = text.replace("\x00", "")
     text = re.sub(r"^\s*<\?xml[^>]{0,200}\?>", "", text)

@@ -48,8 +48,27 @@ def _utf8_multibyte_share(data: bytes) -> float:
     return sum(1 for b in sample if b >= 0xC2 and b <= 0xF4) / max(1, len(sample))
 
 
+MAX_TEXT_BYTES = 16 << 20     # 5 M CJK characters in UTF-8 fit; more is never scanned anyway
+
+
+def head_bytes(data: bytes, doc: Document) -> bytes:
+    """Decode only what can be scanned: a huge text is cut (at a character boundary for UTF-8 and
+    UTF-16) and flagged truncated, instead of decoding and splitting all of it in memory."""
+    if len(data) <= MAX_TEXT_BYTES:
+        return data
+    cut = MAX_TEXT_BYTES
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        cut -= cut % 2
+    else:
+        while cut > 0 and 0x80 <= data[cut] <= 0xBF:      # do not split a UTF-8 sequence
+            cut -= 1
+    doc.errors.append(E.truncated(f"text larger than {MAX_TEXT_BYTES} bytes"))
+    doc.meta["truncated"] = True
+    return data[:cut]
+
+
 def extract_txt(data: bytes, doc: Document) -> None:
-    text, encoding = decode_text(data)
+    text, encoding = decode_text(head_bytes(data, doc))
     if "\x00" in text:
         text = text.replace("\x00", "")
         doc.meta["nul_removed"] = True

@@ -15,7 +15,7 @@ def empty() -> ScanError:
 
 
 def unsupported(media_type: str) -> ScanError:
-    return ScanError("extract.unsupported", "不支持的文件格式，无法自动审查，请转为 docx、pdf、txt 或 html 后重新提交，或交由人工审查。",
+    return ScanError("extract.unsupported", "不支持的文件格式，无法自动审查，请转为 docx、xlsx、pptx、pdf、ofd、txt 或 html 后重新提交，或交由人工审查。",
                      media_type)
 
 

@@ -150,6 +150,33 @@ def run(args) -> int:
     return 0 if ok else 1
 
 
+def gate_bench(args) -> int:
+    """One CMS client, sequential: a fresh 5,000-character text, then the same text again
+    (answered from the content-hash cache)."""
+    base = Path(args.data_dir or tempfile.mkdtemp(prefix="baomi-gate-"))
+    srv = Server(base / "data", db_url=args.db_url, baomi_workers="1",
+                 baomi_light_scanner="1" if args.light else "0").start()
+    try:
+        c = httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {srv.accounts()['cms']}"}, timeout=60)
+        fresh, cached = [], []
+        for i in range(args.gate_bench):
+            text = make_text(900000 + i)
+            t0 = time.perf_counter()
+            r = c.post("/api/v1/gate", json={"text": text})
+            fresh.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            r2 = c.post("/api/v1/gate", json={"text": text})
+            cached.append(time.perf_counter() - t0)
+            assert r.status_code == r2.status_code == 200 and r2.json()["cached"]
+    finally:
+        srv.stop()
+    print(json.dumps({"gate_requests": args.gate_bench,
+                      "fresh_p50_ms": round(pct(fresh, 0.5) * 1000), "fresh_p95_ms": round(pct(fresh, 0.95) * 1000),
+                      "cached_p50_ms": round(pct(cached, 0.5) * 1000), "cached_p95_ms": round(pct(cached, 0.95) * 1000),
+                      "load_average": [round(x, 2) for x in __import__("os").getloadavg()]}))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clients", type=int, default=50)
@@ -162,7 +189,11 @@ def main(argv=None) -> int:
     ap.add_argument("--db-url", default="", help="postgresql://... (default: SQLite in the data dir)")
     ap.add_argument("--drain-timeout", type=float, default=600.0)
     ap.add_argument("--light", action="store_true", help="rules-only scanner")
+    ap.add_argument("--gate-bench", type=int, default=0, metavar="N",
+                    help="instead: N sequential gate calls from one CMS client (fresh and cached)")
     args = ap.parse_args(argv)
+    if args.gate_bench:
+        return gate_bench(args)
     if args.clients > 200 or args.duration > 600:
         ap.error("bounded: at most 200 clients and 600 s")
     return run(args)

@@ -131,3 +131,15 @@ def test_cue_scope_skips_plain_news_but_keeps_personal_lines(tmp_path):
     assert det.model_version.startswith("names-") and "-cue@" in det.model_version
     with pytest.raises(ValueError):
         NamesDetector(scope="everything")
+
+
+def test_scope_from_environment(monkeypatch):
+    from scanner.detectors import names
+    monkeypatch.setenv("BAOMI_NAMES_SCOPE", "off")
+    assert names.create(None) is None
+    monkeypatch.setenv("BAOMI_NAMES_SCOPE", "cue")
+    assert names.create(None).scope == "cue"
+    monkeypatch.setenv("BAOMI_NAMES_SCOPE", "bogus")
+    with pytest.raises(ValueError):
+        names.create(None)
+    assert names.create(None, light=True) is None

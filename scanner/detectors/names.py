@@ -307,7 +307,7 @@ PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.em
 CUE_RE = re.compile(r"姓名|先生|女士|同志|联系人|申请人|当事人|被告|原告|户籍|住址|家住|居住|住所|身份证|证件|"
                     r"电话|手机|邮箱|出生|[男女][，,、）)]|\d+岁|\d{7,}|@|\d+号|\d+(?:栋|幢|单元|室)|收件|寄件|"
                     r"业主|学生|患者|职工|员工|村民|居民|举报|投诉|信访|来信")
-SCOPES = ("all", "cue")
+SCOPES = ("all", "cue", "off")     # "off": no name/address model (passage classifier still runs)
 
 
 class NamesDetector:
@@ -315,7 +315,7 @@ class NamesDetector:
     order = 90    # after the rule detectors, so finalize sees their personal-data findings
 
     def __init__(self, directory: Path | None = None, lac=None, scope: str = "all"):
-        if scope not in SCOPES:
+        if scope not in SCOPES or scope == "off":
             raise ValueError(f"names scope must be one of {SCOPES}")
         self.scope = scope
         arrays = load_npz(MODEL_FILE, directory)
@@ -417,6 +417,9 @@ class NamesDetector:
 def create(ruleset=None, light: bool = False):
     if light:
         return None
-    # BAOMI_NAMES_SCOPE=cue trades name recall in running text for speed (see the model card)
+    # BAOMI_NAMES_SCOPE=cue trades name recall in running text for speed; =off leaves the tagger out
+    # (see the model card)
     scope = os.environ.get("BAOMI_NAMES_SCOPE", "all")
+    if scope == "off":
+        return None
     return NamesDetector(scope=scope)   # a missing or altered model file raises: no silent rules-only scan

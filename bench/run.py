@@ -407,6 +407,11 @@ def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = Non
         s = run_batch(target, Path(d) / "out.jsonl", jobs=jobs, resume=False, light=light, progress=False,
                       isolated=isolated, sandbox=sandbox)
         el = time.perf_counter() - t0
+        from collections import Counter
+        details: Counter = Counter()
+        for line in open(Path(d) / "out.jsonl", encoding="utf-8"):
+            for e in json.loads(line).get("errors", []):
+                details[f"{e.get('code')}: {e.get('detail', '')[:80]}"] += 1
         t1 = time.perf_counter()
         s2 = run_batch(target, Path(d) / "out.jsonl", jobs=jobs, resume=True, light=light, progress=False,
                        isolated=isolated, sandbox=sandbox)
@@ -414,7 +419,8 @@ def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = Non
     return {"files": s.scanned_now, "jobs": jobs, "light": light, "isolated": isolated,
             "sandbox": sandbox if isolated not in (False, None, "never") else None, "seconds": round(el, 2),
             "files_s": round(s.scanned_now / el, 1), "mb_s": round(s.bytes_scanned / 1e6 / el, 2),
-            "decisions": s.decisions, "errors": s.errors, "categories": s.category_files,
+            "decisions": s.decisions, "errors": s.errors, "error_details": dict(details.most_common(5)),
+            "categories": s.category_files,
             "resume_rescan_s": round(resume_s, 2), "resume_skipped": s2.skipped_resume}
 
 

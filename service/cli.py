@@ -78,9 +78,28 @@ class NoTracebackText(logging.Filter):
         return True
 
 
+def _exit_with_parent() -> None:
+    """Test servers (service.proc) set BAOMI_EXIT_WITH_PARENT: if the test runner dies, the server
+    and its process group go too instead of lingering as orphans."""
+    want = os.environ.get("BAOMI_EXIT_WITH_PARENT", "")
+    if not want.isdigit():
+        return
+    import signal
+    import threading
+    import time
+
+    def watch():
+        while True:
+            if os.getppid() != int(want):
+                os.killpg(os.getpgid(0), signal.SIGKILL)
+            time.sleep(1.0)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def cmd_serve(args) -> int:
     import uvicorn
     from .main import create_app
+    _exit_with_parent()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for h in logging.getLogger().handlers:
         h.addFilter(NoTracebackText())

@@ -32,7 +32,8 @@ class Server:
     def start(self, timeout: float = 90.0, wait: bool = True, **extra_env) -> "Server":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "BAOMI_DATA_DIR": str(self.data_dir), "BAOMI_PORT": str(self.port),
-               "BAOMI_HOST": "127.0.0.1", "BAOMI_DB_URL": self.db_url, **self.env,
+               "BAOMI_HOST": "127.0.0.1", "BAOMI_DB_URL": self.db_url,
+               "BAOMI_EXIT_WITH_PARENT": str(os.getpid()), **self.env,
                **{k.upper(): str(v) for k, v in extra_env.items()}}
         if "BAOMI_FAULT_AT" not in extra_env and "BAOMI_FAULT_AT" not in self.env:
             env.pop("BAOMI_FAULT_AT", None)

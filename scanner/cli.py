@@ -10,7 +10,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("serve", "audit", "worker", "user", "apikey"):
+    if argv and argv[0] in ("serve", "audit", "worker", "user", "apikey", "purge"):
         # service subcommands live with the service (issue: the service)
         from service.cli import main as service_main
         return service_main(argv) or 0

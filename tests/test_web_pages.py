@@ -362,3 +362,16 @@ def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
         assert m, f["id"]
         x, y = float(m.group(1)), float(m.group(2))
         assert 165 <= x <= 175 and 841.9 - 770 <= y <= 841.9 - 745      # the bar: x 170, y 745..765 (A4 842 pt high)
+
+
+def test_categories_are_told_apart_without_colour():
+    """Each category has its own underline/outline style and its own glyph, not only a colour."""
+    from service.web.common import CAT_ORDER
+    css = (WEB / "static" / "app.css").read_text()
+    styles, glyphs = {}, {}
+    for c in CAT_ORDER:
+        rule = re.search(r"mark\.c-%s\{([^}]*)\}" % c, css).group(1)
+        styles[c] = re.sub(r"var\(--[a-z-]+\)|#[0-9a-f]+", "", re.sub(r"background:[^;]*;?", "", rule))
+        glyphs[c] = re.search(r'\.t-%s\.anc::before\{content:"([^"]+)"' % c, css).group(1)
+    assert len(set(glyphs.values())) == len(CAT_ORDER), glyphs
+    assert len(set(styles.values())) == len(CAT_ORDER), styles

@@ -114,6 +114,9 @@ def test_workflow_in_browser(server, browser, shots):
     rev_page.screenshot(path=str(shots / "05-review-queue.png"))
     row.locator("a").click()
     _wait_scanned(rev_page)
+    # at 1280x800 the text and the findings list stand side by side, both inside the window
+    doc_box, side_box = rev_page.locator("#doc").bounding_box(), rev_page.locator("aside.side").bounding_box()
+    assert doc_box["x"] + doc_box["width"] <= side_box["x"] and side_box["x"] + side_box["width"] <= 1280
     items = rev_page.locator("#findings li.finding")
     n = items.count()
     assert n >= 4
@@ -284,6 +287,8 @@ def test_workflow_in_browser(server, browser, shots):
     watches.append(nw)
     _open_submission(narrow, server, sub_id)
     assert narrow.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # narrow: one column, the findings list below the text
+    assert narrow.locator("aside.side").bounding_box()["y"] > narrow.locator("#doc").bounding_box()["y"]
     narrow.screenshot(path=str(shots / "12-narrow-document.png"))
 
     # -- admin pages ------------------------------------------------------------------------------

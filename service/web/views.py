@@ -148,6 +148,25 @@ def _names(s) -> dict[int, str]:
     return {u.id: (u.display_name or u.username) for u in s.execute(select(User)).scalars()}
 
 
+VISIBLE = ("body", "table", "header", "footer", "note")
+
+
+def text_changes(old_segs: list[dict], new_segs: list[dict], limit: int = 80) -> list[tuple[str, str]]:
+    """What changed in the visible text between two versions: [("-"|"+", paragraph)], at most
+    `limit` lines (the findings diff says what changed in the risks)."""
+    import difflib
+    a = [s.get("text", "") for s in old_segs if s.get("layer") in VISIBLE]
+    b = [s.get("text", "") for s in new_segs if s.get("layer") in VISIBLE]
+    out: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        out += [("-", t) for t in a[i1:i2]] + [("+", t) for t in b[j1:j2]]
+        if len(out) >= limit:
+            return out[:limit] + [("…", "")]
+    return out
+
+
 def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) -> dict:
     data = subs.get_submission(sub_id, p, st, segments=True, version=version)
     with st.db.read() as s:
@@ -159,12 +178,13 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
     view = document_view(rep, only_findings=only) if rep else None
     diff = data.get("diff")
     if diff:
-        prev = subs.get_submission(sub_id, p, st, segments=False, version=diff["from_version"])["report"] or {}
+        prev = subs.get_submission(sub_id, p, st, segments=True, version=diff["from_version"])["report"] or {}
         old = {f["fingerprint"]: f for f in prev.get("findings") or []}
         new = {f["fingerprint"]: f for f in rep.get("findings") or []}
         diff = {**diff,
                 "resolved": [old.get(x["fingerprint"], x) for x in diff["resolved"]],
-                "added": [new.get(x["fingerprint"], x) for x in diff["added"]]}
+                "added": [new.get(x["fingerprint"], x) for x in diff["added"]],
+                "text": text_changes(prev.get("segments") or [], rep.get("segments") or [])}
     verdicts = [f.get("verdict") for f in rep.get("findings") or []]
     counts = {"total": len(verdicts), "open": sum(v is None for v in verdicts),
               "confirmed": sum(bool(v) and v["verdict"] == "confirmed" for v in verdicts),

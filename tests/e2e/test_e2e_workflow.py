@@ -195,6 +195,8 @@ def test_workflow_in_browser(server, browser, shots):
     assert author.locator("#doc mark.hl.c-marking").count() == 0
     assert IDN not in author.inner_text("#doc")
     assert "电话号码" in author.inner_text("#diff .same")        # the contact number is still there
+    assert MARKING in author.inner_text("#diff .tdiff li.del")        # and the text changes, paragraph by paragraph
+    assert "咨询电话：010-65123456" in author.inner_text("#diff .tdiff")
     author.screenshot(path=str(shots / "07-author-new-version.png"), full_page=True)
 
     # -- 5. the reviewer approves ------------------------------------------------------------------

@@ -6,12 +6,6 @@ if it still cannot start, the tests fail."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -30,58 +24,22 @@ def pytest_collection_modifyitems(items):
             it.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    data_dir: Path
-    proc: subprocess.Popen
-    accounts: dict = field(default_factory=dict)   # username -> password; "cms" -> API key
-    log: Path | None = None
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("baomi-e2e")
-    port = _free_port()
-    log = data / "serve.log"
-    env = {**os.environ, "BAOMI_WORKERS": "1", "BAOMI_RETENTION_DAYS": "30"}
-    env.pop("BAOMI_DB_URL", None)
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", "serve", "--data-dir", str(data / "var"),
-                                 "--host", "127.0.0.1", "--port", str(port)],
-                                cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
+    """`baomi serve` (uvicorn) as a real subprocess on a free loopback port, temporary data
+    directory, demo accounts read from the file it writes; it exits with the test runner."""
+    from service.proc import Server
+    data = tmp_path_factory.mktemp("baomi-e2e") / "var"
+    srv = Server(data, BAOMI_WORKERS="1", BAOMI_RETENTION_DAYS="30")
     try:
-        t0 = time.time()
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError("service exited early:\n" + log.read_text(errors="replace")[-3000:])
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() - t0 > 90:
-                raise AssertionError("service did not start in 90 s")
-            time.sleep(0.3)
-        accounts = {}
-        for line in (data / "var" / "demo-accounts.txt").read_text().splitlines():
+        srv.start(timeout=120)
+        srv.accounts = {}                  # username -> password; "cms" -> API key
+        for line in (data / "demo-accounts.txt").read_text().splitlines():
             user, _role, secret = line.split("\t")
-            accounts[user] = secret
-        yield Server(url, data, proc, accounts, log)
+            srv.accounts[user] = secret
+        yield srv
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        srv.stop()
 
 
 @pytest.fixture(scope="session")

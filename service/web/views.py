@@ -114,22 +114,25 @@ def new_page(request: Request):
 async def _upload(request: Request, sub_id: str | None) -> Response:
     st = state(request)
     fields = subs.FIELDS if sub_id is None else ("note",)
+    back = "/new" if sub_id is None else f"/s/{sub_id}"
+    # parse once (Starlette caches the form; read_draft below reads the same one), check the CSRF
+    # token before anything is stored or judged
+    form = await request.form(max_files=1, max_fields=len(fields) + 5, max_part_size=64 * 1024)
+    tok = form.get("csrf_token")
+    p = await run_in_threadpool(form_principal, request, {"csrf_token": tok if isinstance(tok, str) else ""})
+    require(p, roles=("author", "admin"), scope="submit")
     try:
         d = await read_draft(request, text_fields=fields + ("csrf_token",))
     except APIError as exc:
-        # the CSRF check comes first even when the body is unusable
-        await run_in_threadpool(form_principal, request, {})
-        back = "/new" if sub_id is None else f"/s/{sub_id}"
         return redirect(back, err=exc.code)
-    p = await run_in_threadpool(form_principal, request, {"csrf_token": d.fields.pop("csrf_token", "")})
-    require(p, roles=("author", "admin"), scope="submit")
+    d.fields.pop("csrf_token", None)
     if sub_id is None and not d.fields.get("title"):
         return redirect("/new", err="validation_error")
     try:
         await run_in_threadpool(check_queue, st, p)
         new_id, _ = await run_in_threadpool(subs._store_version, st, p, d, sub_id, d.fields, None)
     except APIError as exc:
-        return redirect("/new" if sub_id is None else f"/s/{sub_id}", err=exc.code)
+        return redirect(back, err=exc.code)
     return redirect(f"/s/{new_id}", msg="submitted" if sub_id is None else "version")
 
 

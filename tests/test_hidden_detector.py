@@ -87,3 +87,27 @@ def test_html_hidden_furniture_is_not_a_finding():
     assert _hidden(_scan(d)) == []
     d.add("hidden", "内部掌握：实际招收350名", kind="html_hidden", element="div")
     assert [f.category for f in _hidden(_scan(d))] == ["hidden.text"]
+
+
+def test_metadata_severity_person_versus_office_and_title():
+    """A person's name or a note in the properties goes to review; an office as author, a title or
+    a web page's byline is shown but does not decide alone."""
+    from scanner import get_scanner
+    from scanner.model import Document
+    scanner = get_scanner(light=True)
+
+    def decide(media_type, **fields):
+        doc = Document(source="x", sha256="0", media_type=media_type)
+        doc.add("body", "关于举办读书月活动的通知")
+        for field, value in fields.items():
+            doc.add("metadata", value, field=field)
+        return scanner.scan_document(doc)
+
+    pdf = "application/pdf"
+    assert decide(pdf, author="办公室", title="读书月通知").decision == "pass"
+    assert decide(pdf, author="王建国").decision == "review"
+    assert decide(pdf, comments="内部审阅版").decision == "review"
+    assert decide(pdf, subject="机密★1年").decision == "block"        # the text itself is still scanned
+    assert decide("text/html", author="张三").decision == "pass"
+    low = decide(pdf, author="宣传部")
+    assert [f.severity for f in low.findings if f.category == "hidden.metadata"] == ["low"]

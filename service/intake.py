@@ -22,6 +22,9 @@ SUPPORTED = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx", ".docm"},
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx", ".xlsm"},
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx"},
+    "application/ofd": {".ofd"},
+    "application/zip": {".zip"},
+    "application/rtf": {".rtf"},
 }
 KNOWN_EXT = set().union(*SUPPORTED.values()) - {""}
 TEXTLIKE_EXT = {".txt", ".text", ".md", ".csv", ".html", ".htm", ".xhtml", ""}
@@ -61,7 +64,7 @@ def check_type(data: bytes, filename: str) -> str:
     if mt == "application/pdf" and not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"%PDF-":
         raise err(415, "unsupported_type", "文件内容不是 PDF（文件头不符），已拒绝。", detected="mismatch")
     if mt not in SUPPORTED:
-        raise err(415, "unsupported_type", "不支持的文件类型（按内容识别），请转为 docx、pdf、txt 或 html。",
+        raise err(415, "unsupported_type", "不支持的文件类型（按内容识别），请转为 docx、pdf、txt、html、xlsx、pptx、ofd 或 zip。",
                   detected=mt)
     claimed = ext in KNOWN_EXT or ext in (".doc", ".xls", ".ppt", ".wps", ".ofd", ".rtf", ".zip")
     if claimed and ext not in SUPPORTED[mt] and not (mt in ("text/plain", "text/html") and ext in TEXTLIKE_EXT):

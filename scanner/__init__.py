@@ -15,13 +15,17 @@ _lock = threading.Lock()
 _scanners: dict = {}
 
 
-def get_scanner(light: bool = False):
-    """A process-wide Scanner, built once (rules, automata, models)."""
+def get_scanner(light: bool = False, names_scope: str | None = None):
+    """A process-wide Scanner per mode, built once (rules, automata, models).
+
+    light=True: rules and lexicons only. names_scope: "all" (default), "cue" (the name tagger only
+    on paragraphs and table cells with a personal-data cue; what the CMS gate uses) or "off"."""
     from .engine import Scanner
+    key = (light, names_scope)
     with _lock:
-        if light not in _scanners:
-            _scanners[light] = Scanner(light=light)
-        return _scanners[light]
+        if key not in _scanners:
+            _scanners[key] = Scanner(light=light, names_scope=names_scope)
+        return _scanners[key]
 
 
 def scan_text(text: str, source: str = "<text>", light: bool = False):

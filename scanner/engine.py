@@ -21,12 +21,15 @@ SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
 class Scanner:
-    def __init__(self, lexicon_dir: str | Path | None = None, light: bool = False):
+    def __init__(self, lexicon_dir: str | Path | None = None, light: bool = False,
+                 names_scope: str | None = None):
         self.lexicon_dir = Path(lexicon_dir) if lexicon_dir else default_lexicon_dir()
         self.ruleset = Ruleset.load(self.lexicon_dir)
         self.policy = Policy.load(self.lexicon_dir / "policy.toml")
         self.light = light
-        self.detectors, self.model_version = build_detectors(self.ruleset, light=light)
+        self.names_scope = names_scope
+        self.detectors, self.model_version = build_detectors(self.ruleset, light=light,
+                                                             options={"names_scope": names_scope})
         self.ruleset_hash = hashlib.sha256(
             (self.ruleset.hash + self.policy.source_hash).encode()).hexdigest()[:16]
 

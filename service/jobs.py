@@ -87,11 +87,11 @@ def report_audit_summary(report) -> dict:
             "errors": sorted({e.code for e in report.errors})}
 
 
-def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False):
+def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False, scanner=None):
     """Scan a draft. Plain text from JSON is scanned in process (no parser involved); files go
     through the isolated extractor (a child process with rlimits) when available: the bytes are
     written to data/tmp/<uuid>.work (0600) for the child and removed right after."""
-    sc = st.get_scanner()
+    sc = scanner or st.get_scanner()
     if text_input:
         return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
     if not st.isolated:

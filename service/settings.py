@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # extraction in a child process with rlimits ("auto": when scanner.extract.isolated exists)
     isolated: str = "auto"
     light_scanner: bool = False
+    # the CMS gate answers fast: the name tagger runs only where personal data is cued (a name alone
+    # is low severity and never changes a decision); "all" for the full tagger, "off" for none
+    gate_names_scope: str = "cue"
     # encryption key for drafts at rest: BAOMI_ENCRYPTION_KEY (urlsafe base64, 32 bytes) or a file
     encryption_key: str = ""
     encryption_key_file: Path | None = None

@@ -42,6 +42,13 @@ class ServiceState:
             st.scanner = get_scanner(light=settings.light_scanner)
         return st
 
+    def get_gate_scanner(self):
+        """The scanner the CMS gate uses (same rules and policy, cheaper name tagging)."""
+        from scanner import get_scanner
+        if self.settings.light_scanner:
+            return self.get_scanner()
+        return get_scanner(light=False, names_scope=self.settings.gate_names_scope)
+
     def get_scanner(self):
         if self.scanner is None:
             from scanner import get_scanner

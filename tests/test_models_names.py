@@ -143,3 +143,14 @@ def test_scope_from_environment(monkeypatch):
     with pytest.raises(ValueError):
         names.create(None)
     assert names.create(None, light=True) is None
+
+
+def test_names_scope_is_a_scanner_option():
+    """The CMS gate's scanner tags names only where personal data is cued; the decision is the same."""
+    from scanner import get_scanner
+    full, cue = get_scanner(), get_scanner(names_scope="cue")
+    assert "names-lac-1-cue" in cue.model_version and "-cue" not in full.model_version
+    text = "拟录用人员公示\n马晓东，男，身份证号码330106197904082160，拟录用岗位：综合管理。"
+    a, b = full.scan_text(text), cue.scan_text(text)
+    assert a.decision == b.decision == "review"
+    assert any(f.category == "pii.name" for f in b.findings)

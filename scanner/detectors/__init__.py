@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 # (module, factory) pairs; each factory(ruleset, light) returns a detector or None.
 RULE_DETECTORS = [
@@ -16,7 +17,9 @@ MODEL_DETECTORS = [
 ]
 
 
-def build_detectors(ruleset, light: bool = False):
+def build_detectors(ruleset, light: bool = False, options: dict | None = None):
+    """options (e.g. {"names_scope": "cue"}) reach the factories that take a keyword of that name."""
+    options = {k: v for k, v in (options or {}).items() if v is not None}
     detectors, versions = [], []
     for module_name, factory in RULE_DETECTORS + ([] if light else MODEL_DETECTORS):
         try:
@@ -25,7 +28,9 @@ def build_detectors(ruleset, light: bool = False):
             if exc.name == module_name:
                 continue     # detector not built yet
             raise
-        det = getattr(module, factory)(ruleset, light=light)
+        make = getattr(module, factory)
+        params = inspect.signature(make).parameters
+        det = make(ruleset, light=light, **{k: v for k, v in options.items() if k in params})
         if det is None:
             continue
         detectors.append(det)

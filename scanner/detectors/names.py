@@ -418,12 +418,12 @@ class NamesDetector:
         return findings
 
 
-def create(ruleset=None, light: bool = False):
+def create(ruleset=None, light: bool = False, names_scope: str | None = None):
     if light:
         return None
-    # BAOMI_NAMES_SCOPE=cue trades name recall in running text for speed; =off leaves the tagger out
-    # (see the model card)
-    scope = os.environ.get("BAOMI_NAMES_SCOPE", "all")
+    # scope "cue" (or BAOMI_NAMES_SCOPE=cue) trades name recall in running text for speed; "off" leaves
+    # the tagger out (see the model card). The CMS gate uses "cue": a name alone never changes a decision.
+    scope = names_scope or os.environ.get("BAOMI_NAMES_SCOPE", "all")
     if scope == "off":
         return None
     return NamesDetector(scope=scope)   # a missing or altered model file raises: no silent rules-only scan

@@ -44,7 +44,7 @@ def _approved_submission(s, sha: str) -> str | None:
 
 def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) -> tuple[dict, bool]:
     req_sha = hashlib.sha256(d.sha256.encode() + b"|" + d.filename.encode()).hexdigest()
-    sc = st.get_scanner()
+    sc = st.get_gate_scanner()
     if idem_key:
         with st.db.read() as s:
             prev = s.execute(select(GateRequest).where(GateRequest.principal == p.tag,
@@ -62,7 +62,7 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) 
         cached_info = (cached.id, cached.decision, cached.categories, cached.error_codes) if cached else None
     report = None
     if cached_info is None:
-        report = scan_draft(st, d.data, d.filename, text_input=d.from_json)
+        report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc)
         decision = report.decision
         cats = sorted({f.category for f in report.findings})
         errs = sorted({e.code for e in report.errors})

@@ -51,9 +51,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         app.include_router(r)
     app.add_middleware(BodyGuardMiddleware, max_body=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(ObserveMiddleware, metrics=metrics)
-    try:   # the pages (issue 6) mount themselves here when present
-        from .web import mount as mount_web
+    import importlib.util
+    if importlib.util.find_spec("service.web") is not None:   # the pages mount themselves here
+        from .web import mount as mount_web                     # (a broken page module fails loudly)
         mount_web(app)
-    except ImportError:
-        pass
     return app

@@ -154,3 +154,10 @@ def test_names_scope_is_a_scanner_option():
     a, b = full.scan_text(text), cue.scan_text(text)
     assert a.decision == b.decision == "review"
     assert any(f.category == "pii.name" for f in b.findings)
+
+
+def test_markup_fragments_are_not_names():
+    from scanner.detectors.names import is_name
+    for junk in ("onerror=", "lert", "mark class", "x<y"):
+        assert not is_name(junk)
+    assert is_name("John Smith") and is_name("马晓东")

@@ -117,12 +117,14 @@ def test_g49_kill9_at_each_step(tmp_path, point, rep):
     author = srv.login("author")
     if point in ("after_tmp_write", "after_rename", "after_commit"):
         assert acked is None
-        # the client retries with its Idempotency-Key
+    if acked is None:
+        # no acknowledgement reached the client (the crash came first; for the worker fault points a
+        # fast worker can win that race on a loaded machine): the client retries with its Idempotency-Key
         r = author.post("/api/v1/submissions", data={"title": "读书会"}, files={"file": ("n.txt", body)},
                         headers={"Idempotency-Key": "retry-1"})
         assert r.status_code == 202
         acked = r.json()["id"]
-        if point == "after_commit":   # the row was durable before the crash: the retry finds it
+        if point not in ("after_tmp_write", "after_rename"):   # the row was durable before the crash
             assert r.headers.get("idempotent-replay") == "true"
     assert acked is not None
     t0 = time.time()

@@ -263,6 +263,9 @@ PUBLIC_PLACE_RE = re.compile(r"会议室|医院|图书馆|体育馆|剧院|博�
 EDGE_PUNCT = "（）()【】[]《》“”\"'，。、；：,.;: "
 
 
+LATIN_NAME_RE = re.compile(r"^[A-Z][a-z]+(?:[ .·\-][A-Z][a-z]*\.?)+$")
+
+
 def is_name(text: str) -> bool:
     t = text.strip()
     if len(t) < 2 or len(t) > 20:
@@ -271,6 +274,8 @@ def is_name(text: str) -> bool:
         return False
     if HONORIFIC_RE.match(t):
         return False
+    if not any("\u4e00" <= c <= "\u9fff" for c in t) and not LATIN_NAME_RE.match(t):
+        return False      # markup or code fragments (onerror=, lert) are not names; "John Smith" is
     return True
 
 

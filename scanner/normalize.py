@@ -122,9 +122,16 @@ def _fw_to_ascii(s: str) -> str:
     return _FW_RUN_RE.sub(lambda m: m.group().translate(_FW_TABLE), s)
 
 
+# Lone surrogates (a broken PDF text layer can yield them) cannot be encoded: OpenCC and the
+# automata would raise. They become U+FFFD, 1:1, so offsets are unchanged.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
 def normalize(original: str, t2s: bool = True) -> NormalizedText:
     # Fast path: only 1:1 replacements (full-width → ASCII, character-level 繁→简): identity offsets.
     text = _fw_to_ascii(original)
+    if _SURROGATE_RE.search(text) is not None:
+        text = _SURROGATE_RE.sub("\ufffd", text)
     if t2s and has_traditional(text):
         cc = _t2s()
         converted = cc.convert(text) if cc is not None else text
@@ -134,12 +141,33 @@ def normalize(original: str, t2s: bool = True) -> NormalizedText:
         text = converted
     if _ZW_RE.search(text) is None and unicodedata.is_normalized("NFKC", text):
         return NormalizedText(original, text, None, None)
-    # Slow path: per character, keeping the map (length-changing NFKC forms, zero-width characters).
+    # Slow path, keeping the map (length-changing NFKC forms, zero-width characters). Runs of
+    # characters that map 1:1 (most of a line) are translated at once with identity offsets; only
+    # the other characters go one by one. Same result as doing every character one by one.
+    one_to_one, run_re = _one_to_one(t2s)
     chars: list[str] = []
     starts, ends = array("i"), array("i")
-    for k, ch in enumerate(original):
+    pos = 0
+    for m in run_re.finditer(original):
+        a, b = m.span()
+        if a > pos:
+            _slow_chars(original, pos, a, t2s, chars, starts, ends)
+        chars.append(m.group().translate(one_to_one))
+        starts.extend(range(a, b))
+        ends.extend(range(a + 1, b + 1))
+        pos = b
+    if pos < len(original):
+        _slow_chars(original, pos, len(original), t2s, chars, starts, ends)
+    return NormalizedText(original, "".join(chars), starts, ends)
+
+
+def _slow_chars(original: str, i: int, j: int, t2s: bool, chars: list, starts: array, ends: array) -> None:
+    for k in range(i, j):
+        ch = original[k]
         if ch in _ZW_SET:
             continue
+        if "\ud800" <= ch <= "\udfff":
+            ch = "\ufffd"
         out = unicodedata.normalize("NFKC", ch)
         if t2s:
             out = "".join(_char_t2s(c) for c in out)
@@ -149,4 +177,43 @@ def normalize(original: str, t2s: bool = True) -> NormalizedText:
             chars.append(c)
             starts.append(k)
             ends.append(k + 1)
-    return NormalizedText(original, "".join(chars), starts, ends)
+
+
+# Blocks where Chinese drafts spend their characters: ASCII, Latin-1, general punctuation, CJK
+# symbols and punctuation, CJK ideographs (and extension A), full-width forms.
+_RUN_BLOCKS = ((0x20, 0x7E), (0xA0, 0xFF), (0x2010, 0x205E), (0x3000, 0x303F), (0x3400, 0x4DBF),
+               (0x4E00, 0x9FFF), (0xFF01, 0xFFEF))
+
+
+@lru_cache(maxsize=2)
+def _one_to_one(t2s: bool):
+    """(translate table, run regex) for the characters of _RUN_BLOCKS whose per-character result
+    (NFKC, then character-level t2s) is exactly one character that is not zero-width."""
+    table: dict[int, str] = {}
+    members: list[int] = []
+    for lo, hi in _RUN_BLOCKS:
+        for cp in range(lo, hi + 1):
+            ch = chr(cp)
+            if ch in _ZW_SET:
+                continue
+            out = unicodedata.normalize("NFKC", ch)
+            if t2s:
+                out = "".join(_char_t2s(c) for c in out)
+            if len(out) != 1 or out in _ZW_SET:
+                continue
+            members.append(cp)
+            if out != ch:
+                table[cp] = out
+    ranges, start, prev = [], None, None
+    for cp in members:
+        if start is None:
+            start = prev = cp
+        elif cp == prev + 1:
+            prev = cp
+        else:
+            ranges.append((start, prev))
+            start = prev = cp
+    if start is not None:
+        ranges.append((start, prev))
+    cls = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+    return table, re.compile(f"[{cls}]+")

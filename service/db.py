@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# the newest migration in service/migrations/versions (tests/test_storage_service.py checks it)
+HEAD_REVISION = "0001"
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -90,7 +92,18 @@ class Database:
             s.rollback()
             s.close()
 
+    def current_revision(self) -> str | None:
+        from sqlalchemy import text
+        try:
+            with self.write_engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:
+            return None
+
     def migrate(self) -> None:
+        """Upgrade to the head revision; a database already at HEAD_REVISION skips alembic (start-up time)."""
+        if self.current_revision() == HEAD_REVISION:
+            return
         import logging
         logging.getLogger("alembic").setLevel(logging.WARNING)
         from alembic import command

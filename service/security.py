@@ -27,7 +27,14 @@ SESSION_COOKIE = "baomi_session"
 CSRF_HEADER = "X-CSRF-Token"
 
 _ph = PasswordHasher()
-_DUMMY = _ph.hash("dummy-password-for-timing")
+_DUMMY: str | None = None    # a hash to verify against for unknown users (same timing); made lazily
+
+
+def _dummy() -> str:
+    global _DUMMY
+    if _DUMMY is None:
+        _DUMMY = _ph.hash("dummy-password-for-timing")
+    return _DUMMY
 
 
 def use_fast_hasher_for_tests() -> None:
@@ -35,7 +42,7 @@ def use_fast_hasher_for_tests() -> None:
     reads the parameters from each stored hash, so both kinds verify."""
     global _ph, _DUMMY
     _ph = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    _DUMMY = _ph.hash("dummy-password-for-timing")
+    _DUMMY = None
 
 
 def hash_password(pw: str) -> str:
@@ -44,7 +51,7 @@ def hash_password(pw: str) -> str:
 
 def verify_password(stored: str | None, pw: str) -> bool:
     try:
-        return _ph.verify(stored or _DUMMY, pw) and stored is not None
+        return _ph.verify(stored or _dummy(), pw) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

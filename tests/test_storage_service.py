@@ -278,3 +278,13 @@ def test_g52a_storage_full_507_without_partial_rows(tmp_path, monkeypatch):
         assert list((s.settings.data_dir / "blobs").iterdir()) == []
         assert list((s.settings.data_dir / "tmp").iterdir()) == []
         assert a.post("/api/v1/submissions", json={"text": "正文", "title": "t"}).status_code == 202
+
+
+def test_head_revision_constant_matches_alembic():
+    """Start-up skips alembic when the database is at HEAD_REVISION: the constant must be the head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from service.db import HEAD_REVISION, MIGRATIONS_DIR
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION

@@ -224,7 +224,7 @@ class SeqModel:
 
     def __init__(self, arrays: dict):
         keys = unpack_strings(arrays["keys"])
-        self.index = {k: i for i, k in enumerate(keys)}
+        self.index = dict(zip(keys, range(len(keys))))
         self.W = arrays["W"].astype(np.float32)
         self.pad = self.W.shape[0] - 1
         self.trans = arrays["trans"].astype(np.float32) + allowed_transitions()

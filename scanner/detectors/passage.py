@@ -147,7 +147,7 @@ class PassageDetector:
     def __init__(self, directory: Path | None = None):
         self.model = PassageModel(load_npz(MODEL_FILE, directory))
         self.model_version = self.model.version + "@" + short_hash(MODEL_FILE, directory)
-        _cut("")    # load the segmenter used by explanations now, not during the first scan
+        # the segmenter used by explanations (jieba, ~1 s to load) is loaded on the first flagged passage
 
     def classify(self, text: str) -> tuple[str, float]:
         p = self.model.proba(text)

@@ -157,7 +157,10 @@ def test_names_scope_is_a_scanner_option():
 
 
 def test_markup_fragments_are_not_names():
-    from scanner.detectors.names import is_name
-    for junk in ("onerror=", "lert", "mark class", "x<y"):
+    from scanner.detectors.names import _ascii_fragment, is_name
+    for junk in ("onerror=", "x<y", "a/b", "class=\"mark\""):
         assert not is_name(junk)
-    assert is_name("John Smith") and is_name("马晓东")
+    assert is_name("John Smith") and is_name("马晓东") and is_name("BenBell")
+    text = "<script>alert(1)</script>"
+    i = text.index("lert")
+    assert _ascii_fragment(text, i, i + 4) and not _ascii_fragment("球员Messi进球", 2, 7)

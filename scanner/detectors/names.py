@@ -263,7 +263,7 @@ PUBLIC_PLACE_RE = re.compile(r"会议室|医院|图书馆|体育馆|剧院|博�
 EDGE_PUNCT = "（）()【】[]《》“”\"'，。、；：,.;: "
 
 
-LATIN_NAME_RE = re.compile(r"^[A-Z][a-z]+(?:[ .·\-][A-Z][a-z]*\.?)+$")
+MARKUP_RE = re.compile(r"[=<>\"'/;{}\[\]\\&#:]")
 
 
 def is_name(text: str) -> bool:
@@ -274,9 +274,18 @@ def is_name(text: str) -> bool:
         return False
     if HONORIFIC_RE.match(t):
         return False
-    if not any("\u4e00" <= c <= "\u9fff" for c in t) and not LATIN_NAME_RE.match(t):
-        return False      # markup or code fragments (onerror=, lert) are not names; "John Smith" is
+    if MARKUP_RE.search(t):
+        return False      # markup or code fragments (onerror=, x<y) are not names
     return True
+
+
+def _ascii_fragment(text: str, i: int, j: int) -> bool:
+    """A Latin span cut out of a longer word (lert in alert) is a tagging artefact, not a name."""
+    if any("\u4e00" <= c <= "\u9fff" for c in text[i:j]):
+        return False
+    left = i > 0 and text[i - 1].isascii() and text[i - 1].isalnum()
+    right = j < len(text) and text[j].isascii() and text[j].isalnum()
+    return left or right
 
 
 def is_specific_address(text: str) -> bool:
@@ -360,7 +369,7 @@ class NamesDetector:
             if kind == "N":
                 i, j = trim_span(text, i, j)
                 span = text[i:j]
-                if not is_name(span):
+                if not is_name(span) or _ascii_fragment(text, i, j):
                     continue
                 out.append(make_finding(
                     seg, norm, i, j, category="pii.name", rule_id="model.names.name", severity="low",

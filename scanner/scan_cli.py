@@ -94,9 +94,10 @@ def run_scan(args: argparse.Namespace) -> int:
         except ImportError:
             run_batch = None
         if run_batch is not None:
-            return run_batch(expand_paths(paths), out_jsonl=args.output, jobs=args.jobs or os.cpu_count() or 1,
-                             resume=args.resume, light=args.light, isolated=args.isolation != "never",
-                             summary_html=args.summary_html, fail_on=args.fail_on)
+            summary = run_batch(expand_paths(paths), out_jsonl=args.output, jobs=args.jobs or os.cpu_count() or 1,
+                                resume=args.resume, light=args.light, isolated=args.isolation != "never",
+                                summary_html=args.summary_html, fail_on=args.fail_on)
+            return summary.exit_code
     scanner = get_scanner(light=args.light)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     reports = []

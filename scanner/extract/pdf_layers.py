@@ -120,22 +120,32 @@ class PageObjects:
 
 def _char_table(R, tp_raw, n):
     """Arrays of per-char data: unicode, box, z (paint order of its text object), render mode,
-    fill colour, font size, unicode-map error."""
+    fill colour, font size, unicode-map error. Fill colour and font size belong to the character's
+    text object, so they are read once per object (pdfium calls dominate extraction time)."""
     l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     cr, cg, cb, ca = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+    bl, br, bb, bt = ctypes.byref(l), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
+    bcr, bcg, bcb, bca = ctypes.byref(cr), ctypes.byref(cg), ctypes.byref(cb), ctypes.byref(ca)
+    get_unicode, get_box = R.FPDFText_GetUnicode, R.FPDFText_GetCharBox
+    get_obj, has_maperr = R.FPDFText_GetTextObject, R.FPDFText_HasUnicodeMapError
+    per_object: dict[int, tuple] = {}
     rows = []
     for i in range(n):
-        u = R.FPDFText_GetUnicode(tp_raw, i)
-        ok = R.FPDFText_GetCharBox(tp_raw, i, ctypes.byref(l), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t))
-        obj = R.FPDFText_GetTextObject(tp_raw, i)
-        if R.FPDFText_GetFillColor(tp_raw, i, ctypes.byref(cr), ctypes.byref(cg), ctypes.byref(cb), ctypes.byref(ca)):
-            col = (cr.value, cg.value, cb.value, ca.value)
-        else:
-            col = None
-        size = R.FPDFText_GetFontSize(tp_raw, i)
-        maperr = R.FPDFText_HasUnicodeMapError(tp_raw, i) == 1
-        rows.append((u, (l.value, b.value, r.value, t.value) if ok else None, _addr(obj) if obj else 0, col, size,
-                     maperr))
+        u = get_unicode(tp_raw, i)
+        ok = get_box(tp_raw, i, bl, br, bb, bt)
+        obj = get_obj(tp_raw, i)
+        oaddr = _addr(obj) if obj else 0
+        style = per_object.get(oaddr) if oaddr else None
+        if style is None:
+            if R.FPDFText_GetFillColor(tp_raw, i, bcr, bcg, bcb, bca):
+                col = (cr.value, cg.value, cb.value, ca.value)
+            else:
+                col = None
+            style = (col, R.FPDFText_GetFontSize(tp_raw, i))
+            if oaddr:
+                per_object[oaddr] = style
+        maperr = has_maperr(tp_raw, i) == 1
+        rows.append((u, (l.value, b.value, r.value, t.value) if ok else None, oaddr, style[0], style[1], maperr))
     return rows
 
 

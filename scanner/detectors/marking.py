@@ -39,7 +39,8 @@ class MarkingDetector:
         # 密级为机密 / 密级是机密: only in a short form line, not in running text (…最高密级为绝密级)
         self.field_verb = re.compile(rf"(?<!原)密级(?:为|是)((?:{levels})(?:{stars}(?:{period})?)?)(?![级、和或及与/])")
         # a line that is nothing but a level (机密 / 机密级), for first lines, headers and table fields
-        self.bare = re.compile(rf"^(?:{levels})级?(?:{stars}(?:{period})?)?$")
+        # (also with the star dropped or moved: 绝密·长期 compacts to 绝密长期; ★秘密)
+        self.bare = re.compile(rf"^{stars}?(?:{levels})级?{stars}?(?:{period})?$")
         internal = sorted(m["internal"], key=len, reverse=True)
         companions = "|".join(map(re.escape, m.get("internal_companions", [])))
         self.internal_line = re.compile(

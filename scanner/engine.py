@@ -12,12 +12,12 @@ from pathlib import Path
 from . import __version__
 from .detectors import build_detectors
 from .detectors.base import ScanContext
-from .model import Document, Finding, Report, ScanError
+from .model import SEVERITIES, Document, Finding, Report, ScanError
 from .normalize import normalize
 from .policy import Policy
 from .rules import Ruleset, default_lexicon_dir
 
-SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 class Scanner:

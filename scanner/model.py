@@ -25,8 +25,6 @@ LAYERS = (
     "attachment",  # embedded files / archive members (locator says which)
 )
 
-# Layers whose mere non-empty presence is a hidden.* finding (the deep-inspection issue decides).
-HIDDEN_LAYERS = {"revision", "comment", "hidden", "metadata", "redaction", "script"}
 
 
 @dataclass

@@ -244,7 +244,3 @@ VALIDATORS = {
     "dms": v_dms,
     "secret_value": v_secret_value,
 }
-
-
-def lexicon_data_dir() -> Path:
-    return default_lexicon_dir() / "data"

@@ -10,7 +10,6 @@ from .base import JoinedText, ScanContext, make_finding
 
 CONTEXT_PLUS = 0.1
 WINDOW_MIN_CHARS = 4096     # below this, one pass over the whole text costs as little
-CONTEXT_MINUS = 0.35
 
 
 def v_address(match: str, context: str, before: str = "", after: str = "") -> bool | None:

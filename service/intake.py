@@ -22,9 +22,7 @@ BIDI = {"\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
 SUPPORTED = {f.media_type: set(f.extensions) for f in formats.uploadable()}
 KNOWN_EXT = {ext for ext in formats.BY_EXTENSION if formats.claimed(ext)}   # incl. legacy Office
 TEXTLIKE_EXT = {ext for f in formats.FORMATS if f.textlike for ext in f.extensions} | {""}
-_UPLOAD_LABELS = [f.label for f in formats.uploadable()]
-UNSUPPORTED_ZH = ("不支持的文件类型（按内容识别），请转为 " + "、".join(_UPLOAD_LABELS[:-1]) + " 或 "
-                  + _UPLOAD_LABELS[-1] + "。")
+UNSUPPORTED_ZH = f"不支持的文件类型（按内容识别），请转为 {formats.listing()}。"
 
 
 def sanitize_filename(name: str | None) -> str:

@@ -108,13 +108,8 @@ def extract(path: str | Path, source: str | None = None) -> Document:
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:
-            doc = Document(source=source, sha256="", media_type="application/octet-stream")
-            doc.errors.append(E.too_large(size, MAX_INPUT_BYTES))
-            return doc
+            return Document.failed(source, E.too_large(size, MAX_INPUT_BYTES))
         data = path.read_bytes()
     except OSError as exc:
-        doc = Document(source=source, sha256="", media_type="application/octet-stream")
-        doc.errors.append(ScanError("extract.unreadable", "无法读取该文件，请检查文件是否存在以及访问权限。",
-                                    type(exc).__name__))
-        return doc
+        return Document.failed(source, E.unreadable(type(exc).__name__))
     return extract_bytes(data, source)

@@ -115,6 +115,14 @@ def uploadable() -> tuple[Format, ...]:
     return tuple(f for f in FORMATS if f.upload and f.extractor)
 
 
+def listing(formats_: tuple[Format, ...] | None = None, *, documents_only: bool = False) -> str:
+    """"docx、pdf、txt 或 html": the labels of what people may submit, for Chinese messages."""
+    rows = [f for f in (formats_ if formats_ is not None else uploadable())
+            if not (documents_only and f.family == "archive")]
+    labels = [f.label for f in rows]
+    return labels[0] if len(labels) == 1 else "、".join(labels[:-1]) + " 或 " + labels[-1]
+
+
 def textless(media_type: str) -> bool:
     """Pictures and opaque blobs without an extractor: inside a container they carry no text to
     scan, so their being unsupported is no gap in the scan."""

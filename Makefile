@@ -56,3 +56,13 @@ train: setup
 
 clean:
 	rm -rf $(VENV) build
+
+# Real-document set (issue 16): rebuild tests/realdocs/files from public repository snapshots
+# (not needed by `make test`), then measure. MIRRORS = directory of git snapshots.
+MIRRORS ?= /work/.mirror
+.PHONY: realdocs realdocs-measure
+realdocs: setup
+	$(BIN)/python tests/realdocs/build.py --mirrors $(MIRRORS)
+
+realdocs-measure: setup
+	$(BIN)/python tests/realdocs/measure.py

@@ -9,22 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-# Layers a segment can belong to. "body" is what a reader sees; the rest are hidden or peripheral.
-LAYERS = (
-    "body",        # visible main text
-    "table",       # visible table cell text
-    "header",      # page header (docx section header, pdf top lines)
-    "footer",      # page footer
-    "revision",    # tracked insertion/deletion/move text
-    "comment",     # docx comments, html comments, pdf annotations
-    "hidden",      # vanished runs, white/tiny/invisible text, display:none, hidden sheets
-    "metadata",    # document properties
-    "redaction",   # text under a filled box
-    "script",      # html script/style
-    "note",        # footnotes, endnotes, speaker notes
-    "attachment",  # embedded files / archive members (locator says which)
-)
-
+from .taxonomy import LAYERS, SEVERITIES  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
 
 
 @dataclass
@@ -67,9 +52,6 @@ class Document:
         seg = Segment(id=len(self.segments), layer=layer, text=text, locator=locator)
         self.segments.append(seg)
         return seg
-
-
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
 @dataclass

@@ -1,13 +1,8 @@
 """Stable extraction error codes with Chinese messages for people."""
 from __future__ import annotations
 
+from ..errors import ExtractionFailed  # noqa: F401  (raised by the extractors; one home in scanner.errors)
 from ..model import ScanError
-
-
-class ExtractionFailed(Exception):
-    def __init__(self, error: ScanError):
-        super().__init__(error.code)
-        self.error = error
 
 
 def empty() -> ScanError:

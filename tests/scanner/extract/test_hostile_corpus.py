@@ -17,7 +17,7 @@ from scanner.extract.isolated import extract_isolated
 from scanner.extract.sandbox import netns_prefix
 from support.hostile_child import run_hostile
 
-MAKER = Path(__file__).resolve().parents[2] / "shared" / "hostile" / "make_hostile.py"
+MAKER = Path(__file__).resolve().parents[4] / "shared" / "hostile" / "make_hostile.py"
 
 # file -> the error code the scan must carry (hostile files are refused or flagged, never "clean")
 EXPECT_ERROR = {

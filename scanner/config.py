@@ -14,6 +14,10 @@ Environment variables (all optional):
     BAOMI_REGEX_TIMEOUT_S    time limit of one rule's regex on one segment
     BAOMI_EXTRACT_MEM_MB, BAOMI_EXTRACT_CPU_S, BAOMI_EXTRACT_WALL_S, BAOMI_EXTRACT_NETNS (auto | off)
                              the sandbox of a child / batch worker (`SandboxLimits`)
+    BAOMI_OCR                1 (default) / 0: read images and scanned pages (always off in light mode,
+                             where image-only content goes to review with extract.ocr_unavailable)
+    BAOMI_OCR_THREADS        onnxruntime threads of the OCR engine (default 1)
+    BAOMI_OCR_BUDGET_S       OCR wall-clock seconds per document (default 300; pages beyond: review)
 """
 from __future__ import annotations
 
@@ -93,6 +97,15 @@ class ScanConfig(BaseModel):
     isolation: Isolation = Isolation.AUTO
     regex_timeout_s: float = Field(1.0, gt=0)
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
+    ocr: bool = True
+    ocr_threads: int = Field(1, ge=1, le=16)
+    ocr_budget_s: float = Field(300.0, gt=0)
+
+    def ocr_options(self):
+        """The extraction's OCR options (scanner.extract.ocr.OcrOptions): off in light mode."""
+        from .extract.ocr import OcrOptions
+        return OcrOptions(enabled=self.ocr and not self.light, threads=self.ocr_threads,
+                          budget_s=self.ocr_budget_s, reason="light" if self.light else ("off" if not self.ocr else ""))
 
     @field_validator("isolation", mode="before")
     @classmethod
@@ -136,6 +149,9 @@ class _Env(BaseSettings):
     names_scope: str | None = None
     isolation: str | None = None
     regex_timeout_s: float | None = None
+    ocr: bool | None = None
+    ocr_threads: int | None = None
+    ocr_budget_s: float | None = None
 
 
 def _config_error(exc: ValidationError, prefix: str) -> ConfigError:

@@ -9,15 +9,15 @@ import hashlib
 import time
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .detectors import build_detectors
 from .detectors.base import ScanContext
-from .model import SEVERITIES, Document, Finding, Report, ScanError
+from .model import Document, Finding, Report, ScanError
 from .normalize import normalize
 from .policy import Policy
 from .rules import Ruleset, default_lexicon_dir
+from .taxonomy import SEVERITY_RANK
 
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 class Scanner:

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from .extract.sandbox import path_needs_isolation
+
 EXIT = {"pass": 0, "review": 1, "block": 2}
 CANNOT_SCAN = 3
 
@@ -50,15 +52,7 @@ def expand_paths(paths: list[str]) -> list[str]:
 
 def should_isolate(path: str, isolation: str) -> bool:
     """auto: plain text is decoded in-process (bounded by size); every parsed format goes to a child."""
-    if isolation != "auto":
-        return isolation == "always"
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False          # the in-process path reports the unreadable file
-    from .extract.sniff import sniff_media_type
-    return sniff_media_type(head, "") != "text/plain"
+    return path_needs_isolation(path, isolation)
 
 
 def exit_code(reports, fail_on: str) -> int:

@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: setup run test eval bench bench-quick clean scan-samples train
+.PHONY: setup run test test-fast eval bench bench-quick clean scan-samples train
 
+# requirements.lock = runtime deps + the dev, training and distributed extras, fully pinned.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock
@@ -19,8 +20,17 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/baomi serve
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest
+
+# Checks `make test` runs first: declared dependencies = imports (deptry).
+.PHONY: lint
+lint: setup
+	$(BIN)/deptry scanner service training
+
+# The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 # Browser end-to-end tests (issue 6) in Debian's chromium, installed when missing (never a browser download).
 .PHONY: browser e2e
@@ -51,8 +61,18 @@ bench-quick: setup $(BENCH_VENV)/.installed
 # Models (issue 4): retrain models/*.npz from ../shared/data + training_data/, rewrite models/manifest.json
 # hashes, print held-out figures. A few minutes on 2 cores.
 train: setup
-	$(BIN)/python -m scanner.train.passage
-	$(BIN)/python -m scanner.train.names
+	$(BIN)/python -m training.passage
+	$(BIN)/python -m training.names
 
 clean:
 	rm -rf $(VENV) build
+
+# Real-document set (issue 16): rebuild tests/realdocs/files from public repository snapshots
+# (not needed by `make test`), then measure. MIRRORS = directory of git snapshots.
+MIRRORS ?= /work/.mirror
+.PHONY: realdocs realdocs-measure
+realdocs: setup
+	$(BIN)/python tests/realdocs/build.py --mirrors $(MIRRORS)
+
+realdocs-measure: setup
+	$(BIN)/python tests/realdocs/measure.py

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _lock = threading.Lock()
 _scanners: dict = {}

@@ -9,15 +9,15 @@ import hashlib
 import time
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .detectors import build_detectors
 from .detectors.base import ScanContext
-from .model import SEVERITIES, Document, Finding, Report, ScanError
+from .model import Document, Finding, Report, ScanError
 from .normalize import normalize
 from .policy import Policy
 from .rules import Ruleset, default_lexicon_dir
+from .taxonomy import SEVERITY_RANK
 
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 class Scanner:
@@ -109,7 +109,8 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
     """One place that merges, sorts and validates (scrubadub): drop exact duplicates and findings
     contained in a stronger finding of the same category family on the same segment."""
     findings = [f for f in findings if 0 <= f.start < f.end]
-    findings.sort(key=lambda f: (f.segment_id, f.start, -(f.end - f.start), -SEVERITY_RANK[f.severity]))
+    # on the same span, the more confident finding (a vendor rule over a generic key=value) is kept
+    findings.sort(key=lambda f: (f.segment_id, f.start, -(f.end - f.start), -SEVERITY_RANK[f.severity], -f.confidence))
     out: list[Finding] = []
     for f in findings:
         fam = f.category.split(".")[0]

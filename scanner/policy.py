@@ -5,13 +5,40 @@ extraction/scan error forces at least `review` (fail closed).
 """
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from .model import Finding, ScanError
+from .taxonomy import DECISION_RANK
 
-RANK = {"pass": 0, "review": 1, "block": 2}
+RANK = DECISION_RANK    # the old name
+
+# Exit codes of a publishing gate (`baomi scan`, batch): the decision's code, or CANNOT_SCAN when
+# some file could not be fully read and none was blocked.
+EXIT = {"pass": 0, "review": 1, "block": 2}
+CANNOT_SCAN = 3
+FAIL_ON = ("review", "block", "never")
+
+
+def exit_code(decisions: Iterable[str], errors: bool | int, fail_on: str | None = "review") -> int:
+    """The one exit-code rule. decisions: one per file; errors: whether (or how many) files had
+    errors. 0 pass, 1 review, 2 block, 3 could not scan (errors and nothing blocked).
+    fail_on="block": review exits 0; "never": always 0 (report only)."""
+    fail_on = fail_on or "review"
+    if fail_on not in FAIL_ON:
+        raise ValueError(f"fail_on must be one of {FAIL_ON}, not {fail_on!r}")
+    decisions = list(decisions)
+    if fail_on == "never" or not decisions:
+        return 0
+    if "block" in decisions:
+        return EXIT["block"]
+    code = CANNOT_SCAN if errors else max(EXIT.get(d, EXIT["review"]) for d in decisions)
+    if fail_on == "block" and code == EXIT["review"]:
+        return 0
+    return code
 
 
 @dataclass
@@ -27,7 +54,6 @@ class Policy:
     def load(cls, path: Path) -> "Policy":
         raw = path.read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))
-        import hashlib
         p = cls(severity_decision=data["severity_decision"],
                 category_decision=data.get("category_decision", {}),
                 severity_weight=data.get("severity_weight", {}),
@@ -63,7 +89,6 @@ class Policy:
             if RANK[self.error_decision] > RANK[decision]:
                 decision = self.error_decision
             reasons.extend(f"error:{e.code}" for e in errors)
-        risk = 0.0
         keep = 1.0
         for f in findings:
             w = self.severity_weight.get(f.severity, 0.5)

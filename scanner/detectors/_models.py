@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-class ModelIntegrityError(RuntimeError):
-    pass
+from ..errors import ModelIntegrityError
 
 
 def models_dir() -> Path:

@@ -1,0 +1,144 @@
+"""One configuration object for a scan: `ScanConfig`, built once (from BAOMI_* environment variables
+and/or keyword arguments) by whoever starts the work (CLI, batch, service) and passed down.
+Nothing in the scanner reads os.environ at import time or behind the caller's back.
+
+    cfg = ScanConfig.from_env()                      # environment (BAOMI_LIGHT, BAOMI_NAMES_SCOPE, ...)
+    cfg = ScanConfig.from_env(light=True)            # environment, keyword arguments win
+    cfg = ScanConfig(light=True)                     # keyword arguments and defaults only
+
+Environment variables (all optional):
+    BAOMI_LEXICON_DIR        rules, terms, markings, policy (default: the shipped lexicons/)
+    BAOMI_LIGHT              1: rules and lexicons only, no models
+    BAOMI_NAMES_SCOPE        all | cue | off          (the name tagger's reach, see MODEL_CARD_names.md)
+    BAOMI_ISOLATION          off | auto | always      (parse files in a sandboxed child process)
+    BAOMI_REGEX_TIMEOUT_S    time limit of one rule's regex on one segment
+    BAOMI_EXTRACT_MEM_MB, BAOMI_EXTRACT_CPU_S, BAOMI_EXTRACT_WALL_S, BAOMI_EXTRACT_NETNS (auto | off)
+                             the sandbox of a child / batch worker (`SandboxLimits`)
+"""
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+_TRUE = ("1", "true", "yes", "on", "always")
+_FALSE = ("0", "false", "no", "off", "never", "")
+
+
+class Isolation(str, enum.Enum):
+    """Where files are parsed. off: in process; auto: every parsed format in a sandboxed child
+    (plain text, which needs no parser, in process); always: every file in a child."""
+    OFF = "off"
+    AUTO = "auto"
+    ALWAYS = "always"
+
+    @classmethod
+    def parse(cls, value: "Isolation | bool | str | None") -> "Isolation":
+        """Every spelling in use: the CLI's auto/always/never, the service's true/false/1/0/on/off
+        (where the service once read "always" as off: here "always" is always), and booleans."""
+        if isinstance(value, cls):
+            return value
+        if value is None:
+            return cls.AUTO
+        if isinstance(value, bool):
+            return cls.ALWAYS if value else cls.OFF
+        v = str(value).strip().lower()
+        if v == "auto":
+            return cls.AUTO
+        if v in _TRUE:
+            return cls.ALWAYS
+        if v in _FALSE:
+            return cls.OFF
+        raise ConfigError(f"isolation must be off, auto or always, not {value!r}", field="isolation")
+
+
+class NamesScope(str, enum.Enum):
+    """Reach of the personal-name tagger: all text, only where personal data is cued, or off."""
+    ALL = "all"
+    CUE = "cue"
+    OFF = "off"
+
+
+class SandboxLimits(BaseModel):
+    """Limits of a sandboxed extraction child or batch worker: an address-space cap (MB above what
+    the process holds when the cap is set), a CPU-time budget per file, a wall-clock watchdog, and
+    network isolation (`unshare -rn` where the machine allows it; "off" never)."""
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mem_mb: int = Field(1536, gt=0)
+    cpu_s: int = Field(60, gt=0)
+    wall_s: float = Field(90.0, gt=0)
+    netns: str = Field("auto", pattern="^(auto|off)$")
+
+
+class _SandboxEnv(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAOMI_EXTRACT_", extra="ignore")
+    mem_mb: int = 1536
+    cpu_s: int = 60
+    wall_s: float = 90.0
+    netns: str = "auto"
+
+
+class ScanConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lexicon_dir: Path | None = None
+    light: bool = False
+    names_scope: NamesScope = NamesScope.ALL
+    isolation: Isolation = Isolation.AUTO
+    regex_timeout_s: float = Field(1.0, gt=0)
+    sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
+
+    @field_validator("isolation", mode="before")
+    @classmethod
+    def _isolation(cls, v: Any) -> Isolation:
+        return Isolation.parse(v)
+
+    @field_validator("names_scope", mode="before")
+    @classmethod
+    def _scope(cls, v: Any) -> Any:
+        return NamesScope.ALL if v is None or v == "" else v
+
+    @classmethod
+    def build(cls, **values: Any) -> "ScanConfig":
+        """ScanConfig(**values), with pydantic's errors turned into a ConfigError naming the field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise _config_error(exc, "") from None
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "ScanConfig":
+        """Built from BAOMI_* environment variables; keyword arguments (not None) win."""
+        try:
+            env = _Env()
+            sandbox = SandboxLimits(**_SandboxEnv().model_dump())
+        except ValidationError as exc:
+            raise _config_error(exc, "BAOMI_") from None
+        values: dict[str, Any] = {k: v for k, v in env.model_dump().items() if v is not None}
+        values["sandbox"] = sandbox
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.build(**values)
+
+    def replace(self, **changes: Any) -> "ScanConfig":
+        return self.build(**{**self.model_dump(), **changes})
+
+
+class _Env(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAOMI_", extra="ignore")
+    lexicon_dir: Path | None = None
+    light: bool | None = None
+    names_scope: str | None = None
+    isolation: str | None = None
+    regex_timeout_s: float | None = None
+
+
+def _config_error(exc: ValidationError, prefix: str) -> ConfigError:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err.get("loc", ()))
+    return ConfigError(f"{err.get('msg', 'invalid value')}", field=(prefix.upper() + field.upper()) if prefix else field)

@@ -1,0 +1,40 @@
+"""Exception types of the scanner. Stable error *records* in reports are `model.ScanError` (with the
+codes catalogued in `extract/errors.py`); these are exceptions raised to callers.
+
+BaomiError                 root: `except BaomiError` catches every fault the scanner raises on purpose
+ +- ConfigError            a rule, term, marking, policy, vocabulary or settings file (or value) is wrong;
+ |                         names the file, the rule id and the field, so an admin can fix it
+ +- ModelIntegrityError    a model file does not match its recorded hash or cannot be loaded
+ +- ExtractionFailed       an extractor gave up; carries the ScanError the report will show
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # pragma: no cover
+    from .model import ScanError
+
+
+class BaomiError(Exception):
+    """Root of every exception the scanner raises on purpose."""
+
+
+class ConfigError(BaomiError, ValueError):
+    """A configuration file or value is invalid. `str(exc)` reads "file: rule id: field: problem"."""
+
+    def __init__(self, message: str, *, file: str = "", rule_id: str = "", field: str = ""):
+        self.file, self.rule_id, self.field, self.problem = file, rule_id, field, message
+        where = ": ".join(p for p in (file, rule_id and f"rule {rule_id}", field and f"field {field}") if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ModelIntegrityError(BaomiError, RuntimeError):
+    """A model file is missing, corrupt or not the one its card records."""
+
+
+class ExtractionFailed(BaomiError):
+    """Raised inside an extractor; `extract._run` turns it into the report's ScanError."""
+
+    def __init__(self, error: "ScanError"):
+        super().__init__(error.code)
+        self.error = error

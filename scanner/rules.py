@@ -1,7 +1,8 @@
 """Rules and term lists as data (gitleaks-style TOML files in lexicons/).
 
 lexicons/rules/*.toml   [[rules]]: id, category, regex, keywords, prefilter, validator, severity,
-                        confidence, context_plus / context_minus (words that raise / lower
+                        confidence, entropy (minimum Shannon entropy of the value),
+                        context_plus / context_minus (words that raise / lower
                         confidence), context_window, allow (regexes on the match), allow_context
                         (regexes on the surrounding text), explanation, suggestion, and
                         examples_true / examples_false that tests run.
@@ -35,7 +36,8 @@ class Rule:
     confidence: float = 0.8
     keywords: list[str] = field(default_factory=list)
     validator: str | None = None
-    group: int | str = 0
+    group: int | str = 0            # the part to highlight: a group number or name, or "first" (the
+                                    # first group that took part in the match, for alternatives)
     context_plus: list[str] = field(default_factory=list)
     context_minus: list[str] = field(default_factory=list)
     context_required: bool = False
@@ -52,6 +54,7 @@ class Rule:
     # texts the regex then runs only on the segments holding such an anchor (same findings, faster)
     anchors_in_match: bool = False
     on: str = "normalized"      # "normalized" or "compact" text
+    entropy: float = 0.0        # minimum Shannon entropy (bits per character) of the value (gitleaks)
     file: str = ""
 
 
@@ -125,4 +128,4 @@ def _rule_from_dict(r: dict, file: str) -> Rule:
         examples_true=list(r.get("examples_true", [])), examples_false=list(r.get("examples_false", [])),
         prefilter=re.compile(r["prefilter"], flags) if r.get("prefilter") else None,
         anchors_in_match=bool(r.get("anchors_in_match", False)),
-        on=r.get("on", "normalized"), file=file)
+        on=r.get("on", "normalized"), entropy=float(r.get("entropy", 0.0)), file=file)

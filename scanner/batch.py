@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .config import SandboxLimits
+from .policy import exit_code
 from .extract.sandbox import (cap_worker_memory, cpu_budget, default_limits, enter_network_namespace,
                               needs_isolation, path_needs_isolation)
 
@@ -316,22 +317,7 @@ class BatchSummary:
         return self.exit_code
 
     def compute_exit_code(self, fail_on: str | None) -> int:
-        try:
-            from .scan_cli import CANNOT_SCAN, EXIT
-        except ImportError:     # pragma: no cover - the CLI module is part of the package
-            CANNOT_SCAN, EXIT = 3, {"pass": 0, "review": 1, "block": 2}
-        fail_on = fail_on or "review"
-        if fail_on == "never" or not self.total_files:
-            return 0
-        if self.decisions.get("block"):
-            return EXIT["block"]
-        if self.errors:
-            code = CANNOT_SCAN
-        else:
-            code = max((EXIT.get(d, 1) for d, n in self.decisions.items() if n), default=0)
-        if fail_on == "block" and code == EXIT["review"]:
-            return 0
-        return code
+        return exit_code([d for d, n in self.decisions.items() if n], sum(self.errors.values()), fail_on)
 
 
 def summarize(out_path: str | os.PathLike, summary: BatchSummary | None = None) -> BatchSummary:

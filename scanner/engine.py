@@ -12,6 +12,7 @@ from pathlib import Path
 from ._version import __version__
 from .detectors import build_detectors
 from .detectors.base import ScanContext
+from . import harm
 from .extract.ocr import annotate_finding
 from .model import Document, Finding, Report, ScanError
 from .normalize import normalize
@@ -23,7 +24,7 @@ from .taxonomy import SEVERITY_RANK
 
 class Scanner:
     def __init__(self, lexicon_dir: str | Path | None = None, light: bool = False,
-                 names_scope: str | None = None, ocr=None):
+                 names_scope: str | None = None, names_report: str | None = None, ocr=None):
         """ocr: scanner.extract.ocr.OcrOptions for the files this scanner extracts (default: OCR on,
         off in light mode, where image-only content fails closed with extract.ocr_unavailable)."""
         from .extract.ocr import OcrOptions
@@ -33,10 +34,15 @@ class Scanner:
         self.policy = Policy.load(self.lexicon_dir / "policy.toml")
         self.light = light
         self.names_scope = names_scope
+        # names_report: "relevant" (default: names only where they matter) or "all" (inventory)
+        self.names_report = names_report or "relevant"
+        if self.names_report not in harm.NAMES_REPORT:
+            raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
+        self.harm = harm.HarmRules.load(harm.default_path(self.lexicon_dir))
         self.detectors, self.model_version = build_detectors(self.ruleset, light=light,
                                                              options={"names_scope": names_scope})
         self.ruleset_hash = hashlib.sha256(
-            (self.ruleset.hash + self.policy.source_hash).encode()).hexdigest()[:16]
+            (self.ruleset.hash + self.policy.source_hash + self.harm.source_hash).encode()).hexdigest()[:16]
 
     # -- entry points ---------------------------------------------------------------------------
     def scan_text(self, text: str, source: str = "<text>") -> Report:
@@ -101,6 +107,11 @@ class Scanner:
                                         f"{det.name}: {type(exc).__name__}"))
             timings[f"detect.{det.name}"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
+        try:
+            findings = harm.apply(findings, doc.segments, self.harm, self.names_report)
+        except Exception as exc:   # a post-processing bug must not turn into a silent pass
+            errors.append(ScanError("scan.detector_failed", "部分检测项执行失败，结果不完整，需人工审查。",
+                                    f"harm: {type(exc).__name__}"))
         findings = merge_findings(findings)
         by_id = {s.id: s for s in doc.segments}
         for f in findings:
@@ -122,7 +133,8 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
     """One place that merges, sorts and validates (scrubadub): drop exact duplicates and findings
     contained in a stronger finding of the same category family on the same segment."""
     findings = [f for f in findings if 0 <= f.start < f.end]
-    findings.sort(key=lambda f: (f.segment_id, f.start, -(f.end - f.start), -SEVERITY_RANK[f.severity]))
+    # on the same span, the more confident finding (a vendor rule over a generic key=value) is kept
+    findings.sort(key=lambda f: (f.segment_id, f.start, -(f.end - f.start), -SEVERITY_RANK[f.severity], -f.confidence))
     out: list[Finding] = []
     for f in findings:
         fam = f.category.split(".")[0]

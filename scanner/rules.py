@@ -1,12 +1,14 @@
 """Rules and term lists as data (gitleaks-style TOML files in lexicons/).
 
 lexicons/rules/*.toml   [[rules]]: id, category, regex, keywords, prefilter, validator, severity,
-                        confidence, context_plus / context_minus (words that raise / lower
+                        confidence, entropy (minimum Shannon entropy of the value),
+                        context_plus / context_minus (words that raise / lower
                         confidence), context_window, allow (regexes on the match), allow_context
                         (regexes on the surrounding text), explanation, suggestion, and
                         examples_true / examples_false that tests run.
 lexicons/terms/*.toml   [lexicon]: category, severity, confidence, explanation, suggestion;
                         terms = [...]; allow = [...] (phrases that contain a term but are fine);
+                        joins / heads (word-boundary rules, see Lexicon);
                         examples_true / examples_false.
 """
 from __future__ import annotations
@@ -35,7 +37,8 @@ class Rule:
     confidence: float = 0.8
     keywords: list[str] = field(default_factory=list)
     validator: str | None = None
-    group: int | str = 0
+    group: int | str = 0            # the part to highlight: a group number or name, or "first" (the
+                                    # first group that took part in the match, for alternatives)
     context_plus: list[str] = field(default_factory=list)
     context_minus: list[str] = field(default_factory=list)
     context_required: bool = False
@@ -52,6 +55,7 @@ class Rule:
     # texts the regex then runs only on the segments holding such an anchor (same findings, faster)
     anchors_in_match: bool = False
     on: str = "normalized"      # "normalized" or "compact" text
+    entropy: float = 0.0        # minimum Shannon entropy (bits per character) of the value (gitleaks)
     file: str = ""
 
 
@@ -63,6 +67,11 @@ class Lexicon:
     severity: str = "medium"
     confidence: float = 0.75
     allow: list[str] = field(default_factory=list)
+    # word boundaries: words that straddle a term's first or last character and make the hit part of
+    # another word (期待 + 待公布, 无限 + 限内部), and head nouns that, right after a term, make it an
+    # attribute rather than an instruction (阅后销毁 + 函数, 内部数据 + 结构)
+    joins: list[str] = field(default_factory=list)
+    heads: list[str] = field(default_factory=list)
     explanation: str = ""
     suggestion: str = ""
     examples_true: list[str] = field(default_factory=list)
@@ -99,7 +108,8 @@ class Ruleset:
             lexicons.append(Lexicon(
                 name=path.stem, category=meta["category"], terms=list(doc.get("terms", [])),
                 severity=meta.get("severity", "medium"), confidence=float(meta.get("confidence", 0.75)),
-                allow=list(doc.get("allow", [])), explanation=meta.get("explanation", ""),
+                allow=list(doc.get("allow", [])), joins=list(doc.get("joins", [])),
+                heads=list(doc.get("heads", [])), explanation=meta.get("explanation", ""),
                 suggestion=meta.get("suggestion", ""), examples_true=list(doc.get("examples_true", [])),
                 examples_false=list(doc.get("examples_false", [])), file=path.name))
         ids = [r.id for r in rules]
@@ -125,4 +135,4 @@ def _rule_from_dict(r: dict, file: str) -> Rule:
         examples_true=list(r.get("examples_true", [])), examples_false=list(r.get("examples_false", [])),
         prefilter=re.compile(r["prefilter"], flags) if r.get("prefilter") else None,
         anchors_in_match=bool(r.get("anchors_in_match", False)),
-        on=r.get("on", "normalized"), file=file)
+        on=r.get("on", "normalized"), entropy=float(r.get("entropy", 0.0)), file=file)

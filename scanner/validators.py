@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -134,13 +135,25 @@ def bank_bin(digits: str) -> tuple[bool, bool]:
 
 # --- validators used by rules: (match, context) -> True / False / None -------------------------
 
+# Labels whose numbers look like phone or card numbers but are not (invoice code and number, tax
+# ID, machine number, check code): a number right after one of them is that, not personal data.
+NOT_PERSONAL_LABEL = re.compile(r"(?:发票代码|发票号码|发票号|机器编号|校验码|纳税人识别号|税号|税务登记号|票据号码|票据代码)"
+                                r"\s*[:：]?\s*$")
+# Labels right before a bank card number (银行卡号：6212…): the number is a card even when its prefix
+# is missing from the BIN table (the table is incomplete).
+CARD_LABEL = re.compile(r"(?:银行卡号|银行卡|卡号|收款账号|收款帐号|付款账号|银行账号|银行帐号|账号|帐号)\s*[:：]?\s*$")
+
+
+def _separators_removed(match: str) -> str:
+    return re.sub(r"[\s./-]", "", match)
+
+
 def v_id_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    digits = re.sub(r"[\s-]", "", match)
-    return True if resident_id(digits) else False
+    return True if resident_id(_separators_removed(match)) else False
 
 
 def v_bank_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    digits = re.sub(r"[\s-]", "", match)
+    digits = _separators_removed(match)
     if not (15 <= len(digits) <= 19) or not luhn(digits):
         return False
     if resident_id(digits):
@@ -148,6 +161,8 @@ def v_bank_card(match: str, context: str, before: str = "", after: str = "") -> 
     known, length_ok = bank_bin(digits)
     if known and length_ok:
         return True
+    if digits.startswith("62") and 16 <= len(digits) <= 19 and CARD_LABEL.search(before):
+        return True       # UnionPay-style number right after its label
     if known:
         return None
     # unknown prefix: only with card context nearby
@@ -161,11 +176,20 @@ MOBILE_PREFIXES = re.compile(r"^1(3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35
 
 def v_mobile(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     digits = re.sub(r"\D", "", match)
-    if digits.startswith("86") and len(digits) == 13:
+    if digits.startswith("0086") and len(digits) == 15:
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if len(digits) != 11 or not MOBILE_PREFIXES.match(digits):
         return False
+    if NOT_PERSONAL_LABEL.search(before):
+        return False      # 发票号码：13572468013 is an invoice number
     return None
+
+
+def v_landline(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+    """A landline-shaped number right after an invoice or tax label is that number, not a phone."""
+    return False if NOT_PERSONAL_LABEL.search(before) else None
 
 
 def v_private_ip(match: str, context: str, before: str = "", after: str = "") -> bool | None:
@@ -206,6 +230,50 @@ def v_dms(match: str, context: str, before: str = "", after: str = "") -> bool |
 
 
 PLACEHOLDER = re.compile(r"^(?:your|my|enter|input|xxx+|example|sample|demo|test|changeme|placeholder)[_-]?", re.I)
+# Words that mark a value as a placeholder wherever they stand in it (AKIAIOSFODNN7EXAMPLE,
+# insert_key_here, <your-key>, bP88Q~xxxxxxxx): a random key holds none of them by chance.
+PLACEHOLDER_WORDS = ("example", "xxxx", "your", "placeholder", "insert", "changeme", "change_me", "dummy",
+                     "sample", "redacted", "replace", "_here", "here_", "fake", "todo", "****", "••", "●●")
+# A reference to a value kept elsewhere: ${VAR}, $(cmd), {{ .Values.x }}, %(pw)s, <key>, $DB_PASSWORD,
+# var.db_password, settings.SECRET_KEY, process.env.TOKEN, os.environ["X"].
+REFERENCE = re.compile(r"^(?:\$\{|\$\(|\{\{|%\(|<|\[|\$[A-Za-z_][A-Za-z0-9_]*$)"
+                       r"|^(?:var|vars|local|locals|settings|config|conf|env|process\.env|os\.environ|secrets|params)[.\[]",
+                       re.I)
+# a dotted lower-case identifier (aws_ec2_client_vpn_endpoint.client-vpn-endpoint.id): code, not a value
+IDENTIFIER_PATH = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z][a-z0-9_]*)*\.[a-z][a-z0-9_]*$")
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of the value's own character distribution (gitleaks' `entropy`)."""
+    if not value:
+        return 0.0
+    n = len(value)
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _sequential_run(value: str, k: int = 8) -> bool:
+    """A run of k characters each one code point above the last (12345678, abcdefgh)."""
+    run = 1
+    for a, b in zip(value, value[1:]):
+        run = run + 1 if ord(b) - ord(a) == 1 else 1
+        if run >= k:
+            return True
+    return False
+
+
+def is_placeholder(value: str) -> bool:
+    v = value.strip().strip("\"'“”‘’`")
+    low = v.lower()
+    if any(w in low for w in PLACEHOLDER_WORDS):
+        return True
+    if REFERENCE.search(v) or IDENTIFIER_PATH.match(v):
+        return True
+    if re.search(r"(.)\1{5,}", v) or _sequential_run(v):
+        return True
+    return False
 
 
 def v_secret_value(match: str, context: str, before: str = "", after: str = "") -> bool | None:
@@ -218,20 +286,28 @@ def v_secret_value(match: str, context: str, before: str = "", after: str = "") 
     if PLACEHOLDER.match(v) or re.fullmatch(r"[A-Z][A-Z0-9_]*_[A-Z0-9_]+", v) or v.startswith("<"):
         return False
     low = v.lower()
-    if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "your_password", "<password>"} or set(v) <= set("*xX•●.·"):
+    if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "true", "false", "your_password",
+               "<password>", "required", "optional", "string"} or set(v) <= set("*xX•●.·"):
         return False
-    if re.fullmatch(r"[\u4e00-\u9fff]+", v):
-        return False   # Chinese words after 密码 (e.g. 密码管理) are not a credential value
+    if is_placeholder(v):
+        return False
     return None
 
 
 def v_password_like(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    """A bare value after 口令/密码 separated only by a space: letters plus a digit or a symbol."""
-    if v_secret_value(match, context) is False:
+    """A bare value after 口令/密码 separated only by a space: letters plus a digit or a symbol inside
+    the value (a sentence's full stop does not count: "password combination." is prose)."""
+    v = match.rstrip(".,;:!?)")
+    if v_secret_value(v, context) is False:
         return False
-    has_alpha = re.search(r"[A-Za-z]", match) is not None
-    has_other = re.search(r"[0-9!@#$%^&*_.\-]", match) is not None
+    has_alpha = re.search(r"[A-Za-z]", v) is not None
+    has_other = re.search(r"[0-9!@#$%^&*_.\-]", v) is not None
     return None if has_alpha and has_other else False
+
+
+def v_token(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+    """A vendor key or token (secret.token): its shape is the rule's regex; drop placeholders."""
+    return False if is_placeholder(match) else None
 
 
 VALIDATORS = {
@@ -239,8 +315,10 @@ VALIDATORS = {
     "id_card": v_id_card,
     "bank_card": v_bank_card,
     "mobile": v_mobile,
+    "landline": v_landline,
     "private_ip": v_private_ip,
     "coordinate_pair": v_coordinate_pair,
     "dms": v_dms,
     "secret_value": v_secret_value,
+    "token": v_token,
 }

@@ -2,10 +2,12 @@
 validator + context words that raise or lower confidence + allowlists (gitleaks / Presidio ideas)."""
 from __future__ import annotations
 
+import ahocorasick_rs
+
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..rules import Rule, Ruleset
-from ..validators import VALIDATORS
+from ..validators import VALIDATORS, shannon_entropy
 from .base import JoinedText, ScanContext, make_finding
 
 CONTEXT_PLUS = 0.1
@@ -32,6 +34,12 @@ class RegexDetector:
         for r in self.rules:
             if r.validator and r.validator not in VALIDATORS:
                 raise ValueError(f"rule {r.id}: unknown validator {r.validator}")
+        # every rule's keywords in one automaton: one pass per document says which are present, instead
+        # of one substring search per keyword per rule (dozens of rules carry keywords)
+        kws = sorted({k.lower() for r in self.rules for k in r.keywords})
+        index = {k: i for i, k in enumerate(kws)}
+        self._kw_ac = ahocorasick_rs.AhoCorasick(kws) if kws else None
+        self._rule_kw = {id(r): frozenset(index[k.lower()] for k in r.keywords) for r in self.rules}
 
     def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
         return self._scan(JoinedText([seg], [norm]))
@@ -39,14 +47,19 @@ class RegexDetector:
     def detect_document(self, ctx: ScanContext) -> list[Finding]:
         return self._scan(ctx.joined("norm"))
 
-    def _matches(self, rule: Rule, jt: JoinedText):
+    def _present_keywords(self, jt: JoinedText) -> set[int]:
+        if self._kw_ac is None:
+            return set()
+        return {k for k, _, _ in self._kw_ac.find_matches_as_indexes(jt.lower, overlapping=True)}
+
+    def _matches(self, rule: Rule, jt: JoinedText, present: set[int]):
         """The rule's regex matches in the joined text. For a rule whose keywords and prefilter
         always lie inside a match (`anchors_in_match = true`) on a long text, the regex runs only
         on the segments that hold an anchor: Python's `re` scans CJK text at a few MB/s per
         pattern, and most segments of a long document hold no digit run, '@' or keyword.
         Same findings (a match never crosses a segment: `locate` drops those anyway)."""
         text = jt.text
-        if rule.keywords and not any(k in jt.lower for k in rule.keywords):
+        if rule.keywords and not (self._rule_kw[id(rule)] & present):
             return
         if not (rule.anchors_in_match and len(text) >= WINDOW_MIN_CHARS and len(jt.lower) == len(text)):
             if rule.prefilter is not None and rule.prefilter.search(text) is None:
@@ -58,6 +71,7 @@ class RegexDetector:
             segs: set[int] = set()
             low = jt.lower
             for k in rule.keywords:
+                k = k.lower()
                 i = low.find(k)
                 while i != -1:
                     s = jt.segment_at(i)
@@ -83,9 +97,13 @@ class RegexDetector:
     def _scan(self, jt: JoinedText) -> list[Finding]:
         text = jt.text
         out: list[Finding] = []
+        present = self._present_keywords(jt)
         for rule in self.rules:
-            for m in self._matches(rule, jt):
-                i, j = m.span(rule.group)
+            for m in self._matches(rule, jt, present):
+                if rule.group == "first":     # alternatives with one value group each
+                    i, j = next((m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.start(g) >= 0), m.span())
+                else:
+                    i, j = m.span(rule.group)
                 if i < 0 or j <= i:
                     continue
                 where = jt.locate(i, j)
@@ -96,6 +114,8 @@ class RegexDetector:
                 before, after = text[lo:i], text[j:hi]
                 context = before + " " + after
                 if any(a.search(value) for a in rule.allow):
+                    continue
+                if rule.entropy and shannon_entropy(value) < rule.entropy:
                     continue
                 if any(a.search(text[lo:hi]) for a in rule.allow_context):
                     continue

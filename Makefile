@@ -7,15 +7,11 @@ SHARED ?= ../shared
 
 .PHONY: setup run test test-fast eval bench bench-quick clean scan-samples train
 
-<<<<<<< HEAD
+# requirements.lock = runtime deps + the dev, training and distributed extras, fully pinned.
 # requirements-nodeps.lock: the OCR engine, installed without its declared opencv-python (desktop
 # OpenCV, needs GL libraries); requirements.lock has opencv-python-headless in its place. A venv
 # that still has opencv-python (both write cv2/) gets it removed and the headless build reinstalled.
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
-=======
-# requirements.lock = runtime deps + the dev, training and distributed extras, fully pinned.
-$(STAMP): requirements.lock pyproject.toml
->>>>>>> main
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nodeps.lock
@@ -31,11 +27,7 @@ run: setup
 	sh .ci/install_office.sh --best-effort
 	$(BIN)/baomi serve
 
-<<<<<<< HEAD
-test: setup browser office
-=======
-test: setup browser lint
->>>>>>> main
+test: setup browser office lint
 	$(BIN)/python -m pytest
 
 # Checks `make test` runs first: declared dependencies = imports (deptry).

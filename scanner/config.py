@@ -43,7 +43,7 @@ class Isolation(str, enum.Enum):
     ALWAYS = "always"
 
     @classmethod
-    def parse(cls, value: "Isolation | bool | str | None") -> "Isolation":
+    def parse(cls, value: Isolation | bool | str | None) -> Isolation:
         """Every spelling in use: the CLI's auto/always/never, the service's true/false/1/0/on/off
         (where the service once read "always" as off: here "always" is always), and booleans."""
         if isinstance(value, cls):
@@ -103,12 +103,6 @@ class ScanConfig(BaseModel):
     ocr_threads: int = Field(1, ge=1, le=16)
     ocr_budget_s: float = Field(300.0, gt=0)
 
-    def ocr_options(self):
-        """The extraction's OCR options (scanner.extract.ocr.OcrOptions): off in light mode."""
-        from .extract.ocr import OcrOptions
-        return OcrOptions(enabled=self.ocr and not self.light, threads=self.ocr_threads,
-                          budget_s=self.ocr_budget_s, reason="light" if self.light else ("off" if not self.ocr else ""))
-
     @field_validator("isolation", mode="before")
     @classmethod
     def _isolation(cls, v: Any) -> Isolation:
@@ -120,7 +114,7 @@ class ScanConfig(BaseModel):
         return NamesScope.ALL if v is None or v == "" else v
 
     @classmethod
-    def build(cls, **values: Any) -> "ScanConfig":
+    def build(cls, **values: Any) -> ScanConfig:
         """ScanConfig(**values), with pydantic's errors turned into a ConfigError naming the field."""
         try:
             return cls(**values)
@@ -128,7 +122,7 @@ class ScanConfig(BaseModel):
             raise _config_error(exc, "") from None
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "ScanConfig":
+    def from_env(cls, **overrides: Any) -> ScanConfig:
         """Built from BAOMI_* environment variables; keyword arguments (not None) win."""
         try:
             env = _Env()
@@ -140,7 +134,7 @@ class ScanConfig(BaseModel):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.build(**values)
 
-    def replace(self, **changes: Any) -> "ScanConfig":
+    def replace(self, **changes: Any) -> ScanConfig:
         return self.build(**{**self.model_dump(), **changes})
 
 

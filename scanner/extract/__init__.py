@@ -61,7 +61,7 @@ def has_text(doc: Document) -> bool:
     return any(s.text.strip() for s in doc.segments if s.layer in VISIBLE_LAYERS)
 
 
-def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: "OcrOptions | None" = None) -> Document:
+def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: OcrOptions | None = None) -> Document:
     """Extract `data` (file name `source` as a type tie-breaker). ocr: OCR options for this
     extraction (default: the ones in force, else OCR on; see scanner.extract.ocr)."""
     if ocr is not None:
@@ -128,7 +128,7 @@ def extract_nested(data: bytes, name: str, parent: Document, **locator) -> None:
             known.add((e.code, detail))
 
 
-def extract(path: str | Path, source: str | None = None, ocr: "OcrOptions | None" = None) -> Document:
+def extract(path: str | Path, source: str | None = None, ocr: OcrOptions | None = None) -> Document:
     path = Path(path)
     source = source if source is not None else str(path)
     try:

@@ -200,7 +200,7 @@ def read_embedded(data: bytes, name: str, doc: Document, **locator) -> None:
     if not worth_reading(img.size):
         return
     try:
-        for k, frame in frames(img, limit=1):
+        for _k, frame in frames(img, limit=1):
             if blank(frame):
                 return
             ocr.read_into(doc, frame, place=("image", name), image=name, kind="embedded_image", **locator)

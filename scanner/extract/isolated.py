@@ -28,7 +28,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from ..model import Document, ScanError
 from . import MAX_INPUT_BYTES
@@ -87,7 +88,7 @@ def _classify(rc: int, stderr: bytes) -> ScanError:
     return E.parser_crash(f"child exit status {rc}")
 
 
-def ocr_args(ocr: "OcrOptions | None") -> list[str]:
+def ocr_args(ocr: OcrOptions | None) -> list[str]:
     """The child's OCR arguments (default: OCR on, one thread, the default budget)."""
     from .ocr import OcrOptions
     ocr = ocr or OcrOptions()
@@ -95,7 +96,7 @@ def ocr_args(ocr: "OcrOptions | None") -> list[str]:
     return ["--ocr", mode, "--ocr-threads", str(ocr.threads), "--ocr-budget-s", f"{ocr.budget_s:g}"]
 
 
-def with_ocr(limits: "SandboxLimits", ocr: "OcrOptions | None") -> "SandboxLimits":
+def with_ocr(limits: SandboxLimits, ocr: OcrOptions | None) -> SandboxLimits:
     """OCR needs more than parsing: the child gets OCR_MEM_MB more address space and the OCR budget
     on top of its wall clock (CPU: the child's hard limit, see sandbox.limit_child)."""
     from .ocr import OcrOptions
@@ -107,7 +108,7 @@ def with_ocr(limits: "SandboxLimits", ocr: "OcrOptions | None") -> "SandboxLimit
 
 def extract_isolated(path, source: str | None = None, *, limits: SandboxLimits | None = None,
                      mem_mb: int | None = None, cpu_s: int | None = None, wall_s: float | None = None,
-                     ocr: "OcrOptions | None" = None) -> Document:
+                     ocr: OcrOptions | None = None) -> Document:
     """Extract `path` in a sandboxed child. limits: the sandbox (default: from the environment,
     BAOMI_EXTRACT_*); mem_mb/cpu_s/wall_s override single limits; ocr: OCR options (default on)."""
     path = Path(path)

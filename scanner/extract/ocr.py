@@ -70,6 +70,12 @@ class OcrOptions:
 _OPTIONS: contextvars.ContextVar[OcrOptions | None] = contextvars.ContextVar("baomi_ocr_options", default=None)
 
 
+def from_config(cfg) -> OcrOptions:
+    """The extraction's OCR options from a scanner.config.ScanConfig: off in light mode."""
+    return OcrOptions(enabled=cfg.ocr and not cfg.light, threads=cfg.ocr_threads, budget_s=cfg.ocr_budget_s,
+                      reason="light" if cfg.light else ("off" if not cfg.ocr else ""))
+
+
 def options() -> OcrOptions:
     opts = _OPTIONS.get()
     if opts is None:
@@ -111,7 +117,7 @@ def engine(threads: int = 1):
     if _engine_error is not None:
         raise OcrUnavailable(_engine_error)
     try:
-        from ..detectors._models import verify_external
+        from ..modelfiles import verify_external
         d = model_dir()
         for name in ENGINE_FILES:
             verify_external(name, d / name)
@@ -331,7 +337,7 @@ def annotate_finding(f, seg) -> None:
     loc = f.location
     n = max(1, len(seg.text))
     a, b = max(0, f.start) / n, min(n, f.end) / n
-    for key, flip in (("box", False), ("bbox", False)):
+    for key in ("box", "bbox"):
         box = loc.get(key)
         if not (isinstance(box, list) and len(box) == 4):
             continue

@@ -217,8 +217,8 @@ def _read_pictures(page, no: int, doc: Document, text: str) -> None:
             continue        # an image pdfium cannot decode is not drawn either
         iw, ih = img.size
 
-        def to_points(box, l=left, b=bottom, r=right, t=top, iw=iw, ih=ih):
-            return [round(l + box[0] * (r - l) / iw, 1), round(t - box[3] * (t - b) / ih, 1),
-                    round(l + box[2] * (r - l) / iw, 1), round(t - box[1] * (t - b) / ih, 1)]
+        def to_points(box, x0=left, y0=bottom, x1=right, y1=top, iw=iw, ih=ih):
+            return [round(x0 + box[0] * (x1 - x0) / iw, 1), round(y1 - box[3] * (y1 - y0) / ih, 1),
+                    round(x0 + box[2] * (x1 - x0) / iw, 1), round(y1 - box[1] * (y1 - y0) / ih, 1)]
         read_embedded_bitmap(img, img.tobytes(), doc, place=("page", no), to_points=to_points,
                              page=no, image=f"page{no}-image{k + 1}", kind="embedded_image")

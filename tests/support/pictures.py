@@ -21,7 +21,9 @@ CLEAN_NOTICE = [
     "2026年1月10日",
 ]
 MARKED_NOTICE = ["秘密★5年"] + CLEAN_NOTICE
-PRIVATE_MOBILE = CLEAN_NOTICE[:5] + ["报名联系人：王建国，手机13812345678", "市应急管理局"]
+# a private person's mobile (a villager's complaint), not an office contact
+PRIVATE_MOBILE = CLEAN_NOTICE[:4] + ["经查，村民王建国（手机13812345678）反映的问题属实。", "请各单位引以为戒，认真整改。",
+                                     "特此通报。"]
 
 
 def font(px: int):

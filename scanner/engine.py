@@ -23,7 +23,12 @@ from .taxonomy import SEVERITY_RANK
 
 class Scanner:
     def __init__(self, lexicon_dir: str | Path | None = None, light: bool = False,
-                 names_scope: str | None = None, names_report: str | None = None):
+                 names_scope: str | None = None, names_report: str | None = None,
+                 fingerprint_key: bytes | None = None, fingerprint_key_file: str | Path | None = None,
+                 allowlist=None, scope=None):
+        """fingerprint_key (or the key file; default scanner.fingerprint.default_key_path(), created
+        on first use) keys the findings' HMAC fingerprints. allowlist (scanner.allowlist.Allowlist)
+        and scope (allowlist.Scope) mark remembered verdicts in every report."""
         self.lexicon_dir = Path(lexicon_dir) if lexicon_dir else default_lexicon_dir()
         self.ruleset = Ruleset.load(self.lexicon_dir)
         self.policy = Policy.load(self.lexicon_dir / "policy.toml")
@@ -34,6 +39,12 @@ class Scanner:
         if self.names_report not in harm.NAMES_REPORT:
             raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
         self.harm = harm.HarmRules.load(harm.default_path(self.lexicon_dir))
+        from .fingerprint import key_id, load_or_create_key
+        self.fingerprint_key = fingerprint_key or load_or_create_key(fingerprint_key_file)
+        self.fingerprint_key_id = key_id(self.fingerprint_key)
+        from .allowlist import Scope
+        self.allowlist = allowlist
+        self.scope = scope or Scope()
         self.detectors, self.model_version = build_detectors(self.ruleset, light=light,
                                                              options={"names_scope": names_scope})
         self.ruleset_hash = hashlib.sha256(
@@ -104,16 +115,20 @@ class Scanner:
                                     f"harm: {type(exc).__name__}"))
         findings = merge_findings(findings)
         for f in findings:
-            f.compute_fingerprint()
-        decision, risk, reasons = self.policy.decide(findings, errors)
+            f.compute_fingerprint(self.fingerprint_key)
+        report = Report(source=doc.source, sha256=doc.sha256, decision="pass", risk_score=0.0,
+                        findings=findings, errors=errors, scanner_version=__version__,
+                        ruleset_hash=self.ruleset_hash, model_version=self.model_version,
+                        timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
+                        fingerprint_key_id=self.fingerprint_key_id)
+        if self.allowlist is not None:
+            from .allowlist import apply as apply_allowlist
+            apply_allowlist(report, self.allowlist, self.scope)
+        self.policy.finalize(report)
         timings["policy"] = (time.perf_counter() - t2) * 1000
         timings["detect"] = sum(v for k, v in timings.items() if k.startswith("detect."))
         timings["total"] = (time.perf_counter() - t0) * 1000 + extract_ms
-        return Report(source=doc.source, sha256=doc.sha256, decision=decision, risk_score=risk,
-                      findings=findings, errors=errors, scanner_version=__version__,
-                      ruleset_hash=self.ruleset_hash, model_version=self.model_version,
-                      timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
-                      decision_reasons=reasons)
+        return report
 
 
 def merge_findings(findings: list[Finding]) -> list[Finding]:

@@ -48,11 +48,11 @@ def tiff_1000_pages() -> bytes:
 
 SECRET_FILE_TEXT = "baomi-local-file-never-read"
 
-SVG_EXTERNAL = f"""<?xml version="1.0"?>
+SVG_EXTERNAL = """<?xml version="1.0"?>
 <svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="400" height="200">
   <title>公开图示</title>
   <image x="0" y="0" width="400" height="200" xlink:href="http://127.0.0.1:9/scan.png"/>
-  <image x="0" y="0" width="10" height="10" href="file://{{path}}"/>
+  <image x="0" y="0" width="10" height="10" href="file://{path}"/>
   <use href="https://example.invalid/defs.svg#mark"/>
   <text x="10" y="20">关于召开会议的通知</text>
 </svg>"""

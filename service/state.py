@@ -41,7 +41,7 @@ class ServiceState:
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings, load_scanner: bool = True) -> "ServiceState":
+    def build(cls, settings: Settings, load_scanner: bool = True) -> ServiceState:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = load_key(settings.encryption_key, settings.encryption_key_file, settings.data_dir)
         cipher = Cipher(key)

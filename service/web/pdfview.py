@@ -20,7 +20,7 @@ from ..principal import Principal
 _ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); sys.argv = sys.argv[:1]; "
          "runpy.run_module('service.web.pdfrender', run_name='__main__', alter_sys=True)")
-_CACHE: "OrderedDict[tuple, bytes | dict]" = OrderedDict()
+_CACHE: OrderedDict[tuple, bytes | dict] = OrderedDict()
 _LOCK = threading.Lock()
 CACHE_MAX = 64
 MAX_PAGES_SHOWN = 30

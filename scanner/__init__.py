@@ -16,15 +16,18 @@ _scanners: dict = {}
 
 
 def get_scanner(light: bool = False, names_scope: str | None = None):
-    """A process-wide Scanner per mode, built once (rules, automata, models).
+    """A process-wide Scanner per configuration, built once (rules, automata, models), from the
+    BAOMI_* environment (scanner.config) with these arguments winning.
 
     light=True: rules and lexicons only. names_scope: "all" (default), "cue" (the name tagger only
     on paragraphs and table cells with a personal-data cue; what the CMS gate uses) or "off"."""
+    from .config import ScanConfig
     from .engine import Scanner
-    key = (light, names_scope)
+    config = ScanConfig.from_env(light=light or None, names_scope=names_scope)
+    key = config.model_dump_json()
     with _lock:
         if key not in _scanners:
-            _scanners[key] = Scanner(light=light, names_scope=names_scope)
+            _scanners[key] = Scanner(config=config)
         return _scanners[key]
 
 

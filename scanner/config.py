@@ -24,7 +24,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import ConfigError
+from .errors import ConfigError, from_validation
+
+def default_lexicon_dir() -> Path:
+    """The shipped lexicons/ (beside the package in a checkout, or inside it when installed)."""
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / "lexicons", here / "lexicons"):
+        if (cand / "policy.toml").exists():
+            return cand
+    raise ConfigError("lexicons/ directory not found", file="lexicons/policy.toml")
+
 
 _TRUE = ("1", "true", "yes", "on", "always")
 _FALSE = ("0", "false", "no", "off", "never", "")
@@ -110,7 +119,7 @@ class ScanConfig(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise _config_error(exc, "") from None
+            raise from_validation(exc, known_keys=cls.model_fields) from None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "ScanConfig":
@@ -119,7 +128,7 @@ class ScanConfig(BaseModel):
             env = _Env()
             sandbox = SandboxLimits(**_SandboxEnv().model_dump())
         except ValidationError as exc:
-            raise _config_error(exc, "BAOMI_") from None
+            raise from_validation(exc, file="environment (BAOMI_*)") from None
         values: dict[str, Any] = {k: v for k, v in env.model_dump().items() if v is not None}
         values["sandbox"] = sandbox
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -127,6 +136,11 @@ class ScanConfig(BaseModel):
 
     def replace(self, **changes: Any) -> "ScanConfig":
         return self.build(**{**self.model_dump(), **changes})
+
+    @property
+    def lexicons(self) -> Path:
+        """The lexicon directory in use (the shipped one unless set)."""
+        return Path(self.lexicon_dir) if self.lexicon_dir else default_lexicon_dir()
 
 
 class _Env(BaseSettings):
@@ -136,9 +150,3 @@ class _Env(BaseSettings):
     names_scope: str | None = None
     isolation: str | None = None
     regex_timeout_s: float | None = None
-
-
-def _config_error(exc: ValidationError, prefix: str) -> ConfigError:
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err.get("loc", ()))
-    return ConfigError(f"{err.get('msg', 'invalid value')}", field=(prefix.upper() + field.upper()) if prefix else field)

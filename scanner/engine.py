@@ -1,35 +1,46 @@
-"""The scan pipeline: Document -> normalise -> detectors -> merge -> policy -> Report.
+"""The scan pipeline: Document -> normalise -> detectors -> postprocess (steps, merge) -> policy -> Report.
 
-Heavy objects (rules, automata, models) are built once per Scanner; a Scanner is thread-safe
-for concurrent scans (detectors keep no per-scan state).
+Heavy objects (rules, automata, models) are built once per Scanner, from one ScanConfig; a Scanner
+is thread-safe for concurrent scans (detectors keep no per-scan state). Whatever fails inside a
+scan (a detector, a post-processing step, the policy) becomes an error in the report, so the
+decision is at least review: the scan fails closed, never open.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from pathlib import Path
 
+from . import postprocess
 from ._version import __version__
-from .detectors import build_detectors
+from .config import NamesScope, ScanConfig
+from .detectors import build as build_detectors
 from .detectors.base import ScanContext
 from .model import Document, Finding, Report, ScanError
-from .normalize import normalize
 from .policy import Policy
-from .rules import Ruleset, default_lexicon_dir
-from .taxonomy import SEVERITY_RANK
+from .rules import Ruleset
 
+log = logging.getLogger("baomi.engine")
+merge_findings = postprocess.merge      # the old name
+
+_FAILED = "部分检测项执行失败，结果不完整，需人工审查。"
 
 
 class Scanner:
-    def __init__(self, lexicon_dir: str | Path | None = None, light: bool = False,
-                 names_scope: str | None = None):
-        self.lexicon_dir = Path(lexicon_dir) if lexicon_dir else default_lexicon_dir()
+    def __init__(self, lexicon_dir: str | Path | None = None, light: bool | None = None,
+                 names_scope: str | NamesScope | None = None, config: ScanConfig | None = None):
+        """config: the whole configuration; lexicon_dir / light / names_scope override its fields."""
+        overrides = {k: v for k, v in (("lexicon_dir", lexicon_dir), ("light", light),
+                                       ("names_scope", names_scope)) if v is not None}
+        self.config = (config or ScanConfig()).replace(**overrides) if overrides else (config or ScanConfig())
+        self.lexicon_dir = self.config.lexicons
         self.ruleset = Ruleset.load(self.lexicon_dir)
-        self.policy = Policy.load(self.lexicon_dir / "policy.toml")
-        self.light = light
-        self.names_scope = names_scope
-        self.detectors, self.model_version = build_detectors(self.ruleset, light=light,
-                                                             options={"names_scope": names_scope})
+        self.policy = Policy.load(self.lexicon_dir / "policy.toml", taxonomy=self.ruleset.taxonomy)
+        self.light = self.config.light
+        self.names_scope = self.config.names_scope.value
+        self.taxonomy = self.ruleset.taxonomy
+        self.detectors, self.model_version = build_detectors(self.config, self.ruleset, self.policy)
         self.ruleset_hash = hashlib.sha256(
             (self.ruleset.hash + self.policy.source_hash).encode()).hexdigest()[:16]
 
@@ -65,36 +76,32 @@ class Scanner:
     def scan_document(self, doc: Document, extract_ms: float = 0.0) -> Report:
         timings = {"extract": extract_ms}
         t0 = time.perf_counter()
-        ctx = ScanContext(document=doc, options={"light": self.light})
-        counts: dict[str, int] = {}
-        for seg in doc.segments:
-            ctx.normalized[seg.id] = normalize(seg.text)
-            ctx.ordinal[seg.id] = counts.get(seg.layer, 0)
-            counts[seg.layer] = counts.get(seg.layer, 0) + 1
+        ctx = ScanContext.of(doc)
         timings["normalize"] = (time.perf_counter() - t0) * 1000
         findings: list[Finding] = []
         errors: list[ScanError] = list(doc.errors)
         for det in self.detectors:
             t1 = time.perf_counter()
             try:
-                detect_document = getattr(det, "detect_document", None)
-                if detect_document is not None:
-                    findings.extend(detect_document(ctx))
-                else:
-                    for seg in doc.segments:
-                        findings.extend(det.detect(seg, ctx.normalized[seg.id], ctx))
-                finalize = getattr(det, "finalize", None)
-                if finalize is not None:
-                    findings = finalize(findings, ctx)
+                findings.extend(det.detect(ctx))
             except Exception as exc:   # a detector bug must not turn into a silent pass
-                errors.append(ScanError("scan.detector_failed", "部分检测项执行失败，结果不完整，需人工审查。",
-                                        f"{det.name}: {type(exc).__name__}"))
+                log.warning("detector %s failed: %s", det.name, type(exc).__name__)
+                errors.append(ScanError("scan.detector_failed", _FAILED, f"{det.name}: {type(exc).__name__}"))
             timings[f"detect.{det.name}"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
-        findings = merge_findings(findings)
-        for f in findings:
-            f.compute_fingerprint()
-        decision, risk, reasons = self.policy.decide(findings, errors)
+        try:
+            findings = [f.with_fingerprint() for f in postprocess.run(findings, ctx)]
+        except Exception as exc:      # keep the unprocessed findings, fail closed
+            log.warning("post-processing failed: %s", type(exc).__name__)
+            errors.append(ScanError("scan.postprocess_failed", _FAILED, type(exc).__name__))
+            findings = [f.with_fingerprint() for f in findings]
+        errors.extend(ctx.errors)
+        try:
+            decision, risk, reasons = self.policy.decide(findings, errors)
+        except Exception as exc:      # a policy bug must never let a draft through
+            log.error("policy failed: %s", type(exc).__name__)
+            errors.append(ScanError("scan.policy_failed", "审查结论计算失败，需人工审查。", type(exc).__name__))
+            decision, risk, reasons = "review", 0.5, sorted({f"error:{e.code}" for e in errors})
         timings["policy"] = (time.perf_counter() - t2) * 1000
         timings["detect"] = sum(v for k, v in timings.items() if k.startswith("detect."))
         timings["total"] = (time.perf_counter() - t0) * 1000 + extract_ms
@@ -103,23 +110,3 @@ class Scanner:
                       ruleset_hash=self.ruleset_hash, model_version=self.model_version,
                       timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
                       decision_reasons=reasons)
-
-
-def merge_findings(findings: list[Finding]) -> list[Finding]:
-    """One place that merges, sorts and validates (scrubadub): drop exact duplicates and findings
-    contained in a stronger finding of the same category family on the same segment."""
-    findings = [f for f in findings if 0 <= f.start < f.end]
-    findings.sort(key=lambda f: (f.segment_id, f.start, -(f.end - f.start), -SEVERITY_RANK[f.severity]))
-    out: list[Finding] = []
-    for f in findings:
-        fam = f.category.split(".")[0]
-        dup = False
-        for g in out[-8:]:
-            if g.segment_id == f.segment_id and g.category.split(".")[0] == fam \
-                    and g.start <= f.start and f.end <= g.end \
-                    and SEVERITY_RANK[g.severity] >= SEVERITY_RANK[f.severity]:
-                dup = True
-                break
-        if not dup:
-            out.append(f)
-    return out

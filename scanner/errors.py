@@ -9,7 +9,8 @@ BaomiError                 root: `except BaomiError` catches every fault the sca
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import difflib
+from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:   # pragma: no cover
     from .model import ScanError
@@ -26,6 +27,27 @@ class ConfigError(BaomiError, ValueError):
         self.file, self.rule_id, self.field, self.problem = file, rule_id, field, message
         where = ": ".join(p for p in (file, rule_id and f"rule {rule_id}", field and f"field {field}") if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def from_validation(exc: Any, *, file: str = "", rule_id: str = "", base: tuple = (),
+                    known_keys: Iterable[str] = ()) -> ConfigError:
+    """A pydantic ValidationError as a ConfigError naming the first bad field (a misspelt key gets a
+    "did you mean" from known_keys)."""
+    errors = exc.errors()
+    e = errors[0]
+    loc = tuple(base) + tuple(e.get("loc", ()))
+    msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+    kind = e.get("type")
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        hint = difflib.get_close_matches(key, sorted(set(known_keys)), n=1, cutoff=0.7)
+        msg = f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+    elif kind == "missing":
+        msg = "required key is missing"
+    elif kind == "literal_error":
+        msg = f"{e.get('input')!r} is not allowed: {msg}"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return ConfigError(msg + more, file=file, rule_id=rule_id, field=".".join(str(p) for p in loc))
 
 
 class ModelIntegrityError(BaomiError, RuntimeError):

@@ -6,7 +6,7 @@ start/end are code-point offsets into that segment's text (spaCy's rule).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .taxonomy import LAYERS, SEVERITIES  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
@@ -54,8 +54,15 @@ class Document:
         return seg
 
 
-@dataclass
+def fingerprint_of(rule_id: str, text: str) -> str:
+    """Keyed by rule + matched text without white space, never stored as plaintext (detect-secrets)."""
+    return hashlib.sha256(f"{rule_id}\x00{''.join(text.split())}".encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
 class Finding:
+    """One thing a reviewer must look at. Frozen: post-processing returns changed copies
+    (`dataclasses.replace`), so no step edits a finding another step holds."""
     category: str
     rule_id: str
     start: int
@@ -71,11 +78,8 @@ class Finding:
     evidence: list[str] = field(default_factory=list)   # how the score came to be (English codes)
     fingerprint: str = ""
 
-    def compute_fingerprint(self) -> str:
-        """Keyed by rule + normalised matched text, never stored as plaintext (detect-secrets)."""
-        h = hashlib.sha256(f"{self.rule_id}\x00{''.join(self.text.split())}".encode("utf-8"))
-        self.fingerprint = h.hexdigest()[:32]
-        return self.fingerprint
+    def with_fingerprint(self) -> "Finding":
+        return replace(self, fingerprint=fingerprint_of(self.rule_id, self.text))
 
     def to_dict(self) -> dict:
         return {

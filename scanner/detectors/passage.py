@@ -1,6 +1,6 @@
 """Passage classifier: sentences that read like non-public content without any listed term.
 
-Model (models/passage.npz, trained by `python -m scanner.train.passage`): character 1-3-gram
+Model (models/passage.npz, trained by `python -m training.passage`): character 1-3-gram
 TF-IDF (sublinear tf, l2) + multinomial logistic regression over five labels: public,
 deployment, unreleased, personnel, internal. At scan time it is plain arrays: a dict from n-gram
 to column, idf, coefficients (no pickle, no onnxruntime: measured faster for sentence-sized

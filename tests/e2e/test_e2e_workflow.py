@@ -11,7 +11,7 @@ import urllib.request
 import uuid
 
 from browsing import login
-from drafts import docx_bytes, pdf_bytes
+from support.drafts import docx_bytes, pdf_bytes
 
 from service.testing import valid_id_number
 

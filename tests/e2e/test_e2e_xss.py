@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from browsing import login
-from drafts import docx_bytes
+from support.drafts import docx_bytes
 
 from service.testing import valid_id_number
 

@@ -9,7 +9,7 @@ import pytest
 
 from scanner import get_scanner
 
-BASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "redaction-pdf"
+BASE = Path(__file__).resolve().parents[4] / "shared" / "data" / "redaction-pdf"
 LABELS = [json.loads(line) for line in (BASE / "xray_pdfs.jsonl").read_text().splitlines() if line.strip()] \
     if (BASE / "xray_pdfs.jsonl").exists() else []
 

@@ -10,7 +10,7 @@ import pytest
 from scanner.detectors import _models
 from scanner.detectors.passage import MODEL_FILE, PassageDetector, PassageModel, char_ngrams, sentences
 from scanner.engine import Scanner
-from scanner.train.common import DATA, read_jsonl
+from training.common import DATA, read_jsonl
 
 D29 = "该型号发动机核心参数尚处于保密阶段，首台样机将于明年三月在某试验场进行地面联调。"
 D30 = "在昨晚结束的比赛中，主队凭借下半场的两粒进球逆转取胜，赛后主教练对队员表现给予肯定。"

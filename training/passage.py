@@ -1,7 +1,7 @@
 """Train, calibrate and evaluate the passage classifier (models/passage.npz).
 
-    python -m scanner.train.passage            # train + calibrate + held-out figures, writes models/
-    python -m scanner.train.passage --eval     # only print the figures of the shipped model
+    python -m training.passage            # train + calibrate + held-out figures, writes models/
+    python -m training.passage --eval     # only print the figures of the shipped model
 
 Splits: the corpus (passage_corpus.build) marks every example train, calib or heldout (generated
 sentences by their frame, so calibration and held-out frames are never fitted): the model is
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..detectors import _models
-from ..detectors.passage import MODEL_FILE, PassageModel
-from ..normalize import normalize
+from scanner.detectors import _models
+from scanner.detectors.passage import MODEL_FILE, PassageModel
+from scanner.normalize import normalize
 from .common import MODELS, prf
 from .passage_corpus import LABELS, build, news_sentences
 

@@ -1,6 +1,6 @@
 """Cost of the models at scan time: per 5,000 characters and per MB, light mode vs full mode.
 
-    python -m scanner.train.bench_models [--repeat 5] [--mb-chars 100000]
+    python -m training.bench_models [--repeat 5] [--mb-chars 100000]
 
 The text is public news from ../shared/data/news with a few lines of personal data mixed in, cut
 to 5,000 characters. "Per MB" scans --mb-chars characters once and scales to one MB of UTF-8
@@ -54,7 +54,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--mb-chars", type=int, default=100_000)
     args = ap.parse_args(argv)
-    from ..engine import Scanner
+    from scanner.engine import Scanner
     text5k = corpus(5000)
     big = corpus(args.mb_chars)
     mb_factor = (1 << 20) / len(big.encode("utf-8"))

@@ -20,7 +20,7 @@ import pytest
 from scanner.detectors.hidden import DEFAULT_VALUES
 from scanner.extract import extract
 
-BASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "docx-fixtures"
+BASE = Path(__file__).resolve().parents[4] / "shared" / "data" / "docx-fixtures"
 ROWS = [json.loads(line) for line in (BASE / "docx_fixtures.jsonl").read_text(encoding="utf-8").splitlines()
         if line.strip()] if (BASE / "docx_fixtures.jsonl").exists() else []
 

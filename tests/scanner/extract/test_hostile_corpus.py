@@ -14,7 +14,7 @@ import pytest
 from scanner import get_scanner
 from scanner.extract.isolated import extract_isolated
 
-MAKER = Path(__file__).resolve().parents[2] / "shared" / "hostile" / "make_hostile.py"
+MAKER = Path(__file__).resolve().parents[4] / "shared" / "hostile" / "make_hostile.py"
 
 # file -> the error code the scan must carry (hostile files are refused or flagged, never "clean")
 EXPECT_ERROR = {

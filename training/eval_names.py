@@ -1,6 +1,6 @@
 """Name and address figures measured THROUGH THE SCANNER (pii.name / pii.address findings).
 
-    python -m scanner.train.eval_names [--limit N] [--json]
+    python -m training.eval_names [--limit N] [--json]
 
 Data: the held-out 20 % of ../shared/data/ner/cluener_train.jsonl (common.is_heldout on the record
 id; the tagger never trained on it). Each sentence is scanned with scanner.scan_text; a finding is a
@@ -18,7 +18,7 @@ import argparse
 import json
 import time
 
-from ..detectors.names import is_specific_address
+from scanner.detectors.names import is_specific_address
 from .common import DATA, is_heldout, prf, read_jsonl
 
 
@@ -100,7 +100,7 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--light", action="store_true", help="measure light mode (no models) for comparison")
     args = ap.parse_args(argv)
-    from ..engine import Scanner
+    from scanner.engine import Scanner
     scanner = Scanner(light=args.light)
     res = evaluate(scanner, heldout_records(args.limit))
     res["address_dataset"] = evaluate_addresses(scanner, address_records())

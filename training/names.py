@@ -1,6 +1,6 @@
 """Train the name/address tagger (models/names.npz).
 
-    python -m scanner.train.names [--no-lac] [--epochs 8]
+    python -m training.names [--no-lac] [--epochs 8]
 
 Data (read from ../shared/data, never copied; see models/MODEL_CARD_names.md):
 - ner/cluener_train.jsonl: labels `name` -> N, `address` -> A; records whose id falls in the
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..detectors import _models
-from ..detectors.names import GAZ_MAX, LABELS, MODEL_FILE, SeqModel, allowed_transitions, featurize, lac_char_tags, \
+from scanner.detectors import _models
+from scanner.detectors.names import GAZ_MAX, LABELS, MODEL_FILE, SeqModel, allowed_transitions, featurize, lac_char_tags, \
     spans_from_tags, viterbi
 from .common import DATA, MODELS, is_heldout, normalized_spans, prf, read_jsonl
 

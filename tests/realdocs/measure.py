@@ -1,0 +1,127 @@
+"""Measure the scanner on the real-document set: how many publishable files pass, whether every
+must-catch file is still caught, and which findings send publishable files to review.
+
+    python tests/realdocs/measure.py                 # scan tests/realdocs/files (or ../shared/realdocs)
+    python tests/realdocs/measure.py --results r.jsonl --no-scan   # score an earlier run
+
+Figures are printed for the dev and held-out splits separately. Judgments live in manifest.jsonl
+(`judgment`: publishable | must-catch, with `reason`); held-out files are not used for tuning.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.realdocs.build import load_manifest  # noqa: E402
+
+
+def files_dir() -> Path | None:
+    for cand in (HERE / "files", ROOT.parent / "shared" / "realdocs" / "files"):
+        if cand.is_dir() and any(cand.iterdir()):
+            return cand
+    return None
+
+
+def scan(rows: list[dict], base: Path, out: Path, jobs: int) -> None:
+    from scanner.batch import run_batch
+    paths = [str(base / r["file"]) for r in rows]
+    lst = out.with_suffix(".list")
+    lst.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    if out.exists():
+        out.unlink()
+    run_batch("@" + str(lst), out, jobs=jobs, resume=False, isolated=True, progress=False,
+              write_summary=False)
+
+
+def load_results(path: Path, base: Path) -> dict[str, dict]:
+    out = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            if "decision" not in d:
+                continue
+            src = d.get("source", "")
+            try:
+                rel = str(Path(src).resolve().relative_to(base.resolve()))
+            except ValueError:
+                rel = src
+            out[rel] = d
+    return out
+
+
+def deciding(report: dict) -> list[dict]:
+    """Findings that move the decision off pass (needs_verdict when the report carries it)."""
+    fs = report.get("findings", [])
+    if fs and "needs_verdict" in fs[0]:
+        return [f for f in fs if f.get("needs_verdict")]
+    return [f for f in fs if f.get("severity") not in ("low", "info")]
+
+
+def score(rows: list[dict], results: dict[str, dict], verbose: bool = True) -> dict:
+    figures = {}
+    for split in ("dev", "heldout"):
+        part = [r for r in rows if r.get("split") == split]
+        pub = [r for r in part if r.get("judgment") == "publishable"]
+        must = [r for r in part if r.get("judgment") == "must-catch"]
+        pub_pass = [r for r in pub if results.get(r["file"], {}).get("decision") == "pass"]
+        caught = [r for r in must if results.get(r["file"], {}).get("decision") in ("review", "block")]
+        cause = Counter()
+        for r in pub:
+            rep = results.get(r["file"])
+            if rep is None or rep["decision"] == "pass":
+                continue
+            cats = {f["category"] for f in deciding(rep)} | {"error:" + e["code"] for e in rep.get("errors", [])}
+            cause.update(cats)
+        figures[split] = {
+            "files": len(part), "publishable": len(pub), "publishable_pass": len(pub_pass),
+            "pass_rate": round(len(pub_pass) / len(pub), 4) if pub else None,
+            "must_catch": len(must), "caught": len(caught),
+            "missed": sorted(r["file"] for r in must if r not in caught),
+            "held_back_by": dict(cause.most_common()),
+            "held_back": sorted(r["file"] for r in pub if r not in pub_pass),
+        }
+        if verbose:
+            f = figures[split]
+            print(f"[{split}] files {f['files']}: publishable {f['publishable']}, pass {f['publishable_pass']}"
+                  f" ({(f['pass_rate'] or 0) * 100:.1f} %); must-catch {f['must_catch']}, caught {f['caught']}")
+            if f["missed"]:
+                print("  MISSED:", *f["missed"], sep="\n    ")
+            if f["held_back_by"]:
+                print("  publishable files held back by:", f["held_back_by"])
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results", default=str(ROOT / "build" / "realdocs.jsonl"))
+    ap.add_argument("--no-scan", action="store_true", help="score an existing results file")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--list-held-back", action="store_true")
+    args = ap.parse_args(argv)
+    base = files_dir()
+    if base is None:
+        print("real-document files not found: run `make realdocs` first", file=sys.stderr)
+        return 2
+    rows = load_manifest()
+    out = Path(args.results)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.no_scan:
+        scan(rows, base, out, args.jobs)
+    figures = score(rows, load_results(out, base))
+    if args.list_held_back:
+        for split, f in figures.items():
+            for name in f["held_back"]:
+                print(split, name)
+    ok = all((f["pass_rate"] is None or f["pass_rate"] >= 0.95) and not f["missed"] for f in figures.values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

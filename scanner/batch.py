@@ -33,6 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .config import SandboxLimits
+from .policy import exit_code
+from .extract.sandbox import (cap_worker_memory, cpu_budget, default_limits, enter_network_namespace,
+                              needs_isolation, path_needs_isolation)
+
 DECISIONS = ("pass", "review", "block")
 
 
@@ -102,87 +107,22 @@ def iter_inputs(paths: str | os.PathLike | Iterable[str | os.PathLike], list_fil
 _worker_opts: dict = {}
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Sandbox of a batch worker process (isolation without a new process per file): no network
-    (own network namespace, when the kernel allows it), an address-space cap above what the worker
-    holds after building its scanner, a CPU-time budget per file (SIGXCPU ends the worker) and a
-    wall-clock watchdog in the parent (the worker is killed). The file that ends a worker is found
-    by rescanning the in-flight files one at a time."""
-    mem_mb: int = int(os.environ.get("BAOMI_EXTRACT_MEM_MB", "1536"))
-    cpu_s: int = int(os.environ.get("BAOMI_EXTRACT_CPU_S", "60"))
-    wall_s: float = float(os.environ.get("BAOMI_EXTRACT_WALL_S", "90"))
-
-
-def _vm_size_bytes() -> int:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _apply_limits(limits: Limits) -> None:
-    try:
-        import resource
-    except ImportError:        # pragma: no cover - not POSIX
-        return
-    vm = _vm_size_bytes()
-    if vm:
-        cap = vm + (limits.mem_mb << 20)
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard == resource.RLIM_INFINITY or cap <= hard:
-            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ValueError, OSError):
-        pass
-
-
-def _cpu_budget(cpu_s: int) -> None:
-    """Let this process use at most cpu_s more seconds of CPU (soft RLIMIT_CPU: SIGXCPU ends it)."""
-    try:
-        import resource
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        soft = int(ru.ru_utime + ru.ru_stime) + 1 + cpu_s
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-    except (ImportError, ValueError, OSError):
-        pass
-
-
-def _no_network() -> bool:
-    """Move this process into a new network namespace (and a user namespace when unprivileged),
-    like the isolated extractor's `unshare -rn`: a parser cannot reach any host, loopback included.
-    Must run while the process has one thread (right after the worker starts)."""
-    if os.environ.get("BAOMI_EXTRACT_NETNS", "auto") == "off" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-        import ctypes.util
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
-        return libc.unshare(CLONE_NEWNET) == 0 or libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
-    except Exception:
-        return False
-
-
-def _init_worker(light: bool, isolated, limits: Limits | None = None) -> None:
+def _init_worker(light: bool, isolated, limits: SandboxLimits | None = None) -> None:
+    """A pool worker. With limits it is a sandbox (isolation without a new process per file): no
+    network (own network namespace, when the kernel allows it), an address-space cap above what
+    it holds after building its scanner, a CPU-time budget per file (SIGXCPU ends the worker);
+    the parent adds a wall-clock watchdog (the worker is killed). The file that ends a worker is
+    found by rescanning the in-flight files one at a time."""
     _worker_opts.update(light=light, isolated=isolated, limits=limits)
     if limits is not None:
-        _worker_opts["netns"] = _no_network()
+        _worker_opts["netns"] = enter_network_namespace(limits)
     try:   # build the scanner now, not inside the first task
         from . import get_scanner
         get_scanner(light)
     except Exception:
         pass
     if limits is not None:
-        _apply_limits(limits)
+        cap_worker_memory(limits)
 
 
 def scan_one(item: Item, light: bool = False, isolated: bool = False, data: bytes | None = None) -> dict:
@@ -207,27 +147,21 @@ def scan_one(item: Item, light: bool = False, isolated: bool = False, data: byte
 
 
 def _isolate(path: str, isolated, data: bytes | None = None) -> bool:
-    """isolated: True/"always", False/"never", or "auto" (like `baomi scan`: plain text is decoded
-    in-process, every parsed format is extracted in a limited child process)."""
-    mode = {True: "always", False: "never", None: "never"}.get(isolated, isolated) \
-        if not isinstance(isolated, str) else isolated
-    if data is None or mode != "auto":
-        from .scan_cli import should_isolate
-        return should_isolate(path, mode)
-    from .extract.sniff import sniff_media_type
-    return sniff_media_type(data[:4096], "") != "text/plain"
+    """isolated: True/"always", False/"never"/"off", or "auto" (like `baomi scan`: plain text is
+    decoded in-process, every parsed format is extracted in a limited child process)."""
+    if data is not None:
+        return needs_isolation(data, isolated or "off")
+    return path_needs_isolation(path, isolated or "off")
 
 
 def error_record(item: Item, err) -> dict:
-    return {"source": item.path, "sha256": "", "media_type": "", "decision": "review",
-            "risk_score": 0.5, "decision_reasons": [f"error:{err.code}"], "findings": [],
-            "errors": [err.to_dict()], "scanner_version": "", "ruleset_hash": "", "model_version": "",
-            "timings_ms": {}}
+    from .model import Report
+    return Report.could_not_scan(item.path, [err]).to_dict()
 
 
 def scan_paths(items: list[Item], light: bool = False, isolated: bool = False) -> list[dict]:
     """Scan a chunk of files in this process (the unit of work of the pool and of Dask). In a
-    sandboxed worker (Limits) each file gets a CPU budget and is extracted in-process."""
+    sandboxed worker (limits) each file gets a CPU budget and is extracted in-process."""
     light = _worker_opts.get("light", light)
     isolated = _worker_opts.get("isolated", isolated)
     limits = _worker_opts.get("limits")
@@ -235,7 +169,7 @@ def scan_paths(items: list[Item], light: bool = False, isolated: bool = False) -
         return [scan_one(it, light=light, isolated=isolated) for it in items]
     out = []
     for it in items:
-        _cpu_budget(limits.cpu_s)
+        cpu_budget(limits.cpu_s)
         out.append(scan_one(it, light=light, isolated=False))
     return out
 
@@ -383,22 +317,7 @@ class BatchSummary:
         return self.exit_code
 
     def compute_exit_code(self, fail_on: str | None) -> int:
-        try:
-            from .scan_cli import CANNOT_SCAN, EXIT
-        except ImportError:     # pragma: no cover - the CLI module is part of the package
-            CANNOT_SCAN, EXIT = 3, {"pass": 0, "review": 1, "block": 2}
-        fail_on = fail_on or "review"
-        if fail_on == "never" or not self.total_files:
-            return 0
-        if self.decisions.get("block"):
-            return EXIT["block"]
-        if self.errors:
-            code = CANNOT_SCAN
-        else:
-            code = max((EXIT.get(d, 1) for d, n in self.decisions.items() if n), default=0)
-        if fail_on == "block" and code == EXIT["review"]:
-            return 0
-        return code
+        return exit_code([d for d, n in self.decisions.items() if n], sum(self.errors.values()), fail_on)
 
 
 def summarize(out_path: str | os.PathLike, summary: BatchSummary | None = None) -> BatchSummary:
@@ -549,12 +468,12 @@ def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None 
               resume: bool = True, light: bool = False, isolated: bool | str = False,
               list_file: str | None = None, progress: bool | None = None, chunk_size: int = 8,
               write_summary: bool = True, progress_stream=None, summary_html: str | None = None,
-              fail_on: str | None = None, sandbox: str = "worker", limits: Limits | None = None) -> BatchSummary:
+              fail_on: str | None = None, sandbox: str = "worker", limits: SandboxLimits | None = None) -> BatchSummary:
     """Scan every file under `paths_or_listfile` (a path, a list of paths, or "@list.txt") into
     `out_jsonl`. jobs=None uses every core; jobs=1 without isolation scans in this process.
 
     isolated: False/"never", or True/"always"/"auto" (untrusted files). With sandbox="worker" (the
-    default) isolation is done by the pool's worker processes themselves (Limits: memory cap, CPU
+    default) isolation is done by the pool's worker processes themselves (limits: memory cap, CPU
     budget per file, wall-clock watchdog), ~10x faster than sandbox="child", which starts a limited
     child process per parsed file (scanner.extract.isolated, as `baomi scan FILE` does).
 
@@ -564,7 +483,7 @@ def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None 
     jobs = max(1, jobs or os.cpu_count() or 1)
     wants_isolation = isolated not in (False, None, "never")
     if wants_isolation and sandbox == "worker":
-        limits = limits or Limits()
+        limits = limits or default_limits()
         isolated = False                 # extraction runs in the sandboxed worker itself
     else:
         limits = None
@@ -593,7 +512,7 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 
 def _run_pool(todo: list[Item], emit, jobs: int, light: bool, isolated, chunk_size: int,
-              limits: Limits | None = None) -> int:
+              limits: SandboxLimits | None = None) -> int:
     """Pool with a bounded number of chunks in flight; survives worker crashes and (with limits)
     hangs. Returns the number of files recorded as ending a worker."""
     # small chunks keep the progress bar live and the load balanced; cap so that each worker
@@ -662,7 +581,7 @@ def _failed(it: Item, code: str, detail: str) -> dict:
     return rec
 
 
-def _run_suspects(items: list[Item], emit, ctx, light: bool, isolated, limits: Limits | None = None) -> int:
+def _run_suspects(items: list[Item], emit, ctx, light: bool, isolated, limits: SandboxLimits | None = None) -> int:
     from concurrent.futures import TimeoutError as FutTimeout
     crashed = 0
     pool = None

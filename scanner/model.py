@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ._version import __version__
 from .taxonomy import LAYERS, SEVERITIES  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
 
 
@@ -25,6 +26,9 @@ class Segment:
     text: str
     locator: dict[str, Any] = field(default_factory=dict)
 
+    def to_dict(self) -> dict:
+        return {"id": self.id, "layer": self.layer, "text": self.text, "locator": self.locator}
+
 
 @dataclass
 class ScanError:
@@ -35,6 +39,10 @@ class ScanError:
 
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ScanError":
+        return cls(d["code"], d["message"], d.get("detail", ""))
 
 
 @dataclass
@@ -52,6 +60,29 @@ class Document:
         seg = Segment(id=len(self.segments), layer=layer, text=text, locator=locator)
         self.segments.append(seg)
         return seg
+
+    @classmethod
+    def failed(cls, source: str, error: ScanError, sha256: str = "",
+               media_type: str = "application/octet-stream") -> "Document":
+        """A document that could not be read: no segments, one error (the scan fails closed)."""
+        return cls(source=source, sha256=sha256, media_type=media_type, errors=[error])
+
+    def to_dict(self) -> dict:
+        """The JSON form (what the extraction child prints, what `from_dict` reads back)."""
+        return {"source": self.source, "sha256": self.sha256, "media_type": self.media_type,
+                "segments": [s.to_dict() for s in self.segments],
+                "errors": [e.to_dict() for e in self.errors], "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str | None = None) -> "Document":
+        """Inverse of `to_dict`; segment ids are their positions. `source` overrides the recorded one."""
+        doc = cls(source=d.get("source", "") if source is None else source, sha256=d.get("sha256", ""),
+                  media_type=d.get("media_type", ""), meta=d.get("meta") or {})
+        for s in d.get("segments", []):
+            doc.segments.append(Segment(id=len(doc.segments), layer=s["layer"], text=s["text"],
+                                        locator=s.get("locator") or {}))
+        doc.errors.extend(ScanError.from_dict(e) for e in d.get("errors", []))
+        return doc
 
 
 def fingerprint_of(rule_id: str, text: str) -> str:
@@ -120,6 +151,15 @@ class Report:
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
         if with_segments:
-            d["segments"] = [{"id": s.id, "layer": s.layer, "text": s.text, "locator": s.locator}
-                             for s in self.segments]
+            d["segments"] = [s.to_dict() for s in self.segments]
         return d
+
+    @classmethod
+    def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",
+                       risk_score: float = 0.5) -> "Report":
+        """The report of a file that could not be scanned at all (a crashed worker or child, a
+        scanner fault, a failed job): no findings, decision review (fail closed)."""
+        return cls(source=source, sha256=sha256, decision="review", risk_score=risk_score, findings=[],
+                   errors=list(errors), scanner_version=__version__, ruleset_hash="", model_version="",
+                   timings_ms={}, media_type=media_type,
+                   decision_reasons=[f"error:{e.code}" for e in errors])

@@ -81,7 +81,8 @@ def merge(findings: list[Finding]) -> list[Finding]:
     """One place that merges, sorts and validates (scrubadub): drop empty spans, exact duplicates and
     findings contained in a stronger finding of the same category family on the same segment."""
     findings = [f for f in findings if 0 <= f.start < f.end]
-    findings.sort(key=lambda f: (f.segment_id, f.start, -(f.end - f.start), -SEVERITY_RANK[f.severity]))
+    # on the same span, the more confident finding (a vendor rule over a generic key=value) is kept
+    findings.sort(key=lambda f: (f.segment_id, f.start, -(f.end - f.start), -SEVERITY_RANK[f.severity], -f.confidence))
     out: list[Finding] = []
     for f in findings:
         fam = family_of(f.category)

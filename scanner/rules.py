@@ -85,9 +85,13 @@ class RuleSpec(_Strict):
     # every match contains one of `keywords` (lower-case) and a `prefilter` match: on long texts the
     # regex then runs only on the segments holding such an anchor (same findings, faster)
     anchors_in_match: bool = False
-    keywords: list[NonEmpty] = []
+    keywords: list[NonEmpty] = []            # matched case-insensitively (lower-cased at load)
     validator: str | None = None
+    # the part to highlight: a group number or name, or "first" (the first group that took part in
+    # the match, for alternatives with one value group each)
     group: int | str = 0
+    # minimum Shannon entropy (bits per character) of the value (gitleaks)
+    entropy: Annotated[float, Field(ge=0, le=8)] = 0.0
     severity: Severity = "medium"
     confidence: Annotated[float, Field(ge=0, le=1)] = 0.8
     context_plus: list[NonEmpty] = []        # words near the match that raise confidence
@@ -121,14 +125,6 @@ class RuleSpec(_Strict):
                 raise ValueError(f"entry {i}: {exc}") from None
         return v
 
-    @field_validator("keywords")
-    @classmethod
-    def _lower(cls, v: list[str]) -> list[str]:
-        bad = [k for k in v if k != k.lower()]
-        if bad:
-            raise ValueError(f"keywords are matched against lower-cased text and must be lower-case: {bad}")
-        return v
-
     @field_validator("validator")
     @classmethod
     def _validator_exists(cls, v: str | None) -> str | None:
@@ -150,8 +146,11 @@ class RuleSpec(_Strict):
         g = self.group
         if isinstance(g, int) and not 0 <= g <= pat.groups:
             raise ValueError(f"group {g} does not exist: the regex has {pat.groups} group(s)")
-        if isinstance(g, str) and g not in pat.groupindex:
-            raise ValueError(f"group {g!r} is not a named group of the regex")
+        if g == "first":
+            if pat.groups < 1:
+                raise ValueError('group "first" needs at least one group in the regex')
+        elif isinstance(g, str) and g not in pat.groupindex:
+            raise ValueError(f"group {g!r} is not a named group of the regex (nor \"first\")")
         return self
 
 
@@ -167,9 +166,10 @@ class Rule:
     regex: regex.Pattern
     severity: str = "medium"
     confidence: float = 0.8
-    keywords: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)      # lower-case
     validator: str | None = None
-    group: int | str = 0
+    group: int | str = 0            # a group number or name, or "first"
+    entropy: float = 0.0            # minimum Shannon entropy of the value
     context_plus: list[str] = field(default_factory=list)
     context_minus: list[str] = field(default_factory=list)
     context_required: bool = False
@@ -188,7 +188,8 @@ class Rule:
     @classmethod
     def from_spec(cls, s: RuleSpec, file: str) -> "Rule":
         return cls(id=s.id, category=s.category, regex=compile_regex(s.regex, s.ignore_case), severity=s.severity,
-                   confidence=s.confidence, keywords=list(s.keywords), validator=s.validator, group=s.group,
+                   confidence=s.confidence, keywords=[k.lower() for k in s.keywords], validator=s.validator,
+                   group=s.group, entropy=s.entropy,
                    context_plus=list(s.context_plus), context_minus=list(s.context_minus),
                    context_required=s.context_required, context_window=s.context_window,
                    context_minus_weight=s.context_minus_weight,

@@ -11,8 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-EXIT = {"pass": 0, "review": 1, "block": 2}
-CANNOT_SCAN = 3
+from .extract.sandbox import path_needs_isolation
+from .policy import exit_code
+
 
 
 def add_scan_parser(sub) -> None:
@@ -50,35 +51,12 @@ def expand_paths(paths: list[str]) -> list[str]:
 
 def should_isolate(path: str, isolation: str) -> bool:
     """auto: plain text is decoded in-process (bounded by size); every parsed format goes to a child."""
-    if isolation != "auto":
-        return isolation == "always"
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False          # the in-process path reports the unreadable file
-    from .extract.sniff import sniff_media_type
-    return sniff_media_type(head, "") != "text/plain"
-
-
-def exit_code(reports, fail_on: str) -> int:
-    if fail_on == "never" or not reports:
-        return 0
-    decisions = [r.decision for r in reports]
-    if "block" in decisions:
-        return EXIT["block"]
-    if any(r.errors for r in reports):
-        code = CANNOT_SCAN
-    else:
-        code = max(EXIT[d] for d in decisions)
-    if fail_on == "block" and code in (EXIT["review"],):
-        return 0
-    return code
+    return path_needs_isolation(path, isolation)
 
 
 def run_scan(args: argparse.Namespace) -> int:
     from . import get_scanner
-    from .report import to_html, to_json_line, to_sarif, to_text
+    from .report import open_writer
 
     paths = list(args.paths)
     if args.list_file:
@@ -100,34 +78,20 @@ def run_scan(args: argparse.Namespace) -> int:
             return summary.exit_code
     scanner = get_scanner(light=args.light)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    reports = []
+    decisions, errors = [], 0
     try:
+        writer = open_writer(args.format, out)
         for path in (["-"] if paths == ["-"] else expand_paths(paths)):
             if path == "-":
                 report = scanner.scan_bytes(sys.stdin.buffer.read(), source="<stdin>")
             else:
                 report = scanner.scan_file(path, source=path, isolated=should_isolate(path, args.isolation))
-            if args.format == "jsonl":
-                out.write(to_json_line(report) + "\n")
-                out.flush()
-                report.segments = []   # streaming: do not keep every document in memory
-            elif args.format == "text":
-                out.write(to_text(report) + "\n\n")
-                out.flush()
-                report.segments = []
-            reports.append(report)
-        if args.format == "json":
-            import json
-            out.write(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2) + "\n")
-        elif args.format == "html":
-            out.write(to_html(reports))
-        elif args.format == "sarif":
-            out.write(to_sarif(reports) + "\n")
-        if args.format == "text" and len(reports) > 1:
-            from collections import Counter
-            c = Counter(r.decision for r in reports)
-            out.write(f"共 {len(reports)} 个文件：通过 {c['pass']}，需审查 {c['review']}，禁止发布 {c['block']}\n")
+            writer.add(report)
+            decisions.append(report.decision)
+            errors += bool(report.errors)
+            del report               # the writer keeps what it needs, never the segments
+        writer.close()
     finally:
         if out is not sys.stdout:
             out.close()
-    return exit_code(reports, args.fail_on)
+    return exit_code(decisions, errors, args.fail_on)

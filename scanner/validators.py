@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -152,13 +153,13 @@ def bank_bin(digits: str, tables: Tables | None = None) -> tuple[bool, bool]:
 # --- validators used by rules: (match, context) -> True / False / None -------------------------
 
 def v_id_card(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
+              tables: Tables | None = None) -> bool | None:
     digits = re.sub(r"[\s-]", "", match)
     return True if resident_id(digits, tables=tables) else False
 
 
 def v_bank_card(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
+                tables: Tables | None = None) -> bool | None:
     digits = re.sub(r"[\s-]", "", match)
     if not (15 <= len(digits) <= 19) or not luhn(digits):
         return False
@@ -179,7 +180,7 @@ MOBILE_PREFIXES = re.compile(r"^1(3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35
 
 
 def v_mobile(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
+             tables: Tables | None = None) -> bool | None:
     digits = re.sub(r"\D", "", match)
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
@@ -189,7 +190,7 @@ def v_mobile(match: str, context: str, before: str = "", after: str = "",
 
 
 def v_private_ip(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
+                 tables: Tables | None = None) -> bool | None:
     try:
         ip = ipaddress.ip_address(match)
     except ValueError:
@@ -208,7 +209,7 @@ def v_private_ip(match: str, context: str, before: str = "", after: str = "",
 
 
 def v_coordinate_pair(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
+                      tables: Tables | None = None) -> bool | None:
     nums = re.findall(r"-?\d+\.\d+", match)
     if len(nums) != 2:
         return False
@@ -221,7 +222,7 @@ def v_coordinate_pair(match: str, context: str, before: str = "", after: str = "
 
 
 def v_dms(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
+          tables: Tables | None = None) -> bool | None:
     nums = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", match)]
     if not nums or nums[0] > 180 or (len(nums) > 1 and nums[1] >= 60) or (len(nums) > 2 and nums[2] >= 60):
         return False
@@ -229,10 +230,54 @@ def v_dms(match: str, context: str, before: str = "", after: str = "",
 
 
 PLACEHOLDER = re.compile(r"^(?:your|my|enter|input|xxx+|example|sample|demo|test|changeme|placeholder)[_-]?", re.I)
+# Words that mark a value as a placeholder wherever they stand in it (AKIAIOSFODNN7EXAMPLE,
+# insert_key_here, <your-key>, bP88Q~xxxxxxxx): a random key holds none of them by chance.
+PLACEHOLDER_WORDS = ("example", "xxxx", "your", "placeholder", "insert", "changeme", "change_me", "dummy",
+                     "sample", "redacted", "replace", "_here", "here_", "fake", "todo", "****", "••", "●●")
+# A reference to a value kept elsewhere: ${VAR}, $(cmd), {{ .Values.x }}, %(pw)s, <key>, $DB_PASSWORD,
+# var.db_password, settings.SECRET_KEY, process.env.TOKEN, os.environ["X"].
+REFERENCE = re.compile(r"^(?:\$\{|\$\(|\{\{|%\(|<|\[|\$[A-Za-z_][A-Za-z0-9_]*$)"
+                       r"|^(?:var|vars|local|locals|settings|config|conf|env|process\.env|os\.environ|secrets|params)[.\[]",
+                       re.I)
+# a dotted lower-case identifier (aws_ec2_client_vpn_endpoint.client-vpn-endpoint.id): code, not a value
+IDENTIFIER_PATH = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z][a-z0-9_]*)*\.[a-z][a-z0-9_]*$")
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character of the value's own character distribution (gitleaks' `entropy`)."""
+    if not value:
+        return 0.0
+    n = len(value)
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _sequential_run(value: str, k: int = 8) -> bool:
+    """A run of k characters each one code point above the last (12345678, abcdefgh)."""
+    run = 1
+    for a, b in zip(value, value[1:]):
+        run = run + 1 if ord(b) - ord(a) == 1 else 1
+        if run >= k:
+            return True
+    return False
+
+
+def is_placeholder(value: str) -> bool:
+    v = value.strip().strip("\"'“”‘’`")
+    low = v.lower()
+    if any(w in low for w in PLACEHOLDER_WORDS):
+        return True
+    if REFERENCE.search(v) or IDENTIFIER_PATH.match(v):
+        return True
+    if re.search(r"(.)\1{5,}", v) or _sequential_run(v):
+        return True
+    return False
 
 
 def v_secret_value(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
+                   tables: Tables | None = None) -> bool | None:
     """A credential value: reject placeholders and plain words."""
     v = match.strip()
     if len(v) < 4:
@@ -242,21 +287,30 @@ def v_secret_value(match: str, context: str, before: str = "", after: str = "",
     if PLACEHOLDER.match(v) or re.fullmatch(r"[A-Z][A-Z0-9_]*_[A-Z0-9_]+", v) or v.startswith("<"):
         return False
     low = v.lower()
-    if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "your_password", "<password>"} or set(v) <= set("*xX•●.·"):
+    if low in {"password", "passwd", "******", "xxxxxx", "null", "none", "true", "false", "your_password",
+               "<password>", "required", "optional", "string"} or set(v) <= set("*xX•●.·"):
         return False
-    if re.fullmatch(r"[\u4e00-\u9fff]+", v):
-        return False   # Chinese words after 密码 (e.g. 密码管理) are not a credential value
+    if is_placeholder(v):
+        return False
     return None
 
 
 def v_password_like(match: str, context: str, before: str = "", after: str = "",
-        tables: Tables | None = None) -> bool | None:
-    """A bare value after 口令/密码 separated only by a space: letters plus a digit or a symbol."""
-    if v_secret_value(match, context) is False:
+                    tables: Tables | None = None) -> bool | None:
+    """A bare value after 口令/密码 separated only by a space: letters plus a digit or a symbol inside
+    the value (a sentence's full stop does not count: "password combination." is prose)."""
+    v = match.rstrip(".,;:!?)")
+    if v_secret_value(v, context) is False:
         return False
-    has_alpha = re.search(r"[A-Za-z]", match) is not None
-    has_other = re.search(r"[0-9!@#$%^&*_.\-]", match) is not None
+    has_alpha = re.search(r"[A-Za-z]", v) is not None
+    has_other = re.search(r"[0-9!@#$%^&*_.\-]", v) is not None
     return None if has_alpha and has_other else False
+
+
+def v_token(match: str, context: str, before: str = "", after: str = "",
+            tables: Tables | None = None) -> bool | None:
+    """A vendor key or token (secret.token): its shape is the rule's regex; drop placeholders."""
+    return False if is_placeholder(match) else None
 
 
 def v_address(match: str, context: str, before: str = "", after: str = "",
@@ -281,6 +335,7 @@ VALIDATORS: Mapping[str, Validator] = {
     "coordinate_pair": v_coordinate_pair,
     "dms": v_dms,
     "secret_value": v_secret_value,
+    "token": v_token,
 }
 
 

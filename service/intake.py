@@ -11,23 +11,18 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from scanner.extract import formats
+from scanner.extract.sniff import sniff_media_type
+
 from .errors import err
 
 BIDI = {"\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
         "\u2066", "\u2067", "\u2068", "\u2069", "\u061c"}
-SUPPORTED = {
-    "text/plain": {".txt", ".text", ".md", ".csv", ""},
-    "text/html": {".html", ".htm", ".xhtml"},
-    "application/pdf": {".pdf"},
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx", ".docm"},
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx", ".xlsm"},
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx"},
-    "application/ofd": {".ofd"},
-    "application/zip": {".zip"},
-    "application/rtf": {".rtf"},
-}
-KNOWN_EXT = set().union(*SUPPORTED.values()) - {""}
-TEXTLIKE_EXT = {".txt", ".text", ".md", ".csv", ".html", ".htm", ".xhtml", ""}
+# what an upload may be, from the scanner's formats table (media type -> extensions)
+SUPPORTED = {f.media_type: set(f.extensions) for f in formats.uploadable()}
+KNOWN_EXT = {ext for ext in formats.BY_EXTENSION if formats.claimed(ext)}   # incl. legacy Office
+TEXTLIKE_EXT = {ext for f in formats.FORMATS if f.textlike for ext in f.extensions} | {""}
+UNSUPPORTED_ZH = f"不支持的文件类型（按内容识别），请转为 {formats.listing()}。"
 
 
 def sanitize_filename(name: str | None) -> str:
@@ -53,21 +48,19 @@ class Draft:
 
 
 def check_type(data: bytes, filename: str) -> str:
-    from scanner.extract.sniff import OLE, sniff_media_type
     if not data:
         raise err(400, "empty_file", "文件为空，无法审查。")
     mt = sniff_media_type(data, filename)
     ext = os.path.splitext(filename.lower())[1]
-    if mt == OLE:
+    if mt == formats.OLE:
         raise err(415, "encrypted_or_legacy_office",
                   "文件为加密的 Office 文档或旧版 doc/xls 格式，请解除加密并另存为 docx/xlsx 后重新提交。")
-    if mt == "application/pdf" and not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"%PDF-":
+    if mt == formats.PDF and not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"%PDF-":
         raise err(415, "unsupported_type", "文件内容不是 PDF（文件头不符），已拒绝。", detected="mismatch")
     if mt not in SUPPORTED:
-        raise err(415, "unsupported_type", "不支持的文件类型（按内容识别），请转为 docx、pdf、txt、html、xlsx、pptx、ofd 或 zip。",
-                  detected=mt)
-    claimed = ext in KNOWN_EXT or ext in (".doc", ".xls", ".ppt", ".wps", ".ofd", ".rtf", ".zip")
-    if claimed and ext not in SUPPORTED[mt] and not (mt in ("text/plain", "text/html") and ext in TEXTLIKE_EXT):
+        raise err(415, "unsupported_type", UNSUPPORTED_ZH, detected=mt)
+    claimed = ext in KNOWN_EXT
+    if claimed and ext not in SUPPORTED[mt] and not (formats.get(mt).textlike and ext in TEXTLIKE_EXT):
         raise err(415, "unsupported_type", "文件扩展名与实际内容不符，已拒绝。", detected=mt)
     return mt
 

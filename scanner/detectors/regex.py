@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import ahocorasick_rs
+
 from ..config import ScanConfig
 from ..model import Finding
 from ..policy import Policy
 from ..rules import Rule, Ruleset
-from ..validators import Tables, Validator, bound
+from ..validators import Tables, Validator, bound, shannon_entropy
 from .base import Detector, JoinedText, ScanContext, make_finding
 
 CONTEXT_PLUS = 0.1
@@ -27,6 +29,12 @@ class RegexDetector(Detector):
         for r in self.rules:
             if r.validator and r.validator not in self.validators:    # the rule loader checks this too
                 raise ValueError(f"rule {r.id}: unknown validator {r.validator}")
+        # every rule's keywords in one automaton: one pass per document says which are present, instead
+        # of one substring search per keyword per rule (dozens of rules carry keywords)
+        kws = sorted({k.lower() for r in self.rules for k in r.keywords})
+        index = {k: i for i, k in enumerate(kws)}
+        self._kw_ac = ahocorasick_rs.AhoCorasick(kws) if kws else None
+        self._rule_kw = {id(r): frozenset(index[k.lower()] for k in r.keywords) for r in self.rules}
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "RegexDetector":
@@ -35,21 +43,27 @@ class RegexDetector(Detector):
     def detect(self, ctx: ScanContext) -> list[Finding]:
         jt = ctx.joined("norm")
         out: list[Finding] = []
+        present = self._present_keywords(jt)
         for rule in self.rules:
             try:
-                self._scan_rule(rule, jt, out)
+                self._scan_rule(rule, jt, present, out)
             except TimeoutError:      # the findings before the timeout stand; the rest is not checked
                 ctx.rule_timed_out(self.name, rule.id)
         return out
 
-    def _matches(self, rule: Rule, jt: JoinedText):
+    def _present_keywords(self, jt: JoinedText) -> set[int]:
+        if self._kw_ac is None:
+            return set()
+        return {k for k, _, _ in self._kw_ac.find_matches_as_indexes(jt.lower, overlapping=True)}
+
+    def _matches(self, rule: Rule, jt: JoinedText, present: set[int]):
         """The rule's regex matches in the joined text. For a rule whose keywords and prefilter
         always lie inside a match (`anchors_in_match = true`) on a long text, the regex runs only
         on the segments that hold an anchor: Python's `re` scans CJK text at a few MB/s per
         pattern, and most segments of a long document hold no digit run, '@' or keyword.
         Same findings (a match never crosses a segment: `locate` drops those anyway)."""
         text = jt.text
-        if rule.keywords and not any(k in jt.lower for k in rule.keywords):
+        if rule.keywords and not (self._rule_kw[id(rule)] & present):
             return
         if not (rule.anchors_in_match and len(text) >= WINDOW_MIN_CHARS and len(jt.lower) == len(text)):
             if rule.prefilter is not None and rule.prefilter.search(text, timeout=self.timeout) is None:
@@ -61,6 +75,7 @@ class RegexDetector(Detector):
             segs: set[int] = set()
             low = jt.lower
             for k in rule.keywords:
+                k = k.lower()
                 i = low.find(k)
                 while i != -1:
                     s = jt.segment_at(i)
@@ -83,11 +98,14 @@ class RegexDetector(Detector):
             done_to = min(jt.segment_end(jt.segment_at(max(h.end() - 1, h.start()))) + 1, n)
             yield from rule.regex.finditer(text, a, done_to, timeout=self.timeout)
 
-    def _scan_rule(self, rule: Rule, jt: JoinedText, out: list[Finding]) -> None:
+    def _scan_rule(self, rule: Rule, jt: JoinedText, present: set[int], out: list[Finding]) -> None:
         text = jt.text
         t = self.timeout
-        for m in self._matches(rule, jt):
-            i, j = m.span(rule.group)
+        for m in self._matches(rule, jt, present):
+            if rule.group == "first":     # alternatives with one value group each
+                i, j = next((m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.start(g) >= 0), m.span())
+            else:
+                i, j = m.span(rule.group)
             if i < 0 or j <= i:
                 continue
             where = jt.locate(i, j)
@@ -98,6 +116,8 @@ class RegexDetector(Detector):
             before, after = text[lo:i], text[j:hi]
             context = before + " " + after
             if any(a.search(value, timeout=t) for a in rule.allow):
+                continue
+            if rule.entropy and shannon_entropy(value) < rule.entropy:
                 continue
             if any(a.search(text[lo:hi], timeout=t) for a in rule.allow_context):
                 continue

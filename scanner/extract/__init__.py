@@ -10,47 +10,13 @@ import hashlib
 from pathlib import Path
 
 from ..model import Document, ScanError
-from .sniff import DOCX, OFD, OLE, PPTX, XLSX, ZIP, sniff_media_type
 from . import errors as E
+from . import formats
+from .sniff import sniff_media_type
 
 MAX_INPUT_BYTES = 200 << 20
 MAX_CHARS = 5_000_000          # extracted characters per document, all layers
-_BINARY_EXT = {"docx", "xlsx", "pptx", "pdf", "ofd", "doc", "xls", "ppt", "wps", "et", "dps", "zip"}
 MAX_NEST_DEPTH = 3             # archives / embedded objects inside each other
-
-
-def _extractor(media_type: str):
-    if media_type == "text/plain":
-        from .txt import extract_txt
-        return extract_txt
-    if media_type == "text/html":
-        from .html import extract_html
-        return extract_html
-    if media_type == DOCX:
-        from .docx import extract_docx
-        return extract_docx
-    if media_type == "application/pdf":
-        from .pdf import extract_pdf
-        return extract_pdf
-    if media_type == XLSX:
-        from .xlsx import extract_xlsx
-        return extract_xlsx
-    if media_type == PPTX:
-        from .pptx import extract_pptx
-        return extract_pptx
-    if media_type == OFD:
-        from .ofd import extract_ofd
-        return extract_ofd
-    if media_type == ZIP:
-        from .archive import extract_zip
-        return extract_zip
-    if media_type == "application/rtf":
-        from .rtf import extract_rtf
-        return extract_rtf
-    if media_type == OLE:
-        from .legacy import extract_legacy
-        return extract_legacy
-    return None
 
 
 def _run(fn, data: bytes, doc: Document) -> None:
@@ -90,15 +56,16 @@ def extract_bytes(data: bytes, source: str, _depth: int = 0) -> Document:
     if not data:
         doc.errors.append(E.empty())
         return doc
-    fn = _extractor(media_type)
+    fmt = formats.get(media_type)
+    fn = fmt.load_extractor()
     if fn is None:
         doc.errors.append(E.unsupported(media_type))
         return doc
     _run(fn, data, doc)
     _cap_chars(doc)
-    ext = source.lower().rsplit(".", 1)[-1] if "." in source[-6:] else ""
-    if ext in _BINARY_EXT and media_type in ("text/plain", "text/html"):
-        doc.errors.append(E.type_mismatch(f".{ext} file with {media_type} content"))
+    claimed = formats.claimed(source)
+    if fmt.textlike and claimed is not None and not claimed.textlike:
+        doc.errors.append(E.type_mismatch(f"{formats.extension(source)} file with {media_type} content"))
     if not doc.errors and not any(s.text.strip() for s in doc.segments) and _depth == 0:
         doc.errors.append(E.no_text(media_type))
     doc.meta.pop("nest_depth", None)
@@ -125,8 +92,7 @@ def extract_nested(data: bytes, name: str, parent: Document, **locator) -> None:
             break
     known = {(e.code, e.detail) for e in parent.errors}
     for e in child.errors:
-        if e.code == "extract.unsupported" and child.media_type in ("image/png", "image/jpeg", "image/gif",
-                                                                    "application/octet-stream"):
+        if e.code == "extract.unsupported" and formats.textless(child.media_type):
             continue       # pictures and opaque blobs carry no text to scan
         if e.code == "extract.unsupported" and locator.get("kind") != "embedded_file" and member.endswith(".bin"):
             e = E.partial(e.detail)     # an embedded OLE object we cannot open: part of the file unread
@@ -142,13 +108,8 @@ def extract(path: str | Path, source: str | None = None) -> Document:
     try:
         size = path.stat().st_size
         if size > MAX_INPUT_BYTES:
-            doc = Document(source=source, sha256="", media_type="application/octet-stream")
-            doc.errors.append(E.too_large(size, MAX_INPUT_BYTES))
-            return doc
+            return Document.failed(source, E.too_large(size, MAX_INPUT_BYTES))
         data = path.read_bytes()
     except OSError as exc:
-        doc = Document(source=source, sha256="", media_type="application/octet-stream")
-        doc.errors.append(ScanError("extract.unreadable", "无法读取该文件，请检查文件是否存在以及访问权限。",
-                                    type(exc).__name__))
-        return doc
+        return Document.failed(source, E.unreadable(type(exc).__name__))
     return extract_bytes(data, source)

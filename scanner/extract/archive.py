@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..model import Document
 from . import errors as E
+from . import extract_nested
 from .zipsafe import is_encrypted, open_zip, read_member
 
 MAX_ARCHIVE_INFLATED = 256 << 20
@@ -11,7 +12,6 @@ MAX_ARCHIVE_MEMBERS = 1000
 
 
 def extract_zip(data: bytes, doc: Document) -> None:
-    from . import extract_nested
     zf = open_zip(data)
     with zf:
         total = 0

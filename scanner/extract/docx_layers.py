@@ -15,7 +15,7 @@ import zipfile
 
 from ..model import Document
 from . import errors as E
-from .docx import W, RunStyle, paragraph_index, parse_xml, read_part, visible_paragraph_text
+from .wordml import W, RunStyle, paragraph_index, parse_xml, read_part, visible_paragraph_text
 from .ooxml_props import add_package_layers
 
 MAX_SEGMENTS_PER_KIND = 5000

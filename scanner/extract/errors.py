@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..errors import ExtractionFailed  # noqa: F401  (raised by the extractors; one home in scanner.errors)
 from ..model import ScanError
+from .formats import listing
 
 
 def empty() -> ScanError:
@@ -10,8 +11,12 @@ def empty() -> ScanError:
 
 
 def unsupported(media_type: str) -> ScanError:
-    return ScanError("extract.unsupported", "不支持的文件格式，无法自动审查，请转为 docx、xlsx、pptx、pdf、ofd、txt 或 html 后重新提交，或交由人工审查。",
-                     media_type)
+    return ScanError("extract.unsupported", f"不支持的文件格式，无法自动审查，请转为 {listing(documents_only=True)} "
+                     "后重新提交，或交由人工审查。", media_type)
+
+
+def unreadable(detail: str = "") -> ScanError:
+    return ScanError("extract.unreadable", "无法读取该文件，请检查文件是否存在以及访问权限。", detail)
 
 
 def corrupt(detail: str = "") -> ScanError:

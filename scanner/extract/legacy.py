@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..model import Document
 from . import errors as E
+from . import extract_nested
 
 CONVERT_SECONDS = 60
 
@@ -59,7 +60,6 @@ def extract_legacy(data: bytes, doc: Document) -> None:
         if not results:
             raise E.ExtractionFailed(E.corrupt("LibreOffice could not convert the file"))
         converted = results[0].read_bytes()
-    from . import extract_nested
     doc.meta["converted_with"] = "libreoffice"
     doc.meta["nest_depth"] = doc.meta.get("nest_depth", 0) - 1   # conversion is not nesting
     extract_nested(converted, "converted." + target, doc, member="(converted)")

@@ -8,6 +8,7 @@ import re
 
 from ..model import Document
 from . import errors as E
+from . import extract_nested
 from .xmlsafe import local, parse_xml
 from .zipsafe import open_zip, read_member
 
@@ -95,7 +96,6 @@ def _document(zf, names, doc_path: str, doc: Document) -> None:
 
 
 def _index(zf, names, part: str, kind: str, doc: Document) -> None:
-    from . import extract_nested
     base = posixpath.dirname(part)
     root = parse_xml(read_member(zf, part))
     if kind == "Attachments":

@@ -7,6 +7,7 @@ import zipfile
 
 from ..model import Document
 from . import errors as E
+from . import extract_nested
 from .xmlsafe import local, parse_xml
 from .zipsafe import read_member
 
@@ -191,7 +192,6 @@ def add_media_gps(zf: zipfile.ZipFile, names, doc: Document, prefix: str, max_im
 
 # --- embedded packages (docx/xlsx/pptx/pdf inside a document) ----------------------------------
 def add_embedded(zf: zipfile.ZipFile, names, doc: Document, prefix: str) -> None:
-    from . import extract_nested
     for name in sorted(names):
         if not name.startswith(prefix) or name.endswith("/"):
             continue

@@ -22,6 +22,7 @@ import re
 
 from ..model import Document
 from . import errors as E
+from . import extract_nested
 
 MAX_OBJECTS_PER_PAGE = 50_000
 MAX_FORM_DEPTH = 8
@@ -520,7 +521,6 @@ def _attachment_bytes(R, att, doc: Document, label: str) -> bytes | None:
 
 
 def _nest_attachment(R, att, doc: Document, fallback_name: str, **loc) -> None:
-    from . import extract_nested
     name = _wide(R, R.FPDFAttachment_GetName, att) or fallback_name
     data = _attachment_bytes(R, att, doc, "embedded file")
     if data:

@@ -1,19 +1,16 @@
-"""Media type by content (magic bytes), with the file name only as a tie-breaker."""
+"""Media type by content (magic bytes), with the file name only as a tie-breaker. The magic bytes,
+package parts and extensions come from the formats table (formats.FORMATS)."""
 from __future__ import annotations
 
 import io
 import zipfile
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-ZIP = "application/zip"
-OFD = "application/ofd"
-OLE = "application/x-ole-storage"
+from .formats import BINARY, FORMATS, HTML, TEXT, ZIP, by_extension, get
 
-
-_OOXML_EXT = {".docx": DOCX, ".docm": DOCX, ".dotx": DOCX, ".xlsx": XLSX, ".xlsm": XLSX, ".pptx": PPTX,
-              ".pptm": PPTX, ".ofd": OFD}
+_MAGIC = [f for f in FORMATS if f.magic]
+_PACKAGES = [f for f in FORMATS if f.zip_part]
+_OOXML = [f for f in _PACKAGES if f.content_type]
+_HTML_EXT = get(HTML).extensions
 
 
 def _text_with_nuls(data: bytes) -> bool:
@@ -35,18 +32,12 @@ def _zip_kind(data: bytes, name: str = "") -> str:
             names = set(zf.namelist())
     except Exception:
         return ZIP
-    ext = "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
-    if "[Content_Types].xml" in names and ext in _OOXML_EXT and not any(
-            k in names for k in ("word/document.xml", "xl/workbook.xml", "ppt/presentation.xml")):
-        return _OOXML_EXT[ext]     # a package that claims to be OOXML but lacks its main part: corrupt
-    if "word/document.xml" in names:
-        return DOCX
-    if "xl/workbook.xml" in names:
-        return XLSX
-    if "ppt/presentation.xml" in names:
-        return PPTX
-    if "OFD.xml" in names:
-        return OFD
+    claimed = by_extension(name)
+    if "[Content_Types].xml" in names and claimed in _PACKAGES and not any(f.zip_part in names for f in _OOXML):
+        return claimed.media_type     # a package that claims to be OOXML but lacks its main part: corrupt
+    for f in _PACKAGES:
+        if f.zip_part in names:
+            return f.media_type
     if "[Content_Types].xml" in names:      # a renamed main part: the content types still say what it is
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -54,35 +45,27 @@ def _zip_kind(data: bytes, name: str = "") -> str:
                 ct = zf.open(info).read(1 << 20) if info.file_size < 1 << 20 else b""
         except Exception:
             ct = b""
-        for marker, kind in ((b"wordprocessingml.document.main", DOCX), (b"spreadsheetml.sheet.main", XLSX),
-                             (b"presentationml.presentation.main", PPTX)):
-            if marker in ct:
-                return kind
+        for f in _OOXML:
+            if f.content_type in ct:
+                return f.media_type
     return ZIP
 
 
 def sniff_media_type(data: bytes, name: str = "") -> str:
     head = data[:1024]
     lower = name.lower()
-    if head.startswith(b"%PDF-") or b"%PDF-" in head:
-        return "application/pdf"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _zip_kind(data, name)
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return OLE
-    if head[:4] in (b"\x89PNG", b"GIF8") or head[:3] == b"\xff\xd8\xff":
-        return "image/" + {"\x89PN": "png", "GIF": "gif"}.get(head[:3].decode("latin1"), "jpeg")
-    if head.startswith(b"{\\rtf"):
-        return "application/rtf"
+    for f in _MAGIC:
+        if any((m in head[:f.magic_within]) if f.magic_within else head.startswith(m) for m in f.magic):
+            return _zip_kind(data, name) if f.media_type == ZIP else f.media_type
     if b"\x00" in head and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
         # NUL bytes without a UTF-16 BOM: binary, unless it decodes as BOM-less UTF-16 text.
         if not _looks_utf16(head) and not _text_with_nuls(data):
-            return "application/octet-stream"
+            return BINARY
     probe = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
-    if lower.endswith((".html", ".htm", ".xhtml")) or probe.startswith((b"<!doctype html", b"<html")) \
+    if lower.endswith(_HTML_EXT) or probe.startswith((b"<!doctype html", b"<html")) \
             or (b"<html" in probe[:512] or b"<body" in probe[:512]):
-        return "text/html"
-    return "text/plain"
+        return HTML
+    return TEXT
 
 
 def _looks_utf16(head: bytes) -> bool:

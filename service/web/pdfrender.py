@@ -45,8 +45,8 @@ def _boxes(pdf, queries: dict) -> dict:
 
 
 def main() -> int:
-    from scanner.extract.child import set_limits
-    set_limits(768, 20)
+    from scanner.extract.sandbox import limit_child
+    limit_child(768, 20)
     import pypdfium2 as pdfium
     header = sys.stdin.buffer.readline()
     cmd = json.loads(header)

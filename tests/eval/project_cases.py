@@ -342,10 +342,11 @@ case("sec03", "docx", ["运维交接记录", "服务器管理员账号：root　
 case("sec04", "txt", ["数据接口配置说明", "数据库连接串：mysql://hr_app:Hr#2026pwd@10.20.3.45:3306/hrdb",
                        "请各开发组按此配置测试环境。"],
      "review", [m("secret", "Hr#2026pwd"), m("secret.intranet", "10.20.3.45")])
-case("sec05", "txt", ["对象存储接入说明", "AccessKeyId: AKIAQ7ZK3MEXAMPLE7QX", "SecretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"],
-     "review", [m("secret.credential", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY")])
+# (the key pair is random; AWS's own documentation pair, AKIAIOSFODNN7EXAMPLE, is a placeholder and is not reported)
+case("sec05", "txt", ["对象存储接入说明", "AccessKeyId: AKIAQ7ZK3MTR4W2NB7QX", "SecretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYz4kq9TRvBL"],
+     "review", [m("secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYz4kq9TRvBL")])
 case("sec06", "html", ["代码仓库迁移公告", "请使用以下令牌拉取代码：ghp_8fK2mQ9xT4vB7nR1cY6wZ3hJ5pL0sD2aE4gU"],
-     "review", [m("secret.credential", "ghp_8fK2mQ9xT4vB7nR1cY6wZ3hJ5pL0sD2aE4gU")])
+     "review", [m("secret.token", "ghp_8fK2mQ9xT4vB7nR1cY6wZ3hJ5pL0sD2aE4gU")])
 case("sec07", "txt", ["证书部署说明", "-----BEGIN RSA PRIVATE KEY-----",
                        "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
                        "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK",
@@ -821,7 +822,7 @@ case("sec32", "docx", ["运维周报", "本周完成数据库主备切换演练�
 case("sec33", "txt", ["Git 仓库迁移说明", "新的远程地址：https://deploy:glpat-Xc8vN2qR5tY7uI9oP1aS@git.example.com/ops/config.git"],
      "review", [m("secret")])
 case("sec34", "txt", ["微信公众号开发配置", "AppID：wx8f3a2b1c4d5e6f70", "AppSecret：3c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f"],
-     "review", [m("secret.credential", "3c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f")])
+     "review", [m("secret.token", "3c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f")])
 case("sec35", "txt", ["信息系统等级保护测评报告（公开摘要）", "测评对象：某市政务服务网，公网地址 https://zwfw.example.gov.cn，",
                        "测评结论：符合等级保护第三级要求。本摘要不含网络拓扑、地址规划等信息。"],
      "pass", must_not=["secret"])

@@ -12,6 +12,7 @@ import pytest
 
 from scanner import batch
 from scanner.batch import Item, iter_inputs, load_done, run_batch
+from scanner.config import SandboxLimits
 
 
 def _make_tree(root: Path, n: int = 12) -> list[Path]:
@@ -188,7 +189,7 @@ def test_sandboxed_workers_stop_spinning_and_hanging_files(tmp_path, monkeypatch
     out = tmp_path / "out.jsonl"
     t0 = time.monotonic()
     s = run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, isolated=True, chunk_size=1,
-                  limits=batch.Limits(mem_mb=512, cpu_s=1, wall_s=2.0))
+                  limits=SandboxLimits(mem_mb=512, cpu_s=1, wall_s=2.0))
     assert time.monotonic() - t0 < 60
     recs = {r["batch"]["path"]: r for r in _records(out)}
     assert len(recs) == len(files) + 2

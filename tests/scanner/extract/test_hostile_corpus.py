@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from scanner import get_scanner
+from scanner.config import SandboxLimits
 from scanner.extract.isolated import extract_isolated
+from scanner.extract.sandbox import netns_prefix
+from support.hostile_child import run_hostile
 
 MAKER = Path(__file__).resolve().parents[4] / "shared" / "hostile" / "make_hostile.py"
 
@@ -134,7 +137,8 @@ def test_parent_survives_child_failures(tmp_path):
              "memory_abort": "extract.resource_limit"}
     for crash, code in cases.items():
         heavy = crash.startswith("memory")
-        doc = extract_isolated(p, _test_crash=crash, cpu_s=20 if heavy else 2, wall_s=30 if heavy else 4, mem_mb=512)
+        limits = SandboxLimits(mem_mb=512, cpu_s=20 if heavy else 2, wall_s=30 if heavy else 4)
+        doc = run_hostile(p, crash, limits)
         assert [e.code for e in doc.errors] == [code], (crash, doc.errors)
         assert doc.segments == []
     ok = extract_isolated(p)
@@ -183,7 +187,6 @@ def test_child_has_no_network_when_namespaces_are_available(tmp_path):
     loopback listener; without it, the test shows the connection succeeds (no silent claim)."""
     import socket
 
-    from scanner.extract.isolated import _netns_prefix
     p = tmp_path / "a.txt"
     p.write_text("x")
     srv = socket.socket()
@@ -191,7 +194,7 @@ def test_child_has_no_network_when_namespaces_are_available(tmp_path):
     srv.listen(5)
     srv.settimeout(0.5)
     port = srv.getsockname()[1]
-    doc = extract_isolated(p, _test_net_port=port)
+    doc = run_hostile(p, f"net:{port}", SandboxLimits())
     status = doc.errors[0].detail
     accepted = False
     try:
@@ -200,7 +203,7 @@ def test_child_has_no_network_when_namespaces_are_available(tmp_path):
     except OSError:
         pass
     srv.close()
-    if _netns_prefix():
+    if netns_prefix(SandboxLimits()):
         assert status == "child exit status 8" and not accepted
     else:
         assert status == "child exit status 7"

@@ -97,7 +97,7 @@ class RuleSpec(_Strict):
     context_plus: list[NonEmpty] = []        # words near the match that raise confidence
     context_minus: list[NonEmpty] = []       # ... that lower it
     context_required: bool = False           # no raising word, no finding
-    context_window: Annotated[int, Field(ge=0, le=500)] = 20
+    context_window: Annotated[int, Field(ge=0, le=10_000)] = 20
     context_minus_weight: Annotated[float, Field(ge=0, le=1)] = 0.35   # what one lowering word takes off
     allow: list[str] = []                    # regexes on the match: a hit drops it
     allow_context: list[str] = []            # regexes on the surrounding text: a hit drops it
@@ -408,7 +408,7 @@ def _load_rule_file(file: str, doc: dict, taxonomy: Taxonomy, parts: dict) -> No
             try:
                 spec = RuleSpec.model_validate(r, context=ctx)
             except ValidationError as exc:
-                raise _config_error(exc, file, str(rid), base=("rules",)) from None
+                raise _config_error(exc, file, str(rid)) from None
             parts["rules"].append(Rule.from_spec(spec, file.rsplit("/", 1)[-1]))
         return
     for key, model in (("marking", MarkingFile), ("hidden", HiddenFile)):

@@ -7,6 +7,7 @@ SHARED ?= ../shared
 
 .PHONY: setup run test test-fast eval bench bench-quick clean scan-samples train
 
+# requirements.lock = runtime deps + the dev, training and distributed extras, fully pinned.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock
@@ -19,8 +20,13 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/baomi serve
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest
+
+# Checks `make test` runs first: declared dependencies = imports (deptry).
+.PHONY: lint
+lint: setup
+	$(BIN)/deptry scanner service training
 
 # The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
 test-fast: setup

@@ -29,20 +29,25 @@ _FAILED = "部分检测项执行失败，结果不完整，需人工审查。"
 
 class Scanner:
     def __init__(self, lexicon_dir: str | Path | None = None, light: bool | None = None,
-                 names_scope: str | NamesScope | None = None, config: ScanConfig | None = None):
-        """config: the whole configuration; lexicon_dir / light / names_scope override its fields."""
+                 names_scope: str | NamesScope | None = None, names_report: str | None = None,
+                 config: ScanConfig | None = None):
+        """config: the whole configuration; the keyword arguments given override its fields.
+        names_report: "relevant" (default: names only where they matter) or "all" (inventory)."""
         overrides = {k: v for k, v in (("lexicon_dir", lexicon_dir), ("light", light),
-                                       ("names_scope", names_scope)) if v is not None}
+                                       ("names_scope", names_scope), ("names_report", names_report))
+                     if v is not None}
         self.config = (config or ScanConfig()).replace(**overrides) if overrides else (config or ScanConfig())
         self.lexicon_dir = self.config.lexicons
         self.ruleset = Ruleset.load(self.lexicon_dir)
         self.policy = Policy.load(self.lexicon_dir / "policy.toml", taxonomy=self.ruleset.taxonomy)
         self.light = self.config.light
         self.names_scope = self.config.names_scope.value
+        self.names_report = self.config.names_report
         self.taxonomy = self.ruleset.taxonomy
+        self.postprocess = postprocess.Setup.build(self.config, self.lexicon_dir)
         self.detectors, self.model_version = build_detectors(self.config, self.ruleset, self.policy)
         self.ruleset_hash = hashlib.sha256(
-            (self.ruleset.hash + self.policy.source_hash).encode()).hexdigest()[:16]
+            (self.ruleset.hash + self.policy.source_hash + self.postprocess.harm.source_hash).encode()).hexdigest()[:16]
 
     # -- entry points ---------------------------------------------------------------------------
     def scan_text(self, text: str, source: str = "<text>") -> Report:
@@ -89,12 +94,7 @@ class Scanner:
                 errors.append(ScanError("scan.detector_failed", _FAILED, f"{det.name}: {type(exc).__name__}"))
             timings[f"detect.{det.name}"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
-        try:
-            findings = [f.with_fingerprint() for f in postprocess.run(findings, ctx)]
-        except Exception as exc:      # keep the unprocessed findings, fail closed
-            log.warning("post-processing failed: %s", type(exc).__name__)
-            errors.append(ScanError("scan.postprocess_failed", _FAILED, type(exc).__name__))
-            findings = [f.with_fingerprint() for f in findings]
+        findings = [f.with_fingerprint() for f in postprocess.run(findings, ctx, self.postprocess)]
         errors.extend(ctx.errors)
         try:
             decision, risk, reasons = self.policy.decide(findings, errors)

@@ -2,24 +2,47 @@
 post-processors): each step takes every finding of the document and returns the new list. Steps
 never edit a finding in place (Finding is frozen): a changed finding is a `dataclasses.replace`
 copy. The engine runs STEPS in order, then `merge`.
+
+Adding a step: a function (findings, ctx, setup) -> findings here, and its place in STEPS; data it
+needs that is built once per Scanner goes into `Setup`.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Sequence
 
+from . import harm
+from .config import ScanConfig
 from .detectors.base import ScanContext
 from .detectors.hidden import EXIF_RULE
 from .detectors.names import PERSONAL, PUBLIC_PLACE_RE
-from .model import Finding
+from .model import Finding, ScanError
 from .taxonomy import SEVERITY_RANK, family_of
 
-Step = Callable[[list[Finding], ScanContext], list[Finding]]
+log = logging.getLogger("baomi.postprocess")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the steps need beyond the findings, built once per Scanner."""
+    harm: harm.HarmRules
+    names_report: str = "relevant"
+
+    @classmethod
+    def build(cls, config: ScanConfig, lexicon_dir: Path) -> "Setup":
+        if config.names_report not in harm.NAMES_REPORT:
+            raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
+        return cls(harm=harm.HarmRules.load(harm.default_path(lexicon_dir)), names_report=config.names_report)
+
+
+Step = Callable[[list[Finding], ScanContext, Setup], list[Finding]]
 
 NAME_RULE_ADDRESS = "model.names.address"
 
 
-def drop_duplicate_exif_geo(findings: list[Finding], ctx: ScanContext) -> list[Finding]:
+def drop_duplicate_exif_geo(findings: list[Finding], ctx: ScanContext, setup: Setup) -> list[Finding]:
     """An image's EXIF position (hidden detector) is dropped when the coordinate rule already
     reported that segment: one finding per place."""
     geo_other = {f.segment_id for f in findings if f.category.startswith("geo.") and not f.rule_id.startswith(EXIF_RULE)}
@@ -28,7 +51,7 @@ def drop_duplicate_exif_geo(findings: list[Finding], ctx: ScanContext) -> list[F
     return [f for f in findings if not (f.rule_id.startswith(EXIF_RULE) and f.segment_id in geo_other)]
 
 
-def personal_data_combinations(findings: list[Finding], ctx: ScanContext) -> list[Finding]:
+def personal_data_combinations(findings: list[Finding], ctx: ScanContext, setup: Setup) -> list[Finding]:
     """A name, or a model address, alone is low; beside other personal data in the same segment or
     table row it identifies a person and becomes medium (models/MODEL_CARD_names.md)."""
     segs = ctx.document.segments
@@ -66,9 +89,16 @@ def personal_data_combinations(findings: list[Finding], ctx: ScanContext) -> lis
     return out
 
 
+def severity_follows_harm(findings: list[Finding], ctx: ScanContext, setup: Setup) -> list[Finding]:
+    """Published institutional data is low or info, a private person's is not (scanner/harm.py,
+    lexicons/harm.toml); names only where they matter unless names_report="all"."""
+    return harm.apply(findings, ctx.document.segments, setup.harm, setup.names_report)
+
+
 STEPS: Sequence[Step] = (
     drop_duplicate_exif_geo,
     personal_data_combinations,
+    severity_follows_harm,
 )
 
 # a finding is compared with this many kept before it: sorted by (segment, start, longest first), a
@@ -98,7 +128,14 @@ def merge(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def run(findings: list[Finding], ctx: ScanContext, steps: Sequence[Step] = STEPS) -> list[Finding]:
+def run(findings: list[Finding], ctx: ScanContext, setup: Setup, steps: Sequence[Step] = STEPS) -> list[Finding]:
+    """The steps in order, then merge. A step that fails is skipped (its input passes on unchanged)
+    and the context gets an error, so the decision is at least review."""
     for step in steps:
-        findings = step(findings, ctx)
+        try:
+            findings = step(findings, ctx, setup)
+        except Exception as exc:    # a post-processing bug must not turn into a silent pass
+            log.warning("post-processing step %s failed: %s", step.__name__, type(exc).__name__)
+            ctx.add_error(ScanError("scan.postprocess_failed", "部分检测项执行失败，结果不完整，需人工审查。",
+                                    f"{step.__name__}: {type(exc).__name__}"))
     return merge(findings)

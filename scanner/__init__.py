@@ -11,6 +11,8 @@ import threading
 
 from ._version import __version__
 
+__all__ = ["__version__", "get_scanner", "scan_bytes", "scan_file", "scan_text"]
+
 _lock = threading.Lock()
 _scanners: dict = {}
 

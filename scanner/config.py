@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError, from_validation
 
+
 def default_lexicon_dir() -> Path:
     """The shipped lexicons/ (beside the package in a checkout, or inside it when installed)."""
     here = Path(__file__).resolve().parent
@@ -48,7 +49,7 @@ class Isolation(str, enum.Enum):
     ALWAYS = "always"
 
     @classmethod
-    def parse(cls, value: "Isolation | bool | str | None") -> "Isolation":
+    def parse(cls, value: Isolation | bool | str | None) -> Isolation:
         """Every spelling in use: the CLI's auto/always/never, the service's true/false/1/0/on/off
         (where the service once read "always" as off: here "always" is always), and booleans."""
         if isinstance(value, cls):
@@ -116,7 +117,7 @@ class ScanConfig(BaseModel):
         return NamesScope.ALL if v is None or v == "" else v
 
     @classmethod
-    def build(cls, **values: Any) -> "ScanConfig":
+    def build(cls, **values: Any) -> ScanConfig:
         """ScanConfig(**values), with pydantic's errors turned into a ConfigError naming the field."""
         try:
             return cls(**values)
@@ -124,7 +125,7 @@ class ScanConfig(BaseModel):
             raise from_validation(exc, known_keys=cls.model_fields) from None
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "ScanConfig":
+    def from_env(cls, **overrides: Any) -> ScanConfig:
         """Built from BAOMI_* environment variables; keyword arguments (not None) win."""
         try:
             env = _Env()
@@ -136,7 +137,7 @@ class ScanConfig(BaseModel):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.build(**values)
 
-    def replace(self, **changes: Any) -> "ScanConfig":
+    def replace(self, **changes: Any) -> ScanConfig:
         return self.build(**{**self.model_dump(), **changes})
 
     @property

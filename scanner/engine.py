@@ -89,7 +89,7 @@ class Scanner:
             t1 = time.perf_counter()
             try:
                 findings.extend(det.detect(ctx))
-            except Exception as exc:   # a detector bug must not turn into a silent pass
+            except Exception as exc:   # noqa: BLE001 - a detector bug must not turn into a silent pass
                 log.warning("detector %s failed: %s", det.name, type(exc).__name__)
                 errors.append(ScanError("scan.detector_failed", _FAILED, f"{det.name}: {type(exc).__name__}"))
             timings[f"detect.{det.name}"] = (time.perf_counter() - t1) * 1000
@@ -98,7 +98,7 @@ class Scanner:
         errors.extend(ctx.errors)
         try:
             decision, risk, reasons = self.policy.decide(findings, errors)
-        except Exception as exc:      # a policy bug must never let a draft through
+        except Exception as exc:      # noqa: BLE001 - a policy bug must never let a draft through
             log.error("policy failed: %s", type(exc).__name__)
             errors.append(ScanError("scan.policy_failed", "审查结论计算失败，需人工审查。", type(exc).__name__))
             decision, risk, reasons = "review", 0.5, sorted({f"error:{e.code}" for e in errors})

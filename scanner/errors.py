@@ -10,7 +10,8 @@ BaomiError                 root: `except BaomiError` catches every fault the sca
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:   # pragma: no cover
     from .model import ScanError
@@ -57,6 +58,6 @@ class ModelIntegrityError(BaomiError, RuntimeError):
 class ExtractionFailed(BaomiError):
     """Raised inside an extractor; `extract._run` turns it into the report's ScanError."""
 
-    def __init__(self, error: "ScanError"):
+    def __init__(self, error: ScanError):
         super().__init__(error.code)
         self.error = error

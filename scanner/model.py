@@ -41,7 +41,7 @@ class ScanError:
         return {"code": self.code, "message": self.message, "detail": self.detail}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ScanError":
+    def from_dict(cls, d: dict) -> ScanError:
         return cls(d["code"], d["message"], d.get("detail", ""))
 
 
@@ -63,7 +63,7 @@ class Document:
 
     @classmethod
     def failed(cls, source: str, error: ScanError, sha256: str = "",
-               media_type: str = "application/octet-stream") -> "Document":
+               media_type: str = "application/octet-stream") -> Document:
         """A document that could not be read: no segments, one error (the scan fails closed)."""
         return cls(source=source, sha256=sha256, media_type=media_type, errors=[error])
 
@@ -74,7 +74,7 @@ class Document:
                 "errors": [e.to_dict() for e in self.errors], "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: dict, source: str | None = None) -> "Document":
+    def from_dict(cls, d: dict, source: str | None = None) -> Document:
         """Inverse of `to_dict`; segment ids are their positions. `source` overrides the recorded one."""
         doc = cls(source=d.get("source", "") if source is None else source, sha256=d.get("sha256", ""),
                   media_type=d.get("media_type", ""), meta=d.get("meta") or {})
@@ -87,7 +87,7 @@ class Document:
 
 def fingerprint_of(rule_id: str, text: str) -> str:
     """Keyed by rule + matched text without white space, never stored as plaintext (detect-secrets)."""
-    return hashlib.sha256(f"{rule_id}\x00{''.join(text.split())}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{rule_id}\x00{''.join(text.split())}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Finding:
     evidence: list[str] = field(default_factory=list)   # how the score came to be (English codes)
     fingerprint: str = ""
 
-    def with_fingerprint(self) -> "Finding":
+    def with_fingerprint(self) -> Finding:
         return replace(self, fingerprint=fingerprint_of(self.rule_id, self.text))
 
     def to_dict(self) -> dict:
@@ -156,7 +156,7 @@ class Report:
 
     @classmethod
     def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",
-                       risk_score: float = 0.5) -> "Report":
+                       risk_score: float = 0.5) -> Report:
         """The report of a file that could not be scanned at all (a crashed worker or child, a
         scanner fault, a failed job): no findings, decision review (fail closed)."""
         return cls(source=source, sha256=sha256, decision="review", risk_score=risk_score, findings=[],

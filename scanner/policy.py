@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import ConfigError, from_validation
 from .model import Finding, ScanError
@@ -98,11 +106,11 @@ class Policy:
     source_hash: str = ""
 
     @classmethod
-    def load(cls, path: Path, taxonomy: Taxonomy | None = None) -> "Policy":
+    def load(cls, path: Path, taxonomy: Taxonomy | None = None) -> Policy:
         return cls.loads(path.read_bytes(), file=path.name, taxonomy=taxonomy)
 
     @classmethod
-    def loads(cls, raw: bytes, file: str = "policy.toml", taxonomy: Taxonomy | None = None) -> "Policy":
+    def loads(cls, raw: bytes, file: str = "policy.toml", taxonomy: Taxonomy | None = None) -> Policy:
         """Parse and validate policy.toml content; ConfigError names the file and the field."""
         try:
             data = tomllib.loads(raw.decode("utf-8"))
@@ -119,9 +127,9 @@ class Policy:
     def finding_decision(self, f: Finding) -> str:
         best = None
         for prefix, decision in self.category_decision.items():
-            if f.category == prefix or f.category.startswith(prefix + "."):
-                if best is None or len(prefix) > len(best[0]):
-                    best = (prefix, decision)
+            if (f.category == prefix or f.category.startswith(prefix + ".")) \
+                    and (best is None or len(prefix) > len(best[0])):
+                best = (prefix, decision)
         by_sev = self.severity_decision.get(f.severity, "review")
         if best is not None and best[1] != "severity":
             return best[1]

@@ -9,9 +9,9 @@ needs that is built once per Scanner goes into `Setup`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 from . import harm
 from .config import ScanConfig
@@ -31,7 +31,7 @@ class Setup:
     names_report: str = "relevant"
 
     @classmethod
-    def build(cls, config: ScanConfig, lexicon_dir: Path) -> "Setup":
+    def build(cls, config: ScanConfig, lexicon_dir: Path) -> Setup:
         if config.names_report not in harm.NAMES_REPORT:
             raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
         return cls(harm=harm.HarmRules.load(harm.default_path(lexicon_dir)), names_report=config.names_report)
@@ -134,7 +134,7 @@ def run(findings: list[Finding], ctx: ScanContext, setup: Setup, steps: Sequence
     for step in steps:
         try:
             findings = step(findings, ctx, setup)
-        except Exception as exc:    # a post-processing bug must not turn into a silent pass
+        except Exception as exc:    # noqa: BLE001 - a post-processing bug must not turn into a silent pass
             log.warning("post-processing step %s failed: %s", step.__name__, type(exc).__name__)
             ctx.add_error(ScanError("scan.postprocess_failed", "部分检测项执行失败，结果不完整，需人工审查。",
                                     f"{step.__name__}: {type(exc).__name__}"))

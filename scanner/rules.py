@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .config import default_lexicon_dir
 from .errors import ConfigError, from_validation
@@ -35,8 +43,19 @@ from .policy import Policy
 from .taxonomy import SEVERITIES, Taxonomy, TaxonomyError
 from .validators import VALIDATORS
 
-__all__ = ["Rule", "Lexicon", "Ruleset", "MarkingFile", "HiddenFile", "RuleSpec", "LexiconSpec",
-           "default_lexicon_dir", "compile_regex", "check_file", "Pattern"]
+__all__ = [
+    "HiddenFile",
+    "Lexicon",
+    "LexiconSpec",
+    "MarkingFile",
+    "Pattern",
+    "Rule",
+    "RuleSpec",
+    "Ruleset",
+    "check_file",
+    "compile_regex",
+    "default_lexicon_dir",
+]
 
 Pattern = regex.Pattern
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -141,7 +160,7 @@ class RuleSpec(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _group_exists(self) -> "RuleSpec":
+    def _group_exists(self) -> RuleSpec:
         pat = compile_regex(self.regex, self.ignore_case)
         g = self.group
         if isinstance(g, int) and not 0 <= g <= pat.groups:
@@ -186,7 +205,7 @@ class Rule:
     file: str = ""
 
     @classmethod
-    def from_spec(cls, s: RuleSpec, file: str) -> "Rule":
+    def from_spec(cls, s: RuleSpec, file: str) -> Rule:
         return cls(id=s.id, category=s.category, regex=compile_regex(s.regex, s.ignore_case), severity=s.severity,
                    confidence=s.confidence, keywords=[k.lower() for k in s.keywords], validator=s.validator,
                    group=s.group, entropy=s.entropy,
@@ -257,7 +276,7 @@ class MarkingPieces(_Strict):
     first_lines: Annotated[int, Field(ge=1, le=50)] = 4
 
     @model_validator(mode="after")
-    def _regexes(self) -> "MarkingPieces":
+    def _regexes(self) -> MarkingPieces:
         compile_regex(self.number)
         compile_regex(self.period.replace("{number}", self.number))
         return self
@@ -269,7 +288,7 @@ class MarkingMessage(_Strict):
     suggestion: NonEmpty
 
     @model_validator(mode="after")
-    def _fields(self) -> "MarkingMessage":
+    def _fields(self) -> MarkingMessage:
         for text in (self.explanation, self.explanation_inline or "", self.suggestion):
             extra = _placeholders(text) - {"text", "position"}
             if extra:
@@ -283,7 +302,7 @@ class MarkingMessages(_Strict):
     internal: MarkingMessage
 
     @model_validator(mode="after")
-    def _inline(self) -> "MarkingMessages":
+    def _inline(self) -> MarkingMessages:
         if not self.level.explanation_inline:
             raise ValueError("level.explanation_inline is required (a marking form inside running text)")
         return self
@@ -322,7 +341,7 @@ class HiddenMessages(_Strict):
     exif_gps: HiddenMessage
 
     @model_validator(mode="after")
-    def _placeholders(self) -> "HiddenMessages":
+    def _placeholders(self) -> HiddenMessages:
         allowed = {"what", "who", "snippet", "where"}
         for name in (*HIDDEN_LAYERS, "exif_gps"):
             extra = _placeholders(getattr(self, name).explanation) - allowed
@@ -367,7 +386,7 @@ class Ruleset:
     lexicon_dir: Path | None = None
 
     @classmethod
-    def load(cls, lexicon_dir: Path) -> "Ruleset":
+    def load(cls, lexicon_dir: Path) -> Ruleset:
         """Load and validate every rule and term file of a lexicon directory (ConfigError if any is bad)."""
         lexicon_dir = Path(lexicon_dir)
         try:

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 # -- severities ------------------------------------------------------------------------------------
 
@@ -191,7 +191,7 @@ class Taxonomy:
                        + f.colour + "}" for f in (*self._families.values(), OTHER_FAMILY))
 
     # -- building -----------------------------------------------------------------------------
-    def extended(self, families: Iterable[Family] = (), categories: Mapping[str, str] | None = None) -> "Taxonomy":
+    def extended(self, families: Iterable[Family] = (), categories: Mapping[str, str] | None = None) -> Taxonomy:
         """A new taxonomy with extra families and extra categories (of new or existing families)."""
         fams = dict(self._families)
         for fam in families:
@@ -209,7 +209,7 @@ class Taxonomy:
                                 {**old.categories, cat: zh})
         return Taxonomy(fams.values())
 
-    def load_extension(self, path: Path) -> "Taxonomy":
+    def load_extension(self, path: Path) -> Taxonomy:
         """`self` extended by a taxonomy.toml file (format in the module docstring)."""
         try:
             text = path.read_text(encoding="utf-8")
@@ -217,7 +217,7 @@ class Taxonomy:
             raise TaxonomyError(f"{path.name}: {exc}") from exc
         return self.extension_from_text(text, path.name)
 
-    def extension_from_text(self, text: str, name: str = "taxonomy.toml") -> "Taxonomy":
+    def extension_from_text(self, text: str, name: str = "taxonomy.toml") -> Taxonomy:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -246,7 +246,7 @@ class Taxonomy:
             raise TaxonomyError(f"{name}: {exc}") from exc
 
     @classmethod
-    def load(cls, lexicon_dir: Path | None) -> "Taxonomy":
+    def load(cls, lexicon_dir: Path | None) -> Taxonomy:
         """The built-in vocabulary, extended by `lexicon_dir/taxonomy.toml` when that file exists."""
         if lexicon_dir is not None and (Path(lexicon_dir) / "taxonomy.toml").is_file():
             return TAXONOMY.load_extension(Path(lexicon_dir) / "taxonomy.toml")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import itertools
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Callable, Mapping
 
 from .config import default_lexicon_dir
 
@@ -52,7 +53,7 @@ class Tables:
     bins: Mapping[str, set[int]]                              # card prefix -> card lengths
 
     @staticmethod
-    def load(lexicon_dir: Path | None = None) -> "Tables":
+    def load(lexicon_dir: Path | None = None) -> Tables:
         return _tables(str(Path(lexicon_dir or default_lexicon_dir()).resolve()))
 
 
@@ -86,9 +87,7 @@ def _region_ok(code: str, year: int, strict_years: bool, tables: Tables | None =
     frm, to = regions[code]
     if strict_years and frm is not None and year < frm:
         return False
-    if to is not None and year > to:
-        return False
-    return True
+    return to is None or year <= to
 
 
 def resident_id(value: str, strict_years: bool = False, tables: Tables | None = None) -> bool:
@@ -155,7 +154,7 @@ def bank_bin(digits: str, tables: Tables | None = None) -> tuple[bool, bool]:
 def v_id_card(match: str, context: str, before: str = "", after: str = "",
               tables: Tables | None = None) -> bool | None:
     digits = re.sub(r"[\s-]", "", match)
-    return True if resident_id(digits, tables=tables) else False
+    return resident_id(digits, tables=tables)
 
 
 def v_bank_card(match: str, context: str, before: str = "", after: str = "",
@@ -171,7 +170,7 @@ def v_bank_card(match: str, context: str, before: str = "", after: str = "",
     if known:
         return None
     # unknown prefix: only with card context nearby
-    if re.search(r"卡号|银行卡|借记卡|信用卡|储蓄卡|账号|帐号|card", context, re.I):
+    if re.search(r"卡号|银行卡|借记卡|信用卡|储蓄卡|账号|帐号|card", context, re.IGNORECASE):
         return None
     return False
 
@@ -229,7 +228,7 @@ def v_dms(match: str, context: str, before: str = "", after: str = "",
     return None
 
 
-PLACEHOLDER = re.compile(r"^(?:your|my|enter|input|xxx+|example|sample|demo|test|changeme|placeholder)[_-]?", re.I)
+PLACEHOLDER = re.compile(r"^(?:your|my|enter|input|xxx+|example|sample|demo|test|changeme|placeholder)[_-]?", re.IGNORECASE)
 # Words that mark a value as a placeholder wherever they stand in it (AKIAIOSFODNN7EXAMPLE,
 # insert_key_here, <your-key>, bP88Q~xxxxxxxx): a random key holds none of them by chance.
 PLACEHOLDER_WORDS = ("example", "xxxx", "your", "placeholder", "insert", "changeme", "change_me", "dummy",
@@ -238,7 +237,7 @@ PLACEHOLDER_WORDS = ("example", "xxxx", "your", "placeholder", "insert", "change
 # var.db_password, settings.SECRET_KEY, process.env.TOKEN, os.environ["X"].
 REFERENCE = re.compile(r"^(?:\$\{|\$\(|\{\{|%\(|<|\[|\$[A-Za-z_][A-Za-z0-9_]*$)"
                        r"|^(?:var|vars|local|locals|settings|config|conf|env|process\.env|os\.environ|secrets|params)[.\[]",
-                       re.I)
+                       re.IGNORECASE)
 # a dotted lower-case identifier (aws_ec2_client_vpn_endpoint.client-vpn-endpoint.id): code, not a value
 IDENTIFIER_PATH = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z][a-z0-9_]*)*\.[a-z][a-z0-9_]*$")
 
@@ -257,7 +256,7 @@ def shannon_entropy(value: str) -> float:
 def _sequential_run(value: str, k: int = 8) -> bool:
     """A run of k characters each one code point above the last (12345678, abcdefgh)."""
     run = 1
-    for a, b in zip(value, value[1:]):
+    for a, b in itertools.pairwise(value):
         run = run + 1 if ord(b) - ord(a) == 1 else 1
         if run >= k:
             return True
@@ -271,9 +270,7 @@ def is_placeholder(value: str) -> bool:
         return True
     if REFERENCE.search(v) or IDENTIFIER_PATH.match(v):
         return True
-    if re.search(r"(.)\1{5,}", v) or _sequential_run(v):
-        return True
-    return False
+    return bool(re.search(r"(.)\1{5,}", v) or _sequential_run(v))
 
 
 def v_secret_value(match: str, context: str, before: str = "", after: str = "",

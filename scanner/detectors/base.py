@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, ClassVar
 
 from ..model import Document, Finding, ScanError, Segment
 from ..normalize import NormalizedText, normalize
@@ -86,7 +87,7 @@ class ScanContext:
     _joined: dict[str, JoinedText] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, document: Document) -> "ScanContext":
+    def of(cls, document: Document) -> ScanContext:
         """Normalise every segment once."""
         ctx = cls(document=document)
         counts: dict[str, int] = {}
@@ -149,7 +150,7 @@ class Detector(ABC):
     model_version: str = ""                  # a model detector's version, part of every report
 
     @classmethod
-    def build(cls, config: "ScanConfig", ruleset: "Ruleset", policy: "Policy") -> "Detector | None":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> Detector | None:
         """The detector for this configuration, or None when it does not run (e.g. names_scope=off)."""
         return cls()
 

@@ -43,10 +43,10 @@ DEFAULT_VALUES = {
 # an author field naming an office or organisation, not a person
 ORG_WORDS = re.compile(r"办公室|办公厅|局|部|委|厅|处|科|室|中心|公司|集团|单位|学校|学院|大学|医院|政府|研究院|研究所|"
                        r"管理站|支队|大队|协会|学会|工作组|编辑|新闻|宣传|信息|网站|编委|课题组|项目组|Office|Dept|Inc|Ltd|Co\.",
-                       re.I)
+                       re.IGNORECASE)
 # custom properties written by tools, not people
 TOOL_CUSTOM = re.compile(r"^(KSOProductBuildVer|ICV|KSOTemplateDocerSaveRecord|KSORubyTemplateID|ContentTypeId|"
-                         r"_DocHome|AppVersion|Generator|GrammarlyDocumentId|_NewReviewCycle)$", re.I)
+                         r"_DocHome|AppVersion|Generator|GrammarlyDocumentId|_NewReviewCycle)$", re.IGNORECASE)
 
 # hidden-layer kinds whose presence alone is normal (still scanned by the other detectors)
 QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar"}
@@ -70,7 +70,7 @@ class HiddenDetector(Detector):
         self.texts = texts
 
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "HiddenDetector | None":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> HiddenDetector | None:
         return cls(ruleset.hidden) if ruleset.hidden is not None else None
 
     def _metadata_flagged(self, seg: Segment, ctx: ScanContext) -> bool:
@@ -86,10 +86,9 @@ class HiddenDetector(Detector):
             return False    # a web page's title and description are shown to every reader
         if field in ("title", "subject", "description") and val in " ".join(ctx.visible_text.split()):
             return False    # already visible in the document itself
-        if field == "custom" and (re.fullmatch(r"[\d\s.:\-TZ{}a-fA-F]+", val)
-                                  or val.lower() in ("true", "false", "yes", "no", "是", "否")):
-            return False    # ids, hashes, dates, version numbers, flags
-        return True
+        # ids, hashes, dates, version numbers, flags are not findings
+        return not (field == "custom" and (re.fullmatch(r"[\d\s.:\-TZ{}a-fA-F]+", val)
+                                           or val.lower() in ("true", "false", "yes", "no", "是", "否")))
 
     @staticmethod
     def _metadata_severity(seg: Segment, ctx: ScanContext) -> str:
@@ -125,7 +124,7 @@ class HiddenDetector(Detector):
         if layer == "comment" and kind == "html-comment":
             t = seg.text.strip()
             # boilerplate markup comments (<!-- end nav -->, conditional comments) are not findings
-            if t.startswith("[if") or t.startswith("<![endif]") or not re.search(r"[\u4e00-\u9fff\d]", t):
+            if t.startswith(("[if", "<![endif]")) or not re.search(r"[\u4e00-\u9fff\d]", t):
                 return False
         return True
 

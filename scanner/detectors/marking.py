@@ -96,7 +96,7 @@ class MarkingDetector(Detector):
 
     # -- detection -----------------------------------------------------------------------------
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "MarkingDetector | None":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> MarkingDetector | None:
         if ruleset.marking is None:
             return None
         return cls(ruleset.marking, config.regex_timeout_s)

@@ -31,8 +31,8 @@ from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
-from .base import Detector, ScanContext, make_finding
 from ._models import load_npz, short_hash, unpack_strings, verify_external
+from .base import Detector, ScanContext, make_finding
 
 # N = person name, A = address, X = any other named entity (organisation, work, product...):
 # X is learnt so that the model tells names apart from look-alikes, and is never reported.
@@ -276,9 +276,7 @@ def is_name(text: str) -> bool:
         return False
     if HONORIFIC_RE.match(t):
         return False
-    if MARKUP_RE.search(t):
-        return False      # markup or code fragments (onerror=, x<y) are not names
-    return True
+    return not MARKUP_RE.search(t)      # markup or code fragments (onerror=, x<y) are not names
 
 
 def _ascii_fragment(text: str, i: int, j: int) -> bool:
@@ -363,7 +361,7 @@ class NamesDetector(Detector):
         return self.scope == "all" or seg.layer == "table" or CUE_RE.search(text) is not None
 
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "NamesDetector | None":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> NamesDetector | None:
         # scope "cue" trades name recall in running text for speed; "off" leaves the tagger out (see
         # the model card). The CMS gate uses "cue": a name alone never changes a decision.
         if config.names_scope is NamesScope.OFF:

@@ -21,8 +21,8 @@ from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
-from .base import Detector, ScanContext, make_finding
 from ._models import load_npz, short_hash, unpack_strings
+from .base import Detector, ScanContext, make_finding
 
 MODEL_FILE = "passage.npz"
 LABEL_ZH = {
@@ -168,7 +168,7 @@ class PassageDetector(Detector):
         return min(1.0, self.floor + (1.0 - self.floor) * (risk - t) / max(1e-6, 1.0 - t))
 
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "PassageDetector":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> PassageDetector:
         return cls(min_confidence=policy.min_confidence)  # a missing or altered model file raises
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

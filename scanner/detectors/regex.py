@@ -2,7 +2,7 @@
 validator + context words that raise or lower confidence + allowlists (gitleaks / Presidio ideas)."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import ahocorasick_rs
 
@@ -37,7 +37,7 @@ class RegexDetector(Detector):
         self._rule_kw = {id(r): frozenset(index[k.lower()] for k in r.keywords) for r in self.rules}
 
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "RegexDetector":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> RegexDetector:
         return cls(ruleset.rules, bound(Tables.load(ruleset.lexicon_dir)), config.regex_timeout_s)
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

@@ -40,7 +40,7 @@ class TermDetector(Detector):
         self.allow_ac = ahocorasick_rs.AhoCorasick(self.allow_patterns) if self.allow_patterns else None
 
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "TermDetector":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> TermDetector:
         return cls(ruleset.lexicons)
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

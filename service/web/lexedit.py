@@ -97,7 +97,7 @@ def save(st, actor: audit.Actor, rel: str, text: str) -> dict:
             sc = Scanner(lexicon_dir=cand, light=st.settings.light_scanner)
         except ConfigError as exc:   # a problem across files (e.g. a rule id used in another file)
             raise err(422, "ruleset_invalid", config_error_zh(exc))
-        except Exception as exc:     # a model file, ...
+        except Exception as exc:     # noqa: BLE001 - a model file, ... : shown to the admin
             raise err(422, "ruleset_invalid", f"规则无法加载：{type(exc).__name__}: {str(exc)[:200]}")
         # no regression: what held with the current file must still hold with the new one
         known = {(n, ex) for n, ex, _ in _examples_hold(st.get_scanner(), rel, tomllib.loads(old.decode("utf-8")))}

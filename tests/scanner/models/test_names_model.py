@@ -6,7 +6,12 @@ import shutil
 import pytest
 
 from scanner.detectors import _models
-from scanner.detectors.names import MODEL_FILE, NamesDetector, is_name, is_specific_address
+from scanner.detectors.names import (
+    MODEL_FILE,
+    NamesDetector,
+    is_name,
+    is_specific_address,
+)
 from scanner.engine import Scanner
 from training.eval_names import evaluate, heldout_records
 

@@ -13,6 +13,7 @@ Environment variables (all optional):
     BAOMI_NAMES_REPORT       relevant | all           (names only where they matter, or a full inventory)
     BAOMI_ISOLATION          off | auto | always      (parse files in a sandboxed child process)
     BAOMI_REGEX_TIMEOUT_S    time limit of one rule's regex on one segment
+    BAOMI_FINGERPRINT_KEY_FILE  the install secret keying the findings' fingerprints
     BAOMI_EXTRACT_MEM_MB, BAOMI_EXTRACT_CPU_S, BAOMI_EXTRACT_WALL_S, BAOMI_EXTRACT_NETNS (auto | off)
                              the sandbox of a child / batch worker (`SandboxLimits`)
 """
@@ -104,6 +105,9 @@ class ScanConfig(BaseModel):
     names_report: str = Field("relevant", pattern="^(relevant|all)$")
     isolation: Isolation = Isolation.AUTO
     regex_timeout_s: float = Field(1.0, gt=0)
+    # the install secret that keys the findings' HMAC fingerprints (None: BAOMI_DATA_DIR/fingerprint.key
+    # or ~/.config/baomi/fingerprint.key, scanner.fingerprint.default_key_path)
+    fingerprint_key_file: Path | None = None
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
 
     @field_validator("isolation", mode="before")
@@ -154,3 +158,4 @@ class _Env(BaseSettings):
     names_report: str | None = None
     isolation: str | None = None
     regex_timeout_s: float | None = None
+    fingerprint_key_file: Path | None = None

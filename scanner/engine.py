@@ -14,9 +14,12 @@ from pathlib import Path
 
 from . import postprocess
 from ._version import __version__
+from .allowlist import Allowlist, Scope
+from .allowlist import apply as apply_allowlist
 from .config import NamesScope, ScanConfig
 from .detectors import build as build_detectors
 from .detectors.base import ScanContext
+from .fingerprint import key_id, load_or_create_key
 from .model import Document, Finding, Report, ScanError
 from .policy import Policy
 from .rules import Ruleset
@@ -30,11 +33,17 @@ _FAILED = "部分检测项执行失败，结果不完整，需人工审查。"
 class Scanner:
     def __init__(self, lexicon_dir: str | Path | None = None, light: bool | None = None,
                  names_scope: str | NamesScope | None = None, names_report: str | None = None,
-                 config: ScanConfig | None = None):
+                 config: ScanConfig | None = None, fingerprint_key: bytes | None = None,
+                 fingerprint_key_file: str | Path | None = None, allowlist: Allowlist | None = None,
+                 scope: Scope | None = None):
         """config: the whole configuration; the keyword arguments given override its fields.
-        names_report: "relevant" (default: names only where they matter) or "all" (inventory)."""
+        names_report: "relevant" (default: names only where they matter) or "all" (inventory).
+        fingerprint_key (or the key file; default config.fingerprint_key_file, else
+        scanner.fingerprint.default_key_path(), created on first use) keys the findings' HMAC
+        fingerprints. allowlist and scope (scanner.allowlist) mark remembered verdicts in every report."""
         overrides = {k: v for k, v in (("lexicon_dir", lexicon_dir), ("light", light),
-                                       ("names_scope", names_scope), ("names_report", names_report))
+                                       ("names_scope", names_scope), ("names_report", names_report),
+                                       ("fingerprint_key_file", fingerprint_key_file))
                      if v is not None}
         self.config = (config or ScanConfig()).replace(**overrides) if overrides else (config or ScanConfig())
         self.lexicon_dir = self.config.lexicons
@@ -45,6 +54,10 @@ class Scanner:
         self.names_report = self.config.names_report
         self.taxonomy = self.ruleset.taxonomy
         self.postprocess = postprocess.Setup.build(self.config, self.lexicon_dir)
+        self.fingerprint_key = fingerprint_key or load_or_create_key(self.config.fingerprint_key_file)
+        self.fingerprint_key_id = key_id(self.fingerprint_key)
+        self.allowlist = allowlist
+        self.scope = scope or Scope()
         self.detectors, self.model_version = build_detectors(self.config, self.ruleset, self.policy)
         self.ruleset_hash = hashlib.sha256(
             (self.ruleset.hash + self.policy.source_hash + self.postprocess.harm.source_hash).encode()).hexdigest()[:16]
@@ -94,19 +107,24 @@ class Scanner:
                 errors.append(ScanError("scan.detector_failed", _FAILED, f"{det.name}: {type(exc).__name__}"))
             timings[f"detect.{det.name}"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
-        findings = [f.with_fingerprint() for f in postprocess.run(findings, ctx, self.postprocess)]
+        findings = [f.with_fingerprint(self.fingerprint_key)
+                    for f in postprocess.run(findings, ctx, self.postprocess)]
         errors.extend(ctx.errors)
+        report = Report(source=doc.source, sha256=doc.sha256, decision="review", risk_score=0.5,
+                        findings=findings, errors=errors, scanner_version=__version__,
+                        ruleset_hash=self.ruleset_hash, model_version=self.model_version,
+                        timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
+                        fingerprint_key_id=self.fingerprint_key_id)
         try:
-            decision, risk, reasons = self.policy.decide(findings, errors)
+            if self.allowlist is not None:
+                apply_allowlist(report, self.allowlist, self.scope)
+            self.policy.finalize(report)
         except Exception as exc:      # noqa: BLE001 - a policy bug must never let a draft through
             log.error("policy failed: %s", type(exc).__name__)
             errors.append(ScanError("scan.policy_failed", "审查结论计算失败，需人工审查。", type(exc).__name__))
-            decision, risk, reasons = "review", 0.5, sorted({f"error:{e.code}" for e in errors})
+            report.decision, report.risk_score = "review", 0.5
+            report.decision_reasons = sorted({f"error:{e.code}" for e in errors})
         timings["policy"] = (time.perf_counter() - t2) * 1000
         timings["detect"] = sum(v for k, v in timings.items() if k.startswith("detect."))
         timings["total"] = (time.perf_counter() - t0) * 1000 + extract_ms
-        return Report(source=doc.source, sha256=doc.sha256, decision=decision, risk_score=risk,
-                      findings=findings, errors=errors, scanner_version=__version__,
-                      ruleset_hash=self.ruleset_hash, model_version=self.model_version,
-                      timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
-                      decision_reasons=reasons)
+        return report

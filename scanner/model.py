@@ -5,12 +5,12 @@ start/end are code-point offsets into that segment's text (spaCy's rule).
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._version import __version__
-from .taxonomy import LAYERS, SEVERITIES  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
+from .fingerprint import fingerprint
+from .taxonomy import LAYERS, SEVERITIES, SEVERITY_RANK  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
 
 
 @dataclass
@@ -85,11 +85,6 @@ class Document:
         return doc
 
 
-def fingerprint_of(rule_id: str, text: str) -> str:
-    """Keyed by rule + matched text without white space, never stored as plaintext (detect-secrets)."""
-    return hashlib.sha256(f"{rule_id}\x00{''.join(text.split())}".encode()).hexdigest()[:32]
-
-
 @dataclass(frozen=True)
 class Finding:
     """One thing a reviewer must look at. Frozen: post-processing returns changed copies
@@ -108,9 +103,16 @@ class Finding:
     suggestion: str = ""
     evidence: list[str] = field(default_factory=list)   # how the score came to be (English codes)
     fingerprint: str = ""
+    group: str = ""                       # findings with the same rule and normalised text share it
+    needs_verdict: bool = False           # True when this finding changes the decision
+    allowlisted: dict | None = None       # {"reason", "entry", "scope", ...} when an allowlist entry applies
 
-    def with_fingerprint(self) -> Finding:
-        return replace(self, fingerprint=fingerprint_of(self.rule_id, self.text))
+    def with_fingerprint(self, key: bytes) -> Finding:
+        """A copy with the HMAC of rule + normalised matched text under the install secret
+        (scanner.fingerprint), never the plaintext, and the group id derived from it (same rule and
+        text, same group)."""
+        fp = fingerprint(key, self.rule_id, self.text)
+        return replace(self, fingerprint=fp, group="g" + fp[:12])
 
     def to_dict(self) -> dict:
         return {
@@ -120,6 +122,7 @@ class Finding:
             "severity": self.severity, "confidence": round(self.confidence, 3),
             "explanation": self.explanation, "suggestion": self.suggestion,
             "evidence": self.evidence, "fingerprint": self.fingerprint,
+            "group": self.group, "needs_verdict": self.needs_verdict, "allowlisted": self.allowlisted,
         }
 
 
@@ -138,6 +141,27 @@ class Report:
     media_type: str = ""
     segments: list[Segment] = field(default_factory=list)   # kept for html/text rendering
     decision_reasons: list[str] = field(default_factory=list)
+    fingerprint_key_id: str = ""          # which install secret keyed the fingerprints (not the key)
+
+    def groups(self) -> list[dict]:
+        """Identical findings (same rule, same normalised text) as one reviewable item: the group
+        id, its rule and category, the highest severity, whether it needs a verdict, and the
+        indexes of its occurrences in `findings`."""
+        out: dict[str, dict] = {}
+        for i, f in enumerate(self.findings):
+            g = out.get(f.group)
+            if g is None:
+                g = out[f.group] = {"group": f.group, "rule_id": f.rule_id, "category": f.category,
+                                    "severity": f.severity, "needs_verdict": False, "count": 0,
+                                    "occurrences": [], "allowlisted": f.allowlisted}
+            g["count"] += 1
+            g["occurrences"].append(i)
+            g["needs_verdict"] = g["needs_verdict"] or f.needs_verdict
+            if SEVERITY_RANK[f.severity] > SEVERITY_RANK[g["severity"]]:
+                g["severity"] = f.severity
+            if not f.allowlisted:
+                g["allowlisted"] = None
+        return list(out.values())
 
     def to_dict(self, with_segments: bool = False) -> dict:
         d = {
@@ -145,6 +169,9 @@ class Report:
             "decision": self.decision, "risk_score": round(self.risk_score, 3),
             "decision_reasons": self.decision_reasons,
             "findings": [f.to_dict() for f in self.findings],
+            "groups": self.groups(),
+            "needs_verdict": sum(1 for g in self.groups() if g["needs_verdict"]),
+            "fingerprint_key_id": self.fingerprint_key_id,
             "errors": [e.to_dict() for e in self.errors],
             "scanner_version": self.scanner_version, "ruleset_hash": self.ruleset_hash,
             "model_version": self.model_version,

@@ -229,6 +229,11 @@ class LexiconSpec(_Strict):
     suggestion: NonEmpty
     terms: Annotated[list[NonEmpty], Field(min_length=1)]
     allow: list[NonEmpty] = []     # phrases that contain a term but are fine
+    # word boundaries: words that straddle a term's first or last character and make the hit part of
+    # another word (期待 + 待公布, 无限 + 限内部), and head nouns that, right after a term, make it an
+    # attribute rather than an instruction (阅后销毁 + 函数, 内部数据 + 结构)
+    joins: list[NonEmpty] = []
+    heads: list[NonEmpty] = []
     examples_true: Annotated[list[str], Field(min_length=1)]
     examples_false: Annotated[list[str], Field(min_length=1)]
 
@@ -255,6 +260,11 @@ class Lexicon:
     severity: str = "medium"
     confidence: float = 0.75
     allow: list[str] = field(default_factory=list)
+    # word boundaries: words that straddle a term's first or last character and make the hit part of
+    # another word (期待 + 待公布, 无限 + 限内部), and head nouns that, right after a term, make it an
+    # attribute rather than an instruction (阅后销毁 + 函数, 内部数据 + 结构)
+    joins: list[str] = field(default_factory=list)
+    heads: list[str] = field(default_factory=list)
     explanation: str = ""
     suggestion: str = ""
     examples_true: list[str] = field(default_factory=list)
@@ -449,7 +459,8 @@ def _load_term_file(file: str, name: str, doc: dict, taxonomy: Taxonomy) -> Lexi
     except ValidationError as exc:
         raise _config_error(exc, file) from None
     return Lexicon(name=name, category=spec.category, terms=list(spec.terms), severity=spec.severity,
-                   confidence=spec.confidence, allow=list(spec.allow), explanation=spec.explanation,
+                   confidence=spec.confidence, allow=list(spec.allow), joins=list(spec.joins),
+                   heads=list(spec.heads), explanation=spec.explanation,
                    suggestion=spec.suggestion, examples_true=list(spec.examples_true),
                    examples_false=list(spec.examples_false), file=file.rsplit("/", 1)[-1])
 

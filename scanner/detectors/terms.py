@@ -163,7 +163,7 @@ class TermDetector(Detector):
         self.patterns = self.compact.patterns
 
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> "TermDetector":
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> TermDetector:
         return cls(ruleset.lexicons)
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

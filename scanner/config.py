@@ -16,6 +16,10 @@ Environment variables (all optional):
     BAOMI_FINGERPRINT_KEY_FILE  the install secret keying the findings' fingerprints
     BAOMI_EXTRACT_MEM_MB, BAOMI_EXTRACT_CPU_S, BAOMI_EXTRACT_WALL_S, BAOMI_EXTRACT_NETNS (auto | off)
                              the sandbox of a child / batch worker (`SandboxLimits`)
+    BAOMI_OCR                1 (default) / 0: read images and scanned pages (always off in light mode,
+                             where image-only content goes to review with extract.ocr_unavailable)
+    BAOMI_OCR_THREADS        onnxruntime threads of the OCR engine (default 1)
+    BAOMI_OCR_BUDGET_S       OCR wall-clock seconds per document (default 300; pages beyond: review)
 """
 from __future__ import annotations
 
@@ -109,6 +113,9 @@ class ScanConfig(BaseModel):
     # or ~/.config/baomi/fingerprint.key, scanner.fingerprint.default_key_path)
     fingerprint_key_file: Path | None = None
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
+    ocr: bool = True
+    ocr_threads: int = Field(1, ge=1, le=16)
+    ocr_budget_s: float = Field(300.0, gt=0)
 
     @field_validator("isolation", mode="before")
     @classmethod
@@ -159,3 +166,6 @@ class _Env(BaseSettings):
     isolation: str | None = None
     regex_timeout_s: float | None = None
     fingerprint_key_file: Path | None = None
+    ocr: bool | None = None
+    ocr_threads: int | None = None
+    ocr_budget_s: float | None = None

@@ -19,6 +19,8 @@ from .allowlist import apply as apply_allowlist
 from .config import NamesScope, ScanConfig
 from .detectors import build as build_detectors
 from .detectors.base import ScanContext
+from .extract.ocr import OcrOptions
+from .extract.ocr import from_config as ocr_from_config
 from .fingerprint import key_id, load_or_create_key
 from .model import Document, Finding, Report, ScanError
 from .policy import Policy
@@ -35,17 +37,21 @@ class Scanner:
                  names_scope: str | NamesScope | None = None, names_report: str | None = None,
                  config: ScanConfig | None = None, fingerprint_key: bytes | None = None,
                  fingerprint_key_file: str | Path | None = None, allowlist: Allowlist | None = None,
-                 scope: Scope | None = None):
+                 scope: Scope | None = None, ocr: OcrOptions | None = None):
         """config: the whole configuration; the keyword arguments given override its fields.
         names_report: "relevant" (default: names only where they matter) or "all" (inventory).
         fingerprint_key (or the key file; default config.fingerprint_key_file, else
         scanner.fingerprint.default_key_path(), created on first use) keys the findings' HMAC
-        fingerprints. allowlist and scope (scanner.allowlist) mark remembered verdicts in every report."""
+        fingerprints. allowlist and scope (scanner.allowlist) mark remembered verdicts in every report.
+        ocr: scanner.extract.ocr.OcrOptions for the files this scanner extracts (default from the
+        config: OCR on, off in light mode, where image-only content fails closed with
+        extract.ocr_unavailable)."""
         overrides = {k: v for k, v in (("lexicon_dir", lexicon_dir), ("light", light),
                                        ("names_scope", names_scope), ("names_report", names_report),
                                        ("fingerprint_key_file", fingerprint_key_file))
                      if v is not None}
         self.config = (config or ScanConfig()).replace(**overrides) if overrides else (config or ScanConfig())
+        self.ocr = ocr if ocr is not None else ocr_from_config(self.config)
         self.lexicon_dir = self.config.lexicons
         self.ruleset = Ruleset.load(self.lexicon_dir)
         self.policy = Policy.load(self.lexicon_dir / "policy.toml", taxonomy=self.ruleset.taxonomy)
@@ -74,21 +80,26 @@ class Scanner:
         t0 = time.perf_counter()
         if isolated:
             from .extract.isolated import extract_bytes_isolated
-            doc = extract_bytes_isolated(data, source)
+            doc = extract_bytes_isolated(data, source, ocr=self._ocr())
         else:
             from .extract import extract_bytes
-            doc = extract_bytes(data, source)
+            doc = extract_bytes(data, source, ocr=self._ocr())
         return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
 
     def scan_file(self, path: str | Path, source: str | None = None, isolated: bool = False) -> Report:
         t0 = time.perf_counter()
         if isolated:
             from .extract.isolated import extract_isolated
-            doc = extract_isolated(path, source=source)
+            doc = extract_isolated(path, source=source, ocr=self._ocr())
         else:
             from .extract import extract
-            doc = extract(path, source=source)
+            doc = extract(path, source=source, ocr=self._ocr())
         return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
+
+    def _ocr(self):
+        """A fresh copy per file: the OCR budget is per document."""
+        from dataclasses import replace
+        return replace(self.ocr, started=None)
 
     # -- pipeline -------------------------------------------------------------------------------
     def scan_document(self, doc: Document, extract_ms: float = 0.0) -> Report:

@@ -18,6 +18,7 @@ from .config import ScanConfig
 from .detectors.base import ScanContext
 from .detectors.hidden import EXIF_RULE
 from .detectors.names import PERSONAL, PUBLIC_PLACE_RE
+from .extract.ocr import annotate_finding
 from .model import Finding, ScanError
 from .taxonomy import SEVERITY_RANK, family_of
 
@@ -95,10 +96,19 @@ def severity_follows_harm(findings: list[Finding], ctx: ScanContext, setup: Setu
     return harm.apply(findings, ctx.document.segments, setup.harm, setup.names_report)
 
 
+def ocr_locations(findings: list[Finding], ctx: ScanContext, setup: Setup) -> list[Finding]:
+    """A finding read from a picture: its box narrowed to the matched characters and an explanation
+    that says so (scanner.extract.ocr.annotate_finding)."""
+    by_id = {s.id: s for s in ctx.document.segments}
+    return [annotate_finding(f, by_id[f.segment_id]) if f.layer == "ocr" and f.segment_id in by_id else f
+            for f in findings]
+
+
 STEPS: Sequence[Step] = (
     drop_duplicate_exif_geo,
     personal_data_combinations,
     severity_follows_harm,
+    ocr_locations,
 )
 
 # a finding is compared with this many kept before it: sorted by (segment, start, longest first), a

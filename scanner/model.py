@@ -5,11 +5,11 @@ start/end are code-point offsets into that segment's text (spaCy's rule).
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._version import __version__
+from .fingerprint import fingerprint
 from .taxonomy import LAYERS, SEVERITIES, SEVERITY_RANK  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
 
 
@@ -41,7 +41,7 @@ class ScanError:
         return {"code": self.code, "message": self.message, "detail": self.detail}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ScanError":
+    def from_dict(cls, d: dict) -> ScanError:
         return cls(d["code"], d["message"], d.get("detail", ""))
 
 
@@ -63,7 +63,7 @@ class Document:
 
     @classmethod
     def failed(cls, source: str, error: ScanError, sha256: str = "",
-               media_type: str = "application/octet-stream") -> "Document":
+               media_type: str = "application/octet-stream") -> Document:
         """A document that could not be read: no segments, one error (the scan fails closed)."""
         return cls(source=source, sha256=sha256, media_type=media_type, errors=[error])
 
@@ -74,7 +74,7 @@ class Document:
                 "errors": [e.to_dict() for e in self.errors], "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: dict, source: str | None = None) -> "Document":
+    def from_dict(cls, d: dict, source: str | None = None) -> Document:
         """Inverse of `to_dict`; segment ids are their positions. `source` overrides the recorded one."""
         doc = cls(source=d.get("source", "") if source is None else source, sha256=d.get("sha256", ""),
                   media_type=d.get("media_type", ""), meta=d.get("meta") or {})
@@ -85,8 +85,10 @@ class Document:
         return doc
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
+    """One thing a reviewer must look at. Frozen: post-processing returns changed copies
+    (`dataclasses.replace`), so no step edits a finding another step holds."""
     category: str
     rule_id: str
     start: int
@@ -105,13 +107,12 @@ class Finding:
     needs_verdict: bool = False           # True when this finding changes the decision
     allowlisted: dict | None = None       # {"reason", "entry", "scope", ...} when an allowlist entry applies
 
-    def compute_fingerprint(self, key: bytes) -> str:
-        """HMAC of rule + normalised matched text with the install secret (scanner.fingerprint);
-        never the plaintext. The group id is derived from it: same rule and text, same group."""
-        from .fingerprint import fingerprint
-        self.fingerprint = fingerprint(key, self.rule_id, self.text)
-        self.group = "g" + self.fingerprint[:12]
-        return self.fingerprint
+    def with_fingerprint(self, key: bytes) -> Finding:
+        """A copy with the HMAC of rule + normalised matched text under the install secret
+        (scanner.fingerprint), never the plaintext, and the group id derived from it (same rule and
+        text, same group)."""
+        fp = fingerprint(key, self.rule_id, self.text)
+        return replace(self, fingerprint=fp, group="g" + fp[:12])
 
     def to_dict(self) -> dict:
         return {
@@ -182,7 +183,7 @@ class Report:
 
     @classmethod
     def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",
-                       risk_score: float = 0.5) -> "Report":
+                       risk_score: float = 0.5) -> Report:
         """The report of a file that could not be scanned at all (a crashed worker or child, a
         scanner fault, a failed job): no findings, decision review (fail closed)."""
         return cls(source=source, sha256=sha256, decision="review", risk_score=risk_score, findings=[],

@@ -56,6 +56,7 @@ class Rule:
     anchors_in_match: bool = False
     on: str = "normalized"      # "normalized" or "compact" text
     entropy: float = 0.0        # minimum Shannon entropy (bits per character) of the value (gitleaks)
+    cross_lines: bool = False   # also match a number split by a line break (a PDF line wrap)
     file: str = ""
 
 
@@ -135,4 +136,5 @@ def _rule_from_dict(r: dict, file: str) -> Rule:
         examples_true=list(r.get("examples_true", [])), examples_false=list(r.get("examples_false", [])),
         prefilter=re.compile(r["prefilter"], flags) if r.get("prefilter") else None,
         anchors_in_match=bool(r.get("anchors_in_match", False)),
-        on=r.get("on", "normalized"), entropy=float(r.get("entropy", 0.0)), file=file)
+        on=r.get("on", "normalized"), entropy=float(r.get("entropy", 0.0)),
+        cross_lines=bool(r.get("cross_lines", False)), file=file)

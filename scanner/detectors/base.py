@@ -66,6 +66,8 @@ class ScanContext:
     ordinal: dict[int, int] = field(default_factory=dict)
 
     _joined: dict[str, JoinedText] = field(default_factory=dict)
+    # document-level facts a detector computes once per scan (e.g. "is this teaching material")
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def joined(self, kind: str = "norm") -> JoinedText:
         """Document text joined over all segments: kind "norm" (normalised) or "compact"."""

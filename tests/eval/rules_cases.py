@@ -81,7 +81,7 @@ case("br10", "pdf", ["「秘密」", "关于某项目前期工作的汇报"], "b
 case("brp01", "txt", ["公文格式培训讲义", "密级和保密期限一般标注在版心左上角，如“秘密★1年”“机密★5年”，顶格编排。",
                       "标注时不得使用【】等括号。"], "pass", must_not=["marking.field"])
 case("brp02", "docx", ["公文格式要素示例（依据GB/T 9704—2012）", "下表列出版头部分各要素的标注示例。"],
-     "pass", must_not=["marking.field"],
+     "pass",      # the sample row is shown to the reviewer as an example of the format (low), it does not decide
      table=[["要素", "标注示例"], ["份号", "000001"], ["密级和保密期限", "秘密★1年"], ["紧急程度", "特急"]])
 case("brp03", "html", ["书讯", "长篇小说《秘密》近日出版，讲述了一个关于友情的故事。"], "pass", must_not=["marking"])
 case("brp04", "txt", ["保密知识测试题", "1. 某文件左上角标注“【机密★10年】”，表示该文件的保密期限为（　）。",

@@ -7,15 +7,23 @@ Position decides between a marking and a mention: a mark in the marking position
 header/footer, a standalone line, a 密级 field) is a mark, bracketed (【秘密★5年】, 〔机密〕) or not;
 in running text, quoted, or in a table of a GB/T 9704 teaching text it is an example. A mark in a
 document that notes its declassification (已解密, 解密日期) goes to review with that said, not block.
+The patterns are assembled from pieces that admins edit, so they run with the rules' time limit; a
+segment that runs out of time is skipped and the report gets an error (at least review).
 """
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 
+import regex as re
+
+from ..config import ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from ..rules import Ruleset
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import MarkingFile, MarkingMessage, Ruleset
+from .base import Detector, ScanContext, make_finding
+
+DEFAULT_TIMEOUT_S = 1.0
 
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
                   "table": "表格", "hidden": "隐藏内容"}
@@ -24,19 +32,19 @@ TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
 SEVERITY_CONF = {"medium": 0.85, "low": 0.6}
 
 
-class MarkingDetector:
+class MarkingDetector(Detector):
     name = "marking"
-    order = 10
 
-    def __init__(self, cfg: dict):
-        m = cfg["marking"]
-        self.cfg = cfg
-        levels = "|".join(map(re.escape, m["levels"]))
-        stars = "[" + "".join(re.escape(s) for s in m["stars"]) + "]"
-        period = m["period"].replace("{number}", m["number"])
-        not_after = "".join(f"(?<!{re.escape(w)})" for w in m["not_after"])
-        self.first_lines = int(m.get("first_lines", 4))
-        self.levels = set(m["levels"])
+    def __init__(self, cfg: MarkingFile, timeout_s: float = DEFAULT_TIMEOUT_S):
+        m = cfg.marking
+        self.messages = cfg.messages
+        self.timeout = timeout_s
+        levels = "|".join(map(re.escape, m.levels))
+        stars = "[" + "".join(re.escape(s) for s in m.stars) + "]"
+        period = m.period.replace("{number}", m.number)
+        not_after = "".join(f"(?<!{re.escape(w)})" for w in m.not_after)
+        self.first_lines = m.first_lines
+        self.levels = set(m.levels)
         # level + star (+ period): the GB/T 9704 form
         self.strong = re.compile(rf"{not_after}(?:{levels})级?{stars}(?:{period})?")
         # 密级：机密 (a form field written inline); 原密级 (a declassified list) is history, not a mark
@@ -46,45 +54,48 @@ class MarkingDetector:
         # a line that is nothing but a level (机密 / 机密级), for first lines, headers and table fields
         # (also with the star dropped or moved: 绝密·长期 compacts to 绝密长期; ★秘密)
         self.bare = re.compile(rf"^{stars}?(?:{levels})级?{stars}?(?:{period})?$")
-        internal = sorted(m["internal"], key=len, reverse=True)
-        companions = "|".join(map(re.escape, m.get("internal_companions", [])))
+        internal = sorted(m.internal, key=len, reverse=True)
+        companions = "|".join(map(re.escape, m.internal_companions))
         self.internal_line = re.compile(
             rf"^(?:(?:{'|'.join(map(re.escape, internal))})(?:{stars}(?:{period})?)?[，,、]?)+"
             rf"(?:{companions})?[。.]?$")
         self.internal_star = re.compile(rf"内部{stars}(?:{period})?")
         # brackets around a mark (【秘密★5年】): stripped from a line's ends like punctuation
-        pairs = m.get("brackets", [])
+        pairs = m.brackets
         self.closer = {b[0]: b[1] for b in pairs}
         self.strip_chars = TRAILING_PUNCT | {b[0] for b in pairs} | {b[1] for b in pairs}
-        self.title_pairs = {(b[0], b[1]) for b in m.get("title_brackets", [])}
-        self.teaching = list(m.get("teaching", []))
-        self.example_headers = list(m.get("example_headers", []))
-        self.declassified = list(m.get("declassified", []))
-        self.not_declassified = list(m.get("not_declassified", []))
+        self.title_pairs = {(b[0], b[1]) for b in m.title_brackets}
+        self.teaching = list(m.teaching)
+        self.example_headers = list(m.example_headers)
+        self.declassified = list(m.declassified)
+        self.not_declassified = list(m.not_declassified)
         # 工作秘密 / 商业秘密 marks: a line that is only the mark (+ star and period), the star form,
         # a 密级 field value
         self.label_line: dict[str, re.Pattern] = {}
         self.label_star: dict[str, re.Pattern] = {}
         self.label_inline: dict[str, list[str]] = {}
         values: dict[str, str] = {}
-        for name, spec in cfg.get("labels", {}).items():
+        for name in ("work", "commercial"):
+            spec = getattr(cfg.labels, name)
+            if spec is None:
+                continue
             cat = f"marking.{name}"
-            marks = "|".join(map(re.escape, sorted(spec["marks"], key=len, reverse=True)))
+            marks = "|".join(map(re.escape, sorted(spec.marks, key=len, reverse=True)))
             self.label_line[cat] = re.compile(rf"^(?:{marks})(?:{stars}(?:{period})?)?$")
             self.label_star[cat] = re.compile(rf"(?:{marks}){stars}(?:{period})?")
-            self.label_inline[cat] = list(spec.get("inline_marks", []))
-            for v in spec.get("field_values", []):
+            self.label_inline[cat] = list(spec.inline_marks)
+            for v in spec.field_values:
                 values[v] = cat
         self.label_values = values
         alt = "|".join(map(re.escape, sorted(values, key=len, reverse=True)))
         self.label_field = re.compile(rf"(?<!原)密级[:：]?((?:{alt})(?:{stars}(?:{period})?)?)(?![资文刊参发使传料])") \
             if values else None
         # 政府信息公开属性
-        d = cfg.get("disclosure", {})
-        self.disc_values = dict(d.get("values", {}))
-        self.disc_lines = dict(d.get("lines", {}))
-        self.disc_inline = list(d.get("inline", []))
-        fields = "|".join(map(re.escape, sorted(d.get("fields", []), key=len, reverse=True)))
+        d = cfg.disclosure
+        self.disc_values = dict(d.values)
+        self.disc_lines = dict(d.lines)
+        self.disc_inline = list(d.inline)
+        fields = "|".join(map(re.escape, sorted(d.fields, key=len, reverse=True)))
         vals = "|".join(map(re.escape, sorted(self.disc_values, key=len, reverse=True)))
         self.disc_field = re.compile(rf"(?:{fields})[:：]?((?:{vals}))") if fields and vals else None
 
@@ -94,6 +105,8 @@ class MarkingDetector:
             return seg.layer
         if seg.layer in ("body", "table") and ctx.ordinal.get(seg.id, 99) < self.first_lines:
             return "first"
+        if seg.layer == "ocr" and int(seg.locator.get("line", 99)) - 1 < self.first_lines:
+            return "first"          # the first lines of a scanned page or a picture of one
         if standalone:
             return "standalone"
         return None
@@ -168,14 +181,29 @@ class MarkingDetector:
                 return True
         return False
 
-    def _messages(self, key: str) -> dict:
-        return self.cfg["messages"][key.split(".")[1]]
+    def _messages(self, key: str) -> MarkingMessage:
+        return getattr(self.messages, key.split(".")[1])
 
     def _msg(self, key: str, field: str, **kw) -> str:
-        return self._messages(key)[field].format(**kw)
+        return getattr(self._messages(key), field).format(**kw)
 
     # -- detection -----------------------------------------------------------------------------
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> MarkingDetector | None:
+        if ruleset.marking is None:
+            return None
+        return cls(ruleset.marking, config.regex_timeout_s)
+
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        out: list[Finding] = []
+        for seg, norm in ctx.views():
+            try:
+                out.extend(self.detect_segment(seg, norm, ctx))
+            except TimeoutError:
+                ctx.rule_timed_out(self.name, "marking", seg.id)
+        return out
+
+    def detect_segment(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
         nt = norm.text
         if "密" not in nt and "内" not in nt and "存" not in nt and "发" not in nt and "公开" not in nt:
             return []
@@ -191,7 +219,8 @@ class MarkingDetector:
             return []
         out: list[Finding] = []
         line = self._strip(t)
-        standalone_line = bool(line) and (self.bare.match(line) is not None) and not self._title(t)
+        standalone_line = bool(line) and (self.bare.match(line, timeout=self.timeout) is not None) \
+            and not self._title(t)
         taken: list[tuple[int, int]] = []
 
         def add(i, j, category, severity, conf, key, field_, evidence, **kw):
@@ -206,23 +235,22 @@ class MarkingDetector:
                     severity, conf, key, field_ = "low", 0.6, "marking.example", "explanation"
                     evidence = [*evidence, "example:teaching-table"]
             f = make_finding(seg, comp, i, j, category=category, rule_id=f"{category}.v1", severity=severity,
-                             confidence=conf, explanation="", suggestion=self._messages(key)["suggestion"],
+                             confidence=conf, explanation="", suggestion=self._messages(key).suggestion,
                              evidence=evidence)
             kw.setdefault("position", "正文")
-            f.explanation = self._msg(key, field_, text="".join(f.text.split()), **kw)
-            out.append(f)
+            out.append(replace(f, explanation=self._msg(key, field_, text="".join(f.text.split()), **kw)))
             taken.append((i, j))
 
         if has_level:
             self._levels(seg, ctx, t, line, standalone_line, add, taken, out)
         if has_internal:
-            if line and self.internal_line.match(line):
+            if line and self.internal_line.match(line, timeout=self.timeout):
                 pos = self._position(seg, ctx, True) or "standalone"
                 i = t.find(line)
                 add(i, i + len(line), "marking.internal", "high", 0.9, "marking.internal", "explanation",
                     [f"position:{pos}"], position=POSITION_NAMES.get(pos, pos))
             else:
-                for m in self.internal_star.finditer(t):
+                for m in self.internal_star.finditer(t, timeout=self.timeout):
                     pos = self._position(seg, ctx, False) or "standalone"
                     add(m.start(), m.end(), "marking.internal", "high", 0.85, "marking.internal", "explanation",
                         ["form:star"], position=POSITION_NAMES.get(pos, "正文"))
@@ -235,9 +263,9 @@ class MarkingDetector:
     def _levels(self, seg, ctx, t, line, standalone_line, add, taken, out) -> None:
         # 1. 密级 field (inline form or table cell next to a 密级 label)
         declassified = any(w in t for w in ("已解密", "解除密级", "已解除", "解密后"))
-        field_hits = list(self.field.finditer(t))
+        field_hits = list(self.field.finditer(t, timeout=self.timeout))
         if len(t) <= 20 or seg.layer == "table":
-            field_hits += list(self.field_verb.finditer(t))
+            field_hits += list(self.field_verb.finditer(t, timeout=self.timeout))
         for m in field_hits:
             i, j = m.span(1)
             if declassified:
@@ -253,7 +281,7 @@ class MarkingDetector:
                 add(i, i + len(line), "marking.field", "critical", 0.95, "marking.field", "explanation",
                     ["position:table-field"])
         # 2. level + star
-        for m in self.strong.finditer(t):
+        for m in self.strong.finditer(t, timeout=self.timeout):
             i, j = m.span()
             if any(a <= i < b for a, b in taken):
                 continue
@@ -269,7 +297,7 @@ class MarkingDetector:
                 add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
                     ["position:inline", "form:star", "quoted"])
                 continue
-            if pos is None and seg.layer not in ("body", "table"):
+            if pos is None and seg.layer not in ("body", "table", "ocr"):
                 pos = "hidden"   # a marking left in a hidden layer is still a marking
             if pos is not None:
                 add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",
@@ -292,7 +320,7 @@ class MarkingDetector:
             return not any(a <= i < b for a, b in taken)
         # a 密级 field: 密级：内部, 密级：核心商密 (inline, or a table cell beside a 密级 label)
         if self.label_field is not None:
-            for m in self.label_field.finditer(t):
+            for m in self.label_field.finditer(t, timeout=self.timeout):
                 i, j = m.span(1)
                 cat = self.label_values.get(re.split(r"[^\u4e00-\u9fff]", m.group(1))[0].rstrip("级"))
                 if cat and free(i):
@@ -304,9 +332,9 @@ class MarkingDetector:
                 add(i, i + len(line), cat, "high", 0.9, cat, "explanation", ["position:table-field"], position="表格密级栏")
         for cat, pat in self.label_line.items():
             # the whole line is the mark (工作秘密, 【普通商密】, 核心商密★5年) in the marking position
-            if line and pat.match(line) and not self._title(t):
+            if line and pat.match(line, timeout=self.timeout) and not self._title(t):
                 pos = self._position(seg, ctx, False)
-                if pos is None and (self.label_star[cat].search(line) or t[:1] in self.closer):
+                if pos is None and (self.label_star[cat].search(line, timeout=self.timeout) or t[:1] in self.closer):
                     pos = "standalone"    # elsewhere a line counts with a star or brackets (【工作秘密】)
                 i = t.find(line)
                 if pos is not None and free(i):
@@ -314,7 +342,7 @@ class MarkingDetector:
                         position=POSITION_NAMES.get(pos, pos))
                 continue
             # the star form anywhere, a bracketed 核心商密 inline; not when quoted
-            for m in self.label_star[cat].finditer(t):
+            for m in self.label_star[cat].finditer(t, timeout=self.timeout):
                 i, j = m.span()
                 if not free(i):
                     continue
@@ -342,7 +370,7 @@ class MarkingDetector:
             add(i, j, "marking.disclosure", severity, SEVERITY_CONF.get(severity, 0.8), "marking.disclosure",
                 "explanation_low" if severity == "low" else "explanation", evidence)
         if self.disc_field is not None:
-            for m in self.disc_field.finditer(t):
+            for m in self.disc_field.finditer(t, timeout=self.timeout):
                 emit(*m.span(1), self.disc_values.get(m.group(1), "medium"), ["pattern:field"])
         if line in self.disc_lines:
             i = t.find(line)
@@ -353,7 +381,3 @@ class MarkingDetector:
                 if not (k > 0 and t[k - 1] in "“‘\"'"):
                     emit(k, k + len(w), "medium", ["form:inline"])
                 k = t.find(w, k + 1)
-
-
-def create(ruleset: Ruleset, light: bool = False) -> MarkingDetector:
-    return MarkingDetector(ruleset.raw["marking"])

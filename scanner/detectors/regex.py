@@ -2,37 +2,33 @@
 validator + context words that raise or lower confidence + allowlists (gitleaks / Presidio ideas)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ahocorasick_rs
 
+from ..config import ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
+from ..policy import Policy
 from ..rules import Rule, Ruleset
-from ..validators import VALIDATORS, shannon_entropy
-from .base import JoinedText, ScanContext, make_finding
+from ..validators import Tables, Validator, bound, shannon_entropy
+from .base import Detector, JoinedText, ScanContext, make_finding
 
 CONTEXT_PLUS = 0.1
 WINDOW_MIN_CHARS = 4096     # below this, one pass over the whole text costs as little
+DEFAULT_TIMEOUT_S = 1.0
 
 
-def v_address(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    if any(k in match for k in ("室", "单元", "栋", "幢", "号楼")):
-        return None
-    if any(k in context for k in ("住址", "家住", "居住", "业主", "户籍", "现住", "家庭", "名下", "租住")):
-        return None
-    return False
-
-
-VALIDATORS.setdefault("address", v_address)
-
-
-class RegexDetector:
+class RegexDetector(Detector):
     name = "regex"
-    order = 20
 
-    def __init__(self, rules: list[Rule]):
+    def __init__(self, rules: list[Rule], validators: Mapping[str, Validator] | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S):
         self.rules = [r for r in rules if r.category.split(".")[0] not in ("marking",)]
+        self.validators = validators if validators is not None else bound(Tables.load())
+        self.timeout = timeout_s
         for r in self.rules:
-            if r.validator and r.validator not in VALIDATORS:
+            if r.validator and r.validator not in self.validators:    # the rule loader checks this too
                 raise ValueError(f"rule {r.id}: unknown validator {r.validator}")
         # every rule's keywords in one automaton: one pass per document says which are present, instead
         # of one substring search per keyword per rule (dozens of rules carry keywords)
@@ -41,11 +37,26 @@ class RegexDetector:
         self._kw_ac = ahocorasick_rs.AhoCorasick(kws) if kws else None
         self._rule_kw = {id(r): frozenset(index[k.lower()] for k in r.keywords) for r in self.rules}
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
-        return self._scan(JoinedText([seg], [norm]))
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> RegexDetector:
+        return cls(ruleset.rules, bound(Tables.load(ruleset.lexicon_dir)), config.regex_timeout_s)
 
-    def detect_document(self, ctx: ScanContext) -> list[Finding]:
-        return self._scan(ctx.joined("norm"))
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        jt = ctx.joined("norm")
+        out: list[Finding] = []
+        present = self._present_keywords(jt)
+        headers = self._headers(jt)
+        for rule in self.rules:
+            try:
+                self._scan_rule(rule, jt, present, out, headers)
+            except TimeoutError:      # the findings before the timeout stand; the rest is not checked
+                ctx.rule_timed_out(self.name, rule.id)
+        if any(r.cross_lines for r in self.rules):
+            try:
+                out.extend(self._across_lines(jt, present))
+            except TimeoutError:
+                ctx.rule_timed_out(self.name, "across-line-break")
+        return out
 
     def _present_keywords(self, jt: JoinedText) -> set[int]:
         if self._kw_ac is None:
@@ -62,9 +73,9 @@ class RegexDetector:
         if rule.keywords and not (self._rule_kw[id(rule)] & present):
             return
         if not (rule.anchors_in_match and len(text) >= WINDOW_MIN_CHARS and len(jt.lower) == len(text)):
-            if rule.prefilter is not None and rule.prefilter.search(text) is None:
+            if rule.prefilter is not None and rule.prefilter.search(text, timeout=self.timeout) is None:
                 return
-            yield from rule.regex.finditer(text)
+            yield from rule.regex.finditer(text, timeout=self.timeout)
             return
         n = len(text)
         if rule.keywords:       # anchors by plain substring search (fast), then the prefilter per segment
@@ -79,43 +90,37 @@ class RegexDetector:
                     i = low.find(k, jt.segment_end(s) + 1)
             for s in sorted(segs):
                 a, b = jt.starts[s], min(jt.segment_end(s) + 1, n)
-                if rule.prefilter is not None and rule.prefilter.search(text, a, b) is None:
+                if rule.prefilter is not None and rule.prefilter.search(text, a, b, timeout=self.timeout) is None:
                     continue
-                yield from rule.regex.finditer(text, a, b)
+                yield from rule.regex.finditer(text, a, b, timeout=self.timeout)
             return
         if rule.prefilter is None:
-            yield from rule.regex.finditer(text)
+            yield from rule.regex.finditer(text, timeout=self.timeout)
             return
         done_to = -1
-        for h in rule.prefilter.finditer(text):
+        for h in rule.prefilter.finditer(text, timeout=self.timeout):
             if h.start() < done_to:
                 continue
             a = jt.starts[jt.segment_at(h.start())]
             done_to = min(jt.segment_end(jt.segment_at(max(h.end() - 1, h.start()))) + 1, n)
-            yield from rule.regex.finditer(text, a, done_to)
+            yield from rule.regex.finditer(text, a, done_to, timeout=self.timeout)
 
-    def _scan(self, jt: JoinedText) -> list[Finding]:
+    def _scan_rule(self, rule: Rule, jt: JoinedText, present: set[int], out: list[Finding],
+                   headers: dict[int, str] | None = None) -> None:
         text = jt.text
-        out: list[Finding] = []
-        present = self._present_keywords(jt)
-        headers = self._headers(jt)
-        for rule in self.rules:
-            for m in self._matches(rule, jt, present):
-                i, j = self._span(rule, m)
-                if i < 0 or j <= i:
-                    continue
-                where = jt.locate(i, j)
-                if where is None:
-                    continue
-                judged = self._judge(rule, text, i, j, headers.get(where[0], "") if headers else "")
-                if judged is None:
-                    continue
-                conf, evidence = judged
-                k, li, lj = where
-                out.append(self._finding(rule, jt.segments[k], jt.views[k], li, lj, text[i:j], conf, evidence))
-        if any(r.cross_lines for r in self.rules):
-            out.extend(self._across_lines(jt, present))
-        return out
+        for m in self._matches(rule, jt, present):
+            i, j = self._span(rule, m)
+            if i < 0 or j <= i:
+                continue
+            where = jt.locate(i, j)
+            if where is None:
+                continue
+            judged = self._judge(rule, text, i, j, headers.get(where[0], "") if headers else "")
+            if judged is None:
+                continue
+            conf, evidence = judged
+            k, li, lj = where
+            out.append(self._finding(rule, jt.segments[k], jt.views[k], li, lj, text[i:j], conf, evidence))
 
     @staticmethod
     def _span(rule: Rule, m) -> tuple[int, int]:
@@ -126,15 +131,16 @@ class RegexDetector:
     def _judge(self, rule: Rule, text: str, i: int, j: int, header: str = "") -> tuple[float, list[str]] | None:
         """(confidence, evidence) of the value text[i:j], or None when allowlists, entropy, context or
         the validator drop it. `header`: the column header of a table cell (its label, rows away)."""
+        t = self.timeout
         value = text[i:j]
         lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
         before, after = text[lo:i], text[j:hi]
         context = before + " " + after + (" " + header if header else "")
-        if any(a.search(value) for a in rule.allow):
+        if any(a.search(value, timeout=t) for a in rule.allow):
             return None
         if rule.entropy and shannon_entropy(value) < rule.entropy:
             return None
-        if any(a.search(text[lo:hi]) for a in rule.allow_context):
+        if any(a.search(text[lo:hi], timeout=t) for a in rule.allow_context):
             return None
         conf = rule.confidence
         evidence = [f"pattern:{rule.id}"]
@@ -144,7 +150,7 @@ class RegexDetector:
         if rule.context_required and not plus:
             return None
         if rule.validator:
-            verdict = VALIDATORS[rule.validator](value, context, before=before, after=after)
+            verdict = self.validators[rule.validator](value, context, before=before, after=after)
             if verdict is False:
                 return None
             if verdict is True:
@@ -194,7 +200,7 @@ class RegexDetector:
             joined = tail + head
             cut = len(tail)
             for rule in rules:
-                for m in rule.regex.finditer(joined):
+                for m in rule.regex.finditer(joined, timeout=self.timeout):
                     i, j = self._span(rule, m)
                     if not (i < cut < j):
                         continue
@@ -209,7 +215,3 @@ class RegexDetector:
                     out.append(self._finding(rule, segs[k], views[k], base + i, len(a), value, conf, evidence, note))
                     out.append(self._finding(rule, segs[k + 1], views[k + 1], 0, j - cut, value, conf, evidence, note))
         return out
-
-
-def create(ruleset: Ruleset, light: bool = False) -> RegexDetector:
-    return RegexDetector(ruleset.rules)

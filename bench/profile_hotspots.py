@@ -21,7 +21,7 @@ def _top(prof: cProfile.Profile, n: int = 15) -> tuple[list[dict], str]:
     st = pstats.Stats(prof, stream=s)
     st.sort_stats("tottime").print_stats(n)
     rows = []
-    for (fn, line, name), (cc, nc, tt, ct, _) in sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:n]:
+    for (fn, line, name), (_cc, nc, tt, ct, _) in sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:n]:
         rows.append({"func": f"{Path(fn).name}:{line}:{name}", "calls": nc, "tottime_s": round(tt, 4),
                      "cumtime_s": round(ct, 4)})
     s2 = io.StringIO()

@@ -15,16 +15,18 @@ _lock = threading.Lock()
 _scanners: dict = {}
 
 
-def get_scanner(light: bool = False, names_scope: str | None = None):
+def get_scanner(light: bool = False, names_scope: str | None = None, names_report: str | None = None):
     """A process-wide Scanner per mode, built once (rules, automata, models).
 
     light=True: rules and lexicons only. names_scope: "all" (default), "cue" (the name tagger only
-    on paragraphs and table cells with a personal-data cue; what the CMS gate uses) or "off"."""
+    on paragraphs and table cells with a personal-data cue; what the CMS gate uses) or "off".
+    names_report: "relevant" (default: a name is reported only where it matters) or "all" (every
+    name the tagger finds, as a low finding: a full inventory for archive review)."""
     from .engine import Scanner
-    key = (light, names_scope)
+    key = (light, names_scope, names_report)
     with _lock:
         if key not in _scanners:
-            _scanners[key] = Scanner(light=light, names_scope=names_scope)
+            _scanners[key] = Scanner(light=light, names_scope=names_scope, names_report=names_report)
         return _scanners[key]
 
 

@@ -10,6 +10,7 @@ Environment variables (all optional):
     BAOMI_LEXICON_DIR        rules, terms, markings, policy (default: the shipped lexicons/)
     BAOMI_LIGHT              1: rules and lexicons only, no models
     BAOMI_NAMES_SCOPE        all | cue | off          (the name tagger's reach, see MODEL_CARD_names.md)
+    BAOMI_NAMES_REPORT       relevant | all           (names only where they matter, or a full inventory)
     BAOMI_ISOLATION          off | auto | always      (parse files in a sandboxed child process)
     BAOMI_REGEX_TIMEOUT_S    time limit of one rule's regex on one segment
     BAOMI_EXTRACT_MEM_MB, BAOMI_EXTRACT_CPU_S, BAOMI_EXTRACT_WALL_S, BAOMI_EXTRACT_NETNS (auto | off)
@@ -90,6 +91,7 @@ class ScanConfig(BaseModel):
     lexicon_dir: Path | None = None
     light: bool = False
     names_scope: NamesScope = NamesScope.ALL
+    names_report: str = Field("relevant", pattern="^(relevant|all)$")
     isolation: Isolation = Isolation.AUTO
     regex_timeout_s: float = Field(1.0, gt=0)
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
@@ -134,6 +136,7 @@ class _Env(BaseSettings):
     lexicon_dir: Path | None = None
     light: bool | None = None
     names_scope: str | None = None
+    names_report: str | None = None
     isolation: str | None = None
     regex_timeout_s: float | None = None
 

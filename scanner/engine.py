@@ -12,6 +12,7 @@ from pathlib import Path
 from ._version import __version__
 from .detectors import build_detectors
 from .detectors.base import ScanContext
+from . import harm
 from .model import Document, Finding, Report, ScanError
 from .normalize import normalize
 from .policy import Policy
@@ -22,16 +23,21 @@ from .taxonomy import SEVERITY_RANK
 
 class Scanner:
     def __init__(self, lexicon_dir: str | Path | None = None, light: bool = False,
-                 names_scope: str | None = None):
+                 names_scope: str | None = None, names_report: str | None = None):
         self.lexicon_dir = Path(lexicon_dir) if lexicon_dir else default_lexicon_dir()
         self.ruleset = Ruleset.load(self.lexicon_dir)
         self.policy = Policy.load(self.lexicon_dir / "policy.toml")
         self.light = light
         self.names_scope = names_scope
+        # names_report: "relevant" (default: names only where they matter) or "all" (inventory)
+        self.names_report = names_report or "relevant"
+        if self.names_report not in harm.NAMES_REPORT:
+            raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
+        self.harm = harm.HarmRules.load(harm.default_path(self.lexicon_dir))
         self.detectors, self.model_version = build_detectors(self.ruleset, light=light,
                                                              options={"names_scope": names_scope})
         self.ruleset_hash = hashlib.sha256(
-            (self.ruleset.hash + self.policy.source_hash).encode()).hexdigest()[:16]
+            (self.ruleset.hash + self.policy.source_hash + self.harm.source_hash).encode()).hexdigest()[:16]
 
     # -- entry points ---------------------------------------------------------------------------
     def scan_text(self, text: str, source: str = "<text>") -> Report:
@@ -91,6 +97,11 @@ class Scanner:
                                         f"{det.name}: {type(exc).__name__}"))
             timings[f"detect.{det.name}"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
+        try:
+            findings = harm.apply(findings, doc.segments, self.harm, self.names_report)
+        except Exception as exc:   # a post-processing bug must not turn into a silent pass
+            errors.append(ScanError("scan.detector_failed", "部分检测项执行失败，结果不完整，需人工审查。",
+                                    f"harm: {type(exc).__name__}"))
         findings = merge_findings(findings)
         for f in findings:
             f.compute_fingerprint()

@@ -101,7 +101,7 @@ def main(argv=None):
     ap.add_argument("--light", action="store_true", help="measure light mode (no models) for comparison")
     args = ap.parse_args(argv)
     from scanner.engine import Scanner
-    scanner = Scanner(light=args.light)
+    scanner = Scanner(light=args.light, names_report="all")   # the tagger itself, unfiltered
     res = evaluate(scanner, heldout_records(args.limit))
     res["address_dataset"] = evaluate_addresses(scanner, address_records())
     res["model_version"] = scanner.model_version

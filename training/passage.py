@@ -88,7 +88,7 @@ def figures(model: PassageModel, data) -> dict:
     tp = fp = fn = 0
     label_ok = 0
     per_source: dict = {}
-    for (t, lab, src), (s, plab) in zip(held, sc):
+    for (_t, lab, src), (s, plab) in zip(held, sc):
         flagged = s >= model.threshold
         pos = lab != "public"
         tp += flagged and pos

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from pathlib import Path
 
 from .common import DATA, ROOT, is_heldout, read_jsonl
 
@@ -302,5 +301,5 @@ if __name__ == "__main__":
     data = build()
     print(Counter((lab, split) for _, lab, _, split in data))
     rng = random.Random(1)
-    for t, lab, src, sp in rng.sample(data, 20):
+    for t, lab, _src, sp in rng.sample(data, 20):
         print(lab, sp, t)

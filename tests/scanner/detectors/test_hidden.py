@@ -32,7 +32,9 @@ def test_each_hidden_layer_gives_one_finding_spanning_the_text():
                    ("hidden.metadata", "王五"), ("hidden.redaction", "遮盖的文字")}
     for f in _hidden(report):
         seg = report.segments[f.segment_id]
-        assert seg.text[f.start:f.end] == f.text and f.severity == "medium" and f.explanation and f.suggestion
+        # a plain property (the author) is shown as info and never decides (issue 16); the rest medium
+        want = "info" if f.category == "hidden.metadata" else "medium"
+        assert seg.text[f.start:f.end] == f.text and f.severity == want and f.explanation and f.suggestion
     assert report.decision == "review"
 
 
@@ -90,8 +92,8 @@ def test_html_hidden_furniture_is_not_a_finding():
 
 
 def test_metadata_severity_person_versus_office_and_title():
-    """A person's name or a note in the properties goes to review; an office as author, a title or
-    a web page's byline is shown but does not decide alone."""
+    """A note in the properties goes to review; the author (a person or an office), a title or a web
+    page's byline is shown as info and never decides alone (issue 16: severity follows harm)."""
     from scanner import get_scanner
     from scanner.model import Document
     scanner = get_scanner(light=True)
@@ -105,9 +107,12 @@ def test_metadata_severity_person_versus_office_and_title():
 
     pdf = "application/pdf"
     assert decide(pdf, author="办公室", title="读书月通知").decision == "pass"
-    assert decide(pdf, author="王建国").decision == "review"
+    author = decide(pdf, author="王建国")
+    assert author.decision == "pass"
+    assert [f.severity for f in author.findings if f.category == "hidden.metadata"] == ["info"]
+    assert decide(pdf, author="身份证号码330106197904082160").decision == "review"   # the value is a finding
     assert decide(pdf, comments="内部审阅版").decision == "review"
     assert decide(pdf, subject="机密★1年").decision == "block"        # the text itself is still scanned
     assert decide("text/html", author="张三").decision == "pass"
     low = decide(pdf, author="宣传部")
-    assert [f.severity for f in low.findings if f.category == "hidden.metadata"] == ["low"]
+    assert [f.severity for f in low.findings if f.category == "hidden.metadata"] == ["info"]

@@ -16,12 +16,22 @@ def scanner():
     return Scanner()
 
 
+@pytest.fixture(scope="module")
+def inventory():
+    """names_report="all": every name the tagger finds, as a low finding (archive review)."""
+    return Scanner(names_report="all")
+
+
 def cats(report, cat):
     return [f for f in report.findings if f.category == cat]
 
 
-def test_name_alone_is_low_and_passes(scanner):
-    rep = scanner.scan_text("浙商银行企业信贷部叶老桂博士则从另一个角度对五道门槛进行了解读。")
+def test_name_alone_is_low_and_passes(scanner, inventory):
+    text = "浙商银行企业信贷部叶老桂博士则从另一个角度对五道门槛进行了解读。"
+    # by default a name alone in running text is not reported (it does not matter, issue 16)
+    rep = scanner.scan_text(text)
+    assert cats(rep, "pii.name") == [] and rep.decision == "pass"
+    rep = inventory.scan_text(text)
     names = cats(rep, "pii.name")
     assert [f.text for f in names] == ["叶老桂"]
     assert names[0].severity == "low"
@@ -39,8 +49,8 @@ def test_name_next_to_address_is_raised(scanner):
     assert rep.decision == "review"
 
 
-def test_raise_only_within_the_same_segment(scanner):
-    rep = scanner.scan_text("记者陈立报道。\n\n事发地点位于湖北省武汉市洪山区珞喻路152号附近。")
+def test_raise_only_within_the_same_segment(inventory):
+    rep = inventory.scan_text("记者陈立报道。\n\n事发地点位于湖北省武汉市洪山区珞喻路152号附近。")
     names = cats(rep, "pii.name")
     assert names and all(f.severity == "low" for f in names)
 
@@ -80,9 +90,10 @@ def test_city_names_are_not_personal_data(scanner):
     assert cats(rep, "pii.address") == []
 
 
-def test_heldout_f1_through_scanner(scanner):
-    """A slice of the held-out split (full figures: python -m training.eval_names)."""
-    res = evaluate(scanner, heldout_records(400))
+def test_heldout_f1_through_scanner(inventory):
+    """A slice of the held-out split (full figures: python -m training.eval_names), measured on the
+    full name inventory (names_report="all"): the tagger's own quality, before relevance filtering."""
+    res = evaluate(inventory, heldout_records(400))
     assert res["name"]["f1"] >= 0.74, res["name"]
     assert res["name"]["precision"] >= 0.70
 

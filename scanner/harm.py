@@ -1,0 +1,218 @@
+"""Severity follows harm (issue 16): post-processing steps, run after every detector, that tell a
+private person's data from published institutional data. The knowledge is data
+(lexicons/harm.toml, with true/false examples); this module only applies it.
+
+Steps, in order (each documented in harm.toml):
+1. addresses that are not addresses: case numbers, already-masked addresses -> dropped;
+2. e-mail: institutional domains, an author's address in the file properties -> low;
+3. organisation contact lines: a mobile or address beside an organisation's registration data,
+   without a residence/personal cue nearby -> low;
+4. copy-only restrictions (严禁复制 alone) -> low;
+5. hidden layers: generator banners dropped, template-only comments and trivial boxes -> low;
+6. names: form words dropped; a name raised for personal data that is no longer medium goes back
+   to low; by default (names_report="relevant") a name is kept only where it matters;
+7. file properties: plain fields -> info, unless another medium+ finding sits on the same property.
+
+Each lowered finding carries an evidence code ("harm:<step>") saying why.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .model import Finding, Segment
+from .taxonomy import SEVERITY_RANK
+
+NAMES_REPORT = ("relevant", "all")
+PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
+NAME_LOW_EXPLANATION = "模型识别出人名。单独出现的人名风险较低；如为自然人且附有身份证号、电话、住址等个人信息，应去标识化。"
+
+
+def _rx(p: str) -> re.Pattern:
+    return re.compile(p)
+
+
+@dataclass
+class HarmRules:
+    raw: dict
+    source_hash: str
+    meta_plain: frozenset = field(default_factory=frozenset)
+    meta_ignore: tuple = ()
+    email_domains: list = field(default_factory=list)
+    email_person_fields: frozenset = field(default_factory=frozenset)
+
+    @classmethod
+    def load(cls, path: Path) -> "HarmRules":
+        data = path.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
+        r = cls(raw=raw, source_hash=hashlib.sha256(data).hexdigest()[:16])
+        m, e, o, a, n, h, c = (raw[k] for k in ("metadata", "email", "organisation", "address", "names",
+                                                 "hidden", "copy_terms"))
+        r.meta_plain = frozenset(m["plain_fields"])
+        r.meta_ignore = tuple(m["ignore_categories"])
+        r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
+        r.email_person_fields = frozenset(e["metadata_person_fields"])
+        r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
+        r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
+        r.org_categories = tuple(o["categories"])
+        r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
+        r.not_names = frozenset(n["not_names"])
+        r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])
+        r.banner, r.template_tag = re.compile(h["generator_banner"], re.I), _rx(h["template_tag"])
+        r.template_rest_max_cjk = int(h["template_rest_max_cjk"])
+        r.redaction_trivial = _rx(h["redaction_trivial"])
+        r.copy_terms = frozenset(c["terms"])
+        r.copy_cue, r.copy_window = _rx(c["restriction_cue"]), int(c["window"])
+        return r
+
+
+def default_path(lexicon_dir: Path) -> Path:
+    return lexicon_dir / "harm.toml"
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _near_text(segs: list[Segment], seg_id: int, window: int) -> str:
+    """The segment's text and its neighbours' (same layer) within `window` segments."""
+    if not (0 <= seg_id < len(segs)):
+        return ""
+    layer = segs[seg_id].layer
+    lo, hi = max(0, seg_id - window), min(len(segs), seg_id + window + 1)
+    return "\n".join(s.text for s in segs[lo:hi] if s.layer == layer)
+
+
+def _lower(f: Finding, severity: str, step: str, why: str | None = None) -> None:
+    if SEVERITY_RANK[severity] < SEVERITY_RANK[f.severity]:
+        f.severity = severity
+        f.evidence = f.evidence + [f"harm:{step}"]
+        if why:
+            f.explanation = f.explanation.rstrip("。") + "。" + why
+
+
+def _cjk(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+
+
+def is_template_only(rules: HarmRules, text: str) -> bool:
+    if not rules.template_tag.search(text):
+        return False
+    return _cjk(rules.template_tag.sub("", text)) <= rules.template_rest_max_cjk
+
+
+def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
+    near = _near_text(segs, seg_id, rules.org_window)
+    if not (rules.uscc.search(near) or rules.org_name.search(near)):
+        return False
+    return not rules.residence_cue.search(_near_text(segs, seg_id, rules.org_cue_window))
+
+
+def email_is_institutional(rules: HarmRules, address: str) -> bool:
+    domain = address.rsplit("@", 1)[-1].strip().rstrip(".").lower()
+    return any(p.search(domain) for p in rules.email_domains)
+
+
+def _row_key(segs: list[Segment], seg_id: int):
+    loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
+    if "table" in loc and "row" in loc:
+        return ("row", segs[seg_id].layer, loc.get("table"), loc.get("row"))
+    return ("seg", seg_id)
+
+
+# -- the steps ----------------------------------------------------------------------------------
+
+def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
+          names_report: str = "relevant") -> list[Finding]:
+    if names_report not in NAMES_REPORT:
+        raise ValueError(f"names_report must be one of {NAMES_REPORT}")
+    seg_text = {s.id: s.text for s in segs}
+    out: list[Finding] = []
+    for f in findings:
+        text = seg_text.get(f.segment_id, "")
+        # 1. addresses that are not addresses
+        if f.category == "pii.address":
+            if rules.masked.search(f.text):
+                continue
+            if any(m.start() < f.end and f.start < m.end() for m in rules.case_number.finditer(text)):
+                continue
+        # 5. hidden layers
+        if f.category == "hidden.comment" and rules.banner.search(f.text):
+            continue
+        if f.category in ("hidden.comment", "hidden.metadata") and is_template_only(rules, f.text):
+            _lower(f, "low" if f.category == "hidden.comment" else "info", "template",
+                   "内容仅为模板占位符，无实际内容。")
+        if f.category == "hidden.redaction" and rules.redaction_trivial.match(f.text):
+            _lower(f, "low", "trivial_box", "遮盖处仅有一至三位数字，更像有底色的表格单元格。")
+        # 2. e-mail
+        if f.category == "pii.email":
+            fld = f.location.get("field", "")
+            if f.layer == "metadata" and fld in rules.email_person_fields:
+                _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
+            elif email_is_institutional(rules, f.text):
+                _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
+        # 3. organisation contact lines
+        if f.category in rules.org_categories and f.severity in ("medium", "high") \
+                and organisation_context(rules, segs, f.segment_id):
+            _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+        # 4. copy-only restrictions
+        if f.category.startswith("term.") and "".join(f.text.split()) in rules.copy_terms \
+                and not rules.copy_cue.search(_near_text(segs, f.segment_id, rules.copy_window)):
+            _lower(f, "low", "copy_only", "仅为版权性质的“禁止复制”声明，不是限制传播的标志。")
+        out.append(f)
+
+    # 6. names
+    personal: dict = {}
+    for f in out:
+        if f.category.startswith(PERSONAL) and SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]:
+            personal.setdefault(_row_key(segs, f.segment_id), set()).add(f.category)
+    header_tables = {(s.layer, s.locator.get("table")) for s in segs
+                     if "table" in s.locator and rules.table_header.match(s.text)}
+    kept: list[Finding] = []
+    for f in out:
+        if f.category == "pii.name":
+            if "".join(f.text.split()) in rules.not_names:
+                continue
+            if f.severity == "medium" and any(e.startswith("near:") for e in f.evidence) \
+                    and not personal.get(_row_key(segs, f.segment_id)):
+                f.severity = "low"
+                f.explanation = NAME_LOW_EXPLANATION
+                f.evidence = [e for e in f.evidence if not e.startswith("near:")] + ["harm:near_lowered"]
+            if f.severity in ("low", "info") and names_report == "relevant" \
+                    and not name_matters(rules, f, segs, seg_text, header_tables):
+                continue
+        kept.append(f)
+
+    # 7. file properties
+    on_segment: dict[int, list[Finding]] = {}
+    for f in kept:
+        on_segment.setdefault(f.segment_id, []).append(f)
+    for f in kept:
+        if f.category != "hidden.metadata" or f.location.get("field", "") not in rules.meta_plain:
+            continue
+        others = [g for g in on_segment.get(f.segment_id, ()) if g is not f
+                  and not g.category.startswith(rules.meta_ignore)
+                  and SEVERITY_RANK[g.severity] >= SEVERITY_RANK["medium"]]
+        if others:
+            if SEVERITY_RANK[f.severity] < SEVERITY_RANK["medium"]:
+                f.severity = "medium"
+            f.evidence = f.evidence + ["value:" + c for c in sorted({g.category for g in others})]
+        else:
+            _lower(f, "info", "plain_property")
+    return kept
+
+
+def name_matters(rules: HarmRules, f: Finding, segs: list[Segment], seg_text: dict[int, str],
+                 header_tables: set) -> bool:
+    """A low name is reported when it matters: in the file properties, in personnel context
+    (this line or the one before), or in a table that lists persons (a 姓名 column)."""
+    if f.layer == "metadata":
+        return True
+    if rules.personnel_cue.search(_near_text(segs, f.segment_id, 1)):
+        return True
+    if 0 <= f.segment_id < len(segs):
+        loc = segs[f.segment_id].locator
+        if "table" in loc and (segs[f.segment_id].layer, loc.get("table")) in header_tables:
+            return True
+    return False

@@ -1,0 +1,197 @@
+"""Severity follows harm (issue 16): every example in lexicons/harm.toml, through the real scanner,
+plus the names report modes and the 70,000-character news draft."""
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+
+from scanner.engine import Scanner
+from scanner.model import Document
+from scanner.rules import default_lexicon_dir
+from scanner.taxonomy import SEVERITY_RANK
+
+HARM = tomllib.loads((default_lexicon_dir() / "harm.toml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def light():
+    return Scanner(light=True)
+
+
+@pytest.fixture(scope="module")
+def full():
+    return Scanner()
+
+
+def lines_doc(text: str, layer: str = "body", **locator) -> Document:
+    doc = Document(source="x", sha256="0", media_type="application/ofd")
+    for line in text.split("\n"):
+        doc.add(layer, line, **locator)
+    return doc
+
+
+def worst(report, prefix: str) -> str | None:
+    sev = [f.severity for f in report.findings if f.category.startswith(prefix)]
+    return max(sev, key=SEVERITY_RANK.__getitem__) if sev else None
+
+
+@pytest.mark.parametrize("ex", HARM["metadata"]["lowered"], ids=str)
+def test_plain_property_is_info_and_passes(light, ex):
+    doc = lines_doc("关于举办读书月活动的通知")
+    doc.add("metadata", ex["value"], field=ex["field"])
+    rep = light.scan_document(doc)
+    meta = [f for f in rep.findings if f.category == "hidden.metadata"]
+    assert meta and all(f.severity == "info" for f in meta)
+    assert rep.decision == "pass"
+
+
+@pytest.mark.parametrize("ex", HARM["metadata"]["kept"], ids=str)
+def test_property_whose_value_is_a_finding_still_decides(light, ex):
+    doc = lines_doc("关于举办读书月活动的通知")
+    doc.add("metadata", ex["value"], field=ex["field"])
+    rep = light.scan_document(doc)
+    assert rep.decision in ("review", "block")
+    meta = [f for f in rep.findings if f.category == "hidden.metadata"]
+    assert meta and meta[0].severity == "medium"
+
+
+@pytest.mark.parametrize("addr", HARM["email"]["lowered"])
+def test_institutional_mailbox_is_low(light, addr):
+    rep = light.scan_text(f"联系邮箱：{addr}")
+    assert worst(rep, "pii.email") == "low" and rep.decision == "pass"
+
+
+@pytest.mark.parametrize("addr", HARM["email"]["kept"])
+def test_private_mailbox_stays_medium(light, addr):
+    rep = light.scan_text(f"联系邮箱：{addr}")
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
+def test_author_mailbox_in_properties_is_low(light):
+    doc = lines_doc("模板")
+    doc.add("metadata", "sayi90@163.com", field="author")
+    rep = light.scan_document(doc)
+    assert worst(rep, "pii.email") == "low" and rep.decision == "pass"
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["lowered"])
+def test_organisation_contact_line_is_low(full, text):
+    rep = full.scan_document(lines_doc(text))
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+    assert all(f.severity in ("low", "info") for f in rep.findings if f.category.startswith("pii."))
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["kept"])
+def test_residence_next_to_an_organisation_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text))
+    assert rep.decision == "review"
+    assert worst(rep, "pii.address") in ("medium", "high") or worst(rep, "pii.phone") in ("medium", "high")
+
+
+@pytest.mark.parametrize("text", HARM["address"]["lowered"])
+def test_case_numbers_and_masked_addresses_are_not_addresses(full, text):
+    rep = full.scan_text(f"本案经审理，{text}，现已生效。")
+    assert [f.text for f in rep.findings if f.category == "pii.address"] == []
+
+
+@pytest.mark.parametrize("text", HARM["address"]["kept"])
+def test_a_home_address_is_still_one(full, text):
+    rep = full.scan_text(text)
+    assert worst(rep, "pii.address") == "medium"
+
+
+@pytest.mark.parametrize("text", HARM["names"]["relevant_texts"])
+def test_name_in_personnel_context_is_reported(full, text):
+    names = [f for f in full.scan_text(text).findings if f.category == "pii.name"]
+    assert names and names[0].text == "王建国"
+
+
+@pytest.mark.parametrize("text", HARM["names"]["irrelevant_texts"])
+def test_name_that_does_not_matter_is_not_reported_by_default(full, text):
+    assert [f for f in full.scan_text(text).findings if f.category == "pii.name"] == []
+
+
+def test_names_report_all_keeps_an_inventory():
+    inv = Scanner(names_report="all")
+    names = [f for f in inv.scan_text("国务院总理李强主持召开常务会议").findings if f.category == "pii.name"]
+    assert [f.text for f in names] == ["李强"] and names[0].severity == "low"
+    with pytest.raises(ValueError):
+        Scanner(light=True, names_report="everything")
+
+
+def test_form_words_are_never_names():
+    inv = Scanner(names_report="all")
+    for word in HARM["names"]["not_names"]:
+        doc = lines_doc(f"{word}：")
+        assert [f.text for f in inv.scan_document(doc).findings if f.category == "pii.name"
+                and f.text == word] == []
+
+
+def test_name_in_a_table_with_a_name_column(full):
+    doc = Document(source="t", sha256="0", media_type="application/vnd.openxmlformats")
+    doc.add("table", "姓名", table=0, row=0, col=0)
+    doc.add("table", "职务", table=0, row=0, col=1)
+    doc.add("table", "王建国", table=0, row=1, col=0)
+    doc.add("table", "科员", table=0, row=1, col=1)
+    names = [f.text for f in full.scan_document(doc).findings if f.category == "pii.name"]
+    assert names == ["王建国"]
+
+
+@pytest.mark.parametrize("text", HARM["hidden"]["lowered"])
+def test_banners_and_templates_in_comments_do_not_decide(light, text):
+    doc = lines_doc("正文")
+    doc.add("comment", text, kind="html-comment" if "<!--" in text or "Inkscape" in text else "comment")
+    rep = light.scan_document(doc)
+    assert rep.decision == "pass", [(f.category, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["hidden"]["kept"])
+def test_a_real_comment_still_decides(light, text):
+    doc = lines_doc("正文")
+    doc.add("comment", text, kind="comment")
+    assert light.scan_document(doc).decision == "review"
+
+
+def test_trivial_box_is_low_but_a_covered_id_is_not(light):
+    doc = lines_doc("电子客票行程单")
+    doc.add("redaction", "49", page=1, kind="covered")
+    assert light.scan_document(doc).decision == "pass"
+    doc.add("redaction", "1234", page=1, kind="covered")
+    assert light.scan_document(doc).decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["copy_terms"]["lowered"])
+def test_copy_line_of_a_standard_is_low(light, text):
+    assert light.scan_document(lines_doc(text)).decision == "pass"
+
+
+@pytest.mark.parametrize("text", HARM["copy_terms"]["kept"])
+def test_copy_restriction_with_other_restrictions_still_decides(light, text):
+    assert light.scan_document(lines_doc(text)).decision == "review"
+
+
+def news_text(shared_dir, n_chars: int = 70_000) -> str:
+    parts, total = [], 0
+    with (shared_dir / "data" / "news" / "peoplesdaily_dev.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            t = json.loads(line)["text"]
+            parts.append(t)
+            total += len(t) + 1
+            if total >= n_chars:
+                break
+    return "\n".join(parts)
+
+
+def test_70k_news_draft_needs_at_most_10_verdicts(full, shared_dir):
+    """A 70,000-character public news draft (People's Daily sentences) with one line of personal
+    data: at most 10 items need a verdict, and the personal data is one of them."""
+    text = news_text(shared_dir)
+    assert len(text) >= 70_000
+    text += "\n联系人：刘振华，身份证号码330106197904082160，家住杭州市滨江区滨康路1037号3幢502室。"
+    rep = full.scan_text(text)
+    deciding = [f for f in rep.findings if f.severity not in ("low", "info")]
+    groups = {(f.rule_id, "".join(f.text.split())) for f in deciding}
+    assert len(groups) <= 10, sorted(groups)[:20]
+    assert any(f.category == "pii.id_card" for f in deciding) and rep.decision == "review"

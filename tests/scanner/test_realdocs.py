@@ -1,0 +1,24 @@
+"""The real-document set (tests/realdocs, issue 16): >= 95 % of publishable files pass and every
+must-catch file is caught, on the dev and the held-out split separately. The files are rebuilt by
+`make realdocs` (they are not committed); without them this test is skipped, not passed."""
+from __future__ import annotations
+
+import pytest
+
+from tests.realdocs import measure
+
+pytestmark = pytest.mark.slow
+
+
+def test_realdocs_precision_and_recall(tmp_path):
+    base = measure.files_dir()
+    if base is None:
+        pytest.skip("real-document files absent: run `make realdocs` (needs the repository snapshots)")
+    rows = measure.load_manifest()
+    out = tmp_path / "realdocs.jsonl"
+    measure.scan(rows, base, out, jobs=2)
+    figures = measure.score(rows, measure.load_results(out, base), verbose=False)
+    for split, f in figures.items():
+        assert f["publishable"] > 0 and f["must_catch"] > 0, split
+        assert f["missed"] == [], (split, f["missed"])
+        assert f["pass_rate"] >= 0.95, (split, f["held_back"])

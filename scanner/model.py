@@ -41,7 +41,7 @@ class ScanError:
         return {"code": self.code, "message": self.message, "detail": self.detail}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ScanError":
+    def from_dict(cls, d: dict) -> ScanError:
         return cls(d["code"], d["message"], d.get("detail", ""))
 
 
@@ -63,7 +63,7 @@ class Document:
 
     @classmethod
     def failed(cls, source: str, error: ScanError, sha256: str = "",
-               media_type: str = "application/octet-stream") -> "Document":
+               media_type: str = "application/octet-stream") -> Document:
         """A document that could not be read: no segments, one error (the scan fails closed)."""
         return cls(source=source, sha256=sha256, media_type=media_type, errors=[error])
 
@@ -74,7 +74,7 @@ class Document:
                 "errors": [e.to_dict() for e in self.errors], "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: dict, source: str | None = None) -> "Document":
+    def from_dict(cls, d: dict, source: str | None = None) -> Document:
         """Inverse of `to_dict`; segment ids are their positions. `source` overrides the recorded one."""
         doc = cls(source=d.get("source", "") if source is None else source, sha256=d.get("sha256", ""),
                   media_type=d.get("media_type", ""), meta=d.get("meta") or {})
@@ -104,7 +104,7 @@ class Finding:
 
     def compute_fingerprint(self) -> str:
         """Keyed by rule + normalised matched text, never stored as plaintext (detect-secrets)."""
-        h = hashlib.sha256(f"{self.rule_id}\x00{''.join(self.text.split())}".encode("utf-8"))
+        h = hashlib.sha256(f"{self.rule_id}\x00{''.join(self.text.split())}".encode())
         self.fingerprint = h.hexdigest()[:32]
         return self.fingerprint
 
@@ -119,7 +119,7 @@ class Finding:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Finding":
+    def from_dict(cls, d: dict) -> Finding:
         keys = ("category", "rule_id", "start", "end", "text", "layer", "segment_id", "location", "severity",
                 "confidence", "explanation", "suggestion", "evidence", "fingerprint")
         return cls(**{k: d[k] for k in keys if k in d})
@@ -157,7 +157,7 @@ class Report:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Report":
+    def from_dict(cls, d: dict) -> Report:
         """Inverse of `to_dict` (with or without segments); keys it does not know are ignored."""
         return cls(source=d.get("source", ""), sha256=d.get("sha256", ""), decision=d["decision"],
                    risk_score=float(d.get("risk_score", 0.0)),
@@ -172,7 +172,7 @@ class Report:
 
     @classmethod
     def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",
-                       risk_score: float = 0.5) -> "Report":
+                       risk_score: float = 0.5) -> Report:
         """The report of a file that could not be scanned at all (a crashed worker or child, a
         scanner fault, a failed job): no findings, decision review (fail closed)."""
         return cls(source=source, sha256=sha256, decision="review", risk_score=risk_score, findings=[],

@@ -16,7 +16,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from .. import get_scanner
 from ..config import SandboxLimits

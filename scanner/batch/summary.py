@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from html import escape as e
+from html import escape
 
 from ..policy import exit_code
 from ..report.html import page, table
@@ -101,7 +101,7 @@ def render_summary_html(s: BatchSummary, taxonomy: Taxonomy | None = None) -> st
                  *(s.category_decision.get(c, {}).get(d, 0) for d in DECISIONS)]
                 for c, n in s.categories.items()]
     err_rows = [[c, n] for c, n in s.errors.items()]
-    body = (f"<p>结果文件：{e(s.out)}<br>文件数：{s.total_files}（本次扫描 {s.scanned_now}，续扫跳过 {s.skipped_resume}）<br>"
+    body = (f"<p>结果文件：{escape(s.out)}<br>文件数：{s.total_files}（本次扫描 {s.scanned_now}，续扫跳过 {s.skipped_resume}）<br>"
             f"用时：{s.elapsed_s:.1f} 秒，{s.files_per_s:.1f} 文件/秒</p>"
             f"<h2>结论</h2>{table(['结论', '文件数'], dec_rows)}"
             f"<h2>发现类别</h2>{table(['类别', '代码', '发现数', '文件数', *map(decision_zh, DECISIONS)], cat_rows)}"

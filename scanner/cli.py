@@ -24,6 +24,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from .baseline import add_baseline_parser
 from .policy import exit_code
 from .report import FORMATS
 
@@ -52,7 +53,24 @@ def add_scan_parser(sub) -> None:
     p.add_argument("--dask", metavar="ADDRESS",
                    help="批量模式：在 Dask 集群上扫描（tcp://调度器:8786，或 local 启动本机集群，--jobs 为进程数；需安装 distributed）")
     p.add_argument("--ship-bytes", action="store_true", help="与 --dask 同用：由本机读取文件内容发给工作进程（无共享文件系统时）")
+    p.add_argument("--names", choices=["relevant", "all"], default=None,
+                   help="人名报告范围：relevant（默认，只在与个人信息相关处报告）或 all（全部人名清单，档案审查用）")
+    p.add_argument("--baseline", help="基线文件（baomi baseline create 生成）：只报告基线中没有的发现")
+    p.add_argument("--allowlist", help="白名单文件（scanner.allowlist 格式）：命中的发现标记 allowlisted 并不再影响结论")
+    p.add_argument("--site", help="白名单作用域：发布站点标识")
+    p.add_argument("--submitter", help="白名单作用域：提交人标识")
     p.set_defaults(func=run_scan)
+
+
+def _remembered(args):
+    """(allowlist, scope, drop) from --baseline (dropped from the report) or --allowlist (marked)."""
+    from .allowlist import Allowlist, Scope
+    if args.baseline:
+        from .baseline import as_allowlist, load
+        return as_allowlist(load(args.baseline)), Scope(), True
+    if args.allowlist:
+        return Allowlist.load(args.allowlist), Scope(site=args.site, submitter=args.submitter), False
+    return None
 
 
 def _in_order(paths: list[str], emit: Callable[[dict], None]) -> Callable[[dict], None]:
@@ -82,12 +100,19 @@ def run_scan(args: argparse.Namespace) -> int:
     stdin = paths == ["-"] and not args.list_file
     many = bool(args.list_file) or any(os.path.isdir(p) for p in paths if p != "-")
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1) if many else 1
-    store = any(getattr(args, k) for k in _STORE_ONLY) or ((many or jobs > 1) and args.format == "jsonl"
-                                                           and bool(args.output))
+    remembered = _remembered(args)
+    explicit_store = any(getattr(args, k) for k in _STORE_ONLY)
+    # a baseline or allowlist is applied to each report as it arrives (the writer path), not in the store
+    store = explicit_store or ((many or jobs > 1) and args.format == "jsonl" and bool(args.output)
+                               and remembered is None)
     if store:
         if args.format != "jsonl" or not args.output or stdin:
             print("baomi scan：--resume、--summary-html、--dask、--ship-bytes 用于批量模式，"
                   "需要 --format jsonl 和 --output 结果文件", file=sys.stderr)
+            return USAGE_ERROR
+        if remembered is not None or (args.dask and args.names):
+            print("baomi scan：--baseline/--allowlist 不能与 --resume、--summary-html、--dask 同用；"
+                  "--names 不能与 --dask 同用", file=sys.stderr)
             return USAGE_ERROR
         kw = dict(resume=args.resume, light=args.light, isolated=args.isolation, list_file=args.list_file,
                   summary_html=args.summary_html, fail_on=args.fail_on, hidden=False)
@@ -97,8 +122,14 @@ def run_scan(args: argparse.Namespace) -> int:
             summary = run_dask(paths, args.output, address=address, n_workers=args.jobs or None,
                                ship_bytes=args.ship_bytes, **kw)
         else:
-            summary = run_batch(paths, args.output, jobs=jobs, **kw)
+            summary = run_batch(paths, args.output, jobs=jobs, names_report=args.names, **kw)
         return summary.exit_code
+
+    policy = None
+    if remembered is not None:
+        from . import get_scanner
+        from .allowlist import apply
+        policy = get_scanner(light=args.light, names_report=args.names).policy
 
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     decisions: list[str] = []
@@ -108,17 +139,21 @@ def run_scan(args: argparse.Namespace) -> int:
 
         def add(report: Report) -> None:
             nonlocal errors
+            if remembered is not None:
+                allow, scope, drop = remembered
+                apply(report, allow, scope, policy=policy, drop=drop)
             writer.add(report)
             decisions.append(report.decision)
             errors += bool(report.errors)
 
         if stdin:
             from . import get_scanner
-            add(get_scanner(light=args.light).scan_bytes(sys.stdin.buffer.read(), source="<stdin>"))
+            add(get_scanner(light=args.light, names_report=args.names).scan_bytes(sys.stdin.buffer.read(),
+                                                                                   source="<stdin>"))
         else:
             todo = list(iter_inputs(paths, list_file=args.list_file, hidden=False))
             scan_items(todo, _in_order([it.path for it in todo], lambda rec: add(Report.from_dict(rec))),
-                       jobs=jobs, light=args.light, isolated=args.isolation,
+                       jobs=jobs, light=args.light, isolated=args.isolation, names_report=args.names,
                        sandbox="worker" if jobs > 1 else "child", with_segments=args.format in ("text", "html"))
         writer.close()
     finally:
@@ -145,7 +180,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baomi", description="Baomi 保密审查扫描器（离线）")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_scan_parser(sub)
-    if command != "scan":
+    add_baseline_parser(sub)
+    if command not in ("scan", "baseline"):
         _add_plugin_commands(sub)
     return parser
 

@@ -15,6 +15,10 @@ Environment variables (all optional):
     BAOMI_REGEX_TIMEOUT_S    time limit of one rule's regex on one segment
     BAOMI_EXTRACT_MEM_MB, BAOMI_EXTRACT_CPU_S, BAOMI_EXTRACT_WALL_S, BAOMI_EXTRACT_NETNS (auto | off)
                              the sandbox of a child / batch worker (`SandboxLimits`)
+    BAOMI_OCR                1 (default) / 0: read images and scanned pages (always off in light mode,
+                             where image-only content goes to review with extract.ocr_unavailable)
+    BAOMI_OCR_THREADS        onnxruntime threads of the OCR engine (default 1)
+    BAOMI_OCR_BUDGET_S       OCR wall-clock seconds per document (default 300; pages beyond: review)
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ class Isolation(str, enum.Enum):
     ALWAYS = "always"
 
     @classmethod
-    def parse(cls, value: "Isolation | bool | str | None") -> "Isolation":
+    def parse(cls, value: Isolation | bool | str | None) -> Isolation:
         """Every spelling in use: the CLI's auto/always/never, the service's true/false/1/0/on/off
         (where the service once read "always" as off: here "always" is always), and booleans."""
         if isinstance(value, cls):
@@ -95,6 +99,9 @@ class ScanConfig(BaseModel):
     isolation: Isolation = Isolation.AUTO
     regex_timeout_s: float = Field(1.0, gt=0)
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
+    ocr: bool = True
+    ocr_threads: int = Field(1, ge=1, le=16)
+    ocr_budget_s: float = Field(300.0, gt=0)
 
     @field_validator("isolation", mode="before")
     @classmethod
@@ -107,7 +114,7 @@ class ScanConfig(BaseModel):
         return NamesScope.ALL if v is None or v == "" else v
 
     @classmethod
-    def build(cls, **values: Any) -> "ScanConfig":
+    def build(cls, **values: Any) -> ScanConfig:
         """ScanConfig(**values), with pydantic's errors turned into a ConfigError naming the field."""
         try:
             return cls(**values)
@@ -115,7 +122,7 @@ class ScanConfig(BaseModel):
             raise _config_error(exc, "") from None
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "ScanConfig":
+    def from_env(cls, **overrides: Any) -> ScanConfig:
         """Built from BAOMI_* environment variables; keyword arguments (not None) win."""
         try:
             env = _Env()
@@ -127,7 +134,7 @@ class ScanConfig(BaseModel):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.build(**values)
 
-    def replace(self, **changes: Any) -> "ScanConfig":
+    def replace(self, **changes: Any) -> ScanConfig:
         return self.build(**{**self.model_dump(), **changes})
 
 
@@ -139,6 +146,9 @@ class _Env(BaseSettings):
     names_report: str | None = None
     isolation: str | None = None
     regex_timeout_s: float | None = None
+    ocr: bool | None = None
+    ocr_threads: int | None = None
+    ocr_budget_s: float | None = None
 
 
 def _config_error(exc: ValidationError, prefix: str) -> ConfigError:

@@ -13,6 +13,7 @@ from ._version import __version__
 from .detectors import build_detectors
 from .detectors.base import ScanContext
 from . import harm
+from .extract.ocr import annotate_finding
 from .model import Document, Finding, Report, ScanError
 from .normalize import normalize
 from .policy import Policy
@@ -23,7 +24,16 @@ from .taxonomy import SEVERITY_RANK
 
 class Scanner:
     def __init__(self, lexicon_dir: str | Path | None = None, light: bool = False,
-                 names_scope: str | None = None, names_report: str | None = None):
+                 names_scope: str | None = None, names_report: str | None = None,
+                 fingerprint_key: bytes | None = None, fingerprint_key_file: str | Path | None = None,
+                 allowlist=None, scope=None, ocr=None):
+        """fingerprint_key (or the key file; default scanner.fingerprint.default_key_path(), created
+        on first use) keys the findings' HMAC fingerprints. allowlist (scanner.allowlist.Allowlist)
+        and scope (allowlist.Scope) mark remembered verdicts in every report. ocr:
+        scanner.extract.ocr.OcrOptions for the files this scanner extracts (default: OCR on, off in
+        light mode, where image-only content fails closed with extract.ocr_unavailable)."""
+        from .extract.ocr import OcrOptions
+        self.ocr = ocr if ocr is not None else OcrOptions(enabled=not light, reason="light" if light else "")
         self.lexicon_dir = Path(lexicon_dir) if lexicon_dir else default_lexicon_dir()
         self.ruleset = Ruleset.load(self.lexicon_dir)
         self.policy = Policy.load(self.lexicon_dir / "policy.toml")
@@ -34,6 +44,12 @@ class Scanner:
         if self.names_report not in harm.NAMES_REPORT:
             raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
         self.harm = harm.HarmRules.load(harm.default_path(self.lexicon_dir))
+        from .fingerprint import key_id, load_or_create_key
+        self.fingerprint_key = fingerprint_key or load_or_create_key(fingerprint_key_file)
+        self.fingerprint_key_id = key_id(self.fingerprint_key)
+        from .allowlist import Scope
+        self.allowlist = allowlist
+        self.scope = scope or Scope()
         self.detectors, self.model_version = build_detectors(self.ruleset, light=light,
                                                              options={"names_scope": names_scope})
         self.ruleset_hash = hashlib.sha256(
@@ -51,21 +67,26 @@ class Scanner:
         t0 = time.perf_counter()
         if isolated:
             from .extract.isolated import extract_bytes_isolated
-            doc = extract_bytes_isolated(data, source)
+            doc = extract_bytes_isolated(data, source, ocr=self._ocr())
         else:
             from .extract import extract_bytes
-            doc = extract_bytes(data, source)
+            doc = extract_bytes(data, source, ocr=self._ocr())
         return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
 
     def scan_file(self, path: str | Path, source: str | None = None, isolated: bool = False) -> Report:
         t0 = time.perf_counter()
         if isolated:
             from .extract.isolated import extract_isolated
-            doc = extract_isolated(path, source=source)
+            doc = extract_isolated(path, source=source, ocr=self._ocr())
         else:
             from .extract import extract
-            doc = extract(path, source=source)
+            doc = extract(path, source=source, ocr=self._ocr())
         return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
+
+    def _ocr(self):
+        """A fresh copy per file: the OCR budget is per document."""
+        from dataclasses import replace
+        return replace(self.ocr, started=None)
 
     # -- pipeline -------------------------------------------------------------------------------
     def scan_document(self, doc: Document, extract_ms: float = 0.0) -> Report:
@@ -103,17 +124,24 @@ class Scanner:
             errors.append(ScanError("scan.detector_failed", "部分检测项执行失败，结果不完整，需人工审查。",
                                     f"harm: {type(exc).__name__}"))
         findings = merge_findings(findings)
+        by_id = {s.id: s for s in doc.segments}
         for f in findings:
-            f.compute_fingerprint()
-        decision, risk, reasons = self.policy.decide(findings, errors)
+            f.compute_fingerprint(self.fingerprint_key)
+            if f.layer == "ocr" and f.segment_id in by_id:
+                annotate_finding(f, by_id[f.segment_id])
+        report = Report(source=doc.source, sha256=doc.sha256, decision="pass", risk_score=0.0,
+                        findings=findings, errors=errors, scanner_version=__version__,
+                        ruleset_hash=self.ruleset_hash, model_version=self.model_version,
+                        timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
+                        fingerprint_key_id=self.fingerprint_key_id)
+        if self.allowlist is not None:
+            from .allowlist import apply as apply_allowlist
+            apply_allowlist(report, self.allowlist, self.scope)
+        self.policy.finalize(report)
         timings["policy"] = (time.perf_counter() - t2) * 1000
         timings["detect"] = sum(v for k, v in timings.items() if k.startswith("detect."))
         timings["total"] = (time.perf_counter() - t0) * 1000 + extract_ms
-        return Report(source=doc.source, sha256=doc.sha256, decision=decision, risk_score=risk,
-                      findings=findings, errors=errors, scanner_version=__version__,
-                      ruleset_hash=self.ruleset_hash, model_version=self.model_version,
-                      timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
-                      decision_reasons=reasons)
+        return report
 
 
 def merge_findings(findings: list[Finding]) -> list[Finding]:

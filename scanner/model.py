@@ -5,12 +5,11 @@ start/end are code-point offsets into that segment's text (spaCy's rule).
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._version import __version__
-from .taxonomy import LAYERS, SEVERITIES  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
+from .taxonomy import LAYERS, SEVERITIES, SEVERITY_RANK  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
 
 
 @dataclass
@@ -101,11 +100,16 @@ class Finding:
     suggestion: str = ""
     evidence: list[str] = field(default_factory=list)   # how the score came to be (English codes)
     fingerprint: str = ""
+    group: str = ""                       # findings with the same rule and normalised text share it
+    needs_verdict: bool = False           # True when this finding changes the decision
+    allowlisted: dict | None = None       # {"reason", "entry", "scope", ...} when an allowlist entry applies
 
-    def compute_fingerprint(self) -> str:
-        """Keyed by rule + normalised matched text, never stored as plaintext (detect-secrets)."""
-        h = hashlib.sha256(f"{self.rule_id}\x00{''.join(self.text.split())}".encode())
-        self.fingerprint = h.hexdigest()[:32]
+    def compute_fingerprint(self, key: bytes) -> str:
+        """HMAC of rule + normalised matched text with the install secret (scanner.fingerprint);
+        never the plaintext. The group id is derived from it: same rule and text, same group."""
+        from .fingerprint import fingerprint
+        self.fingerprint = fingerprint(key, self.rule_id, self.text)
+        self.group = "g" + self.fingerprint[:12]
         return self.fingerprint
 
     def to_dict(self) -> dict:
@@ -116,12 +120,14 @@ class Finding:
             "severity": self.severity, "confidence": round(self.confidence, 3),
             "explanation": self.explanation, "suggestion": self.suggestion,
             "evidence": self.evidence, "fingerprint": self.fingerprint,
+            "group": self.group, "needs_verdict": self.needs_verdict, "allowlisted": self.allowlisted,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> Finding:
         keys = ("category", "rule_id", "start", "end", "text", "layer", "segment_id", "location", "severity",
-                "confidence", "explanation", "suggestion", "evidence", "fingerprint")
+                "confidence", "explanation", "suggestion", "evidence", "fingerprint", "group", "needs_verdict",
+                "allowlisted")
         return cls(**{k: d[k] for k in keys if k in d})
 
 
@@ -140,6 +146,27 @@ class Report:
     media_type: str = ""
     segments: list[Segment] = field(default_factory=list)   # kept for html/text rendering
     decision_reasons: list[str] = field(default_factory=list)
+    fingerprint_key_id: str = ""          # which install secret keyed the fingerprints (not the key)
+
+    def groups(self) -> list[dict]:
+        """Identical findings (same rule, same normalised text) as one reviewable item: the group
+        id, its rule and category, the highest severity, whether it needs a verdict, and the
+        indexes of its occurrences in `findings`."""
+        out: dict[str, dict] = {}
+        for i, f in enumerate(self.findings):
+            g = out.get(f.group)
+            if g is None:
+                g = out[f.group] = {"group": f.group, "rule_id": f.rule_id, "category": f.category,
+                                    "severity": f.severity, "needs_verdict": False, "count": 0,
+                                    "occurrences": [], "allowlisted": f.allowlisted}
+            g["count"] += 1
+            g["occurrences"].append(i)
+            g["needs_verdict"] = g["needs_verdict"] or f.needs_verdict
+            if SEVERITY_RANK[f.severity] > SEVERITY_RANK[g["severity"]]:
+                g["severity"] = f.severity
+            if not f.allowlisted:
+                g["allowlisted"] = None
+        return list(out.values())
 
     def to_dict(self, with_segments: bool = False) -> dict:
         d = {
@@ -147,6 +174,9 @@ class Report:
             "decision": self.decision, "risk_score": round(self.risk_score, 3),
             "decision_reasons": self.decision_reasons,
             "findings": [f.to_dict() for f in self.findings],
+            "groups": self.groups(),
+            "needs_verdict": sum(1 for g in self.groups() if g["needs_verdict"]),
+            "fingerprint_key_id": self.fingerprint_key_id,
             "errors": [e.to_dict() for e in self.errors],
             "scanner_version": self.scanner_version, "ruleset_hash": self.ruleset_hash,
             "model_version": self.model_version,
@@ -168,7 +198,8 @@ class Report:
                    media_type=d.get("media_type", ""),
                    segments=[Segment(id=s["id"], layer=s["layer"], text=s["text"], locator=s.get("locator") or {})
                              for s in d.get("segments", [])],
-                   decision_reasons=list(d.get("decision_reasons", [])))
+                   decision_reasons=list(d.get("decision_reasons", [])),
+                   fingerprint_key_id=d.get("fingerprint_key_id", ""))
 
     @classmethod
     def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",

@@ -75,8 +75,20 @@ class Policy:
             return best[1]
         return by_sev
 
+    def needs_verdict(self, f: Finding) -> bool:
+        """A finding needs a reviewer's verdict only when it changes the decision: not remembered
+        by an allowlist entry, confident enough, and deciding more than pass."""
+        return not f.allowlisted and f.confidence >= self.min_confidence and self.finding_decision(f) != "pass"
+
+    def finalize(self, report) -> None:
+        """Set each finding's needs_verdict and the report's decision, risk and reasons."""
+        for f in report.findings:
+            f.needs_verdict = self.needs_verdict(f)
+        report.decision, report.risk_score, report.decision_reasons = self.decide(report.findings, report.errors)
+
     def decide(self, findings: list[Finding], errors: list[ScanError]) -> tuple[str, float, list[str]]:
         decision, reasons = "pass", []
+        findings = [f for f in findings if not f.allowlisted]    # remembered verdicts do not decide
         for f in findings:
             if f.confidence < self.min_confidence:
                 continue

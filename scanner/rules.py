@@ -8,6 +8,7 @@ lexicons/rules/*.toml   [[rules]]: id, category, regex, keywords, prefilter, val
                         examples_true / examples_false that tests run.
 lexicons/terms/*.toml   [lexicon]: category, severity, confidence, explanation, suggestion;
                         terms = [...]; allow = [...] (phrases that contain a term but are fine);
+                        joins / heads (word-boundary rules, see Lexicon);
                         examples_true / examples_false.
 """
 from __future__ import annotations
@@ -66,6 +67,11 @@ class Lexicon:
     severity: str = "medium"
     confidence: float = 0.75
     allow: list[str] = field(default_factory=list)
+    # word boundaries: words that straddle a term's first or last character and make the hit part of
+    # another word (期待 + 待公布, 无限 + 限内部), and head nouns that, right after a term, make it an
+    # attribute rather than an instruction (阅后销毁 + 函数, 内部数据 + 结构)
+    joins: list[str] = field(default_factory=list)
+    heads: list[str] = field(default_factory=list)
     explanation: str = ""
     suggestion: str = ""
     examples_true: list[str] = field(default_factory=list)
@@ -102,7 +108,8 @@ class Ruleset:
             lexicons.append(Lexicon(
                 name=path.stem, category=meta["category"], terms=list(doc.get("terms", [])),
                 severity=meta.get("severity", "medium"), confidence=float(meta.get("confidence", 0.75)),
-                allow=list(doc.get("allow", [])), explanation=meta.get("explanation", ""),
+                allow=list(doc.get("allow", [])), joins=list(doc.get("joins", [])),
+                heads=list(doc.get("heads", [])), explanation=meta.get("explanation", ""),
                 suggestion=meta.get("suggestion", ""), examples_true=list(doc.get("examples_true", [])),
                 examples_false=list(doc.get("examples_false", [])), file=path.name))
         ids = [r.id for r in rules]

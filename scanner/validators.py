@@ -135,13 +135,25 @@ def bank_bin(digits: str) -> tuple[bool, bool]:
 
 # --- validators used by rules: (match, context) -> True / False / None -------------------------
 
+# Labels whose numbers look like phone or card numbers but are not (invoice code and number, tax
+# ID, machine number, check code): a number right after one of them is that, not personal data.
+NOT_PERSONAL_LABEL = re.compile(r"(?:发票代码|发票号码|发票号|机器编号|校验码|纳税人识别号|税号|税务登记号|票据号码|票据代码)"
+                                r"\s*[:：]?\s*$")
+# Labels right before a bank card number (银行卡号：6212…): the number is a card even when its prefix
+# is missing from the BIN table (the table is incomplete).
+CARD_LABEL = re.compile(r"(?:银行卡号|银行卡|卡号|收款账号|收款帐号|付款账号|银行账号|银行帐号|账号|帐号)\s*[:：]?\s*$")
+
+
+def _separators_removed(match: str) -> str:
+    return re.sub(r"[\s./-]", "", match)
+
+
 def v_id_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    digits = re.sub(r"[\s-]", "", match)
-    return True if resident_id(digits) else False
+    return True if resident_id(_separators_removed(match)) else False
 
 
 def v_bank_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    digits = re.sub(r"[\s-]", "", match)
+    digits = _separators_removed(match)
     if not (15 <= len(digits) <= 19) or not luhn(digits):
         return False
     if resident_id(digits):
@@ -149,6 +161,8 @@ def v_bank_card(match: str, context: str, before: str = "", after: str = "") -> 
     known, length_ok = bank_bin(digits)
     if known and length_ok:
         return True
+    if digits.startswith("62") and 16 <= len(digits) <= 19 and CARD_LABEL.search(before):
+        return True       # UnionPay-style number right after its label
     if known:
         return None
     # unknown prefix: only with card context nearby
@@ -162,11 +176,20 @@ MOBILE_PREFIXES = re.compile(r"^1(3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35
 
 def v_mobile(match: str, context: str, before: str = "", after: str = "") -> bool | None:
     digits = re.sub(r"\D", "", match)
-    if digits.startswith("86") and len(digits) == 13:
+    if digits.startswith("0086") and len(digits) == 15:
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if len(digits) != 11 or not MOBILE_PREFIXES.match(digits):
         return False
+    if NOT_PERSONAL_LABEL.search(before):
+        return False      # 发票号码：13572468013 is an invoice number
     return None
+
+
+def v_landline(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+    """A landline-shaped number right after an invoice or tax label is that number, not a phone."""
+    return False if NOT_PERSONAL_LABEL.search(before) else None
 
 
 def v_private_ip(match: str, context: str, before: str = "", after: str = "") -> bool | None:
@@ -292,6 +315,7 @@ VALIDATORS = {
     "id_card": v_id_card,
     "bank_card": v_bank_card,
     "mobile": v_mobile,
+    "landline": v_landline,
     "private_ip": v_private_ip,
     "coordinate_pair": v_coordinate_pair,
     "dms": v_dms,

@@ -37,7 +37,7 @@ def ensure_demo_accounts(st) -> list[tuple[str, str, str]] | None:
     a CMS API key. Returns [(username, role, password)] plus ('cms-key', 'apikey', key)."""
     from . import audit
     from .models import User
-    from .routers.auth import make_key
+    from .accounts import make_key
     from .security import hash_password
     with st.db.write() as s:
         if s.execute(select(func.count()).select_from(User)).scalar_one():
@@ -219,7 +219,7 @@ def cmd_apikey(args) -> int:
     import time
     from . import audit
     from .models import ApiKey, User
-    from .routers.auth import make_key
+    from .accounts import make_key
     st = _state(args)
     with st.db.write() as s:
         if args.action == "create":

@@ -1,15 +1,16 @@
 """Request dependencies as Annotated aliases: the service state, the authenticated principal,
-role and scope checks. Every denial is 401 (who are you) or 403 (not allowed) with a code."""
+and `Requires(action)`, the role and scope check of an action in the workflow's permissions
+table. Every denial is 401 (who are you) or 403 (not allowed) with a code."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from . import audit
+from . import audit, workflow
 from .errors import err
 from .models import User
+from .principal import Principal
 from .security import (CSRF_HEADER, ROLE_SCOPES, SESSION_COOKIE, csrf_ok, lookup_api_key,
                        lookup_session)
 from .state import ServiceState
@@ -22,32 +23,6 @@ def get_state(request: Request) -> ServiceState:
 
 
 State = Annotated[ServiceState, Depends(get_state)]
-
-
-@dataclass
-class Principal:
-    user_id: int
-    username: str
-    display_name: str
-    role: str
-    via: str                       # "session" | "apikey"
-    scopes: set[str] = field(default_factory=set)
-    key_id: int | None = None
-    csrf_token: str | None = None
-    ip: str = ""
-
-    @property
-    def tag(self) -> str:
-        return f"k:{self.key_id}" if self.key_id is not None else f"u:{self.user_id}"
-
-    @property
-    def actor(self) -> audit.Actor:
-        name = self.username + (f" (key {self.key_id})" if self.key_id is not None else "")
-        return audit.Actor(self.user_id, name, self.role, self.ip)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in ("reviewer", "approver", "admin")
 
 
 def client_ip(request: Request) -> str:
@@ -111,8 +86,16 @@ def get_principal(request: Request, st: State) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(p: Principal, *, roles: tuple[str, ...] = (), scope: str | None = None) -> None:
-    if roles and p.role not in roles:
-        raise err(403, "role_forbidden", "当前角色无权执行此操作。", required_roles=list(roles))
-    if scope and scope not in p.scopes:
-        raise err(403, "scope_forbidden", "该凭据没有执行此操作的权限范围。", required_scope=scope)
+def Requires(action: str):
+    """A route dependency: the principal's role and scope must allow `action` (403 otherwise),
+    as `workflow.PERMISSIONS` says. Checks against a submission's state and people run in the
+    workflow functions themselves.
+
+        @router.post("/scan", dependencies=[Requires("scan")])"""
+    workflow.PERMISSIONS[action]           # an unknown action fails when the route is defined
+
+    def _requires(p: CurrentPrincipal) -> Principal:
+        workflow.check(p, action)
+        return p
+    _requires.action = action              # type: ignore[attr-defined]  (which action a route requires)
+    return Depends(_requires)

@@ -1,27 +1,27 @@
-"""Reports, the durable job queue and the workers.
+"""The job workers, the start-up sweep and retention.
 
 A job row is committed (with its encrypted blob already fsynced) before an upload is
-acknowledged. Workers claim jobs with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL; BEGIN
-IMMEDIATE serialises claims on SQLite), scan, and write the report, findings, job state and
-audit entry in one transaction. A job whose worker died is taken again after its lease expires
+acknowledged (service.queue). Workers claim jobs with a lease (FOR UPDATE SKIP LOCKED on
+PostgreSQL; BEGIN IMMEDIATE serialises claims on SQLite), scan, and write the report, findings,
+job state, the submission's next state and the audit entry in one transaction. A job whose worker died is taken again after its lease expires
 (or at start-up, when its claiming process is gone); after job_max_attempts it fails closed:
 the submission goes to a human with a `service.job_failed` error in its report.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import threading
 import time
-import uuid
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, or_, select, update
 
-from . import audit
+from . import audit, workflow
 from .faults import fault
-from .models import FindingRow, Job, ReportRow, Submission, Version, now
+from .models import Job, ReportRow, Version, now
+from .queue import ACTIVE
+from .reports import failed_report, report_audit_summary, scan_draft, store_report
 from .state import ServiceState
 
 log = logging.getLogger("baomi.service")
@@ -33,106 +33,7 @@ def worker_tag() -> str:
     return f"{HOST}:{os.getpid()}:{threading.get_ident()}"
 
 
-# -- reports ------------------------------------------------------------------------------------
-def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportRow:
-    rid = str(uuid.uuid4())
-    full = report.to_dict(with_segments=True)
-    row = ReportRow(id=rid, sha256=report.sha256 or "", source=report.source[:255],
-                    media_type=report.media_type or "", decision=report.decision,
-                    risk_score=float(report.risk_score), finding_count=len(report.findings),
-                    categories=",".join(sorted({f.category for f in report.findings})),
-                    error_codes=",".join(sorted({e.code for e in report.errors})),
-                    ruleset_hash=report.ruleset_hash, scanner_version=report.scanner_version,
-                    body_enc=st.cipher.encrypt(json.dumps(full, ensure_ascii=False).encode("utf-8"),
-                                               aad=rid.encode()),
-                    created_by=created_by)
-    s.add(row)
-    s.flush()
-    for i, f in enumerate(report.findings):
-        s.add(FindingRow(report_id=rid, idx=i, category=f.category, rule_id=f.rule_id,
-                         severity=f.severity, confidence=float(f.confidence), layer=f.layer,
-                         segment_id=f.segment_id, start=f.start, end=f.end,
-                         fingerprint=f.fingerprint, explanation=f.explanation,
-                         suggestion=f.suggestion,
-                         location=json.dumps(f.location, ensure_ascii=False, default=str)))
-    return row
-
-
-def load_report(st: ServiceState, row: ReportRow, with_segments: bool = False) -> dict:
-    """The report contract. After the retention purge only the plain columns remain."""
-    if row.body_enc is None:
-        d = {"source": row.source, "sha256": row.sha256, "media_type": row.media_type,
-             "decision": row.decision, "risk_score": row.risk_score, "findings": [], "errors": [],
-             "purged": True, "scanner_version": row.scanner_version, "ruleset_hash": row.ruleset_hash}
-    else:
-        d = json.loads(st.cipher.decrypt(row.body_enc, aad=row.id.encode()))
-        if not with_segments:
-            d.pop("segments", None)
-    d["report_id"] = row.id
-    return d
-
-
-def failed_report(source: str, sha256: str, code: str):
-    from scanner import __version__
-    from scanner.model import Report, ScanError
-    return Report(source=source, sha256=sha256, decision="review", risk_score=1.0, findings=[],
-                  errors=[ScanError("service.job_failed",
-                                    "自动审查未能完成（解析失败或超出资源限制），需人工审查。", code)],
-                  scanner_version=__version__, ruleset_hash="", model_version="", timings_ms={})
-
-
-def report_audit_summary(report) -> dict:
-    return {"decision": report.decision, "findings": len(report.findings),
-            "fingerprints": [f.fingerprint for f in report.findings][:200],
-            "errors": sorted({e.code for e in report.errors})}
-
-
-def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False, scanner=None):
-    """Scan a draft. Plain text from JSON is scanned in process (no parser involved); files go
-    through the isolated extractor (a child process with rlimits) when available: the bytes are
-    written to data/tmp/<uuid>.work (0600) for the child and removed right after."""
-    sc = scanner or st.get_scanner()
-    if text_input:
-        return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
-    if not st.isolated:
-        return sc.scan_bytes(data, source=filename, isolated=False)
-    work = st.blobs.tmp / f"{uuid.uuid4()}.work"
-    fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return sc.scan_file(work, source=filename, isolated=True)
-    finally:
-        work.unlink(missing_ok=True)
-
-
-# -- queue ----------------------------------------------------------------------------------------
-def queue_depth(s, principal: str | None = None) -> int:
-    q = select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))
-    if principal:
-        q = q.where(Job.principal == principal)
-    return int(s.execute(q).scalar_one())
-
-
-def queue_guard(s, st: ServiceState) -> None:
-    """Inside an enqueuing write transaction: serialise enqueuers (SQLite already holds the
-    writer lock; PostgreSQL takes a transaction advisory lock) and enforce the bound exactly."""
-    if not st.db.is_sqlite:
-        s.execute(text("SELECT pg_advisory_xact_lock(724201)"))
-    if queue_depth(s) >= st.settings.queue_max:
-        from .errors import err
-        raise err(503, "queue_full", "审查队列已满，请稍后重试。", headers={"Retry-After": "10"})
-
-
-def new_job(s, *, blob_id: str, filename: str, sha256: str, size: int, principal: str,
-            user_id: int | None, version_id: str | None = None) -> Job:
-    job = Job(id=str(uuid.uuid4()), status="queued", blob_id=blob_id, filename=filename,
-              sha256=sha256, size=size, principal=principal, user_id=user_id,
-              version_id=version_id)
-    s.add(job)
-    return job
-
-
+# -- workers ------------------------------------------------------------------------------------
 def claim(st: ServiceState, tag: str) -> str | None:
     t = now()
     ready = or_(Job.status == "queued", and_(Job.status == "running", Job.lease_until < t))
@@ -158,7 +59,7 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
     t0 = time.perf_counter()
     with st.db.read() as s:
         job = s.get(Job, job_id)
-        blob_id, filename, sha = job.blob_id, job.filename, job.sha256
+        blob_id, filename = job.blob_id, job.filename
     try:
         data = st.blobs.get(blob_id)
         report = scan_draft(st, data, filename)
@@ -197,23 +98,17 @@ def _finish(s, st: ServiceState, job: Job, report, status: str, code: str) -> No
     if job.version_id:
         ver = s.get(Version, job.version_id)
         ver.report_id = row.id
-        sub = s.get(Submission, ver.submission_id)
-        if sub.status == "scanning" and sub.current_version == ver.number:
-            sub.status, sub.updated_at = "pending_review", now()
-        audit.append(s, audit.SYSTEM, "scan.completed", "submission", sub.id,
-                     before={"status": "scanning"},
-                     after={**after, "version": ver.number, "report_id": row.id, "job": job.id,
-                            "status": sub.status})
+        workflow.scan_finished(s, ver, {**after, "version": ver.number, "report_id": row.id, "job": job.id})
     else:
         audit.append(s, audit.SYSTEM, "scan.completed", "job", job.id,
                      after={**after, "report_id": row.id})
     st.metrics.inc("baomi_jobs_total", status=status, code=code or "ok")
 
 
-# -- start-up sweep, retention, workers ---------------------------------------------------------------
+# -- start-up sweep, retention, worker threads ----------------------------------------------------------
 def startup_sweep(st: ServiceState) -> dict:
-    """Requeue jobs whose claiming process on this host is gone; delete stale .part files;
-    report blobs without rows and rows without blobs (integrity alarms)."""
+    """Requeue jobs whose claiming process on this host is gone (or whose lease ran out); delete
+    stale temporary files; fail closed the queued jobs whose blob is missing (an integrity alarm)."""
     requeued = 0
     with st.db.write() as s:
         for job in s.execute(select(Job).where(Job.status == "running")).scalars():
@@ -224,9 +119,7 @@ def startup_sweep(st: ServiceState) -> dict:
                 requeued += 1
     parts = st.blobs.sweep_tmp(older_than_s=0)
     with st.db.read() as s:
-        referenced = {b for (b,) in s.execute(select(Version.blob_id).where(Version.blob_id.is_not(None)))}
-        referenced |= {b for (b,) in s.execute(select(Job.blob_id).where(Job.status.in_(("queued", "running"))))}
-        pending = {b for (b,) in s.execute(select(Job.blob_id).where(Job.status.in_(("queued", "running"))))}
+        pending = {b for (b,) in s.execute(select(Job.blob_id).where(Job.status.in_(ACTIVE)))}
     on_disk = st.blobs.list_ids()
     missing = sorted(b for b in pending if b not in on_disk)
     out = {"requeued": requeued, "part_files_removed": parts, "rows_without_blob": len(missing)}

@@ -6,11 +6,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import errors
+from .jobs import start_workers, startup_sweep, stop_workers
 from .middleware import BodyGuardMiddleware, ObserveMiddleware
 from .metrics import Metrics
 from .routers import auth, gate, health, records, scan, submissions
 from .settings import Settings
 from .state import ServiceState
+from .web import mount as mount_web
 
 DESCRIPTION = """Baomi 保密审查服务：上网信息发布前的保密审查（申请 → 保密审查 → 修改 → 审批 → 发布），
 供作者自查、CMS 发布前闸门、审查人与审批人使用。全部离线运行；日志与审计记录不含正文与匹配内容。
@@ -31,7 +33,6 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         st = state or ServiceState.build(settings)
         st.metrics = metrics
         app.state.svc = st
-        from .jobs import start_workers, startup_sweep, stop_workers
         startup_sweep(st)
         if run_workers and settings.workers > 0:
             start_workers(st, settings.workers)
@@ -51,8 +52,5 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         app.include_router(r)
     app.add_middleware(BodyGuardMiddleware, max_body=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(ObserveMiddleware, metrics=metrics)
-    import importlib.util
-    if importlib.util.find_spec("service.web") is not None:   # the pages mount themselves here
-        from .web import mount as mount_web                     # (a broken page module fails loudly)
-        mount_web(app)
+    mount_web(app)
     return app

@@ -9,9 +9,7 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
 from .models import Decision, FindingRow, Submission, User, Verdict, Version
-from .routers.submissions import DECISION_ZH, STATUS_ZH, VERDICT_ZH
-
-LEVEL_ZH = {"review": "保密审查", "approval": "审批", "publication": "发布", "submission": "申请人"}
+from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
 
 
 def _t(ts: float | None) -> str:
@@ -36,7 +34,7 @@ def collect(s, sub: Submission) -> dict:
                              "explanation": r.explanation, "fingerprint": r.fingerprint[:12],
                              "verdict": VERDICT_ZH.get(v.verdict, "") if v else "未审查",
                              "reason": v.reason if v else "", "by": name(v.user_id) if v else ""})
-    decisions = [{"level": LEVEL_ZH.get(d.level, d.level), "decision": DECISION_ZH.get(d.decision, d.decision),
+    decisions = [{"level": LEVEL_ZH.get(d.level, d.level), "decision": OPINION_ZH.get(d.decision, d.decision),
                   "reason": d.reason, "by": name(d.user_id), "at": _t(d.created_at), "version": d.version_number}
                  for d in s.execute(select(Decision).where(Decision.submission_id == sub.id).order_by(Decision.id)).scalars()]
     return {"sub": sub, "status": STATUS_ZH.get(sub.status, sub.status), "owner": name(sub.owner_id),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from .models import ApiKey, User, WebSession
 
 ROLES = ("author", "reviewer", "approver", "admin")
+STAFF = ("reviewer", "approver", "admin")          # roles that see every submission, not only their own
 SCOPES = ("scan", "gate", "submit", "review", "approve", "admin")
 ROLE_SCOPES = {
     "author": {"scan", "submit"},

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scanner.config import Isolation
 
 
 class Settings(BaseSettings):
@@ -34,8 +38,10 @@ class Settings(BaseSettings):
     http_workers: int = 1
     job_lease_s: float = 120.0
     job_max_attempts: int = 3
-    # extraction in a child process with rlimits ("auto": when scanner.extract.isolated exists)
-    isolated: str = "auto"
+    # where uploaded files are parsed (BAOMI_ISOLATED): "auto" = every format that needs a parser in
+    # the sandboxed child, plain text in process; "always" = every file in the child; "off" = none.
+    # true/false/1/0/yes/no/on are read as always/off (scanner.config.Isolation.parse).
+    isolated: Isolation = Isolation.AUTO
     light_scanner: bool = False
     # the CMS gate answers fast: the name tagger runs only where personal data is cued (a name alone
     # is low severity and never changes a decision); "all" for the full tagger, "off" for none
@@ -47,8 +53,11 @@ class Settings(BaseSettings):
     session_ttl_s: int = 8 * 3600
     cookie_secure: bool = False
     create_demo_accounts: bool = True
-    # test-only crash hook: kill -9 the process at a named point (checklist G49)
-    fault_at: str = ""
+
+    @field_validator("isolated", mode="before")
+    @classmethod
+    def _isolation(cls, v: Any) -> Isolation:
+        return Isolation.parse(v)
 
     @cached_property
     def resolved_db_url(self) -> str:
@@ -62,12 +71,3 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_db_url.startswith("sqlite")
-
-    def use_isolated(self) -> bool:
-        if self.isolated == "auto":
-            try:
-                import scanner.extract.isolated  # noqa: F401
-                return True
-            except Exception:
-                return False
-        return self.isolated.lower() in ("1", "true", "yes", "on")

@@ -1,10 +1,20 @@
 """The process-wide service state built once in the lifespan: settings, database, cipher, blob
-store, scanner, metrics, job workers."""
+store, the scanners, metrics, job workers.
+
+The service holds two scanner handles over the same rules: `scanner` (scans, submissions, the
+pages) and `gate_scanner` (the CMS gate: the same rules and policy, the name tagger only where
+personal data is cued). `reload_rules()` builds both from a lexicon directory and swaps them
+together, so an edit saved by an admin reaches the scan and the gate at once."""
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from scanner import get_scanner
+from scanner.config import Isolation
+from scanner.engine import Scanner
 
 from .crypto import Cipher, load_key
 from .db import Database
@@ -22,11 +32,12 @@ class ServiceState:
     cipher: Cipher
     blobs: BlobStore
     metrics: Metrics = field(default_factory=Metrics)
-    scanner: object | None = None
-    isolated: bool = False
+    scanner: Scanner | None = None
+    gate_scanner: Scanner | None = None
     wake: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
     workers: list = field(default_factory=list)
+    _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, load_scanner: bool = True) -> "ServiceState":
@@ -36,21 +47,45 @@ class ServiceState:
         db = Database(settings.resolved_db_url)
         db.migrate()
         st = cls(settings=settings, db=db, cipher=cipher, blobs=BlobStore(settings.data_dir, cipher))
-        st.isolated = settings.use_isolated()
         if load_scanner:
-            from scanner import get_scanner
-            st.scanner = get_scanner(light=settings.light_scanner)
+            st.get_scanner()
         return st
 
-    def get_gate_scanner(self):
-        """The scanner the CMS gate uses (same rules and policy, cheaper name tagging)."""
-        from scanner import get_scanner
-        if self.settings.light_scanner:
-            return self.get_scanner()
-        return get_scanner(light=False, names_scope=self.settings.gate_names_scope)
+    @property
+    def isolation(self) -> Isolation:
+        """Where uploaded files are parsed (settings.isolated)."""
+        return self.settings.isolated
 
-    def get_scanner(self):
+    def get_scanner(self) -> Scanner:
+        """The scanner of scans, submissions and pages (the shipped rules until a reload)."""
         if self.scanner is None:
-            from scanner import get_scanner
             self.scanner = get_scanner(light=self.settings.light_scanner)
         return self.scanner
+
+    def get_gate_scanner(self) -> Scanner:
+        """The scanner the CMS gate uses: the same rules and policy as `get_scanner()`, cheaper
+        name tagging (settings.gate_names_scope). In light mode there are no models: the same one."""
+        sc = self.get_scanner()
+        if self.settings.light_scanner:
+            return sc
+        gate = self.gate_scanner
+        if gate is None or gate.lexicon_dir != sc.lexicon_dir or gate.ruleset_hash != sc.ruleset_hash:
+            with self._rules_lock:
+                gate = self.gate_scanner = self._build(sc.lexicon_dir, gate=True)
+        return gate
+
+    def _build(self, lexicon_dir: Path, gate: bool = False) -> Scanner:
+        if gate:
+            return Scanner(lexicon_dir=lexicon_dir, light=False, names_scope=self.settings.gate_names_scope)
+        return Scanner(lexicon_dir=lexicon_dir, light=self.settings.light_scanner)
+
+    def reload_rules(self, lexicon_dir: str | Path | None = None) -> Scanner:
+        """Build the scan and gate scanners from `lexicon_dir` (default: the current one) and swap
+        both in. A directory that does not load raises here and leaves the old scanners running."""
+        base = Path(lexicon_dir) if lexicon_dir is not None else self.get_scanner().lexicon_dir
+        sc = self._build(base)
+        gate = None if self.settings.light_scanner else self._build(base, gate=True)
+        with self._rules_lock:
+            self.scanner, self.gate_scanner = sc, gate
+        log.info("rules reloaded ruleset=%s", sc.ruleset_hash)
+        return sc

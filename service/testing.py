@@ -111,7 +111,7 @@ class Svc:
     def api_key(self, username: str, scopes=("gate", "scan")) -> str:
         from . import audit
         from .models import User
-        from .routers.auth import make_key
+        from .accounts import make_key
         from sqlalchemy import select
         with self.st.db.write() as s:
             u = s.execute(select(User).where(User.username == username)).scalar_one()

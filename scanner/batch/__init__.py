@@ -79,17 +79,18 @@ def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None 
               list_file: str | None = None, progress: bool | None = None, chunk_size: int = 8,
               write_summary: bool = True, progress_stream=None, summary_html: str | None = None,
               fail_on: str | None = None, sandbox: str = "worker", limits: SandboxLimits | None = None,
-              hidden: bool = True) -> BatchSummary:
+              hidden: bool = True, names_report: str | None = None) -> BatchSummary:
     """Scan every file under `paths_or_listfile` (a path, a list of paths, or "@list.txt") into
     `out_jsonl`; jobs, isolated, sandbox and limits as in `pool.scan_items`. hidden=False skips
-    dot-files met while walking directories (as `baomi scan` does).
+    dot-files met while walking directories (as `baomi scan` does); names_report as get_scanner's.
 
     Returns the summary; `summary.exit_code` (also `int(summary)`) is the `baomi scan` exit code
     over every file in the JSONL, with `fail_on` as in the CLI."""
     run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream, hidden)
     try:
         run.summary.crashed = scan_items(run.todo, run.emit, jobs=jobs, light=light, isolated=isolated,
-                                         chunk_size=chunk_size, sandbox=sandbox, limits=limits)
+                                         chunk_size=chunk_size, sandbox=sandbox, limits=limits,
+                                         names_report=names_report)
     finally:
         run.close()
     return run.finish(write_summary, summary_html=summary_html, fail_on=fail_on)

@@ -43,17 +43,19 @@ _ERRORS = {"scan.failed": scan_failed, "scan.worker_crashed": worker_crashed}
 
 # -- the scan task -------------------------------------------------------------------------------
 
-def _init_worker(light: bool, isolated, limits: SandboxLimits | None = None, with_segments: bool = False) -> None:
+def _init_worker(light: bool, isolated, limits: SandboxLimits | None = None, with_segments: bool = False,
+                 names_report: str | None = None) -> None:
     """A pool worker (or this process, for an in-process run). With limits it is a sandbox
     (isolation without a new process per file): no network (own network namespace, when the
     kernel allows it), an address-space cap above what it holds after building its scanner, a
     CPU-time budget per file (SIGXCPU ends the worker); the parent adds a wall-clock watchdog.
     The file that ends a worker is found by rescanning the in-flight files one at a time."""
-    _worker_opts.update(light=light, isolated=isolated, limits=limits, with_segments=with_segments)
+    _worker_opts.update(light=light, isolated=isolated, limits=limits, with_segments=with_segments,
+                        names_report=names_report)
     if limits is not None:
         _worker_opts["netns"] = enter_network_namespace(limits)
     try:   # build the scanner now, not inside the first task
-        get_scanner(light)
+        get_scanner(light, names_report=names_report)
     except Exception:
         pass
     if limits is not None:
@@ -73,12 +75,12 @@ def error_record(item: Item, err: ScanError) -> dict:
 
 
 def scan_one(item: Item, light: bool = False, isolated: bool | str = False, data: bytes | None = None,
-             with_segments: bool = False) -> dict:
+             with_segments: bool = False, names_report: str | None = None) -> dict:
     """Scan one file; never raises. Returns the JSON report with a `batch` object added (and the
     segments, for writers that show the text)."""
     t0 = time.perf_counter()
     try:
-        sc = get_scanner(light)
+        sc = get_scanner(light, names_report=names_report)
         iso = _isolate(item.path, isolated, data)
         if data is not None:
             rep = sc.scan_bytes(data, source=item.path, isolated=iso)
@@ -98,13 +100,13 @@ def scan_paths(items: list[Item], light: bool = False, isolated: bool | str = Fa
     light = _worker_opts.get("light", light)
     isolated = _worker_opts.get("isolated", isolated)
     limits = _worker_opts.get("limits")
-    segs = _worker_opts.get("with_segments", False)
+    kw = {"with_segments": _worker_opts.get("with_segments", False), "names_report": _worker_opts.get("names_report")}
     if limits is None:
-        return [scan_one(it, light=light, isolated=isolated, with_segments=segs) for it in items]
+        return [scan_one(it, light=light, isolated=isolated, **kw) for it in items]
     out = []
     for it in items:
         cpu_budget(limits.cpu_s)
-        out.append(scan_one(it, light=light, isolated=False, with_segments=segs))
+        out.append(scan_one(it, light=light, isolated=False, **kw))
     return out
 
 
@@ -112,7 +114,8 @@ def scan_paths(items: list[Item], light: bool = False, isolated: bool | str = Fa
 
 def scan_items(todo: list[Item], emit: Callable[[dict], None], jobs: int | None = None, light: bool = False,
                isolated: bool | str = False, chunk_size: int = 8, sandbox: str = "worker",
-               limits: SandboxLimits | None = None, with_segments: bool = False) -> int:
+               limits: SandboxLimits | None = None, with_segments: bool = False,
+               names_report: str | None = None) -> int:
     """Scan every item, calling `emit(record)` as results arrive (in completion order). jobs=None
     uses every core; jobs=1 without sandboxed workers scans in this process.
 
@@ -128,13 +131,13 @@ def scan_items(todo: list[Item], emit: Callable[[dict], None], jobs: int | None 
     else:
         limits = None
     if limits is None and (jobs == 1 or len(todo) <= 1):
-        _init_worker(light, isolated, with_segments=with_segments)
+        _init_worker(light, isolated, with_segments=with_segments, names_report=names_report)
         for it in todo:
-            emit(scan_one(it, light=light, isolated=isolated, with_segments=with_segments))
+            emit(scan_one(it, light=light, isolated=isolated, with_segments=with_segments, names_report=names_report))
         return 0
     if not todo:
         return 0
-    return _run_pool(todo, emit, jobs, light, isolated, chunk_size, limits, with_segments)
+    return _run_pool(todo, emit, jobs, light, isolated, chunk_size, limits, (with_segments, names_report))
 
 
 def chunks(items: list[Item], size: int) -> Iterator[list[Item]]:
@@ -164,9 +167,10 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 
 def _run_pool(todo: list[Item], emit: Callable[[dict], None], jobs: int, light: bool, isolated, chunk_size: int,
-              limits: SandboxLimits | None = None, with_segments: bool = False) -> int:
+              limits: SandboxLimits | None = None, opts: tuple = ()) -> int:
     """Pool with a bounded number of chunks in flight; survives worker crashes and (with limits)
-    hangs. Returns the number of files recorded as ending a worker."""
+    hangs. opts: the rest of _init_worker's arguments (with_segments, names_report). Returns the
+    number of files recorded as ending a worker."""
     # small chunks keep the progress bar live and the load balanced; cap so that each worker
     # gets several chunks even for small folders
     chunk_size = max(1, min(chunk_size, len(todo) // (jobs * 4) or 1))
@@ -178,7 +182,7 @@ def _run_pool(todo: list[Item], emit: Callable[[dict], None], jobs: int, light: 
     while pending:
         started = False      # until a first result arrives the workers may still be starting
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(light, isolated, limits, with_segments))
+                                   initargs=(light, isolated, limits, *opts))
         inflight: dict = {}
         suspects: list[list[Item]] = []
         stuck = False
@@ -216,7 +220,7 @@ def _run_pool(todo: list[Item], emit: Callable[[dict], None], jobs: int, light: 
             # in a one-worker pool, so that the file that ends a worker is known exactly
             suspects.extend(inflight.values())
             crashed += _run_suspects([it for c in suspects for it in c], emit, ctx, light, isolated, limits,
-                                      with_segments)
+                                      opts)
     return crashed
 
 
@@ -229,14 +233,14 @@ def failed_record(it: Item, code: str, detail: str) -> dict:
 
 
 def _run_suspects(items: list[Item], emit: Callable[[dict], None], ctx, light: bool, isolated,
-                   limits: SandboxLimits | None = None, with_segments: bool = False) -> int:
+                   limits: SandboxLimits | None = None, opts: tuple = ()) -> int:
     crashed = 0
     pool = None
     try:
         for it in items:
             if pool is None:
                 pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker,
-                                           initargs=(light, isolated, limits, with_segments))
+                                           initargs=(light, isolated, limits, *opts))
                 try:     # start the worker (scanner build) outside the file's time limit
                     pool.submit(os.getpid).result(timeout=STARTUP_S)
                 except Exception:

@@ -54,6 +54,8 @@ class MarkingDetector:
             return seg.layer
         if seg.layer in ("body", "table") and ctx.ordinal.get(seg.id, 99) < self.first_lines:
             return "first"
+        if seg.layer == "ocr" and int(seg.locator.get("line", 99)) - 1 < self.first_lines:
+            return "first"          # the first lines of a scanned page or a picture of one
         if standalone:
             return "standalone"
         return None
@@ -148,7 +150,7 @@ class MarkingDetector:
                     add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
                         ["position:inline", "form:star", "quoted"])
                     continue
-                if pos is None and seg.layer not in ("body", "table"):
+                if pos is None and seg.layer not in ("body", "table", "ocr"):
                     pos = "hidden"   # a marking left in a hidden layer is still a marking
                 if pos is not None:
                     add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",

@@ -6,15 +6,15 @@ import json
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from .. import audit
-from ..deps import CurrentPrincipal, Principal, State, require
+from ..deps import CurrentPrincipal, Principal, Requires, State
 from ..errors import err
 from ..intake import Draft, read_draft
-from ..jobs import report_audit_summary, scan_draft, store_report
+from ..reports import scan_draft, store_report
 from ..models import AllowEntry, GateRequest, ReportRow, Submission, Version
 from ..schemas import errors
 from ..state import ServiceState
@@ -106,7 +106,7 @@ def _scanner_version() -> str:
     return __version__
 
 
-@router.post("/gate", response_model=GateOut, summary="发布前闸门 / publication gate",
+@router.post("/gate", response_model=GateOut, summary="发布前闸门 / publication gate", dependencies=[Requires("gate")],
              responses=errors(400, 401, 403, 409, 413, 415, 422),
              openapi_extra={**UPLOAD_BODY, "parameters": [{
                  "name": "Idempotency-Key", "in": "header", "required": False,
@@ -119,7 +119,6 @@ def _scanner_version() -> str:
                          "content identical to an approved submission; unreadable content is review (fail closed). "
                          "Idempotent on Idempotency-Key and on content hash. Needs scope `gate`.")
 async def gate(request: Request, p: CurrentPrincipal, st: State):
-    require(p, scope="gate")
     idem = request.headers.get("idempotency-key")
     if idem is not None and (len(idem) > 128 or not idem.isprintable()):
         raise err(400, "bad_idempotency_key", "Idempotency-Key 格式不正确。")
@@ -134,10 +133,10 @@ class AllowIn(BaseModel):
 
 
 @router.post("/admin/allowlist", status_code=201, summary="添加白名单 / add allowlist entry",
+             dependencies=[Requires("allowlist.edit")],
              description="经人工确认可发布的内容哈希，闸门对其 review 结论放行（仅审批人或管理员）。\n\n"
                          "A content hash confirmed publishable; the gate turns review into allow (approver/admin).")
 def add_allow(body: AllowIn, p: CurrentPrincipal, st: State):
-    require(p, roles=("approver", "admin"), scope="approve")
     with st.db.write() as s:
         if s.execute(select(AllowEntry).where(AllowEntry.sha256 == body.sha256)).first():
             raise err(409, "already_allowlisted", "该内容已在白名单中。")
@@ -148,23 +147,21 @@ def add_allow(body: AllowIn, p: CurrentPrincipal, st: State):
         return {"id": e.id, "sha256": e.sha256, "reason": e.reason}
 
 
-@router.get("/admin/allowlist", summary="白名单 / allowlist", description="审批人或管理员。\n\nApprover/admin.")
-def list_allow(p: CurrentPrincipal, st: State):
-    require(p, roles=("approver", "admin"))
+@router.get("/admin/allowlist", summary="白名单 / allowlist", description="审批人或管理员。\n\nApprover/admin.",
+            dependencies=[Requires("allowlist.view")])
+def list_allow(st: State):
     with st.db.read() as s:
         return [{"id": e.id, "sha256": e.sha256, "reason": e.reason, "created_by": e.created_by,
                  "created_at": e.created_at} for e in s.execute(select(AllowEntry)).scalars()]
 
 
 @router.delete("/admin/allowlist/{entry_id}", status_code=204, summary="移除白名单 / remove allowlist entry",
-               description="审批人或管理员。\n\nApprover/admin.")
+               description="审批人或管理员。\n\nApprover/admin.", dependencies=[Requires("allowlist.edit")])
 def del_allow(entry_id: int, p: CurrentPrincipal, st: State):
-    require(p, roles=("approver", "admin"), scope="approve")
     with st.db.write() as s:
         e = s.get(AllowEntry, entry_id)
         if e is None:
             raise err(404, "not_found", "条目不存在。")
         audit.append(s, p.actor, "allowlist.removed", "allowlist", str(e.id), before={"sha256": e.sha256})
         s.delete(e)
-    from fastapi import Response
     return Response(status_code=204)

@@ -5,6 +5,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
+from scanner.config import Isolation
+
 from ..deps import State
 from ..models import Job
 from ..schemas import HealthOut
@@ -22,7 +24,7 @@ def healthz(st: State):
     workers = sum(1 for t in st.workers if t.is_alive())
     return {"status": "ok", "db": "sqlite" if st.db.is_sqlite else "postgresql",
             "workers": workers, "queued": depth.get("queued", 0), "running": depth.get("running", 0),
-            "isolated_extraction": st.isolated}
+            "isolated_extraction": st.isolation is not Isolation.OFF}
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus 指标 / metrics",

@@ -1,19 +1,18 @@
 """POST /scan (author pre-check / integrators), jobs and stored reports."""
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
 
-from .. import audit
-from ..deps import CurrentPrincipal, Principal, State, require
+from .. import audit, workflow
+from ..deps import CurrentPrincipal, Principal, Requires, State
 from ..errors import err
 from ..intake import Draft, read_draft
-from ..jobs import (load_report, new_job, queue_depth, queue_guard, report_audit_summary, scan_draft,
-                    store_report)
 from ..models import Job, ReportRow
+from ..queue import check_queue, enqueue_draft
+from ..reports import load_report, report_audit_summary, scan_draft, store_report
 from ..schemas import JobOut, ReportOut, errors
 from ..state import ServiceState
 
@@ -27,33 +26,6 @@ UPLOAD_BODY = {
         "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary", "description": "一个文件（docx/pdf/txt/html…，按内容识别类型）/ one file, type sniffed by content"}}}},
     }}}
-
-
-def check_queue(st: ServiceState, p: Principal) -> None:
-    """Back-pressure before the body is read: 503 when the global queue is full, 429 when this
-    principal has too many jobs in flight; both with Retry-After."""
-    with st.db.read() as s:
-        if queue_depth(s) >= st.settings.queue_max:
-            raise err(503, "queue_full", "审查队列已满，请稍后重试。", headers={"Retry-After": "10"})
-        if queue_depth(s, p.tag) >= st.settings.queue_max_per_principal:
-            raise err(429, "too_many_jobs", "您提交的待处理任务过多，请稍后重试。", headers={"Retry-After": "10"})
-
-
-def enqueue_draft(st: ServiceState, p: Principal, d: Draft, action_type: str = "job") -> str:
-    blob_id = st.blobs.put(d.data)
-    try:
-        with st.db.write() as s:
-            queue_guard(s, st)   # the bound again, exact, under a lock
-            job = new_job(s, blob_id=blob_id, filename=d.filename, sha256=d.sha256, size=len(d.data),
-                          principal=p.tag, user_id=p.user_id)
-            audit.append(s, p.actor, "scan.queued", "job", job.id,
-                         after={"sha256": d.sha256, "size": len(d.data), "media_type": d.media_type})
-            job_id = job.id
-    except BaseException:
-        st.blobs.delete(blob_id)
-        raise
-    st.wake.set()
-    return job_id
 
 
 def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[object, str]:
@@ -73,7 +45,6 @@ def job_status(st: ServiceState, job: Job, request: Request) -> dict:
            "report_id": job.report_id,
            "report_url": str(request.url_for("get_report", report_id=job.report_id)) if job.report_id else None}
     if job.status == "queued":
-        from sqlalchemy import func, select
         with st.db.read() as s:
             out["queue_position"] = int(s.execute(select(func.count()).select_from(Job).where(
                 Job.status == "queued", Job.created_at <= job.created_at)).scalar_one())
@@ -84,13 +55,13 @@ def job_status(st: ServiceState, job: Job, request: Request) -> dict:
              responses={200: {"model": ReportOut, "description": "报告（JSON 报告契约）/ the report contract"},
                         202: {"model": JobOut, "description": "已排队的任务 / queued job with status_url"},
                         **errors(400, 401, 403, 408, 413, 415, 422, 429, 503, 507)},
+             dependencies=[Requires("scan")],
              description="JSON `{\"text\": ...}` 或 multipart 单个文件。小输入同步返回报告；大输入（或 `async=true`）返回 202 与任务地址，可查询进度。\n\n"
                          "Text (JSON) or one file (multipart). Small inputs answer synchronously with the report; large ones "
                          "(or `async=true`) return 202 and a job URL with progress.")
 async def scan(request: Request, p: CurrentPrincipal, st: State,
                async_: bool = Query(False, alias="async", description="强制异步任务 / force a job"),
                segments: bool = Query(False, description="返回抽取的文本段（用于高亮）/ include extracted segments")):
-    require(p, scope="scan")
     await run_in_threadpool(check_queue, st, p)
     d = await read_draft(request)
     is_text = d.from_json
@@ -110,11 +81,11 @@ async def scan(request: Request, p: CurrentPrincipal, st: State,
 
 
 def _own_or_staff(p: Principal, owner_id: int | None) -> None:
-    if not p.is_staff and owner_id != p.user_id:
+    if not workflow.visible(p, owner_id):
         raise err(403, "not_owner", "只能查看本人提交的内容。")
 
 
-@router.get("/jobs/{job_id}", name="get_job", summary="任务状态 / job status",
+@router.get("/jobs/{job_id}", name="get_job", summary="任务状态 / job status", dependencies=[Requires("job.view")],
             responses={200: {"model": JobOut}, **errors(401, 403, 404)},
             description="状态 queued/running/done/failed、进度、排队位置、报告地址。\n\nStatus, progress, queue position, report URL.")
 def get_job(job_id: str, request: Request, p: CurrentPrincipal, st: State):
@@ -126,7 +97,7 @@ def get_job(job_id: str, request: Request, p: CurrentPrincipal, st: State):
         return job_status(st, job, request)
 
 
-@router.get("/reports/{report_id}", name="get_report", summary="报告 / report",
+@router.get("/reports/{report_id}", name="get_report", summary="报告 / report", dependencies=[Requires("report.view")],
             responses={200: {"model": ReportOut}, **errors(401, 403, 404)},
             description="报告契约 JSON；`segments=true` 附带抽取文本（用于高亮）。保留期过后仅余摘要。\n\n"
                         "The report contract; `segments=true` adds the extracted text. After the retention period only a summary remains.")
@@ -135,8 +106,7 @@ def get_report(report_id: str, p: CurrentPrincipal, st: State, segments: bool = 
         row = s.get(ReportRow, report_id)
         if row is None:
             raise err(404, "report_not_found", "报告不存在。")
-        if not p.is_staff and row.created_by != p.user_id:
-            raise err(403, "not_owner", "只能查看本人提交的内容。")
+        _own_or_staff(p, row.created_by)
         out = load_report(st, row, with_segments=segments)
     if segments:      # who read the draft text is on record
         with st.db.write() as s:

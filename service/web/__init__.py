@@ -1,4 +1,4 @@
-"""The reviewer's workbench (issue 6): server-rendered pages on top of the service.
+"""The reviewer's workbench: server-rendered pages on top of the service.
 
 `mount(app)` is called by service.main.create_app. Pages live at the root (/login, /me, /new,
 /s/{id}, /queue, /admin...), static assets under /static (no CDN, no build step)."""
@@ -7,11 +7,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from . import admin, views
 from .common import HERE
 
 
 def mount(app: FastAPI) -> None:
-    from . import admin, views
     app.include_router(views.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

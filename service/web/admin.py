@@ -1,5 +1,6 @@
 """Admin pages: dashboard with server-rendered SVG plots, users and roles, API keys, the
-lexicons and policy (read-only view). Writes go through the API's own functions (audited)."""
+lexicons and policy (view, and editing for admins). Writes go through service.accounts and
+service.web.lexedit, the same functions as the API (checked and audited there)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,10 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from ..deps import require
+from .. import accounts
 from ..errors import APIError
 from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
-from ..routers import auth as auth_api
+from ..workflow import check
 from . import lexedit
 from .charts import hbars, stacked_bars
 from .common import (CAT_ORDER, CAT_ZH, ROLE_ZH, PageRoute, cat_key, form_principal_async, page_principal,
@@ -28,7 +29,7 @@ BUCKETS = ((600, "<10分钟"), (3600, "10分钟–1小时"), (4 * 3600, "1–4�
 
 def _admin(request: Request):
     p = page_principal(request)
-    require(p, roles=("admin",), scope="admin")
+    check(p, "admin")
     return p
 
 
@@ -96,7 +97,7 @@ def dashboard(request: Request):
 @router.get("/admin/users")
 def users_page(request: Request):
     p = _admin(request)
-    users = auth_api.list_users(p, state(request))
+    users = accounts.list_users(state(request), p)
     return render(request, "users.html", {"users": users, "roles": ROLE_ZH}, p=p)
 
 
@@ -104,12 +105,12 @@ def users_page(request: Request):
 async def users_create(request: Request):
     form, p = await form_principal_async(request)
     try:
-        body = auth_api.UserIn(username=form.get("username", ""), display_name=form.get("display_name", ""),
+        body = accounts.UserIn(username=form.get("username", ""), display_name=form.get("display_name", ""),
                                role=form.get("role", ""), password=form.get("password", ""))
     except ValidationError:
         return redirect("/admin/users", err="validation_error")
     try:
-        await run_in_threadpool(auth_api.create_user, body, p, state(request))
+        await run_in_threadpool(accounts.create_user, state(request), p, body)
     except APIError as exc:
         return redirect("/admin/users", err=exc.code)
     return redirect("/admin/users", msg="user")
@@ -119,19 +120,19 @@ async def users_create(request: Request):
 async def users_update(user_id: int, request: Request):
     form, p = await form_principal_async(request)
     try:
-        body = auth_api.UserPatch(role=form.get("role") or None,
+        body = accounts.UserPatch(role=form.get("role") or None,
                                   active=(form.get("active") == "1") if form.get("active") in ("0", "1") else None)
     except ValidationError:
         return redirect("/admin/users", err="validation_error")
     try:
-        await run_in_threadpool(auth_api.patch_user, user_id, body, p, state(request))
+        await run_in_threadpool(accounts.patch_user, state(request), p, user_id, body)
     except APIError as exc:
         return redirect("/admin/users", err=exc.code)
     return redirect("/admin/users", msg="user")
 
 
 def _keys_ctx(st, p) -> dict:
-    keys = auth_api.list_keys(p, st)
+    keys = accounts.list_keys(st, p)
     with st.db.read() as s:
         names = {u.id: u.username for u in s.execute(select(User)).scalars()}
     return {"keys": keys, "names": names, "users": sorted(names.items())}
@@ -148,12 +149,12 @@ async def keys_create(request: Request):
     form, p = await form_principal_async(request)
     st = state(request)
     try:
-        body = auth_api.KeyIn(user_id=int(form.get("user_id", "0") or 0), name=form.get("name", ""),
+        body = accounts.KeyIn(user_id=int(form.get("user_id", "0") or 0), name=form.get("name", ""),
                               scopes=form.getlist("scopes") or ["gate", "scan"])
     except (ValidationError, ValueError):
         return redirect("/admin/keys", err="validation_error")
     try:
-        out = await run_in_threadpool(auth_api.create_key, body, p, st)
+        out = await run_in_threadpool(accounts.create_key, st, p, body)
     except APIError as exc:
         return redirect("/admin/keys", err=exc.code)
     # the full key is shown once, in this answer only (never in a URL or a log)
@@ -165,7 +166,7 @@ async def keys_create(request: Request):
 async def keys_revoke(key_id: int, request: Request):
     form, p = await form_principal_async(request)
     try:
-        await run_in_threadpool(auth_api.revoke_key, key_id, p, state(request))
+        await run_in_threadpool(accounts.revoke_key, state(request), p, key_id)
     except APIError as exc:
         return redirect("/admin/keys", err=exc.code)
     return redirect("/admin/keys", msg="key_revoked")
@@ -174,7 +175,7 @@ async def keys_revoke(key_id: int, request: Request):
 @router.get("/admin/policy")
 def policy_page(request: Request):
     p = page_principal(request)
-    require(p, roles=("admin", "approver", "reviewer"))
+    check(p, "lexicon.view")
     st = state(request)
     base = lexedit.lexicon_dir(st)
     files = []
@@ -204,7 +205,7 @@ def policy_edit(request: Request):
 @router.post("/admin/policy/edit")
 async def policy_save(request: Request):
     form, p = await form_principal_async(request)
-    require(p, roles=("admin",), scope="admin")
+    check(p, "admin")
     rel, text = form.get("file", ""), form.get("text", "")
     if not isinstance(rel, str) or not isinstance(text, str):
         return redirect("/admin/policy", err="validation_error")

@@ -3,9 +3,10 @@
 The files in the running scanner's lexicon directory are the configuration (policy.toml says
 so: "edited by the 保密办, read at start-up"). An edit is validated before it is written: the TOML
 parses, a complete scanner builds from a copy of the directory with the new file, and none of the
-file's own true/false examples that held before fails now. Then the file is replaced atomically, the service's scanner is
-swapped for the new one (the next scans and gate checks use it), and the audit log records who,
-which file and the hashes before and after (never the content)."""
+file's own true/false examples that held before fails now. Then the file is replaced atomically,
+the service's scan and gate scanners are rebuilt from the directory and swapped together
+(`ServiceState.reload_rules`: the next scans and gate checks use it), and the audit log records
+who, which file and the hashes before and after (never the content)."""
 from __future__ import annotations
 
 import hashlib
@@ -14,6 +15,8 @@ import shutil
 import tempfile
 import tomllib
 from pathlib import Path
+
+from scanner.engine import Scanner
 
 from .. import audit
 from ..errors import err
@@ -59,7 +62,6 @@ def _examples_hold(sc, rel: str, doc: dict) -> list[str]:
 
 
 def save(st, actor: audit.Actor, rel: str, text: str) -> dict:
-    from scanner.engine import Scanner
     path = resolve(st, rel)
     data = text.replace("\r\n", "\n").encode("utf-8")
     if len(data) > MAX_BYTES:
@@ -89,9 +91,9 @@ def save(st, actor: audit.Actor, rel: str, text: str) -> dict:
     tmpfile = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmpfile.write_bytes(data)
     os.replace(tmpfile, path)
-    st.scanner = Scanner(lexicon_dir=base, light=st.settings.light_scanner)
+    new_hash = st.reload_rules(base).ruleset_hash
     with st.db.write() as s:
         audit.append(s, actor, "lexicon.updated", "lexicon", rel[:64],
                      before={"sha256": hashlib.sha256(old).hexdigest(), "ruleset_hash": old_hash},
-                     after={"sha256": hashlib.sha256(data).hexdigest(), "ruleset_hash": st.scanner.ruleset_hash})
-    return {"changed": True, "ruleset_hash": st.scanner.ruleset_hash}
+                     after={"sha256": hashlib.sha256(data).hexdigest(), "ruleset_hash": new_hash})
+    return {"changed": True, "ruleset_hash": new_hash}

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..deps import Principal
+from .. import workflow
 from ..errors import err
 from ..models import Version
-from ..routers import submissions as subs
+from ..principal import Principal
 
 _ROOT = str(Path(__file__).resolve().parents[2])
 _CACHE: "OrderedDict[tuple, bytes | dict]" = OrderedDict()
@@ -63,7 +63,7 @@ def _version_blob(st, sub_id: str, number: int) -> tuple[Version, bytes]:
 
 def render_page(st, p: Principal, sub_id: str, number: int, page: int) -> bytes:
     with st.db.read() as s:
-        subs._get_sub(s, p, sub_id)           # access check (authors: own submissions only)
+        workflow.load(s, p, sub_id)           # access check (authors: own submissions only)
     if not 1 <= page <= 5000:
         raise err(404, "page_not_found", "页码不存在。")
     v, data = _version_blob(st, sub_id, number)

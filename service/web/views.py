@@ -1,8 +1,10 @@
-"""The pages (issue 6): login, author pre-check and versions, review queue, document view with
-highlights and verdicts, approver sign-off, audit trail. Every action calls the same functions
-as the JSON API (service.routers.*), so rules, states and audit entries are the API's."""
+"""The pages: login, author pre-check and versions, review queue, document view with highlights
+and verdicts, approver sign-off, audit trail. Every action calls the same service.workflow and
+service.accounts functions as the JSON API, and what a page offers is what workflow.can() allows,
+so rules, states and audit entries are the API's."""
 from __future__ import annotations
 
+import difflib
 import json
 import time
 from urllib.parse import quote
@@ -10,27 +12,25 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import select
 
-from ..deps import Principal, client_ip, require
+from .. import accounts, audit, workflow
+from ..deps import Principal, client_ip
 from ..errors import APIError, err
 from ..intake import read_draft
 from ..models import Submission, User, Version
-from ..routers import submissions as subs
-from ..routers.auth import do_login
-from ..routers.scan import check_queue
+from ..queue import check_queue
 from ..security import SESSION_COOKIE, csrf_ok
+from ..workflow import STATUS_ZH, STEPS, VERDICT_ZH, check
 from .common import (DECISION_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
                      new_login_csrf, page_principal, redirect, render, safe_next, state)
 from .highlight import document_view
+from .pdfview import page_boxes, render_page
 from .redact import redacted_copy
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 HOME = {"author": "/me", "reviewer": "/queue", "approver": "/queue?status=pending_approval", "admin": "/admin"}
-STEPS = (("申请", ("scanning",)), ("保密审查", ("pending_review", "escalated")), ("修改", ("changes_requested",)),
-         ("审批", ("pending_approval",)), ("发布", ("approved", "published")))
 
 
 # -- login / logout -------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ async def login_post(request: Request):
         return redirect("/login", err="invalid_credentials")
     st = state(request)
     try:
-        token, _csrf, u = await run_in_threadpool(do_login, st, user, pw, client_ip(request))
+        token, _csrf, u = await run_in_threadpool(accounts.login, st, user, pw, client_ip(request))
     except APIError:
         return redirect("/login", err="invalid_credentials", next=nxt if nxt != "/" else "")
     resp = redirect(nxt if nxt != "/" else HOME.get(u.role, "/me"))
@@ -76,18 +76,7 @@ async def login_post(request: Request):
 @router.post("/logout")
 async def logout_post(request: Request):
     form, p = await form_principal_async(request)
-    from ..models import WebSession
-    from ..security import sha256_hex
-    from .. import audit
-    st = state(request)
-
-    def drop():
-        with st.db.write() as s:
-            row = s.get(WebSession, sha256_hex(request.cookies.get(SESSION_COOKIE, "")))
-            if row:
-                s.delete(row)
-            audit.append(s, p.actor, "auth.logout", "user", str(p.user_id))
-    await run_in_threadpool(drop)
+    await run_in_threadpool(accounts.logout, state(request), p, request.cookies.get(SESSION_COOKIE))
     resp = redirect("/login", msg="logout")
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -100,27 +89,27 @@ def my_submissions(request: Request):
     st = state(request)
     with st.db.read() as s:
         q = select(Submission).where(Submission.owner_id == p.user_id).order_by(Submission.created_at.desc())
-        items = [subs.submission_summary(s, x) for x in s.execute(q).scalars()]
+        items = [workflow.submission_summary(s, x) for x in s.execute(q).scalars()]
     return render(request, "mine.html", {"items": items, "now": time.time()}, p=p)
 
 
 @router.get("/new")
 def new_page(request: Request):
     p = page_principal(request)
-    require(p, roles=("author", "admin"), scope="submit")
+    check(p, "submit")
     return render(request, "new.html", {}, p=p)
 
 
 async def _upload(request: Request, sub_id: str | None) -> Response:
     st = state(request)
-    fields = subs.FIELDS if sub_id is None else ("note",)
+    fields = workflow.FIELDS if sub_id is None else ("note",)
     back = "/new" if sub_id is None else f"/s/{sub_id}"
     # parse once (Starlette caches the form; read_draft below reads the same one), check the CSRF
     # token before anything is stored or judged
     form = await request.form(max_files=1, max_fields=len(fields) + 5, max_part_size=64 * 1024)
     tok = form.get("csrf_token")
     p = await run_in_threadpool(form_principal, request, {"csrf_token": tok if isinstance(tok, str) else ""})
-    require(p, roles=("author", "admin"), scope="submit")
+    check(p, "submit" if sub_id is None else "resubmit")
     try:
         d = await read_draft(request, text_fields=fields + ("csrf_token",))
     except APIError as exc:
@@ -130,7 +119,7 @@ async def _upload(request: Request, sub_id: str | None) -> Response:
         return redirect("/new", err="validation_error")
     try:
         await run_in_threadpool(check_queue, st, p)
-        new_id, _ = await run_in_threadpool(subs._store_version, st, p, d, sub_id, d.fields, None)
+        new_id, _ = await run_in_threadpool(workflow.store_version, st, p, d, sub_id, d.fields, None)
     except APIError as exc:
         return redirect(back, err=exc.code)
     return redirect(f"/s/{new_id}", msg="submitted" if sub_id is None else "version")
@@ -157,7 +146,6 @@ VISIBLE = ("body", "table", "header", "footer", "note")
 def text_changes(old_segs: list[dict], new_segs: list[dict], limit: int = 80) -> list[tuple[str, str]]:
     """What changed in the visible text between two versions: [("-"|"+", paragraph)], at most
     `limit` lines (the findings diff says what changed in the risks)."""
-    import difflib
     a = [s.get("text", "") for s in old_segs if s.get("layer") in VISIBLE]
     b = [s.get("text", "") for s in new_segs if s.get("layer") in VISIBLE]
     out: list[tuple[str, str]] = []
@@ -171,9 +159,11 @@ def text_changes(old_segs: list[dict], new_segs: list[dict], limit: int = 80) ->
 
 
 def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) -> dict:
-    data = subs.get_submission(sub_id, p, st, segments=True, version=version)
+    data = workflow.submission_detail(st, p, sub_id, segments=True, version=version)
     with st.db.read() as s:
         names = _names(s)
+        sub = s.get(Submission, sub_id)
+        acts = workflow.allowed(p, sub)
         vers = s.execute(select(Version).where(Version.submission_id == sub_id)).scalars().all()
         cur_ver = next(v for v in vers if v.number == (version or data["current_version"]))
         media_type = cur_ver.media_type
@@ -181,7 +171,7 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
     view = document_view(rep, only_findings=only) if rep else None
     diff = data.get("diff")
     if diff:
-        prev = subs.get_submission(sub_id, p, st, segments=True, version=diff["from_version"])["report"] or {}
+        prev = workflow.submission_detail(st, p, sub_id, segments=True, version=diff["from_version"])["report"] or {}
         old = {f["fingerprint"]: f for f in prev.get("findings") or []}
         new = {f["fingerprint"]: f for f in rep.get("findings") or []}
         diff = {**diff,
@@ -190,37 +180,30 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
                 "text": text_changes(prev.get("segments") or [], rep.get("segments") or [])}
     verdicts = [f.get("verdict") for f in rep.get("findings") or []]
     counts = {"total": len(verdicts), "open": sum(v is None for v in verdicts),
-              "confirmed": sum(bool(v) and v["verdict"] == "confirmed" for v in verdicts),
-              "false_positive": sum(bool(v) and v["verdict"] == "false_positive" for v in verdicts),
-              "accepted_risk": sum(bool(v) and v["verdict"] == "accepted_risk" for v in verdicts)}
+              **{k: sum(bool(v) and v["verdict"] == k for v in verdicts) for k in workflow.VERDICTS}}
     status = data["status"]
     is_current = version in (None, data["current_version"])
-    can_verdict = is_current and p.role in ("reviewer", "approver", "admin") and "review" in p.scopes \
-        and status in ("pending_review", "escalated")
     step = next((i for i, (_, sts) in enumerate(STEPS) if status in sts), -1)
     return {"sub": data, "view": view, "diff": diff, "names": names, "counts": counts,
             "is_pdf": media_type == "application/pdf" and bool(view) and not rep.get("purged"),
             "version": version or data["current_version"], "is_current": is_current,
-            "can_verdict": can_verdict,
-            "can_review": can_verdict,
-            "can_sign": is_current and p.role in ("approver", "admin") and "approve" in p.scopes
-            and status == "pending_approval",
+            # what the page offers is what the workflow allows (decisions only on the current version)
+            "can_verdict": is_current and "verdict" in acts,
+            "can_review": is_current and "review" in acts,
+            "can_sign": is_current and "approval" in acts,
             "is_owner": data["owner"]["id"] == p.user_id,
-            "can_resubmit": data["owner"]["id"] == p.user_id and status in ("pending_review", "changes_requested"),
-            "can_withdraw": data["owner"]["id"] == p.user_id and status in subs.OPEN,
-            "can_publish": data["owner"]["id"] == p.user_id and status == "approved",
+            "can_resubmit": "resubmit" in acts,
+            "can_withdraw": "withdraw" in acts,
+            "can_publish": "publish" in acts,
             "steps": [x[0] for x in STEPS], "step": step, "only": only,
-            "VERDICT_ZH": subs.VERDICT_ZH, "STATUS_ZH": subs.STATUS_ZH, "report": rep}
+            "VERDICT_ZH": VERDICT_ZH, "STATUS_ZH": STATUS_ZH, "LEVEL_ZH": workflow.LEVEL_ZH, "report": rep}
 
 
 @router.get("/s/{sub_id}")
 def submission_page(sub_id: str, request: Request):
     p = page_principal(request)
-    v = request.query_params.get("v")
-    version = int(v) if v and v.isdigit() and 0 < int(v) < 100000 else None
-    ctx = load_page(state(request), p, sub_id, version, request.query_params.get("only") == "1")
+    ctx = load_page(state(request), p, sub_id, _version(request), request.query_params.get("only") == "1")
     if ctx["is_pdf"]:
-        from .pdfview import page_boxes
         try:
             ctx["pdf_pages"] = page_boxes(state(request), sub_id, ctx["version"], ctx["view"]["findings"],
                                           ctx["report"].get("segments") or [])
@@ -229,24 +212,14 @@ def submission_page(sub_id: str, request: Request):
     return render(request, "submission.html", ctx, p=p)
 
 
-def _reason(form) -> str:
+def _version(request: Request) -> int | None:
+    v = request.query_params.get("v")
+    return int(v) if v and v.isdigit() and 0 < int(v) < 100000 else None
+
+
+def _reason(form, limit: int = 4000) -> str:
     r = form.get("reason", "")
-    return r[:4000] if isinstance(r, str) else ""
-
-
-async def _act(request: Request, sub_id: str, fn, make_body, ok: str, back: str = "") -> Response:
-    """One form post on a submission: CSRF-checked principal, the API's own function, redirect."""
-    form, p = await form_principal_async(request)
-    back = f"/s/{sub_id}{back}"
-    try:
-        body = make_body(form)
-    except (ValueError, ValidationError):
-        return redirect(back, err="validation_error")
-    try:
-        await run_in_threadpool(fn, sub_id, body, p, state(request))
-    except APIError as exc:
-        return redirect(back, err=exc.code)
-    return redirect(back if back.count("#") else f"/s/{sub_id}", msg=ok)
+    return r[:limit] if isinstance(r, str) else ""
 
 
 def _choice(form, name: str, allowed) -> str:
@@ -256,50 +229,61 @@ def _choice(form, name: str, allowed) -> str:
     return v
 
 
+async def _act(request: Request, sub_id: str, fn, ok: str, back: str = "") -> Response:
+    """One form post on a submission: CSRF-checked principal, then `fn(st, p, form)` (a workflow
+    call, the API's own), then a redirect with the outcome."""
+    form, p = await form_principal_async(request)
+    back = f"/s/{sub_id}{back}"
+    try:
+        await run_in_threadpool(fn, state(request), p, form)
+    except ValueError:
+        return redirect(back, err="validation_error")
+    except APIError as exc:
+        return redirect(back, err=exc.code)
+    return redirect(back if back.count("#") else f"/s/{sub_id}", msg=ok)
+
+
 @router.post("/s/{sub_id}/verdict/{finding_id}")
 async def verdict_post(sub_id: str, finding_id: int, request: Request):
-    return await _act(
-        request, sub_id, lambda sid, body, p, st: subs.put_verdict(sid, finding_id, body, p, st),
-        lambda f: subs.VerdictIn(verdict=_choice(f, "verdict", subs.VERDICT_ZH), reason=_reason(f)[:2000]),
+    return await _act(request, sub_id, lambda st, p, f: workflow.put_verdict(
+        st, p, sub_id, finding_id, _choice(f, "verdict", workflow.VERDICTS), _reason(f, 2000)),
         "verdict", f"#f-{finding_id}")
 
 
 @router.post("/s/{sub_id}/review")
 async def review_post(sub_id: str, request: Request):
-    return await _act(request, sub_id, subs.review, lambda f: subs.ReviewIn(
-        decision=_choice(f, "decision", ("approve", "request_changes", "reject", "escalate")), reason=_reason(f)),
-        "reviewed")
+    return await _act(request, sub_id, lambda st, p, f: workflow.apply(
+        st, p, sub_id, "review", _choice(f, "decision", workflow.decisions("review")), _reason(f)), "reviewed")
 
 
 @router.post("/s/{sub_id}/approval")
 async def approval_post(sub_id: str, request: Request):
-    return await _act(request, sub_id, subs.approval, lambda f: subs.SignIn(
-        decision=_choice(f, "decision", ("approve", "request_changes", "reject")), reason=_reason(f)), "signed")
+    return await _act(request, sub_id, lambda st, p, f: workflow.apply(
+        st, p, sub_id, "approval", _choice(f, "decision", workflow.decisions("approval")), _reason(f)), "signed")
 
 
 @router.post("/s/{sub_id}/withdraw")
 async def withdraw_post(sub_id: str, request: Request):
-    return await _act(request, sub_id, subs.withdraw, lambda f: subs.ReasonIn(reason=_reason(f)[:2000]), "withdrawn")
+    return await _act(request, sub_id, lambda st, p, f: workflow.apply(
+        st, p, sub_id, "withdraw", reason=_reason(f, 2000)), "withdrawn")
 
 
 @router.post("/s/{sub_id}/publish")
 async def publish_post(sub_id: str, request: Request):
-    return await _act(request, sub_id, subs.publish, lambda f: subs.PublishIn(
-        url=f.get("url")[:1000] if isinstance(f.get("url"), str) else ""), "published")
+    return await _act(request, sub_id, lambda st, p, f: workflow.apply(
+        st, p, sub_id, "publish", url=f.get("url")[:1000] if isinstance(f.get("url"), str) else ""), "published")
 
 
 @router.get("/s/{sub_id}/redacted.txt")
 def redacted(sub_id: str, request: Request):
     p = page_principal(request)
     st = state(request)
-    v = request.query_params.get("v")
-    version = int(v) if v and v.isdigit() and 0 < int(v) < 100000 else None
-    data = subs.get_submission(sub_id, p, st, segments=True, version=version)
+    version = _version(request)
+    data = workflow.submission_detail(st, p, sub_id, segments=True, version=version)
     rep = data.get("report")
     if not rep or rep.get("purged"):
         raise err(409, "report_unavailable", "自动审查尚未完成或草稿已按保留期清除。")
     text = redacted_copy(rep, data["title"], version or data["current_version"])
-    from .. import audit
     with st.db.write() as s:
         audit.append(s, p.actor, "redacted_copy.downloaded", "submission", sub_id,
                      after={"version": version or data["current_version"]})
@@ -312,10 +296,9 @@ def redacted(sub_id: str, request: Request):
 def audit_page(sub_id: str, request: Request):
     p = page_principal(request)
     st = state(request)
-    rows = subs.submission_audit(sub_id, p, st)
+    rows = workflow.audit_trail(st, p, sub_id)
     with st.db.read() as s:
-        sub = subs._get_sub(s, p, sub_id)
-        title = sub.title
+        title = workflow.load(s, p, sub_id).title
     for r in rows:
         r["before_s"] = json.dumps(r["before"], ensure_ascii=False) if r["before"] is not None else ""
         r["after_s"] = json.dumps(r["after"], ensure_ascii=False) if r["after"] is not None else ""
@@ -325,7 +308,6 @@ def audit_page(sub_id: str, request: Request):
 @router.get("/s/{sub_id}/v/{number}/page/{page}.png")
 def page_png(sub_id: str, number: int, page: int, request: Request):
     p = page_principal(request)
-    from .pdfview import render_page
     png = render_page(state(request), p, sub_id, number, page)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
@@ -337,7 +319,7 @@ AGE = {"1d": 86400, "3d": 3 * 86400, "7d": 7 * 86400}
 @router.get("/queue")
 def queue(request: Request):
     p = page_principal(request)
-    require(p, roles=("reviewer", "approver", "admin"))
+    check(p, "queue.view")
     qp = request.query_params
     status = qp.get("status", "pending_review,escalated")
     decision = qp.get("decision") or None
@@ -345,17 +327,16 @@ def queue(request: Request):
     owner = qp.get("owner") or None
     age = qp.get("age", "")
     st = state(request)
-    res = subs.list_submissions(p, st, status=status or None, decision=decision, owner=owner, category=category,
-                                newest_first=False, limit=500, offset=0)
+    res = workflow.list_submissions(st, p, status=status or None, decision=decision, owner=owner,
+                                    category=category, limit=500)
     now = time.time()
     items = res["items"]
     if age in AGE:
         items = [i for i in items if now - i["created_at"] >= AGE[age]]
-    all_counts = subs.list_submissions(p, st, status=None, decision=None, owner=None, category=None,
-                                       newest_first=False, limit=1, offset=0)["counts"]
+    all_counts = workflow.list_submissions(st, p, limit=1)["counts"]
     with st.db.read() as s:
-        owners = sorted({u.username for u in s.execute(select(User).where(User.role.in_(("author", "admin")))).scalars()})
+        owners = sorted({u.username for u in s.execute(select(User).where(User.role.in_(workflow.AUTHORS))).scalars()})
     return render(request, "queue.html", {
         "items": items, "counts": all_counts, "status": status, "decision": decision or "", "category": category or "",
-        "owner": owner or "", "age": age, "owners": owners, "now": now, "STATUS_ZH": subs.STATUS_ZH,
+        "owner": owner or "", "age": age, "owners": owners, "now": now, "STATUS_ZH": STATUS_ZH,
         "DECISIONS": DECISION_ZH}, p=p)

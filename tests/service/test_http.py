@@ -98,7 +98,7 @@ def test_a5_a6_a7_type_checks(svc, hostile):
     for name in ("empty.pdf", "empty.txt"):
         r = a.post("/api/v1/submissions", data={"title": "t"}, files={"file": (name, b"")})
         assert r.status_code == 400 and r.json()["error"]["code"] == "empty_file"
-    r = a.post("/api/v1/scan", files={"file": ("x.bin", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)})
+    r = a.post("/api/v1/scan", files={"file": ("x.bin", b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 2)})
     assert r.status_code == 415
     assert _counts(svc) == (0, 0)
     assert list((svc.settings.data_dir / "blobs").iterdir()) == []
@@ -293,7 +293,6 @@ def test_f47_no_echo_in_422_or_logs(svc, hostile, caplog):
         first = (hostile / name).read_text("utf-8", "replace")[:40].strip()
         assert first not in text
     # nor in the database (reports are encrypted) or the blob store
-    from service.models import AuditEntry
     db_file = svc.settings.data_dir / "baomi.db"
     for p in [db_file, *db_file.parent.glob("baomi.db-wal"), *(svc.settings.data_dir / "blobs").iterdir()]:
         raw = p.read_bytes()
@@ -327,9 +326,9 @@ def test_health_and_metrics(svc):
 def test_isolated_extraction_of_hostile_files(tmp_path, hostile):
     """Files are parsed in the isolated child (rlimits), never in the API process: bombs end as
     terminal jobs with a fail-closed report, the API stays healthy, the next file is done."""
-    import scanner.extract.isolated  # noqa: F401  (the isolated extractor must exist)
+    from scanner.config import Isolation
     with running_service(tmp_path, "sqlite", isolated="auto", workers=2) as s:
-        assert s.st.isolated is True
+        assert s.st.isolation is Isolation.AUTO and s.client.get("/healthz").json()["isolated_extraction"]
         s.user("alice", "author")
         a = s.login("alice")
         ids = {}

@@ -312,11 +312,10 @@ def test_pdf_page_image_with_boxes_over_findings(svc):
 def test_admin_edits_a_term_list_validated_audited_and_live(svc, tmp_path):
     import shutil
 
-    from scanner.engine import Scanner
     from scanner.rules import default_lexicon_dir
     lex = tmp_path / "lexicons"                       # never the repository's own files
     shutil.copytree(default_lexicon_dir(), lex)
-    svc.st.scanner = Scanner(lexicon_dir=lex, light=True)
+    svc.st.reload_rules(lex)
     root = web_login(svc, "root")
     html = root.get("/admin/policy").text
     assert 'href="/admin/policy/edit?file=terms/internal.toml"' in html
@@ -349,6 +348,33 @@ def test_admin_edits_a_term_list_validated_audited_and_live(svc, tmp_path):
     assert web_login(svc, "rita").get("/admin/policy/edit?file=terms/internal.toml").status_code == 403
     for bad in ("../pyproject.toml", "/etc/passwd", "terms/../../service/main.py", "data/id_regions.tsv"):
         assert root.get("/admin/policy/edit", params={"file": bad}).status_code == 404, bad
+
+
+def test_a_rule_edit_reaches_the_full_cms_gate_too(tmp_path):
+    """With the full scanner (the CMS gate then has its own, cheaper name tagging), a saved edit
+    reaches both the scan and the gate at once, not only after a restart."""
+    import shutil
+
+    from scanner.rules import default_lexicon_dir
+    lex = tmp_path / "lexicons"
+    shutil.copytree(default_lexicon_dir(), lex)
+    with running_service(tmp_path, light_scanner=False) as svc:
+        svc.user("root", "admin")
+        svc.st.reload_rules(lex)
+        root = web_login(svc, "root")
+        key = svc.api_key("root", scopes=("gate", "scan"))
+        probe = "本方案系闭门磋商稿。"
+        original = (lex / "terms" / "internal.toml").read_text("utf-8")
+        new = original.replace('terms = [\n', 'terms = [\n  "闭门磋商稿",\n', 1)
+        tok = re.search(r'name="csrf_token" value="([^"]+)"',
+                        root.get("/admin/policy/edit?file=terms/internal.toml").text).group(1)
+        r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "terms/internal.toml", "text": new},
+                      follow_redirects=False)
+        assert r.status_code == 303, r.text[:300]
+        kc = svc.key_client(key)
+        assert kc.post("/api/v1/scan", json={"text": probe}).json()["decision"] == "review"
+        g = kc.post("/api/v1/gate", json={"text": probe}).json()
+        assert g["decision"] == "review" and not g["allow"], g
 
 
 def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):

@@ -179,3 +179,44 @@ def test_reject_escalate_and_separation_of_duties(svc):
     assert root.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"}).status_code == 200
     g = svc.key_client(svc.cms_key).post("/api/v1/gate", json={"text": MARKED}).json()
     assert g["decision"] == "block" and g["allow"] is False
+
+
+def _approved(svc, author, text="关于开展植树活动的通知"):
+    """A submission taken through review and approval by rita and apollo -> its id."""
+    rev, appr = svc.login("rita"), svc.login("apollo")
+    sid = author.post("/api/v1/submissions", json={"text": text, "title": "植树"}).json()["id"]
+    sub = wait_submission(author, sid)
+    for f in sub["report"]["findings"]:
+        rev.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={"verdict": "accepted_risk", "reason": "可公开"})
+    assert rev.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve"}).status_code == 200
+    assert appr.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"}).status_code == 200
+    return sid
+
+
+def test_publish_needs_the_submit_scope(svc):
+    """Publishing is a state change like any other: an API key without the `submit` scope (a
+    CMS gate key) cannot mark a submission published, even the owner's."""
+    a = svc.login("alice")
+    sid = _approved(svc, a)
+    for scopes in (("gate",), ("gate", "scan")):
+        r = svc.key_client(svc.api_key("alice", scopes=scopes)).post(f"/api/v1/submissions/{sid}/publish", json={})
+        assert r.status_code == 403 and r.json()["error"] == {
+            "code": "scope_forbidden", "message": "该凭据没有执行此操作的权限范围。", "required_scope": "submit"}
+    assert a.get(f"/api/v1/submissions/{sid}").json()["status"] == "approved"
+    r = svc.key_client(svc.api_key("alice", scopes=("submit",))).post(f"/api/v1/submissions/{sid}/publish",
+                                                                      json={"url": "https://portal.example/1"})
+    assert r.status_code == 200 and r.json()["status"] == "published"
+
+
+def test_a_step_in_the_wrong_state_is_409(svc):
+    """Every transition answers 409 invalid_state (with the state) when the submission is not in
+    one of its source states."""
+    a, rev = svc.login("alice"), svc.login("rita")
+    sid = _approved(svc, a)
+    r = rev.post(f"/api/v1/submissions/{sid}/review", json={"decision": "reject", "reason": "再看看"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_state" and r.json()["error"]["state"] == "approved"
+    assert a.post(f"/api/v1/submissions/{sid}/withdraw", json={}).json()["status"] == "withdrawn"
+    for path, body in (("withdraw", {}), ("publish", {}), ("approval", {"decision": "approve"})):
+        c = svc.login("apollo") if path == "approval" else a
+        r = c.post(f"/api/v1/submissions/{sid}/{path}", json=body)
+        assert r.status_code == 409 and r.json()["error"]["state"] == "withdrawn", (path, r.text)

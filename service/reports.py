@@ -1,0 +1,90 @@
+"""Scanning a draft and keeping its report: the encrypted report body, the plain finding rows
+the workflow and the record read, and the report a job gets when the scan could not finish.
+
+The full report (with segments, i.e. draft text) is stored encrypted with the report id as
+associated data; the plain columns hold what the queue, the workflow and the record need
+(decision, categories, positions, fingerprints). After the retention purge only those remain."""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+from scanner.extract.sandbox import needs_isolation
+from scanner.model import Report, ScanError
+
+from .models import FindingRow, ReportRow
+from .state import ServiceState
+
+
+def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportRow:
+    rid = str(uuid.uuid4())
+    full = report.to_dict(with_segments=True)
+    row = ReportRow(id=rid, sha256=report.sha256 or "", source=report.source[:255],
+                    media_type=report.media_type or "", decision=report.decision,
+                    risk_score=float(report.risk_score), finding_count=len(report.findings),
+                    categories=",".join(sorted({f.category for f in report.findings})),
+                    error_codes=",".join(sorted({e.code for e in report.errors})),
+                    ruleset_hash=report.ruleset_hash, scanner_version=report.scanner_version,
+                    body_enc=st.cipher.encrypt(json.dumps(full, ensure_ascii=False).encode("utf-8"),
+                                               aad=rid.encode()),
+                    created_by=created_by)
+    s.add(row)
+    s.flush()
+    for i, f in enumerate(report.findings):
+        s.add(FindingRow(report_id=rid, idx=i, category=f.category, rule_id=f.rule_id,
+                         severity=f.severity, confidence=float(f.confidence), layer=f.layer,
+                         segment_id=f.segment_id, start=f.start, end=f.end,
+                         fingerprint=f.fingerprint, explanation=f.explanation,
+                         suggestion=f.suggestion,
+                         location=json.dumps(f.location, ensure_ascii=False, default=str)))
+    return row
+
+
+def load_report(st: ServiceState, row: ReportRow, with_segments: bool = False) -> dict:
+    """The report contract. After the retention purge only the plain columns remain."""
+    if row.body_enc is None:
+        d = {"source": row.source, "sha256": row.sha256, "media_type": row.media_type,
+             "decision": row.decision, "risk_score": row.risk_score, "findings": [], "errors": [],
+             "purged": True, "scanner_version": row.scanner_version, "ruleset_hash": row.ruleset_hash}
+    else:
+        d = json.loads(st.cipher.decrypt(row.body_enc, aad=row.id.encode()))
+        if not with_segments:
+            d.pop("segments", None)
+    d["report_id"] = row.id
+    return d
+
+
+def failed_report(source: str, sha256: str, code: str) -> Report:
+    """The report of a job that could not be scanned: decision review (fail closed)."""
+    return Report.could_not_scan(source, [ScanError("service.job_failed",
+                                                    "自动审查未能完成（解析失败或超出资源限制），需人工审查。", code)],
+                                 sha256=sha256, risk_score=1.0)
+
+
+def report_audit_summary(report) -> dict:
+    """What the audit log keeps of a scan: decision, counts, fingerprints, error codes (no text)."""
+    return {"decision": report.decision, "findings": len(report.findings),
+            "fingerprints": [f.fingerprint for f in report.findings][:200],
+            "errors": sorted({e.code for e in report.errors})}
+
+
+def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False, scanner=None):
+    """Scan a draft. Plain text from JSON is scanned in process (no parser involved); a file goes
+    through the isolated extractor (a child process with rlimits) when the isolation setting says
+    so for its content (`scanner.extract.sandbox.needs_isolation`: auto = every format that needs
+    a parser, always = every file, off = none): the bytes are written to data/tmp/<uuid>.work
+    (0600) for the child and removed right after."""
+    sc = scanner or st.get_scanner()
+    if text_input:
+        return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
+    if not needs_isolation(data, st.isolation):
+        return sc.scan_bytes(data, source=filename, isolated=False)
+    work = st.blobs.tmp / f"{uuid.uuid4()}.work"
+    fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return sc.scan_file(work, source=filename, isolated=True)
+    finally:
+        work.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ created, expires?, label?}]}; dates ISO 8601 (YYYY-MM-DD or full timestamps, UTC
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -121,9 +121,8 @@ def apply(report, allowlist: Allowlist, scope: Scope = Scope(), policy=None, now
             continue
         if drop:
             continue
-        f.allowlisted = {"reason": e.reason, "entry": e.id, "scope": e.scope, "who": e.who,
-                         "label": e.label, "expires": e.expires}
-        kept.append(f)
+        kept.append(replace(f, allowlisted={"reason": e.reason, "entry": e.id, "scope": e.scope, "who": e.who,
+                                            "label": e.label, "expires": e.expires}))
     report.findings = kept
     if policy is not None:
         policy.finalize(report)

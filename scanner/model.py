@@ -5,10 +5,11 @@ start/end are code-point offsets into that segment's text (spaCy's rule).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._version import __version__
+from .fingerprint import fingerprint
 from .taxonomy import LAYERS, SEVERITIES, SEVERITY_RANK  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
 
 
@@ -84,8 +85,10 @@ class Document:
         return doc
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
+    """One thing a reviewer must look at. Frozen: post-processing returns changed copies
+    (`dataclasses.replace`), so no step edits a finding another step holds."""
     category: str
     rule_id: str
     start: int
@@ -104,13 +107,12 @@ class Finding:
     needs_verdict: bool = False           # True when this finding changes the decision
     allowlisted: dict | None = None       # {"reason", "entry", "scope", ...} when an allowlist entry applies
 
-    def compute_fingerprint(self, key: bytes) -> str:
-        """HMAC of rule + normalised matched text with the install secret (scanner.fingerprint);
-        never the plaintext. The group id is derived from it: same rule and text, same group."""
-        from .fingerprint import fingerprint
-        self.fingerprint = fingerprint(key, self.rule_id, self.text)
-        self.group = "g" + self.fingerprint[:12]
-        return self.fingerprint
+    def with_fingerprint(self, key: bytes) -> Finding:
+        """A copy with the HMAC of rule + normalised matched text under the install secret
+        (scanner.fingerprint), never the plaintext, and the group id derived from it (same rule and
+        text, same group)."""
+        fp = fingerprint(key, self.rule_id, self.text)
+        return replace(self, fingerprint=fp, group="g" + fp[:12])
 
     def to_dict(self) -> dict:
         return {

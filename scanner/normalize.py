@@ -59,7 +59,7 @@ def _trad_table() -> tuple[dict[str, str], "re.Pattern"]:
 def _confusables() -> tuple[dict[int, str], dict[int, str], "re.Pattern", "re.Pattern"]:
     """(table applied everywhere, table applied inside Latin words, pattern of every mapped character,
     Latin-word pattern) from lexicons/data/confusables.tsv."""
-    from .rules import default_lexicon_dir
+    from .config import default_lexicon_dir
     always: dict[int, str] = {}
     latin: dict[int, str] = {}
     try:

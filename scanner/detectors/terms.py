@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ahocorasick_rs
 
+from ..config import ScanConfig
 from ..model import Finding, Segment
 from ..normalize import FILLER, PROSE_PUNCT, SEPARATORS, TAG_RE, NormalizedText, junk_after_word, normalize
+from ..policy import Policy
 from ..rules import Lexicon, Ruleset
-from .base import JoinedText, ScanContext, make_finding
+from .base import Detector, JoinedText, ScanContext, make_finding
 
 
 def _key(term: str) -> str:
@@ -152,19 +154,19 @@ EVASION_ZH = {"symbols": "字符之间插入了符号、表情或标签", "repea
               "separators": "每个字符之间都插入了标点或空格"}
 
 
-class TermDetector:
+class TermDetector(Detector):
     name = "terms"
-    order = 30
 
     def __init__(self, lexicons: list[Lexicon]):
         self.compact = _Automaton(lexicons, _key, markers=True)
         self.stripped = _Automaton(lexicons, _stripped_key)
         self.patterns = self.compact.patterns
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
-        return self._scan(JoinedText([seg], [norm.compact()]), [seg], [norm])
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> TermDetector:
+        return cls(ruleset.lexicons)
 
-    def detect_document(self, ctx: ScanContext) -> list[Finding]:
+    def detect(self, ctx: ScanContext) -> list[Finding]:
         segs = ctx.document.segments
         return self._scan(ctx.joined("compact"), segs, [ctx.normalized[s.id] for s in segs])
 
@@ -232,6 +234,3 @@ class TermDetector:
                             severity=lex.severity, confidence=lex.confidence, explanation=explanation,
                             suggestion=lex.suggestion, evidence=evidence)
 
-
-def create(ruleset: Ruleset, light: bool = False) -> TermDetector:
-    return TermDetector(ruleset.lexicons)

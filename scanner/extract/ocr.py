@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import contextvars
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..model import Document
@@ -330,11 +330,11 @@ def finish(doc: Document) -> None:
 
 # -- findings on OCR text ---------------------------------------------------------------------------
 
-def annotate_finding(f, seg) -> None:
-    """A finding on an OCR line: its box narrowed to the matched characters (by their share of the
-    line, the line's own box kept as line_box), and an explanation that says it was read from a
-    picture, with the recogniser's confidence."""
-    loc = f.location
+def annotate_finding(f, seg):
+    """A finding on an OCR line, as a copy (findings are frozen): its box narrowed to the matched
+    characters (by their share of the line, the line's own box kept as line_box), and an explanation
+    that says it was read from a picture, with the recogniser's confidence."""
+    loc = dict(f.location)
     n = max(1, len(seg.text))
     a, b = max(0, f.start) / n, min(n, f.end) / n
     for key in ("box", "bbox"):
@@ -346,8 +346,9 @@ def annotate_finding(f, seg) -> None:
         nb = [x0 + (x1 - x0) * a, box[1], x0 + (x1 - x0) * b, box[3]]
         loc[key] = [round(v, 1) if isinstance(box[0], float) or key == "bbox" else int(round(v)) for v in nb]
     conf = loc.get("confidence")
-    if "图片文字识别" not in f.explanation:
+    explanation = f.explanation
+    if "图片文字识别" not in explanation:
         pct = f"，置信度 {float(conf):.0%}" if isinstance(conf, (int, float)) else ""
-        f.explanation = f"（图片文字识别{pct}）{f.explanation}"
-    if "source:ocr" not in f.evidence:
-        f.evidence.append("source:ocr")
+        explanation = f"（图片文字识别{pct}）{explanation}"
+    evidence = f.evidence if "source:ocr" in f.evidence else [*f.evidence, "source:ocr"]
+    return replace(f, location=loc, explanation=explanation, evidence=evidence)

@@ -188,13 +188,18 @@ def error_page(request: Request, exc: APIError) -> Response:
 
 
 class PageRoute(APIRoute):
-    """Every page route: APIError -> an HTML error page (401 -> login), CSP on every answer."""
+    """Every page route: only the session cookie counts (an API key, whatever its scopes, gets
+    403 pages_need_session before the handler runs: keys are for the API, where every route
+    requires an action of the permissions table); APIError -> an HTML error page (401 -> login),
+    CSP on every answer."""
 
     def get_route_handler(self):
         orig = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
             try:
+                if request.headers.get("authorization") or request.headers.get("x-api-key"):
+                    raise err(403, "pages_need_session", "页面只能通过登录会话访问。")
                 resp = await orig(request)
             except APIError as exc:
                 return error_page(request, exc)

@@ -142,3 +142,58 @@ def _web(svc, username: str) -> TestClient:
                                "next": "/"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     return c
+
+
+# -- R3 API-key scopes on every route ------------------------------------------------------------------
+def _key(svc, admin: str, user: str, scopes: list[str]) -> TestClient:
+    c = svc.login(admin)
+    uid = next(u["id"] for u in c.get("/api/v1/admin/users").json() if u["username"] == user)
+    r = c.post("/api/v1/admin/api-keys", json={"user_id": uid, "scopes": scopes, "name": "k"})
+    assert r.status_code == 201, r.text
+    return svc.key_client(r.json()["key"])
+
+
+def test_r3_a_scan_key_reads_no_submission_draft_record_or_audit(svc):
+    sub = submitted(svc, "alice")
+    sid = sub["id"]
+    rid = sub["report"]["report_id"]
+    scan = _key(svc, "root", "rita", ["scan"])               # a reviewer's key, scope scan only
+    for path in ("/api/v1/submissions", f"/api/v1/submissions/{sid}", f"/api/v1/submissions/{sid}?segments=true",
+                 f"/api/v1/submissions/{sid}/record.html", f"/api/v1/submissions/{sid}/record.pdf",
+                 f"/api/v1/submissions/{sid}/audit"):
+        r = scan.get(path)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden", (path, r.status_code)
+    # staff reach through a key only with the review scope: the scan key reads back only its own reports
+    r = scan.get(f"/api/v1/reports/{rid}?segments=true")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_owner"
+    own = scan.post("/api/v1/scan", json={"text": DRAFT})
+    assert own.status_code == 200 and scan.get(f"/api/v1/reports/{own.json()['report_id']}").status_code == 200
+    # and cannot act in the workflow
+    for f in sub["report"]["findings"]:
+        r = scan.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={"verdict": "confirmed"})
+        assert r.status_code == 403
+    # with the review scope the same reviewer's key reads the queue
+    assert _key(svc, "root", "rita", ["review"]).get("/api/v1/submissions").json()["total"] >= 1
+
+
+def test_r3_a_gate_key_cannot_publish_and_allowlist_needs_approve(svc):
+    sub = submitted(svc, "root")
+    rita, boss = svc.login("rita"), svc.login("boss")
+    judge_all(rita, sub)
+    assert rita.post(f"/api/v1/submissions/{sub['id']}/review", json={"decision": "approve"}).status_code == 200
+    assert boss.post(f"/api/v1/submissions/{sub['id']}/approval", json={"decision": "approve"}).status_code == 200
+    gate = _key(svc, "boss", "root", ["gate"])                # the owner's (an admin's) gate-only key
+    r = gate.post(f"/api/v1/submissions/{sub['id']}/publish", json={"url": "https://x.example/1"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden"
+    assert gate.get(f"/api/v1/submissions/{sub['id']}").status_code == 403
+    scan = _key(svc, "root", "apollo", ["scan"])              # an approver's scan key
+    r = scan.get("/api/v1/admin/allowlist")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden"
+    assert _key(svc, "root", "apollo", ["approve"]).get("/api/v1/admin/allowlist").status_code == 200
+    # a key never opens a page, whatever its scopes
+    full = _key(svc, "boss", "root", ["scan", "gate", "submit", "review", "approve", "admin"])
+    for path in ("/me", "/queue", f"/s/{sub['id']}", "/admin", "/admin/keys"):
+        r = full.get(path, follow_redirects=False)
+        assert r.status_code == 403 and "pages_need_session" in r.text, path
+    r = full.post("/admin/keys", data={"name": "x"}, follow_redirects=False)
+    assert r.status_code == 403

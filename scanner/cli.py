@@ -1,11 +1,16 @@
 """`baomi` command line: scan (files, directories), serve, audit, train.
 
-Exit codes for a publishing gate: 0 pass, 1 review, 2 block, 3 could not scan (see --fail-on).
+Exit codes for a publishing gate: 0 pass, 1 review, 2 block, 3 could not scan (see --fail-on);
+78 a rule, term, policy or setting is invalid (the message names the file, rule and field).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+
+from .errors import ConfigError
+
+EX_CONFIG = 78      # sysexits.h: configuration error (never 0: a gate that cannot load its rules stops)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     from .baseline import add_baseline_parser
     add_baseline_parser(sub)
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:          # a bad rule, term, policy or setting: say which, no traceback
+        print(f"配置错误（规则、词表、策略或环境变量）：{exc}", file=sys.stderr)
+        return EX_CONFIG
 
 
 if __name__ == "__main__":

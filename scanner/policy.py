@@ -107,7 +107,11 @@ class Policy:
 
     @classmethod
     def load(cls, path: Path, taxonomy: Taxonomy | None = None) -> Policy:
-        return cls.loads(path.read_bytes(), file=path.name, taxonomy=taxonomy)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the policy: {exc.strerror or exc}", file=str(path)) from None
+        return cls.loads(raw, file=path.name, taxonomy=taxonomy)
 
     @classmethod
     def loads(cls, raw: bytes, file: str = "policy.toml", taxonomy: Taxonomy | None = None) -> Policy:

@@ -98,7 +98,7 @@ def run_scan(args: argparse.Namespace) -> int:
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     decisions, errors = [], 0
     try:
-        writer = open_writer(args.format, out)
+        writer = open_writer(args.format, out, taxonomy=scanner.taxonomy)   # the lexicon's own vocabulary
         for path in (["-"] if paths == ["-"] else expand_paths(paths)):
             if path == "-":
                 report = scanner.scan_bytes(sys.stdin.buffer.read(), source="<stdin>")

@@ -377,6 +377,38 @@ def test_a_rule_edit_reaches_the_full_cms_gate_too(tmp_path):
         assert g["decision"] == "review" and not g["allow"], g
 
 
+def test_admin_editor_runs_the_loader_checks_before_saving(svc, tmp_path):
+    """The same typed checks as at start-up, before anything is written: the page names the file,
+    the rule and the field."""
+    import shutil
+
+    from scanner.engine import Scanner
+    from scanner.rules import default_lexicon_dir
+    lex = tmp_path / "lexicons"
+    shutil.copytree(default_lexicon_dir(), lex)
+    svc.st.scanner = Scanner(lexicon_dir=lex, light=True)
+    root = web_login(svc, "root")
+    form = root.get("/admin/policy/edit?file=rules/pii.toml").text
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    original = (lex / "rules" / "pii.toml").read_text("utf-8")
+    rid = re.search(r'^id = "([^"]+)"', original, re.M).group(1)
+    for bad, field in ((original.replace("\nexamples_true = ", "\nexamples_ture = ", 1), "examples_ture"),
+                       (re.sub(r'^severity = "\w+"', 'severity = "hihg"', original, count=1, flags=re.M), "severity")):
+        r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "rules/pii.toml", "text": bad})
+        page = re.sub(r"\s+", " ", r.text)
+        assert r.status_code == 422 and "规则校验未通过" in page, page[-800:]
+        assert "rules/pii.toml" in page and f"规则 {rid}" in page and f"字段 {field}" in page, page[-800:]
+        assert (lex / "rules" / "pii.toml").read_text("utf-8") == original
+    policy = (lex / "policy.toml").read_text("utf-8")
+    form = root.get("/admin/policy/edit?file=policy.toml").text
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "policy.toml",
+                                               "text": policy.replace('critical = "block"', 'critical = "blcok"', 1)})
+    page = re.sub(r"\s+", " ", r.text)
+    assert r.status_code == 422 and "字段 severity_decision.critical" in page and "blcok" in page, page[-800:]
+    assert (lex / "policy.toml").read_text("utf-8") == policy
+
+
 def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
     from support.drafts import pdf_bytes
     pdf = pdf_bytes(["关于报送会议材料的通知", f"联系人李娜，身份证号{IDN}。"], black_bar=(170, 750 - 5, 170, 20))

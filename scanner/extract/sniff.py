@@ -68,7 +68,7 @@ def _structural_image(head: bytes) -> str | None:
         i = low.find(b"<svg")
         if i >= 0 and b"<html" not in low[:i]:
             # only declarations, comments and a doctype before the root <svg>
-            before = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!doctype[^>]*>|\s+", b"", low[:i], flags=re.S)
+            before = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!doctype[^\[>]*(?:\[.*?\])?\s*>|\s+", b"", low[:i], flags=re.S)
             if not before:
                 return SVG
     return None
@@ -86,7 +86,9 @@ def sniff_media_type(data: bytes, name: str = "") -> str:
     if b"\x00" in head and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
         # NUL bytes without a UTF-16 BOM: binary, unless it decodes as BOM-less UTF-16 text.
         if not _looks_utf16(head) and not _text_with_nuls(data):
-            return BINARY
+            from .txt import bomless_wide
+            if bomless_wide(data[: 1 << 14]) is None:      # Chinese UTF-16 has few NULs (newlines only)
+                return BINARY
     probe = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
     if lower.endswith(_HTML_EXT) or probe.startswith((b"<!doctype html", b"<html")) \
             or (b"<html" in probe[:512] or b"<body" in probe[:512]):

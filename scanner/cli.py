@@ -28,9 +28,9 @@ from collections.abc import Callable
 from .baseline import add_baseline_parser
 from .config import ScanConfig
 from .errors import ConfigError
-from .policy import exit_code
+from .policy import Policy, exit_code
 from .report import FORMATS
-from .taxonomy import Taxonomy
+from .rules import Ruleset
 
 COMMANDS_GROUP = "baomi.commands"
 USAGE_ERROR = 64
@@ -102,6 +102,11 @@ def run_scan(args: argparse.Namespace) -> int:
         print("用法：baomi scan 文件或目录 …（baomi scan --help 查看帮助）", file=sys.stderr)
         return USAGE_ERROR
     stdin = paths == ["-"] and not args.list_file
+    # the rules, terms and policy load here first: a bad file stops the run with its name, rule and
+    # field (exit 78) instead of a could-not-scan record per file; the writers use its vocabulary
+    config = ScanConfig.from_env(light=args.light or None, names_report=args.names)
+    ruleset = Ruleset.load(config.lexicons)
+    Policy.load(config.lexicons / "policy.toml", taxonomy=ruleset.taxonomy)
     many = bool(args.list_file) or any(os.path.isdir(p) for p in paths if p != "-")
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1) if many else 1
     remembered = _remembered(args)
@@ -139,8 +144,7 @@ def run_scan(args: argparse.Namespace) -> int:
     decisions: list[str] = []
     errors = 0
     try:
-        # labels from the lexicon's own vocabulary (BAOMI_LEXICON_DIR may add families)
-        writer = open_writer(args.format, out, taxonomy=Taxonomy.load(ScanConfig.from_env().lexicons))
+        writer = open_writer(args.format, out, taxonomy=ruleset.taxonomy)
 
         def add(report: Report) -> None:
             nonlocal errors

@@ -15,6 +15,7 @@ from pathlib import Path
 from scanner import get_scanner
 from scanner.config import Isolation
 from scanner.engine import Scanner
+from scanner.taxonomy import Taxonomy
 
 from .crypto import Cipher, load_key
 from .db import Database
@@ -38,6 +39,7 @@ class ServiceState:
     stop: threading.Event = field(default_factory=threading.Event)
     workers: list = field(default_factory=list)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _taxonomy: tuple = field(default=(None, None), repr=False)       # (scanner, its taxonomy)
 
     @classmethod
     def build(cls, settings: Settings, load_scanner: bool = True) -> "ServiceState":
@@ -61,6 +63,15 @@ class ServiceState:
         if self.scanner is None:
             self.scanner = get_scanner(light=self.settings.light_scanner)
         return self.scanner
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The vocabulary of the running rules: the scanner's, extended by its lexicon
+        directory's taxonomy.toml when there is one (what the pages label and colour with)."""
+        sc = self.get_scanner()
+        if self._taxonomy[0] is not sc:
+            self._taxonomy = (sc, Taxonomy.load(sc.lexicon_dir))
+        return self._taxonomy[1]
 
     def get_gate_scanner(self) -> Scanner:
         """The scanner the CMS gate uses: the same rules and policy as `get_scanner()`, cheaper

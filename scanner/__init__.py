@@ -11,22 +11,27 @@ import threading
 
 from ._version import __version__
 
+__all__ = ["__version__", "get_scanner", "scan_bytes", "scan_file", "scan_text"]
+
 _lock = threading.Lock()
 _scanners: dict = {}
 
 
 def get_scanner(light: bool = False, names_scope: str | None = None, names_report: str | None = None):
-    """A process-wide Scanner per mode, built once (rules, automata, models).
+    """A process-wide Scanner per configuration, built once (rules, automata, models), from the
+    BAOMI_* environment (scanner.config) with these arguments winning.
 
     light=True: rules and lexicons only. names_scope: "all" (default), "cue" (the name tagger only
     on paragraphs and table cells with a personal-data cue; what the CMS gate uses) or "off".
     names_report: "relevant" (default: a name is reported only where it matters) or "all" (every
     name the tagger finds, as a low finding: a full inventory for archive review)."""
+    from .config import ScanConfig
     from .engine import Scanner
-    key = (light, names_scope, names_report)
+    config = ScanConfig.from_env(light=light or None, names_scope=names_scope, names_report=names_report)
+    key = config.model_dump_json()
     with _lock:
         if key not in _scanners:
-            _scanners[key] = Scanner(light=light, names_scope=names_scope, names_report=names_report)
+            _scanners[key] = Scanner(config=config)
         return _scanners[key]
 
 

@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     from .scan_cli import add_scan_parser
     add_scan_parser(sub)
+    from .baseline import add_baseline_parser
+    add_baseline_parser(sub)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

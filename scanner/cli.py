@@ -13,6 +13,9 @@ order. With `--format jsonl --output FILE` for a directory or list (or with `--r
 `--summary-html`, `--dask`) the run is a batch run: the results file is appended as it goes, can
 be resumed, and gets `.summary.txt`/`.summary.html` beside it.
 
+`baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
+exit codes there: 0 clean, 1 something left, 3 unreadable, 64 usage).
+
 Other commands come from installed packages through the entry-point group `baomi.commands` (the
 service registers serve, worker, audit, user, apikey, purge): each entry point is a function that
 adds its subparsers; the scanner never imports them by name. They are loaded only when the
@@ -29,6 +32,7 @@ from .baseline import add_baseline_parser
 from .config import ScanConfig
 from .errors import ConfigError
 from .policy import Policy, exit_code
+from .redact.cli import add_redact_parser
 from .report import FORMATS
 from .rules import Ruleset
 
@@ -190,7 +194,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_scan_parser(sub)
     add_baseline_parser(sub)
-    if command not in ("scan", "baseline"):
+    add_redact_parser(sub)
+    if command not in ("scan", "baseline", "redact"):
         _add_plugin_commands(sub)
     return parser
 

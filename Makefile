@@ -30,10 +30,13 @@ run: setup
 test: setup browser office lint
 	$(BIN)/python -m pytest
 
-# Checks `make test` runs first: declared dependencies = imports (deptry).
+# Checks `make test` runs first: declared dependencies = imports (deptry), lint (ruff), types of the
+# public API (mypy, files in pyproject.toml).
 .PHONY: lint
 lint: setup
 	$(BIN)/deptry scanner service training
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
 test-fast: setup office

@@ -31,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .config import SandboxLimits
 from .policy import exit_code
@@ -128,7 +128,7 @@ def _init_worker(light: bool, isolated, limits: SandboxLimits | None = None) -> 
 def scan_one(item: Item, light: bool = False, isolated: bool = False, data: bytes | None = None) -> dict:
     """Scan one file; never raises. Returns the JSON report with a `batch` object added."""
     from . import get_scanner
-    from .model import Report, ScanError
+    from .model import ScanError
     t0 = time.perf_counter()
     try:
         sc = get_scanner(light)

@@ -279,7 +279,7 @@ def _loose_height(R, tp_raw, i: int) -> float:
     return abs(rect.top - rect.bottom)
 
 
-def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, objs: "PageObjects", rows) -> None:
+def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, objs: PageObjects, rows) -> None:
     w, h = page.get_size()
     try:
         crop = tuple(page.get_cropbox())
@@ -295,7 +295,7 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
     # covering most of the page is a scan backdrop, not a redaction
     patches = [im for im in objs.image_objs if (im[2] - im[0]) * (im[3] - im[1]) < 0.25 * page_area]
     under_image = []
-    for i, (u, box, oaddr, col, size, maperr) in enumerate(rows):
+    for i, (u, box, oaddr, col, _size, maperr) in enumerate(rows):
         ch = chr(u) if 0 < u < 0x110000 else ""
         if not ch or u in (0xFFFE, 0xFFFF):
             if box is not None and box[2] > box[0]:
@@ -353,7 +353,7 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
                 doc.add("hidden", text, page=page_no, kind=kind, bbox=_union([b for _, _, b in grp]))
 
 
-def _confirm_under_images(R, render: "Render", cands) -> list:
+def _confirm_under_images(R, render: Render, cands) -> list:
     """Chars under later-painted pictures: hidden when removing the pictures reveals the glyph."""
     if not cands or not render.ok:
         return []

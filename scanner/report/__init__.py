@@ -10,7 +10,8 @@ location-in-words and highlight helper (the reviewer pages use it too).
 """
 from __future__ import annotations
 
-from typing import Iterable, TextIO
+from typing import TextIO
+from collections.abc import Iterable
 
 from ..model import Report
 from ..taxonomy import Taxonomy

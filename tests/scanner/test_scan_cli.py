@@ -80,7 +80,7 @@ def test_sarif(drafts):
 
 
 def test_stdin():
-    proc = run("scan", "--light", "--format", "json", "-", stdin="秘密★\n通知".encode("utf-8"))
+    proc = run("scan", "--light", "--format", "json", "-", stdin="秘密★\n通知".encode())
     assert proc.returncode == 2
     assert json.loads(proc.stdout)[0]["decision"] == "block"
 

@@ -27,7 +27,7 @@ run: setup
 	sh .ci/install_office.sh --best-effort
 	$(BIN)/baomi serve
 
-test: setup browser office lint
+test: setup browser office tools lint
 	$(BIN)/python -m pytest
 
 # Checks `make test` runs first: declared dependencies = imports (deptry), lint (ruff), types of the
@@ -39,11 +39,11 @@ lint: setup
 	$(BIN)/mypy
 
 # The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
-test-fast: setup office
+test-fast: setup office tools
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 # Browser end-to-end tests (issue 6) in Debian's chromium, installed when missing (never a browser download).
-.PHONY: browser e2e office
+.PHONY: browser e2e office tools
 browser:
 	sh .ci/install_chromium.sh
 
@@ -51,6 +51,10 @@ browser:
 # OCR), Debian packages installed when missing (issue 11).
 office:
 	sh .ci/install_office.sh
+
+# strace for the zero-egress tests (tests/service/test_egress.py), installed when missing.
+tools:
+	sh .ci/install_tools.sh
 
 e2e: setup browser
 	$(BIN)/python -m pytest tests/e2e

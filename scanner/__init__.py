@@ -9,9 +9,20 @@ Library API (typed; mypy checks it in `make test`):
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+# Nothing leaves the machine. onnxruntime (the LAC name tagger, the OCR engine) ships Microsoft's
+# 1DS telemetry: about 10 s after a session is created a background thread resolves
+# mobile.events.data.microsoft.com and retries with back-off for as long as the process lives (a
+# long-running service, not a short CLI run). `onnxruntime.disable_telemetry_events()` does not stop
+# it (measured with onnxruntime 1.32); the ORT_DISABLE_TELEMETRY environment variable does, and only
+# when it is set before onnxruntime is imported. Every import of onnxruntime in this project comes
+# after `import scanner`, and the variable is inherited by the extraction children.
+# tests/service/test_egress.py holds it (a session alive for 25 s, and the whole service, under strace).
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 from ._version import __version__
 from .model import Finding, Report, ScanError

@@ -216,8 +216,8 @@ _REPEAT_RE = re.compile(r"([^\W\d_])\1+")
 STRONG_JUNK_RE = re.compile(f"[^\\w\\s{_PUNCT_CLASS}]")
 SEPARATED_RE = re.compile(f"[{_PUNCT_CLASS}][\u3400-\u9fff][{_PUNCT_CLASS}][\u3400-\u9fff][{_PUNCT_CLASS}]")
 DOUBLED_RE = re.compile(r"([\u3400-\u9fff])\1")
-# the prose punctuation compact() leaves in place (separators an evasion may put between characters)
-SEPARATORS = "".join(sorted(c for c in PROSE_PUNCT if c not in FILLER and not c.isspace()))
+# the prose punctuation an evasion puts between characters (after NFKC: ，→, ：→: ；→;)
+SEPARATORS = ",、。.;:!?/|…—"
 
 
 def junk_after_word(text: str):

@@ -24,6 +24,7 @@ SLOW = (
     "tests/scanner/extract/test_hostile_corpus.py",
     "tests/scanner/test_distributed.py",
     "tests/service/test_process.py",
+    "tests/service/test_egress.py",
     "tests/training/",
     "tests/scanner/extract/test_ocr.py",
     "tests/scanner/extract/test_legacy.py",

@@ -85,6 +85,8 @@ class ScanContext:
     errors: list[ScanError] = field(default_factory=list)
 
     _joined: dict[str, JoinedText] = field(default_factory=dict)
+    # document-level facts a detector computes once per scan (e.g. "is this teaching material")
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, document: Document) -> ScanContext:

@@ -41,10 +41,10 @@ def _addr(h) -> int:
 
 
 def _bounds(R, obj):
-    l, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
-    if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(l), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
+    lf, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(lf), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
         return None
-    return l.value, b.value, r.value, t.value
+    return lf.value, b.value, r.value, t.value
 
 
 def _fill(R, obj):
@@ -123,9 +123,9 @@ def _char_table(R, tp_raw, n):
     """Arrays of per-char data: unicode, box, z (paint order of its text object), render mode,
     fill colour, font size, unicode-map error. Fill colour and font size belong to the character's
     text object, so they are read once per object (pdfium calls dominate extraction time)."""
-    l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    lf, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     cr, cg, cb, ca = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
-    bl, br, bb, bt = ctypes.byref(l), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
+    bl, br, bb, bt = ctypes.byref(lf), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
     bcr, bcg, bcb, bca = ctypes.byref(cr), ctypes.byref(cg), ctypes.byref(cb), ctypes.byref(ca)
     get_unicode, get_box = R.FPDFText_GetUnicode, R.FPDFText_GetCharBox
     get_obj, has_maperr = R.FPDFText_GetTextObject, R.FPDFText_HasUnicodeMapError
@@ -146,7 +146,7 @@ def _char_table(R, tp_raw, n):
             if oaddr:
                 per_object[oaddr] = style
         maperr = has_maperr(tp_raw, i) == 1
-        rows.append((u, (l.value, b.value, r.value, t.value) if ok else None, oaddr, style[0], style[1], maperr))
+        rows.append((u, (lf.value, b.value, r.value, t.value) if ok else None, oaddr, style[0], style[1], maperr))
     return rows
 
 

@@ -12,7 +12,8 @@ from .models import Decision, FindingRow, Submission, User, Verdict, Version
 from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
 
 
-def _t(ts: float | None) -> str:
+def fmt_ts(ts: float | None) -> str:
+    """A timestamp as people in China read it (UTC+8, to the minute); "" for none."""
     if not ts:
         return ""
     return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
@@ -35,16 +36,16 @@ def collect(s, sub: Submission) -> dict:
                              "verdict": VERDICT_ZH.get(v.verdict, "") if v else "未审查",
                              "reason": v.reason if v else "", "by": name(v.user_id) if v else ""})
     decisions = [{"level": LEVEL_ZH.get(d.level, d.level), "decision": OPINION_ZH.get(d.decision, d.decision),
-                  "reason": d.reason, "by": name(d.user_id), "at": _t(d.created_at), "version": d.version_number}
+                  "reason": d.reason, "by": name(d.user_id), "at": fmt_ts(d.created_at), "version": d.version_number}
                  for d in s.execute(select(Decision).where(Decision.submission_id == sub.id).order_by(Decision.id)).scalars()]
     return {"sub": sub, "status": STATUS_ZH.get(sub.status, sub.status), "owner": name(sub.owner_id),
             "reviewer": name(sub.reviewer_id) if sub.reviewer_id else "", "approver": name(sub.approver_id) if sub.approver_id else "",
-            "created": _t(sub.created_at), "published": _t(sub.published_at), "versions": vers, "cur": cur,
-            "findings": findings, "decisions": decisions, "generated": _t(dt.datetime.now().timestamp())}
+            "created": fmt_ts(sub.created_at), "published": fmt_ts(sub.published_at), "versions": vers, "cur": cur,
+            "findings": findings, "decisions": decisions, "generated": fmt_ts(dt.datetime.now().timestamp())}
 
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-_env.filters["ts"] = _t
+_env.filters["ts"] = fmt_ts
 HTML = _env.from_string("""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>上网信息发布保密审查单</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:900px;margin:2em auto;color:#111}

@@ -14,6 +14,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from scanner.taxonomy import DECISION_ZH, VISIBLE_LAYERS
+
 from .. import accounts, audit, workflow
 from ..deps import Principal, client_ip
 from ..errors import APIError, err
@@ -22,8 +24,8 @@ from ..models import Submission, User, Version
 from ..queue import check_queue
 from ..security import SESSION_COOKIE, csrf_ok
 from ..workflow import STATUS_ZH, STEPS, VERDICT_ZH, check
-from .common import (DECISION_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
-                     new_login_csrf, page_principal, redirect, render, safe_next, state)
+from .common import (LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
+                     new_login_csrf, page_principal, redirect, render, safe_next, state, taxonomy_css)
 from .highlight import document_view
 from .pdfview import IMAGE_TYPES, image_boxes, page_boxes, render_page
 from .redact import redacted_copy
@@ -31,6 +33,13 @@ from .redact import redacted_copy
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 HOME = {"author": "/me", "reviewer": "/queue", "approver": "/queue?status=pending_approval", "admin": "/admin"}
+
+
+@router.get("/ui/taxonomy.css")
+def taxonomy_stylesheet(request: Request):
+    """The category families' colours and glyphs, from the running rules' taxonomy."""
+    return Response(taxonomy_css(state(request).taxonomy), media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "no-cache"})
 
 
 # -- login / logout -------------------------------------------------------------------------------
@@ -140,14 +149,11 @@ def _names(s) -> dict[int, str]:
     return {u.id: (u.display_name or u.username) for u in s.execute(select(User)).scalars()}
 
 
-VISIBLE = ("body", "table", "header", "footer", "note")
-
-
 def text_changes(old_segs: list[dict], new_segs: list[dict], limit: int = 80) -> list[tuple[str, str]]:
     """What changed in the visible text between two versions: [("-"|"+", paragraph)], at most
     `limit` lines (the findings diff says what changed in the risks)."""
-    a = [s.get("text", "") for s in old_segs if s.get("layer") in VISIBLE]
-    b = [s.get("text", "") for s in new_segs if s.get("layer") in VISIBLE]
+    a = [s.get("text", "") for s in old_segs if s.get("layer") in VISIBLE_LAYERS]
+    b = [s.get("text", "") for s in new_segs if s.get("layer") in VISIBLE_LAYERS]
     out: list[tuple[str, str]] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
@@ -168,7 +174,7 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
         cur_ver = next(v for v in vers if v.number == (version or data["current_version"]))
         media_type = cur_ver.media_type
     rep = data.get("report") or {}
-    view = document_view(rep, only_findings=only) if rep else None
+    view = document_view(rep, only_findings=only, taxonomy=st.taxonomy) if rep else None
     diff = data.get("diff")
     if diff:
         prev = workflow.submission_detail(st, p, sub_id, segments=True, version=diff["from_version"])["report"] or {}
@@ -281,7 +287,7 @@ async def publish_post(sub_id: str, request: Request):
 @router.get("/s/{sub_id}/redacted.txt")
 def redacted(sub_id: str, request: Request):
     p, st, data, rep, number = _for_copy(request, sub_id)
-    text = redacted_copy(rep, data["title"], number)
+    text = redacted_copy(rep, data["title"], number, st.taxonomy)
     return _copy_response(st, p, sub_id, data, number, "txt", text.encode("utf-8"), "text/plain; charset=utf-8")
 
 

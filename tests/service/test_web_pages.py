@@ -29,7 +29,7 @@ def test_highlight_escapes_every_piece_then_wraps():
     s = text.index("秘密")
     out = str(highlight(text, [F(7, s, s + 5, "marking.level", "critical")]))
     assert "<script>" not in out and "<img" not in out
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in out
     assert '<mark class="hl c-marking" data-fids="7" title="国家秘密标志">秘密★5年</mark>' in out
     assert out.endswith("&amp;amp;")
     assert 'id="hl-7"' in out
@@ -395,17 +395,25 @@ def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
         assert 165 <= x <= 175 and 841.9 - 770 <= y <= 841.9 - 745      # the bar: x 170, y 745..765 (A4 842 pt high)
 
 
-def test_categories_are_told_apart_without_colour():
-    """Each category has its own underline/outline style and its own glyph, not only a colour."""
-    from service.web.common import CAT_ORDER
+def test_categories_are_told_apart_without_colour(svc):
+    """Each category family has its own underline/outline style and its own glyph, not only a
+    colour; colours and glyphs come from the taxonomy (/ui/taxonomy.css), shapes from app.css."""
+    from scanner.taxonomy import TAXONOMY
     css = (WEB / "static" / "app.css").read_text()
+    r = TestClient(svc.app).get("/ui/taxonomy.css")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
+    families = TAXONOMY.family_names
     styles, glyphs = {}, {}
-    for c in CAT_ORDER:
+    for c in families:
         rule = re.search(r"mark\.c-%s\{([^}]*)\}" % c, css).group(1)
         styles[c] = re.sub(r"var\(--[a-z-]+\)|#[0-9a-f]+", "", re.sub(r"background:[^;]*;?", "", rule))
-        glyphs[c] = re.search(r'\.t-%s\.anc::before\{content:"([^"]+)"' % c, css).group(1)
-    assert len(set(glyphs.values())) == len(CAT_ORDER), glyphs
-    assert len(set(styles.values())) == len(CAT_ORDER), styles
+        esc = re.search(r'\.t-%s\.anc::before\{content:"([^"]+)"' % c, r.text).group(1)
+        glyphs[c] = "".join(chr(int(h, 16)) for h in esc.split("\\")[1:])
+        assert glyphs[c] == TAXONOMY.family(c).icon
+        assert f"--c-{c}:{TAXONOMY.family(c).colour}" in r.text
+    assert len(set(glyphs.values())) == len(families), glyphs
+    assert len(set(styles.values())) == len(families), styles
+    assert not re.search(r"--[cb]-[a-z_]+:", css)                 # no second copy of the colours
 
 
 def test_author_downloads_the_redacted_copy_in_the_original_format(svc):

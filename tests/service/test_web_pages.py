@@ -446,3 +446,35 @@ def test_categories_are_told_apart_without_colour(svc):
     assert len(set(glyphs.values())) == len(families), glyphs
     assert len(set(styles.values())) == len(families), styles
     assert not re.search(r"--[cb]-[a-z_]+:", css)                 # no second copy of the colours
+
+
+def test_author_downloads_the_redacted_copy_in_the_original_format(svc):
+    import io
+    from docx import Document
+    d = Document()
+    d.sections[0].header.paragraphs[0].text = "联系人身份证号" + IDN
+    d.add_paragraph("秘密★5年")
+    d.add_paragraph("关于活动的通知，联系人身份证号" + IDN + "。")
+    buf = io.BytesIO()
+    d.save(buf)
+    a = web_login(svc, "alice")
+    r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "活动通知"},
+               files={"file": ("n.docx", buf.getvalue(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document")},
+               follow_redirects=False)
+    sid = r.headers["location"].split("/")[2].split("?")[0]
+    wait_submission(svc.login("alice"), sid)
+    assert 'id="dl-redacted-original"' in a.get(f"/s/{sid}").text
+    assert web_login(svc, "bob").get(f"/s/{sid}/redacted").status_code == 403
+    r = a.get(f"/s/{sid}/redacted")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    assert ".docx" in r.headers["content-disposition"] and "attachment" in r.headers["content-disposition"]
+    copy = Document(io.BytesIO(r.content))
+    texts = [p.text for p in copy.paragraphs]
+    assert texts == ["关于活动的通知，联系人身份证号" + "■" * 18 + "。"]          # mark removed, number masked
+    assert IDN not in copy.sections[0].header.paragraphs[0].text
+    txt = a.get(f"/s/{sid}/redacted.txt")                                   # the text copy stays
+    assert txt.status_code == 200 and IDN not in txt.text
+    t = submit(a, "联系人身份证号" + IDN, name="n.html")
+    wait_submission(svc.login("alice"), t)
+    assert a.get(f"/s/{t}/redacted").status_code == 415

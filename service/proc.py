@@ -32,7 +32,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0, wait: bool = True, **extra_env) -> "Server":
+    def start(self, timeout: float = 90.0, wait: bool = True, **extra_env) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "BAOMI_DATA_DIR": str(self.data_dir), "BAOMI_PORT": str(self.port),
                "BAOMI_HOST": "127.0.0.1", "BAOMI_DB_URL": self.db_url,

@@ -21,7 +21,8 @@ def fmt_ts(ts: float | None) -> str:
 
 def collect(s, sub: Submission) -> dict:
     users = {u.id: u for u in s.execute(select(User)).scalars()}
-    name = lambda uid: (users[uid].display_name or users[uid].username) if uid in users else ""
+    def name(uid):
+        return (users[uid].display_name or users[uid].username) if uid in users else ""
     vers = s.execute(select(Version).where(Version.submission_id == sub.id).order_by(Version.number)).scalars().all()
     cur = next(v for v in vers if v.number == sub.current_version)
     findings = []
@@ -97,7 +98,8 @@ def render_pdf(data: dict) -> bytes:
     base = ParagraphStyle("cjk", fontName="STSong-Light", fontSize=9.5, leading=13, wordWrap="CJK")
     title = ParagraphStyle("t", parent=base, fontSize=16, leading=22, alignment=1)
     h2 = ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=6)
-    P = lambda x: Paragraph(escape(str(x or "")), base)
+    def P(x):
+        return Paragraph(escape(str(x or "")), base)
     sub, cur = data["sub"], data["cur"]
     style = TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                         ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke)])

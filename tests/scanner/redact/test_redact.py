@@ -164,8 +164,8 @@ def _ocr_text(pdf_data: bytes) -> str:
     from scanner.extract import ocr
     pdf = pdfium.PdfDocument(pdf_data)
     try:
-        return "\n".join(l.text for i in range(len(pdf))
-                         for l in ocr.recognize(pdf[i].render(scale=2).to_pil()).lines)
+        return "\n".join(ln.text for i in range(len(pdf))
+                         for ln in ocr.recognize(pdf[i].render(scale=2).to_pil()).lines)
     finally:
         pdf.close()
 

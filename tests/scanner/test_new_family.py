@@ -1,6 +1,7 @@
 """Adding a category family takes two files: the rule file that emits it and its vocabulary entry
 (here a lexicon directory's taxonomy.toml; in the product, a Family in scanner/taxonomy.py). The
-`baomi scan` reports (text, html, SARIF) then show it with its Chinese label and colour."""
+`baomi scan` reports (text, html, SARIF) then show it with its Chinese label and colour (the
+reviewer pages: tests/service/test_web_pages.py::test_a_new_category_family_on_the_pages)."""
 from __future__ import annotations
 
 import filecmp
@@ -14,37 +15,10 @@ from pathlib import Path
 import pytest
 
 from scanner.rules import default_lexicon_dir
+from support.org_family import DRAFT, org_lexicons_in
 
 ROOT = Path(__file__).resolve().parents[2]
 BAOMI = [sys.executable, "-m", "scanner.cli"]
-
-ORG_RULES = '''
-[[rules]]
-id = "org.unit.v1"
-category = "org.unit"
-description = "an internal unit named with its code (test family)"
-regex = \'\'\'第[一二三四五六七八九十]+研究室\'\'\'
-severity = "medium"
-confidence = 0.9
-explanation = "出现内设机构代号“{text}”。"
-suggestion = "请改用对外公开的机构名称。"
-examples_true = ["由第七研究室负责"]
-examples_false = ["由研究室负责"]
-'''
-
-ORG_VOCABULARY = '''
-[[family]]
-name = "org"
-zh = "机构信息"
-icon = "机"
-colour = "#37474f"
-background = "#dde3e6"
-
-[[category]]
-name = "org.unit"
-zh = "内设机构"
-'''
-
 
 def _changed(a: Path, b: Path) -> set[str]:
     """Files that differ between two directory trees (added, removed or changed), relative paths."""
@@ -60,17 +34,13 @@ def _changed(a: Path, b: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def org_lexicons(tmp_path_factory) -> Path:
-    lex = tmp_path_factory.mktemp("org") / "lexicons"
-    shutil.copytree(default_lexicon_dir(), lex)
-    (lex / "rules" / "org.toml").write_text(ORG_RULES, encoding="utf-8")
-    (lex / "taxonomy.toml").write_text(ORG_VOCABULARY, encoding="utf-8")
-    return lex
+    return org_lexicons_in(tmp_path_factory.mktemp("org"))
 
 
 @pytest.fixture(scope="module")
 def draft(tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp("draft") / "notice.txt"
-    p.write_text("关于调整分工的通知\n该项目由第七研究室负责。\n", encoding="utf-8")
+    p.write_text(DRAFT, encoding="utf-8")
     return p
 
 

@@ -409,6 +409,23 @@ def test_admin_editor_runs_the_loader_checks_before_saving(svc, tmp_path):
     assert (lex / "policy.toml").read_text("utf-8") == policy
 
 
+def test_a_new_category_family_on_the_pages(svc, tmp_path):
+    """A family added with only its rule file and its vocabulary entry (support.org_family) is
+    labelled, coloured and given its glyph on the reviewer pages."""
+    from scanner.engine import Scanner
+    from support.org_family import DRAFT, org_lexicons_in
+    svc.st.scanner = Scanner(lexicon_dir=org_lexicons_in(tmp_path), light=True)
+    a = web_login(svc, "alice")
+    sid = submit(a, DRAFT)
+    sub = wait_submission(svc.login("alice"), sid)
+    assert [f["category"] for f in sub["report"]["findings"]] == ["org.unit"]
+    page = a.get(f"/s/{sid}").text
+    assert "内设机构" in page and re.search(r'<mark class="hl c-org[" ]', page), page[-1500:]
+    css = TestClient(svc.app).get("/ui/taxonomy.css").text
+    assert "--c-org:#37474f;--b-org:#dde3e6" in css and "mark.c-org{" in css
+    assert ".t-org.anc::before{content:\"\\673a \"" in css           # the glyph 机
+
+
 def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
     from support.drafts import pdf_bytes
     pdf = pdf_bytes(["关于报送会议材料的通知", f"联系人李娜，身份证号{IDN}。"], black_bar=(170, 750 - 5, 170, 20))

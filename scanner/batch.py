@@ -31,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .config import SandboxLimits
 from .policy import exit_code
@@ -128,7 +128,7 @@ def _init_worker(light: bool, isolated, limits: SandboxLimits | None = None) -> 
 def scan_one(item: Item, light: bool = False, isolated: bool = False, data: bytes | None = None) -> dict:
     """Scan one file; never raises. Returns the JSON report with a `batch` object added."""
     from . import get_scanner
-    from .model import Report, ScanError
+    from .model import ScanError
     t0 = time.perf_counter()
     try:
         sc = get_scanner(light)
@@ -167,9 +167,12 @@ def scan_paths(items: list[Item], light: bool = False, isolated: bool = False) -
     limits = _worker_opts.get("limits")
     if limits is None:
         return [scan_one(it, light=light, isolated=isolated) for it in items]
+    from . import get_scanner
+    ocr = get_scanner(light).ocr
+    ocr_cpu = int(ocr.budget_s * max(1, ocr.threads)) if ocr.enabled else 0    # OCR's own budget on top
     out = []
     for it in items:
-        cpu_budget(limits.cpu_s)
+        cpu_budget(limits.cpu_s + ocr_cpu)
         out.append(scan_one(it, light=light, isolated=False))
     return out
 

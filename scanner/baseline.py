@@ -47,11 +47,13 @@ def as_allowlist(data: dict) -> Allowlist:
 
 def collect(paths: list[str], light: bool) -> tuple[dict[tuple[str, str], dict], str]:
     from . import get_scanner
-    from .scan_cli import expand_paths, should_isolate
+    from .batch.inputs import iter_inputs
+    from .extract.sandbox import path_needs_isolation
     scanner = get_scanner(light=light)
     seen: dict[tuple[str, str], dict] = {}
-    for path in expand_paths(paths):
-        rep = scanner.scan_file(path, source=path, isolated=should_isolate(path, "auto"))
+    for item in iter_inputs(paths, hidden=False):
+        path = item.path
+        rep = scanner.scan_file(path, source=path, isolated=path_needs_isolation(path, "auto"))
         for f in rep.findings:
             e = seen.setdefault((f.fingerprint, f.rule_id), {"fingerprint": f.fingerprint, "rule_id": f.rule_id,
                                                              "category": f.category, "count": 0})

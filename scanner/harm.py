@@ -53,6 +53,7 @@ class HarmRules:
                                                  "hidden", "copy_terms"))
         r.meta_plain = frozenset(m["plain_fields"])
         r.meta_ignore = tuple(m["ignore_categories"])
+        r.meta_restricted = _rx(m["restricted_cue"])
         r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
         r.email_person_fields = frozenset(e["metadata_person_fields"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
@@ -195,7 +196,10 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         others = [g for g in on_segment.get(f.segment_id, ()) if g is not f
                   and not g.category.startswith(rules.meta_ignore)
                   and SEVERITY_RANK[g.severity] >= SEVERITY_RANK["medium"]]
-        if others:
+        if not others and rules.meta_restricted.search(f.text):
+            result.append(replace(f, severity=f.severity if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]
+                                  else "medium", evidence=f.evidence + ["value:restricted_cue"]))
+        elif others:
             result.append(replace(f, severity=f.severity if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]
                                   else "medium",
                                   evidence=f.evidence + ["value:" + c for c in sorted({g.category for g in others})]))

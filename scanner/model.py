@@ -125,6 +125,13 @@ class Finding:
             "group": self.group, "needs_verdict": self.needs_verdict, "allowlisted": self.allowlisted,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Finding:
+        keys = ("category", "rule_id", "start", "end", "text", "layer", "segment_id", "location", "severity",
+                "confidence", "explanation", "suggestion", "evidence", "fingerprint", "group", "needs_verdict",
+                "allowlisted")
+        return cls(**{k: d[k] for k in keys if k in d})
+
 
 @dataclass
 class Report:
@@ -180,6 +187,21 @@ class Report:
         if with_segments:
             d["segments"] = [s.to_dict() for s in self.segments]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Report:
+        """Inverse of `to_dict` (with or without segments); keys it does not know are ignored."""
+        return cls(source=d.get("source", ""), sha256=d.get("sha256", ""), decision=d["decision"],
+                   risk_score=float(d.get("risk_score", 0.0)),
+                   findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+                   errors=[ScanError.from_dict(e) for e in d.get("errors", [])],
+                   scanner_version=d.get("scanner_version", ""), ruleset_hash=d.get("ruleset_hash", ""),
+                   model_version=d.get("model_version", ""), timings_ms=dict(d.get("timings_ms") or {}),
+                   media_type=d.get("media_type", ""),
+                   segments=[Segment(id=s["id"], layer=s["layer"], text=s["text"], locator=s.get("locator") or {})
+                             for s in d.get("segments", [])],
+                   decision_reasons=list(d.get("decision_reasons", [])),
+                   fingerprint_key_id=d.get("fingerprint_key_id", ""))
 
     @classmethod
     def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",

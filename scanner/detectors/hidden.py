@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from ..config import ScanConfig
+from ..extract.formats import family as format_family
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
@@ -51,7 +52,6 @@ TOOL_CUSTOM = re.compile(r"^(KSOProductBuildVer|ICV|KSOTemplateDocerSaveRecord|K
 # hidden-layer kinds whose presence alone is normal (still scanned by the other detectors)
 QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar"}
 
-_FAMILY = (("html", "html"), ("pdf", "pdf"), ("spreadsheet", "sheet"), ("presentation", "slides"))
 
 CATEGORY = {"revision": "hidden.revision", "comment": "hidden.comment", "hidden": "hidden.text",
             "metadata": "hidden.metadata", "redaction": "hidden.redaction"}
@@ -129,8 +129,7 @@ class HiddenDetector(Detector):
         return True
 
     def _suggestion(self, layer: str, ctx: ScanContext) -> str:
-        mt = ctx.document.media_type
-        family = next((fam for key, fam in _FAMILY if key in mt), "")
+        family = format_family(ctx.document.media_type)     # html, pdf, sheet, slides, ... (the formats table)
         msg = getattr(self.texts.hidden, layer)
         return msg.suggestion_by_format.get(family, msg.suggestion)
 

@@ -28,8 +28,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..model import Document, ScanError
 from . import MAX_INPUT_BYTES

@@ -41,10 +41,10 @@ def _addr(h) -> int:
 
 
 def _bounds(R, obj):
-    l, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
-    if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(l), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
+    lf, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(lf), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
         return None
-    return l.value, b.value, r.value, t.value
+    return lf.value, b.value, r.value, t.value
 
 
 def _fill(R, obj):
@@ -123,9 +123,9 @@ def _char_table(R, tp_raw, n):
     """Arrays of per-char data: unicode, box, z (paint order of its text object), render mode,
     fill colour, font size, unicode-map error. Fill colour and font size belong to the character's
     text object, so they are read once per object (pdfium calls dominate extraction time)."""
-    l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    lf, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     cr, cg, cb, ca = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
-    bl, br, bb, bt = ctypes.byref(l), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
+    bl, br, bb, bt = ctypes.byref(lf), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
     bcr, bcg, bcb, bca = ctypes.byref(cr), ctypes.byref(cg), ctypes.byref(cb), ctypes.byref(ca)
     get_unicode, get_box = R.FPDFText_GetUnicode, R.FPDFText_GetCharBox
     get_obj, has_maperr = R.FPDFText_GetTextObject, R.FPDFText_HasUnicodeMapError
@@ -146,7 +146,7 @@ def _char_table(R, tp_raw, n):
             if oaddr:
                 per_object[oaddr] = style
         maperr = has_maperr(tp_raw, i) == 1
-        rows.append((u, (l.value, b.value, r.value, t.value) if ok else None, oaddr, style[0], style[1], maperr))
+        rows.append((u, (lf.value, b.value, r.value, t.value) if ok else None, oaddr, style[0], style[1], maperr))
     return rows
 
 
@@ -279,7 +279,7 @@ def _loose_height(R, tp_raw, i: int) -> float:
     return abs(rect.top - rect.bottom)
 
 
-def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, objs: "PageObjects", rows) -> None:
+def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, objs: PageObjects, rows) -> None:
     w, h = page.get_size()
     try:
         crop = tuple(page.get_cropbox())
@@ -295,7 +295,7 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
     # covering most of the page is a scan backdrop, not a redaction
     patches = [im for im in objs.image_objs if (im[2] - im[0]) * (im[3] - im[1]) < 0.25 * page_area]
     under_image = []
-    for i, (u, box, oaddr, col, size, maperr) in enumerate(rows):
+    for i, (u, box, oaddr, col, _size, maperr) in enumerate(rows):
         ch = chr(u) if 0 < u < 0x110000 else ""
         if not ch or u in (0xFFFE, 0xFFFF):
             if box is not None and box[2] > box[0]:
@@ -353,7 +353,7 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
                 doc.add("hidden", text, page=page_no, kind=kind, bbox=_union([b for _, _, b in grp]))
 
 
-def _confirm_under_images(R, render: "Render", cands) -> list:
+def _confirm_under_images(R, render: Render, cands) -> list:
     """Chars under later-painted pictures: hidden when removing the pictures reveals the glyph."""
     if not cands or not render.ok:
         return []

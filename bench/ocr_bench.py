@@ -87,6 +87,7 @@ def ocr_one_core(n_pages: int) -> dict:
     cpus = [p["cpu_s"] for p in data["pages"]]
     lines = sum(p["lines"] for p in data["pages"])
     return {"pages": n_pages, "engine_load_s": round(data["load_s"], 2),
+            "load_average": [round(x, 1) for x in __import__("os").getloadavg()],
             "wall_p50_s": round(pct(walls, 50), 2), "wall_p99_s": round(pct(walls, 99), 2),
             "cpu_p50_s": round(pct(cpus, 50), 2), "cpu_p99_s": round(pct(cpus, 99), 2),
             "lines_exact": f"{sum(p['exact'] for p in data['pages'])}/{lines}",
@@ -103,11 +104,17 @@ def scanned_pdf_end_to_end(n_pages: int) -> dict:
         p.write_bytes(scanned_pdf(imgs))
         del imgs
         sc = Scanner(light=True, ocr=OcrOptions(threads=2, budget_s=3600))
+        import resource
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         w0 = time.perf_counter()
         rep = sc.scan_file(p, isolated=True)
         wall = time.perf_counter() - w0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     pages_read = len({s.locator.get("page") for s in rep.segments if s.layer == "ocr"})
     return {"pages": n_pages, "seconds": round(wall, 1), "per_page_s": round(wall / n_pages, 2),
+            "child_cpu_s": round(cpu, 1), "child_cpu_per_page_s": round(cpu / n_pages, 2),
+            "load_average": [round(x, 1) for x in __import__("os").getloadavg()],
             "pages_read": pages_read, "decision": rep.decision, "errors": [e.code for e in rep.errors],
             "how": "Scanner.scan_file(isolated=True), OCR threads 2, on the machine's 2 cores"}
 

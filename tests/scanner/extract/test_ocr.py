@@ -197,6 +197,11 @@ def test_ocr_budget_exhausted_names_the_pages_left_unread():
     err = [e for e in doc.errors if e.code == "extract.timeout"]
     assert len(err) == 1 and "第 2–3 页" in err[0].message
     assert any(s.layer == "ocr" and s.locator["page"] == 1 for s in doc.segments)
+    # the budget is per document: nothing of it stays behind for the next extraction
+    from scanner.extract.ocr import current
+    assert current() is None
+    again = extract_bytes(scanned_pdf([page(MARKED_NOTICE)]), "next.pdf")
+    assert again.errors == [] and any(s.text == "秘密★5年" for s in again.segments)
 
 
 def test_unreadable_text_like_regions_are_low_confidence():

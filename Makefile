@@ -27,20 +27,25 @@ run: setup
 	sh .ci/install_office.sh --best-effort
 	$(BIN)/baomi serve
 
-test: setup browser office lint
+test: setup browser office tools lint
 	$(BIN)/python -m pytest
 
-# Checks `make test` runs first: declared dependencies = imports (deptry).
+# Checks `make test` runs first: declared dependencies = imports (deptry), import layers and no cycles
+# (import-linter contracts in pyproject.toml; a broken one names the importing file and line), lint
+# (ruff), types of the public API (mypy, files in pyproject.toml).
 .PHONY: lint
 lint: setup
 	$(BIN)/deptry scanner service training
+	PYTHONPATH=. $(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
-test-fast: setup office
+test-fast: setup office tools
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 # Browser end-to-end tests (issue 6) in Debian's chromium, installed when missing (never a browser download).
-.PHONY: browser e2e office
+.PHONY: browser e2e office tools
 browser:
 	sh .ci/install_chromium.sh
 
@@ -48,6 +53,10 @@ browser:
 # OCR), Debian packages installed when missing (issue 11).
 office:
 	sh .ci/install_office.sh
+
+# strace for the zero-egress tests (tests/service/test_egress.py), installed when missing.
+tools:
+	sh .ci/install_tools.sh
 
 e2e: setup browser
 	$(BIN)/python -m pytest tests/e2e

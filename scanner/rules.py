@@ -111,6 +111,8 @@ class RuleSpec(_Strict):
     group: int | str = 0
     # minimum Shannon entropy (bits per character) of the value (gitleaks)
     entropy: Annotated[float, Field(ge=0, le=8)] = 0.0
+    # also match a number split by a line break (a PDF line wrap): reported as one finding per line
+    cross_lines: bool = False
     severity: Severity = "medium"
     confidence: Annotated[float, Field(ge=0, le=1)] = 0.8
     context_plus: list[NonEmpty] = []        # words near the match that raise confidence
@@ -159,10 +161,12 @@ class RuleSpec(_Strict):
             raise ValueError(f"unknown placeholder(s) {sorted(extra)}; only {{text}} is filled in")
         return v
 
-    @model_validator(mode="after")
-    def _group_exists(self) -> RuleSpec:
-        pat = compile_regex(self.regex, self.ignore_case)
-        g = self.group
+    @field_validator("group")
+    @classmethod
+    def _group_exists(cls, g: int | str, info: ValidationInfo) -> int | str:
+        if "regex" not in info.data:        # the regex itself is wrong: reported on its own field
+            return g
+        pat = compile_regex(info.data["regex"], info.data.get("ignore_case", False))
         if isinstance(g, int) and not 0 <= g <= pat.groups:
             raise ValueError(f"group {g} does not exist: the regex has {pat.groups} group(s)")
         if g == "first":
@@ -170,7 +174,7 @@ class RuleSpec(_Strict):
                 raise ValueError('group "first" needs at least one group in the regex')
         elif isinstance(g, str) and g not in pat.groupindex:
             raise ValueError(f"group {g!r} is not a named group of the regex (nor \"first\")")
-        return self
+        return g
 
 
 class RulesFile(_Strict):
@@ -189,6 +193,7 @@ class Rule:
     validator: str | None = None
     group: int | str = 0            # a group number or name, or "first"
     entropy: float = 0.0            # minimum Shannon entropy of the value
+    cross_lines: bool = False       # also match a number split by a line break
     context_plus: list[str] = field(default_factory=list)
     context_minus: list[str] = field(default_factory=list)
     context_required: bool = False
@@ -208,7 +213,7 @@ class Rule:
     def from_spec(cls, s: RuleSpec, file: str) -> Rule:
         return cls(id=s.id, category=s.category, regex=compile_regex(s.regex, s.ignore_case), severity=s.severity,
                    confidence=s.confidence, keywords=[k.lower() for k in s.keywords], validator=s.validator,
-                   group=s.group, entropy=s.entropy,
+                   group=s.group, entropy=s.entropy, cross_lines=s.cross_lines,
                    context_plus=list(s.context_plus), context_minus=list(s.context_minus),
                    context_required=s.context_required, context_window=s.context_window,
                    context_minus_weight=s.context_minus_weight,
@@ -284,25 +289,73 @@ class MarkingPieces(_Strict):
     internal: Annotated[list[NonEmpty], Field(min_length=1)]
     internal_companions: list[NonEmpty] = []
     first_lines: Annotated[int, Field(ge=1, le=50)] = 4
+    # bracket pairs ("【】") around a mark in the marking position; title pairs (《》): a bare level
+    # alone in them is a book title
+    brackets: list[Annotated[str, Field(min_length=2, max_length=2)]] = []
+    title_brackets: list[Annotated[str, Field(min_length=2, max_length=2)]] = []
+    teaching: list[NonEmpty] = []         # words that make a document GB/T 9704 teaching material
+    example_headers: list[NonEmpty] = []  # a column header that makes the cells below it examples
+    declassified: list[NonEmpty] = []     # notes that the document was declassified
+    not_declassified: list[NonEmpty] = [] # words before such a note that negate it (未, 尚未)
 
-    @model_validator(mode="after")
-    def _regexes(self) -> MarkingPieces:
-        compile_regex(self.number)
-        compile_regex(self.period.replace("{number}", self.number))
-        return self
+    @field_validator("number")
+    @classmethod
+    def _number(cls, v: str) -> str:
+        compile_regex(v)
+        return v
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, v: str, info: ValidationInfo) -> str:
+        compile_regex(v.replace("{number}", info.data.get("number", "")))
+        return v
+
+    @field_validator("title_brackets")
+    @classmethod
+    def _titles(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if not set(v) <= set(info.data.get("brackets", [])):
+            raise ValueError("title_brackets must be listed in brackets too")
+        return v
+
+
+class MarkingLabel(_Strict):
+    """工作秘密 / 商业秘密 marks: the mark words, the 密级 field values that mean this label, and the marks
+    that are never ordinary words (bracketed inline they are marks)."""
+    marks: Annotated[list[NonEmpty], Field(min_length=1)]
+    field_values: list[NonEmpty] = []
+    inline_marks: list[NonEmpty] = []
+
+
+class MarkingLabels(_Strict):
+    work: MarkingLabel | None = None
+    commercial: MarkingLabel | None = None
+
+
+DisclosureSeverity = Literal["medium", "low", "none"]
+
+
+class Disclosure(_Strict):
+    """政府信息公开属性: field names, field values and standalone lines with their severity ("none": not
+    reported), and statements that count anywhere in the text unquoted."""
+    fields: list[NonEmpty] = []
+    values: dict[NonEmpty, DisclosureSeverity] = {}
+    lines: dict[NonEmpty, DisclosureSeverity] = {}
+    inline: list[NonEmpty] = []
 
 
 class MarkingMessage(_Strict):
     explanation: NonEmpty
     explanation_inline: str | None = None
+    explanation_low: str | None = None      # disclosure: a low-severity value (依申请公开)
     suggestion: NonEmpty
 
     @model_validator(mode="after")
     def _fields(self) -> MarkingMessage:
-        for text in (self.explanation, self.explanation_inline or "", self.suggestion):
-            extra = _placeholders(text) - {"text", "position"}
+        for text in (self.explanation, self.explanation_inline or "", self.explanation_low or "", self.suggestion):
+            extra = _placeholders(text) - {"text", "position", "note"}
             if extra:
-                raise ValueError(f"unknown placeholder(s) {sorted(extra)}; only {{text}} and {{position}} are filled in")
+                raise ValueError(f"unknown placeholder(s) {sorted(extra)}; only {{text}}, {{position}} and {{note}} "
+                                 "are filled in")
         return self
 
 
@@ -310,6 +363,11 @@ class MarkingMessages(_Strict):
     level: MarkingMessage
     field: MarkingMessage
     internal: MarkingMessage
+    work: MarkingMessage | None = None
+    commercial: MarkingMessage | None = None
+    disclosure: MarkingMessage | None = None
+    declassified: MarkingMessage | None = None     # {note}: the declassification note found
+    example: MarkingMessage | None = None          # a mark in a GB/T 9704 teaching table
 
     @model_validator(mode="after")
     def _inline(self) -> MarkingMessages:
@@ -319,14 +377,31 @@ class MarkingMessages(_Strict):
 
 
 class MarkingExamples(_Strict):
-    true: Annotated[list[str], Field(min_length=1)]
-    false: Annotated[list[str], Field(min_length=1)]
+    true: Annotated[list[str], Field(min_length=1)]      # whole drafts that block
+    review: list[str] = []                                # ... that go to review
+    false: Annotated[list[str], Field(min_length=1)]     # ... that pass
 
 
 class MarkingFile(_Strict):
     marking: MarkingPieces
+    labels: MarkingLabels = MarkingLabels()
+    disclosure: Disclosure = Disclosure()
     messages: MarkingMessages
     examples: MarkingExamples
+
+    @model_validator(mode="after")
+    def _messages_present(self) -> MarkingFile:
+        need = {"work": self.labels.work, "commercial": self.labels.commercial,
+                "disclosure": self.disclosure.fields or self.disclosure.lines or self.disclosure.inline,
+                "declassified": self.marking.declassified,
+                "example": self.marking.teaching or self.marking.example_headers}
+        for name, used in need.items():
+            if used and getattr(self.messages, name) is None:
+                raise ValueError(f"[messages.{name}] is required when its marks are configured")
+        if self.messages.disclosure and "low" in {*self.disclosure.values.values(), *self.disclosure.lines.values()} \
+                and not self.messages.disclosure.explanation_low:
+            raise ValueError("messages.disclosure.explanation_low is required for low-severity values")
+        return self
 
 
 # -- hidden content messages (lexicons/rules/hidden.toml) ------------------------------------------
@@ -399,6 +474,9 @@ class Ruleset:
     def load(cls, lexicon_dir: Path) -> Ruleset:
         """Load and validate every rule and term file of a lexicon directory (ConfigError if any is bad)."""
         lexicon_dir = Path(lexicon_dir)
+        if not (lexicon_dir / "rules").is_dir() or not any((lexicon_dir / "rules").glob("*.toml")):
+            # a wrong directory must not load as "no rules" (everything would pass)
+            raise ConfigError("no rule files here (rules/*.toml)", file=str(lexicon_dir))
         try:
             taxonomy = Taxonomy.load(lexicon_dir)
         except TaxonomyError as exc:

@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import Document, Finding, ScanError, Segment
 from ..normalize import NormalizedText, normalize
@@ -85,6 +85,8 @@ class ScanContext:
     errors: list[ScanError] = field(default_factory=list)
 
     _joined: dict[str, JoinedText] = field(default_factory=dict)
+    # document-level facts a detector computes once per scan (e.g. "is this teaching material")
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, document: Document) -> ScanContext:

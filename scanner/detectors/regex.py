@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import ahocorasick_rs
 
 from ..config import ScanConfig
-from ..model import Finding
+from ..model import Finding, Segment
+from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Rule, Ruleset
 from ..validators import Tables, Validator, bound, shannon_entropy
@@ -44,11 +45,17 @@ class RegexDetector(Detector):
         jt = ctx.joined("norm")
         out: list[Finding] = []
         present = self._present_keywords(jt)
+        headers = self._headers(jt)
         for rule in self.rules:
             try:
-                self._scan_rule(rule, jt, present, out)
+                self._scan_rule(rule, jt, present, out, headers)
             except TimeoutError:      # the findings before the timeout stand; the rest is not checked
                 ctx.rule_timed_out(self.name, rule.id)
+        if any(r.cross_lines for r in self.rules):
+            try:
+                out.extend(self._across_lines(jt, present))
+            except TimeoutError:
+                ctx.rule_timed_out(self.name, "across-line-break")
         return out
 
     def _present_keywords(self, jt: JoinedText) -> set[int]:
@@ -98,51 +105,113 @@ class RegexDetector(Detector):
             done_to = min(jt.segment_end(jt.segment_at(max(h.end() - 1, h.start()))) + 1, n)
             yield from rule.regex.finditer(text, a, done_to, timeout=self.timeout)
 
-    def _scan_rule(self, rule: Rule, jt: JoinedText, present: set[int], out: list[Finding]) -> None:
+    def _scan_rule(self, rule: Rule, jt: JoinedText, present: set[int], out: list[Finding],
+                   headers: dict[int, str] | None = None) -> None:
         text = jt.text
-        t = self.timeout
         for m in self._matches(rule, jt, present):
-            if rule.group == "first":     # alternatives with one value group each
-                i, j = next((m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.start(g) >= 0), m.span())
-            else:
-                i, j = m.span(rule.group)
+            i, j = self._span(rule, m)
             if i < 0 or j <= i:
                 continue
             where = jt.locate(i, j)
             if where is None:
                 continue
-            value = text[i:j]
-            lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
-            before, after = text[lo:i], text[j:hi]
-            context = before + " " + after
-            if any(a.search(value, timeout=t) for a in rule.allow):
+            judged = self._judge(rule, text, i, j, headers.get(where[0], "") if headers else "")
+            if judged is None:
                 continue
-            if rule.entropy and shannon_entropy(value) < rule.entropy:
-                continue
-            if any(a.search(text[lo:hi], timeout=t) for a in rule.allow_context):
-                continue
-            conf = rule.confidence
-            evidence = [f"pattern:{rule.id}"]
-            ctx_lower = context.lower()
-            plus = [w for w in rule.context_plus if w.lower() in ctx_lower]
-            minus = [w for w in rule.context_minus if w.lower() in ctx_lower]
-            if rule.context_required and not plus:
-                continue
-            if rule.validator:
-                verdict = self.validators[rule.validator](value, context, before=before, after=after)
-                if verdict is False:
-                    continue
-                if verdict is True:
-                    conf = max(conf, 0.95)
-                    evidence.append(f"validator:{rule.validator}:valid")
-            if plus:
-                conf = min(0.99, conf + CONTEXT_PLUS)
-                evidence.append("context+:" + ",".join(plus[:3]))
-            if minus:
-                conf = max(0.05, conf - rule.context_minus_weight)
-                evidence.append("context-:" + ",".join(minus[:3]))
+            conf, evidence = judged
             k, li, lj = where
-            out.append(make_finding(jt.segments[k], jt.views[k], li, lj, category=rule.category,
-                                    rule_id=rule.id, severity=rule.severity, confidence=conf,
-                                    explanation=rule.explanation.replace("{text}", value),
-                                    suggestion=rule.suggestion, evidence=evidence))
+            out.append(self._finding(rule, jt.segments[k], jt.views[k], li, lj, text[i:j], conf, evidence))
+
+    @staticmethod
+    def _span(rule: Rule, m) -> tuple[int, int]:
+        if rule.group == "first":     # alternatives with one value group each
+            return next((m.span(g) for g in range(1, (m.re.groups or 0) + 1) if m.start(g) >= 0), m.span())
+        return m.span(rule.group)
+
+    def _judge(self, rule: Rule, text: str, i: int, j: int, header: str = "") -> tuple[float, list[str]] | None:
+        """(confidence, evidence) of the value text[i:j], or None when allowlists, entropy, context or
+        the validator drop it. `header`: the column header of a table cell (its label, rows away)."""
+        t = self.timeout
+        value = text[i:j]
+        lo, hi = max(0, i - rule.context_window), min(len(text), j + rule.context_window)
+        before, after = text[lo:i], text[j:hi]
+        context = before + " " + after + (" " + header if header else "")
+        if any(a.search(value, timeout=t) for a in rule.allow):
+            return None
+        if rule.entropy and shannon_entropy(value) < rule.entropy:
+            return None
+        if any(a.search(text[lo:hi], timeout=t) for a in rule.allow_context):
+            return None
+        conf = rule.confidence
+        evidence = [f"pattern:{rule.id}"]
+        ctx_lower = context.lower()
+        plus = [w for w in rule.context_plus if w.lower() in ctx_lower]
+        minus = [w for w in rule.context_minus if w.lower() in ctx_lower]
+        if rule.context_required and not plus:
+            return None
+        if rule.validator:
+            verdict = self.validators[rule.validator](value, context, before=before, after=after)
+            if verdict is False:
+                return None
+            if verdict is True:
+                conf = max(conf, 0.95)
+                evidence.append(f"validator:{rule.validator}:valid")
+        if plus:
+            conf = min(0.99, conf + CONTEXT_PLUS)
+            evidence.append("context+:" + ",".join(plus[:3]))
+        if minus:
+            conf = max(0.05, conf - rule.context_minus_weight)
+            evidence.append("context-:" + ",".join(minus[:3]))
+        return conf, evidence
+
+    @staticmethod
+    def _finding(rule: Rule, seg: Segment, view: NormalizedText, i: int, j: int, value: str, conf: float,
+                 evidence: list[str], note: str = "") -> Finding:
+        return make_finding(seg, view, i, j, category=rule.category, rule_id=rule.id, severity=rule.severity,
+                            confidence=conf, explanation=rule.explanation.replace("{text}", value) + note,
+                            suggestion=rule.suggestion, evidence=evidence)
+
+    @staticmethod
+    def _headers(jt: JoinedText) -> dict[int, str]:
+        """Segment index -> the text of the header cell (row 0) above it, for table cells below the
+        first row: a label such as 身份证号 stands at the top of its column, far from the values."""
+        cells = [(k, seg.locator) for k, seg in enumerate(jt.segments) if "table" in seg.locator]
+        if not cells:
+            return {}
+        top = {(loc.get("table"), loc.get("part"), loc.get("col")): jt.segments[k].text
+               for k, loc in cells if loc.get("row") == 0}
+        return {k: top.get((loc.get("table"), loc.get("part"), loc.get("col")), "") for k, loc in cells if loc.get("row")}
+
+    SEAM = 24    # characters each side of a line break that a number split by it can take
+
+    def _across_lines(self, jt: JoinedText, present: set[int]) -> list[Finding]:
+        """Numbers split by a line break (a PDF line wrap): for rules with `cross_lines`, the end of one
+        line and the start of the next (same layer, digits on both sides) are matched as one text;
+        a number found across the break is reported as two findings, one per line."""
+        out: list[Finding] = []
+        views, segs = jt.views, jt.segments
+        rules = [r for r in self.rules if r.cross_lines and (not r.keywords or self._rule_kw[id(r)] & present)]
+        for k in range(len(views) - 1):
+            a, b = views[k].text, views[k + 1].text
+            if not a or not b or not a[-1].isdigit() or not (b[0].isdigit() or b[0] in "Xx") \
+                    or segs[k].layer != segs[k + 1].layer or "table" in segs[k].locator:
+                continue
+            tail, head = a[-self.SEAM:], b[:self.SEAM]
+            joined = tail + head
+            cut = len(tail)
+            for rule in rules:
+                for m in rule.regex.finditer(joined, timeout=self.timeout):
+                    i, j = self._span(rule, m)
+                    if not (i < cut < j):
+                        continue
+                    judged = self._judge(rule, joined, i, j)
+                    if judged is None:
+                        continue
+                    conf, evidence = judged
+                    evidence = [*evidence, "position:across-line-break"]
+                    value = joined[i:j]
+                    note = "（号码被换行断开，两行合起来才是完整号码。）"
+                    base = len(a) - len(tail)
+                    out.append(self._finding(rule, segs[k], views[k], base + i, len(a), value, conf, evidence, note))
+                    out.append(self._finding(rule, segs[k + 1], views[k + 1], 0, j - cut, value, conf, evidence, note))
+        return out

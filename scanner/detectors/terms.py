@@ -82,6 +82,15 @@ class _Automaton:
         self.allow_owner = [lex for _, lex in allow]
         self.allow_ac = ahocorasick_rs.AhoCorasick([a for a, _ in allow]) if allow else None
 
+    @staticmethod
+    def _repeats(t: str, s: int) -> bool:
+        """A doubled character at s that is part of an evasion: tripled (不不不) or followed by another
+        doubled character (不不得得)."""
+        c = t[s]
+        if t[s + 2:s + 3] == c:
+            return True
+        return len(t) > s + 3 and t[s + 2] == t[s + 3] or len(t) > s + 4 and t[s + 3] == t[s + 4]
+
     def hits(self, t: str, marks: list[int] | None = None):
         """(pattern index, start, end) of every hit that is not allowlisted and keeps to word boundaries;
         the start of every marker hit goes to `marks`."""
@@ -91,7 +100,12 @@ class _Automaton:
         if self.has_markers:
             n = self.n_terms
             if marks is not None:
-                marks.extend(s for k, s, _ in hits if k >= n)
+                for k, s, e in hits:
+                    if k < n:
+                        continue
+                    if e - s == 2 and not self._repeats(t, s):
+                        continue      # one doubled character (人人, 看看) is ordinary writing
+                    marks.append(s)
             hits = [h for h in hits if h[0] < n]
         if not hits:
             return

@@ -133,7 +133,8 @@ def run_child(module: str, path: Path, source: str, limits: SandboxLimits, args:
                                   f"--source={_name_hint(source)}", "--mem-mb", str(limits.mem_mb),
                                   "--cpu-s", str(limits.cpu_s), *args]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "HOME": tempfile.gettempdir()}
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "HOME": tempfile.gettempdir(),
+           "ORT_DISABLE_TELEMETRY": "1"}                 # see scanner/__init__.py
     try:
         proc = subprocess.run(cmd, cwd=_PKG_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=limits.wall_s, check=False)

@@ -128,7 +128,7 @@ def test_a8_hostile_filenames(svc, hostile, caplog):
         assert "<script>alert" not in html
         cd = rev.get(f"/api/v1/submissions/{sid}/record.pdf").headers["content-disposition"]
         assert cd.count("filename*=") == 1 and "\r" not in cd and "\n" not in cd
-    for root, dirs, files in os.walk(data_dir):
+    for root, _dirs, files in os.walk(data_dir):
         for f in files:
             rel = Path(root).relative_to(data_dir)
             if str(rel) in ("blobs", "tmp"):

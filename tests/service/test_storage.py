@@ -60,7 +60,7 @@ def test_key_from_environment(tmp_path):
 
 def test_nul_bytes_stored_on_both_backends(svc):
     a = svc.login("alice")
-    data = "正文\x00含有\x00空字符 秘密★5年\n".encode("utf-8")
+    data = "正文\x00含有\x00空字符 秘密★5年\n".encode()
     r = a.post("/api/v1/submissions", data={"title": "标题\x00带空字符", "purpose": "p\x00"},
                files={"file": ("nul\x00.txt", data)})
     assert r.status_code == 202, r.text
@@ -158,7 +158,7 @@ def _writer_proc(url: str, n_threads: int, cycles: int, q):
     lat, errors = [], []
 
     def work(t):
-        for i in range(cycles):
+        for _ in range(cycles):
             try:
                 t0 = time.perf_counter()
                 with db.write() as s:

@@ -1,6 +1,8 @@
 """The whole 申请 → 保密审查 → 修改 → 审批 → 发布 workflow through HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.testing import BACKENDS, running_service, valid_id_number, wait_submission
@@ -117,6 +119,12 @@ def test_full_workflow(svc):
     pdf = author.get(f"/api/v1/submissions/{sub_id}/record.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and len(pdf.content) > 1500
     assert "filename*=UTF-8''" in pdf.headers["content-disposition"]
+    import pypdfium2 as pdfium
+    doc = pdfium.PdfDocument(pdf.content)
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    for s in ("上网信息发布保密审查单", "保密审查人签字", "审批人签字", "盖章", "同意发布", "rita", "apollo"):
+        assert s in text, s
+    assert not re.search(r"\b(?:pii|marking|secret|hidden)\.[a-z_]+", text) and idn not in text   # no English codes
 
     # the audit trail has every step, none with draft text or the matched value
     trail = reviewer.get(f"/api/v1/submissions/{sub_id}/audit").json()
@@ -167,16 +175,16 @@ def test_reject_escalate_and_separation_of_duties(svc):
     assert r.status_code == 422 and r.json()["error"]["code"] == "reason_required"
     r = rev.post(f"/api/v1/submissions/{sid}/review", json={"decision": "escalate", "reason": "提交保密办定密"})
     assert r.json()["status"] == "escalated"
-    # the approver reviews the escalated item and then cannot also sign it off
+    # the 保密办 (an admin) reviews the escalated item and then cannot also sign it off
+    root = svc.login("root")
     for f in sub["report"]["findings"]:
-        appr.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={"verdict": "false_positive", "reason": "已解密"})
-    r = appr.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve", "reason": "已解密"})
+        root.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={"verdict": "false_positive", "reason": "已解密"})
+    r = root.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve", "reason": "已解密"})
     assert r.status_code == 200
-    r = appr.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"})
+    r = root.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "separation_of_duties"
     # an approved marked draft still never passes the gate: block is never turned into allow
-    root = svc.login("root")
-    assert root.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"}).status_code == 200
+    assert appr.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"}).status_code == 200
     g = svc.key_client(svc.cms_key).post("/api/v1/gate", json={"text": MARKED}).json()
     assert g["decision"] == "block" and g["allow"] is False
 

@@ -13,7 +13,7 @@ import uuid
 from browsing import login
 from support.drafts import docx_bytes, pdf_bytes
 
-from service.testing import valid_id_number
+from support.service_helpers import valid_id_number
 
 IDN = valid_id_number()
 MARKING = "秘密★5年"

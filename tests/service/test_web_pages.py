@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from support.drafts import pdf_bytes
-from service.testing import running_service, valid_id_number, wait_submission
+from support.service_helpers import running_service, valid_id_number, wait_submission
 from service.web.common import CSP
 from service.web.highlight import document_view, highlight
 from service.web.redact import mask_text, redacted_copy

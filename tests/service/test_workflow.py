@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from service.testing import BACKENDS, running_service, valid_id_number, wait_submission
+from support.service_helpers import BACKENDS, running_service, valid_id_number, wait_submission
 
 MARKED = "秘密★5年\n关于2027年度某项工作安排的通知\n各单位：现将有关事项通知如下。"
 

@@ -1,4 +1,5 @@
-"""Run `baomi serve` as a real subprocess on loopback (tests and the load script)."""
+"""Run `baomi serve` as a real subprocess on loopback (the process, egress and browser tests, and
+bench/loadtest.py)."""
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ class Server:
         self.proc = subprocess.Popen([*self.wrap, sys.executable, "-m", "scanner.cli", "serve"], env=env,
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
                                      start_new_session=True,
-                                     cwd=str(Path(__file__).resolve().parents[1]))
+                                     cwd=str(Path(__file__).resolve().parents[2]))
         if not wait:
             return self
         t0 = time.time()

@@ -143,7 +143,7 @@ def checkpoint(s: Session) -> dict:
     """The head now, signed with the audit key: {seq, hash, ts, sig}."""
     head = s.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
     cp = {"seq": head.seq, "hash": head.hash,
-          "ts": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+          "ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     k = s.info.get("audit_key")
     cp["sig"] = k.mac("checkpoint", _cp_payload(cp)) if k is not None else ""
     return cp

@@ -59,7 +59,7 @@ class AuditKey:
     keyed_from: int
 
     def mac(self, label: str, data: str) -> str:
-        return hmac.new(self.key, f"{label}\n{data}".encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self.key, f"{label}\n{data}".encode(), hashlib.sha256).hexdigest()
 
 
 def load_audit_key(path: Path, next_seq) -> AuditKey:

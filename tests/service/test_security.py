@@ -232,7 +232,7 @@ def test_r4_thirty_wrong_passwords_then_the_right_one_is_refused_until_unlocked(
 def test_r4_the_wait_doubles_with_each_failure_after_the_free_ones(lsvc):
     from service.models import LoginThrottle
     c = lsvc.client
-    for i in range(3):
+    for _ in range(3):
         assert _login(c, "author", "x").status_code == 401
     waits = []
     for _ in range(3):

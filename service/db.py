@@ -57,6 +57,7 @@ class Database:
                                               pool_pre_ping=True)
             self.read_engine = self.write_engine
         self.audit_key = None       # service.crypto.AuditKey, set by ServiceState.build: the audit chain's HMAC key
+        self.cipher = None          # service.crypto.Cipher, set by ServiceState.build: encrypted finding details
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._write_lock = threading.RLock()
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -75,7 +76,7 @@ class Database:
 
     def _write_txn(self):
         s = self._write()
-        s.info["audit_key"] = self.audit_key
+        s.info["audit_key"], s.info["cipher"] = self.audit_key, self.cipher
         try:
             yield s
             s.commit()
@@ -88,7 +89,7 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         s = self._read()
-        s.info["audit_key"] = self.audit_key
+        s.info["audit_key"], s.info["cipher"] = self.audit_key, self.cipher
         try:
             yield s
         finally:

@@ -19,9 +19,9 @@ from sqlalchemy import and_, or_, select, update
 
 from . import audit, workflow
 from .faults import fault
-from .models import Job, ReportRow, Version, now
+from .models import FindingRow, Job, ReportRow, Version, now
 from .queue import ACTIVE
-from .reports import failed_report, report_audit_summary, scan_draft, store_report
+from .reports import failed_report, report_audit_summary, scan_draft, seal_plain_details, store_report
 from .state import ServiceState
 from .storage import disk_full, free_bytes
 
@@ -154,6 +154,8 @@ def startup_sweep(st: ServiceState) -> dict:
         with st.db.write() as s:
             for job in s.execute(select(Job).where(Job.blob_id.in_(missing))).scalars():
                 _finish_failed(s, st, job, "failed:blob_missing")
+    with st.db.write() as s:
+        out["finding_details_sealed"] = seal_plain_details(s, st.cipher)
     write_checkpoint(st)
     log.info("startup sweep %s", out)
     return out
@@ -198,6 +200,10 @@ def purge_expired(st: ServiceState, at: float | None = None) -> dict:
             if st.blobs.exists(job.blob_id):
                 st.blobs.delete(job.blob_id)
                 blobs += 1
+        expired = select(ReportRow.id).where(ReportRow.created_at < cutoff, ReportRow.body_enc.is_not(None))
+        # the findings' explanations and locations (they can quote the matched text) go with the body
+        s.execute(update(FindingRow).where(FindingRow.report_id.in_(expired))
+                  .values(detail_enc=None, explanation="", suggestion="", location="{}"))
         res = s.execute(update(ReportRow).where(ReportRow.created_at < cutoff,
                                                 ReportRow.body_enc.is_not(None))
                         .values(body_enc=None, purged_at=now()))

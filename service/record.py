@@ -11,6 +11,7 @@ from sqlalchemy import select
 from scanner.taxonomy import SEVERITY_ZH, category_zh
 
 from .models import Decision, FindingRow, Submission, User, Verdict, Version
+from .reports import finding_detail
 from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
 
 
@@ -36,7 +37,7 @@ def collect(s, sub: Submission) -> dict:
         for i, r in enumerate(rows, 1):
             v = verdicts.get(r.id)
             findings.append({"n": i, "category": r.category, "severity": r.severity, "layer": r.layer,
-                             "explanation": r.explanation, "fingerprint": r.fingerprint[:12],
+                             "explanation": finding_detail(s, r)["explanation"], "fingerprint": r.fingerprint[:12],
                              "verdict": VERDICT_ZH.get(v.verdict, "") if v else "未审查",
                              "reason": v.reason if v else "", "by": name(v.user_id) if v else ""})
     decisions = [{"level": LEVEL_ZH.get(d.level, d.level), "decision": OPINION_ZH.get(d.decision, d.decision),

@@ -32,13 +32,46 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
     s.add(row)
     s.flush()
     for i, f in enumerate(report.findings):
+        # explanation, suggestion and location can quote the matched text: encrypted, never plain
+        detail = json.dumps({"explanation": f.explanation, "suggestion": f.suggestion, "location": f.location},
+                            ensure_ascii=False, default=str).encode("utf-8")
         s.add(FindingRow(report_id=rid, idx=i, category=f.category, rule_id=f.rule_id,
                          severity=f.severity, confidence=float(f.confidence), layer=f.layer,
                          segment_id=f.segment_id, start=f.start, end=f.end,
-                         fingerprint=f.fingerprint, explanation=f.explanation,
-                         suggestion=f.suggestion,
-                         location=json.dumps(f.location, ensure_ascii=False, default=str)))
+                         fingerprint=f.fingerprint, explanation="", suggestion="", location="{}",
+                         detail_enc=st.cipher.encrypt(detail, aad=_detail_aad(rid, i))))
     return row
+
+
+def _detail_aad(report_id: str, idx: int) -> bytes:
+    return f"finding:{report_id}:{idx}".encode()
+
+
+def finding_detail(s, r: FindingRow) -> dict:
+    """A finding row's explanation, suggestion and location: decrypted (the session carries the
+    service's cipher: service.db), or the plain columns of a row written before issue 13;
+    empty after the retention purge."""
+    if r.detail_enc is not None:
+        return json.loads(s.info["cipher"].decrypt(r.detail_enc, aad=_detail_aad(r.report_id, r.idx)))
+    return {"explanation": r.explanation, "suggestion": r.suggestion, "location": json.loads(r.location or "{}")}
+
+
+def seal_plain_details(s, cipher) -> int:
+    """Rows written before issue 13 with plain explanation/suggestion/location: encrypt them into
+    detail_enc and empty the plain columns (start-up; purged reports keep nothing) -> rows sealed."""
+    from sqlalchemy import or_, select
+    n = 0
+    q = select(FindingRow).where(FindingRow.detail_enc.is_(None), or_(
+        FindingRow.explanation != "", FindingRow.suggestion != "", FindingRow.location != "{}"))
+    for r in s.execute(q).scalars():
+        rep = s.get(ReportRow, r.report_id)
+        if rep is not None and rep.purged_at is None:
+            detail = {"explanation": r.explanation, "suggestion": r.suggestion, "location": json.loads(r.location or "{}")}
+            r.detail_enc = cipher.encrypt(json.dumps(detail, ensure_ascii=False).encode("utf-8"),
+                                          aad=_detail_aad(r.report_id, r.idx))
+        r.explanation, r.suggestion, r.location = "", "", "{}"
+        n += 1
+    return n
 
 
 def load_report(st: ServiceState, row: ReportRow, with_segments: bool = False) -> dict:

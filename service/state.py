@@ -58,6 +58,7 @@ class ServiceState:
         db = Database(settings.resolved_db_url)
         db.migrate()
         db.audit_key = load_audit_key(settings.audit_key_path, lambda: _next_seq(db))
+        db.cipher = cipher
         st = cls(settings=settings, db=db, cipher=cipher, blobs=BlobStore(settings.data_dir, cipher))
         if load_scanner:
             st.get_scanner()

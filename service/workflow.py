@@ -38,7 +38,7 @@ from .models import (AuditEntry, Decision, FindingRow, Job, ReportRow, Submissio
                      Version, now)
 from .principal import Principal
 from .queue import new_job, queue_guard
-from .reports import load_report
+from .reports import finding_detail, load_report
 from .security import STAFF
 from .state import ServiceState
 
@@ -317,7 +317,7 @@ def _finding_dicts(s, st: ServiceState, ver: Version, with_segments: bool) -> tu
         f = dict(full[r.idx]) if r.idx < len(full) else {
             "category": r.category, "rule_id": r.rule_id, "severity": r.severity, "layer": r.layer,
             "segment_id": r.segment_id, "start": r.start, "end": r.end, "fingerprint": r.fingerprint,
-            "explanation": r.explanation, "suggestion": r.suggestion, "location": json.loads(r.location)}
+            **finding_detail(s, r)}
         v = verdicts.get(r.id)
         f["id"] = r.id
         f["verdict"] = ({"verdict": v.verdict, "reason": v.reason, "user_id": v.user_id,

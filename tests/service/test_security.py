@@ -384,3 +384,46 @@ def test_r10_deeply_nested_json_is_400(svc):
     assert r.status_code == 400
     r = a.post("/api/v1/gate", content=deep, headers={"Content-Type": "application/json"})
     assert r.status_code in (400, 403)
+
+
+# -- matched text at rest -----------------------------------------------------------------------------
+def test_finding_details_are_encrypted_at_rest_and_purged_with_the_body(svc):
+    from service.jobs import purge_expired
+    from service.models import FindingRow
+    text = "关于表彰的通知\n联系人王小明，身份证号110105199003071234，手机13912345678。"
+    sub = submitted(svc, "alice", text)
+    exps = [f["explanation"] for f in sub["report"]["findings"] if f["explanation"]]
+    assert exps
+    with svc.st.db.read() as s:
+        rows = s.query(FindingRow).filter(FindingRow.report_id == sub["report"]["report_id"]).all()
+        assert rows and all(r.detail_enc and r.explanation == "" and r.suggestion == "" and r.location == "{}"
+                            for r in rows)
+    if not svc.settings.db_url:                     # SQLite: the file itself
+        blob = b"".join(p.read_bytes() for p in svc.settings.data_dir.glob("baomi.db*"))
+        for e in exps:
+            assert e.encode() not in blob, e
+    # the record still explains each finding
+    rita = svc.login("rita")
+    html = rita.get(f"/api/v1/submissions/{sub['id']}/record.html").text
+    assert exps[0] in html
+    # the retention purge takes the details with the report body
+    purge_expired(svc.st, at=10 ** 11)
+    with svc.st.db.read() as s:
+        rows = s.query(FindingRow).filter(FindingRow.report_id == sub["report"]["report_id"]).all()
+        assert rows and all(r.detail_enc is None and r.explanation == "" for r in rows)
+    assert rita.get(f"/api/v1/submissions/{sub['id']}/record.html").status_code == 200
+
+
+def test_plain_details_from_before_are_sealed_at_start(svc):
+    from service.jobs import startup_sweep
+    from service.models import FindingRow
+    sub = submitted(svc, "alice", "联系人王小明，手机13912345678。")
+    with svc.st.db.write() as s:           # a row as written before issue 13
+        r = s.query(FindingRow).filter(FindingRow.report_id == sub["report"]["report_id"]).first()
+        r.detail_enc, r.explanation, r.suggestion, r.location = None, "旧的说明 13912345678", "旧建议", '{"p": 1}'
+        rid = r.id
+    assert startup_sweep(svc.st)["finding_details_sealed"] == 1
+    from service.reports import finding_detail
+    with svc.st.db.read() as s:
+        r = s.get(FindingRow, rid)
+        assert r.explanation == "" and r.location == "{}" and finding_detail(s, r)["explanation"] == "旧的说明 13912345678"

@@ -18,6 +18,7 @@ from scanner.engine import Scanner
 from scanner.rules import default_lexicon_dir
 from scanner.taxonomy import Taxonomy
 
+from . import overrides
 from .crypto import Cipher, load_audit_key, load_key
 from .db import Database
 from .metrics import Metrics
@@ -47,6 +48,7 @@ class ServiceState:
     stop: threading.Event = field(default_factory=threading.Event)
     workers: list = field(default_factory=list)
     last_checkpoint: float = 0.0
+    _rules_base: Path | None = None
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _taxonomy: tuple = field(default=(None, None), repr=False)       # (scanner, its taxonomy)
 
@@ -70,11 +72,17 @@ class ServiceState:
         return self.settings.isolated
 
     def get_scanner(self) -> Scanner:
-        """The scanner of scans, submissions and pages (the shipped rules until a reload)."""
+        """The scanner of scans, submissions and pages: the shipped rules with the admins' edits
+        from the data directory laid over them (service.overrides)."""
         if self.scanner is None:
-            self.scanner = (get_scanner(light=self.settings.light_scanner) if self.settings.ocr is None
-                            else self._build(default_lexicon_dir()))
+            eff = overrides.effective_dir(self.settings.data_dir, self.rules_base())
+            self.scanner = (get_scanner(light=self.settings.light_scanner)
+                            if self.settings.ocr is None and eff == default_lexicon_dir() else self._build(eff))
         return self.scanner
+
+    def rules_base(self) -> Path:
+        """The directory the edits overlay: the shipped lexicons, or one given to reload_rules."""
+        return self._rules_base or default_lexicon_dir()
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -111,12 +119,14 @@ class ServiceState:
         return Scanner(lexicon_dir=lexicon_dir, light=self.settings.light_scanner, ocr=self._ocr())
 
     def reload_rules(self, lexicon_dir: str | Path | None = None) -> Scanner:
-        """Build the scan and gate scanners from `lexicon_dir` (default: the current one) and swap
-        both in. A directory that does not load raises here and leaves the old scanners running."""
-        base = Path(lexicon_dir) if lexicon_dir is not None else self.get_scanner().lexicon_dir
+        """Build the scan and gate scanners from `lexicon_dir` (default: the current base) with the
+        data directory's edits laid over it, and swap both in. A directory that does not load
+        raises here and leaves the old scanners running."""
+        base_dir = Path(lexicon_dir) if lexicon_dir is not None else self.rules_base()
+        base = overrides.effective_dir(self.settings.data_dir, base_dir)
         sc = self._build(base)
         gate = None if self.settings.light_scanner else self._build(base, gate=True)
         with self._rules_lock:
-            self.scanner, self.gate_scanner = sc, gate
+            self.scanner, self.gate_scanner, self._rules_base = sc, gate, base_dir
         log.info("rules reloaded ruleset=%s", sc.ruleset_hash)
         return sc

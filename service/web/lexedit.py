@@ -6,13 +6,14 @@ parses, the file passes the same typed checks as at start-up (scanner.rules.chec
 keys, categories, severities, decisions, regexes, groups, validators, examples; the message names
 the file, the rule and the field), a complete scanner builds from a copy of the directory with the
 new file, and none of the file's own true/false examples that held before fails now. Then the file
-is replaced atomically, the service's scan and gate scanners are rebuilt from the directory and
-swapped together (`ServiceState.reload_rules`: the next scans and gate checks use it), and the
-audit log records who, which file and the hashes before and after (never the content)."""
+is kept in the data directory as the next version of an override (service.overrides: never in the
+project's tracked lexicons/), the service's scan and gate scanners are rebuilt from the shipped
+rules with the overrides laid over them and swapped together (`ServiceState.reload_rules`: the next
+scans and gate checks use it), and the audit log records who, which file, the version and the
+hashes before and after (never the content)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import tomllib
@@ -22,7 +23,7 @@ from scanner.engine import Scanner
 from scanner.errors import ConfigError
 from scanner.rules import check_file
 
-from .. import audit
+from .. import audit, overrides
 from ..errors import err
 
 EDITABLE_SUFFIX = ".toml"
@@ -105,12 +106,13 @@ def save(st, actor: audit.Actor, rel: str, text: str) -> dict:
         problems = [msg for n, ex, msg in _examples_hold(sc, rel, doc) if (n, ex) not in known]
         if problems:
             raise err(422, "examples_failed", "；".join(problems[:5]))
-    tmpfile = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmpfile.write_bytes(data)
-    os.replace(tmpfile, path)
-    new_hash = st.reload_rules(base).ruleset_hash
+    # into the data directory as the next version of the file (never the tracked lexicons/), then
+    # both scanners are rebuilt over the shipped rules with the edits laid over them
+    version = overrides.save_version(st.settings.data_dir, path.relative_to(base.resolve()).as_posix(), data)
+    new_hash = st.reload_rules().ruleset_hash
     with st.db.write() as s:
         audit.append(s, actor, "lexicon.updated", "lexicon", rel[:64],
                      before={"sha256": hashlib.sha256(old).hexdigest(), "ruleset_hash": old_hash},
-                     after={"sha256": hashlib.sha256(data).hexdigest(), "ruleset_hash": new_hash})
-    return {"changed": True, "ruleset_hash": new_hash}
+                     after={"sha256": hashlib.sha256(data).hexdigest(), "ruleset_hash": new_hash,
+                            "version": version})
+    return {"changed": True, "ruleset_hash": new_hash, "version": version}

@@ -339,7 +339,12 @@ def test_admin_edits_a_term_list_validated_audited_and_live(svc, tmp_path):
     r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "terms/internal.toml", "text": new},
                   follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/admin/policy?msg=lexicon", r.text[:300]
-    assert "闭门磋商稿" in (lex / "terms" / "internal.toml").read_text("utf-8")
+    # the edit lives in the data directory as version 1 of an override; the shipped file is untouched
+    assert (lex / "terms" / "internal.toml").read_text("utf-8") == original
+    data = svc.settings.data_dir / "lexicons"
+    assert "闭门磋商稿" in (data / "overrides" / "terms" / "internal.toml").read_text("utf-8")
+    assert (data / "history" / "terms" / "internal.toml" / "0001.toml").read_text("utf-8") == new
+    assert "闭门磋商稿" in (svc.st.get_scanner().lexicon_dir / "terms" / "internal.toml").read_text("utf-8")
     g = svc.key_client(key).post("/api/v1/gate", json={"text": probe}).json()
     assert g["decision"] == "review" and any("term.internal" in x for x in g["reasons"])
     hist = root.get("/admin/policy").text
@@ -495,3 +500,50 @@ def test_author_downloads_the_redacted_copy_in_the_original_format(svc):
     t = submit(a, "联系人身份证号" + IDN, name="n.html")
     wait_submission(svc.login("alice"), t)
     assert a.get(f"/s/{t}/redacted").status_code == 415
+
+
+def test_rule_edits_land_in_the_data_directory_versioned_and_survive_a_restart(tmp_path):
+    """Issue 13: an edit from the admin pages never writes the project's tracked lexicons/ (the
+    red team could not even try it for that reason); it is version N of an override in the data
+    directory, with an audit entry naming the version; a restart loads it; scan and gate agree."""
+    from fastapi.testclient import TestClient
+
+    from scanner.rules import default_lexicon_dir
+    from service.main import create_app
+    shipped = default_lexicon_dir() / "terms" / "internal.toml"
+    before = shipped.read_bytes()
+    probe = "本方案系闭门磋商稿。"
+    try:
+        with running_service(tmp_path) as svc:
+            svc.user("root", "admin")
+            root = web_login(svc, "root")
+            tok = re.search(r'name="csrf_token" value="([^"]+)"',
+                            root.get("/admin/policy/edit?file=terms/internal.toml").text).group(1)
+            for n, term in ((1, "闭门磋商稿"), (2, "闭门磋商记录")):
+                text = (svc.st.get_scanner().lexicon_dir / "terms" / "internal.toml").read_text("utf-8")
+                new = text.replace('terms = [\n', f'terms = [\n  "{term}",\n', 1)
+                r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "terms/internal.toml", "text": new},
+                              follow_redirects=False)
+                assert r.status_code == 303, r.text[:300]
+                assert shipped.read_bytes() == before
+                hist = svc.settings.data_dir / "lexicons" / "history" / "terms" / "internal.toml" / f"{n:04d}.toml"
+                assert hist.read_text("utf-8") == new
+            audit = root.get("/api/v1/admin/audit/verify").json()
+            assert audit["ok"]
+            from service.models import AuditEntry
+            with svc.st.db.read() as s:
+                rows = s.query(AuditEntry).filter(AuditEntry.action == "lexicon.updated").order_by(AuditEntry.seq).all()
+                assert ['"version":1' in r.after for r in rows] == [True, False] and '"version":2' in rows[1].after
+            key = svc.api_key("root", scopes=("gate", "scan"))
+            data_dir, settings = svc.settings.data_dir, svc.settings
+        # a restart over the same data directory
+        with TestClient(create_app(settings)) as c:
+            st = c.app.state.svc
+            assert st.get_scanner().lexicon_dir.parent == data_dir / "lexicons"
+            kc = TestClient(c.app, headers={"Authorization": f"Bearer {key}"})
+            assert kc.post("/api/v1/scan", json={"text": probe}).json()["decision"] == "review"
+            assert kc.post("/api/v1/gate", json={"text": "本次闭门磋商记录。"}).json()["decision"] == "review"
+    finally:
+        if shipped.read_bytes() != before:     # never leave the tracked file changed, even on failure
+            shipped.write_bytes(before)
+    assert shipped.read_bytes() == before

@@ -23,9 +23,11 @@ $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 setup: $(STAMP)
 
 # The service on the embedded default (SQLite in ./var): prints its address and the demo accounts.
+# Another port: `make run PORT=8080` (the same as `baomi serve --port 8080` or BAOMI_PORT=8080).
+PORT ?=
 run: setup
 	sh .ci/install_office.sh --best-effort
-	$(BIN)/baomi serve
+	$(BIN)/baomi serve $(if $(PORT),--port $(PORT))
 
 test: setup browser office tools lint
 	$(BIN)/python -m pytest

@@ -111,6 +111,13 @@ def cmd_serve(args) -> int:
     if args.limit_concurrency is not None:
         settings.limit_concurrency = args.limit_concurrency
     multi = settings.http_workers > 1
+    busy = _port_taken(settings.host, settings.port)
+    if busy:            # say so before anything is created or printed (demo accounts, banner)
+        print(f"无法启动：{settings.host}:{settings.port} 已被占用（{busy}）。请换一个端口："
+              f"`make run PORT=8080`、`baomi serve --port 8080` 或设置 BAOMI_PORT=8080。\n"
+              f"cannot start: {settings.host}:{settings.port} is in use; choose another port with --port or BAOMI_PORT.",
+              file=sys.stderr)
+        return 3
     from .state import ServiceState
     st = ServiceState.build(settings, load_scanner=not multi)
     s = st.settings
@@ -150,6 +157,24 @@ def cmd_serve(args) -> int:
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False, log_config=log_config,
                 **_http_limits(s))
     return 0
+
+
+def _port_taken(host: str, port: int) -> str:
+    """"" when (host, port) can be bound now, else the reason (a quick probe; uvicorn binds later)."""
+    import errno
+    import socket
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return f"地址无效：{exc.strerror or exc}"
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            return "端口已被其他程序使用" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+    return ""
 
 
 def _http_limits(s) -> dict:

@@ -21,7 +21,8 @@ from . import audit, workflow
 from .faults import fault
 from .models import FindingRow, Job, ReportRow, Version, now
 from .queue import ACTIVE
-from .reports import failed_report, report_audit_summary, scan_draft, seal_plain_details, store_report
+from .reports import (failed_report, report_audit_summary, scan_draft, seal_plain_details, store_report,
+                      text_mac)
 from .state import ServiceState
 from .storage import disk_full, free_bytes
 
@@ -124,6 +125,7 @@ def _finish(s, st: ServiceState, job: Job, report, status: str, code: str) -> No
     if job.version_id:
         ver = s.get(Version, job.version_id)
         ver.report_id = row.id
+        ver.text_mac = text_mac(st, report.segments)     # the gate matches the same text sent as JSON
         workflow.scan_finished(s, ver, {**after, "version": ver.number, "report_id": row.id, "job": job.id})
     else:
         audit.append(s, audit.SYSTEM, "scan.completed", "job", job.id,

@@ -39,7 +39,7 @@ class BodyGuardMiddleware:
                 except ValueError:
                     return await _reply(send, 400, "bad_content_length", "Content-Length 不正确。")
                 if declared > self.max_body or declared < 0:
-                    return await _reply(send, 413, "body_too_large", "请求体超过大小上限。")
+                    return await _reply(send, 413, "body_too_large", self._too_large(), _page(scope))
         deadline = time.monotonic() + self.timeout_s
         started = False
         seen = 0
@@ -54,7 +54,7 @@ class BodyGuardMiddleware:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_body:
-                    raise _Abort(413, "body_too_large", "请求体超过大小上限。")
+                    raise _Abort(413, "body_too_large", self._too_large())
             return msg
 
         async def tracking_send(msg):
@@ -67,14 +67,21 @@ class BodyGuardMiddleware:
             await self.app(scope, guarded_receive, tracking_send)
         except _Abort as exc:
             if not started:
-                await _reply(send, exc.status, exc.code, exc.message)
+                await _reply(send, exc.status, exc.code, exc.message, _page(scope))
         except Exception as exc:
             # an app layer may wrap our abort (e.g. the multipart parser); unwrap it
             inner = exc.__cause__ or exc.__context__
             if isinstance(inner, _Abort) and not started:
-                await _reply(send, inner.status, inner.code, inner.message)
+                await _reply(send, inner.status, inner.code, inner.message, _page(scope))
             else:
                 raise
+
+    def _too_large(self) -> str:
+        return f"请求体超过大小上限（{size_zh(self.max_body)}）。"
+
+
+def size_zh(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MiB" if n >= 1 << 20 else f"{max(1, n >> 10)} KiB"
 
 
 class _Abort(Exception):
@@ -83,10 +90,32 @@ class _Abort(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-async def _reply(send, status: int, code: str, message: str) -> None:
-    payload = json.dumps(err_body(code, message), ensure_ascii=False).encode()
+def _page(scope) -> bool:
+    """A browser posting a page's form (not the API): the answer is a page, not JSON."""
+    if scope.get("path", "").startswith("/api/"):
+        return False
+    accept = next((v for k, v in scope.get("headers", []) if k == b"accept"), b"")
+    return b"text/html" in accept
+
+
+PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>无法提交</title>
+<link rel="stylesheet" href="/static/app.css"></head><body><main class="wrap"><section class="card">
+<h1>无法提交</h1><p class="flash err" role="alert" id="error-message">✗ {msg}</p>
+<p>请压缩或拆分文件后重新提交。</p><p><a href="/new" id="back">重新提交申请</a> · <a href="/me">我的申请</a></p>
+</section></main></body></html>"""
+
+
+async def _reply(send, status: int, code: str, message: str, page: bool = False) -> None:
+    if page:
+        from html import escape
+        payload = PAGE.format(msg=escape(message)).encode()
+        ctype = b"text/html; charset=utf-8"
+    else:
+        payload = json.dumps(err_body(code, message), ensure_ascii=False).encode()
+        ctype = b"application/json"
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
+                "headers": [(b"content-type", ctype), (b"connection", b"close"),
+                            (b"content-security-policy", b"default-src 'none'; style-src 'self'"),
                             (b"content-length", str(len(payload)).encode())]})
     await send({"type": "http.response.body", "body": payload})
 

@@ -121,3 +121,19 @@ def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = 
         return sc.scan_file(work, source=filename, isolated=True)
     finally:
         work.unlink(missing_ok=True)
+
+
+# the layers a CMS publishes: what "the same text" means when it sends the approved draft as JSON
+PUBLISHED_LAYERS = ("body", "table")
+
+
+def text_mac(st: ServiceState, segments) -> str | None:
+    """A keyed fingerprint (HMAC with the audit key) of a report's published text: the body and
+    table segments in order, NFKC, all whitespace removed. The same approved draft sent by a CMS
+    as JSON text matches the approval made on the uploaded file; a keyed hash, so the column
+    tells nothing about short texts. None when there is no such text."""
+    import unicodedata
+    parts = [(x.text if hasattr(x, "text") else x.get("text", "")) for x in segments
+             if (x.layer if hasattr(x, "layer") else x.get("layer")) in PUBLISHED_LAYERS]
+    norm = "".join(unicodedata.normalize("NFKC", "".join(parts)).split())
+    return st.db.audit_key.mac("published-text", norm) if norm else None

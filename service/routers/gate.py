@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from .. import audit, workflow
 from ..deps import CurrentPrincipal, Principal, Requires, State
 from ..errors import err
 from ..intake import Draft, read_draft
-from ..reports import scan_draft, store_report
+from ..reports import load_report, scan_draft, store_report, text_mac
 from ..models import AllowEntry, GateRequest, ReportRow, Submission, Version
 from ..schemas import errors
 from ..state import ServiceState
@@ -22,7 +22,19 @@ from .scan import UPLOAD_BODY
 
 router = APIRouter(prefix="/api/v1", tags=["gate 发布前闸门"])
 
-REASON_TEXT = {"block": "含国家秘密标志等禁止发布内容", "review": "含需人工审查的内容"}
+# each category's reason says what that category itself decided (the policy's decision_reasons
+# "category:decision"), not the overall decision: a phone number beside a marking is not 禁止发布
+REASON_TEXT = {"block": "禁止发布", "review": "需人工审查", "low": "提示（不影响结论）"}
+
+
+def category_reasons(cats: list[str], decision_reasons: list[str]) -> list[str]:
+    """One reason per category, labelled with that category's own decision, most severe first."""
+    rank = {"block": 0, "review": 1, "low": 2}
+    judged = {}
+    for c in cats:
+        judged[c] = ("block" if f"{c}:block" in decision_reasons else
+                     "review" if f"{c}:review" in decision_reasons else "low")
+    return [f"{REASON_TEXT[d]}：{c}" for c, d in sorted(judged.items(), key=lambda x: (rank[x[1]], x[0]))]
 
 
 class GateOut(BaseModel):
@@ -34,11 +46,13 @@ class GateOut(BaseModel):
     cached: bool = Field(False, description="按内容哈希复用了已有报告 / reused a report by content hash")
 
 
-def _approved_submission(s, sha: str) -> str | None:
-    """An approved/published submission whose current version is this content and whose
+def _approved_submission(s, sha: str, tmac: str | None = None) -> str | None:
+    """An approved/published submission whose current version is this content (the same bytes,
+    or the same published text: a CMS sends as JSON what was uploaded as a file) and whose
     sign-offs obey separation of duties (workflow.approval_stands)."""
+    same = Version.sha256 == sha if tmac is None else or_(Version.sha256 == sha, Version.text_mac == tmac)
     q = (select(Submission).join(Version, Version.submission_id == Submission.id)
-         .where(Version.sha256 == sha, Version.number == Submission.current_version,
+         .where(same, Version.number == Submission.current_version,
                 Submission.status.in_(("approved", "published"))))
     for sub in s.execute(q).scalars():
         if workflow.approval_stands(sub):
@@ -63,29 +77,34 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) 
                                                    ReportRow.ruleset_hash == sc.ruleset_hash,
                                                    ReportRow.scanner_version == _scanner_version())
                            .order_by(ReportRow.created_at.desc()).limit(1)).scalar_one_or_none()
-        cached_info = (cached.id, cached.decision, cached.categories, cached.error_codes) if cached else None
+        full = load_report(st, cached, with_segments=True) if cached else {}
+        cached_info = (cached.id, cached.decision, cached.categories, cached.error_codes,
+                       full.get("decision_reasons") or [], text_mac(st, full.get("segments") or [])) if cached else None
     report = None
     if cached_info is None:
         report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc)
         decision = report.decision
         cats = sorted({f.category for f in report.findings})
         errs = sorted({e.code for e in report.errors})
+        judged = list(report.decision_reasons)
+        tmac = text_mac(st, report.segments)
     else:
         decision = cached_info[1]
         cats = [c for c in cached_info[2].split(",") if c]
         errs = [c for c in cached_info[3].split(",") if c]
+        judged, tmac = cached_info[4], cached_info[5]
     with st.db.write() as s:
         if report is not None:
             rid = store_report(s, st, report, p.user_id).id
         else:
             rid = cached_info[0]
         approved = allow_entry = None
-        reasons = [f"{REASON_TEXT.get(decision, '')}：{c}" for c in cats] if decision != "pass" else []
+        reasons = category_reasons(cats, judged) if decision != "pass" else []
         reasons += [f"无法完整读取：{e}" for e in errs]
         allow = decision == "pass"
         if decision == "review":
             allow_entry = s.execute(select(AllowEntry).where(AllowEntry.sha256 == d.sha256)).scalar_one_or_none()
-            approved = _approved_submission(s, d.sha256)
+            approved = _approved_submission(s, d.sha256, tmac)
             if allow_entry is not None:
                 allow = True
                 reasons.append("内容在白名单中（已人工确认可发布）")

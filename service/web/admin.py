@@ -15,6 +15,7 @@ from sqlalchemy import select
 from .. import accounts
 from ..errors import APIError
 from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
+from ..security import SESSION_COOKIE, sha256_hex
 from ..workflow import check
 from . import lexedit
 from .charts import hbars, stacked_bars
@@ -149,10 +150,41 @@ def _keys_ctx(st, p) -> dict:
     return {"keys": keys, "names": names, "users": sorted(names.items())}
 
 
+NEW_KEY_COOKIE = "baomi_new_key"
+
+
+def _seal_new_key(st, session_token: str, full: str) -> str:
+    """The new key for the one page that shows it (post/redirect/get): encrypted with the service
+    key, bound to this session, in a short-lived cookie scoped to /admin/keys."""
+    import base64
+    aad = ("newkey:" + sha256_hex(session_token or "")).encode()
+    return base64.urlsafe_b64encode(st.cipher.encrypt(full.encode(), aad=aad)).decode()
+
+
+def _open_new_key(st, session_token: str, sealed: str) -> str | None:
+    import base64
+    try:
+        aad = ("newkey:" + sha256_hex(session_token or "")).encode()
+        return st.cipher.decrypt(base64.urlsafe_b64decode(sealed.encode()), aad=aad).decode()
+    except Exception:        # noqa: BLE001 - another session's, tampered or stale: show nothing
+        return None
+
+
 @router.get("/admin/keys")
 def keys_page(request: Request):
     p = _admin(request)
-    return render(request, "keys.html", {**_keys_ctx(state(request), p), "new_key": None}, p=p)
+    st = state(request)
+    ctx = _keys_ctx(st, p)
+    sealed = request.cookies.get(NEW_KEY_COOKIE)
+    new_key = _open_new_key(st, request.cookies.get(SESSION_COOKIE, ""), sealed) if sealed else None
+    shown = None
+    if new_key:
+        prefix = new_key.split("_")[1] if new_key.count("_") >= 2 else ""
+        shown = next((k.model_copy(update={"key": new_key}) for k in ctx["keys"] if k.prefix == prefix), None)
+    resp = render(request, "keys.html", {**ctx, "new_key": shown}, p=p)
+    if sealed:
+        resp.delete_cookie(NEW_KEY_COOKIE, path="/admin/keys")    # shown once: a reload shows it no more
+    return resp
 
 
 @router.post("/admin/keys")
@@ -168,9 +200,12 @@ async def keys_create(request: Request):
         out = await run_in_threadpool(accounts.create_key, st, p, body)
     except APIError as exc:
         return redirect("/admin/keys", err=exc.code)
-    # the full key is shown once, in this answer only (never in a URL or a log)
-    ctx = await run_in_threadpool(_keys_ctx, st, p)
-    return render(request, "keys.html", {**ctx, "new_key": out}, p=p)
+    # post/redirect/get: a reload of the page cannot create a second key; the full key is shown
+    # once, on the page the redirect leads to (never in a URL or a log)
+    resp = redirect("/admin/keys", msg="key_created")
+    resp.set_cookie(NEW_KEY_COOKIE, _seal_new_key(st, request.cookies.get(SESSION_COOKIE, ""), out.key),
+                    httponly=True, samesite="strict", secure=st.settings.cookie_secure, path="/admin/keys", max_age=300)
+    return resp
 
 
 @router.post("/admin/keys/{key_id}/revoke")

@@ -126,7 +126,7 @@ def render(request: Request, template: str, ctx: dict, status: int = 200, p: Pri
 FLASH = {"submitted": "已提交，自动审查进行中。", "version": "新版本已提交，自动审查进行中。",
          "verdict": "审查结论已保存。", "reviewed": "审查决定已提交。", "signed": "审批意见已提交。",
          "withdrawn": "申请已撤回。", "published": "已标记为已发布。", "user": "用户已保存。",
-         "key_revoked": "密钥已吊销。", "logout": "已退出登录。", "unlocked": "已解除登录锁定。",
+         "key_revoked": "密钥已吊销。", "logout": "已退出登录。", "unlocked": "已解除登录锁定。", "key_created": "密钥已创建。",
          "lexicon": "规则/词表已保存并生效（已记入审计日志）。"}
 ERR_ZH = {"csrf_rejected": "请求来源校验失败（CSRF），请刷新页面后重试。",
           "reason_required": "请填写理由。", "verdicts_missing": "还有发现未给出审查结论。",

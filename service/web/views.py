@@ -24,7 +24,7 @@ from ..models import Submission, User, Version
 from ..queue import check_queue
 from ..security import SESSION_COOKIE, csrf_ok
 from ..workflow import STATUS_ZH, STEPS, VERDICT_ZH, check
-from .common import (LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
+from .common import (ERR_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
                      new_login_csrf, page_principal, redirect, render, safe_next, state, taxonomy_css)
 from .highlight import document_view
 from .pdfview import IMAGE_TYPES, image_boxes, page_boxes, render_page
@@ -103,11 +103,18 @@ def my_submissions(request: Request):
     return render(request, "mine.html", {"items": items, "now": time.time()}, p=p)
 
 
+def _new_ctx(request: Request, fields: dict | None = None, error: str = "") -> dict:
+    from scanner.extract import formats
+    from ..middleware import size_zh
+    return {"f": fields or {}, "error": error, "max_size": size_zh(state(request).settings.max_body_bytes),
+            "formats": formats.listing()}
+
+
 @router.get("/new")
 def new_page(request: Request):
     p = page_principal(request)
     check(p, "submit")
-    return render(request, "new.html", {}, p=p)
+    return render(request, "new.html", _new_ctx(request), p=p)
 
 
 async def _upload(request: Request, sub_id: str | None) -> Response:
@@ -120,18 +127,26 @@ async def _upload(request: Request, sub_id: str | None) -> Response:
     tok = form.get("csrf_token")
     p = await run_in_threadpool(form_principal, request, {"csrf_token": tok if isinstance(tok, str) else ""})
     check(p, "submit" if sub_id is None else "resubmit")
+    kept = {k: form.get(k) for k in fields if isinstance(form.get(k), str)}
+
+    def again(exc: APIError):
+        # a new submission's form comes back with what was typed (only the file must be chosen again)
+        if sub_id is None:
+            return render(request, "new.html", _new_ctx(request, kept, ERR_ZH.get(exc.code, exc.message)),
+                          status=exc.status if 400 <= exc.status < 600 else 400, p=p)
+        return redirect(back, err=exc.code)
     try:
         d = await read_draft(request, text_fields=fields + ("csrf_token",))
     except APIError as exc:
-        return redirect(back, err=exc.code)
+        return again(exc)
     d.fields.pop("csrf_token", None)
     if sub_id is None and not d.fields.get("title"):
-        return redirect("/new", err="validation_error")
+        return again(err(422, "validation_error", "请填写信息名称。"))
     try:
         await run_in_threadpool(check_queue, st, p)
         new_id, _ = await run_in_threadpool(workflow.store_version, st, p, d, sub_id, d.fields, None)
     except APIError as exc:
-        return redirect(back, err=exc.code)
+        return again(exc)
     return redirect(f"/s/{new_id}", msg="submitted" if sub_id is None else "version")
 
 
@@ -220,6 +235,8 @@ def submission_page(sub_id: str, request: Request):
     elif ctx["is_image"]:                # an uploaded picture, with the boxes of its OCR findings
         ctx["pdf_pages"] = image_boxes(sub_id, ctx["version"], ctx["view"]["findings"],
                                        ctx["report"].get("segments") or [])
+    if request.query_params.get("msg") in ("submitted", "version") and ctx["sub"]["status"] != "scanning":
+        ctx["flash"] = "已提交，自动审查已完成。"        # not "in progress" above finished results
     return render(request, "submission.html", ctx, p=p)
 
 

@@ -133,7 +133,12 @@
         var li = form.closest("li.finding");
         var i = items.indexOf(li);
         if (i >= 0 && i !== cur) { select(i, {scrollText: false}); }
-        save(li);
+        // saved: the keyboard goes back to the list (j/k/c/f/a) and on to the next finding
+        save(li).then(function (ok) {
+          if (!ok) { return; }
+          if (document.activeElement && form.contains(document.activeElement)) { document.activeElement.blur(); }
+          if (cur < items.length - 1) { select(cur + 1); }
+        });
       });
     });
 

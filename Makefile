@@ -13,14 +13,21 @@ SHARED ?= ../shared
 # that still has opencv-python (both write cv2/) gets it removed and the headless build reinstalled.
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nodeps.lock
 	if $(BIN)/pip show -q opencv-python >/dev/null 2>&1; then $(BIN)/pip uninstall -q -y opencv-python && \
-	  $(BIN)/pip install -q --no-deps --force-reinstall $$(grep '^opencv-python-headless==' requirements.lock); fi
+	  $(BIN)/pip install -q --no-deps --force-reinstall $$(grep -o '^opencv-python-headless==[^ ]*' requirements.lock); fi
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Hashes for requirements.lock and requirements-nodeps.lock: after adding or changing a pin, `make lock`
+# adds the sha256 of each pinned file (hashes already there are kept); `make setup` requires them.
+.PHONY: lock
+lock:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python .ci/lock_hashes.py requirements.lock requirements-nodeps.lock
 
 # The service on the embedded default (SQLite in ./var): prints its address and the demo accounts.
 # Another port: `make run PORT=8080` (the same as `baomi serve --port 8080` or BAOMI_PORT=8080).

@@ -16,13 +16,28 @@ def _key(name: str) -> str:
 def _pins(lines) -> dict[str, str]:
     out = {}
     for line in lines:
-        line = line.split("#", 1)[0].strip()
-        if not line:
+        line = line.split("#", 1)[0].strip().removesuffix("\\").strip()
+        if not line or line.startswith("--hash="):
             continue
+        line = re.sub(r"\s+--hash=sha256:[0-9a-f]{64}", "", line)
         m = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==(\S+)", line)
         assert m, f"not an exact pin: {line!r}"
         out[_key(m.group(1))] = m.group(3)
     return out
+
+
+def test_every_pin_of_both_locks_has_a_hash_and_make_setup_requires_them():
+    """Supply chain (issue 13, red-team R14): `make setup` installs with --require-hashes, so a pin
+    without a hash would break it; `make lock` adds them (.ci/lock_hashes.py)."""
+    for name in ("requirements.lock", "requirements-nodeps.lock"):
+        text = (ROOT / name).read_text(encoding="utf-8").replace("\\\n", " ")
+        pins = [ln for ln in text.splitlines() if re.match(r"^[A-Za-z0-9_.\-]+(\[[^\]]*\])?==", ln)]
+        assert pins, name
+        missing = [ln.split()[0] for ln in pins if not re.search(r"--hash=sha256:[0-9a-f]{64}", ln)]
+        assert not missing, f"{name}: pins without a hash (run `make lock`): {missing}"
+    mk = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "pip install -q --require-hashes -r requirements.lock" in mk
+    assert "--require-hashes -r requirements-nodeps.lock" in mk and "\nlock:" in mk
 
 
 def test_direct_pins_are_in_the_lock():

@@ -49,7 +49,7 @@ def add_scan_parser(sub) -> None:
     p.add_argument("--output", "-o", help="写入文件而不是标准输出")
     p.add_argument("--fail-on", choices=["review", "block", "never"], default="review",
                    help="达到该结论时以非零退出（默认 review）")
-    p.add_argument("--light", action="store_true", help="轻量模式：不加载模型，只用规则和词表")
+    p.add_argument("--light", action="store_true", help="轻量模式：不加载模型、不做图片文字识别（图片和扫描内容转人工审查），只用规则和词表")
     p.add_argument("--isolation", choices=["auto", "always", "never"], default="auto",
                    help="在受限子进程（内存、CPU、时间上限）中解析文件：auto（默认）= 除纯文本外都隔离")
     p.add_argument("--isolated", dest="isolation", action="store_const", const="always",

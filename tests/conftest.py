@@ -22,6 +22,9 @@ SLOW = (
     "tests/eval/",
     "tests/e2e/",
     "tests/scanner/extract/test_hostile_corpus.py",
+    "tests/scanner/extract/test_ocr.py",               # real OCR of pages and pictures (issue 11)
+    "tests/scanner/extract/test_legacy.py",            # real LibreOffice conversions
+    "tests/service/test_web_ocr.py",
     "tests/scanner/test_distributed.py",
     "tests/service/test_process.py",
     "tests/service/test_egress.py",

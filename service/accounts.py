@@ -66,6 +66,8 @@ def login(st: ServiceState, username: str, password: str, ip: str) -> tuple[str,
     Retry-After while the account or the address waits (checked before the password: no argon2
     work, no audit row). Failures are audited up to the free attempts and whenever a wait starts
     (so a flood adds a bounded number of rows); an unknown name is kept as a keyed hash only."""
+    if "\x00" in username or "\x00" in password:
+        raise err(400, "nul_byte", "用户名或密码中含有非法字符（NUL）。")
     t = time.time()
     keys = _throttle_keys(st, username, ip)
     with st.db.write() as s:

@@ -108,6 +108,8 @@ def cmd_serve(args) -> int:
     settings = _settings(args)
     if args.http_workers is not None:
         settings.http_workers = args.http_workers
+    if args.limit_concurrency is not None:
+        settings.limit_concurrency = args.limit_concurrency
     multi = settings.http_workers > 1
     from .state import ServiceState
     st = ServiceState.build(settings, load_scanner=not multi)
@@ -135,18 +137,26 @@ def cmd_serve(args) -> int:
     if multi:
         # each process builds its own state from the environment (migrations are already done)
         os.environ.update({"BAOMI_DATA_DIR": str(s.data_dir.resolve()), "BAOMI_DB_URL": s.db_url,
-                           "BAOMI_WORKERS": str(s.workers), "BAOMI_CREATE_DEMO_ACCOUNTS": "false"})
+                           "BAOMI_WORKERS": str(s.workers), "BAOMI_CREATE_DEMO_ACCOUNTS": "false",
+                           "BAOMI_HEADER_TIMEOUT_S": str(s.header_timeout_s)})
         st.db.dispose()
         print(f"HTTP 进程 / processes: {s.http_workers}")
         sys.stdout.flush()
         uvicorn.run("service.main:create_app", factory=True, workers=s.http_workers, host=s.host, port=s.port,
-                    log_level="warning", access_log=False, log_config=log_config, timeout_keep_alive=5,
-                    limit_concurrency=args.limit_concurrency)
+                    log_level="warning", access_log=False, log_config=log_config,
+                    **{**_http_limits(s), "http": "service.httpproto:GuardedH11Protocol"})
         return 0
     app = create_app(state=st)
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False, log_config=log_config,
-                timeout_keep_alive=5, limit_concurrency=args.limit_concurrency)
+                **_http_limits(s))
     return 0
+
+
+def _http_limits(s) -> dict:
+    """Slow and idle clients (service.httpproto): header deadline, keep-alive, concurrency."""
+    from .httpproto import protocol
+    return {"http": protocol(s.header_timeout_s), "timeout_keep_alive": s.keepalive_s,
+            "limit_concurrency": s.limit_concurrency}
 
 
 def cmd_worker(args) -> int:
@@ -292,7 +302,8 @@ def add_commands(sub) -> None:
     sp.add_argument("--port", type=int, default=None)
     sp.add_argument("--workers", type=int, default=None, help="任务工作线程数 / job workers")
     sp.add_argument("--http-workers", type=int, default=None, help="HTTP 进程数 / server processes")
-    sp.add_argument("--limit-concurrency", type=int, default=200)
+    sp.add_argument("--limit-concurrency", type=int, default=None,
+                    help="同时处理的连接与请求上限（默认 200，BAOMI_LIMIT_CONCURRENCY）/ connections and tasks at once")
     sp.set_defaults(func=cmd_serve)
     sp = common(sub.add_parser("worker", help="独立的任务进程 / standalone job worker"))
     sp.add_argument("--workers", type=int, default=None)

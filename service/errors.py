@@ -66,7 +66,7 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body(code, msg), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    from .storage import StorageFull
+    from .storage import StorageFull, disk_full
 
     @app.exception_handler(StorageFull)
     async def _full(_req: Request, exc: StorageFull):
@@ -76,5 +76,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception):
+        if disk_full(exc):     # the database or a work file ran out of space: temporary, say so
+            log.error("storage full: request refused type=%s path=%s", type(exc).__name__, req.url.path)
+            return JSONResponse(body("storage_full", "存储空间不足，暂时无法处理，请稍后重试。"), status_code=507,
+                                headers={"Retry-After": "60"})
         log.error("unhandled error type=%s path=%s", type(exc).__name__, req.url.path)
         return JSONResponse(body("internal_error", "服务内部错误，请稍后重试。"), status_code=500)

@@ -79,6 +79,8 @@ async def read_draft(request: Request, text_fields: tuple[str, ...] = (), max_fi
             obj = json.loads(raw)
         except ValueError:
             raise err(400, "invalid_json", "请求体不是合法的 JSON。")
+        except RecursionError:      # thousands of nested arrays/objects
+            raise err(400, "invalid_json", "请求体 JSON 嵌套过深。")
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise err(422, "validation_error", "缺少 text 字段（字符串）。", fields=[{"loc": ["body", "text"], "type": "missing"}])
         for k in text_fields:

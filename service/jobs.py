@@ -23,6 +23,7 @@ from .models import Job, ReportRow, Version, now
 from .queue import ACTIVE
 from .reports import failed_report, report_audit_summary, scan_draft, store_report
 from .state import ServiceState
+from .storage import disk_full, free_bytes
 
 log = logging.getLogger("baomi.service")
 HOST = socket.gethostname()
@@ -65,6 +66,9 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
         report = scan_draft(st, data, filename)
         del data
     except Exception as exc:       # the scanner maps parser failures itself; this is a bug/IO
+        if disk_full(exc):
+            defer(st, job_id, tag)
+            return
         log.error("job %s failed type=%s", job_id, type(exc).__name__)
         with st.db.write() as s:
             job = s.get(Job, job_id)
@@ -75,15 +79,37 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
                     job.status, job.lease_until = "queued", None
         return
     fault("in_worker_before_result")
-    with st.db.write() as s:
-        job = s.get(Job, job_id)
-        if job.status != "running" or job.claimed_by != tag:
-            return               # lease lost to another worker; its result wins
-        _finish(s, st, job, report, "done", "")
+    try:
+        with st.db.write() as s:
+            job = s.get(Job, job_id)
+            if job.status != "running" or job.claimed_by != tag:
+                return               # lease lost to another worker; its result wins
+            _finish(s, st, job, report, "done", "")
+    except Exception as exc:
+        if not disk_full(exc):
+            raise
+        defer(st, job_id, tag)
+        return
     fault("in_worker_after_result")
     st.metrics.inc("baomi_scans_total", decision=report.decision, path="job")
     st.metrics.observe("baomi_job_seconds", time.perf_counter() - t0)
     log.info("job %s done decision=%s findings=%d", job_id, report.decision, len(report.findings))
+
+
+def defer(st: ServiceState, job_id: str, tag: str) -> None:
+    """The storage is full (temporary): the job goes back to wait, its attempt not counted, and is
+    taken again after storage_retry_s (as a lapsed lease). If even that cannot be written, the job
+    keeps its lease and the workers pause while space is short (worker_loop), so no attempt burns."""
+    log.warning("job %s deferred: storage full", job_id)
+    try:
+        with st.db.write() as s:
+            job = s.get(Job, job_id)
+            if job.status == "running" and job.claimed_by == tag:
+                job.attempts = max(0, job.attempts - 1)
+                job.claimed_by, job.lease_until = "wait:storage_full", now() + st.settings.storage_retry_s
+    except Exception as exc:
+        if not disk_full(exc):
+            raise
 
 
 def _finish_failed(s, st: ServiceState, job: Job, code: str) -> None:
@@ -193,6 +219,9 @@ def worker_loop(st: ServiceState) -> None:
                 if last_purge - st.last_checkpoint > 3000:     # one per hour, whichever worker comes first
                     st.last_checkpoint = last_purge
                     write_checkpoint(st)
+            if free_bytes(st.settings.data_dir) < st.settings.storage_min_free_bytes:
+                st.stop.wait(st.settings.storage_retry_s)     # the disk is (nearly) full: claim nothing
+                continue
             job_id = claim(st, tag)
             if job_id is None:
                 st.wake.wait(0.5)

@@ -1,5 +1,6 @@
-"""Pure-ASGI middleware: a whole-body receive deadline (slowloris -> 408), request metrics and
-access log lines with route templates only (no query strings, no bodies), security headers."""
+"""Pure-ASGI middleware: NUL bytes in the path or query (400), a whole-body receive deadline
+(slowloris -> 408), request metrics and access log lines with route templates only (no query
+strings, no bodies), security headers."""
 from __future__ import annotations
 
 import asyncio
@@ -26,6 +27,11 @@ class BodyGuardMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        qs = scope.get("query_string", b"") or b""
+        if "\x00" in scope.get("path", "") or b"%00" in (scope.get("raw_path") or b"") or \
+                b"\x00" in qs or b"%00" in qs:
+            # before any route or query: PostgreSQL rejects NUL in text (an error, not an answer)
+            return await _reply(send, 400, "nul_byte", "请求地址或参数中含有非法字符（NUL）。")
         for k, v in scope.get("headers", []):
             if k == b"content-length":
                 try:

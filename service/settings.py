@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 << 20
     # seconds allowed to receive a whole request body (slowloris guard) -> 408
     body_timeout_s: float = 20.0
+    # slow and idle clients (service.httpproto): a connection that has not sent a complete request
+    # head within header_timeout_s of opening (or of its last response) is closed; an idle
+    # keep-alive connection is closed after keepalive_s; at most limit_concurrency connections and
+    # tasks at once (503 beyond)
+    header_timeout_s: float = 10.0
+    keepalive_s: float = 5.0
+    limit_concurrency: int = 200
     # text scans up to this many characters answer synchronously; longer ones become jobs
     sync_max_chars: int = 50_000
     # uploaded files up to this size answer synchronously on /scan and /gate
@@ -38,6 +45,10 @@ class Settings(BaseSettings):
     http_workers: int = 1
     job_lease_s: float = 120.0
     job_max_attempts: int = 3
+    # a full disk is temporary: workers claim no job while the data directory has less free space
+    # than this, and a job that hit a full disk waits storage_retry_s without its attempt counting
+    storage_min_free_bytes: int = 2 << 20
+    storage_retry_s: float = 5.0
     # where uploaded files are parsed (BAOMI_ISOLATED): "auto" = every format that needs a parser in
     # the sandboxed child, plain text in process; "always" = every file in the child; "off" = none.
     # true/false/1/0/yes/no/on are read as always/off (scanner.config.Isolation.parse).

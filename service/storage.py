@@ -20,6 +20,32 @@ class StorageFull(Exception):
     pass
 
 
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Is `exc` the storage running out (temporary: 507 / retry later), not a bug? A full disk
+    or quota on a file (ENOSPC, EDQUOT, EFBIG), SQLite's "database or disk is full", PostgreSQL's
+    disk_full (SQLSTATE 53100)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, StorageFull):
+            return True
+        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+            return True
+        if "database or disk is full" in str(exc) or getattr(exc, "sqlstate", None) == "53100" \
+                or getattr(exc, "pgcode", None) == "53100":
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def free_bytes(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
 class BlobStore:
     def __init__(self, data_dir: Path, cipher: Cipher):
         self.tmp = data_dir / "tmp"
@@ -33,7 +59,7 @@ class BlobStore:
         try:
             return self._put(data)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            if exc.errno in FULL_ERRNOS:
                 raise StorageFull() from None
             raise
 

@@ -28,6 +28,8 @@ SLOW = (
     "tests/scanner/test_distributed.py",
     "tests/service/test_process.py",
     "tests/service/test_egress.py",
+    "tests/service/test_slow_clients.py",
+    "tests/service/test_disk_full.py",
     "tests/training/",
     "tests/scanner/extract/test_ocr.py",
     "tests/scanner/extract/test_legacy.py",

@@ -359,3 +359,28 @@ def test_r5_idle_and_absolute_expiry(lsvc):
 def time_now() -> float:
     import time
     return time.time()
+
+
+# -- R9, R10 bad bytes -----------------------------------------------------------------------------------
+def test_r9_nul_bytes_in_path_query_and_login_name_are_400(svc):
+    a = svc.login("alice")
+    for path in ("/api/v1/submissions/%00", "/api/v1/reports/%00abc", "/api/v1/jobs/a%00b", "/s/%00",
+                 "/api/v1/submissions?owner=a%00b", "/api/v1/submissions?status=x%00"):
+        r = a.get(path)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "nul_byte", (path, r.status_code)
+    r = svc.client.post("/api/v1/auth/login", json={"username": "ad\u0000min", "password": "x"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "nul_byte"
+    # the connection stays usable and the service is fine
+    assert a.get("/api/v1/submissions").status_code == 200
+
+
+def test_r10_deeply_nested_json_is_400(svc):
+    a = svc.login("alice")
+    deep = '{"text":' + "[" * 100000 + "]" * 100000 + "}"
+    r = a.post("/api/v1/scan", content=deep, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    title = '{"text": "x", "title": ' + '{"a":' * 5000 + "1" + "}" * 5000 + "}"
+    r = a.post("/api/v1/submissions", content=title, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    r = a.post("/api/v1/gate", content=deep, headers={"Content-Type": "application/json"})
+    assert r.status_code in (400, 403)

@@ -35,6 +35,12 @@ SLOW = (
     "tests/scanner/extract/test_legacy.py",
     "tests/service/test_web_ocr.py",
     "tests/scanner/test_harm.py::test_70k_news_draft_needs_at_most_10_verdicts",
+    "tests/scanner/extract/test_extract_docx_fixtures.py",
+    "tests/scanner/detectors/test_hidden_redaction_pdf.py",
+    "tests/scanner/redact/test_redact.py::test_scanned_pdf_boxes_from_ocr",
+    "tests/scanner/test_batch.py::test_sandboxed_workers_stop_spinning_and_hanging_files",
+    "tests/service/test_storage.py::test_concurrent_writers_on_sqlite",
+    "tests/service/test_service_cli.py",
     "tests/scanner/models/test_names_model.py::test_heldout_f1_through_scanner",
     "tests/scanner/models/test_passage_model.py::test_news_passes_through_the_full_scanner",
 )

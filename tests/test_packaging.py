@@ -85,3 +85,6 @@ def test_readme_where_things_live_names_every_module():
         if top + "/" not in words:
             missing.append(top + "/")
     assert not missing, f"README 'Where things live' does not name: {missing}"
+    homes = [ROOT / d for d in ("scanner", "service", "training", "bench", "tests")]
+    gone = [w for w in words if w.endswith(".py") and not any(any(h.rglob(w)) for h in homes)]
+    assert not gone, f"README 'Where things live' names files that are not there: {gone}"

@@ -8,7 +8,6 @@ import os
 import subprocess
 import time
 
-import httpx
 import pytest
 
 from support.server import Server

@@ -29,7 +29,7 @@ def _closed_by_server(s: socket.socket, dribble: bytes = b"") -> bool:
         try:
             if s.recv(4096) == b"":
                 return True
-        except socket.timeout:
+        except TimeoutError:
             continue
         except OSError:
             return True

@@ -34,8 +34,9 @@ class Scanner:
         if self.names_report not in harm.NAMES_REPORT:
             raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
         self.harm = harm.HarmRules.load(harm.default_path(self.lexicon_dir))
-        self.detectors, self.model_version = build_detectors(self.ruleset, light=light,
-                                                             options={"names_scope": names_scope})
+        self.detectors, self.model_version = build_detectors(
+            self.ruleset, light=light,
+            options={"names_scope": names_scope, "names_report": self.names_report, "harm_rules": self.harm})
         self.ruleset_hash = hashlib.sha256(
             (self.ruleset.hash + self.policy.source_hash + self.harm.source_hash).encode()).hexdigest()[:16]
 

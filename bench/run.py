@@ -245,7 +245,6 @@ def terms_stage(sc, text: str, repeat: int = 3) -> tuple[float, float] | None:
     from scanner.detectors.base import ScanContext
     from scanner.extract.txt import add_lines
     from scanner.model import Document
-    from scanner.normalize import normalize
     det = next((d for d in sc.detectors if d.name == "terms"), None)
     if det is None:
         return None
@@ -253,16 +252,9 @@ def terms_stage(sc, text: str, repeat: int = 3) -> tuple[float, float] | None:
     add_lines(doc, text, "body")
 
     def run(_):
-        ctx = ScanContext(document=doc, options={"light": True})
-        for seg in doc.segments:
-            ctx.normalized[seg.id] = normalize(seg.text)
+        ctx = ScanContext.of(doc)
         t0 = now()
-        dd = getattr(det, "detect_document", None)
-        if dd is not None:
-            dd(ctx)
-        else:
-            for seg in doc.segments:
-                det.detect(seg, ctx.normalized[seg.id], ctx)
+        det.detect(ctx)
         d = since(t0)
         times.append(d)
     times: list = []

@@ -7,26 +7,42 @@ Library API:
 """
 from __future__ import annotations
 
+import os
 import threading
 
+# Nothing leaves the machine. onnxruntime (the LAC name tagger, the OCR engine) ships Microsoft's
+# 1DS telemetry: about 10 s after a session is created a background thread resolves
+# mobile.events.data.microsoft.com and retries with back-off for as long as the process lives (a
+# long-running service, not a short CLI run). `onnxruntime.disable_telemetry_events()` does not stop
+# it (measured with onnxruntime 1.32); the ORT_DISABLE_TELEMETRY environment variable does, and only
+# when it is set before onnxruntime is imported. Every import of onnxruntime in this project comes
+# after `import scanner`, and the variable is inherited by the extraction children.
+# tests/service/test_egress.py holds it (a session alive for 25 s, and the whole service, under strace).
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 from ._version import __version__
+
+__all__ = ["__version__", "get_scanner", "scan_bytes", "scan_file", "scan_text"]
 
 _lock = threading.Lock()
 _scanners: dict = {}
 
 
 def get_scanner(light: bool = False, names_scope: str | None = None, names_report: str | None = None):
-    """A process-wide Scanner per mode, built once (rules, automata, models).
+    """A process-wide Scanner per configuration, built once (rules, automata, models), from the
+    BAOMI_* environment (scanner.config) with these arguments winning.
 
     light=True: rules and lexicons only. names_scope: "all" (default), "cue" (the name tagger only
     on paragraphs and table cells with a personal-data cue; what the CMS gate uses) or "off".
     names_report: "relevant" (default: a name is reported only where it matters) or "all" (every
     name the tagger finds, as a low finding: a full inventory for archive review)."""
+    from .config import ScanConfig
     from .engine import Scanner
-    key = (light, names_scope, names_report)
+    config = ScanConfig.from_env(light=light or None, names_scope=names_scope, names_report=names_report)
+    key = config.model_dump_json()
     with _lock:
         if key not in _scanners:
-            _scanners[key] = Scanner(light=light, names_scope=names_scope, names_report=names_report)
+            _scanners[key] = Scanner(config=config)
         return _scanners[key]
 
 

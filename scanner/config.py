@@ -13,8 +13,13 @@ Environment variables (all optional):
     BAOMI_NAMES_REPORT       relevant | all           (names only where they matter, or a full inventory)
     BAOMI_ISOLATION          off | auto | always      (parse files in a sandboxed child process)
     BAOMI_REGEX_TIMEOUT_S    time limit of one rule's regex on one segment
+    BAOMI_FINGERPRINT_KEY_FILE  the install secret keying the findings' fingerprints
     BAOMI_EXTRACT_MEM_MB, BAOMI_EXTRACT_CPU_S, BAOMI_EXTRACT_WALL_S, BAOMI_EXTRACT_NETNS (auto | off)
                              the sandbox of a child / batch worker (`SandboxLimits`)
+    BAOMI_OCR                1 (default) / 0: read images and scanned pages (always off in light mode,
+                             where image-only content goes to review with extract.ocr_unavailable)
+    BAOMI_OCR_THREADS        onnxruntime threads of the OCR engine (default 1)
+    BAOMI_OCR_BUDGET_S       OCR wall-clock seconds per document (default 300; pages beyond: review)
 """
 from __future__ import annotations
 
@@ -25,7 +30,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import ConfigError
+from .errors import ConfigError, from_validation
+
+
+def default_lexicon_dir() -> Path:
+    """The shipped lexicons/ (beside the package in a checkout, or inside it when installed)."""
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / "lexicons", here / "lexicons"):
+        if (cand / "policy.toml").exists():
+            return cand
+    raise ConfigError("lexicons/ directory not found", file="lexicons/policy.toml")
+
 
 _TRUE = ("1", "true", "yes", "on", "always")
 _FALSE = ("0", "false", "no", "off", "never", "")
@@ -39,7 +54,7 @@ class Isolation(str, enum.Enum):
     ALWAYS = "always"
 
     @classmethod
-    def parse(cls, value: "Isolation | bool | str | None") -> "Isolation":
+    def parse(cls, value: Isolation | bool | str | None) -> Isolation:
         """Every spelling in use: the CLI's auto/always/never, the service's true/false/1/0/on/off
         (where the service once read "always" as off: here "always" is always), and booleans."""
         if isinstance(value, cls):
@@ -94,7 +109,13 @@ class ScanConfig(BaseModel):
     names_report: str = Field("relevant", pattern="^(relevant|all)$")
     isolation: Isolation = Isolation.AUTO
     regex_timeout_s: float = Field(1.0, gt=0)
+    # the install secret that keys the findings' HMAC fingerprints (None: BAOMI_DATA_DIR/fingerprint.key
+    # or ~/.config/baomi/fingerprint.key, scanner.fingerprint.default_key_path)
+    fingerprint_key_file: Path | None = None
     sandbox: SandboxLimits = Field(default_factory=SandboxLimits)
+    ocr: bool = True
+    ocr_threads: int = Field(1, ge=1, le=16)
+    ocr_budget_s: float = Field(300.0, gt=0)
 
     @field_validator("isolation", mode="before")
     @classmethod
@@ -107,28 +128,33 @@ class ScanConfig(BaseModel):
         return NamesScope.ALL if v is None or v == "" else v
 
     @classmethod
-    def build(cls, **values: Any) -> "ScanConfig":
+    def build(cls, **values: Any) -> ScanConfig:
         """ScanConfig(**values), with pydantic's errors turned into a ConfigError naming the field."""
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise _config_error(exc, "") from None
+            raise from_validation(exc, known_keys=cls.model_fields) from None
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "ScanConfig":
+    def from_env(cls, **overrides: Any) -> ScanConfig:
         """Built from BAOMI_* environment variables; keyword arguments (not None) win."""
         try:
             env = _Env()
             sandbox = SandboxLimits(**_SandboxEnv().model_dump())
         except ValidationError as exc:
-            raise _config_error(exc, "BAOMI_") from None
+            raise from_validation(exc, file="environment (BAOMI_*)") from None
         values: dict[str, Any] = {k: v for k, v in env.model_dump().items() if v is not None}
         values["sandbox"] = sandbox
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.build(**values)
 
-    def replace(self, **changes: Any) -> "ScanConfig":
+    def replace(self, **changes: Any) -> ScanConfig:
         return self.build(**{**self.model_dump(), **changes})
+
+    @property
+    def lexicons(self) -> Path:
+        """The lexicon directory in use (the shipped one unless set)."""
+        return Path(self.lexicon_dir) if self.lexicon_dir else default_lexicon_dir()
 
 
 class _Env(BaseSettings):
@@ -139,9 +165,7 @@ class _Env(BaseSettings):
     names_report: str | None = None
     isolation: str | None = None
     regex_timeout_s: float | None = None
-
-
-def _config_error(exc: ValidationError, prefix: str) -> ConfigError:
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err.get("loc", ()))
-    return ConfigError(f"{err.get('msg', 'invalid value')}", field=(prefix.upper() + field.upper()) if prefix else field)
+    fingerprint_key_file: Path | None = None
+    ocr: bool | None = None
+    ocr_threads: int | None = None
+    ocr_budget_s: float | None = None

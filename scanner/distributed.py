@@ -20,10 +20,10 @@ to Ray is `ray.remote(scan_paths)`.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-from .batch import BatchSummary, Item, Run, _chunks, _failed, render_summary_text, scan_one, scan_paths
+from .batch import BatchSummary, Item, Run
+from .batch.pool import chunks, failed_record, scan_one, scan_paths
 
 
 def scan_blobs(blobs: list[tuple[Item, bytes]], light: bool = False, isolated: bool = False) -> list[dict]:
@@ -52,10 +52,10 @@ def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, ad
              resume: bool = True, list_file: str | None = None, chunk_size: int = 16,
              ship_bytes: bool = False, progress: bool | None = None, progress_stream=None,
              write_summary: bool = True, summary_html: str | None = None,
-             fail_on: str | None = None) -> BatchSummary:
+             fail_on: str | None = None, hidden: bool = True) -> BatchSummary:
     from distributed import Client, as_completed
 
-    run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream)
+    run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream, hidden)
     todo = run.todo
     own_cluster = own_client = None
     if client is None:
@@ -67,8 +67,8 @@ def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, ad
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})) or (n_workers or 1))
         size = max(1, min(chunk_size, len(todo) // (nworkers * 4) or 1))
-        chunks = list(_chunks(todo, size))
-        chunks.reverse()
+        pending = list(chunks(todo, size))
+        pending.reverse()
         window = nworkers * 3
 
         def submit(chunk):
@@ -81,19 +81,19 @@ def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, ad
             return fut
 
         futmap: dict = {}
-        ac = as_completed([submit(chunks.pop()) for _ in range(min(window, len(chunks)))])
+        ac = as_completed([submit(pending.pop()) for _ in range(min(window, len(pending)))])
         for fut in ac:
             chunk = futmap.pop(fut.key)
             try:
                 recs = fut.result()
             except Exception as exc:   # a task that failed or whose worker died: fail closed
-                recs = [_failed(it, "scan.worker_crashed" if "Killed" in type(exc).__name__ else "scan.failed",
+                recs = [failed_record(it, "scan.worker_crashed" if "Killed" in type(exc).__name__ else "scan.failed",
                                 type(exc).__name__) for it in chunk]
             for rec in recs:
                 run.emit(rec)
             fut.release()
-            if chunks:
-                ac.add(submit(chunks.pop()))
+            if pending:
+                ac.add(submit(pending.pop()))
     finally:
         run.close()
         if own_client is not None:
@@ -101,26 +101,3 @@ def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, ad
         if own_cluster is not None:
             own_cluster.close()
     return run.finish(write_summary, summary_html=summary_html, fail_on=fail_on)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m scanner.distributed",
-                                 description="分布式批量扫描（Dask）")
-    ap.add_argument("paths", nargs="+", help="files, folders, or @list.txt")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--scheduler", default=None, help="tcp://host:8786 of an existing Dask scheduler")
-    ap.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes")
-    ap.add_argument("--no-resume", action="store_true")
-    ap.add_argument("--light", action="store_true")
-    ap.add_argument("--isolated", action="store_true")
-    ap.add_argument("--ship-bytes", action="store_true", help="send file contents (no shared file system)")
-    args = ap.parse_args(argv)
-    s = run_dask(args.paths, args.out, address=args.scheduler, n_workers=args.workers, light=args.light,
-                 isolated=args.isolated, resume=not args.no_resume, ship_bytes=args.ship_bytes, progress=True)
-    sys.stderr.write(render_summary_text(s))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

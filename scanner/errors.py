@@ -9,7 +9,9 @@ BaomiError                 root: `except BaomiError` catches every fault the sca
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import difflib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:   # pragma: no cover
     from .model import ScanError
@@ -28,6 +30,27 @@ class ConfigError(BaomiError, ValueError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+def from_validation(exc: Any, *, file: str = "", rule_id: str = "", base: tuple = (),
+                    known_keys: Iterable[str] = ()) -> ConfigError:
+    """A pydantic ValidationError as a ConfigError naming the first bad field (a misspelt key gets a
+    "did you mean" from known_keys)."""
+    errors = exc.errors()
+    e = errors[0]
+    loc = tuple(base) + tuple(e.get("loc", ()))
+    msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+    kind = e.get("type")
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        hint = difflib.get_close_matches(key, sorted(set(known_keys)), n=1, cutoff=0.7)
+        msg = f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+    elif kind == "missing":
+        msg = "required key is missing"
+    elif kind == "literal_error":
+        msg = f"{e.get('input')!r} is not allowed: {msg}"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return ConfigError(msg + more, file=file, rule_id=rule_id, field=".".join(str(p) for p in loc))
+
+
 class ModelIntegrityError(BaomiError, RuntimeError):
     """A model file is missing, corrupt or not the one its card records."""
 
@@ -35,6 +58,6 @@ class ModelIntegrityError(BaomiError, RuntimeError):
 class ExtractionFailed(BaomiError):
     """Raised inside an extractor; `extract._run` turns it into the report's ScanError."""
 
-    def __init__(self, error: "ScanError"):
+    def __init__(self, error: ScanError):
         super().__init__(error.code)
         self.error = error

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .model import Finding, Segment
@@ -53,6 +53,7 @@ class HarmRules:
                                                  "hidden", "copy_terms"))
         r.meta_plain = frozenset(m["plain_fields"])
         r.meta_ignore = tuple(m["ignore_categories"])
+        r.meta_restricted = _rx(m["restricted_cue"])
         r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
         r.email_person_fields = frozenset(e["metadata_person_fields"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
@@ -84,12 +85,12 @@ def _near_text(segs: list[Segment], seg_id: int, window: int) -> str:
     return "\n".join(s.text for s in segs[lo:hi] if s.layer == layer)
 
 
-def _lower(f: Finding, severity: str, step: str, why: str | None = None) -> None:
+def _lower(f: Finding, severity: str, step: str, why: str | None = None) -> Finding:
+    """f with a lower severity (a copy: findings are frozen), or f itself when not lower."""
     if SEVERITY_RANK[severity] < SEVERITY_RANK[f.severity]:
-        f.severity = severity
-        f.evidence = f.evidence + [f"harm:{step}"]
-        if why:
-            f.explanation = f.explanation.rstrip("。") + "。" + why
+        return replace(f, severity=severity, evidence=f.evidence + [f"harm:{step}"],
+                       explanation=f.explanation.rstrip("。") + "。" + why if why else f.explanation)
+    return f
 
 
 def _cjk(text: str) -> int:
@@ -141,25 +142,25 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         if f.category == "hidden.comment" and rules.banner.search(f.text):
             continue
         if f.category in ("hidden.comment", "hidden.metadata") and is_template_only(rules, f.text):
-            _lower(f, "low" if f.category == "hidden.comment" else "info", "template",
+            f = _lower(f, "low" if f.category == "hidden.comment" else "info", "template",
                    "内容仅为模板占位符，无实际内容。")
         if f.category == "hidden.redaction" and rules.redaction_trivial.match(f.text):
-            _lower(f, "low", "trivial_box", "遮盖处仅有一至三位数字，更像有底色的表格单元格。")
+            f = _lower(f, "low", "trivial_box", "遮盖处仅有一至三位数字，更像有底色的表格单元格。")
         # 2. e-mail
         if f.category == "pii.email":
             fld = f.location.get("field", "")
             if f.layer == "metadata" and fld in rules.email_person_fields:
-                _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
+                f = _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
             elif email_is_institutional(rules, f.text):
-                _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
+                f = _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
         # 3. organisation contact lines
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
                 and organisation_context(rules, segs, f.segment_id):
-            _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+            f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
         # 4. copy-only restrictions
         if f.category.startswith("term.") and "".join(f.text.split()) in rules.copy_terms \
                 and not rules.copy_cue.search(_near_text(segs, f.segment_id, rules.copy_window)):
-            _lower(f, "low", "copy_only", "仅为版权性质的“禁止复制”声明，不是限制传播的标志。")
+            f = _lower(f, "low", "copy_only", "仅为版权性质的“禁止复制”声明，不是限制传播的标志。")
         out.append(f)
 
     # 6. names
@@ -176,9 +177,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 continue
             if f.severity == "medium" and any(e.startswith("near:") for e in f.evidence) \
                     and not personal.get(_row_key(segs, f.segment_id)):
-                f.severity = "low"
-                f.explanation = NAME_LOW_EXPLANATION
-                f.evidence = [e for e in f.evidence if not e.startswith("near:")] + ["harm:near_lowered"]
+                f = replace(f, severity="low", explanation=NAME_LOW_EXPLANATION,
+                            evidence=[e for e in f.evidence if not e.startswith("near:")] + ["harm:near_lowered"])
             if f.severity in ("low", "info") and names_report == "relevant" \
                     and not name_matters(rules, f, segs, seg_text, header_tables):
                 continue
@@ -188,19 +188,24 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     on_segment: dict[int, list[Finding]] = {}
     for f in kept:
         on_segment.setdefault(f.segment_id, []).append(f)
+    result: list[Finding] = []
     for f in kept:
         if f.category != "hidden.metadata" or f.location.get("field", "") not in rules.meta_plain:
+            result.append(f)
             continue
         others = [g for g in on_segment.get(f.segment_id, ()) if g is not f
                   and not g.category.startswith(rules.meta_ignore)
                   and SEVERITY_RANK[g.severity] >= SEVERITY_RANK["medium"]]
-        if others:
-            if SEVERITY_RANK[f.severity] < SEVERITY_RANK["medium"]:
-                f.severity = "medium"
-            f.evidence = f.evidence + ["value:" + c for c in sorted({g.category for g in others})]
+        if not others and rules.meta_restricted.search(f.text):
+            result.append(replace(f, severity=f.severity if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]
+                                  else "medium", evidence=f.evidence + ["value:restricted_cue"]))
+        elif others:
+            result.append(replace(f, severity=f.severity if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]
+                                  else "medium",
+                                  evidence=f.evidence + ["value:" + c for c in sorted({g.category for g in others})]))
         else:
-            _lower(f, "info", "plain_property")
-    return kept
+            result.append(_lower(f, "info", "plain_property"))
+    return result
 
 
 def name_matters(rules: HarmRules, f: Finding, segs: list[Segment], seg_text: dict[int, str],

@@ -5,12 +5,12 @@ start/end are code-point offsets into that segment's text (spaCy's rule).
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._version import __version__
-from .taxonomy import LAYERS, SEVERITIES  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
+from .fingerprint import fingerprint
+from .taxonomy import LAYERS, SEVERITIES, SEVERITY_RANK  # noqa: F401  (the vocabulary lives in scanner.taxonomy)
 
 
 @dataclass
@@ -41,7 +41,7 @@ class ScanError:
         return {"code": self.code, "message": self.message, "detail": self.detail}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ScanError":
+    def from_dict(cls, d: dict) -> ScanError:
         return cls(d["code"], d["message"], d.get("detail", ""))
 
 
@@ -63,7 +63,7 @@ class Document:
 
     @classmethod
     def failed(cls, source: str, error: ScanError, sha256: str = "",
-               media_type: str = "application/octet-stream") -> "Document":
+               media_type: str = "application/octet-stream") -> Document:
         """A document that could not be read: no segments, one error (the scan fails closed)."""
         return cls(source=source, sha256=sha256, media_type=media_type, errors=[error])
 
@@ -74,7 +74,7 @@ class Document:
                 "errors": [e.to_dict() for e in self.errors], "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: dict, source: str | None = None) -> "Document":
+    def from_dict(cls, d: dict, source: str | None = None) -> Document:
         """Inverse of `to_dict`; segment ids are their positions. `source` overrides the recorded one."""
         doc = cls(source=d.get("source", "") if source is None else source, sha256=d.get("sha256", ""),
                   media_type=d.get("media_type", ""), meta=d.get("meta") or {})
@@ -85,8 +85,10 @@ class Document:
         return doc
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
+    """One thing a reviewer must look at. Frozen: post-processing returns changed copies
+    (`dataclasses.replace`), so no step edits a finding another step holds."""
     category: str
     rule_id: str
     start: int
@@ -101,12 +103,16 @@ class Finding:
     suggestion: str = ""
     evidence: list[str] = field(default_factory=list)   # how the score came to be (English codes)
     fingerprint: str = ""
+    group: str = ""                       # findings with the same rule and normalised text share it
+    needs_verdict: bool = False           # True when this finding changes the decision
+    allowlisted: dict | None = None       # {"reason", "entry", "scope", ...} when an allowlist entry applies
 
-    def compute_fingerprint(self) -> str:
-        """Keyed by rule + normalised matched text, never stored as plaintext (detect-secrets)."""
-        h = hashlib.sha256(f"{self.rule_id}\x00{''.join(self.text.split())}".encode("utf-8"))
-        self.fingerprint = h.hexdigest()[:32]
-        return self.fingerprint
+    def with_fingerprint(self, key: bytes) -> Finding:
+        """A copy with the HMAC of rule + normalised matched text under the install secret
+        (scanner.fingerprint), never the plaintext, and the group id derived from it (same rule and
+        text, same group)."""
+        fp = fingerprint(key, self.rule_id, self.text)
+        return replace(self, fingerprint=fp, group="g" + fp[:12])
 
     def to_dict(self) -> dict:
         return {
@@ -116,7 +122,15 @@ class Finding:
             "severity": self.severity, "confidence": round(self.confidence, 3),
             "explanation": self.explanation, "suggestion": self.suggestion,
             "evidence": self.evidence, "fingerprint": self.fingerprint,
+            "group": self.group, "needs_verdict": self.needs_verdict, "allowlisted": self.allowlisted,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Finding:
+        keys = ("category", "rule_id", "start", "end", "text", "layer", "segment_id", "location", "severity",
+                "confidence", "explanation", "suggestion", "evidence", "fingerprint", "group", "needs_verdict",
+                "allowlisted")
+        return cls(**{k: d[k] for k in keys if k in d})
 
 
 @dataclass
@@ -134,6 +148,27 @@ class Report:
     media_type: str = ""
     segments: list[Segment] = field(default_factory=list)   # kept for html/text rendering
     decision_reasons: list[str] = field(default_factory=list)
+    fingerprint_key_id: str = ""          # which install secret keyed the fingerprints (not the key)
+
+    def groups(self) -> list[dict]:
+        """Identical findings (same rule, same normalised text) as one reviewable item: the group
+        id, its rule and category, the highest severity, whether it needs a verdict, and the
+        indexes of its occurrences in `findings`."""
+        out: dict[str, dict] = {}
+        for i, f in enumerate(self.findings):
+            g = out.get(f.group)
+            if g is None:
+                g = out[f.group] = {"group": f.group, "rule_id": f.rule_id, "category": f.category,
+                                    "severity": f.severity, "needs_verdict": False, "count": 0,
+                                    "occurrences": [], "allowlisted": f.allowlisted}
+            g["count"] += 1
+            g["occurrences"].append(i)
+            g["needs_verdict"] = g["needs_verdict"] or f.needs_verdict
+            if SEVERITY_RANK[f.severity] > SEVERITY_RANK[g["severity"]]:
+                g["severity"] = f.severity
+            if not f.allowlisted:
+                g["allowlisted"] = None
+        return list(out.values())
 
     def to_dict(self, with_segments: bool = False) -> dict:
         d = {
@@ -141,6 +176,9 @@ class Report:
             "decision": self.decision, "risk_score": round(self.risk_score, 3),
             "decision_reasons": self.decision_reasons,
             "findings": [f.to_dict() for f in self.findings],
+            "groups": self.groups(),
+            "needs_verdict": sum(1 for g in self.groups() if g["needs_verdict"]),
+            "fingerprint_key_id": self.fingerprint_key_id,
             "errors": [e.to_dict() for e in self.errors],
             "scanner_version": self.scanner_version, "ruleset_hash": self.ruleset_hash,
             "model_version": self.model_version,
@@ -151,8 +189,23 @@ class Report:
         return d
 
     @classmethod
+    def from_dict(cls, d: dict) -> Report:
+        """Inverse of `to_dict` (with or without segments); keys it does not know are ignored."""
+        return cls(source=d.get("source", ""), sha256=d.get("sha256", ""), decision=d["decision"],
+                   risk_score=float(d.get("risk_score", 0.0)),
+                   findings=[Finding.from_dict(f) for f in d.get("findings", [])],
+                   errors=[ScanError.from_dict(e) for e in d.get("errors", [])],
+                   scanner_version=d.get("scanner_version", ""), ruleset_hash=d.get("ruleset_hash", ""),
+                   model_version=d.get("model_version", ""), timings_ms=dict(d.get("timings_ms") or {}),
+                   media_type=d.get("media_type", ""),
+                   segments=[Segment(id=s["id"], layer=s["layer"], text=s["text"], locator=s.get("locator") or {})
+                             for s in d.get("segments", [])],
+                   decision_reasons=list(d.get("decision_reasons", [])),
+                   fingerprint_key_id=d.get("fingerprint_key_id", ""))
+
+    @classmethod
     def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",
-                       risk_score: float = 0.5) -> "Report":
+                       risk_score: float = 0.5) -> Report:
         """The report of a file that could not be scanned at all (a crashed worker or child, a
         scanner fault, a failed job): no findings, decision review (fail closed)."""
         return cls(source=source, sha256=sha256, decision="review", risk_score=risk_score, findings=[],

@@ -3,8 +3,13 @@
 NormalizedText.text is what detectors match on; `span(i, j)` maps a match [i, j) in the
 normalised text back to the exact original code-point span. Steps, per original character:
 NFKC (full-width → half-width, compatibility forms), removal of zero-width characters and soft
-hyphens, traditional → simplified Chinese (OpenCC t2s). `compact()` additionally drops
-white space and filler symbols so that "秘 密 ★ １ 年" or "请·勿·扩·散" still match.
+hyphens, traditional → simplified Chinese (OpenCC t2s), look-alike letters (a Cyrillic а inside
+a Latin word, 囗 for 口: lexicons/data/confusables.tsv, 1:1 so offsets are unchanged).
+`compact()` additionally drops white space and filler symbols so that "秘 密 ★ １ 年" or
+"请·勿·扩·散" still match. `stripped()` is the evasion view for term matching: only letters,
+digits and ideographs are kept (symbols, punctuation, emoji, HTML tags between the characters of a
+word are dropped) and a character repeated in a row counts once ("不@得@外@传", "不<b>得</b>外传",
+"不不得得外外传传"); every kept character still maps back to its original span.
 
 Fast path: when nothing changes (the common case for clean simplified text) no arrays are built.
 """
@@ -46,6 +51,49 @@ def _trad_table() -> tuple[dict[str, str], "re.Pattern"]:
     table = {a: b for a, b in zip(chars, out) if a != b and len(b) == 1} if len(out) == len(chars) else {}
     pattern = re.compile("[" + "".join(re.escape(c) for c in table) + "]") if table else re.compile("(?!)")
     return table, pattern
+
+
+# -- look-alike characters ---------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _confusables() -> tuple[dict[int, str], dict[int, str], "re.Pattern", "re.Pattern"]:
+    """(table applied everywhere, table applied inside Latin words, pattern of every mapped character,
+    Latin-word pattern) from lexicons/data/confusables.tsv."""
+    from .config import default_lexicon_dir
+    always: dict[int, str] = {}
+    latin: dict[int, str] = {}
+    try:
+        lines = (default_lexicon_dir() / "data" / "confusables.tsv").read_text(encoding="utf-8").splitlines()
+    except OSError:      # pragma: no cover - the table ships with the lexicons
+        lines = []
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        char, repl, scope = (line.split("\t") + ["", ""])[:3]
+        if len(char) != 1 or len(repl) != 1:
+            raise ValueError(f"confusables.tsv: one character each side, not {line!r}")
+        (latin if scope == "latin" else always)[ord(char)] = repl
+    chars = "".join(re.escape(chr(c)) for c in (*always, *latin))
+    any_re = re.compile(f"[{chars}]") if chars else re.compile("(?!)")
+    # a word of Latin, Cyrillic and Greek letters (the Latin-scope table applies only when it holds ASCII)
+    word_re = re.compile("[A-Za-z\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]+")
+    return always, latin, any_re, word_re
+
+
+def _fold_confusables(text: str) -> str:
+    always, latin, any_re, word_re = _confusables()
+    if any_re.search(text) is None:
+        return text
+    if always:
+        text = text.translate(always)
+    if latin:
+        def fold(m: "re.Match") -> str:
+            w = m.group()
+            if w.isascii() or not any("a" <= c.lower() <= "z" for c in w):
+                return w
+            return w.translate(latin)
+        text = word_re.sub(fold, text)
+    return text
 
 
 def _char_t2s(ch: str) -> str:
@@ -96,10 +144,15 @@ class NormalizedText:
         t = self.text
         if _FILLER_RE.search(t) is None:
             return self
+        text, starts, ends = self._keep_runs(_KEEP_RUN_RE.finditer(t), 0)
+        return NormalizedText(self.original, text, starts, ends)
+
+    def _keep_runs(self, runs, offset: int) -> tuple[str, array, array]:
+        """The characters of `runs` (matches in self.text[offset:]) joined, with their original spans."""
         chars: list[str] = []
         starts, ends = array("i"), array("i")
-        for m in _KEEP_RUN_RE.finditer(t):
-            a, b = m.span()
+        for m in runs:
+            a, b = m.start() + offset, m.end() + offset
             chars.append(m.group())
             if self._starts is None:
                 starts.extend(range(a, b))
@@ -107,7 +160,80 @@ class NormalizedText:
             else:
                 starts.extend(self._starts[a:b])
                 ends.extend(self._ends[a:b])
-        return NormalizedText(self.original, "".join(chars), starts, ends)
+        return "".join(chars), starts, ends
+
+    def stripped(self, lo: int = 0, hi: int | None = None) -> "NormalizedText":
+        """The evasion view: letters, digits and ideographs only (HTML tags and entities, symbols,
+        emoji, punctuation and white space dropped; a line break kept as a boundary), a character
+        repeated in a row (side by side in the original) kept once and mapped to the whole run.
+        Still maps to the original. lo/hi: only the window [lo, hi) of the normalised text."""
+        t = self.text if lo == 0 and hi is None else self.text[lo:hi]
+        if "<" in t or "&" in t:
+            t = TAG_RE.sub(lambda m: " " * len(m.group()), t)
+        text, starts, ends = self._keep_runs(_WORD_RUN_RE.finditer(t), lo)
+        runs = [m for m in _REPEAT_RE.finditer(text)]
+        if runs:
+            # keep the first character of each run of characters side by side in the original, mapped
+            # to the whole run; copy the stretches between runs in slices
+            out: list[str] = []
+            s2, e2 = array("i"), array("i")
+            pos = 0
+            for m in runs:
+                a, b = m.span()
+                k = a + 1
+                while k < b and starts[k] == ends[k - 1]:
+                    k += 1
+                if k == a + 1:
+                    continue          # the same letter again, but not side by side (P;P)
+                out.append(text[pos:a + 1])
+                s2.extend(starts[pos:a + 1])
+                e2.extend(ends[pos:a])
+                e2.append(ends[k - 1])
+                pos = k
+            out.append(text[pos:])
+            s2.extend(starts[pos:])
+            e2.extend(ends[pos:])
+            text, starts, ends = "".join(out), s2, e2
+        return NormalizedText(self.original, text, starts, ends)
+
+
+# -- the evasion view (stripped) -----------------------------------------------------------------------
+# Punctuation that ordinary prose puts between words. A term split by one of these at a single place
+# ("……内部。数据显示……") is two words, not an evasion; split at every place ("不，得，外，传") it is.
+PROSE_PUNCT = frozenset("，。、；：？！“”‘’（）《》〈〉【】〔〕「」『』…—–-,.;:?!()[]{}\"'%/·・~|_‐‑∶") | FILLER
+_PUNCT_CLASS = "".join(re.escape(c) for c in sorted(PROSE_PUNCT - {"\n"}))
+# An HTML/XML tag or character entity written into the text (a pasted page source, a CMS field).
+TAG_RE = re.compile(r"<[ \t]*/?[ \t]*[A-Za-z][A-Za-z0-9]{0,10}(?:[ \t][^<>\n]{0,80})?[ \t]*/?[ \t]*>"
+                    r"|&(?:[A-Za-z]{2,8}|#\d{2,6}|#[xX][0-9A-Fa-f]{2,5});")
+# Characters kept by stripped(): letters, digits, ideographs, and the line break (a hard boundary).
+_WORD_RUN_RE = re.compile(r"[^\W_]+|\n")
+_REPEAT_RE = re.compile(r"([^\W\d_])\1+")
+# Worth building the evasion view for: a symbol, emoji or tag bracket (neither a word character,
+# white space nor prose punctuation) right after a letter or ideograph (a bullet ● at the start of a
+# line, the ratio in 3∶1, are not a split word); single ideographs between separators twice in a row
+# (不，得，外，传); an ideograph doubled (不不得得 — natural doubles such as 谢谢 are common, so callers
+# keep only the characters of their terms). The term detector finds the last two with its automaton.
+STRONG_JUNK_RE = re.compile(f"[^\\w\\s{_PUNCT_CLASS}]")
+SEPARATED_RE = re.compile(f"[{_PUNCT_CLASS}][\u3400-\u9fff][{_PUNCT_CLASS}][\u3400-\u9fff][{_PUNCT_CLASS}]")
+DOUBLED_RE = re.compile(r"([\u3400-\u9fff])\1")
+# the prose punctuation an evasion puts between characters (after NFKC: ，→, ：→: ；→;)
+SEPARATORS = ",、。.;:!?/|…—"
+
+
+def junk_after_word(text: str):
+    """Offsets of symbols, emoji and tag brackets that stand right after a letter or ideograph."""
+    for m in STRONG_JUNK_RE.finditer(text):
+        i = m.start()
+        if i and text[i - 1].isalpha():
+            yield i
+
+
+def suspicious(text: str, chars: "frozenset[str] | None" = None) -> bool:
+    """Could text hide a term behind inserted symbols, tags, separators or repeated characters?
+    (`chars`: only a doubled character among these counts; None: any doubled ideograph.)"""
+    if next(junk_after_word(text), None) is not None or SEPARATED_RE.search(text):
+        return True
+    return any(chars is None or m.group(1) in chars for m in DOUBLED_RE.finditer(text))
 
 
 # Full-width ASCII and the ideographic space map 1:1 to ASCII under NFKC: done with str.translate.
@@ -140,7 +266,7 @@ def normalize(original: str, t2s: bool = True) -> NormalizedText:
             converted = "".join(table.get(c, c) for c in text)
         text = converted
     if _ZW_RE.search(text) is None and unicodedata.is_normalized("NFKC", text):
-        return NormalizedText(original, text, None, None)
+        return NormalizedText(original, _fold_confusables(text), None, None)
     # Slow path, keeping the map (length-changing NFKC forms, zero-width characters). Runs of
     # characters that map 1:1 (most of a line) are translated at once with identity offsets; only
     # the other characters go one by one. Same result as doing every character one by one.
@@ -158,7 +284,7 @@ def normalize(original: str, t2s: bool = True) -> NormalizedText:
         pos = b
     if pos < len(original):
         _slow_chars(original, pos, len(original), t2s, chars, starts, ends)
-    return NormalizedText(original, "".join(chars), starts, ends)
+    return NormalizedText(original, _fold_confusables("".join(chars)), starts, ends)
 
 
 def _slow_chars(original: str, i: int, j: int, t2s: bool, chars: list, starts: array, ends: array) -> None:

@@ -7,12 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Literal
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from .errors import ConfigError, from_validation
 from .model import Finding, ScanError
-from .taxonomy import DECISION_RANK
+from .taxonomy import DECISION_RANK, SEVERITIES, TAXONOMY, Taxonomy
 
 RANK = DECISION_RANK    # the old name
 
@@ -41,7 +52,51 @@ def exit_code(decisions: Iterable[str], errors: bool | int, fail_on: str | None 
     return code
 
 
-@dataclass
+Decision = Literal["pass", "review", "block"]
+assert set(Decision.__args__) == set(DECISION_RANK)     # type: ignore[attr-defined]
+
+
+class PolicyFile(BaseModel):
+    """lexicons/policy.toml, checked at load (unknown keys, decision values, fail-closed errors)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_confidence: float = Field(0.5, ge=0, le=1)
+    error_decision: Decision = "review"
+    severity_decision: dict[Literal["info", "low", "medium", "high", "critical"], Decision]
+    # category prefix -> decision, or "severity" (use the finding's severity); the longest prefix wins
+    category_decision: dict[str, Decision | Literal["severity"]] = {}
+    severity_weight: dict[Literal["info", "low", "medium", "high", "critical"], float] = {}
+
+    @field_validator("severity_decision")
+    @classmethod
+    def _every_severity(cls, v: dict) -> dict:
+        missing = [s for s in SEVERITIES if s not in v]
+        if missing:
+            raise ValueError(f"a decision is needed for every severity; missing: {missing}")
+        return v
+
+    @field_validator("error_decision")
+    @classmethod
+    def _fails_closed(cls, v: str) -> str:
+        if DECISION_RANK[v] < DECISION_RANK["review"]:
+            raise ValueError("must be review or block (the scan fails closed)")
+        return v
+
+    @field_validator("category_decision")
+    @classmethod
+    def _prefixes(cls, v: dict, info: ValidationInfo) -> dict:
+        tx: Taxonomy = (info.context or {}).get("taxonomy") or TAXONOMY
+        for prefix in v:
+            if "." in prefix:
+                problem = tx.check_category(prefix)
+                if problem:
+                    raise ValueError(f"{prefix!r}: {problem}")
+            elif prefix not in tx.families:
+                raise ValueError(f"{prefix!r}: unknown category family (known: {', '.join(tx.families)})")
+        return v
+
+
+@dataclass(frozen=True)
 class Policy:
     severity_decision: dict[str, str]
     category_decision: dict[str, str] = field(default_factory=dict)   # prefix -> decision (longest wins)
@@ -51,32 +106,48 @@ class Policy:
     source_hash: str = ""
 
     @classmethod
-    def load(cls, path: Path) -> "Policy":
-        raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
-        p = cls(severity_decision=data["severity_decision"],
-                category_decision=data.get("category_decision", {}),
-                severity_weight=data.get("severity_weight", {}),
-                error_decision=data.get("error_decision", "review"),
-                min_confidence=float(data.get("min_confidence", 0.5)),
-                source_hash=hashlib.sha256(raw).hexdigest()[:16])
-        if RANK.get(p.error_decision, 0) < RANK["review"]:
-            raise ValueError("policy: error_decision must be review or block (the scan fails closed)")
-        return p
+    def load(cls, path: Path, taxonomy: Taxonomy | None = None) -> Policy:
+        return cls.loads(path.read_bytes(), file=path.name, taxonomy=taxonomy)
+
+    @classmethod
+    def loads(cls, raw: bytes, file: str = "policy.toml", taxonomy: Taxonomy | None = None) -> Policy:
+        """Parse and validate policy.toml content; ConfigError names the file and the field."""
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"not valid UTF-8 TOML: {exc}", file=file) from None
+        try:
+            spec = PolicyFile.model_validate(data, context={"taxonomy": taxonomy or TAXONOMY})
+        except ValidationError as exc:
+            raise from_validation(exc, file=file, known_keys=PolicyFile.model_fields) from None
+        return cls(severity_decision=dict(spec.severity_decision), category_decision=dict(spec.category_decision),
+                   severity_weight=dict(spec.severity_weight), error_decision=spec.error_decision,
+                   min_confidence=spec.min_confidence, source_hash=hashlib.sha256(raw).hexdigest()[:16])
 
     def finding_decision(self, f: Finding) -> str:
         best = None
         for prefix, decision in self.category_decision.items():
-            if f.category == prefix or f.category.startswith(prefix + "."):
-                if best is None or len(prefix) > len(best[0]):
-                    best = (prefix, decision)
+            if (f.category == prefix or f.category.startswith(prefix + ".")) \
+                    and (best is None or len(prefix) > len(best[0])):
+                best = (prefix, decision)
         by_sev = self.severity_decision.get(f.severity, "review")
         if best is not None and best[1] != "severity":
             return best[1]
         return by_sev
 
+    def needs_verdict(self, f: Finding) -> bool:
+        """A finding needs a reviewer's verdict only when it changes the decision: not remembered
+        by an allowlist entry, confident enough, and deciding more than pass."""
+        return not f.allowlisted and f.confidence >= self.min_confidence and self.finding_decision(f) != "pass"
+
+    def finalize(self, report) -> None:
+        """Set each finding's needs_verdict and the report's decision, risk and reasons."""
+        report.findings = [replace(f, needs_verdict=self.needs_verdict(f)) for f in report.findings]
+        report.decision, report.risk_score, report.decision_reasons = self.decide(report.findings, report.errors)
+
     def decide(self, findings: list[Finding], errors: list[ScanError]) -> tuple[str, float, list[str]]:
         decision, reasons = "pass", []
+        findings = [f for f in findings if not f.allowlisted]    # remembered verdicts do not decide
         for f in findings:
             if f.confidence < self.min_confidence:
                 continue

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 # -- severities ------------------------------------------------------------------------------------
 
@@ -83,6 +83,7 @@ VISIBLE_LAYERS: tuple[str, ...] = tuple(layer.name for layer in _LAYERS if layer
 OTHER = "other"     # the family key of a category whose family is unknown (pages, summaries)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?$")     # safe inside CSS and style attributes
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,10 @@ class Taxonomy:
                 raise TaxonomyError(f"family name {fam.name!r} must match {_NAME.pattern} and not be {OTHER!r}")
             if fam.name in fams:
                 raise TaxonomyError(f"family {fam.name!r} defined twice")
+            if not (_COLOUR.match(fam.colour) and _COLOUR.match(fam.background)):
+                raise TaxonomyError(f"family {fam.name!r}: colours must be #rgb or #rrggbb")
+            if not fam.zh or not 1 <= len(fam.icon) <= 3 or any(c in fam.icon for c in "\"'\\<>&;{}"):
+                raise TaxonomyError(f"family {fam.name!r}: needs a zh label and an icon of 1-3 plain characters")
             for cat in fam.categories:
                 if not _CATEGORY.match(cat) or cat.split(".")[0] != fam.name or "." not in cat:
                     raise TaxonomyError(f"category {cat!r} must be {fam.name}.<sub>")
@@ -186,7 +191,7 @@ class Taxonomy:
                        + f.colour + "}" for f in (*self._families.values(), OTHER_FAMILY))
 
     # -- building -----------------------------------------------------------------------------
-    def extended(self, families: Iterable[Family] = (), categories: Mapping[str, str] | None = None) -> "Taxonomy":
+    def extended(self, families: Iterable[Family] = (), categories: Mapping[str, str] | None = None) -> Taxonomy:
         """A new taxonomy with extra families and extra categories (of new or existing families)."""
         fams = dict(self._families)
         for fam in families:
@@ -204,37 +209,44 @@ class Taxonomy:
                                 {**old.categories, cat: zh})
         return Taxonomy(fams.values())
 
-    def load_extension(self, path: Path) -> "Taxonomy":
+    def load_extension(self, path: Path) -> Taxonomy:
         """`self` extended by a taxonomy.toml file (format in the module docstring)."""
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise TaxonomyError(f"{path.name}: {exc}") from exc
+        return self.extension_from_text(text, path.name)
+
+    def extension_from_text(self, text: str, name: str = "taxonomy.toml") -> Taxonomy:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TaxonomyError(f"{name}: {exc}") from exc
         unknown = set(data) - {"family", "category"}
         if unknown:
-            raise TaxonomyError(f"{path.name}: unknown table(s) {sorted(unknown)}")
+            raise TaxonomyError(f"{name}: unknown table(s) {sorted(unknown)}")
         fam_keys = {"name", "zh", "icon", "colour", "background", "open"}
         families = []
         for i, f in enumerate(data.get("family", [])):
             extra = set(f) - fam_keys
             missing = {"name", "zh"} - set(f)
             if extra or missing:
-                raise TaxonomyError(f"{path.name}: family[{i}]: unknown keys {sorted(extra)} / missing {sorted(missing)}")
+                raise TaxonomyError(f"{name}: family[{i}]: unknown keys {sorted(extra)} / missing {sorted(missing)}")
             families.append(Family(f["name"], f["zh"], f.get("icon", OTHER_FAMILY.icon),
                                    f.get("colour", OTHER_FAMILY.colour), f.get("background", OTHER_FAMILY.background),
                                    bool(f.get("open", False))))
         cats = {}
         for i, c in enumerate(data.get("category", [])):
             if set(c) != {"name", "zh"}:
-                raise TaxonomyError(f"{path.name}: category[{i}]: keys must be exactly name, zh")
+                raise TaxonomyError(f"{name}: category[{i}]: keys must be exactly name, zh")
             cats[c["name"]] = c["zh"]
         try:
             return self.extended(families, cats)
         except TaxonomyError as exc:
-            raise TaxonomyError(f"{path.name}: {exc}") from exc
+            raise TaxonomyError(f"{name}: {exc}") from exc
 
     @classmethod
-    def load(cls, lexicon_dir: Path | None) -> "Taxonomy":
+    def load(cls, lexicon_dir: Path | None) -> Taxonomy:
         """The built-in vocabulary, extended by `lexicon_dir/taxonomy.toml` when that file exists."""
         if lexicon_dir is not None and (Path(lexicon_dir) / "taxonomy.toml").is_file():
             return TAXONOMY.load_extension(Path(lexicon_dir) / "taxonomy.toml")

@@ -1,18 +1,23 @@
-"""Validators named by rules (`validator = "..."`), Presidio-style.
+"""Validators named by rules (`validator = "..."`), Presidio-style. Every validator lives here.
 
-Each takes the matched text (normalised) and the surrounding text and returns
-True (certain), False (drop) or None (keep the rule's score).
+Each takes the matched text (normalised), the surrounding text (and the text just before and
+after the match) and returns True (certain), False (drop) or None (keep the rule's score).
+Reference tables (ID region codes, bank card prefixes) come from the ruleset's own lexicon
+directory: `bound(Tables.load(lexicon_dir))` gives the validators a detector calls.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import itertools
 import math
 import re
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache, partial
 from pathlib import Path
 
-from .rules import default_lexicon_dir
+from .config import default_lexicon_dir
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -21,10 +26,8 @@ PROVINCES = {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "
              "65", "71", "81", "82", "83"}
 
 
-@lru_cache(maxsize=1)
-def _regions() -> dict[str, tuple[int | None, int | None]]:
+def _read_regions(path: Path) -> dict[str, tuple[int | None, int | None]]:
     table: dict[str, tuple[int | None, int | None]] = {}
-    path = default_lexicon_dir() / "data" / "id_regions.tsv"
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
@@ -33,16 +36,31 @@ def _regions() -> dict[str, tuple[int | None, int | None]]:
     return table
 
 
-@lru_cache(maxsize=1)
-def _bins() -> dict[str, set[int]]:
+def _read_bins(path: Path) -> dict[str, set[int]]:
     table: dict[str, set[int]] = {}
-    path = default_lexicon_dir() / "data" / "bank_bins.tsv"
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
         prefix, length = line.split("\t")[:2]
         table.setdefault(prefix, set()).add(int(length))
     return table
+
+
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """Reference tables of a lexicon directory (lexicons/data/*.tsv, see its README)."""
+    regions: Mapping[str, tuple[int | None, int | None]]    # county code -> (first year, last year)
+    bins: Mapping[str, set[int]]                              # card prefix -> card lengths
+
+    @staticmethod
+    def load(lexicon_dir: Path | None = None) -> Tables:
+        return _tables(str(Path(lexicon_dir or default_lexicon_dir()).resolve()))
+
+
+@lru_cache(maxsize=8)
+def _tables(lexicon_dir: str) -> Tables:
+    data = Path(lexicon_dir) / "data"
+    return Tables(regions=_read_regions(data / "id_regions.tsv"), bins=_read_bins(data / "bank_bins.tsv"))
 
 
 def id_check_char(body17: str) -> str:
@@ -57,24 +75,22 @@ def _valid_date(y: int, m: int, d: int) -> bool:
     return _dt.date(1900, 1, 1) <= date <= _dt.date.today()
 
 
-def _region_ok(code: str, year: int, strict_years: bool) -> bool:
+def _region_ok(code: str, year: int, strict_years: bool, tables: Tables | None = None) -> bool:
     """The region code must exist. A code retired before the birth year cannot be on that person's
     card. A code created after the birth year can (cards were first issued from 1984 and carry the
     region at issuance), so that check only applies in strict mode (python-stdnum semantics)."""
     if code[:2] not in PROVINCES:
         return False
-    regions = _regions()
+    regions = (tables or Tables.load()).regions
     if code not in regions:
         return False
     frm, to = regions[code]
     if strict_years and frm is not None and year < frm:
         return False
-    if to is not None and year > to:
-        return False
-    return True
+    return to is None or year <= to
 
 
-def resident_id(value: str, strict_years: bool = False) -> bool:
+def resident_id(value: str, strict_years: bool = False, tables: Tables | None = None) -> bool:
     """GB 11643: 18 characters (region, birth date, sequence, check) or legacy 15 digits.
 
     strict_years=True also rejects a region code that did not exist yet in the birth year."""
@@ -85,12 +101,12 @@ def resident_id(value: str, strict_years: bool = False) -> bool:
         y, m, d = int(v[6:10]), int(v[10:12]), int(v[12:14])
         if not _valid_date(y, m, d):
             return False
-        if not _region_ok(v[:6], y, strict_years):
+        if not _region_ok(v[:6], y, strict_years, tables):
             return False
         return id_check_char(v[:17]) == v[17]
     if len(v) == 15 and v.isdigit():
         y, m, d = 1900 + int(v[6:8]), int(v[8:10]), int(v[10:12])
-        return _valid_date(y, m, d) and _region_ok(v[:6], y, strict_years)
+        return _valid_date(y, m, d) and _region_ok(v[:6], y, strict_years, tables)
     return False
 
 
@@ -123,9 +139,9 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def bank_bin(digits: str) -> tuple[bool, bool]:
+def bank_bin(digits: str, tables: Tables | None = None) -> tuple[bool, bool]:
     """(known prefix, length matches the prefix's card length)."""
-    bins = _bins()
+    bins = (tables or Tables.load()).bins
     for k in range(10, 2, -1):
         lengths = bins.get(digits[:k])
         if lengths:
@@ -135,24 +151,40 @@ def bank_bin(digits: str) -> tuple[bool, bool]:
 
 # --- validators used by rules: (match, context) -> True / False / None -------------------------
 
-def v_id_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    digits = re.sub(r"[\s-]", "", match)
-    return True if resident_id(digits) else False
+# Labels whose numbers look like phone or card numbers but are not (invoice code and number, tax
+# ID, machine number, check code): a number right after one of them is that, not personal data.
+NOT_PERSONAL_LABEL = re.compile(r"(?:发票代码|发票号码|发票号|机器编号|校验码|纳税人识别号|税号|税务登记号|票据号码|票据代码)"
+                                r"\s*[:：]?\s*$")
+# Labels right before a bank card number (银行卡号：6212…): the number is a card even when its prefix
+# is missing from the BIN table (the table is incomplete).
+CARD_LABEL = re.compile(r"(?:银行卡号|银行卡|卡号|收款账号|收款帐号|付款账号|银行账号|银行帐号|账号|帐号)\s*[:：]?\s*$")
 
 
-def v_bank_card(match: str, context: str, before: str = "", after: str = "") -> bool | None:
-    digits = re.sub(r"[\s-]", "", match)
+def _separators_removed(match: str) -> str:
+    return re.sub(r"[\s./-]", "", match)
+
+
+def v_id_card(match: str, context: str, before: str = "", after: str = "",
+              tables: Tables | None = None) -> bool | None:
+    return resident_id(_separators_removed(match), tables=tables)
+
+
+def v_bank_card(match: str, context: str, before: str = "", after: str = "",
+                tables: Tables | None = None) -> bool | None:
+    digits = _separators_removed(match)
     if not (15 <= len(digits) <= 19) or not luhn(digits):
         return False
-    if resident_id(digits):
+    if resident_id(digits, tables=tables):
         return False
-    known, length_ok = bank_bin(digits)
+    known, length_ok = bank_bin(digits, tables)
     if known and length_ok:
         return True
+    if digits.startswith("62") and 16 <= len(digits) <= 19 and CARD_LABEL.search(before):
+        return True       # UnionPay-style number right after its label
     if known:
         return None
     # unknown prefix: only with card context nearby
-    if re.search(r"卡号|银行卡|借记卡|信用卡|储蓄卡|账号|帐号|card", context, re.I):
+    if re.search(r"卡号|银行卡|借记卡|信用卡|储蓄卡|账号|帐号|card", context, re.IGNORECASE):
         return None
     return False
 
@@ -160,16 +192,28 @@ def v_bank_card(match: str, context: str, before: str = "", after: str = "") -> 
 MOBILE_PREFIXES = re.compile(r"^1(3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])")
 
 
-def v_mobile(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+def v_mobile(match: str, context: str, before: str = "", after: str = "",
+             tables: Tables | None = None) -> bool | None:
     digits = re.sub(r"\D", "", match)
-    if digits.startswith("86") and len(digits) == 13:
+    if digits.startswith("0086") and len(digits) == 15:
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if len(digits) != 11 or not MOBILE_PREFIXES.match(digits):
         return False
+    if NOT_PERSONAL_LABEL.search(before):
+        return False      # 发票号码：13572468013 is an invoice number
     return None
 
 
-def v_private_ip(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+def v_landline(match: str, context: str, before: str = "", after: str = "",
+               tables: Tables | None = None) -> bool | None:
+    """A landline-shaped number right after an invoice or tax label is that number, not a phone."""
+    return False if NOT_PERSONAL_LABEL.search(before) else None
+
+
+def v_private_ip(match: str, context: str, before: str = "", after: str = "",
+                 tables: Tables | None = None) -> bool | None:
     try:
         ip = ipaddress.ip_address(match)
     except ValueError:
@@ -187,7 +231,8 @@ def v_private_ip(match: str, context: str, before: str = "", after: str = "") ->
     return False
 
 
-def v_coordinate_pair(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+def v_coordinate_pair(match: str, context: str, before: str = "", after: str = "",
+                      tables: Tables | None = None) -> bool | None:
     nums = re.findall(r"-?\d+\.\d+", match)
     if len(nums) != 2:
         return False
@@ -199,14 +244,15 @@ def v_coordinate_pair(match: str, context: str, before: str = "", after: str = "
     return None
 
 
-def v_dms(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+def v_dms(match: str, context: str, before: str = "", after: str = "",
+          tables: Tables | None = None) -> bool | None:
     nums = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", match)]
     if not nums or nums[0] > 180 or (len(nums) > 1 and nums[1] >= 60) or (len(nums) > 2 and nums[2] >= 60):
         return False
     return None
 
 
-PLACEHOLDER = re.compile(r"^(?:your|my|enter|input|xxx+|example|sample|demo|test|changeme|placeholder)[_-]?", re.I)
+PLACEHOLDER = re.compile(r"^(?:your|my|enter|input|xxx+|example|sample|demo|test|changeme|placeholder)[_-]?", re.IGNORECASE)
 # Words that mark a value as a placeholder wherever they stand in it (AKIAIOSFODNN7EXAMPLE,
 # insert_key_here, <your-key>, bP88Q~xxxxxxxx): a random key holds none of them by chance.
 PLACEHOLDER_WORDS = ("example", "xxxx", "your", "placeholder", "insert", "changeme", "change_me", "dummy",
@@ -215,7 +261,7 @@ PLACEHOLDER_WORDS = ("example", "xxxx", "your", "placeholder", "insert", "change
 # var.db_password, settings.SECRET_KEY, process.env.TOKEN, os.environ["X"].
 REFERENCE = re.compile(r"^(?:\$\{|\$\(|\{\{|%\(|<|\[|\$[A-Za-z_][A-Za-z0-9_]*$)"
                        r"|^(?:var|vars|local|locals|settings|config|conf|env|process\.env|os\.environ|secrets|params)[.\[]",
-                       re.I)
+                       re.IGNORECASE)
 # a dotted lower-case identifier (aws_ec2_client_vpn_endpoint.client-vpn-endpoint.id): code, not a value
 IDENTIFIER_PATH = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z][a-z0-9_]*)*\.[a-z][a-z0-9_]*$")
 
@@ -234,7 +280,7 @@ def shannon_entropy(value: str) -> float:
 def _sequential_run(value: str, k: int = 8) -> bool:
     """A run of k characters each one code point above the last (12345678, abcdefgh)."""
     run = 1
-    for a, b in zip(value, value[1:]):
+    for a, b in itertools.pairwise(value):
         run = run + 1 if ord(b) - ord(a) == 1 else 1
         if run >= k:
             return True
@@ -248,12 +294,11 @@ def is_placeholder(value: str) -> bool:
         return True
     if REFERENCE.search(v) or IDENTIFIER_PATH.match(v):
         return True
-    if re.search(r"(.)\1{5,}", v) or _sequential_run(v):
-        return True
-    return False
+    return bool(re.search(r"(.)\1{5,}", v) or _sequential_run(v))
 
 
-def v_secret_value(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+def v_secret_value(match: str, context: str, before: str = "", after: str = "",
+                   tables: Tables | None = None) -> bool | None:
     """A credential value: reject placeholders and plain words."""
     v = match.strip()
     if len(v) < 4:
@@ -271,7 +316,8 @@ def v_secret_value(match: str, context: str, before: str = "", after: str = "") 
     return None
 
 
-def v_password_like(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+def v_password_like(match: str, context: str, before: str = "", after: str = "",
+                    tables: Tables | None = None) -> bool | None:
     """A bare value after 口令/密码 separated only by a space: letters plus a digit or a symbol inside
     the value (a sentence's full stop does not count: "password combination." is prose)."""
     v = match.rstrip(".,;:!?)")
@@ -282,19 +328,39 @@ def v_password_like(match: str, context: str, before: str = "", after: str = "")
     return None if has_alpha and has_other else False
 
 
-def v_token(match: str, context: str, before: str = "", after: str = "") -> bool | None:
+def v_token(match: str, context: str, before: str = "", after: str = "",
+            tables: Tables | None = None) -> bool | None:
     """A vendor key or token (secret.token): its shape is the rule's regex; drop placeholders."""
     return False if is_placeholder(match) else None
 
 
-VALIDATORS = {
+def v_address(match: str, context: str, before: str = "", after: str = "",
+              tables: Tables | None = None) -> bool | None:
+    """A street address is personal data only down to a room/unit/building, or after a residence word."""
+    if any(k in match for k in ("室", "单元", "栋", "幢", "号楼")):
+        return None
+    if any(k in context for k in ("住址", "家住", "居住", "业主", "户籍", "现住", "家庭", "名下", "租住")):
+        return None
+    return False
+
+
+Validator = Callable[..., "bool | None"]
+
+VALIDATORS: Mapping[str, Validator] = {
+    "address": v_address,
     "password_like": v_password_like,
     "id_card": v_id_card,
     "bank_card": v_bank_card,
     "mobile": v_mobile,
+    "landline": v_landline,
     "private_ip": v_private_ip,
     "coordinate_pair": v_coordinate_pair,
     "dms": v_dms,
     "secret_value": v_secret_value,
     "token": v_token,
 }
+
+
+def bound(tables: Tables) -> dict[str, Validator]:
+    """The validators with a lexicon directory's tables: name -> f(match, context, before=, after=)."""
+    return {name: partial(fn, tables=tables) for name, fn in VALIDATORS.items()}

@@ -1,4 +1,6 @@
-"""`baomi serve | worker | audit verify | user ... | apikey ... | purge` (dispatched from scanner.cli)."""
+"""`baomi serve | worker | audit verify | user ... | apikey ... | purge`: the service's commands,
+added to the `baomi` command line through the entry-point group `baomi.commands`
+(pyproject.toml: `service = "service.cli:add_commands"`; scanner.cli discovers it)."""
 from __future__ import annotations
 
 import argparse
@@ -245,10 +247,8 @@ def cmd_purge(args) -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="baomi", description="Baomi 保密审查服务")
-    sub = p.add_subparsers(dest="cmd", required=True)
-
+def add_commands(sub) -> None:
+    """Add the service's subcommands to the `baomi` parser's subparsers (entry point)."""
     def common(sp):
         sp.add_argument("--data-dir", type=Path, default=None, help="数据目录（默认 ./var 或 BAOMI_DATA_DIR）")
         sp.add_argument("--db-url", default=None, help="数据库 URL（默认数据目录中的 SQLite；或 postgresql://…）")
@@ -286,5 +286,15 @@ def main(argv: list[str]) -> int:
     sp.set_defaults(func=cmd_apikey)
     sp = common(sub.add_parser("purge", help="按保留期清除草稿 / retention purge"))
     sp.set_defaults(func=cmd_purge)
+
+
+def main(argv: list[str]) -> int:
+    """The service's commands alone (`python -m service.cli ...`); `baomi` has them too."""
+    p = argparse.ArgumentParser(prog="baomi", description="Baomi 保密审查服务")
+    add_commands(p.add_subparsers(dest="cmd", required=True))
     args = p.parse_args(argv)
     return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

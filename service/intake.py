@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from scanner.extract import formats
+from scanner.extract.legacy import is_encrypted_ooxml
 from scanner.extract.sniff import sniff_media_type
 
 from .errors import err
@@ -52,9 +53,11 @@ def check_type(data: bytes, filename: str) -> str:
         raise err(400, "empty_file", "文件为空，无法审查。")
     mt = sniff_media_type(data, filename)
     ext = os.path.splitext(filename.lower())[1]
-    if mt == formats.OLE:
+    if mt == formats.OLE and (is_encrypted_ooxml(data) or (ext in KNOWN_EXT and ext not in SUPPORTED[mt])):
+        # an OLE container under an OOXML name is an encrypted docx/xlsx (or a disguised file);
+        # legacy .doc/.wps/.xls/.et/.ppt/.dps are accepted and converted by the scanner (LibreOffice)
         raise err(415, "encrypted_or_legacy_office",
-                  "文件为加密的 Office 文档或旧版 doc/xls 格式，请解除加密并另存为 docx/xlsx 后重新提交。")
+                  "文件为加密的 Office 文档（或扩展名与旧版 Office 内容不符），请解除加密并另存为 docx/xlsx 后重新提交。")
     if mt == formats.PDF and not data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5] == b"%PDF-":
         raise err(415, "unsupported_type", "文件内容不是 PDF（文件头不符），已拒绝。", detected="mismatch")
     if mt not in SUPPORTED:

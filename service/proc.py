@@ -19,8 +19,11 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, port: int | None = None, db_url: str = "", **env):
+    def __init__(self, data_dir: Path, port: int | None = None, db_url: str = "", wrap: list[str] | None = None,
+                 **env):
+        """wrap: a command the server runs under (e.g. strace -f -o FILE): the server is then its child."""
         self.data_dir, self.port, self.db_url = Path(data_dir), port or free_port(), db_url
+        self.wrap = list(wrap or [])
         self.env = {k.upper(): str(v) for k, v in env.items()}
         self.proc: subprocess.Popen | None = None
         self.log = self.data_dir.parent / f"server-{self.port}.log"
@@ -35,9 +38,11 @@ class Server:
                "BAOMI_HOST": "127.0.0.1", "BAOMI_DB_URL": self.db_url,
                "BAOMI_EXIT_WITH_PARENT": str(os.getpid()), **self.env,
                **{k.upper(): str(v) for k, v in extra_env.items()}}
+        if self.wrap:      # the server's parent is then the wrapper, not this process
+            env.pop("BAOMI_EXIT_WITH_PARENT")
         if "BAOMI_FAULT_AT" not in extra_env and "BAOMI_FAULT_AT" not in self.env:
             env.pop("BAOMI_FAULT_AT", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", "serve"], env=env,
+        self.proc = subprocess.Popen([*self.wrap, sys.executable, "-m", "scanner.cli", "serve"], env=env,
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
                                      start_new_session=True,
                                      cwd=str(Path(__file__).resolve().parents[1]))
@@ -68,7 +73,13 @@ class Server:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            if self.wrap:      # SIGTERM to the whole group: a tracer that only detaches would leave the server
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            else:
+                self.proc.terminate()
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:

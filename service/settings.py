@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # true/false/1/0/yes/no/on are read as always/off (scanner.config.Isolation.parse).
     isolated: Isolation = Isolation.AUTO
     light_scanner: bool = False
+    # read pictures and scanned pages (OCR, BAOMI_OCR): unset = on, except with light_scanner, where
+    # image content goes to review (extract.ocr_unavailable); true = on even with light_scanner
+    ocr: bool | None = None
     # the CMS gate answers fast: the name tagger runs only where personal data is cued (a name alone
     # is low severity and never changes a decision); "all" for the full tagger, "off" for none
     gate_names_scope: str = "cue"

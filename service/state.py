@@ -15,6 +15,7 @@ from pathlib import Path
 from scanner import get_scanner
 from scanner.config import Isolation
 from scanner.engine import Scanner
+from scanner.rules import default_lexicon_dir
 
 from .crypto import Cipher, load_key
 from .db import Database
@@ -40,7 +41,7 @@ class ServiceState:
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings, load_scanner: bool = True) -> "ServiceState":
+    def build(cls, settings: Settings, load_scanner: bool = True) -> ServiceState:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = load_key(settings.encryption_key, settings.encryption_key_file, settings.data_dir)
         cipher = Cipher(key)
@@ -59,7 +60,8 @@ class ServiceState:
     def get_scanner(self) -> Scanner:
         """The scanner of scans, submissions and pages (the shipped rules until a reload)."""
         if self.scanner is None:
-            self.scanner = get_scanner(light=self.settings.light_scanner)
+            self.scanner = (get_scanner(light=self.settings.light_scanner) if self.settings.ocr is None
+                            else self._build(default_lexicon_dir()))
         return self.scanner
 
     def get_gate_scanner(self) -> Scanner:
@@ -74,10 +76,18 @@ class ServiceState:
                 gate = self.gate_scanner = self._build(sc.lexicon_dir, gate=True)
         return gate
 
+    def _ocr(self):
+        """OCR options of the service's scanners (settings.ocr; None = the scanner's default)."""
+        if self.settings.ocr is None:
+            return None
+        from scanner.extract.ocr import OcrOptions
+        return OcrOptions(enabled=self.settings.ocr, reason="" if self.settings.ocr else "off")
+
     def _build(self, lexicon_dir: Path, gate: bool = False) -> Scanner:
         if gate:
-            return Scanner(lexicon_dir=lexicon_dir, light=False, names_scope=self.settings.gate_names_scope)
-        return Scanner(lexicon_dir=lexicon_dir, light=self.settings.light_scanner)
+            return Scanner(lexicon_dir=lexicon_dir, light=False, names_scope=self.settings.gate_names_scope,
+                           ocr=self._ocr())
+        return Scanner(lexicon_dir=lexicon_dir, light=self.settings.light_scanner, ocr=self._ocr())
 
     def reload_rules(self, lexicon_dir: str | Path | None = None) -> Scanner:
         """Build the scan and gate scanners from `lexicon_dir` (default: the current one) and swap

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from . import audit
 from .errors import APIError, err
@@ -66,7 +67,7 @@ LEVEL_ZH = {"review": "保密审查", "approval": "审批", "publication": "发�
 
 # -- who may do what ------------------------------------------------------------------------------
 AUTHORS = ("author", "admin")
-REVIEWERS = ("reviewer", "approver", "admin")
+REVIEWERS = ("reviewer", "admin")     # the 保密审查 (verdicts and the review decision): not the approver
 APPROVERS = ("approver", "admin")
 ADMINS = ("admin",)
 
@@ -78,7 +79,9 @@ class Permission:
     roles: tuple[str, ...] = ()       # empty: any role
     scope: str | None = None          # the credential must carry it (sessions: their role's scopes)
     who: str = ANY                    # relation to the submission: ANY (who may see it), OWNER, OWNER_OR_ADMIN
-    excludes: tuple[str, ...] = ()    # the submission's own people who may not act: "reviewer"
+    excludes: tuple[str, ...] = ()    # the submission's own people who may not act (see `involved`):
+                                      # "submitter" (its owner, anyone who authored a version),
+                                      # "reviewer" (who judged findings of or decided on the current version)
     zh: str = "执行此操作"              # the act in words, for messages
 
 
@@ -89,9 +92,9 @@ PERMISSIONS: dict[str, Permission] = {
     "submit": Permission(AUTHORS, "submit"),
     "resubmit": Permission(AUTHORS, "submit", OWNER, zh="提交新版本"),
     "withdraw": Permission((), "submit", OWNER_OR_ADMIN),
-    "verdict": Permission(REVIEWERS, "review", zh="填写审查结论"),
-    "review": Permission(REVIEWERS, "review"),
-    "approval": Permission(APPROVERS, "approve", excludes=("reviewer",)),
+    "verdict": Permission(REVIEWERS, "review", excludes=("submitter",), zh="填写审查结论"),
+    "review": Permission(REVIEWERS, "review", excludes=("submitter",)),
+    "approval": Permission(APPROVERS, "approve", excludes=("submitter", "reviewer")),
     "publish": Permission((), "submit", OWNER_OR_ADMIN),
     # scans, the CMS gate, stored reports and jobs
     "scan": Permission((), "scan"),
@@ -99,13 +102,14 @@ PERMISSIONS: dict[str, Permission] = {
     "report.view": Permission(),                        # its creator or staff
     "job.view": Permission(),                           # its creator or staff
     # review tools and administration
-    "queue.view": Permission(REVIEWERS),
-    "lexicon.view": Permission(REVIEWERS),
+    "queue.view": Permission(STAFF),
+    "lexicon.view": Permission(STAFF),
     "allowlist.view": Permission(APPROVERS),
     "allowlist.edit": Permission(APPROVERS, "approve"),
     "admin": Permission(ADMINS, "admin"),               # users, API keys, lexicon edits, audit verify
 }
-SEPARATION_ZH = {"reviewer": "审批人不能与审查人为同一人。"}
+SEPARATION_ZH = {"reviewer": "审批人不能与审查人为同一人。",
+                 "submitter": "不能审查或审批本人提交的申请。"}
 
 
 @dataclass(frozen=True)
@@ -187,10 +191,51 @@ def denial(p: Principal, action: str, sub: Submission | None = None,
     if sources and sub.status not in sources:
         return err(409, "invalid_state", f"当前状态（{STATUS_ZH.get(sub.status, sub.status)}）不能{perm.zh}。",
                    state=sub.status)
-    for who in perm.excludes:
-        if getattr(sub, f"{who}_id", None) == p.user_id:
-            return err(403, "separation_of_duties", SEPARATION_ZH[who])
+    if perm.excludes:
+        people = involved(sub)
+        for who in perm.excludes:
+            if p.user_id in people[who]:
+                return err(403, "separation_of_duties", SEPARATION_ZH[who], conflict=who)
     return None
+
+
+# the audit actions that create a version (their actor authored it)
+AUTHORING = ("submission.created", "submission.version_added")
+
+
+def involved(sub: Submission) -> dict[str, set[int]]:
+    """The submission's own people, whatever their role is now: "submitter" = its owner and every
+    user who authored one of its versions (the audit log's actors of AUTHORING entries);
+    "reviewer" = who took the review decision to approve, gave a verdict on a finding of the
+    current version, or decided on it at the review step. Read through the session `sub` is
+    attached to; a detached object (no session) answers from its own columns."""
+    submitters = {sub.owner_id}
+    reviewers = {sub.reviewer_id} - {None}
+    s = object_session(sub)
+    if s is not None and sub.id is not None:
+        submitters |= {a for (a,) in s.execute(select(AuditEntry.actor_id).where(
+            AuditEntry.object_type == "submission", AuditEntry.object_id == sub.id,
+            AuditEntry.action.in_(AUTHORING), AuditEntry.actor_id.is_not(None)))}
+        reviewers |= {u for (u,) in s.execute(select(Decision.user_id).where(
+            Decision.submission_id == sub.id, Decision.level == "review",
+            Decision.version_number == sub.current_version))}
+        ver = s.execute(select(Version.report_id).where(Version.submission_id == sub.id,
+                                                        Version.number == sub.current_version)).scalar()
+        if ver:
+            reviewers |= {u for (u,) in s.execute(select(Verdict.user_id).join(
+                FindingRow, FindingRow.id == Verdict.finding_id).where(FindingRow.report_id == ver))}
+    return {"submitter": submitters, "reviewer": reviewers}
+
+
+def approval_stands(sub: Submission) -> bool:
+    """An approved/published submission whose sign-offs obey separation of duties (what the gate
+    relies on): a reviewer and an approver on record, different people, neither a submitter.
+    Rows written before these rules (or by hand) do not count."""
+    if sub.status not in ("approved", "published") or sub.reviewer_id is None or sub.approver_id is None:
+        return False
+    people = involved(sub)
+    return (sub.approver_id != sub.reviewer_id and sub.approver_id not in people["reviewer"]
+            and not ({sub.approver_id, sub.reviewer_id} & people["submitter"]))
 
 
 def can(p: Principal, action: str, sub: Submission | None = None, decision: str | None = None) -> bool:

@@ -22,6 +22,7 @@ SLOW = (
     "tests/scanner/extract/test_hostile_corpus.py",
     "tests/scanner/test_distributed.py",
     "tests/service/test_process.py",
+    "tests/service/test_egress.py",
     "tests/training/",
     "tests/scanner/models/test_names_model.py::test_heldout_f1_through_scanner",
     "tests/scanner/models/test_passage_model.py::test_news_passes_through_the_full_scanner",

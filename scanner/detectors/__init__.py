@@ -1,42 +1,42 @@
-"""Detector registry. Rule/lexicon detectors always run; model detectors unless light mode."""
+"""The detectors that run, in the order they run (the contract is `base.Detector`).
+
+Adding a detector: a module with a `Detector` subclass, and its class in DETECTORS. Rule and
+lexicon detectors always run; model detectors (`needs_models = True`) unless in light mode.
+What looks across the findings of several detectors is not a detector: see scanner/postprocess.py.
+"""
 from __future__ import annotations
 
-import importlib
-import inspect
+from ..config import ScanConfig
+from ..policy import Policy
+from ..rules import Ruleset
+from .base import Detector, JoinedText, ScanContext, make_finding
+from .hidden import HiddenDetector
+from .marking import MarkingDetector
+from .names import NamesDetector
+from .passage import PassageDetector
+from .regex import RegexDetector
+from .terms import TermDetector
 
-# (module, factory) pairs; each factory(ruleset, light) returns a detector or None.
-RULE_DETECTORS = [
-    ("scanner.detectors.marking", "create"),
-    ("scanner.detectors.regex", "create"),
-    ("scanner.detectors.terms", "create"),
-    ("scanner.detectors.hidden", "create"),
-]
-MODEL_DETECTORS = [
-    ("scanner.detectors.passage", "create"),
-    ("scanner.detectors.names", "create"),
-]
+__all__ = ["DETECTORS", "Detector", "JoinedText", "ScanContext", "build", "make_finding"]
+
+DETECTORS: tuple[type[Detector], ...] = (
+    MarkingDetector,     # 国家秘密标志 and restriction marks (marking.*)
+    RegexDetector,       # pattern rules (pii.*, secret.*, geo.*, term patterns)
+    TermDetector,        # term lists (term.*)
+    HiddenDetector,      # hidden layers: revisions, comments, hidden text, properties, redactions (hidden.*)
+    PassageDetector,     # passage classifier (passage.*), model
+    NamesDetector,       # person names and addresses (pii.name, pii.address), model
+)
 
 
-def build_detectors(ruleset, light: bool = False, options: dict | None = None):
-    """options (e.g. {"names_scope": "cue"}) reach the factories that take a keyword of that name."""
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    detectors, versions = [], []
-    for module_name, factory in RULE_DETECTORS + ([] if light else MODEL_DETECTORS):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue     # detector not built yet
-            raise
-        make = getattr(module, factory)
-        params = inspect.signature(make).parameters
-        det = make(ruleset, light=light, **{k: v for k, v in options.items() if k in params})
-        if det is None:
+def build(config: ScanConfig, ruleset: Ruleset, policy: Policy) -> tuple[list[Detector], str]:
+    """-> (the detectors for this configuration, in DETECTORS order; the models' version string)."""
+    detectors: list[Detector] = []
+    for cls in DETECTORS:
+        if cls.needs_models and config.light:
             continue
-        detectors.append(det)
-        v = getattr(det, "model_version", None)
-        if v:
-            versions.append(v)
-    # post-processing detectors (e.g. severity of names next to other personal data) run last
-    detectors.sort(key=lambda d: getattr(d, "order", 50))
+        det = cls.build(config, ruleset, policy)
+        if det is not None:
+            detectors.append(det)
+    versions = [d.model_version for d in detectors if d.model_version]
     return detectors, ("+".join(versions) if versions else "rules-only")

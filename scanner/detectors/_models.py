@@ -6,34 +6,13 @@ model files are plain .npz arrays loaded with allow_pickle=False.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelIntegrityError
-
-
-def models_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent.parent / "models", here.parent / "models"):
-        if (cand / "manifest.json").exists():
-            return cand
-    raise FileNotFoundError("models/manifest.json not found")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def manifest(directory: Path | None = None) -> dict:
-    d = directory or models_dir()
-    return json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+from ..modelfiles import manifest, models_dir, sha256_file, verify_external  # noqa: F401  (one home: scanner/modelfiles.py)
 
 
 def verified_path(name: str, directory: Path | None = None) -> Path:

@@ -1,17 +1,34 @@
-"""Detector protocol and the scan context shared by detectors.
+"""The detector contract and the scan context shared by detectors.
 
-A detector is small: it looks at one Segment (original text + its NormalizedText) and returns
-Findings whose start/end are offsets into the segment's ORIGINAL text. Document-level detectors
-(e.g. hidden-layer presence, name severity next to other personal data) implement `finalize`.
+A detector is a subclass of `Detector` with one method, `detect(ctx)`, that returns the Findings
+it sees in the document; their start/end are offsets into a segment's ORIGINAL text (build them
+with `make_finding`). The context gives the segments with their normalised texts (`ctx.views()`),
+the whole document joined into one text (`ctx.joined("norm" | "compact")`) for one regex or
+automaton pass, and `ctx.add_error` for what the detector could not check (the decision is then at
+least review). A detector never sees or changes other detectors' findings: what looks across
+findings is a step in scanner/postprocess.py. The detectors that run, and their order, are the
+explicit list in scanner/detectors/__init__.py.
 """
 from __future__ import annotations
 
+import logging
+from abc import ABC, abstractmethod
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
 
-from ..model import Document, Finding, Segment
-from ..normalize import NormalizedText
+from ..model import Document, Finding, ScanError, Segment
+from ..normalize import NormalizedText, normalize
+
+if TYPE_CHECKING:   # pragma: no cover
+    from ..config import ScanConfig
+    from ..policy import Policy
+    from ..rules import Ruleset
+
+log = logging.getLogger("baomi.detectors")
+VISIBLE_TEXT_LIMIT = 2_000_000
 
 
 class JoinedText:
@@ -58,14 +75,34 @@ class JoinedText:
 
 @dataclass
 class ScanContext:
+    """What one scan of one document shares between detectors (built by `ScanContext.of`)."""
     document: Document
-    options: dict[str, Any] = field(default_factory=dict)   # e.g. {"light": True}
-    # per-segment cache of normalised texts, filled by the engine before detectors run
+    # per-segment normalised texts (segment id -> NormalizedText)
     normalized: dict[int, NormalizedText] = field(default_factory=dict)
     # per (layer) ordinal of the segment among non-empty segments of that layer (0 = first line)
     ordinal: dict[int, int] = field(default_factory=dict)
+    # what detectors could not check (a rule that ran out of time ...): added to the report's errors
+    errors: list[ScanError] = field(default_factory=list)
 
     _joined: dict[str, JoinedText] = field(default_factory=dict)
+    # document-level facts a detector computes once per scan (e.g. "is this teaching material")
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, document: Document) -> ScanContext:
+        """Normalise every segment once."""
+        ctx = cls(document=document)
+        counts: dict[str, int] = {}
+        for seg in document.segments:
+            ctx.normalized[seg.id] = normalize(seg.text)
+            ctx.ordinal[seg.id] = counts.get(seg.layer, 0)
+            counts[seg.layer] = counts.get(seg.layer, 0) + 1
+        return ctx
+
+    def views(self) -> Iterator[tuple[Segment, NormalizedText]]:
+        """Each segment with its normalised text, in document order."""
+        for seg in self.document.segments:
+            yield seg, self.normalized[seg.id]
 
     def joined(self, kind: str = "norm") -> JoinedText:
         """Document text joined over all segments: kind "norm" (normalised) or "compact"."""
@@ -78,6 +115,12 @@ class ScanContext:
             jt = self._joined[kind] = JoinedText(segs, views)
         return jt
 
+    @cached_property
+    def visible_text(self) -> str:
+        """The text a reader sees (body, tables, headers, footers), joined, bounded."""
+        parts = [s.text for s in self.document.segments if s.layer in ("body", "table", "header", "footer")]
+        return "\n".join(parts)[:VISIBLE_TEXT_LIMIT]
+
     def segment(self, seg_id: int) -> Segment:
         return self.document.segments[seg_id]
 
@@ -86,12 +129,36 @@ class ScanContext:
         lo, hi = max(0, seg.id - before), min(len(segs), seg.id + after + 1)
         return [s for s in segs[lo:hi] if s.id != seg.id and s.layer == seg.layer]
 
+    def add_error(self, error: ScanError) -> None:
+        if not any(e.code == error.code and e.detail == error.detail for e in self.errors):
+            self.errors.append(error)
 
-class Detector(Protocol):
-    name: str
+    def rule_timed_out(self, detector: str, rule_id: str, seg_id: int | None = None) -> None:
+        """A rule's regex ran out of time: the rule is skipped there, the scan fails closed.
+        Logged with the rule id and segment id only, never the text."""
+        log.warning("rule %s (%s) timed out on segment %s; skipped", rule_id, detector,
+                    "all" if seg_id is None else seg_id)
+        self.add_error(ScanError("scan.rule_timeout", "部分规则执行超时，该规则未能完成检查，结果不完整，需人工审查。",
+                                 f"{detector}: rule {rule_id}"))
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
-        ...
+
+class Detector(ABC):
+    """One kind of detection. Subclasses set `name`, implement `detect`, and (when their
+    constructor needs more than nothing) `build`. Instances are shared by concurrent scans: keep
+    no per-scan state on `self` (use locals or the ScanContext)."""
+
+    name: ClassVar[str]
+    needs_models: ClassVar[bool] = False     # model detectors do not run in light mode
+    model_version: str = ""                  # a model detector's version, part of every report
+
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> Detector | None:
+        """The detector for this configuration, or None when it does not run (e.g. names_scope=off)."""
+        return cls()
+
+    @abstractmethod
+    def detect(self, ctx: ScanContext) -> Iterable[Finding]:
+        """Findings in the document (offsets into each segment's original text)."""
 
 
 def make_finding(seg: Segment, norm: NormalizedText, i: int, j: int, *, category: str, rule_id: str,

@@ -8,14 +8,22 @@ Not findings (false-alarm control): script/style content and field instructions 
 other detectors, but their presence is normal), HTML <title>/meta description (visible to any
 reader), generator strings (Producer, Creator, Application), default property values written by
 tools (python-docx, Administrator, anonymous ...), a title/subject that is also in the visible text.
+
+What people read (explanations, suggestions, the names of kinds and fields) is data:
+lexicons/rules/hidden.toml. An image's EXIF position gives a geo.coordinates finding too; when the
+coordinate rule already reported that segment, postprocess.drop_duplicate_exif_geo keeps one.
 """
 from __future__ import annotations
 
 import re
 
+from ..config import ScanConfig
+from ..extract.formats import family as format_family
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import HiddenFile, Ruleset
+from .base import Detector, ScanContext, make_finding
 
 RULE_VERSION = "v1"
 
@@ -36,58 +44,18 @@ DEFAULT_VALUES = {
 # an author field naming an office or organisation, not a person
 ORG_WORDS = re.compile(r"办公室|办公厅|局|部|委|厅|处|科|室|中心|公司|集团|单位|学校|学院|大学|医院|政府|研究院|研究所|"
                        r"管理站|支队|大队|协会|学会|工作组|编辑|新闻|宣传|信息|网站|编委|课题组|项目组|Office|Dept|Inc|Ltd|Co\.",
-                       re.I)
+                       re.IGNORECASE)
 # custom properties written by tools, not people
 TOOL_CUSTOM = re.compile(r"^(KSOProductBuildVer|ICV|KSOTemplateDocerSaveRecord|KSORubyTemplateID|ContentTypeId|"
-                         r"_DocHome|AppVersion|Generator|GrammarlyDocumentId|_NewReviewCycle)$", re.I)
+                         r"_DocHome|AppVersion|Generator|GrammarlyDocumentId|_NewReviewCycle)$", re.IGNORECASE)
 
 # hidden-layer kinds whose presence alone is normal (still scanned by the other detectors)
 QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar"}
 
-EXPLAIN = {
-    "revision": "文档中保留有修订痕迹（{what}{who}），发布后可被他人查看，可能泄露未公开的修改内容。",
-    "comment": "文档中含有批注或注释（{who}），发布后可被他人查看：“{snippet}”。",
-    "hidden": "文档中含有读者看不到的隐藏内容（{what}），发布后仍可被复制或检索出来。",
-    "metadata": "文档属性（{what}）中含有“{snippet}”，发布后可被他人查看，可能暴露作者、单位或内部信息。",
-    "redaction": "{where}有文字被黑框、图片或黑色底纹遮盖，但文字仍在文件中，可被复制出来（遮盖无效）。",
-}
-SUGGEST = {
-    "revision": "请在审阅中“接受/拒绝所有修订”并关闭修订后重新生成文件，确认修订内容不含敏感信息。",
-    "comment": "请删除全部批注（审阅→删除→删除文档中的所有批注）后重新提交。",
-    "hidden": "请删除隐藏文字（或取消隐藏后核对内容），使用“检查文档”清除隐藏内容后重新提交。",
-    "metadata": "请在“文件→信息→检查文档”中删除文档属性和个人信息后重新提交。",
-    "redaction": "请删除需遮盖的文字本身（而不是用黑框、黑色底纹或图片盖住），再生成要发布的文件；PDF 请使用专业工具进行真正的涂黑（删除底层文字）。",
-}
-# suggestions that depend on the format (media-type family) override SUGGEST
-SUGGEST_BY_FORMAT = {
-    ("comment", "html"): "请删除网页源代码中的注释（<!-- -->）后重新提交。",
-    ("comment", "pdf"): "请删除 PDF 中的注释/批注后重新导出提交。",
-    ("comment", "sheet"): "请删除工作表中的批注后重新提交。",
-    ("comment", "slides"): "请删除演示文稿中的批注后重新提交。",
-    ("hidden", "html"): "请删除网页中被隐藏（display:none 等）的内容后重新提交。",
-    ("hidden", "pdf"): "请在原始文件中删除隐藏、白色或页面外的文字后重新生成 PDF。",
-    ("hidden", "sheet"): "请删除或取消隐藏工作表/行/列并核对其中内容后重新提交。",
-    ("hidden", "slides"): "请删除隐藏的幻灯片或图形并核对其中内容后重新提交。",
-    ("metadata", "pdf"): "请在导出 PDF 前清除文档属性（作者、标题、主题、关键词），或用工具删除 PDF 元数据。",
-    ("metadata", "html"): "请删除网页 <meta> 中的作者等个人信息后重新提交。",
-}
-_FAMILY = (("html", "html"), ("pdf", "pdf"), ("spreadsheet", "sheet"), ("presentation", "slides"))
 
-KIND_ZH = {
-    "inserted": "插入", "deleted": "删除", "moved_from": "移动（原位置）", "moved_to": "移动（新位置）",
-    "vanish": "隐藏文字", "white": "白色文字", "tiny": "极小字号文字", "invisible": "不可见文字（渲染模式3）",
-    "offpage": "页面外文字", "hidden_sheet": "隐藏工作表", "hidden_row": "隐藏行", "hidden_col": "隐藏列", "hidden_format": "用“;;;”格式隐藏的单元格内容",
-    "black_highlight": "黑色底纹遮盖的文字",
-    "hidden_slide": "隐藏幻灯片", "pivot_cache": "数据透视表缓存中的数据（源数据可能已删除）",
-    "external_link_cache": "外部链接缓存的其他工作簿数据", "hidden_shape": "隐藏的图形/文本框", "offslide": "放在幻灯片页面之外的文字", "html_hidden": "网页隐藏元素", "covered": "被覆盖的文字",
-}
-FIELD_ZH = {
-    "author": "作者", "lastModifiedBy": "最后修改者", "manager": "经理", "company": "单位", "title": "标题",
-    "subject": "主题", "comments": "备注", "keywords": "关键词", "category": "类别", "contentStatus": "状态",
-    "custom": "自定义属性", "exif_gps": "图片拍摄位置（GPS）", "description": "描述",
-}
 CATEGORY = {"revision": "hidden.revision", "comment": "hidden.comment", "hidden": "hidden.text",
             "metadata": "hidden.metadata", "redaction": "hidden.redaction"}
+EXIF_RULE = f"geo.coordinates.exif.{RULE_VERSION}"
 
 
 def _snippet(text: str, n: int = 24) -> str:
@@ -95,21 +63,15 @@ def _snippet(text: str, n: int = 24) -> str:
     return t if len(t) <= n else t[:n] + "…"
 
 
-class HiddenDetector:
+class HiddenDetector(Detector):
     name = "hidden"
-    order = 60          # after the rule detectors: finalize can see their geo findings
 
-    def __init__(self, light: bool = False):
-        self.light = light
+    def __init__(self, texts: HiddenFile):
+        self.texts = texts
 
-    # ------------------------------------------------------------------------------------------
-    def _visible_text(self, ctx: ScanContext) -> str:
-        cache = ctx.options.get("_hidden_visible")
-        if cache is None:
-            parts = [s.text for s in ctx.document.segments if s.layer in ("body", "table", "header", "footer")]
-            cache = "\n".join(parts)[:2_000_000]
-            ctx.options["_hidden_visible"] = cache
-        return cache
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> HiddenDetector | None:
+        return cls(ruleset.hidden) if ruleset.hidden is not None else None
 
     def _metadata_flagged(self, seg: Segment, ctx: ScanContext) -> bool:
         field = seg.locator.get("field", "")
@@ -122,12 +84,11 @@ class HiddenDetector:
             return False
         if field in ("title", "subject", "keywords", "description") and ctx.document.media_type.startswith("text/html"):
             return False    # a web page's title and description are shown to every reader
-        if field in ("title", "subject", "description") and val in " ".join(self._visible_text(ctx).split()):
+        if field in ("title", "subject", "description") and val in " ".join(ctx.visible_text.split()):
             return False    # already visible in the document itself
-        if field == "custom" and (re.fullmatch(r"[\d\s.:\-TZ{}a-fA-F]+", val)
-                                  or val.lower() in ("true", "false", "yes", "no", "是", "否")):
-            return False    # ids, hashes, dates, version numbers, flags
-        return True
+        # ids, hashes, dates, version numbers, flags are not findings
+        return not (field == "custom" and (re.fullmatch(r"[\d\s.:\-TZ{}a-fA-F]+", val)
+                                           or val.lower() in ("true", "false", "yes", "no", "是", "否")))
 
     @staticmethod
     def _metadata_severity(seg: Segment, ctx: ScanContext) -> str:
@@ -163,17 +124,22 @@ class HiddenDetector:
         if layer == "comment" and kind == "html-comment":
             t = seg.text.strip()
             # boilerplate markup comments (<!-- end nav -->, conditional comments) are not findings
-            if t.startswith("[if") or t.startswith("<![endif]") or not re.search(r"[\u4e00-\u9fff\d]", t):
+            if t.startswith(("[if", "<![endif]")) or not re.search(r"[\u4e00-\u9fff\d]", t):
                 return False
         return True
 
-    @staticmethod
-    def _suggestion(layer: str, ctx: ScanContext) -> str:
-        mt = ctx.document.media_type
-        family = next((fam for key, fam in _FAMILY if key in mt), "")
-        return SUGGEST_BY_FORMAT.get((layer, family), SUGGEST[layer])
+    def _suggestion(self, layer: str, ctx: ScanContext) -> str:
+        family = format_family(ctx.document.media_type)     # html, pdf, sheet, slides, ... (the formats table)
+        msg = getattr(self.texts.hidden, layer)
+        return msg.suggestion_by_format.get(family, msg.suggestion)
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        out: list[Finding] = []
+        for seg, norm in ctx.views():
+            out.extend(self.detect_segment(seg, norm, ctx))
+        return out
+
+    def detect_segment(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
         if not self._is_flagged(seg, ctx):
             return []
         layer = seg.layer
@@ -184,14 +150,14 @@ class HiddenDetector:
         loc = seg.locator
         kind = loc.get("kind", "")
         who = f"，作者：{loc['author']}" if loc.get("author") else ""
-        what = KIND_ZH.get(kind, kind or {"revision": "修订", "hidden": "隐藏内容"}.get(layer, ""))
+        what = self.texts.kinds.get(kind, kind or {"revision": "修订", "hidden": "隐藏内容"}.get(layer, ""))
         if layer == "metadata":
-            what = FIELD_ZH.get(loc.get("field", ""), loc.get("field", ""))
+            what = self.texts.fields.get(loc.get("field", ""), loc.get("field", ""))
             if loc.get("field") == "custom" and loc.get("name"):
                 what = f"自定义属性“{_snippet(loc['name'], 20)}”"
-        explanation = EXPLAIN[layer].format(what=what, who=who.lstrip("，") or "作者未知" if layer == "comment" else who,
-                                            snippet=_snippet(text),
-                                            where=f"PDF 第 {loc['page']} 页" if loc.get("page") else "文档中")
+        explanation = getattr(self.texts.hidden, layer).explanation.format(
+            what=what, who=who.lstrip("，") or "作者未知" if layer == "comment" else who, snippet=_snippet(text),
+            where=f"PDF 第 {loc['page']} 页" if loc.get("page") else "文档中")
         severity = self._metadata_severity(seg, ctx) if layer == "metadata" else "medium"
         confidence = 0.9
         evidence = [f"layer:{layer}"] + ([f"kind:{kind}"] if kind else []) + \
@@ -201,22 +167,10 @@ class HiddenDetector:
                          suggestion=self._suggestion(layer, ctx), evidence=evidence, normalized_offsets=False)
         out = [f]
         if layer == "metadata" and loc.get("field") == "exif_gps":
-            g = make_finding(seg, norm, i, j, category="geo.coordinates", rule_id=f"geo.coordinates.exif.{RULE_VERSION}",
+            exif = self.texts.hidden.exif_gps
+            g = make_finding(seg, norm, i, j, category="geo.coordinates", rule_id=EXIF_RULE,
                              severity="medium", confidence=0.95,
-                             explanation=f"文档中的图片带有拍摄位置坐标（{_snippet(text)}），可能暴露敏感地点。",
-                             suggestion="请清除图片的 EXIF 位置信息（或重新截图/导出图片）后再插入文档。",
-                             evidence=["exif_gps"], normalized_offsets=False)
+                             explanation=exif.explanation.format(snippet=_snippet(text), what="", who="", where=""),
+                             suggestion=exif.suggestion, evidence=["exif_gps"], normalized_offsets=False)
             out.append(g)
         return out
-
-    def finalize(self, findings: list[Finding], ctx: ScanContext) -> list[Finding]:
-        """Drop our EXIF geo finding when the pattern detector already reported that segment."""
-        geo_other = {f.segment_id for f in findings if f.category.startswith("geo.")
-                     and not f.rule_id.startswith("geo.coordinates.exif")}
-        if not geo_other:
-            return findings
-        return [f for f in findings if not (f.rule_id.startswith("geo.coordinates.exif") and f.segment_id in geo_other)]
-
-
-def create(ruleset=None, light: bool = False):
-    return HiddenDetector(light=light)

@@ -1,37 +1,50 @@
-"""国家秘密标志 (marking.level / marking.field) and restriction marks (marking.internal).
+"""国家秘密标志 (marking.level / marking.field), restriction marks (marking.internal), 工作秘密 and
+商业秘密 marks (marking.work, marking.commercial) and 政府信息公开属性 (marking.disclosure).
 
 Patterns come from lexicons/rules/marking.toml and run on the compact normalised text, so
 "秘 密 ★ １ 年" and "機密★十年" match; the finding maps back to the exact original characters.
-Position decides between a marking and a mention.
+Position decides between a marking and a mention: a mark in the marking position (first lines,
+header/footer, a standalone line, a 密级 field) is a mark, bracketed (【秘密★5年】, 〔机密〕) or not;
+in running text, quoted, or in a table of a GB/T 9704 teaching text it is an example. A mark in a
+document that notes its declassification (已解密, 解密日期) goes to review with that said, not block.
+The patterns are assembled from pieces that admins edit, so they run with the rules' time limit; a
+segment that runs out of time is skipped and the report gets an error (at least review).
 """
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 
+import regex as re
+
+from ..config import ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from ..rules import Ruleset
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import MarkingFile, MarkingMessage, Ruleset
+from .base import Detector, ScanContext, make_finding
+
+DEFAULT_TIMEOUT_S = 1.0
 
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
                   "table": "表格", "hidden": "隐藏内容"}
 QUOTES = set("“‘\"'「『《〈(（[【如")
 TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
+SEVERITY_CONF = {"medium": 0.85, "low": 0.6}
 
 
-class MarkingDetector:
+class MarkingDetector(Detector):
     name = "marking"
-    order = 10
 
-    def __init__(self, cfg: dict):
-        m = cfg["marking"]
-        self.cfg = cfg
-        levels = "|".join(map(re.escape, m["levels"]))
-        stars = "[" + "".join(re.escape(s) for s in m["stars"]) + "]"
-        period = m["period"].replace("{number}", m["number"])
-        not_after = "".join(f"(?<!{re.escape(w)})" for w in m["not_after"])
-        self.first_lines = int(m.get("first_lines", 4))
-        self.levels = set(m["levels"])
+    def __init__(self, cfg: MarkingFile, timeout_s: float = DEFAULT_TIMEOUT_S):
+        m = cfg.marking
+        self.messages = cfg.messages
+        self.timeout = timeout_s
+        levels = "|".join(map(re.escape, m.levels))
+        stars = "[" + "".join(re.escape(s) for s in m.stars) + "]"
+        period = m.period.replace("{number}", m.number)
+        not_after = "".join(f"(?<!{re.escape(w)})" for w in m.not_after)
+        self.first_lines = m.first_lines
+        self.levels = set(m.levels)
         # level + star (+ period): the GB/T 9704 form
         self.strong = re.compile(rf"{not_after}(?:{levels})级?{stars}(?:{period})?")
         # 密级：机密 (a form field written inline); 原密级 (a declassified list) is history, not a mark
@@ -41,12 +54,50 @@ class MarkingDetector:
         # a line that is nothing but a level (机密 / 机密级), for first lines, headers and table fields
         # (also with the star dropped or moved: 绝密·长期 compacts to 绝密长期; ★秘密)
         self.bare = re.compile(rf"^{stars}?(?:{levels})级?{stars}?(?:{period})?$")
-        internal = sorted(m["internal"], key=len, reverse=True)
-        companions = "|".join(map(re.escape, m.get("internal_companions", [])))
+        internal = sorted(m.internal, key=len, reverse=True)
+        companions = "|".join(map(re.escape, m.internal_companions))
         self.internal_line = re.compile(
             rf"^(?:(?:{'|'.join(map(re.escape, internal))})(?:{stars}(?:{period})?)?[，,、]?)+"
             rf"(?:{companions})?[。.]?$")
         self.internal_star = re.compile(rf"内部{stars}(?:{period})?")
+        # brackets around a mark (【秘密★5年】): stripped from a line's ends like punctuation
+        pairs = m.brackets
+        self.closer = {b[0]: b[1] for b in pairs}
+        self.strip_chars = TRAILING_PUNCT | {b[0] for b in pairs} | {b[1] for b in pairs}
+        self.title_pairs = {(b[0], b[1]) for b in m.title_brackets}
+        self.teaching = list(m.teaching)
+        self.example_headers = list(m.example_headers)
+        self.declassified = list(m.declassified)
+        self.not_declassified = list(m.not_declassified)
+        # 工作秘密 / 商业秘密 marks: a line that is only the mark (+ star and period), the star form,
+        # a 密级 field value
+        self.label_line: dict[str, re.Pattern] = {}
+        self.label_star: dict[str, re.Pattern] = {}
+        self.label_inline: dict[str, list[str]] = {}
+        values: dict[str, str] = {}
+        for name in ("work", "commercial"):
+            spec = getattr(cfg.labels, name)
+            if spec is None:
+                continue
+            cat = f"marking.{name}"
+            marks = "|".join(map(re.escape, sorted(spec.marks, key=len, reverse=True)))
+            self.label_line[cat] = re.compile(rf"^(?:{marks})(?:{stars}(?:{period})?)?$")
+            self.label_star[cat] = re.compile(rf"(?:{marks}){stars}(?:{period})?")
+            self.label_inline[cat] = list(spec.inline_marks)
+            for v in spec.field_values:
+                values[v] = cat
+        self.label_values = values
+        alt = "|".join(map(re.escape, sorted(values, key=len, reverse=True)))
+        self.label_field = re.compile(rf"(?<!原)密级[:：]?((?:{alt})(?:{stars}(?:{period})?)?)(?![资文刊参发使传料])") \
+            if values else None
+        # 政府信息公开属性
+        d = cfg.disclosure
+        self.disc_values = dict(d.values)
+        self.disc_lines = dict(d.lines)
+        self.disc_inline = list(d.inline)
+        fields = "|".join(map(re.escape, sorted(d.fields, key=len, reverse=True)))
+        vals = "|".join(map(re.escape, sorted(self.disc_values, key=len, reverse=True)))
+        self.disc_field = re.compile(rf"(?:{fields})[:：]?((?:{vals}))") if fields and vals else None
 
     # -- helpers -------------------------------------------------------------------------------
     def _position(self, seg: Segment, ctx: ScanContext, standalone: bool) -> str | None:
@@ -54,17 +105,67 @@ class MarkingDetector:
             return seg.layer
         if seg.layer in ("body", "table") and ctx.ordinal.get(seg.id, 99) < self.first_lines:
             return "first"
+        if seg.layer == "ocr" and int(seg.locator.get("line", 99)) - 1 < self.first_lines:
+            return "first"          # the first lines of a scanned page or a picture of one
         if standalone:
             return "standalone"
         return None
 
-    @staticmethod
-    def _strip(s: str) -> str:
-        while s and s[-1] in TRAILING_PUNCT:
+    def _strip(self, s: str) -> str:
+        """The line without punctuation and brackets at its ends (【秘密★5年】 -> 秘密★5年)."""
+        chars = self.strip_chars
+        while s and s[-1] in chars:
             s = s[:-1]
-        while s and s[0] in TRAILING_PUNCT:
+        while s and s[0] in chars:
             s = s[1:]
         return s
+
+    def _decorated(self, t: str, i: int, j: int) -> bool:
+        """A mark at the start of its line in brackets (【秘密★6个月】关于……): a decoration, not a quote."""
+        k = i - 1
+        return k >= 0 and t[k] in self.closer and not t[:k].strip(" ") and j < len(t) and t[j] == self.closer[t[k]]
+
+    def _title(self, t: str) -> bool:
+        """The whole line is a book title (《秘密》)."""
+        s = t.strip("".join(TRAILING_PUNCT - set("》〉")))
+        return len(s) >= 2 and (s[0], s[-1]) in self.title_pairs
+
+    # -- document-level facts (once per scan) ----------------------------------------------------
+    def _doc(self, ctx: ScanContext) -> dict:
+        facts = ctx.memo.get("marking")
+        if facts is None:
+            visible = [s for s in ctx.document.segments if s.layer in ("body", "table", "header", "footer")]
+            text = "".join("".join(ctx.normalized[s.id].text.split()) for s in visible) \
+                if ctx.normalized else "".join("".join(s.text.split()) for s in visible)
+            teaching = any("".join(w.split()) in text for w in self.teaching)
+            note = None
+            for w in self.declassified:
+                i = text.find(w)
+                while i != -1:
+                    if not any(text[max(0, i - len(n)):i] == n for n in self.not_declassified):
+                        note = w
+                        break
+                    i = text.find(w, i + 1)
+                if note:
+                    break
+            headers = {}
+            for s in ctx.document.segments:
+                loc = s.locator
+                if "table" in loc and loc.get("row") == 0:
+                    headers[(loc.get("table"), loc.get("part"), loc.get("col"))] = s.text
+            facts = ctx.memo["marking"] = {"teaching": teaching, "declassified": note, "headers": headers}
+        return facts
+
+    def _example_cell(self, seg: Segment, ctx: ScanContext) -> bool:
+        """A table cell of GB/T 9704 teaching material, or under a 示例 column header."""
+        if "table" not in seg.locator:
+            return False
+        doc = self._doc(ctx)
+        if doc["teaching"]:
+            return True
+        loc = seg.locator
+        head = doc["headers"].get((loc.get("table"), loc.get("part"), loc.get("col")), "")
+        return loc.get("row", 0) > 0 and any(h in head for h in self.example_headers)
 
     def _table_field(self, seg: Segment, ctx: ScanContext) -> bool:
         loc = seg.locator
@@ -80,16 +181,31 @@ class MarkingDetector:
                 return True
         return False
 
-    def _messages(self, key: str) -> dict:
-        return self.cfg["messages"][key.split(".")[1]]
+    def _messages(self, key: str) -> MarkingMessage:
+        return getattr(self.messages, key.split(".")[1])
 
     def _msg(self, key: str, field: str, **kw) -> str:
-        return self._messages(key)[field].format(**kw)
+        return getattr(self._messages(key), field).format(**kw)
 
     # -- detection -----------------------------------------------------------------------------
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> MarkingDetector | None:
+        if ruleset.marking is None:
+            return None
+        return cls(ruleset.marking, config.regex_timeout_s)
+
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        out: list[Finding] = []
+        for seg, norm in ctx.views():
+            try:
+                out.extend(self.detect_segment(seg, norm, ctx))
+            except TimeoutError:
+                ctx.rule_timed_out(self.name, "marking", seg.id)
+        return out
+
+    def detect_segment(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
         nt = norm.text
-        if "密" not in nt and "内" not in nt and "存" not in nt and "发" not in nt:
+        if "密" not in nt and "内" not in nt and "存" not in nt and "发" not in nt and "公开" not in nt:
             return []
         comp = norm.compact()
         t = comp.text
@@ -97,85 +213,171 @@ class MarkingDetector:
             return []
         has_level = any(lv in t for lv in self.levels)
         has_internal = "内部" in t or "注意保存" in t or "限国内发行" in t
-        if not has_level and not has_internal:
+        has_label = "密" in t
+        has_disclosure = "公开" in t or "内部发文" in t
+        if not (has_level or has_internal or has_label or has_disclosure):
             return []
         out: list[Finding] = []
         line = self._strip(t)
-        standalone_line = bool(line) and (self.bare.match(line) is not None)
+        standalone_line = bool(line) and (self.bare.match(line, timeout=self.timeout) is not None) \
+            and not self._title(t)
         taken: list[tuple[int, int]] = []
 
         def add(i, j, category, severity, conf, key, field_, evidence, **kw):
+            if category in ("marking.level", "marking.field") and severity == "critical":
+                note = self._doc(ctx)["declassified"]
+                if note:      # the document says it was declassified: review, and say so
+                    severity, conf, key = "high", min(conf, 0.9), "marking.declassified"
+                    field_ = "explanation" if field_ == "explanation" else "explanation_inline"
+                    evidence = [*evidence, f"declassified:{note}"]
+                    kw["note"] = note
+                elif self._example_cell(seg, ctx):
+                    severity, conf, key, field_ = "low", 0.6, "marking.example", "explanation"
+                    evidence = [*evidence, "example:teaching-table"]
             f = make_finding(seg, comp, i, j, category=category, rule_id=f"{category}.v1", severity=severity,
-                             confidence=conf, explanation="", suggestion=self._messages(key)["suggestion"],
+                             confidence=conf, explanation="", suggestion=self._messages(key).suggestion,
                              evidence=evidence)
-            f.explanation = self._msg(key, field_, text="".join(f.text.split()), **kw)
-            out.append(f)
+            kw.setdefault("position", "正文")
+            out.append(replace(f, explanation=self._msg(key, field_, text="".join(f.text.split()), **kw)))
             taken.append((i, j))
 
         if has_level:
-            # 1. 密级 field (inline form or table cell next to a 密级 label)
-            declassified = any(w in t for w in ("已解密", "解除密级", "已解除", "解密后"))
-            field_hits = list(self.field.finditer(t))
-            if len(t) <= 20 or seg.layer == "table":
-                field_hits += list(self.field_verb.finditer(t))
-            for m in field_hits:
-                i, j = m.span(1)
-                if declassified:
-                    add(i, j, "marking.field", "low", 0.6, "marking.field", "explanation",
-                        ["pattern:field", "context:declassified"])
-                elif len(t) > 40 and m.group(1).endswith("级"):
-                    continue      # 密级：绝密级 inside a long sentence is a description
-                else:
-                    add(i, j, "marking.field", "critical", 0.95, "marking.field", "explanation", ["pattern:field"])
-            if seg.layer == "table" and standalone_line and self._table_field(seg, ctx):
-                i = t.find(line)
-                if not any(a <= i < b for a, b in taken):
-                    add(i, i + len(line), "marking.field", "critical", 0.95, "marking.field", "explanation",
-                        ["position:table-field"])
-            # 2. level + star
-            for m in self.strong.finditer(t):
-                i, j = m.span()
-                if any(a <= i < b for a, b in taken):
-                    continue
-                standalone = self._strip(t.replace(m.group(0), "", 1)) == "" or len(self._strip(t)) <= len(m.group(0)) + 2
-                pos = self._position(seg, ctx, standalone)
-                quoted = i > 0 and t[i - 1] in QUOTES
-                at_edge = i <= 2 or j >= len(t) - 2
-                if pos == "first" and not standalone and not at_edge and len(t) > 40:
-                    pos = None      # inside a long sentence near the top: running text, not the mark position
-                if quoted and pos in (None, "first"):
-                    # quoted inside running text: an example of the format (GB/T 9704 teaching material)
-                    add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
-                        ["position:inline", "form:star", "quoted"])
-                    continue
-                if pos is None and seg.layer not in ("body", "table"):
-                    pos = "hidden"   # a marking left in a hidden layer is still a marking
-                if pos is not None:
-                    add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",
-                        [f"position:{pos}", "form:star"], position=POSITION_NAMES.get(pos, pos))
-                else:
-                    add(i, j, "marking.level", "high", 0.7, "marking.level", "explanation_inline",
-                        ["position:inline", "form:star"])
-            # 3. a bare level alone on a line at the marking position
-            if standalone_line and not out:
-                pos = self._position(seg, ctx, False)
-                if pos is not None:
-                    i = t.find(line)
-                    add(i, i + len(line), "marking.level", "critical", 0.85, "marking.level", "explanation",
-                        [f"position:{pos}", "form:bare"], position=POSITION_NAMES.get(pos, pos))
+            self._levels(seg, ctx, t, line, standalone_line, add, taken, out)
         if has_internal:
-            if line and self.internal_line.match(line):
+            if line and self.internal_line.match(line, timeout=self.timeout):
                 pos = self._position(seg, ctx, True) or "standalone"
                 i = t.find(line)
                 add(i, i + len(line), "marking.internal", "high", 0.9, "marking.internal", "explanation",
                     [f"position:{pos}"], position=POSITION_NAMES.get(pos, pos))
             else:
-                for m in self.internal_star.finditer(t):
+                for m in self.internal_star.finditer(t, timeout=self.timeout):
                     pos = self._position(seg, ctx, False) or "standalone"
                     add(m.start(), m.end(), "marking.internal", "high", 0.85, "marking.internal", "explanation",
                         ["form:star"], position=POSITION_NAMES.get(pos, "正文"))
+        if has_label or has_internal:
+            self._labels(seg, ctx, t, line, add, taken)
+        if has_disclosure:
+            self._disclosure(t, line, add, taken)
         return out
 
+    def _levels(self, seg, ctx, t, line, standalone_line, add, taken, out) -> None:
+        # 1. 密级 field (inline form or table cell next to a 密级 label)
+        declassified = any(w in t for w in ("已解密", "解除密级", "已解除", "解密后"))
+        field_hits = list(self.field.finditer(t, timeout=self.timeout))
+        if len(t) <= 20 or seg.layer == "table":
+            field_hits += list(self.field_verb.finditer(t, timeout=self.timeout))
+        for m in field_hits:
+            i, j = m.span(1)
+            if declassified:
+                add(i, j, "marking.field", "low", 0.6, "marking.field", "explanation",
+                    ["pattern:field", "context:declassified"])
+            elif len(t) > 40 and m.group(1).endswith("级"):
+                continue      # 密级：绝密级 inside a long sentence is a description
+            else:
+                add(i, j, "marking.field", "critical", 0.95, "marking.field", "explanation", ["pattern:field"])
+        if seg.layer == "table" and standalone_line and self._table_field(seg, ctx):
+            i = t.find(line)
+            if not any(a <= i < b for a, b in taken):
+                add(i, i + len(line), "marking.field", "critical", 0.95, "marking.field", "explanation",
+                    ["position:table-field"])
+        # 2. level + star
+        for m in self.strong.finditer(t, timeout=self.timeout):
+            i, j = m.span()
+            if any(a <= i < b for a, b in taken):
+                continue
+            standalone = self._strip(t.replace(m.group(0), "", 1)) == "" or len(self._strip(t)) <= len(m.group(0)) + 2
+            pos = self._position(seg, ctx, standalone)
+            decorated = self._decorated(t, i, j)
+            quoted = i > 0 and t[i - 1] in QUOTES and not decorated and not standalone
+            at_edge = i <= 2 or j >= len(t) - 2 or decorated
+            if pos == "first" and not standalone and not at_edge and len(t) > 40:
+                pos = None      # inside a long sentence near the top: running text, not the mark position
+            if quoted and pos in (None, "first"):
+                # quoted inside running text: an example of the format (GB/T 9704 teaching material)
+                add(i, j, "marking.level", "low", 0.6, "marking.level", "explanation_inline",
+                    ["position:inline", "form:star", "quoted"])
+                continue
+            if pos is None and seg.layer not in ("body", "table", "ocr"):
+                pos = "hidden"   # a marking left in a hidden layer is still a marking
+            if pos is not None:
+                add(i, j, "marking.level", "critical", 0.97, "marking.level", "explanation",
+                    [f"position:{pos}", "form:star"] + (["form:bracketed"] if decorated or t[:i].strip() else []),
+                    position=POSITION_NAMES.get(pos, pos))
+            else:
+                add(i, j, "marking.level", "high", 0.7, "marking.level", "explanation_inline",
+                    ["position:inline", "form:star"])
+        # 3. a bare level alone on a line at the marking position (〔机密〕, 「秘密」 too)
+        if standalone_line and not out:
+            pos = self._position(seg, ctx, False)
+            if pos is not None:
+                i = t.find(line)
+                add(i, i + len(line), "marking.level", "critical", 0.85, "marking.level", "explanation",
+                    [f"position:{pos}", "form:bare"], position=POSITION_NAMES.get(pos, pos))
 
-def create(ruleset: Ruleset, light: bool = False) -> MarkingDetector:
-    return MarkingDetector(ruleset.raw["marking"])
+    def _labels(self, seg, ctx, t, line, add, taken) -> None:
+        """工作秘密 and 商业秘密 marks (marking.work, marking.commercial): review, never block."""
+        def free(i):
+            return not any(a <= i < b for a, b in taken)
+        # a 密级 field: 密级：内部, 密级：核心商密 (inline, or a table cell beside a 密级 label)
+        if self.label_field is not None:
+            for m in self.label_field.finditer(t, timeout=self.timeout):
+                i, j = m.span(1)
+                cat = self.label_values.get(re.split(r"[^\u4e00-\u9fff]", m.group(1))[0].rstrip("级"))
+                if cat and free(i):
+                    add(i, j, cat, "high", 0.9, cat, "explanation", ["pattern:field"], position="密级字段")
+        if seg.layer == "table" and line in self.label_values and self._table_field(seg, ctx):
+            i = t.find(line)
+            if free(i):
+                cat = self.label_values[line]
+                add(i, i + len(line), cat, "high", 0.9, cat, "explanation", ["position:table-field"], position="表格密级栏")
+        for cat, pat in self.label_line.items():
+            # the whole line is the mark (工作秘密, 【普通商密】, 核心商密★5年) in the marking position
+            if line and pat.match(line, timeout=self.timeout) and not self._title(t):
+                pos = self._position(seg, ctx, False)
+                if pos is None and (self.label_star[cat].search(line, timeout=self.timeout) or t[:1] in self.closer):
+                    pos = "standalone"    # elsewhere a line counts with a star or brackets (【工作秘密】)
+                i = t.find(line)
+                if pos is not None and free(i):
+                    add(i, i + len(line), cat, "high", 0.9, cat, "explanation", [f"position:{pos}"],
+                        position=POSITION_NAMES.get(pos, pos))
+                continue
+            # the star form anywhere, a bracketed 核心商密 inline; not when quoted
+            for m in self.label_star[cat].finditer(t, timeout=self.timeout):
+                i, j = m.span()
+                if not free(i):
+                    continue
+                decorated = self._decorated(t, i, j)
+                if i > 0 and t[i - 1] in QUOTES and not decorated:
+                    continue
+                pos = self._position(seg, ctx, False)
+                edge = i <= 2 or decorated
+                add(i, j, cat, "high" if (pos and edge) else "medium", 0.85, cat,
+                    "explanation" if (pos and edge) else "explanation_inline", ["form:star"],
+                    position=POSITION_NAMES.get(pos, "正文") if pos else "正文")
+            for w in self.label_inline[cat]:
+                k = t.find(w)
+                while k != -1:
+                    if k > 0 and t[k - 1] in self.closer and t[k + len(w):k + len(w) + 1] == self.closer[t[k - 1]] \
+                            and free(k) and not (k > 1 and t[k - 2] in "“‘\"'"):
+                        add(k, k + len(w), cat, "medium", 0.8, cat, "explanation_inline", ["form:bracketed"])
+                    k = t.find(w, k + 1)
+
+    def _disclosure(self, t, line, add, taken) -> None:
+        """政府信息公开属性 (marking.disclosure): a field, a standalone line, or 此件不公开 in the text."""
+        def emit(i, j, severity, evidence):
+            if severity == "none" or any(a <= i < b for a, b in taken):
+                return
+            add(i, j, "marking.disclosure", severity, SEVERITY_CONF.get(severity, 0.8), "marking.disclosure",
+                "explanation_low" if severity == "low" else "explanation", evidence)
+        if self.disc_field is not None:
+            for m in self.disc_field.finditer(t, timeout=self.timeout):
+                emit(*m.span(1), self.disc_values.get(m.group(1), "medium"), ["pattern:field"])
+        if line in self.disc_lines:
+            i = t.find(line)
+            emit(i, i + len(line), self.disc_lines[line], ["position:standalone"])
+        for w in self.disc_inline:
+            k = t.find(w)
+            while k != -1:
+                if not (k > 0 and t[k - 1] in "“‘\"'"):
+                    emit(k, k + len(w), "medium", ["form:inline"])
+                k = t.find(w, k + 1)

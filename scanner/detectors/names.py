@@ -8,7 +8,7 @@ entities): scanner/detectors/names_tagger.py. Labels: B/I-N (person name), B/I-A
 
 Policy (documented in models/MODEL_CARD_names.md):
 - a name alone is severity "low"; a name in the same segment (or the same table row) as an ID
-  number, phone, bank card, passport, e-mail or specific address becomes "medium" (finalize);
+  number, phone, bank card, passport, e-mail or specific address becomes "medium" (scanner/postprocess.py, personal_data_combinations);
 - masked names (马某东, 王**, 李×) and honorific-only forms (王先生, 老郑) are not names;
 - an address is reported only when it is specific (a numbered house, building, unit, room or
   village group); it is "low" unless a residence cue precedes it or a name / other personal data
@@ -22,14 +22,16 @@ Policy (documented in models/MODEL_CARD_names.md):
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
+from ..config import NamesScope, ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import Ruleset
 from ._models import load_npz, short_hash
+from .base import Detector, ScanContext, make_finding
 from .names_tagger import LABELS, Tagger, spans_from_tags  # noqa: F401  (LABELS, spans_from_tags: API)
 
 MODEL_FILE = "names.npz"
@@ -62,9 +64,7 @@ def is_name(text: str) -> bool:
         return False
     if HONORIFIC_RE.match(t):
         return False
-    if MARKUP_RE.search(t):
-        return False      # markup or code fragments (onerror=, x<y) are not names
-    return True
+    return not MARKUP_RE.search(t)      # markup or code fragments (onerror=, x<y) are not names
 
 
 def _ascii_fragment(text: str, i: int, j: int) -> bool:
@@ -117,9 +117,9 @@ SCOPES = ("relevant", "all", "cue", "off")   # "off": no name/address model (pas
 SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;\n]+")
 
 
-class NamesDetector:
+class NamesDetector(Detector):
     name = "names"
-    order = 90    # after the rule detectors, so finalize sees their personal-data findings
+    needs_models = True
 
     def __init__(self, directory: Path | None = None, scope: str = "relevant", personnel_cue=None):
         if scope not in SCOPES or scope == "off":
@@ -129,7 +129,6 @@ class NamesDetector:
         self.personnel_cue = personnel_cue
         self.model_version = (self.model.version + ("" if scope == "all" else "-" + scope)
                               + "@" + short_hash(MODEL_FILE, directory))
-        self._doc: tuple[int, dict] | None = None
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         if not text.strip():
@@ -163,16 +162,12 @@ class NamesDetector:
                 out.append((a, b))
         return out
 
-    def _document(self, ctx: ScanContext) -> dict:
-        """Tag every window of the document in one batch (cached for the segments of this scan)."""
-        key = id(ctx.document)
-        if self._doc is not None and self._doc[0] == key and self._doc[1]["doc"] is ctx.document:
-            return self._doc[1]
-        segs = ctx.document.segments
+    def _document(self, ctx: ScanContext) -> dict[int, list[tuple[int, int, str]]]:
+        """(segment id -> spans) for the windows of the whole document, tagged in one batch."""
         jobs: list[tuple[int, int, int]] = []
         prev_cue = False
-        for s in segs:
-            text = ctx.normalized[s.id].text
+        for s, norm in ctx.views():
+            text = norm.text
             for a, b in self.windows(s, text, prev_cue):
                 jobs.append((s.id, a, b))
             prev_cue = s.layer not in ("table", "metadata") and self.personnel_cue is not None \
@@ -181,18 +176,39 @@ class NamesDetector:
         by_seg: dict[int, list[tuple[int, int, str]]] = {}
         for (k, a, _), spans in zip(jobs, self.model.spans_many(texts)):
             by_seg.setdefault(k, []).extend((a + i, a + j, kind) for i, j, kind in spans)
-        res = {"doc": ctx.document, "by_seg": by_seg}
-        self._doc = (key, res)
-        return res
+        return by_seg
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> NamesDetector | None:
+        # names_scope "all" with names_report "relevant" (the defaults): the report keeps a name only
+        # where it matters (scanner/harm.py), so the tagger reads only where such a name can come
+        # from (scope "relevant"); names_report "all" tags everything; "cue" cue lines and table
+        # cells only (the CMS gate); "off" no tagger (see the model card).
+        if config.names_scope is NamesScope.OFF:
+            return None
+        scope = config.names_scope.value
+        if scope == "all" and config.names_report == "relevant":
+            scope = "relevant"
+        from .. import harm
+        cue = harm.HarmRules.load(harm.default_path(config.lexicons)).personnel_cue
+        return cls(scope=scope, personnel_cue=cue)   # a missing or altered model file raises
+
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        """Every window of the document tagged in one batch."""
+        by_seg = self._document(ctx)
+        out: list[Finding] = []
+        for seg, norm in ctx.views():
+            out.extend(self._findings(seg, norm, by_seg.get(seg.id, [])))
+        return out
+
+    def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:
         text = norm.text
-        segs = ctx.document.segments
-        if 0 <= seg.id < len(segs) and segs[seg.id] is seg and all(s.id in ctx.normalized for s in segs):
-            spans = self._document(ctx)["by_seg"].get(seg.id, [])
-        else:
-            spans = [(a + i, a + j, kind) for a, b in self.windows(seg, text, False)
-                     for i, j, kind in self.spans(text[a:b])]
+        spans = [(a + i, a + j, kind) for a, b in self.windows(seg, text, False)
+                 for i, j, kind in self.spans(text[a:b])]
+        return self._findings(seg, norm, spans)
+
+    def _findings(self, seg: Segment, norm: NormalizedText, spans) -> list[Finding]:
+        text = norm.text
         out = []
         for i, j, kind in spans:
             if kind == "N":
@@ -225,53 +241,3 @@ class NamesDetector:
                     evidence=["model:names", "label:address", "specific"] + ev))
         return out
 
-    def finalize(self, findings: list[Finding], ctx: ScanContext) -> list[Finding]:
-        """Raise a name's severity when other personal data sits in the same segment or table row;
-        raise a model address (low unless a residence cue) when a name or other personal data does."""
-        segs = ctx.document.segments
-        def row_key(seg_id: int):
-            loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
-            if "table" in loc and "row" in loc:
-                return ("row", segs[seg_id].layer, loc.get("table"), loc.get("row"))
-            return ("seg", seg_id)
-        personal: dict = {}
-        for f in findings:
-            if f.category.startswith(PERSONAL) and f.severity in ("medium", "high", "critical"):
-                personal.setdefault(row_key(f.segment_id), set()).add(f.category)
-        named = {row_key(f.segment_id) for f in findings if f.category == "pii.name"}
-        for f in findings:
-            if f.rule_id == "model.names.address" and f.severity == "low" \
-                    and not PUBLIC_PLACE_RE.search(f.text):
-                key = row_key(f.segment_id)
-                other = (personal.get(key) or set()) - {"pii.address"}
-                if key in named or other:
-                    f.severity = "medium"
-                    f.explanation = "模型识别出具体地址，且同一段落/表格行中有人名或其他个人信息，可能是个人住址。"
-                    f.evidence = f.evidence + ["near:" + c for c in sorted(other | ({"pii.name"} if key in named else set()))]
-                    personal.setdefault(key, set()).add("pii.address")
-        for f in findings:
-            if f.category == "pii.name" and f.severity == "low":
-                near = personal.get(row_key(f.segment_id))
-                if near:
-                    f.severity = "medium"
-                    f.confidence = max(f.confidence, 0.8)
-                    f.explanation = ("人名与同一段落/表格行中的身份证号、电话或住址等个人信息同时出现，"
-                                     "构成可识别到个人的信息组合，需去标识化后再发布。")
-                    f.evidence = f.evidence + ["near:" + c for c in sorted(near)]
-        return findings
-
-
-def create(ruleset=None, light: bool = False, names_scope: str | None = None, names_report: str | None = None,
-           harm_rules=None):
-    if light:
-        return None
-    # BAOMI_NAMES_SCOPE / names_scope: "all" tags every line (with names_report "relevant" the
-    # report keeps only names that matter, so the tagger reads only where they can come from:
-    # scope "relevant"); "cue" cue lines and table cells only; "off" no tagger (see the model card).
-    scope = names_scope or os.environ.get("BAOMI_NAMES_SCOPE", "all")
-    if scope == "off":
-        return None
-    if scope == "all" and (names_report or "relevant") == "relevant":
-        scope = "relevant"
-    cue = getattr(harm_rules, "personnel_cue", None)
-    return NamesDetector(scope=scope, personnel_cue=cue)   # a missing or altered model file raises

@@ -23,10 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
-from .base import ScanContext, make_finding
+from ..policy import Policy
+from ..rules import Ruleset
 from ._models import ModelIntegrityError, load_npz, short_hash, unpack_strings
+from .base import Detector, ScanContext, make_finding
 
 MODEL_FILE = "passage.npz"
 LEXICON = Path(__file__).resolve().parents[2] / "lexicons" / "passage.toml"
@@ -312,16 +315,22 @@ def units(text: str) -> list[tuple[int, int, int]]:
     return out
 
 
-class PassageDetector:
+class PassageDetector(Detector):
     name = "passage"
-    order = 60
+    needs_models = True
 
-    def __init__(self, directory: Path | None = None, lexicon: dict | None = None):
+    def __init__(self, directory: Path | None = None, min_confidence: float = 0.5, lexicon: dict | None = None):
+        """min_confidence: the policy's; a unit at the calibrated threshold gets a confidence just
+        above it, so every flagged unit counts in the decision."""
         self.model = PassageModel(load_npz(MODEL_FILE, directory), lexicon)
+        self.floor = min(1.0, min_confidence + 0.01)
         self.model_version = self.model.version + "@" + short_hash(MODEL_FILE, directory)
         self.category = self.model.lexicon["category"]
-        self._doc: tuple[int, dict] | None = None
         # the segmenter used by explanations (jieba, ~1 s to load) is loaded on the first flagged passage
+
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> PassageDetector:
+        return cls(min_confidence=policy.min_confidence)  # a missing or altered model file raises
 
     def classify(self, text: str) -> tuple[str, float]:
         p = self.model.proba(text)
@@ -334,9 +343,9 @@ class PassageDetector:
         return self.model.labels[int(q.argmax())], risk
 
     def confidence(self, risk: float) -> float:
-        """Just above the policy's min_confidence (0.5) at the calibrated threshold, 1.0 at risk 1."""
+        """Just above the policy's min_confidence at the calibrated threshold, 1.0 at risk 1."""
         t = self.model.threshold
-        return min(1.0, 0.51 + 0.49 * (risk - t) / max(1e-6, 1.0 - t))
+        return min(1.0, self.floor + (1.0 - self.floor) * (risk - t) / max(1e-6, 1.0 - t))
 
     def flagged(self, text: str) -> list[tuple[int, int, str, float]]:
         """(start, end, label, risk) of the flagged units of a text: flagged sentences, and pairs of
@@ -356,31 +365,19 @@ class PassageDetector:
             out.append((a, b, label, risk))
         return out
 
-    def _document(self, ctx: ScanContext) -> dict:
-        """All units of the document scored at once (cached for the segments of this scan)."""
-        key = id(ctx.document)
-        if self._doc is not None and self._doc[0] == key and self._doc[1].get("doc") is ctx.document:
-            return self._doc[1]
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        """All units of the document scored at once, over the joined normalised text."""
         jt = ctx.joined("norm")
-        res: dict = {"doc": ctx.document, "by_seg": {}}
+        out: list[Finding] = []
         for a, b, label, risk in self.flagged(jt.text):
             loc = jt.locate(a, b)
             if loc is not None:
-                res["by_seg"].setdefault(loc[0], []).append((loc[1], loc[2], label, risk))
-        self._doc = (key, res)
-        return res
+                k, i, j = loc
+                out.append(self._finding(jt.segments[k], jt.views[k], i, j, label, risk))
+        return out
 
-    def detect(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
-        text = norm.text
-        if len(text) < MIN_CJK:
-            return []
-        segs = ctx.document.segments
-        k = seg.id if 0 <= seg.id < len(segs) and segs[seg.id] is seg else None
-        if k is not None and all(s.id in ctx.normalized for s in segs):
-            hits = self._document(ctx)["by_seg"].get(k, [])
-        else:
-            hits = self.flagged(text)
-        return [self._finding(seg, norm, a, b, label, risk) for a, b, label, risk in hits]
+    def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:
+        return [self._finding(seg, norm, a, b, label, risk) for a, b, label, risk in self.flagged(norm.text)]
 
     def _finding(self, seg, norm, a, b, label, risk) -> Finding:
         text = norm.text
@@ -405,10 +402,4 @@ class PassageDetector:
             suggestion=cat.get("suggestion", "请人工核实该段内容是否已公开。"),
             evidence=[f"model:{self.model_version}", f"label:{label}", f"score:{risk:.3f}",
                       f"cues:{len(cues)}", f"ngrams:{len(words)}"])
-
-
-def create(ruleset=None, light: bool = False):
-    if light:
-        return None
-    return PassageDetector()   # a missing or altered model file raises: no silent rules-only scan
 

@@ -9,10 +9,16 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ..model import Document, ScanError
+from ..taxonomy import VISIBLE_LAYERS
 from . import errors as E
 from . import formats
 from .sniff import sniff_media_type
+
+if TYPE_CHECKING:   # pragma: no cover
+    from .ocr import OcrOptions
 
 MAX_INPUT_BYTES = 200 << 20
 MAX_CHARS = 5_000_000          # extracted characters per document, all layers
@@ -48,7 +54,23 @@ def _cap_chars(doc: Document) -> None:
             return
 
 
-def extract_bytes(data: bytes, source: str, _depth: int = 0) -> Document:
+def has_text(doc: Document) -> bool:
+    """Document text for the empty-document rule: what a reader sees (body, tables, OCR, headers,
+    notes ...). Metadata, comments and other hidden layers never count: a scan whose only text is a
+    Producer string is still a document with no text."""
+    return any(s.text.strip() for s in doc.segments if s.layer in VISIBLE_LAYERS)
+
+
+def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: OcrOptions | None = None) -> Document:
+    """Extract `data` (file name `source` as a type tie-breaker). ocr: OCR options for this
+    extraction (default: the ones in force, else OCR on; see scanner.extract.ocr)."""
+    if ocr is not None:
+        from .ocr import reset_options, use_options
+        token = use_options(ocr)
+        try:
+            return extract_bytes(data, source, _depth)
+        finally:
+            reset_options(token)
     sha = hashlib.sha256(data).hexdigest()
     media_type = sniff_media_type(data, source)
     doc = Document(source=source, sha256=sha, media_type=media_type)
@@ -62,11 +84,14 @@ def extract_bytes(data: bytes, source: str, _depth: int = 0) -> Document:
         doc.errors.append(E.unsupported(media_type))
         return doc
     _run(fn, data, doc)
+    if "_ocr" in doc.meta:
+        from .ocr import finish
+        finish(doc)
     _cap_chars(doc)
     claimed = formats.claimed(source)
     if fmt.textlike and claimed is not None and not claimed.textlike:
         doc.errors.append(E.type_mismatch(f"{formats.extension(source)} file with {media_type} content"))
-    if not doc.errors and not any(s.text.strip() for s in doc.segments) and _depth == 0:
+    if not doc.errors and not has_text(doc) and _depth == 0:
         doc.errors.append(E.no_text(media_type))
     doc.meta.pop("nest_depth", None)
     return doc
@@ -94,7 +119,8 @@ def extract_nested(data: bytes, name: str, parent: Document, **locator) -> None:
     for e in child.errors:
         if e.code == "extract.unsupported" and formats.textless(child.media_type):
             continue       # pictures and opaque blobs carry no text to scan
-        if e.code == "extract.unsupported" and locator.get("kind") != "embedded_file" and member.endswith(".bin"):
+        if e.code in ("extract.unsupported", "extract.converter_failed") and locator.get("kind") != "embedded_file" \
+                and member.endswith(".bin"):
             e = E.partial(e.detail)     # an embedded OLE object we cannot open: part of the file unread
         detail = f"{member}: {e.detail}" if e.detail else member
         if (e.code, detail) not in known:
@@ -102,7 +128,7 @@ def extract_nested(data: bytes, name: str, parent: Document, **locator) -> None:
             known.add((e.code, detail))
 
 
-def extract(path: str | Path, source: str | None = None) -> Document:
+def extract(path: str | Path, source: str | None = None, ocr: OcrOptions | None = None) -> Document:
     path = Path(path)
     source = source if source is not None else str(path)
     try:
@@ -112,4 +138,4 @@ def extract(path: str | Path, source: str | None = None) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         return Document.failed(source, E.unreadable(type(exc).__name__))
-    return extract_bytes(data, source)
+    return extract_bytes(data, source, ocr=ocr)

@@ -22,19 +22,30 @@ def arguments(prog: str) -> argparse.ArgumentParser:
     ap.add_argument("--source", default=None)
     ap.add_argument("--mem-mb", type=int, required=True)      # config.SandboxLimits, from the parent
     ap.add_argument("--cpu-s", type=int, required=True)
+    ap.add_argument("--ocr", default="on")                    # on | off | off:<reason> (ocr.OcrOptions)
+    ap.add_argument("--ocr-threads", type=int, default=1)
+    ap.add_argument("--ocr-budget-s", type=float, default=0.0)
     return ap
 
 
 def enter_sandbox(args: argparse.Namespace) -> None:
-    limit_child(args.mem_mb, args.cpu_s)
+    ocr_cpu = int(args.ocr_budget_s * max(1, args.ocr_threads)) if args.ocr == "on" else 0
+    limit_child(args.mem_mb, args.cpu_s, ocr_cpu)
     start_memory_watch(args.mem_mb)
+
+
+def ocr_options(args: argparse.Namespace):
+    from .ocr import OcrOptions
+    mode, _, reason = args.ocr.partition(":")
+    return OcrOptions(enabled=mode == "on", threads=max(1, args.ocr_threads),
+                      budget_s=args.ocr_budget_s or OcrOptions.budget_s, reason=reason)
 
 
 def main(argv: list[str]) -> int:
     args = arguments("scanner.extract.child").parse_args(argv)
     enter_sandbox(args)
     from . import extract
-    doc = extract(args.path, source=args.source)
+    doc = extract(args.path, source=args.source, ocr=ocr_options(args))
     doc.meta["child_max_rss_mb"] = peak_rss_mb()
     payload = json.dumps(doc.to_dict(), ensure_ascii=False, default=str)
     del doc

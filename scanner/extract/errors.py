@@ -101,3 +101,43 @@ def legacy_office(detail: str = "") -> ScanError:
 
 def type_mismatch(detail: str = "") -> ScanError:
     return ScanError("extract.type_mismatch", "文件扩展名与实际内容不符（可能被改名或伪装），已按实际内容审查，需人工确认。", detail)
+
+
+# --- images, scans and OCR (issue 11): visible content that could not be read ------------------
+_OCR_OFF_REASON = {
+    "light": "轻量模式不做文字识别",
+    "off": "文字识别已关闭",
+    "engine": "文字识别组件不可用",
+    "memory": "超出内存限制",
+    "failed": "识别失败",
+}
+
+
+def ocr_unavailable(where: str, reason: str = "off", detail: str = "") -> ScanError:
+    why = _OCR_OFF_REASON.get(reason, _OCR_OFF_REASON["failed"])
+    return ScanError("extract.ocr_unavailable", f"{where}为图片或扫描内容，未能进行图片文字识别（{why}），"
+                     "其中的文字未经审查，需人工审查。", detail or reason)
+
+
+def ocr_low_confidence(where: str, detail: str = "") -> ScanError:
+    return ScanError("extract.ocr_low_confidence", f"{where}的图片文字识别置信度低，部分文字可能未被正确读取，需人工审查。",
+                     detail)
+
+
+def ocr_timeout(where: str, detail: str = "") -> ScanError:
+    return ScanError("extract.timeout", f"{where}的图片文字识别超出时间上限，未识别的内容需人工审查。", detail)
+
+
+def image_unreadable(where: str = "图片", detail: str = "") -> ScanError:
+    return ScanError("extract.image_unreadable", f"{where}无法读取（图片损坏、不完整、格式不支持或尺寸超出上限），"
+                     "其中的内容未经审查，需人工审查。", detail)
+
+
+def converter_failed(detail: str = "") -> ScanError:
+    return ScanError("extract.converter_failed", "旧版 Office/WPS 文件转换失败（LibreOffice 未能完成转换），"
+                     "无法审查其内容，需人工审查。", detail)
+
+
+def garbled_replaced(where: str, detail: str = "") -> ScanError:
+    return ScanError("extract.garbled_text", f"{where}的 PDF 文字层为乱码（字体缺少编码映射或编码错误），"
+                     "已改用图片文字识别的结果审查。", detail)

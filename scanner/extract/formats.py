@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 TEXT = "text/plain"
 HTML = "text/html"
@@ -29,6 +29,10 @@ OLE = "application/x-ole-storage"
 PNG = "image/png"
 JPEG = "image/jpeg"
 GIF = "image/gif"
+TIFF = "image/tiff"
+BMP = "image/bmp"
+WEBP = "image/webp"
+SVG = "image/svg+xml"
 BINARY = "application/octet-stream"
 
 
@@ -72,10 +76,15 @@ FORMATS: tuple[Format, ...] = (
     Format(ZIP, "zip", "archive", (".zip",), "archive:extract_zip", magic=(b"PK\x03\x04", b"PK\x05\x06")),
     Format(RTF, "rtf", "document", (".rtf",), "rtf:extract_rtf", magic=(b"{\\rtf",)),
     Format(OLE, "doc/xls/ppt/wps/et/dps", "legacy", (".doc", ".xls", ".ppt", ".wps", ".et", ".dps"),
-           "legacy:extract_legacy", upload=False, magic=(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
-    Format(PNG, "png", "image", (".png",), magic=(b"\x89PNG",)),
-    Format(GIF, "gif", "image", (".gif",), magic=(b"GIF8",)),
-    Format(JPEG, "jpg", "image", (".jpg", ".jpeg"), magic=(b"\xff\xd8\xff",)),
+           "legacy:extract_legacy", magic=(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
+    # pictures: read by OCR (scanner/extract/image.py); BMP, WebP and SVG are sniffed by structure in sniff.py
+    Format(PNG, "png", "image", (".png",), "image:extract_image", magic=(b"\x89PNG",)),
+    Format(GIF, "gif", "image", (".gif",), "image:extract_image", magic=(b"GIF8",)),
+    Format(JPEG, "jpg", "image", (".jpg", ".jpeg", ".jpe"), "image:extract_image", magic=(b"\xff\xd8\xff",)),
+    Format(TIFF, "tif", "image", (".tif", ".tiff"), "image:extract_image", magic=(b"II*\x00", b"MM\x00*")),
+    Format(BMP, "bmp", "image", (".bmp",), "image:extract_image"),
+    Format(WEBP, "webp", "image", (".webp",), "image:extract_image"),
+    Format(SVG, "svg", "image", (".svg",), "image:extract_svg"),
     Format(BINARY, "binary", "binary"),
 )
 

@@ -28,7 +28,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..model import Document, ScanError
 from . import MAX_INPUT_BYTES
@@ -37,8 +38,10 @@ from .sandbox import MEMORY_MARK, default_limits, netns_prefix
 
 if TYPE_CHECKING:   # pragma: no cover
     from ..config import SandboxLimits
+    from .ocr import OcrOptions
 
 CHILD = "scanner.extract.child"
+OCR_MEM_MB = 1024          # onnxruntime + the PP-OCR models + one page: ~0.5-1 GB of address space (README)
 MAX_OUTPUT_BYTES = 256 << 20
 _PKG_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); m = sys.argv[2]; sys.argv = [m] + sys.argv[3:]; "
@@ -85,10 +88,29 @@ def _classify(rc: int, stderr: bytes) -> ScanError:
     return E.parser_crash(f"child exit status {rc}")
 
 
+def ocr_args(ocr: OcrOptions | None) -> list[str]:
+    """The child's OCR arguments (default: OCR on, one thread, the default budget)."""
+    from .ocr import OcrOptions
+    ocr = ocr or OcrOptions()
+    mode = "on" if ocr.enabled else "off" + (f":{ocr.reason}" if ocr.reason else "")
+    return ["--ocr", mode, "--ocr-threads", str(ocr.threads), "--ocr-budget-s", f"{ocr.budget_s:g}"]
+
+
+def with_ocr(limits: SandboxLimits, ocr: OcrOptions | None) -> SandboxLimits:
+    """OCR needs more than parsing: the child gets OCR_MEM_MB more address space and the OCR budget
+    on top of its wall clock (CPU: the child's hard limit, see sandbox.limit_child)."""
+    from .ocr import OcrOptions
+    ocr = ocr or OcrOptions()
+    if not ocr.enabled:
+        return limits
+    return limits.model_copy(update={"mem_mb": limits.mem_mb + OCR_MEM_MB, "wall_s": limits.wall_s + ocr.budget_s})
+
+
 def extract_isolated(path, source: str | None = None, *, limits: SandboxLimits | None = None,
-                     mem_mb: int | None = None, cpu_s: int | None = None, wall_s: float | None = None) -> Document:
+                     mem_mb: int | None = None, cpu_s: int | None = None, wall_s: float | None = None,
+                     ocr: OcrOptions | None = None) -> Document:
     """Extract `path` in a sandboxed child. limits: the sandbox (default: from the environment,
-    BAOMI_EXTRACT_*); mem_mb/cpu_s/wall_s override single limits."""
+    BAOMI_EXTRACT_*); mem_mb/cpu_s/wall_s override single limits; ocr: OCR options (default on)."""
     path = Path(path)
     source = source if source is not None else str(path)
     try:
@@ -99,7 +121,8 @@ def extract_isolated(path, source: str | None = None, *, limits: SandboxLimits |
         return Document.failed(source, E.too_large(size, MAX_INPUT_BYTES))
     limits = limits or default_limits()
     changes = {k: v for k, v in (("mem_mb", mem_mb), ("cpu_s", cpu_s), ("wall_s", wall_s)) if v}
-    return run_child(CHILD, path, source, limits.model_copy(update=changes) if changes else limits)
+    limits = limits.model_copy(update=changes) if changes else limits
+    return run_child(CHILD, path, source, with_ocr(limits, ocr), ocr_args(ocr))
 
 
 def run_child(module: str, path: Path, source: str, limits: SandboxLimits, args: Sequence[str] = ()) -> Document:
@@ -110,7 +133,8 @@ def run_child(module: str, path: Path, source: str, limits: SandboxLimits, args:
                                   f"--source={_name_hint(source)}", "--mem-mb", str(limits.mem_mb),
                                   "--cpu-s", str(limits.cpu_s), *args]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "HOME": tempfile.gettempdir()}
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "HOME": tempfile.gettempdir(),
+           "ORT_DISABLE_TELEMETRY": "1"}                 # see scanner/__init__.py
     try:
         proc = subprocess.run(cmd, cwd=_PKG_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                               timeout=limits.wall_s, check=False)

@@ -1,12 +1,28 @@
-"""Legacy binary Office/WPS files (.doc/.wps/.xls/.et/.ppt/.dps) and encrypted OOXML (an
-OLE container with EncryptedPackage): converted with LibreOffice when installed, else a clear
-Chinese error. The conversion runs headless with a private profile, no network, a time limit."""
+"""Legacy binary Office/WPS files (.doc/.wps/.xls/.et/.ppt/.dps, an RTF saved as .doc) and encrypted
+OOXML (an OLE container with EncryptedPackage).
+
+Legacy files are converted by LibreOffice headless (Debian's libreoffice-*-nogui, installed by
+.ci/install_office.sh) to their OOXML form, and the OOXML extractors take over, deep layers
+included (tracked changes, comments, properties, pictures survive the conversion: tested). The
+conversion runs
+- inside the extraction sandbox (the child's address-space, file-size and descriptor limits are
+  inherited by soffice), in a network namespace of its own where the machine allows (`unshare -rn`);
+- with a private, fresh profile directory and HOME per run (no shared state between files, no
+  first-start wizard, no macros: LibreOffice never runs document macros headless by default);
+- under a wall-clock limit (CONVERT_SECONDS), in its own process group, which is killed whole on
+  timeout (soffice.bin and any helper it started).
+No LibreOffice -> extract.unsupported (the file is named, the Chinese message says how to submit
+it); LibreOffice failed -> extract.converter_failed; timeout -> extract.timeout.
+"""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..model import Document
 from . import errors as E
@@ -15,7 +31,7 @@ from . import extract_nested
 CONVERT_SECONDS = 60
 
 
-def _soffice() -> str | None:
+def soffice() -> str | None:
     for name in ("soffice", "libreoffice"):
         p = shutil.which(name)
         if p:
@@ -23,7 +39,7 @@ def _soffice() -> str | None:
     return None
 
 
-def _is_encrypted_ooxml(data: bytes) -> bool:
+def is_encrypted_ooxml(data: bytes) -> bool:
     return b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in data[:1 << 20]
 
 
@@ -38,29 +54,76 @@ def _target(data: bytes) -> str:
     return "docx"
 
 
-def extract_legacy(data: bytes, doc: Document) -> None:
-    if _is_encrypted_ooxml(data):
-        raise E.ExtractionFailed(E.encrypted())
-    soffice = _soffice()
-    if soffice is None:
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def convert(data: bytes, target: str, seconds: float = CONVERT_SECONDS) -> bytes:
+    """`data` converted by LibreOffice to `target` (docx/xlsx/pptx); raises ExtractionFailed."""
+    exe = soffice()
+    if exe is None:
         raise E.ExtractionFailed(E.legacy_office("LibreOffice not installed"))
-    target = _target(data)
+    from .sandbox import netns_prefix
     with tempfile.TemporaryDirectory(prefix="baomi-lo-") as tmp:
         src = Path(tmp) / "input.bin"
         src.write_bytes(data)
         out = Path(tmp) / "out"
         profile = Path(tmp) / "profile"
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+               "SAL_USE_VCLPLUGIN": "svp", "TMPDIR": tmp}
+        cmd = netns_prefix(SimpleNamespace(netns="auto")) + [
+            exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--nologo",
+            "--nodefault", "--nolockcheck", "--convert-to", target, "--outdir", str(out), str(src)]
         try:
-            subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-                            "--convert-to", target, "--outdir", str(out), str(src)],
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=CONVERT_SECONDS, check=False)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    cwd=tmp, env=env, start_new_session=True)
+        except OSError as exc:
+            raise E.ExtractionFailed(E.converter_failed(f"could not start LibreOffice: {type(exc).__name__}"))
+        try:
+            rc = proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
-            raise E.ExtractionFailed(E.timeout("LibreOffice conversion"))
-        results = list(out.glob("*")) if out.exists() else []
+            _kill_group(proc)
+            raise E.ExtractionFailed(E.timeout(f"LibreOffice conversion over {seconds:.0f}s"))
+        finally:
+            if proc.poll() is None:
+                _kill_group(proc)
+        # helpers it left behind in its group (none expected) go too
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        results = sorted(out.glob("*.*")) if out.exists() else []
         if not results:
-            raise E.ExtractionFailed(E.corrupt("LibreOffice could not convert the file"))
-        converted = results[0].read_bytes()
+            raise E.ExtractionFailed(E.converter_failed(f"LibreOffice produced no {target} (exit {rc})"))
+        return results[0].read_bytes()
+
+
+def extract_legacy(data: bytes, doc: Document) -> None:
+    if is_encrypted_ooxml(data):
+        raise E.ExtractionFailed(E.encrypted())
+    target = _target(data)
+    converted = convert(data, target)
     doc.meta["converted_with"] = "libreoffice"
-    doc.meta["nest_depth"] = doc.meta.get("nest_depth", 0) - 1   # conversion is not nesting
-    extract_nested(converted, "converted." + target, doc, member="(converted)")
-    doc.meta["nest_depth"] = doc.meta.get("nest_depth", 0) + 1
+    doc.meta["converted_to"] = target
+    depth = doc.meta.get("nest_depth", 0)
+    doc.meta["nest_depth"] = depth - 1          # conversion is not nesting
+    try:
+        before = len(doc.segments)
+        extract_nested(converted, "converted." + target, doc, member="(converted)")
+    finally:
+        doc.meta["nest_depth"] = depth
+    # the converted package is the document itself: its segments are not an archive member
+    for seg in doc.segments[before:]:
+        m = seg.locator.get("member")
+        if m == "(converted)":
+            seg.locator.pop("member")
+            seg.locator["converted"] = target
+        elif isinstance(m, str) and m.startswith("(converted)!/"):
+            seg.locator["member"] = m[len("(converted)!/"):]

@@ -8,7 +8,7 @@ import re
 
 from ..model import Document
 from . import errors as E
-from . import extract_nested
+from . import extract_nested, textlayer
 from .xmlsafe import local, parse_xml
 from .zipsafe import open_zip, read_member
 
@@ -64,6 +64,9 @@ def extract_ofd(data: bytes, doc: Document) -> None:
             for name in sorted(n for n in names if n.endswith("Content.xml")):
                 for i, t in enumerate(_texts(parse_xml(read_member(zf, name)))):
                     doc.add("body", t, part=name, paragraph=i)
+        # pictures (scanned pages, photographs, stamps with text) read by OCR
+        from .image import add_package_media
+        add_package_media(zf, names, doc, "")
 
 
 def _document(zf, names, doc_path: str, doc: Document) -> None:
@@ -74,12 +77,21 @@ def _document(zf, names, doc_path: str, doc: Document) -> None:
     pages = [el for el in droot.iter() if local(el.tag) == "Page"]
     if len(pages) > MAX_PAGES:
         doc.errors.append(E.truncated(f"{len(pages)} pages > {MAX_PAGES}"))
+    garbled = {}
     for no, pg in enumerate(pages[:MAX_PAGES], start=1):
         part = _find(names, base, pg.get("BaseLoc") or "")
         if not part:
             continue
-        for i, t in enumerate(_texts(parse_xml(read_member(zf, part)))):
+        texts = _texts(parse_xml(read_member(zf, part)))
+        for i, t in enumerate(texts):
             doc.add("body", t, page=no, paragraph=i, part=part)
+        why = textlayer.problem("\n".join(texts))
+        if why:
+            garbled[no] = why
+    if garbled:
+        # no OFD renderer here: the page cannot be OCR'd in place of its text, so it fails closed
+        from .ocr import _ranges
+        doc.errors.append(E.garbled(f"OFD pages {_ranges(sorted(garbled))}: {','.join(sorted(set(garbled.values())))}"))
     # templates (a text in a template page shows on every page using it)
     for tp in (el for el in droot.iter() if local(el.tag) == "TemplatePage"):
         part = _find(names, base, tp.get("BaseLoc") or "")

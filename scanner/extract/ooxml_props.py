@@ -204,10 +204,13 @@ def add_embedded(zf: zipfile.ZipFile, names, doc: Document, prefix: str) -> None
 
 def add_package_layers(zf: zipfile.ZipFile, names, doc: Document, prefix: str) -> None:
     """Everything an OOXML package carries besides its main story, for prefix word/, xl/ or ppt/:
-    properties, external references, picture GPS, chart/SmartArt text, embedded packages."""
+    properties, external references, picture GPS, picture text (OCR), chart/SmartArt text,
+    embedded packages."""
     add_properties(zf, names, doc)
     add_external_relationships(zf, names, doc)
     add_media_gps(zf, names, doc, prefix + "media/")
+    from .image import add_package_media
+    add_package_media(zf, names, doc, prefix + "media/")      # pictures read by OCR (issue 11)
     add_drawing_text(zf, names, doc, prefix)
     add_embedded(zf, names, doc, prefix + "embeddings/")
 

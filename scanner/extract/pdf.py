@@ -1,16 +1,34 @@
 """PDF: text per page with pypdfium2 (fast, right with non-embedded CJK fonts; see DESIGN.md).
 
-Deeper layers (text under boxes, invisible text, annotations, metadata, garbled text layers)
-are added by scanner.extract.pdf_layers when present.
+Deeper layers (text under boxes, invisible text, annotations, metadata) are added by
+scanner.extract.pdf_layers. Then every page's text layer is judged (scanner.extract.textlayer):
+
+- a page with a usable text layer is never OCR'd as a page; its pictures are (per picture, once
+  per content, by the size rule of scanner.extract.image), except a page-size picture under a
+  text layer of its own (a searchable scan, whose text layer is that picture's text);
+- a page with no usable text (a scan) is rendered at OCR_DPI and OCR'd when it shows anything;
+- a garbled page (mojibake, unmapped glyphs) is rendered and OCR'd too, and its OCR text replaces
+  the garbled layer: the page's body lines, hidden-text and redaction segments are dropped (what a
+  garbled layer "hides" is not evidence), and an extract.garbled_text error names the page.
+Visible content that could not be read this way is recorded by scanner.extract.ocr (errors).
 """
 from __future__ import annotations
 
+import math
+
 from ..model import Document
 from . import errors as E
+from . import textlayer
 
 MAX_PAGES = 2000
 MAX_CHARS = 5_000_000
 LAYER_SECONDS = 40.0      # hidden-layer analysis budget per document (the child has 60 s of CPU)
+OCR_DPI = 200
+PREVIEW_DPI = 24          # the "does this page show anything" render of a page without text
+MAX_RENDER_PIXELS = 12_000_000       # a page rendered for OCR (A4 at 200 dpi: 3.9 M)
+MIN_PAGE_TEXT = 10        # fewer usable characters than this: the page has no usable text layer
+SCAN_AREA = 0.5           # a picture covering half the page or more is a page-size picture
+MAX_IMAGE_OBJECTS = 50    # pictures looked at per page
 
 
 def extract_pdf(data: bytes, doc: Document) -> None:
@@ -29,6 +47,7 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         if n > MAX_PAGES:
             doc.errors.append(E.truncated(f"{n} pages > {MAX_PAGES}"))
         total = 0
+        texts: dict[int, str] = {}
         for i in range(min(n, MAX_PAGES)):
             page = pdf[i]
             try:
@@ -38,6 +57,7 @@ def extract_pdf(data: bytes, doc: Document) -> None:
             finally:
                 page.close()
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+            texts[i + 1] = text
             for li, line in enumerate(text.split("\n")):
                 if line.strip():
                     doc.add("body", line, page=i + 1, line=li + 1)
@@ -48,6 +68,157 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         import time
 
         from .pdf_layers import extract_pdf_layers
-        extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS)
+        stats = extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS)
+        read_pages(pdf, doc, texts, stats.get("pages", {}))
     finally:
         pdf.close()
+
+
+def judge_pages(texts: dict[int, str], page_stats: dict) -> tuple[dict[int, str], list[int]]:
+    """(garbled pages -> reason, pages without a usable text layer)."""
+    garbled, empty = {}, []
+    for no, text in texts.items():
+        chars, unmapped = page_stats.get(no, (0, 0))
+        why = textlayer.problem(text, chars, unmapped)
+        if why is not None:
+            garbled[no] = why
+        elif textlayer.usable_chars(text) < MIN_PAGE_TEXT:
+            empty.append(no)
+    return garbled, empty
+
+
+def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict) -> None:
+    from . import ocr
+    garbled, empty = judge_pages(texts, page_stats)
+    doc.meta["pdf_pages_garbled"] = sorted(garbled)
+    doc.meta["pdf_pages_without_text"] = len(empty)
+    replaced = []
+    for no in sorted(texts):
+        page = pdf[no - 1]
+        try:
+            if no in garbled or no in empty:
+                got = _read_page(page, no, doc)
+                if no in garbled and got:
+                    replaced.append(no)
+            else:
+                _read_pictures(page, no, doc, texts[no])
+        finally:
+            page.close()
+    if garbled:
+        drop = set(garbled)
+        keep_body = drop - set(replaced)          # OCR not done: the garbled text is all there is
+        _drop_segments(doc, lambda s: s.locator.get("page") in drop and (
+            s.layer in ("hidden", "redaction") or (s.layer == "body" and s.locator.get("page") not in keep_body
+                                                   and s.locator.get("kind") != "form_field")))
+        pages = ocr._ranges(sorted(garbled))
+        reasons = ",".join(sorted(set(garbled.values())))
+        if replaced and len(replaced) == len(garbled):
+            doc.errors.append(E.garbled_replaced(f"第 {pages} 页", f"{reasons}; OCR text used"))
+        else:
+            doc.errors.append(E.garbled(f"pages {pages}: {reasons}"))
+
+
+def _drop_segments(doc: Document, pred) -> None:
+    kept = [s for s in doc.segments if not pred(s)]
+    for i, s in enumerate(kept):
+        s.id = i
+    doc.segments[:] = kept
+
+
+def _render(page, dpi: int):
+    w, h = page.get_size()
+    scale = dpi / 72.0
+    if w * h * scale * scale > MAX_RENDER_PIXELS:
+        scale = math.sqrt(MAX_RENDER_PIXELS / max(1.0, w * h))
+    bm = page.render(scale=scale, draw_annots=True, may_draw_forms=True)
+    try:
+        img = bm.to_pil().convert("RGB")
+    finally:
+        bm.close()
+    return img, scale
+
+
+def _page_mapper(page, scale: float):
+    """Pixel box of a page render -> [x0, y0, x1, y1] in PDF points (y up), for unrotated pages."""
+    if page.get_rotation() % 360:
+        return None
+    try:
+        x0, _y0, _x1, y1 = page.get_cropbox()
+    except Exception:
+        x0, y1 = 0.0, page.get_size()[1]
+
+    def to_points(box):
+        return [round(x0 + box[0] / scale, 1), round(y1 - box[3] / scale, 1),
+                round(x0 + box[2] / scale, 1), round(y1 - box[1] / scale, 1)]
+    return to_points
+
+
+def _shows_something(page) -> bool:
+    """Cheap first: a page without objects or annotations shows nothing; else a small render
+    (PREVIEW_DPI) must not be blank."""
+    import pypdfium2.raw as R
+
+    from .image import blank
+    if R.FPDFPage_CountObjects(page.raw) <= 0 and R.FPDFPage_GetAnnotCount(page.raw) <= 0:
+        return False
+    img, _scale = _render(page, PREVIEW_DPI)
+    return not blank(img)
+
+
+def _read_page(page, no: int, doc: Document) -> bool:
+    """Render and OCR one page; False when it shows nothing or could not be read."""
+    from . import ocr
+    try:
+        if not _shows_something(page):
+            return False
+        img, scale = _render(page, OCR_DPI)
+    except Exception:
+        ocr.unread(doc, ("page", no), "extract.image_unreadable", "page could not be rendered")
+        return False
+    res = ocr.read_into(doc, img, place=("page", no), to_points=_page_mapper(page, scale), page=no, kind="scan")
+    return res is not None
+
+
+def _read_pictures(page, no: int, doc: Document, text: str) -> None:
+    """Pictures on a page with a usable text layer (photographs, pasted screenshots)."""
+    import pypdfium2.raw as R
+
+    from .image import Unreadable, check_size, read_embedded_bitmap, worth_reading
+    try:
+        objs = list(page.get_objects(filter=[R.FPDF_PAGEOBJ_IMAGE], max_depth=4))
+    except Exception:
+        return
+    if not objs:
+        return
+    pw, ph = page.get_size()
+    page_area = max(1.0, pw * ph)
+    for k, obj in enumerate(objs[:MAX_IMAGE_OBJECTS]):
+        try:
+            left, bottom, right, top = obj.get_bounds()
+            px_w, px_h = obj.get_px_size()
+        except Exception:
+            continue
+        if (right - left) * (top - bottom) >= SCAN_AREA * page_area and textlayer.usable_chars(text) >= 50:
+            continue        # a searchable scan: its text layer is the picture's text
+        if not worth_reading((px_w, px_h)):
+            continue
+        try:
+            check_size((px_w, px_h))
+            bm = obj.get_bitmap(render=False)
+            try:
+                img = bm.to_pil()
+            finally:
+                bm.close()
+        except Unreadable as exc:
+            from . import ocr
+            ocr.unread(doc, ("page", no), "extract.image_unreadable", str(exc))
+            continue
+        except Exception:
+            continue        # an image pdfium cannot decode is not drawn either
+        iw, ih = img.size
+
+        def to_points(box, x0=left, y0=bottom, x1=right, y1=top, iw=iw, ih=ih):
+            return [round(x0 + box[0] * (x1 - x0) / iw, 1), round(y1 - box[3] * (y1 - y0) / ih, 1),
+                    round(x0 + box[2] * (x1 - x0) / iw, 1), round(y1 - box[1] * (y1 - y0) / ih, 1)]
+        read_embedded_bitmap(img, img.tobytes(), doc, place=("page", no), to_points=to_points,
+                             page=no, image=f"page{no}-image{k + 1}", kind="embedded_image")

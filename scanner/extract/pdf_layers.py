@@ -11,8 +11,8 @@ character knows what was painted over it afterwards:
 - comment: annotation contents (notes, free text, markup popups), with subtype and author.
 - metadata: document information dictionary and XMP packet (dc:creator, title, ...).
 - attachment: embedded files, extracted recursively with a depth limit.
-- garbled text layer (characters without a usable Unicode mapping): extract.garbled_text error,
-  so the scan goes to review and is never taken as clean text.
+- text-layer quality: per page, how many drawn characters have no usable Unicode mapping
+  (`stats["pages"]`); scanner.extract.pdf decides which pages are garbled (and OCRs them).
 """
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def _addr(h) -> int:
 
 
 def _bounds(R, obj):
-    l, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
-    if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(l), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
+    lf, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(lf), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
         return None
-    return l.value, b.value, r.value, t.value
+    return lf.value, b.value, r.value, t.value
 
 
 def _fill(R, obj):
@@ -123,9 +123,9 @@ def _char_table(R, tp_raw, n):
     """Arrays of per-char data: unicode, box, z (paint order of its text object), render mode,
     fill colour, font size, unicode-map error. Fill colour and font size belong to the character's
     text object, so they are read once per object (pdfium calls dominate extraction time)."""
-    l, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    lf, r, b, t = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
     cr, cg, cb, ca = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
-    bl, br, bb, bt = ctypes.byref(l), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
+    bl, br, bb, bt = ctypes.byref(lf), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
     bcr, bcg, bcb, bca = ctypes.byref(cr), ctypes.byref(cg), ctypes.byref(cb), ctypes.byref(ca)
     get_unicode, get_box = R.FPDFText_GetUnicode, R.FPDFText_GetCharBox
     get_obj, has_maperr = R.FPDFText_GetTextObject, R.FPDFText_HasUnicodeMapError
@@ -146,7 +146,7 @@ def _char_table(R, tp_raw, n):
             if oaddr:
                 per_object[oaddr] = style
         maperr = has_maperr(tp_raw, i) == 1
-        rows.append((u, (l.value, b.value, r.value, t.value) if ok else None, oaddr, style[0], style[1], maperr))
+        rows.append((u, (lf.value, b.value, r.value, t.value) if ok else None, oaddr, style[0], style[1], maperr))
     return rows
 
 
@@ -279,7 +279,7 @@ def _loose_height(R, tp_raw, i: int) -> float:
     return abs(rect.top - rect.bottom)
 
 
-def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, objs: "PageObjects", rows) -> None:
+def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, objs: PageObjects, rows) -> None:
     w, h = page.get_size()
     try:
         crop = tuple(page.get_cropbox())
@@ -295,7 +295,7 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
     # covering most of the page is a scan backdrop, not a redaction
     patches = [im for im in objs.image_objs if (im[2] - im[0]) * (im[3] - im[1]) < 0.25 * page_area]
     under_image = []
-    for i, (u, box, oaddr, col, size, maperr) in enumerate(rows):
+    for i, (u, box, oaddr, col, _size, maperr) in enumerate(rows):
         ch = chr(u) if 0 < u < 0x110000 else ""
         if not ch or u in (0xFFFE, 0xFFFF):
             if box is not None and box[2] > box[0]:
@@ -353,7 +353,7 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
                 doc.add("hidden", text, page=page_no, kind=kind, bbox=_union([b for _, _, b in grp]))
 
 
-def _confirm_under_images(R, render: "Render", cands) -> list:
+def _confirm_under_images(R, render: Render, cands) -> list:
     """Chars under later-painted pictures: hidden when removing the pictures reveals the glyph."""
     if not cands or not render.ok:
         return []
@@ -558,27 +558,28 @@ def is_garbled(chars: int, bad: int) -> bool:
     return chars >= 20 and bad / chars > 0.1
 
 
-def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None) -> None:
+def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None) -> dict:
     import time
 
     import pypdfium2.raw as R
-    stats = {"chars": 0, "bad": 0, "truncated_pages": 0}
+    stats = {"chars": 0, "bad": 0, "truncated_pages": 0, "pages": {}}
     n = min(len(pdf), max_pages)
     for i in range(n):
         if deadline is not None and time.monotonic() > deadline:
             doc.errors.append(E.timeout(f"page analysis stopped at page {i + 1}"))
             break
         page = pdf[i]
+        chars0, bad0 = stats["chars"], stats["bad"]
         try:
             analyse_page(R, page, i + 1, doc, stats)
             annotations(R, page, i + 1, doc)
         finally:
             page.close()
+        stats["pages"][i + 1] = (stats["chars"] - chars0, stats["bad"] - bad0)
     if stats["truncated_pages"]:
         doc.errors.append(E.truncated(f"{stats['truncated_pages']} pages with too many objects"))
     doc.meta["pdf_chars"] = stats["chars"]
-    if is_garbled(stats["chars"], stats["bad"]):
-        doc.errors.append(E.garbled(f"{stats['bad']} of {stats['chars']} characters without a Unicode mapping"))
     metadata(pdf, data, doc)
     attachments(R, pdf, doc)
     javascript(R, pdf, doc)
+    return stats

@@ -93,15 +93,29 @@ def _setrlimit(res: int, soft: int, hard: int) -> None:
         pass
 
 
-def limit_child(mem_mb: int, cpu_s: int) -> None:
+def limit_child(mem_mb: int, cpu_s: int, ocr_cpu_s: int = 0) -> None:
     """First thing in a child: address space `mem_mb`, CPU `cpu_s` (SIGXCPU, hard limit 5 s later),
-    small files only, few descriptors, no core dumps."""
+    small files only, few descriptors, no core dumps. ocr_cpu_s: CPU seconds that OCR may add
+    (the hard limit is raised by that much; `extend_cpu_limit` lifts the soft one when OCR starts,
+    so parsing alone stays within cpu_s)."""
     import resource
     _setrlimit(resource.RLIMIT_AS, mem_mb << 20, mem_mb << 20)
-    _setrlimit(resource.RLIMIT_CPU, cpu_s, cpu_s + 5)
+    _setrlimit(resource.RLIMIT_CPU, cpu_s, cpu_s + max(0, ocr_cpu_s) + 5)
     _setrlimit(resource.RLIMIT_FSIZE, FSIZE_BYTES, FSIZE_BYTES)
     _setrlimit(resource.RLIMIT_NOFILE, NOFILE, NOFILE)
     _setrlimit(resource.RLIMIT_CORE, 0, 0)
+
+
+def extend_cpu_limit() -> None:
+    """OCR starts: the soft CPU limit goes up to the hard one (set by limit_child with its OCR share,
+    or by cpu_budget's caller). No-op where nothing was limited."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard != resource.RLIM_INFINITY and soft != resource.RLIM_INFINITY and hard - 5 > soft:
+            resource.setrlimit(resource.RLIMIT_CPU, (hard - 5, hard))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def cap_worker_memory(limits: SandboxLimits) -> None:

@@ -3,9 +3,10 @@ package parts and extensions come from the formats table (formats.FORMATS)."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
-from .formats import BINARY, FORMATS, HTML, TEXT, ZIP, by_extension, get
+from .formats import BINARY, BMP, FORMATS, HTML, SVG, TEXT, WEBP, ZIP, by_extension, get
 
 _MAGIC = [f for f in FORMATS if f.magic]
 _PACKAGES = [f for f in FORMATS if f.zip_part]
@@ -51,16 +52,43 @@ def _zip_kind(data: bytes, name: str = "") -> str:
     return ZIP
 
 
+_DIB_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
+
+
+def _structural_image(head: bytes) -> str | None:
+    """Pictures whose magic is too short or not at offset 0: BMP (BM + a known DIB header size),
+    WebP (a RIFF container of form WEBP), SVG (XML whose root element is <svg>)."""
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _DIB_SIZES:
+        return BMP
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    probe = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if probe[:5] in (b"<?xml", b"<!--", b"<!DOC", b"<svg ", b"<svg>", b"<svg\n") or probe[:4] == b"<svg":
+        low = probe.lower()
+        i = low.find(b"<svg")
+        if i >= 0 and b"<html" not in low[:i]:
+            # only declarations, comments and a doctype before the root <svg>
+            before = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!doctype[^\[>]*(?:\[.*?\])?\s*>|\s+", b"", low[:i], flags=re.S)
+            if not before:
+                return SVG
+    return None
+
+
 def sniff_media_type(data: bytes, name: str = "") -> str:
     head = data[:1024]
     lower = name.lower()
+    pic = _structural_image(head)
+    if pic is not None:
+        return pic
     for f in _MAGIC:
         if any((m in head[:f.magic_within]) if f.magic_within else head.startswith(m) for m in f.magic):
             return _zip_kind(data, name) if f.media_type == ZIP else f.media_type
     if b"\x00" in head and not (head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff")):
         # NUL bytes without a UTF-16 BOM: binary, unless it decodes as BOM-less UTF-16 text.
         if not _looks_utf16(head) and not _text_with_nuls(data):
-            return BINARY
+            from .txt import bomless_wide
+            if bomless_wide(data[: 1 << 14]) is None:      # Chinese UTF-16 has few NULs (newlines only)
+                return BINARY
     probe = head.lstrip(b"\xef\xbb\xbf").lstrip().lower()
     if lower.endswith(_HTML_EXT) or probe.startswith((b"<!doctype html", b"<html")) \
             or (b"<html" in probe[:512] or b"<body" in probe[:512]):

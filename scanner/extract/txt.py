@@ -13,11 +13,64 @@ _BOMS = [
 _CANDIDATES = ["gb18030", "big5", "utf-16-le", "utf-16-be"]
 
 
+def _plausible(text: str) -> float:
+    """Share of characters that ordinary Chinese/English text is made of (CJK ideographs and
+    punctuation, ASCII printable, whitespace, full-width forms)."""
+    if not text:
+        return 0.0
+    ok = sum(1 for ch in text if ch in "\t\n\r" or " " <= ch <= "~" or "\u4e00" <= ch <= "\u9fff"
+             or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef" or "\u2000" <= ch <= "\u206f"
+             or "\u2460" <= ch <= "\u27bf" or "\u3400" <= ch <= "\u4dbf" or "\u00a0" <= ch <= "\u00ff")
+    return ok / len(text)
+
+
+WIDE_PLAUSIBLE = 0.97
+
+
+def bomless_wide(data: bytes) -> str | None:
+    """UTF-32 or UTF-16 (LE/BE) without a byte order mark: the decoding whose text is plausible
+    (_plausible >= 0.97 on the first 64 KiB, strictly decodable) and clearly better than GB18030's."""
+    sample = data[: 1 << 16]
+    candidates = []
+    for enc, unit in (("utf-32-le", 4), ("utf-32-be", 4), ("utf-16-le", 2), ("utf-16-be", 2)):
+        cut = sample[: len(sample) - len(sample) % unit]
+        if len(cut) < 2 * unit:
+            continue
+        try:
+            text = cut.decode(enc)
+        except UnicodeDecodeError:
+            if len(sample) == len(data):
+                continue
+            try:                          # the sample may end inside a surrogate pair
+                text = cut[:-unit].decode(enc)
+            except UnicodeDecodeError:
+                continue
+        text = text.replace("\x00", "")
+        score = _plausible(text)
+        if score >= WIDE_PLAUSIBLE and len(text) >= 2:
+            candidates.append((score, unit, enc))      # UTF-32 read as UTF-16 looks the same once NULs go
+    if not candidates:
+        return None
+    score, _u, enc = max(candidates)
+    try:
+        narrow = _plausible(sample.decode("gb18030"))
+    except UnicodeDecodeError:
+        narrow = 0.0
+    return enc if score > narrow + 0.02 or b"\x00" in sample else None
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """Return (text, encoding). Raises ExtractionFailed when no encoding is plausible."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(enc, errors="replace"), enc + "-bom"
+    head = data[: 1 << 16]
+    if head.count(0) * 10 >= len(head) or not _strict_utf8(head):
+        # NUL bytes (ASCII in UTF-16/32) or not UTF-8: a BOM-less UTF-16/UTF-32 text?
+        wide = bomless_wide(data)
+        if wide is not None:
+            unit = 4 if "32" in wide else 2
+            return data[: len(data) - len(data) % unit].decode(wide, errors="replace"), wide
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -41,6 +94,14 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
         raise E.ExtractionFailed(E.encoding_unknown(str(exc.reason)))
+
+
+def _strict_utf8(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4        # cut inside a character at the end of the sample
 
 
 def _utf8_multibyte_share(data: bytes) -> float:

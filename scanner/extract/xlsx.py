@@ -79,7 +79,7 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
             if val:
                 doc.add(layer, f"{nm}: {val}"[:4000], field="defined_name", kind="defined_name", name=nm[:200])
         cells = 0
-        for s_i, (sname, state, part) in enumerate(sheets):
+        for sname, state, part in sheets:
             hidden_sheet = state in ("hidden", "veryHidden")
             doc.add("hidden" if hidden_sheet else "body", sname, sheet=sname, kind="sheet_name" if not hidden_sheet
                     else "hidden_sheet", field="sheet_name")

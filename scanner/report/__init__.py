@@ -10,7 +10,8 @@ location-in-words and highlight helper (the reviewer pages use it too).
 """
 from __future__ import annotations
 
-from typing import Iterable, TextIO
+from collections.abc import Iterable
+from typing import TextIO
 
 from ..model import Report
 from ..taxonomy import Taxonomy

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..taxonomy import SEVERITY_RANK, TAXONOMY, Taxonomy, layer_zh
 

@@ -6,7 +6,7 @@ import json
 
 from .._version import __version__
 from ..model import Report
-from ..taxonomy import TAXONOMY, Taxonomy
+from ..taxonomy import Taxonomy
 from .base import Writer
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, workflow
 from ..deps import CurrentPrincipal, Principal, Requires, State
 from ..errors import err
 from ..intake import Draft, read_draft
@@ -35,11 +35,15 @@ class GateOut(BaseModel):
 
 
 def _approved_submission(s, sha: str) -> str | None:
-    q = (select(Submission.id).join(Version, Version.submission_id == Submission.id)
+    """An approved/published submission whose current version is this content and whose
+    sign-offs obey separation of duties (workflow.approval_stands)."""
+    q = (select(Submission).join(Version, Version.submission_id == Submission.id)
          .where(Version.sha256 == sha, Version.number == Submission.current_version,
-                Submission.status.in_(("approved", "published"))).limit(1))
-    row = s.execute(q).first()
-    return row[0] if row else None
+                Submission.status.in_(("approved", "published"))))
+    for sub in s.execute(q).scalars():
+        if workflow.approval_stands(sub):
+            return sub.id
+    return None
 
 
 def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) -> tuple[dict, bool]:

@@ -73,8 +73,13 @@ def locator_zh(loc: dict, layer: str) -> str:
         parts.append({"deleted": "删除", "inserted": "插入"}.get(str(loc["kind"]), str(loc["kind"])))
     if loc.get("author") and layer in ("revision", "comment"):
         parts.append(f"作者 {loc['author']}")
-    if "member" in loc:
+    if "member" in loc and loc.get("member") != loc.get("image"):
         parts.append(f"附件 {loc['member']}")
+    if layer == "ocr":
+        if loc.get("image"):
+            parts.append(f"图片 {str(loc['image']).rsplit('/', 1)[-1]}")
+        conf = loc.get("confidence")
+        parts.append("图片文字识别" + (f"（置信度 {conf:.0%}）" if isinstance(conf, (int, float)) else ""))
     return "，".join(str(x) for x in parts) or LAYER_ZH.get(layer, layer)
 
 

@@ -2,11 +2,13 @@
 
 The files in the running scanner's lexicon directory are the configuration (policy.toml says
 so: "edited by the 保密办, read at start-up"). An edit is validated before it is written: the TOML
-parses, a complete scanner builds from a copy of the directory with the new file, and none of the
-file's own true/false examples that held before fails now. Then the file is replaced atomically,
-the service's scan and gate scanners are rebuilt from the directory and swapped together
-(`ServiceState.reload_rules`: the next scans and gate checks use it), and the audit log records
-who, which file and the hashes before and after (never the content)."""
+parses, the file passes the same typed checks as at start-up (scanner.rules.check_file: unknown
+keys, categories, severities, decisions, regexes, groups, validators, examples; the message names
+the file, the rule and the field), a complete scanner builds from a copy of the directory with the
+new file, and none of the file's own true/false examples that held before fails now. Then the file
+is replaced atomically, the service's scan and gate scanners are rebuilt from the directory and
+swapped together (`ServiceState.reload_rules`: the next scans and gate checks use it), and the
+audit log records who, which file and the hashes before and after (never the content)."""
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +19,8 @@ import tomllib
 from pathlib import Path
 
 from scanner.engine import Scanner
+from scanner.errors import ConfigError
+from scanner.rules import check_file
 
 from .. import audit
 from ..errors import err
@@ -61,6 +65,13 @@ def _examples_hold(sc, rel: str, doc: dict) -> list[str]:
     return problems
 
 
+def config_error_zh(exc: ConfigError) -> str:
+    """文件、规则、字段 in Chinese; the problem itself as the loader states it."""
+    where = "，".join(p for p in (exc.file and f"文件 {exc.file}", exc.rule_id and f"规则 {exc.rule_id}",
+                                  exc.field and f"字段 {exc.field}") if p)
+    return f"规则校验未通过（{where}）：{exc.problem[:300]}" if where else f"规则校验未通过：{exc.problem[:300]}"
+
+
 def save(st, actor: audit.Actor, rel: str, text: str) -> dict:
     path = resolve(st, rel)
     data = text.replace("\r\n", "\n").encode("utf-8")
@@ -74,6 +85,10 @@ def save(st, actor: audit.Actor, rel: str, text: str) -> dict:
     if old == data:
         return {"changed": False}
     base = lexicon_dir(st)
+    try:
+        check_file(base, path.relative_to(base.resolve()).as_posix(), data)
+    except ConfigError as exc:
+        raise err(422, "ruleset_invalid", config_error_zh(exc))
     old_hash = st.get_scanner().ruleset_hash
     with tempfile.TemporaryDirectory(prefix="lexcheck-") as tmp:
         cand = Path(tmp) / "lexicons"
@@ -81,7 +96,9 @@ def save(st, actor: audit.Actor, rel: str, text: str) -> dict:
         (cand / path.relative_to(base.resolve())).write_bytes(data)
         try:
             sc = Scanner(lexicon_dir=cand, light=st.settings.light_scanner)
-        except Exception as exc:   # bad regex, unknown validator, policy error...
+        except ConfigError as exc:   # a problem across files (e.g. a rule id used in another file)
+            raise err(422, "ruleset_invalid", config_error_zh(exc))
+        except Exception as exc:     # noqa: BLE001 - a model file, ... : shown to the admin
             raise err(422, "ruleset_invalid", f"规则无法加载：{type(exc).__name__}: {str(exc)[:200]}")
         # no regression: what held with the current file must still hold with the new one
         known = {(n, ex) for n, ex, _ in _examples_hold(st.get_scanner(), rel, tomllib.loads(old.decode("utf-8")))}

@@ -1,7 +1,8 @@
 """Child process for PDF page images and finding boxes (never parsed in the service process:
 PDFs can be hostile; see DESIGN.md). Runs as `python -I -m service.web.pdfrender` with memory
 and CPU limits. stdin: one JSON line, then the PDF bytes. stdout: PNG bytes (op=render) or
-JSON (op=boxes: per page, normalised [x, y, w, h] rectangles for each query)."""
+JSON (op=boxes: per page, normalised [x, y, w, h] rectangles for each query); op=image: one frame
+of an uploaded picture as PNG."""
 from __future__ import annotations
 
 import io
@@ -44,13 +45,33 @@ def _boxes(pdf, queries: dict) -> dict:
     return out
 
 
+def _image(data: bytes, page: int) -> bytes:
+    """One frame of an uploaded picture as PNG (at most MAX_PIXELS), decoded within the scanner's
+    picture limits (scanner.extract.image: pixel cap, no truncated data)."""
+    from scanner.extract.image import flatten, open_image
+    img = open_image(data)
+    if page > 1:
+        img.seek(page - 1)
+    img.load()
+    img = flatten(img)
+    if img.width * img.height > MAX_PIXELS:
+        f = (MAX_PIXELS / (img.width * img.height)) ** 0.5
+        img = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
 def main() -> int:
     from scanner.extract.sandbox import limit_child
     limit_child(768, 20)
-    import pypdfium2 as pdfium
     header = sys.stdin.buffer.readline()
     cmd = json.loads(header)
     data = sys.stdin.buffer.read()
+    if cmd["op"] == "image":
+        sys.stdout.buffer.write(_image(data, int(cmd.get("page", 1))))
+        return 0
+    import pypdfium2 as pdfium
     pdf = pdfium.PdfDocument(data)
     try:
         if cmd["op"] == "render":

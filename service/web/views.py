@@ -25,7 +25,7 @@ from ..workflow import STATUS_ZH, STEPS, VERDICT_ZH, check
 from .common import (DECISION_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
                      new_login_csrf, page_principal, redirect, render, safe_next, state)
 from .highlight import document_view
-from .pdfview import page_boxes, render_page
+from .pdfview import IMAGE_TYPES, image_boxes, page_boxes, render_page
 from .redact import redacted_copy
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -186,6 +186,7 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
     step = next((i for i, (_, sts) in enumerate(STEPS) if status in sts), -1)
     return {"sub": data, "view": view, "diff": diff, "names": names, "counts": counts,
             "is_pdf": media_type == "application/pdf" and bool(view) and not rep.get("purged"),
+            "is_image": media_type in IMAGE_TYPES and bool(view) and not rep.get("purged"),
             "version": version or data["current_version"], "is_current": is_current,
             # what the page offers is what the workflow allows (decisions only on the current version)
             "can_verdict": is_current and "verdict" in acts,
@@ -209,6 +210,9 @@ def submission_page(sub_id: str, request: Request):
                                           ctx["report"].get("segments") or [])
         except APIError as exc:          # the text view stands on its own when a page can't be drawn
             ctx["pdf_error"] = exc.message
+    elif ctx["is_image"]:                # an uploaded picture, with the boxes of its OCR findings
+        ctx["pdf_pages"] = image_boxes(sub_id, ctx["version"], ctx["view"]["findings"],
+                                       ctx["report"].get("segments") or [])
     return render(request, "submission.html", ctx, p=p)
 
 

@@ -19,8 +19,9 @@ IDN = valid_id_number()
 MARKING = "秘密★5年"
 DELETED = "内部资料，请勿扩散"
 V1 = [MARKING, "关于开展社区志愿服务活动的通知", f"联系人张伟，身份证号{IDN}，手机13812345678。", "活动地点另行通知。"]
-# the clean version keeps the event's public contact numbers: review, accepted by the reviewer
-V2 = ["关于开展社区志愿服务活动的通知", "请有意参加的同志于本周五前向社区服务中心报名。",
+# the clean version keeps a contact mobile that no organisation's contact line covers: review, accepted
+# by the reviewer (an organisation's published contact line would be low, see lexicons/harm.toml)
+V2 = ["关于开展社区志愿服务活动的通知", "请有意参加的同志于本周五前报名。",
       "咨询电话：010-65123456，手机13812345678。", "活动地点另行通知。"]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner import batch
+from scanner.batch import pool, progress
 from scanner.batch import Item, iter_inputs, load_done, run_batch
 from scanner.config import SandboxLimits
 
@@ -121,13 +121,13 @@ def _crash_on_marker(items, light=False, isolated=False):
     return _orig_scan_paths(items, light, isolated)
 
 
-_orig_scan_paths = batch.scan_paths
+_orig_scan_paths = pool.scan_paths
 
 
 def test_worker_crash_is_recorded_and_others_complete(tmp_path, monkeypatch):
     files = _make_tree(tmp_path / "in", 8)
     (tmp_path / "in" / "d0" / "boom.txt").write_text("x\n", encoding="utf-8")
-    monkeypatch.setattr(batch, "scan_paths", _crash_on_marker)   # inherited by forked workers
+    monkeypatch.setattr(pool, "scan_paths", _crash_on_marker)   # inherited by forked workers
     out = tmp_path / "out.jsonl"
     s = run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, chunk_size=2)
     recs = {r["batch"]["path"]: r for r in _records(out)}
@@ -142,7 +142,7 @@ def test_worker_crash_is_recorded_and_others_complete(tmp_path, monkeypatch):
 
 def test_progress_line_has_rate_and_eta():
     buf = io.StringIO()
-    p = batch.Progress(4, True, stream=buf, interval=0)
+    p = progress.Progress(4, True, stream=buf, interval=0)
     for d in ("pass", "review", "block", "pass"):
         p.update({"decision": d})
     p.close()
@@ -168,24 +168,24 @@ def test_exit_code_and_cli_compat_arguments(tmp_path):
     assert int(s3) == 0
 
 
-_orig_scan_one = batch.scan_one
+_orig_scan_one = pool.scan_one
 
 
-def _hostile_scan_one(item, light=False, isolated=False, data=None):
+def _hostile_scan_one(item, light=False, isolated=False, data=None, **kw):
     """Stands in for parsers that spin (CPU) or hang (no CPU) on a hostile file."""
     if item.path.endswith("spin.txt"):
         while True:
             pass
     if item.path.endswith("hang.txt"):
         time.sleep(3600)
-    return _orig_scan_one(item, light=light, isolated=isolated, data=data)
+    return _orig_scan_one(item, light=light, isolated=isolated, data=data, **kw)
 
 
 def test_sandboxed_workers_stop_spinning_and_hanging_files(tmp_path, monkeypatch):
     files = _make_tree(tmp_path / "in", 6)
     (tmp_path / "in" / "d1" / "spin.txt").write_text("x\n", encoding="utf-8")
     (tmp_path / "in" / "d2" / "hang.txt").write_text("x\n", encoding="utf-8")
-    monkeypatch.setattr(batch, "scan_one", _hostile_scan_one)     # inherited by forked workers
+    monkeypatch.setattr(pool, "scan_one", _hostile_scan_one)     # inherited by forked workers
     out = tmp_path / "out.jsonl"
     t0 = time.monotonic()
     s = run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, isolated=True, chunk_size=1,
@@ -202,17 +202,17 @@ def test_sandboxed_workers_stop_spinning_and_hanging_files(tmp_path, monkeypatch
     assert s.crashed == 2
 
 
-def _probe_network(item, light=False, isolated=False, data=None):
+def _probe_network(item, light=False, isolated=False, data=None, **kw):
     """Stands in for a parser that tries to reach a host (here: a listener on loopback)."""
     import socket
-    rec = _orig_scan_one(item, light=light, isolated=isolated, data=data)
+    rec = _orig_scan_one(item, light=light, isolated=isolated, data=data, **kw)
     port = int(Path(item.path).read_text(encoding="utf-8").split()[-1])
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
         rec["net"] = "reached"
     except OSError:
         rec["net"] = "blocked"
-    rec["netns"] = batch._worker_opts.get("netns")
+    rec["netns"] = pool._worker_opts.get("netns")
     return rec
 
 
@@ -225,7 +225,7 @@ def test_sandboxed_workers_have_no_network(tmp_path, monkeypatch):
     (tmp_path / "in").mkdir()
     for i in range(3):
         (tmp_path / "in" / f"p{i}.txt").write_text(f"端口 {port}\n", encoding="utf-8")
-    monkeypatch.setattr(batch, "scan_one", _probe_network)
+    monkeypatch.setattr(pool, "scan_one", _probe_network)
     out = tmp_path / "out.jsonl"
     try:
         run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, isolated=True, write_summary=False)

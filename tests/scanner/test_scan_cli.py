@@ -80,7 +80,7 @@ def test_sarif(drafts):
 
 
 def test_stdin():
-    proc = run("scan", "--light", "--format", "json", "-", stdin="秘密★\n通知".encode("utf-8"))
+    proc = run("scan", "--light", "--format", "json", "-", stdin="秘密★\n通知".encode())
     assert proc.returncode == 2
     assert json.loads(proc.stdout)[0]["decision"] == "block"
 
@@ -90,3 +90,32 @@ def test_missing_file_is_an_error_not_a_crash(tmp_path):
     assert proc.returncode == 3
     report = json.loads(proc.stdout)
     assert report["errors"][0]["code"] == "extract.unreadable"
+
+
+def test_text_and_html_on_a_folder_use_the_jobs_in_input_order(drafts):
+    one = run("scan", "--light", "--jobs", "1", str(drafts))
+    two = run("scan", "--light", "--jobs", "2", str(drafts))
+    assert one.returncode == two.returncode == 2
+    assert one.stdout.decode() == two.stdout.decode()          # same reports, same (input) order
+    files = [line for line in two.stdout.decode().splitlines() if line.startswith("文件：")]
+    assert len(files) == 5 and "共 5 个文件" in two.stdout.decode()
+    html = run("scan", "--light", "--jobs", "2", "--format", "html", str(drafts)).stdout.decode()
+    assert html.count("<section>") == 5 and "【" not in html and '<mark class="c-marking"' in html
+
+
+def test_batch_only_options_are_not_silently_ignored(drafts, tmp_path):
+    proc = run("scan", "--light", "--resume", str(drafts))
+    assert proc.returncode == 64 and "--format jsonl" in proc.stderr.decode()
+    out = tmp_path / "r.jsonl"
+    proc = run("scan", "--light", "--format", "jsonl", "-o", str(out), "--jobs", "2", str(drafts))
+    assert proc.returncode == 2
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 5 and (tmp_path / "r.jsonl.summary.html").exists()
+    again = run("scan", "--light", "--format", "jsonl", "-o", str(out), "--resume", str(drafts))
+    assert again.returncode == 2 and len(out.read_text(encoding="utf-8").splitlines()) == 5
+
+
+def test_service_commands_reach_baomi_through_the_entry_point_group():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for cmd in ("scan", "serve", "worker", "audit", "user", "apikey", "purge"):
+        assert cmd in proc.stdout.decode()

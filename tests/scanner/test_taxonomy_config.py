@@ -5,11 +5,17 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from scanner import taxonomy as T
 from scanner.config import Isolation, NamesScope, SandboxLimits, ScanConfig
-from scanner.errors import BaomiError, ConfigError, ExtractionFailed, ModelIntegrityError
+from scanner.errors import (
+    BaomiError,
+    ConfigError,
+    ExtractionFailed,
+    ModelIntegrityError,
+)
 from scanner.policy import CANNOT_SCAN, exit_code
 
 LEX = Path(__file__).resolve().parents[2] / "lexicons"
@@ -106,7 +112,7 @@ def test_config_from_environment_and_keywords(monkeypatch):
     with pytest.raises(ConfigError) as exc:
         ScanConfig.from_env()
     assert exc.value.field == "names_scope"
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError):
         cfg.light = False                                                            # frozen
 
 

@@ -167,16 +167,16 @@ def test_reject_escalate_and_separation_of_duties(svc):
     assert r.status_code == 422 and r.json()["error"]["code"] == "reason_required"
     r = rev.post(f"/api/v1/submissions/{sid}/review", json={"decision": "escalate", "reason": "提交保密办定密"})
     assert r.json()["status"] == "escalated"
-    # the approver reviews the escalated item and then cannot also sign it off
+    # the 保密办 (an admin) reviews the escalated item and then cannot also sign it off
+    root = svc.login("root")
     for f in sub["report"]["findings"]:
-        appr.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={"verdict": "false_positive", "reason": "已解密"})
-    r = appr.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve", "reason": "已解密"})
+        root.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={"verdict": "false_positive", "reason": "已解密"})
+    r = root.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve", "reason": "已解密"})
     assert r.status_code == 200
-    r = appr.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"})
+    r = root.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "separation_of_duties"
     # an approved marked draft still never passes the gate: block is never turned into allow
-    root = svc.login("root")
-    assert root.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"}).status_code == 200
+    assert appr.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve"}).status_code == 200
     g = svc.key_client(svc.cms_key).post("/api/v1/gate", json={"text": MARKED}).json()
     assert g["decision"] == "block" and g["allow"] is False
 

@@ -60,7 +60,13 @@ def test_transitions_name_known_states_and_actions():
 def test_who_may_do_what():
     alice, bob, rita, apollo, root = who(1, "author"), who(2, "author"), who(3, "reviewer"), who(4, "approver"), who(5, "admin")
     review = sub("pending_review")
-    assert workflow.can(rita, "review", review) and workflow.can(apollo, "verdict", review)
+    assert workflow.can(rita, "review", review) and workflow.can(root, "verdict", review)
+    # the approver signs off; the 保密审查 (verdicts, review decision) is not hers
+    assert workflow.denial(apollo, "verdict", review).code == "role_forbidden"
+    assert workflow.denial(apollo, "review", review).code == "role_forbidden"
+    # nobody reviews or signs what they submitted, whatever their role
+    assert workflow.denial(root, "review", sub("pending_review", owner=5)).code == "separation_of_duties"
+    assert workflow.denial(root, "approval", sub("pending_approval", owner=5, reviewer=3)).code == "separation_of_duties"
     assert not workflow.can(alice, "review", review) and not workflow.can(rita, "approval", sub("pending_approval"))
     assert workflow.denial(bob, "withdraw", review).code == "not_owner"           # not his, and he is no staff
     assert workflow.can(alice, "withdraw", review) and workflow.can(root, "withdraw", review)

@@ -103,7 +103,11 @@ def test_docx_fixture_counts():
             want = (row.get("core") or {}).get(key) or ""
             if want.strip():
                 assert meta.get(field, "").strip() == want.strip(), (row["file"], field)
-        assert not [e for e in doc.errors if e.code != "extract.partial"], (row["file"], doc.errors)
+        # a fixture with nothing a reader sees (only form-field codes and properties) has no text
+        # (metadata never counts as document text): extract.no_text, and nothing else
+        from scanner.extract import has_text
+        allowed = ("extract.partial",) if has_text(doc) else ("extract.partial", "extract.no_text")
+        assert not [e for e in doc.errors if e.code not in allowed], (row["file"], doc.errors)
     assert sorted(mismatches) == sorted(DIFFERING), mismatches
 
 

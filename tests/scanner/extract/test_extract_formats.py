@@ -210,7 +210,10 @@ def test_pdf_garbled_text_layer_is_an_error_and_clean_cjk_is_not():
     assert clean.errors == [] and clean.meta["pdf_chars"] >= 20
     assert clean.segments[0].text.startswith("关于举办读书月活动的通知")
     garbled = extract_bytes(buf.getvalue().replace(b"/UniGB-UCS2-H", b"/Identity-H  "), "garbled.pdf")
-    assert [e.code for e in garbled.errors] == ["extract.garbled_text"]
+    # the page is OCR'd in place of its layer (issue 11); its glyphs are nonsense too (the CIDs are
+    # wrong, not only their Unicode), so OCR reads them with low confidence
+    codes = [e.code for e in garbled.errors]
+    assert codes[0] == "extract.garbled_text" and set(codes) <= {"extract.garbled_text", "extract.ocr_low_confidence"}
     assert get_scanner(light=True).scan_document(garbled).decision != "pass"
 
 

@@ -65,15 +65,18 @@ def test_text_content_under_a_binary_extension_is_a_mismatch():
     assert extract_bytes("公开正文".encode(), "draft.md").errors == []
 
 
-def test_pictures_inside_a_container_are_not_a_gap():
-    assert formats.textless(formats.PNG) and formats.textless(formats.BINARY)
+def test_pictures_are_read_and_opaque_blobs_are_not_a_gap():
+    # pictures have an extractor (OCR, issue 11); only opaque blobs inside a container carry no text
+    assert not formats.textless(formats.PNG) and formats.textless(formats.BINARY)
     assert not formats.textless(formats.DOCX)
+    for mt in (formats.PNG, formats.JPEG, formats.GIF, formats.TIFF, formats.BMP, formats.WEBP, formats.SVG):
+        assert formats.get(mt).extractor and formats.get(mt).isolate and formats.get(mt).family == "image"
 
 
 def test_service_intake_follows_the_table():
     intake = pytest.importorskip("service.intake")
     assert set(intake.SUPPORTED) == {f.media_type for f in formats.uploadable()}
-    assert formats.OLE not in intake.SUPPORTED                      # refused with its own message
+    assert formats.OLE in intake.SUPPORTED       # legacy Office/WPS: converted by LibreOffice (issue 11)
     for f in formats.uploadable():
         assert f.label in intake.UNSUPPORTED_ZH
         assert intake.SUPPORTED[f.media_type] == set(f.extensions)

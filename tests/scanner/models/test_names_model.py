@@ -6,7 +6,12 @@ import shutil
 import pytest
 
 from scanner.detectors import _models
-from scanner.detectors.names import MODEL_FILE, NamesDetector, is_name, is_specific_address
+from scanner.detectors.names import (
+    MODEL_FILE,
+    NamesDetector,
+    is_name,
+    is_specific_address,
+)
 from scanner.engine import Scanner
 from training.eval_names import evaluate, heldout_records
 
@@ -148,18 +153,28 @@ def test_relevant_scope_reads_only_where_names_can_matter():
 
 
 def test_scope_from_environment(monkeypatch):
-    from scanner.detectors import names
+    """BAOMI_NAMES_SCOPE reaches the detector through ScanConfig.from_env (read once, passed down)."""
+    from scanner.config import ScanConfig
+    from scanner.detectors import build
+    from scanner.errors import ConfigError
+    from scanner.policy import Policy
+    from scanner.rules import Ruleset, default_lexicon_dir
+    rs = Ruleset.load(default_lexicon_dir())
+    pol = Policy.load(default_lexicon_dir() / "policy.toml")
+
+    def names_of(cfg):
+        return [d for d in build(cfg, rs, pol)[0] if isinstance(d, NamesDetector)]
     monkeypatch.setenv("BAOMI_NAMES_SCOPE", "off")
-    assert names.create(None) is None
+    assert names_of(ScanConfig.from_env()) == []
     monkeypatch.setenv("BAOMI_NAMES_SCOPE", "cue")
-    assert names.create(None).scope == "cue"
+    assert [d.scope for d in names_of(ScanConfig.from_env())] == ["cue"]
+    assert names_of(ScanConfig.from_env(light=True)) == []
     monkeypatch.setenv("BAOMI_NAMES_SCOPE", "all")
-    assert names.create(None).scope == "relevant"                     # the report keeps relevant names
-    assert names.create(None, names_report="all").scope == "all"     # inventory: tag everything
+    assert [d.scope for d in names_of(ScanConfig.from_env())] == ["relevant"]      # the report keeps relevant names
+    assert [d.scope for d in names_of(ScanConfig.from_env(names_report="all"))] == ["all"]   # inventory
     monkeypatch.setenv("BAOMI_NAMES_SCOPE", "bogus")
-    with pytest.raises(ValueError):
-        names.create(None)
-    assert names.create(None, light=True) is None
+    with pytest.raises(ConfigError):
+        ScanConfig.from_env()
 
 
 def test_names_scope_is_a_scanner_option():

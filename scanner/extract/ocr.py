@@ -1,0 +1,354 @@
+"""OCR: text read from images and scanned pages (PP-OCRv4 through rapidocr-onnxruntime, offline).
+
+The engine is a lazy singleton per process, built on first use: its three ONNX model files (det,
+cls, rec) ship in the pinned rapidocr-onnxruntime wheel and are checked against
+models/manifest.json ("external") before they are loaded; onnxruntime runs with `threads`
+intra-op threads (1 by default: the machine is shared) and no inter-op pool. It is used from the
+extraction code only, which for untrusted input runs in the sandboxed child (no network, memory
+and CPU limits; scanner.extract.isolated), never in the service process itself.
+
+What is read and what is not is recorded per document and turned into report errors by `finish`
+(called at the end of `extract_bytes`), one per kind, naming the pages or images:
+
+| situation                                                        | error code                  |
+|------------------------------------------------------------------|-----------------------------|
+| OCR off (light mode), engine missing or its models fail the hash  | extract.ocr_unavailable     |
+| OCR raised on a page/image                                        | extract.ocr_unavailable     |
+| low confidence on text-like regions (rule below)                  | extract.ocr_low_confidence  |
+| the OCR time budget of the document ran out                       | extract.timeout             |
+
+Confidence rule (documented contract): a recognised line with confidence < KEEP_CONFIDENCE (0.5)
+is not used as text. A detected region is *text-like* when the recogniser saw at least two
+characters in it (a region read as nothing is texture: wood grain, a keyboard). A page/image is
+*low confidence* when its text-like regions below LOW_CONFIDENCE (0.75) cover at least
+LOW_AREA_SHARE (15 %) of the area of all its text-like regions, and they are at least two, or one
+covering at least LOW_SINGLE_REGION (2 %) of the picture (a photograph's single spurious region,
+a few letters read in leaves or a jellyfish at confidence 0.2, does not count). A small low-confidence region (a round
+red seal, a signature) beside well-read text does not trip it; a page most of whose text could not
+be read does.
+
+Segments go to layer `ocr`, one per line, with a locator of: page (PDF page or image frame, from
+1), image (the member or image name, when the text is from an embedded picture), line (1-based
+reading order on that page/image), box ([x0, y0, x1, y1] pixels of the OCR'd bitmap, y down),
+size ([width, height] of that bitmap), confidence, and for PDF pages bbox (the box in PDF points,
+y up, like the redaction boxes).
+"""
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..model import Document
+from . import errors as E
+
+KEEP_CONFIDENCE = 0.5
+LOW_CONFIDENCE = 0.75
+LOW_AREA_SHARE = 0.15
+LOW_SINGLE_REGION = 0.02      # one low-confidence region alone counts when it covers 2 % of the picture
+MAX_SIDE = 1600          # the long side OCR works on (200 dpi A4 is 1654 x 2339; measured: same text, ~1 GB
+                         # peak address space instead of 1.4 GB at 2000, see README "OCR")
+ENGINE_FILES = ("ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx")
+
+
+@dataclass
+class OcrOptions:
+    """Per extraction: whether OCR runs, its threads, and its wall-clock budget per document."""
+    enabled: bool = True
+    threads: int = 1
+    budget_s: float = 300.0
+    reason: str = ""             # why OCR is off, for the message ("light" = 轻量模式)
+    started: float | None = None
+
+    def remaining(self) -> float:
+        if self.started is None:
+            return self.budget_s
+        return self.budget_s - (time.monotonic() - self.started)
+
+
+_OPTIONS: contextvars.ContextVar[OcrOptions | None] = contextvars.ContextVar("baomi_ocr_options", default=None)
+
+
+def from_config(cfg) -> OcrOptions:
+    """The extraction's OCR options from a scanner.config.ScanConfig: off in light mode."""
+    return OcrOptions(enabled=cfg.ocr and not cfg.light, threads=cfg.ocr_threads, budget_s=cfg.ocr_budget_s,
+                      reason="light" if cfg.light else ("off" if not cfg.ocr else ""))
+
+
+def options() -> OcrOptions:
+    opts = _OPTIONS.get()
+    if opts is None:
+        opts = OcrOptions()
+        _OPTIONS.set(opts)
+    return opts
+
+
+def use_options(opts: OcrOptions) -> contextvars.Token:
+    return _OPTIONS.set(opts)
+
+
+def reset_options(token: contextvars.Token) -> None:
+    _OPTIONS.reset(token)
+
+
+# -- the engine -------------------------------------------------------------------------------------
+
+class OcrUnavailable(Exception):
+    """The engine cannot be built here (package missing, model hash mismatch, load failure)."""
+
+
+_engine: Any = None
+_engine_error: str | None = None
+
+
+def model_dir():
+    from pathlib import Path
+
+    import rapidocr_onnxruntime
+    return Path(rapidocr_onnxruntime.__file__).resolve().parent / "models"
+
+
+def engine(threads: int = 1):
+    """The process's RapidOCR instance (built once; a failure is remembered, not retried)."""
+    global _engine, _engine_error
+    if _engine is not None:
+        return _engine
+    if _engine_error is not None:
+        raise OcrUnavailable(_engine_error)
+    try:
+        from ..modelfiles import verify_external
+        d = model_dir()
+        for name in ENGINE_FILES:
+            verify_external(name, d / name)
+        from rapidocr_onnxruntime import RapidOCR
+        n = max(1, int(threads))
+        _engine = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
+                           max_side_len=MAX_SIDE, print_verbose=False)
+    except Exception as exc:   # ImportError, ModelIntegrityError, onnxruntime load errors
+        _engine_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        raise OcrUnavailable(_engine_error) from None
+    return _engine
+
+
+def available() -> bool:
+    try:
+        engine(options().threads)
+        return True
+    except OcrUnavailable:
+        return False
+
+
+@dataclass
+class OcrLine:
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]        # x0, y0, x1, y1 in pixels of the image, y down
+
+
+@dataclass
+class OcrResult:
+    lines: list[OcrLine]
+    width: int
+    height: int
+    seconds: float
+    low_area_share: float = 0.0           # share of text-like area below LOW_CONFIDENCE
+    low_regions: int = 0
+    low_image_share: float = 0.0          # low-confidence text-like area / picture area
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.low_area_share >= LOW_AREA_SHARE and (
+            self.low_regions >= 2 or self.low_image_share >= LOW_SINGLE_REGION)
+
+    @property
+    def mean_confidence(self) -> float:
+        kept = [ln for ln in self.lines if ln.confidence >= KEEP_CONFIDENCE]
+        return sum(ln.confidence for ln in kept) / len(kept) if kept else 0.0
+
+
+def recognize(img) -> OcrResult:
+    """OCR one image (PIL image, any mode) -> lines in reading order with confidence and box."""
+    import numpy as np
+    eng = engine(options().threads)
+    rgb = img.convert("RGB") if img.mode != "RGB" else img
+    t0 = time.perf_counter()
+    scale = 1.0
+    work = rgb
+    if max(rgb.size) > MAX_SIDE:
+        scale = MAX_SIDE / max(rgb.size)
+        work = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), resample=2)
+    res, _elapse = eng(np.asarray(work))
+    seconds = time.perf_counter() - t0
+    lines: list[OcrLine] = []
+    total_area = low_area = 0.0
+    low_regions = 0
+    for quad, text, score in res or []:
+        xs = [float(p[0]) / scale for p in quad]
+        ys = [float(p[1]) / scale for p in quad]
+        box = (max(0, int(min(xs))), max(0, int(min(ys))), min(rgb.width, int(round(max(xs)))),
+               min(rgb.height, int(round(max(ys)))))
+        area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
+        conf = float(score)
+        text = str(text)
+        if len("".join(text.split())) >= 2:          # text-like: the recogniser saw characters in it
+            total_area += area
+            if conf < LOW_CONFIDENCE:
+                low_area += area
+                low_regions += 1
+        lines.append(OcrLine(text, conf, box))
+    share = low_area / total_area if total_area else 0.0
+    return OcrResult(lines, rgb.width, rgb.height, seconds, share, low_regions,
+                     low_area / max(1.0, rgb.width * rgb.height))
+
+
+# -- recording into a document ----------------------------------------------------------------------
+
+@dataclass
+class _Ledger:
+    """What OCR did for one document: places read, and places not read by reason."""
+    read: int = 0
+    seconds: float = 0.0
+    unread: dict[tuple[str, str], list] = field(default_factory=dict)     # (code, reason) -> places
+    seen: set = field(default_factory=set)          # content hashes of pictures already handled
+
+
+def ledger(doc: Document) -> _Ledger:
+    led = doc.meta.get("_ocr")
+    if not isinstance(led, _Ledger):
+        led = _Ledger()
+        doc.meta["_ocr"] = led
+    return led
+
+
+def unread(doc: Document, place: tuple, code: str, reason: str = "") -> None:
+    """Record visible content that was not read. place: ("page", n) | ("frame", n) | ("image", name)."""
+    places = ledger(doc).unread.setdefault((code, reason), [])
+    if place not in places:
+        places.append(place)
+
+
+def read_into(doc: Document, img, *, place: tuple, to_points=None, **locator) -> OcrResult | None:
+    """OCR `img` into `doc` as `ocr` segments (locator: page/image + per line box, size, confidence,
+    and `bbox` via `to_points(box)` for PDF pages). Records what could not be read; never raises."""
+    opts = options()
+    if not opts.enabled:
+        unread(doc, place, "extract.ocr_unavailable", opts.reason or "off")
+        return None
+    if opts.remaining() <= 0:
+        unread(doc, place, "extract.timeout", "budget")
+        return None
+    if opts.started is None:
+        opts.started = time.monotonic()
+        from .sandbox import extend_cpu_limit
+        extend_cpu_limit()
+    try:
+        result = recognize(img)
+    except OcrUnavailable:
+        unread(doc, place, "extract.ocr_unavailable", "engine")
+        return None
+    except MemoryError:
+        unread(doc, place, "extract.ocr_unavailable", "memory")
+        return None
+    except Exception:          # onnxruntime / OpenCV failure on this bitmap
+        unread(doc, place, "extract.ocr_unavailable", "failed")
+        return None
+    led = ledger(doc)
+    led.read += 1
+    led.seconds += result.seconds
+    n = 0
+    for ln in result.lines:
+        if ln.confidence < KEEP_CONFIDENCE or not ln.text.strip():
+            continue
+        n += 1
+        loc = dict(locator)
+        loc.update(line=n, box=list(ln.box), size=[result.width, result.height],
+                   confidence=round(ln.confidence, 3))
+        if to_points is not None:
+            loc["bbox"] = to_points(ln.box)
+        doc.add("ocr", ln.text, **loc)
+    if result.low_confidence:
+        unread(doc, place, "extract.ocr_low_confidence")
+    return result
+
+
+def _places_zh(places: list) -> str:
+    pages = sorted({p[1] for p in places if p[0] == "page"})
+    frames = sorted({p[1] for p in places if p[0] == "frame"})
+    images = [p[1] for p in places if p[0] == "image"]
+    parts = []
+    if pages:
+        parts.append(f"第 {_ranges(pages)} 页")
+    if frames:
+        parts.append(f"图片第 {_ranges(frames)} 帧")
+    named = [str(n).rsplit("/", 1)[-1] for n in images if n]
+    if named:
+        more = f" 等 {len(named)} 张" if len(named) > 5 else ""
+        parts.append("嵌入图片 " + "、".join(named[:5]) + more)
+    elif images:
+        parts.append("该图片")
+    return "，".join(parts) or "该图片"
+
+
+def _ranges(nums: list[int]) -> str:
+    out, start, prev = [], None, None
+    for n in nums:
+        if start is None:
+            start = prev = n
+        elif n == prev + 1:
+            prev = n
+        else:
+            out.append(f"{start}" if start == prev else f"{start}–{prev}")
+            start = prev = n
+    if start is not None:
+        out.append(f"{start}" if start == prev else f"{start}–{prev}")
+    if len(out) > 12:
+        out = out[:12] + ["…"]
+    return "、".join(out)
+
+
+def finish(doc: Document) -> None:
+    """Turn the document's OCR ledger into errors (one per code and reason) and meta figures."""
+    led = doc.meta.pop("_ocr", None)
+    if not isinstance(led, _Ledger):
+        return
+    if led.read:
+        doc.meta["ocr_images"] = led.read
+        doc.meta["ocr_seconds"] = round(led.seconds, 2)
+    for (code, reason), places in led.unread.items():
+        where = _places_zh(places)
+        detail = f"{reason}: {len(places)} place(s)"
+        if code == "extract.ocr_unavailable":
+            doc.errors.append(E.ocr_unavailable(where, reason, detail))
+        elif code == "extract.ocr_low_confidence":
+            doc.errors.append(E.ocr_low_confidence(where, detail))
+        elif code == "extract.image_unreadable":
+            doc.errors.append(E.image_unreadable(where, detail))
+        else:
+            doc.errors.append(E.ocr_timeout(where, detail))
+
+
+# -- findings on OCR text ---------------------------------------------------------------------------
+
+def annotate_finding(f, seg):
+    """A finding on an OCR line, as a copy (findings are frozen): its box narrowed to the matched
+    characters (by their share of the line, the line's own box kept as line_box), and an explanation
+    that says it was read from a picture, with the recogniser's confidence."""
+    loc = dict(f.location)
+    n = max(1, len(seg.text))
+    a, b = max(0, f.start) / n, min(n, f.end) / n
+    for key in ("box", "bbox"):
+        box = loc.get(key)
+        if not (isinstance(box, list) and len(box) == 4):
+            continue
+        x0, x1 = box[0], box[2]
+        loc["line_" + key] = list(box)
+        nb = [x0 + (x1 - x0) * a, box[1], x0 + (x1 - x0) * b, box[3]]
+        loc[key] = [round(v, 1) if isinstance(box[0], float) or key == "bbox" else int(round(v)) for v in nb]
+    conf = loc.get("confidence")
+    explanation = f.explanation
+    if "图片文字识别" not in explanation:
+        pct = f"，置信度 {float(conf):.0%}" if isinstance(conf, (int, float)) else ""
+        explanation = f"（图片文字识别{pct}）{explanation}"
+    evidence = f.evidence if "source:ocr" in f.evidence else [*f.evidence, "source:ocr"]
+    return replace(f, location=loc, explanation=explanation, evidence=evidence)

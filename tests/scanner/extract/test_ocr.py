@@ -1,0 +1,257 @@
+"""OCR of pictures and scans (issue 11), on files made here with a real CJK font and read by the
+real engine (rapidocr-onnxruntime, PP-OCRv4): what a reader sees is read, or the draft goes to
+review with a stable code naming the page."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scanner.engine import Scanner
+from scanner.extract import extract_bytes
+from scanner.extract.ocr import OcrOptions
+from support.pictures import (CLEAN_NOTICE, MARKED_NOTICE, PRIVATE_MOBILE, docx_with_picture, encode, page,
+                              pptx_with_picture, scanned_pdf, xlsx_with_picture)
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def full():
+    return Scanner()
+
+
+@pytest.fixture(scope="module")
+def light():
+    return Scanner(light=True)
+
+
+@pytest.fixture(scope="module")
+def marked_png():
+    return encode(page(MARKED_NOTICE))
+
+
+def _cats(report):
+    return {f.category for f in report.findings}
+
+
+def _codes(report):
+    return {e.code for e in report.errors}
+
+
+def test_image_only_pdf_with_a_marking_on_page_one_blocks(full, light):
+    data = scanned_pdf([page(MARKED_NOTICE), page(CLEAN_NOTICE)])
+    rep = full.scan_bytes(data, "scan.pdf")
+    assert rep.decision == "block", rep.errors
+    mark = next(f for f in rep.findings if f.category == "marking.level")
+    assert mark.layer == "ocr" and mark.location["page"] == 1 and mark.location["kind"] == "scan"
+    x0, y0, x1, y1 = mark.location["box"]          # pixels of the 200 dpi render, where the mark was drawn
+    assert 120 <= x0 < 200 and 130 <= y0 < 200 and x1 > x0 + 100
+    bx0, by0, bx1, by1 = mark.location["bbox"]     # PDF points, y up: near the top of an A4 page
+    assert by1 > 700 and bx0 < 80
+    assert "图片文字识别" in mark.explanation and "置信度" in mark.explanation
+    assert rep.errors == []
+    # light mode: no OCR, never pass; the message names the pages
+    lrep = light.scan_bytes(data, "scan.pdf")
+    assert lrep.decision == "review" and "extract.ocr_unavailable" in _codes(lrep)
+    msg = next(e.message for e in lrep.errors if e.code == "extract.ocr_unavailable")
+    assert "第 1–2 页" in msg and "轻量模式" in msg
+
+
+def test_png_and_jpeg_pages_with_a_private_mobile_go_to_review(full, light):
+    img = page(PRIVATE_MOBILE)
+    for name, data in (("notice.png", encode(img)), ("notice.jpg", encode(img, "JPEG", quality=85))):
+        rep = full.scan_bytes(data, name)
+        assert rep.decision == "review", name
+        phone = next(f for f in rep.findings if f.category == "pii.phone")
+        assert phone.layer == "ocr" and phone.text == "13812345678"
+        # the finding's box is narrowed to the number, inside its line
+        line = next(s for s in rep.segments if s.id == phone.segment_id)
+        assert line.locator["box"][0] <= phone.location["box"][0] < phone.location["box"][2] <= line.locator["box"][2]
+        assert phone.location["box"][0] > line.locator["box"][0] + 200
+        assert rep.errors == []
+        lrep = light.scan_bytes(data, name)
+        assert lrep.decision == "review" and _codes(lrep) == {"extract.ocr_unavailable"}
+
+
+@pytest.mark.parametrize("kind", ["docx", "pptx", "xlsx"])
+def test_office_file_embedding_a_picture_of_a_marked_page_blocks(kind, full, light, marked_png):
+    body = ["关于举办读书月活动的通知", "市图书馆将举办系列讲座，欢迎参加。"]
+    data = {"docx": lambda: docx_with_picture(body, marked_png),
+            "pptx": lambda: pptx_with_picture(body[0], marked_png),
+            "xlsx": lambda: xlsx_with_picture(body, marked_png)}[kind]()
+    rep = full.scan_bytes(data, f"draft.{kind}")
+    assert rep.decision == "block"
+    mark = next(f for f in rep.findings if f.category == "marking.level")
+    assert mark.layer == "ocr" and mark.location["image"].endswith(".png") and "/media/" in mark.location["image"]
+    assert mark.location["kind"] == "embedded_image"
+    lrep = light.scan_bytes(data, f"draft.{kind}")
+    assert lrep.decision == "review" and "extract.ocr_unavailable" in _codes(lrep)
+    assert "嵌入图片" in next(e.message for e in lrep.errors if e.code == "extract.ocr_unavailable")
+
+
+def test_small_and_repeated_pictures_are_not_read(full, marked_png):
+    """The size rule skips logos and icons; the same picture twice is read once."""
+    from PIL import Image
+    logo = encode(Image.new("RGB", (100, 100), (200, 0, 0)))
+    from docx import Document
+    from docx.shared import Cm
+    d = Document()
+    d.add_paragraph("公开正文")
+    for pic in (logo, marked_png, marked_png):
+        d.add_picture(io.BytesIO(pic), width=Cm(5))
+    buf = io.BytesIO()
+    d.save(buf)
+    doc = extract_bytes(buf.getvalue(), "a.docx")
+    assert doc.meta["ocr_images"] == 1
+    assert sum(1 for s in doc.segments if s.layer == "ocr" and s.text == "秘密★5年") == 1
+
+
+def _mojibake_pdf(lines: list[str], picture=None) -> bytes:
+    """A page whose text layer is GBK bytes shown through a Latin font (invisible text over the
+    scan, as a broken scanner writes it); picture: the page image under it (None: no image)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    w, h = A4
+    if picture is not None:
+        c.drawImage(ImageReader(picture), 0, 0, w, h)
+    t = c.beginText()
+    t.setTextRenderMode(3)
+    t.setFont("Helvetica", 12)
+    for i, line in enumerate(lines):
+        t.setTextOrigin(54, h - 60 - i * 32)
+        t.textOut(line.encode("gbk").decode("cp1252", errors="replace"))
+    c.drawText(t)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_mojibake_text_layer_over_a_marked_page_blocks_through_ocr(full, light):
+    data = _mojibake_pdf(MARKED_NOTICE, page(MARKED_NOTICE))
+    rep = full.scan_bytes(data, "broken.pdf")
+    assert rep.decision == "block"
+    assert any(f.category == "marking.level" and f.layer == "ocr" for f in rep.findings)
+    garbled = [e for e in rep.errors if e.code == "extract.garbled_text"]
+    assert len(garbled) == 1 and "第 1 页" in garbled[0].message and "图片文字识别" in garbled[0].message
+    # the garbled layer is replaced: none of its lines is scanned as body text
+    assert not [s for s in rep.segments if s.layer == "body"]
+    lrep = light.scan_bytes(data, "broken.pdf")
+    assert lrep.decision == "review" and {"extract.garbled_text", "extract.ocr_unavailable"} <= _codes(lrep)
+
+
+def test_hidden_text_is_not_raised_from_a_garbled_layer(full):
+    """Invisible mojibake with nothing under it would be hidden text; from a garbled layer it is not
+    evidence of anything (the garbled-text error stays)."""
+    rep = full.scan_bytes(_mojibake_pdf(CLEAN_NOTICE), "broken.pdf")
+    assert not [f for f in rep.findings if f.category.startswith("hidden.")]
+    assert "extract.garbled_text" in _codes(rep) and rep.decision == "review"
+
+
+@pytest.mark.parametrize("variant", ["plain", "rotated+3", "rotated-3", "jpeg60-grey"])
+def test_clean_scanned_notice_with_office_landline_and_hotline_passes(variant, full, light):
+    kw = {"plain": {}, "rotated+3": {"rotate": 3}, "rotated-3": {"rotate": -3},
+          "jpeg60-grey": {"background": 200, "rotate": 2}}[variant]
+    img = page(CLEAN_NOTICE, **kw)
+    data = encode(img, "JPEG", quality=60) if "jpeg" in variant else encode(img)
+    name = "notice.jpg" if "jpeg" in variant else "notice.png"
+    rep = full.scan_bytes(data, name)
+    assert rep.decision == "pass", (rep.errors, [(f.category, f.text) for f in rep.findings])
+    landline = next(f for f in rep.findings if f.category == "pii.phone")
+    assert landline.text == "010-65123456" and landline.severity == "low"
+    texts = [s.text for s in rep.segments if s.layer == "ocr"]
+    assert "市民服务热线：12345" in texts
+    marked = page(MARKED_NOTICE, **kw)
+    mdata = encode(marked, "JPEG", quality=60) if "jpeg" in variant else encode(marked)
+    assert full.scan_bytes(mdata, name).decision == "block"
+    lrep = light.scan_bytes(data, name)
+    assert lrep.decision == "review" and _codes(lrep) == {"extract.ocr_unavailable"}
+
+
+def test_multi_page_tiff_is_read_page_by_page(full):
+    frames = [page(CLEAN_NOTICE), page(MARKED_NOTICE)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    rep = full.scan_bytes(buf.getvalue(), "scan.tif")
+    assert rep.decision == "block"
+    assert next(f for f in rep.findings if f.category == "marking.level").location["page"] == 2
+
+
+def test_every_picture_format_is_read(full):
+    img = page(["秘密★5年", "关于召开会议的通知"], size=(1200, 500), top=60)
+    for fmt in ("BMP", "GIF", "WEBP", "PNG"):
+        data = encode(img.convert("P") if fmt == "GIF" else img, fmt)
+        rep = full.scan_bytes(data, "upload")          # sniffed by content, not by name
+        assert rep.media_type.startswith("image/") and rep.decision == "block", (fmt, rep.errors)
+
+
+def test_ocr_budget_exhausted_names_the_pages_left_unread():
+    data = scanned_pdf([page(CLEAN_NOTICE), page(MARKED_NOTICE), page(CLEAN_NOTICE)])
+    doc = extract_bytes(data, "scan.pdf", ocr=OcrOptions(budget_s=0.01))
+    err = [e for e in doc.errors if e.code == "extract.timeout"]
+    assert len(err) == 1 and "第 2–3 页" in err[0].message
+    assert any(s.layer == "ocr" and s.locator["page"] == 1 for s in doc.segments)
+
+
+def test_unreadable_text_like_regions_are_low_confidence():
+    """Text whose strokes are smeared beyond reading: the detector finds text-like regions, the
+    recogniser cannot read them -> extract.ocr_low_confidence naming the picture, never pass."""
+    from PIL import ImageFilter
+    img = page(["关于召开工作会议的通知各单位", "请于本周五前报送参会人员名单"] * 6, size=(1654, 1400), px=44)
+    smeared = img.filter(ImageFilter.GaussianBlur(7))
+    doc = extract_bytes(encode(smeared), "smeared.png")
+    err = [e for e in doc.errors if e.code == "extract.ocr_low_confidence"]
+    assert len(err) == 1 and "该图片" in err[0].message, doc.errors
+    assert Scanner().scan_document(doc).decision == "review"
+    # the same text readable: no error
+    assert extract_bytes(encode(img.filter(ImageFilter.GaussianBlur(2))), "sharp.png").errors == []
+
+
+def test_blank_picture_needs_no_reading_but_the_upload_has_no_text(full):
+    from PIL import Image
+    rep = full.scan_bytes(encode(Image.new("RGB", (800, 600), "white")), "blank.png")
+    assert rep.decision == "review" and _codes(rep) == {"extract.no_text"}
+
+
+def test_metadata_never_counts_as_document_text():
+    """A scan whose only text is its Producer/Title string is a document without text."""
+    from reportlab.pdfgen import canvas
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.setTitle("会议纪要")
+    c.setAuthor("张三")
+    c.setProducer("Scanner Pro 5.0")
+    c.showPage()
+    c.save()
+    doc = extract_bytes(buf.getvalue(), "scan.pdf")
+    assert [s.layer for s in doc.segments] and all(s.layer == "metadata" for s in doc.segments)
+    assert [e.code for e in doc.errors] == ["extract.no_text"]
+
+
+def test_ocr_runs_in_the_sandbox_child_without_network(tmp_path, marked_png):
+    """The isolated extraction (the service's and the CLI's default for pictures) reads the picture
+    in a child inside a network namespace with no interface but loopback."""
+    from scanner.config import SandboxLimits
+    from scanner.extract.isolated import extract_isolated
+    from scanner.extract.sandbox import netns_prefix
+    limits = SandboxLimits()
+    prefix = netns_prefix(limits)
+    assert prefix, "unshare -rn must work here (the sandbox's network isolation)"
+    p = tmp_path / "page.png"
+    p.write_bytes(marked_png)
+    doc = extract_isolated(p, source="page.png", limits=limits)
+    assert doc.errors == [] and any(s.layer == "ocr" and s.text == "秘密★5年" for s in doc.segments)
+    # the same namespace, looked at from inside: only the loopback interface exists
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "devs = [l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]]; "
+            "from scanner.extract import extract; d = extract(sys.argv[2]); "
+            "print(','.join(devs), any(s.text == '秘密★5年' for s in d.segments))")
+    out = subprocess.run(prefix + [sys.executable, "-I", "-c", code, str(ROOT), str(p)], capture_output=True,
+                         text=True, timeout=300, check=True).stdout.split()
+    assert out == ["lo", "True"]

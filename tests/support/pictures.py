@@ -1,0 +1,97 @@
+"""Pictures and scans built in the tests: a page of Chinese text drawn with a real CJK font
+(Debian's fonts-wqy-zenhei, installed by `make test` through .ci/install_office.sh), as PNG, JPEG,
+TIFF, an image-only PDF, and embedded in docx/pptx/xlsx."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+A4_200DPI = (1654, 2339)
+
+CLEAN_NOTICE = [
+    "关于做好春节期间安全生产工作的通知",
+    "各区人民政府，市政府各部门：",
+    "为切实做好春节期间安全生产工作，现将有关事项通知如下。",
+    "一、各单位要加强值班值守，严格落实带班制度。",
+    "二、发现安全隐患请及时向属地应急管理部门报告。",
+    "联系电话：010-65123456（市应急管理局办公室）",
+    "市民服务热线：12345",
+    "市应急管理局",
+    "2026年1月10日",
+]
+MARKED_NOTICE = ["秘密★5年"] + CLEAN_NOTICE
+# a private person's mobile (a villager's complaint), not an office contact
+PRIVATE_MOBILE = CLEAN_NOTICE[:4] + ["经查，村民王建国（手机13812345678）反映的问题属实。", "请各单位引以为戒，认真整改。",
+                                     "特此通报。"]
+
+
+def font(px: int):
+    from PIL import ImageFont
+    assert FONT.exists(), f"{FONT} missing: run `sh .ci/install_office.sh` (make test does)"
+    return ImageFont.truetype(str(FONT), px)
+
+
+def page(lines: list[str], size=A4_200DPI, px: int = 40, background: int = 255, top: int = 160,
+         step: int = 90, rotate: float = 0.0):
+    """A page of text, black on `background` grey, optionally rotated by `rotate` degrees."""
+    from PIL import Image, ImageDraw
+    img = Image.new("RGB", size, (background,) * 3)
+    d = ImageDraw.Draw(img)
+    f = font(px)
+    for i, line in enumerate(lines):
+        d.text((150, top + i * step), line, font=f, fill=(0, 0, 0))
+    if rotate:
+        img = img.rotate(rotate, resample=Image.BICUBIC, expand=False, fillcolor=(background,) * 3)
+    return img
+
+
+def encode(img, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def scanned_pdf(images) -> bytes:
+    """An image-only PDF (one picture per page, no text layer), as a scanner writes it."""
+    images = list(images)
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", resolution=200, save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
+def docx_with_picture(paragraphs: list[str], picture: bytes, width_cm: float = 15) -> bytes:
+    from docx import Document
+    from docx.shared import Cm
+    d = Document()
+    for p in paragraphs:
+        d.add_paragraph(p)
+    d.add_picture(io.BytesIO(picture), width=Cm(width_cm))
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def pptx_with_picture(title: str, picture: bytes) -> bytes:
+    from pptx import Presentation
+    from pptx.util import Inches
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[5])
+    slide.shapes.title.text = title
+    slide.shapes.add_picture(io.BytesIO(picture), Inches(1), Inches(1.5), height=Inches(5.5))
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
+def xlsx_with_picture(cells: list[str], picture: bytes) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.drawing.image import Image as XLImage
+    wb = Workbook()
+    ws = wb.active
+    for i, v in enumerate(cells, start=1):
+        ws.cell(row=i, column=1, value=v)
+    ws.add_image(XLImage(io.BytesIO(picture)), "C2")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

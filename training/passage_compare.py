@@ -42,7 +42,7 @@ def weights(y: np.ndarray) -> np.ndarray:
 # -- spaCy textcat ---------------------------------------------------------------------------------
 
 class SpacyTextcat:
-    def __init__(self, texts: list[str], y: np.ndarray, epochs: int = 4, seed: int = 1):
+    def __init__(self, texts: list[str], y: np.ndarray, epochs: int = 3, seed: int = 1):
         import spacy
         from spacy.training import Example
         spacy.util.fix_random_seed(seed)
@@ -78,7 +78,7 @@ class CharCNN:
     """Embedding (32) -> Conv1d widths 2 and 3 (64 filters each) -> ReLU -> max over time ->
     linear -> softmax; Adam on the weighted cross-entropy, trained here in numpy."""
 
-    def __init__(self, texts: list[str], y: np.ndarray, epochs: int = 4, seed: int = 1,
+    def __init__(self, texts: list[str], y: np.ndarray, epochs: int = 3, seed: int = 1,
                  d: int = 32, f: int = 64, max_len: int = 120):
         rng = np.random.default_rng(seed)
         chars = sorted({c for t in texts for c in t})

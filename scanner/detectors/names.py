@@ -169,7 +169,10 @@ class NamesDetector(Detector):
         for s, norm in ctx.views():
             text = norm.text
             for a, b in self.windows(s, text, prev_cue):
-                jobs.append((s.id, a, b))
+                # tagged sentence by sentence (as trained): the batched Viterbi runs over the
+                # longest sentence, not the longest line
+                for m in SENT_RE.finditer(text, a, b):
+                    jobs.append((s.id, m.start(), m.end()))
             prev_cue = s.layer not in ("table", "metadata") and self.personnel_cue is not None \
                 and bool(self.personnel_cue.search(text))
         texts = [ctx.normalized[k].text[a:b] for k, a, b in jobs]

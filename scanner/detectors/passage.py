@@ -34,6 +34,9 @@ from .base import Detector, ScanContext, make_finding
 MODEL_FILE = "passage.npz"
 LEXICON = Path(__file__).resolve().parents[2] / "lexicons" / "passage.toml"
 MIN_CJK = 12    # shorter units (titles, headings) carry too little to judge
+NORMATIVE_SHARE = 0.2          # a document with this share of normative sentences reads as law / judgment
+NORMATIVE_MIN_SENTENCES = 8
+ARTICLE_RE = re.compile(r"(?:^|\n)\s*第[一二三四五六七八九十百零〇\d]+条")   # article headings of a law
 # sentence ends; "；" and ";" separate clauses of one sentence (and the cells of a table row)
 SENT_RE = re.compile(r"[^。！？!?\n]*[。！？!?]+[”’」』）)]*|[^。！？!?\n]+")
 _WS = re.compile(r"\s\s+")
@@ -353,7 +356,21 @@ class PassageDetector(Detector):
         us = [(a, b, n) for a, b, n in units(text) if cjk_count(text[a:b]) >= MIN_CJK]
         if not us:
             return []
-        P = self.model.proba_units(text, [a for a, _, _ in us], [b for _, b, _ in us])
+        found = self.model.cues.matches(text)
+        starts = np.array([a for a, _, _ in us], dtype=np.int64)
+        ends = np.array([b for _, b, _ in us], dtype=np.int64)
+        C = self.model.cues.matrix(text, starts, ends, found)
+        # Register of the whole document: in a law, regulation or published judgment (many sentences
+        # in normative form: 第…条, 应当, 本院认为...) status words are general, not a draft's status;
+        # the classifier does not report there (markings and term rules still run).
+        single = [k for k, (_, _, n) in enumerate(us) if n == 1]
+        norm_k = self.model.cues.names.index("normative")
+        articles = len(ARTICLE_RE.findall(text))
+        normative_doc = articles >= 3 or (len(single) >= NORMATIVE_MIN_SENTENCES
+                                          and C[single, norm_k].mean() >= NORMATIVE_SHARE)
+        if normative_doc:
+            return []         # laws, regulations and published judgments are not drafts
+        P = self.model.proba_units(text, starts, ends, found)
         thr = self.model.threshold
         out: list[tuple[int, int, str, float]] = []
         for (a, b, n), p in zip(us, P):

@@ -168,4 +168,6 @@ def test_news_passes_through_the_full_scanner(scanner):
     pol = scanner.policy
     deciding = {f.segment_id for f in report.findings
                 if f.confidence >= pol.min_confidence and pol.finding_decision(f) != "pass"}
-    assert len(deciding) / len(rows) <= 0.002
+    # the passage model flags 0.3 % of news sentences (model card: the price of recall 0.85 on
+    # written positives from unseen domains, was 0.52 at 0.02 %); the bound is the card's figure
+    assert len(deciding) / len(rows) <= 0.004

@@ -30,10 +30,15 @@ run: setup
 test: setup browser office tools lint
 	$(BIN)/python -m pytest
 
-# Checks `make test` runs first: declared dependencies = imports (deptry).
+# Checks `make test` runs first: declared dependencies = imports (deptry), import layers and no cycles
+# (import-linter contracts in pyproject.toml; a broken one names the importing file and line), lint
+# (ruff), types of the public API (mypy, files in pyproject.toml).
 .PHONY: lint
 lint: setup
 	$(BIN)/deptry scanner service training
+	PYTHONPATH=. $(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The quick loop while editing: everything except the suites marked slow (tests/conftest.py SLOW) and e2e.
 test-fast: setup office tools

@@ -497,6 +497,21 @@ def print_table(res: dict) -> None:
         if "presidio_5k" in b:
             p = b["presidio_5k"]
             print(f"  {'presidio':<18}{p.get('p50_ms', float('nan')):>10.3f} ms" + (f"   ({p['error'][:80]})" if "error" in p else ""))
+    o = res.get("ocr") or {}
+    if o.get("one_core"):
+        c = o["one_core"]
+        print(f"\nOCR, {c['page']}: wall p50 {c['wall_p50_s']} s, p99 {c['wall_p99_s']} s; CPU p50 "
+              f"{c['cpu_p50_s']} s, p99 {c['cpu_p99_s']} s; lines read exactly {c['lines_exact']} (goal <= 2 s)")
+    if o.get("scanned_pdf"):
+        d = o["scanned_pdf"]
+        print(f"OCR, {d['pages']}-page scanned PDF end to end: {d['seconds']} s ({d['per_page_s']} s/page), "
+              f"{d['pages_read']} pages read, decision {d['decision']} ({d['how']})")
+    if o.get("textlayer"):
+        t = o["textlayer"]
+        print(f"Text-layer check, {t['pages']}-page PDF: {t['check_ms']} ms = {t['share']:.2%} of its "
+              f"{t['extract_s']} s extraction (goal <= 10 %); pages OCR'd: {t['ocr_images']}")
+    if o.get("error"):
+        print(f"OCR benchmark failed: {o['error']}")
     for k, v in res.get("notes", {}).items():
         print(f"note {k}: {v}")
 
@@ -508,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small corpus, fewer repeats (CI-sized, < 1 min)")
     ap.add_argument("--out", default=None, help="results JSON (default bench/results.json; quick: bench/results-quick.json)")
     ap.add_argument("--corpus", default=None)
-    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,cli,rss,docs")
+    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,cli,rss,docs,ocr")
     ap.add_argument("--jobs", type=int, default=2, help="cores for the batch benchmark")
     ap.add_argument("--profile", action="store_true", help="also write cProfile hot spots (bench/profile/)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
@@ -622,6 +637,16 @@ def main(argv: list[str] | None = None) -> int:
         docs = docs_bench(sc, cdir, manifest, repeat=2 if quick else 3)
         res["docs"] = docs
 
+    ocr_res = {}
+    if "ocr" not in skip:
+        log("OCR: pages per core, a scanned PDF end to end, the text-layer check")
+        import ocr_bench
+        try:
+            ocr_res = ocr_bench.run(cdir / manifest["docs"]["pdf_100p"]["path"], quick, log=log)
+        except Exception as exc:
+            ocr_res = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        res["ocr"] = ocr_res
+
     cli = {"value": None, "reason": "skipped"}
     if "cli" not in skip:
         log("CLI cold start")
@@ -675,6 +700,11 @@ def main(argv: list[str] | None = None) -> int:
         "vs_ceiling_e2e_5k": round(lat["mean_ms"] / ceil_5k_mean, 1) if ceil_5k_mean else None,
         "pdf_100p_s": docs.get("pdf_100p", {}).get("seconds"),
         "docx_100p_s": docs.get("docx_100p", {}).get("seconds"),
+        "ocr_page_1core_p50_s": (ocr_res.get("one_core") or {}).get("wall_p50_s"),
+        "ocr_page_1core_p99_s": (ocr_res.get("one_core") or {}).get("wall_p99_s"),
+        "ocr_scanned_pdf_s": (ocr_res.get("scanned_pdf") or {}).get("seconds"),
+        "ocr_scanned_pdf_pages": (ocr_res.get("scanned_pdf") or {}).get("pages"),
+        "textlayer_check_share": (ocr_res.get("textlayer") or {}).get("share"),
         "cli_cold_start_s": cli.get("value"),
         "cli_cold_start_light_s": cli.get("light"),
         "service_start_s": svc.get("service_start_s"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 SCOPE_KINDS = ("everywhere", "site", "submitter")
@@ -32,7 +32,7 @@ def _parse_time(value: str | None) -> datetime | None:
     v = value.strip().replace("Z", "+00:00")
     dt = datetime.fromisoformat(v)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     if len(value.strip()) == 10:           # a date: valid through the end of that day
         dt = dt.replace(hour=23, minute=59, second=59)
     return dt
@@ -71,7 +71,7 @@ class Entry:
         exp = _parse_time(self.expires)
         return exp is not None and now > exp
 
-    def applies(self, scope: "Scope") -> bool:
+    def applies(self, scope: Scope) -> bool:
         kind, _, value = self.scope.partition(":")
         if kind == "everywhere":
             return True
@@ -92,7 +92,7 @@ class Allowlist:
     entries: list[Entry] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Allowlist":
+    def load(cls, path: str | Path) -> Allowlist:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls([Entry(**e) for e in data.get("entries", [])])
 
@@ -101,7 +101,7 @@ class Allowlist:
                                          ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     def match(self, fingerprint: str, rule_id: str, scope: Scope, now: datetime | None = None) -> Entry | None:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         for e in self.entries:
             if e.fingerprint == fingerprint and (e.rule_id in (None, "", rule_id)) \
                     and e.applies(scope) and not e.expired(now):

@@ -11,11 +11,10 @@ labels only, never the matched text.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 from .allowlist import LABELS, Allowlist, Entry
@@ -24,7 +23,7 @@ KIND = "baomi-baseline"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load(path: str | Path) -> dict:

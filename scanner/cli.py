@@ -3,7 +3,8 @@ a list file (`--list`), or `-` (text on standard input).
 
 Exit codes (for a publishing gate, policy.exit_code): 0 pass, 1 review, 2 block, 3 could not scan
 (some file had an extraction error and none was blocked). `--fail-on block` makes review exit 0,
-`--fail-on never` always exits 0 (report only).
+`--fail-on never` always exits 0 (report only). 78: a rule, term, policy or setting is invalid
+(the message names the file, the rule and the field).
 
 One path for one or many files: the files go through `scanner.batch.pool.scan_items` (in this
 process for one job, a crash-surviving process pool for more; `--jobs` defaults to every core when
@@ -11,6 +12,9 @@ a directory or a list is scanned) and each report through the writer of `--forma
 order. With `--format jsonl --output FILE` for a directory or list (or with `--resume`,
 `--summary-html`, `--dask`) the run is a batch run: the results file is appended as it goes, can
 be resumed, and gets `.summary.txt`/`.summary.html` beside it.
+
+`baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
+exit codes there: 0 clean, 1 something left, 3 unreadable, 64 usage).
 
 Other commands come from installed packages through the entry-point group `baomi.commands` (the
 service registers serve, worker, audit, user, apikey, purge): each entry point is a function that
@@ -25,8 +29,12 @@ import sys
 from collections.abc import Callable
 
 from .baseline import add_baseline_parser
-from .policy import exit_code
+from .config import ScanConfig
+from .errors import ConfigError
+from .policy import Policy, exit_code
+from .redact.cli import add_redact_parser
 from .report import FORMATS
+from .rules import Ruleset
 
 COMMANDS_GROUP = "baomi.commands"
 USAGE_ERROR = 64
@@ -41,7 +49,7 @@ def add_scan_parser(sub) -> None:
     p.add_argument("--output", "-o", help="写入文件而不是标准输出")
     p.add_argument("--fail-on", choices=["review", "block", "never"], default="review",
                    help="达到该结论时以非零退出（默认 review）")
-    p.add_argument("--light", action="store_true", help="轻量模式：不加载模型，只用规则和词表")
+    p.add_argument("--light", action="store_true", help="轻量模式：不加载模型、不做图片文字识别（图片和扫描内容转人工审查），只用规则和词表")
     p.add_argument("--isolation", choices=["auto", "always", "never"], default="auto",
                    help="在受限子进程（内存、CPU、时间上限）中解析文件：auto（默认）= 除纯文本外都隔离")
     p.add_argument("--isolated", dest="isolation", action="store_const", const="always",
@@ -98,6 +106,11 @@ def run_scan(args: argparse.Namespace) -> int:
         print("用法：baomi scan 文件或目录 …（baomi scan --help 查看帮助）", file=sys.stderr)
         return USAGE_ERROR
     stdin = paths == ["-"] and not args.list_file
+    # the rules, terms and policy load here first: a bad file stops the run with its name, rule and
+    # field (exit 78) instead of a could-not-scan record per file; the writers use its vocabulary
+    config = ScanConfig.from_env(light=args.light or None, names_report=args.names)
+    ruleset = Ruleset.load(config.lexicons)
+    Policy.load(config.lexicons / "policy.toml", taxonomy=ruleset.taxonomy)
     many = bool(args.list_file) or any(os.path.isdir(p) for p in paths if p != "-")
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1) if many else 1
     remembered = _remembered(args)
@@ -135,7 +148,7 @@ def run_scan(args: argparse.Namespace) -> int:
     decisions: list[str] = []
     errors = 0
     try:
-        writer = open_writer(args.format, out)
+        writer = open_writer(args.format, out, taxonomy=ruleset.taxonomy)
 
         def add(report: Report) -> None:
             nonlocal errors
@@ -181,15 +194,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_scan_parser(sub)
     add_baseline_parser(sub)
-    if command not in ("scan", "baseline"):
+    add_redact_parser(sub)
+    if command not in ("scan", "baseline", "redact"):
         _add_plugin_commands(sub)
     return parser
+
+EX_CONFIG = 78      # sysexits.h: configuration error (never 0: a gate that cannot load its rules stops)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(argv[0] if argv else None).parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:          # a bad rule, term, policy or setting: say which, no traceback
+        print(f"配置错误（规则、词表、策略或环境变量）：{exc}", file=sys.stderr)
+        return EX_CONFIG
 
 
 if __name__ == "__main__":

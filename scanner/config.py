@@ -145,8 +145,15 @@ class ScanConfig(BaseModel):
             raise from_validation(exc, file="environment (BAOMI_*)") from None
         values: dict[str, Any] = {k: v for k, v in env.model_dump().items() if v is not None}
         values["sandbox"] = sandbox
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.build(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        try:
+            return cls.build(**values)
+        except ConfigError as exc:
+            top = exc.field.split(".")[0]
+            if top in given or not top:
+                raise
+            raise ConfigError(exc.problem, file="environment", field=f"BAOMI_{top.upper()}") from None
 
     def replace(self, **changes: Any) -> ScanConfig:
         return self.build(**{**self.model_dump(), **changes})

@@ -96,7 +96,7 @@ class Scanner:
             doc = extract(path, source=source, ocr=self._ocr())
         return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
 
-    def _ocr(self):
+    def _ocr(self) -> OcrOptions:
         """A fresh copy per file: the OCR budget is per document."""
         from dataclasses import replace
         return replace(self.ocr, started=None)

@@ -34,7 +34,8 @@ def from_validation(exc: Any, *, file: str = "", rule_id: str = "", base: tuple 
                     known_keys: Iterable[str] = ()) -> ConfigError:
     """A pydantic ValidationError as a ConfigError naming the first bad field (a misspelt key gets a
     "did you mean" from known_keys)."""
-    errors = exc.errors()
+    # a misspelt key gives "unknown key" and "missing": name the misspelling first
+    errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
     e = errors[0]
     loc = tuple(base) + tuple(e.get("loc", ()))
     msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")

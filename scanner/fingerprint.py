@@ -26,7 +26,7 @@ def normalised(text: str) -> str:
 
 
 def fingerprint(key: bytes, rule_id: str, text: str) -> str:
-    msg = f"{rule_id}\x00{normalised(text)}".encode("utf-8")
+    msg = f"{rule_id}\x00{normalised(text)}".encode()
     return hmac.new(key, msg, hashlib.sha256).hexdigest()[:FINGERPRINT_HEX]
 
 

@@ -45,7 +45,7 @@ class HarmRules:
     email_person_fields: frozenset = field(default_factory=frozenset)
 
     @classmethod
-    def load(cls, path: Path) -> "HarmRules":
+    def load(cls, path: Path) -> HarmRules:
         data = path.read_bytes()
         raw = tomllib.loads(data.decode("utf-8"))
         r = cls(raw=raw, source_hash=hashlib.sha256(data).hexdigest()[:16])

@@ -41,7 +41,7 @@ def _t2s():
 
 
 @lru_cache(maxsize=1)
-def _trad_table() -> tuple[dict[str, str], "re.Pattern"]:
+def _trad_table() -> tuple[dict[str, str], re.Pattern]:
     """Character-level t2s table, built once (~30 ms) by converting every CJK code point."""
     cc = _t2s()
     if cc is None:
@@ -56,7 +56,7 @@ def _trad_table() -> tuple[dict[str, str], "re.Pattern"]:
 # -- look-alike characters ---------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _confusables() -> tuple[dict[int, str], dict[int, str], "re.Pattern", "re.Pattern"]:
+def _confusables() -> tuple[dict[int, str], dict[int, str], re.Pattern, re.Pattern]:
     """(table applied everywhere, table applied inside Latin words, pattern of every mapped character,
     Latin-word pattern) from lexicons/data/confusables.tsv."""
     from .config import default_lexicon_dir
@@ -87,7 +87,7 @@ def _fold_confusables(text: str) -> str:
     if always:
         text = text.translate(always)
     if latin:
-        def fold(m: "re.Match") -> str:
+        def fold(m: re.Match) -> str:
             w = m.group()
             if w.isascii() or not any("a" <= c.lower() <= "z" for c in w):
                 return w
@@ -139,7 +139,7 @@ class NormalizedText:
             return s, s
         return self.orig_start(i), self.orig_end(j)
 
-    def compact(self) -> "NormalizedText":
+    def compact(self) -> NormalizedText:
         """A view with filler characters (FILLER) removed, still mapping to the original."""
         t = self.text
         if _FILLER_RE.search(t) is None:
@@ -162,7 +162,7 @@ class NormalizedText:
                 ends.extend(self._ends[a:b])
         return "".join(chars), starts, ends
 
-    def stripped(self, lo: int = 0, hi: int | None = None) -> "NormalizedText":
+    def stripped(self, lo: int = 0, hi: int | None = None) -> NormalizedText:
         """The evasion view: letters, digits and ideographs only (HTML tags and entities, symbols,
         emoji, punctuation and white space dropped; a line break kept as a boundary), a character
         repeated in a row (side by side in the original) kept once and mapped to the whole run.
@@ -228,7 +228,7 @@ def junk_after_word(text: str):
             yield i
 
 
-def suspicious(text: str, chars: "frozenset[str] | None" = None) -> bool:
+def suspicious(text: str, chars: frozenset[str] | None = None) -> bool:
     """Could text hide a term behind inserted symbols, tags, separators or repeated characters?
     (`chars`: only a doubled character among these counts; None: any doubled ideograph.)"""
     if next(junk_after_word(text), None) is not None or SEPARATED_RE.search(text):

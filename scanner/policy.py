@@ -107,7 +107,11 @@ class Policy:
 
     @classmethod
     def load(cls, path: Path, taxonomy: Taxonomy | None = None) -> Policy:
-        return cls.loads(path.read_bytes(), file=path.name, taxonomy=taxonomy)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the policy: {exc.strerror or exc}", file=str(path)) from None
+        return cls.loads(raw, file=path.name, taxonomy=taxonomy)
 
     @classmethod
     def loads(cls, raw: bytes, file: str = "policy.toml", taxonomy: Taxonomy | None = None) -> Policy:
@@ -120,8 +124,9 @@ class Policy:
             spec = PolicyFile.model_validate(data, context={"taxonomy": taxonomy or TAXONOMY})
         except ValidationError as exc:
             raise from_validation(exc, file=file, known_keys=PolicyFile.model_fields) from None
-        return cls(severity_decision=dict(spec.severity_decision), category_decision=dict(spec.category_decision),
-                   severity_weight=dict(spec.severity_weight), error_decision=spec.error_decision,
+        return cls(severity_decision={k: v for k, v in spec.severity_decision.items()},
+                   category_decision=dict(spec.category_decision),
+                   severity_weight={k: v for k, v in spec.severity_weight.items()}, error_decision=spec.error_decision,
                    min_confidence=spec.min_confidence, source_hash=hashlib.sha256(raw).hexdigest()[:16])
 
     def finding_decision(self, f: Finding) -> str:

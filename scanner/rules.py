@@ -161,10 +161,12 @@ class RuleSpec(_Strict):
             raise ValueError(f"unknown placeholder(s) {sorted(extra)}; only {{text}} is filled in")
         return v
 
-    @model_validator(mode="after")
-    def _group_exists(self) -> RuleSpec:
-        pat = compile_regex(self.regex, self.ignore_case)
-        g = self.group
+    @field_validator("group")
+    @classmethod
+    def _group_exists(cls, g: int | str, info: ValidationInfo) -> int | str:
+        if "regex" not in info.data:        # the regex itself is wrong: reported on its own field
+            return g
+        pat = compile_regex(info.data["regex"], info.data.get("ignore_case", False))
         if isinstance(g, int) and not 0 <= g <= pat.groups:
             raise ValueError(f"group {g} does not exist: the regex has {pat.groups} group(s)")
         if g == "first":
@@ -172,7 +174,7 @@ class RuleSpec(_Strict):
                 raise ValueError('group "first" needs at least one group in the regex')
         elif isinstance(g, str) and g not in pat.groupindex:
             raise ValueError(f"group {g!r} is not a named group of the regex (nor \"first\")")
-        return self
+        return g
 
 
 class RulesFile(_Strict):
@@ -296,13 +298,24 @@ class MarkingPieces(_Strict):
     declassified: list[NonEmpty] = []     # notes that the document was declassified
     not_declassified: list[NonEmpty] = [] # words before such a note that negate it (未, 尚未)
 
-    @model_validator(mode="after")
-    def _regexes(self) -> MarkingPieces:
-        compile_regex(self.number)
-        compile_regex(self.period.replace("{number}", self.number))
-        if not set(self.title_brackets) <= set(self.brackets):
+    @field_validator("number")
+    @classmethod
+    def _number(cls, v: str) -> str:
+        compile_regex(v)
+        return v
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, v: str, info: ValidationInfo) -> str:
+        compile_regex(v.replace("{number}", info.data.get("number", "")))
+        return v
+
+    @field_validator("title_brackets")
+    @classmethod
+    def _titles(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if not set(v) <= set(info.data.get("brackets", [])):
             raise ValueError("title_brackets must be listed in brackets too")
-        return self
+        return v
 
 
 class MarkingLabel(_Strict):
@@ -461,6 +474,9 @@ class Ruleset:
     def load(cls, lexicon_dir: Path) -> Ruleset:
         """Load and validate every rule and term file of a lexicon directory (ConfigError if any is bad)."""
         lexicon_dir = Path(lexicon_dir)
+        if not (lexicon_dir / "rules").is_dir() or not any((lexicon_dir / "rules").glob("*.toml")):
+            # a wrong directory must not load as "no rules" (everything would pass)
+            raise ConfigError("no rule files here (rules/*.toml)", file=str(lexicon_dir))
         try:
             taxonomy = Taxonomy.load(lexicon_dir)
         except TaxonomyError as exc:

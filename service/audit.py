@@ -52,7 +52,7 @@ def append(s: Session, actor: Actor, action: str, object_type: str = "", object_
     """Add one entry inside the caller's write transaction."""
     head = s.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
     e = AuditEntry(seq=head.seq + 1,
-                   ts=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+                   ts=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
                    actor_id=actor.user_id, actor=_clean(actor.name), role=actor.role,
                    action=action, object_type=object_type, object_id=str(object_id),
                    ip=(actor.ip or "")[:64],

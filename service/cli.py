@@ -81,7 +81,7 @@ class NoTracebackText(logging.Filter):
 
 
 def _exit_with_parent() -> None:
-    """Test servers (service.proc) set BAOMI_EXIT_WITH_PARENT: if the test runner dies, the server
+    """Test servers (tests/support/server.py) set BAOMI_EXIT_WITH_PARENT: if the test runner dies, the server
     and its process group go too instead of lingering as orphans."""
     want = os.environ.get("BAOMI_EXIT_WITH_PARENT", "")
     if not want.isdigit():

@@ -1,13 +1,20 @@
-"""Test-only crash points (CHECKLIST G49): BAOMI_FAULT_AT=<point> makes the process kill -9
-itself when it reaches that point. Unset in production."""
+"""Named crash points for the crash-safety tests: with BAOMI_FAULT_AT=<point> in its environment,
+the process kills itself with SIGKILL when it reaches that point, as a power cut would there
+(tests/service/test_process.py starts real servers so). The points: after_tmp_write, after_rename
+(storage), after_commit (a submission stored), in_worker_before_result, in_worker_after_result
+(jobs). Without the variable `fault()` does nothing; it is read once, on the first call."""
 from __future__ import annotations
 
+import functools
 import os
 import signal
 
-_POINT = os.environ.get("BAOMI_FAULT_AT", "")
+
+@functools.cache
+def _armed() -> str:
+    return os.environ.get("BAOMI_FAULT_AT", "")
 
 
 def fault(point: str) -> None:
-    if _POINT and _POINT == point:
+    if _armed() == point:
         os.kill(os.getpid(), signal.SIGKILL)

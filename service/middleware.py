@@ -43,7 +43,7 @@ class BodyGuardMiddleware:
             remaining = deadline - time.monotonic()
             try:
                 msg = await asyncio.wait_for(receive(), timeout=max(remaining, 0.001))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise _Abort(408, "request_timeout", "请求体接收超时。")
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))

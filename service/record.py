@@ -8,11 +8,14 @@ import io
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
+from scanner.taxonomy import SEVERITY_ZH, category_zh
+
 from .models import Decision, FindingRow, Submission, User, Verdict, Version
 from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
 
 
-def _t(ts: float | None) -> str:
+def fmt_ts(ts: float | None) -> str:
+    """A timestamp as people in China read it (UTC+8, to the minute); "" for none."""
     if not ts:
         return ""
     return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
@@ -20,7 +23,9 @@ def _t(ts: float | None) -> str:
 
 def collect(s, sub: Submission) -> dict:
     users = {u.id: u for u in s.execute(select(User)).scalars()}
-    name = lambda uid: (users[uid].display_name or users[uid].username) if uid in users else ""
+
+    def name(uid):
+        return (users[uid].display_name or users[uid].username) if uid in users else ""
     vers = s.execute(select(Version).where(Version.submission_id == sub.id).order_by(Version.number)).scalars().all()
     cur = next(v for v in vers if v.number == sub.current_version)
     findings = []
@@ -35,16 +40,16 @@ def collect(s, sub: Submission) -> dict:
                              "verdict": VERDICT_ZH.get(v.verdict, "") if v else "未审查",
                              "reason": v.reason if v else "", "by": name(v.user_id) if v else ""})
     decisions = [{"level": LEVEL_ZH.get(d.level, d.level), "decision": OPINION_ZH.get(d.decision, d.decision),
-                  "reason": d.reason, "by": name(d.user_id), "at": _t(d.created_at), "version": d.version_number}
+                  "reason": d.reason, "by": name(d.user_id), "at": fmt_ts(d.created_at), "version": d.version_number}
                  for d in s.execute(select(Decision).where(Decision.submission_id == sub.id).order_by(Decision.id)).scalars()]
     return {"sub": sub, "status": STATUS_ZH.get(sub.status, sub.status), "owner": name(sub.owner_id),
             "reviewer": name(sub.reviewer_id) if sub.reviewer_id else "", "approver": name(sub.approver_id) if sub.approver_id else "",
-            "created": _t(sub.created_at), "published": _t(sub.published_at), "versions": vers, "cur": cur,
-            "findings": findings, "decisions": decisions, "generated": _t(dt.datetime.now().timestamp())}
+            "created": fmt_ts(sub.created_at), "published": fmt_ts(sub.published_at), "versions": vers, "cur": cur,
+            "findings": findings, "decisions": decisions, "generated": fmt_ts(dt.datetime.now().timestamp())}
 
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-_env.filters["ts"] = _t
+_env.filters["ts"] = fmt_ts
 HTML = _env.from_string("""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>上网信息发布保密审查单</title>
 <style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:900px;margin:2em auto;color:#111}
@@ -96,7 +101,9 @@ def render_pdf(data: dict) -> bytes:
     base = ParagraphStyle("cjk", fontName="STSong-Light", fontSize=9.5, leading=13, wordWrap="CJK")
     title = ParagraphStyle("t", parent=base, fontSize=16, leading=22, alignment=1)
     h2 = ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=6)
-    P = lambda x: Paragraph(escape(str(x or "")), base)
+
+    def P(x):
+        return Paragraph(escape(str(x or "")), base)
     sub, cur = data["sub"], data["cur"]
     style = TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                         ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke)])
@@ -110,7 +117,8 @@ def render_pdf(data: dict) -> bytes:
              Table(head, colWidths=[32 * mm, 140 * mm], style=style), Paragraph("自动审查发现与逐条审查结论", h2)]
     if data["findings"]:
         rows = [[P(x) for x in ("#", "类别", "级别", "说明", "结论", "理由", "审查人")]]
-        rows += [[P(f["n"]), P(f["category"]), P(f["severity"]), P(f["explanation"]), P(f["verdict"]),
+        rows += [[P(f["n"]), P(category_zh(f["category"])), P(SEVERITY_ZH.get(f["severity"], f["severity"])),
+                  P(f["explanation"]), P(f["verdict"]),
                   P(f["reason"]), P(f["by"])] for f in data["findings"]]
         t = Table(rows, colWidths=[8 * mm, 28 * mm, 15 * mm, 55 * mm, 18 * mm, 34 * mm, 16 * mm], repeatRows=1)
         t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -123,7 +131,13 @@ def render_pdf(data: dict) -> bytes:
              for d in data["decisions"]]
     t = Table(rows, colWidths=[20 * mm, 12 * mm, 24 * mm, 66 * mm, 20 * mm, 30 * mm], repeatRows=1)
     t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story += [t, Spacer(1, 6 * mm), P("审计记录经哈希链保护，可用 baomi audit verify 校验。")]
+    sign = [[P("保密审查人签字："), P(""), P("日期："), P("")], [P("审批人签字："), P(""), P("日期："), P("")],
+            [P("单位（盖章）："), P(""), P(""), P("")]]
+    st = Table(sign, colWidths=[32 * mm, 70 * mm, 16 * mm, 54 * mm], rowHeights=[14 * mm, 14 * mm, 28 * mm])
+    st.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                            ("SPAN", (1, 2), (3, 2))]))
+    story += [t, Paragraph("签字与盖章", h2), st, Spacer(1, 6 * mm),
+              P("审计记录经哈希链保护，可用 baomi audit verify 校验。")]
     buf = io.BytesIO()
     SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
                       bottomMargin=15 * mm, title="上网信息发布保密审查单").build(story)

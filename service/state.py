@@ -16,6 +16,7 @@ from scanner import get_scanner
 from scanner.config import Isolation
 from scanner.engine import Scanner
 from scanner.rules import default_lexicon_dir
+from scanner.taxonomy import Taxonomy
 
 from .crypto import Cipher, load_key
 from .db import Database
@@ -39,6 +40,7 @@ class ServiceState:
     stop: threading.Event = field(default_factory=threading.Event)
     workers: list = field(default_factory=list)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _taxonomy: tuple = field(default=(None, None), repr=False)       # (scanner, its taxonomy)
 
     @classmethod
     def build(cls, settings: Settings, load_scanner: bool = True) -> ServiceState:
@@ -63,6 +65,15 @@ class ServiceState:
             self.scanner = (get_scanner(light=self.settings.light_scanner) if self.settings.ocr is None
                             else self._build(default_lexicon_dir()))
         return self.scanner
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """The vocabulary of the running rules: the scanner's, extended by its lexicon
+        directory's taxonomy.toml when there is one (what the pages label and colour with)."""
+        sc = self.get_scanner()
+        if self._taxonomy[0] is not sc:
+            self._taxonomy = (sc, Taxonomy.load(sc.lexicon_dir))
+        return self._taxonomy[1]
 
     def get_gate_scanner(self) -> Scanner:
         """The scanner the CMS gate uses: the same rules and policy as `get_scanner()`, cheaper

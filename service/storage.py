@@ -1,6 +1,6 @@
 """Durable, encrypted blob store for uploaded drafts.
 
-Write-ahead protocol (CHECKLIST 4.4): encrypt, write data/tmp/<uuid>.part (0600), fsync,
+Write-ahead protocol: encrypt, write data/tmp/<uuid>.part (0600), fsync,
 rename to data/blobs/<uuid>, fsync the directory; only then is a row committed and the upload
 acknowledged. File names are UUIDs: nothing of the user's file name reaches the file system.
 """

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import object_session

@@ -14,16 +14,25 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 # Suites marked `slow` (node-id prefixes relative to the repository): the evaluation sets, the hostile
-# corpus, real processes killed and restarted, the Dask cluster, notebooks, and the model tests that
-# scan whole corpora. A prefix that no longer names a file fails here, so the table cannot go stale.
+# corpus, real processes killed and restarted, the Dask cluster, notebooks, real OCR and LibreOffice
+# conversions, and the tests that scan whole corpora or very long drafts (a module may also set
+# `pytestmark = pytest.mark.slow` itself). A prefix that no longer names a file fails here, so the
+# table cannot go stale.
 SLOW = (
     "tests/eval/",
     "tests/e2e/",
     "tests/scanner/extract/test_hostile_corpus.py",
+    "tests/scanner/extract/test_ocr.py",               # real OCR of pages and pictures (issue 11)
+    "tests/scanner/extract/test_legacy.py",            # real LibreOffice conversions
+    "tests/service/test_web_ocr.py",
     "tests/scanner/test_distributed.py",
     "tests/service/test_process.py",
     "tests/service/test_egress.py",
     "tests/training/",
+    "tests/scanner/extract/test_ocr.py",
+    "tests/scanner/extract/test_legacy.py",
+    "tests/service/test_web_ocr.py",
+    "tests/scanner/test_harm.py::test_70k_news_draft_needs_at_most_10_verdicts",
     "tests/scanner/models/test_names_model.py::test_heldout_f1_through_scanner",
     "tests/scanner/models/test_passage_model.py::test_news_passes_through_the_full_scanner",
 )

@@ -47,3 +47,26 @@ def test_training_is_not_in_the_runtime_package():
     found = find_packages(str(ROOT), **cfg["packages"]["find"])
     assert "scanner" in found and "service" in found and "scanner.detectors" in found
     assert not [p for p in found if p.split(".")[0] not in ("scanner", "service")], found
+
+
+def test_readme_where_things_live_names_every_module():
+    """README's "Where things live" names every module and package of scanner/ and service/ and every
+    top-level directory of the repository (a new module without its line fails here)."""
+    import subprocess
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Where things live", 1)[1].split("```", 2)[1]
+    words = set(re.findall(r"[A-Za-z_][\w.]*/?", block))
+    missing = []
+    for pkg in ("scanner", "service"):
+        for p in sorted((ROOT / pkg).iterdir()):
+            if p.name.startswith(".") or p.name in ("__pycache__", "__init__.py"):
+                continue
+            name = p.name + "/" if p.is_dir() else p.name
+            if (p.is_dir() and (p / "__init__.py").exists() or p.suffix == ".py") and name not in words:
+                missing.append(f"{pkg}/{name}")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True).stdout.split("\0")
+    for top in sorted({t.split("/", 1)[0] for t in tracked if "/" in t and not t.startswith(".")}):
+        if top + "/" not in words:
+            missing.append(top + "/")
+    assert not missing, f"README 'Where things live' does not name: {missing}"

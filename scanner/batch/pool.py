@@ -103,9 +103,11 @@ def scan_paths(items: list[Item], light: bool = False, isolated: bool | str = Fa
     kw = {"with_segments": _worker_opts.get("with_segments", False), "names_report": _worker_opts.get("names_report")}
     if limits is None:
         return [scan_one(it, light=light, isolated=isolated, **kw) for it in items]
+    ocr = get_scanner(light, names_report=kw["names_report"]).ocr
+    ocr_cpu = int(ocr.budget_s * max(1, ocr.threads)) if ocr.enabled else 0    # OCR's own budget on top
     out = []
     for it in items:
-        cpu_budget(limits.cpu_s)
+        cpu_budget(limits.cpu_s + ocr_cpu)
         out.append(scan_one(it, light=light, isolated=False, **kw))
     return out
 

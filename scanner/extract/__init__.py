@@ -64,6 +64,10 @@ def has_text(doc: Document) -> bool:
 def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: OcrOptions | None = None) -> Document:
     """Extract `data` (file name `source` as a type tie-breaker). ocr: OCR options for this
     extraction (default: the ones in force, else OCR on; see scanner.extract.ocr)."""
+    if ocr is None and _depth == 0:
+        from .ocr import OcrOptions, current
+        if current() is None:
+            ocr = OcrOptions()          # the default, with a budget of its own for this document
     if ocr is not None:
         from .ocr import reset_options, use_options
         token = use_options(ocr)

@@ -76,12 +76,15 @@ def from_config(cfg) -> OcrOptions:
                       reason="light" if cfg.light else ("off" if not cfg.ocr else ""))
 
 
+def current() -> OcrOptions | None:
+    """The options of the document being extracted (None outside an extraction)."""
+    return _OPTIONS.get()
+
+
 def options() -> OcrOptions:
+    """The options in force; outside any extraction a fresh default (OCR on, a new budget)."""
     opts = _OPTIONS.get()
-    if opts is None:
-        opts = OcrOptions()
-        _OPTIONS.set(opts)
-    return opts
+    return opts if opts is not None else OcrOptions()
 
 
 def use_options(opts: OcrOptions) -> contextvars.Token:

@@ -37,7 +37,7 @@ def location_zh(loc: Any, layer: str = "", *, with_layer: bool = False) -> str:
     locates the text (the pages show the layer as a heading)."""
     loc = loc if isinstance(loc, dict) else {}
     parts: list[str] = [layer_zh(layer)] if with_layer and layer else []
-    if "member" in loc:
+    if "member" in loc and loc.get("member") != loc.get("image"):
         parts.append(f"附件 {loc['member']}")
     if "page" in loc:
         parts.append(f"第{_int(loc['page'])}页")
@@ -59,6 +59,11 @@ def location_zh(loc: Any, layer: str = "", *, with_layer: bool = False) -> str:
         parts.append(_REVISION_KIND_ZH.get(str(loc["kind"]), str(loc["kind"])))
     if loc.get("author") and layer in ("revision", "comment"):
         parts.append(f"作者 {loc['author']}")
+    if layer == "ocr":
+        if loc.get("image"):
+            parts.append(f"图片 {str(loc['image']).rsplit('/', 1)[-1]}")
+        conf = loc.get("confidence")
+        parts.append("图片文字识别" + (f"（置信度 {conf:.0%}）" if isinstance(conf, (int, float)) else ""))
     return "，".join(str(x) for x in parts) or layer_zh(layer)
 
 

@@ -18,8 +18,7 @@ from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, Us
 from ..workflow import check
 from . import lexedit
 from .charts import hbars, stacked_bars
-from .common import (CAT_ORDER, CAT_ZH, ROLE_ZH, PageRoute, cat_key, form_principal_async, page_principal,
-                     redirect, render, state)
+from .common import ROLE_ZH, PageRoute, form_principal_async, page_principal, redirect, render, state
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -47,11 +46,12 @@ def dashboard_data(st, days: int = 14) -> dict:
             if _day(c) in idx:
                 subs_per_day[idx[_day(c)]] += 1
         # findings of submission versions (not CMS gate scans) per category prefix and day
-        cat_series = {k: [0] * days for k in CAT_ORDER}
+        tax = st.taxonomy
+        cat_series = {k: [0] * days for k in tax.family_names}
         q = (select(FindingRow.category, ReportRow.created_at).join(ReportRow, ReportRow.id == FindingRow.report_id)
              .join(Version, Version.report_id == ReportRow.id).where(ReportRow.created_at >= now - days * 86400))
         for cat, c in s.execute(q):
-            k = cat_key(cat)
+            k = tax.family_key(cat)
             if _day(c) in idx and k in cat_series:
                 cat_series[k][idx[_day(c)]] += 1
         cat_series = {k: v for k, v in cat_series.items() if any(v)} or {"marking": [0] * days}
@@ -81,7 +81,8 @@ def dashboard_data(st, days: int = 14) -> dict:
     return {
         "totals": totals,
         "chart_subs": stacked_bars("每日提交申请数", labels, {"total": subs_per_day}, {"total": "申请"}),
-        "chart_cats": stacked_bars("每日发现数（按类别）", labels, cat_series, CAT_ZH),
+        "chart_cats": stacked_bars("每日发现数（按类别）", labels, cat_series,
+                                   {k: tax.family_zh(k) for k in cat_series}, {k: tax.family(k).colour for k in cat_series}),
         "chart_wait": hbars("从提交到审查决定的时间", [(lab, n, f"{n} 件") for (_, lab), n in zip(BUCKETS, hist)],
                             colour="#00897b"),
         "chart_prec": hbars("各规则精确率（审查结论：确认/接受风险 ÷ 全部）", prec_rows, max_value=1.0),

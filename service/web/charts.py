@@ -1,12 +1,12 @@
 """Small inline SVG charts rendered on the server (no script, no external assets). Every label is
 escaped; numbers are formatted by us. Colours match the highlight legend; each series also has
-a text label, so nothing is told by colour alone."""
+a text label, so nothing is told by colour alone. The caller gives the colours (the category
+families' come from the taxonomy, as the highlights' do)."""
 from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-PALETTE = {"marking": "#c62828", "pii": "#e08a00", "secret": "#7b3fb5", "geo": "#00897b", "term": "#9e9d24",
-           "passage": "#1e66c8", "hidden": "#616161", "other": "#8d6e63", "total": "#1e66c8"}
+DEFAULT_COLOUR = "#1e66c8"
 
 
 def _e(x) -> str:
@@ -14,8 +14,9 @@ def _e(x) -> str:
 
 
 def stacked_bars(title: str, labels: list[str], series: dict[str, list[int]], names: dict[str, str],
-                 width: int = 640, height: int = 220) -> Markup:
+                 colours: dict[str, str] | None = None, width: int = 640, height: int = 220) -> Markup:
     """Vertical stacked bars per label (e.g. day), one colour + legend text per series."""
+    colours = colours or {}
     pad_l, pad_b, pad_t = 36, 40, 24
     n = max(len(labels), 1)
     totals = [sum(series[k][i] for k in series) for i in range(len(labels))]
@@ -38,7 +39,7 @@ def stacked_bars(title: str, labels: list[str], series: dict[str, list[int]], na
             h = ph * v / top
             y -= h
             out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw * 0.7:.1f}" height="{h:.1f}" '
-                       f'fill="{PALETTE.get(k, "#888")}"><title>{_e(lab)} {_e(names.get(k, k))}：{v}</title></rect>')
+                       f'fill="{colours.get(k, DEFAULT_COLOUR)}"><title>{_e(lab)} {_e(names.get(k, k))}：{v}</title></rect>')
         if totals[i]:
             out.append(f'<text x="{x + bw * 0.35:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="10">{totals[i]}</text>')
         if n <= 16 or i % max(1, n // 8) == 0:
@@ -47,14 +48,14 @@ def stacked_bars(title: str, labels: list[str], series: dict[str, list[int]], na
     for j, k in enumerate(series):
         lx = pad_l + (j % 4) * 150
         yy = ly + 20 * (j // 4) - 14
-        out.append(f'<rect x="{lx}" y="{yy}" width="12" height="12" fill="{PALETTE.get(k, "#888")}"/>'
+        out.append(f'<rect x="{lx}" y="{yy}" width="12" height="12" fill="{colours.get(k, DEFAULT_COLOUR)}"/>'
                    f'<text x="{lx + 16}" y="{yy + 11}" font-size="12">{_e(names.get(k, k))}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
 
 def hbars(title: str, rows: list[tuple[str, float, str]], width: int = 640, max_value: float | None = None,
-          colour: str = "#1e66c8") -> Markup:
+          colour: str = DEFAULT_COLOUR) -> Markup:
     """Horizontal bars: rows of (label, value, value text)."""
     if not rows:
         return Markup(f'<p class="muted">{_e(title)}：暂无数据。</p>')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,8 +13,12 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
+from scanner.taxonomy import DECISION_ZH, LAYER_ZH, OTHER, OTHER_FAMILY, SEVERITY_ZH, Taxonomy
+
+from .. import workflow
+from ..record import fmt_ts
 from ..deps import Principal, get_principal
 from ..errors import APIError, err
 from ..models import WebSession
@@ -25,47 +30,51 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 LOGIN_CSRF_COOKIE = "baomi_login_csrf"
 
 ROLE_ZH = {"author": "作者", "reviewer": "保密审查员", "approver": "审批人", "admin": "管理员"}
-# Category prefixes known to the pages. Class names come from this table only (never from data).
-CAT_ORDER = ("marking", "pii", "secret", "geo", "term", "passage", "hidden")
-CAT_ZH = {"marking": "密级标志", "pii": "个人信息", "secret": "口令密钥/内网", "geo": "精确坐标",
-          "term": "敏感用语", "passage": "敏感段落", "hidden": "隐藏内容", "other": "其他"}
-# A glyph per category, shown beside the colour (readable without colour vision)
-CAT_ICON = {"marking": "★", "pii": "人", "secret": "钥", "geo": "◎", "term": "词", "passage": "¶",
-            "hidden": "隐", "other": "?"}
-SUBCAT_ZH = {"marking.level": "国家秘密标志", "marking.field": "密级字段", "marking.internal": "内部标志",
-             "pii.id_card": "身份证号", "pii.phone": "电话号码", "pii.bank_card": "银行卡号",
-             "pii.email": "电子邮箱", "pii.passport": "护照号", "pii.address": "详细地址", "pii.name": "姓名",
-             "pii.plate": "车牌号", "secret.credential": "口令/密钥", "secret.intranet": "内网地址",
-             "geo.coordinates": "精确坐标", "term.internal": "内部用语", "term.military": "军事用语",
-             "hidden.revision": "修订痕迹", "hidden.comment": "批注", "hidden.text": "隐藏文字",
-             "hidden.metadata": "文档属性", "hidden.redaction": "遮盖未清除"}
-SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低", "info": "提示"}
-DECISION_ZH = {"pass": "通过", "review": "需人工审查", "block": "禁止发布"}
-LAYER_ORDER = ("body", "table", "header", "footer", "note", "comment", "revision", "hidden", "redaction",
-               "metadata", "script", "attachment")
-LAYER_ZH = {"body": "正文", "table": "表格", "header": "页眉", "footer": "页脚", "note": "脚注/尾注",
-            "comment": "批注", "revision": "修订痕迹", "hidden": "隐藏内容", "redaction": "遮盖区域下",
-            "metadata": "文档属性", "script": "脚本/样式", "attachment": "附件"}
 _SAFE_CODE = re.compile(r"^[a-z0-9_.]{1,64}$")
 
 
-def cat_key(category: str) -> str:
-    p = (category or "").split(".")[0]
-    return p if p in CAT_ZH else "other"
+# Categories, layers, severities and decisions are the scanner's vocabulary (scanner.taxonomy): a
+# page reads the taxonomy of the running rules (`tax` in every template). Class names come from
+# the taxonomy's family keys only, never from document data.
+@pass_context
+def _cat_key(ctx, category: str) -> str:
+    return ctx["tax"].family_key(category)
 
 
-def cat_label(category: str) -> str:
-    return SUBCAT_ZH.get(category) or CAT_ZH[cat_key(category)]
+@pass_context
+def _cat_label(ctx, category: str) -> str:
+    return ctx["tax"].category_zh(category)
 
 
 def layer_key(layer: str) -> str:
-    return layer if layer in LAYER_ZH else "other"
+    return layer if layer in LAYER_ZH else OTHER
 
 
-def fmt_ts(ts: float | None) -> str:
-    if not ts:
-        return ""
-    return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal that no glyph can break out of: every character as a hex escape."""
+    return '"' + "".join(f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def taxonomy_css(tax: Taxonomy) -> str:
+    """The stylesheet of the category families: colour variables, glyphs, and the plain highlight,
+    badge, list and PDF-box rules of every family (app.css adds the built-in families' shapes).
+    Family names are validated by the taxonomy ([a-z][a-z0-9_]*); colours are checked here."""
+    fams = [*tax.families.values(), OTHER_FAMILY]
+    var = []
+    rules = []
+    for f in fams:
+        c = f.colour if _COLOUR.match(f.colour) else OTHER_FAMILY.colour
+        b = f.background if _COLOUR.match(f.background) else OTHER_FAMILY.background
+        var.append(f"--c-{f.name}:{c};--b-{f.name}:{b}")
+        n = f.name
+        rules.append(f"mark.c-{n}{{background:var(--b-{n});border-bottom:2px solid var(--c-{n})}}"
+                     f".t-{n}.anc::before{{content:{_css_string(f.icon)};background:var(--c-{n})}}"
+                     f".badge.t-{n}{{background:var(--c-{n})}}.finding.c-{n}{{border-left-color:var(--c-{n})}}"
+                     f"rect.box.c-{n}{{stroke:var(--c-{n})}}")
+    return ":root{" + ";".join(var) + "}\n" + "\n".join(rules) + "\n"
 
 
 def fmt_iso(s: str) -> str:
@@ -78,7 +87,6 @@ def fmt_iso(s: str) -> str:
 def age_zh(ts: float | None, now: float | None = None) -> str:
     if not ts:
         return ""
-    import time
     d = max(0.0, (now or time.time()) - ts)
     if d < 3600:
         return f"{int(d // 60)} 分钟"
@@ -90,9 +98,9 @@ def age_zh(ts: float | None, now: float | None = None) -> str:
 env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                   autoescape=select_autoescape(default=True, default_for_string=True),
                   trim_blocks=True, lstrip_blocks=True)
-env.filters.update(ts=fmt_ts, iso=fmt_iso, age=age_zh, cat_key=cat_key, cat_label=cat_label)
-env.globals.update(ROLE_ZH=ROLE_ZH, CAT_ZH=CAT_ZH, CAT_ICON=CAT_ICON, CAT_ORDER=CAT_ORDER,
-                   SEVERITY_ZH=SEVERITY_ZH, DECISION_ZH=DECISION_ZH, LAYER_ZH=LAYER_ZH, quote=quote)
+env.filters.update(ts=fmt_ts, iso=fmt_iso, age=age_zh, cat_key=_cat_key, cat_label=_cat_label)
+env.globals.update(ROLE_ZH=ROLE_ZH, SEVERITY_ZH=SEVERITY_ZH, DECISION_ZH=DECISION_ZH, LAYER_ZH=LAYER_ZH,
+                   quote=quote, can=workflow.can)
 
 
 def page_headers(extra: dict | None = None) -> dict:
@@ -103,6 +111,7 @@ def page_headers(extra: dict | None = None) -> dict:
 
 def render(request: Request, template: str, ctx: dict, status: int = 200, p: Principal | None = None) -> HTMLResponse:
     ctx = dict(ctx)
+    ctx.setdefault("tax", state(request).taxonomy)
     ctx.setdefault("me", p)
     ctx.setdefault("csrf", p.csrf_token if p else "")
     ctx["request_path"] = request.url.path
@@ -182,7 +191,7 @@ def error_page(request: Request, exc: APIError) -> Response:
         nxt = request.url.path if request.method == "GET" else "/"
         return redirect("/login", next=nxt)
     html = env.get_template("error.html").render(
-        me=None, csrf="", status=exc.status, code=exc.code if _SAFE_CODE.match(exc.code) else "error",
+        tax=state(request).taxonomy, me=None, csrf="", status=exc.status, code=exc.code if _SAFE_CODE.match(exc.code) else "error",
         message=exc.message, request_path=request.url.path, flash="", flash_error="")
     return HTMLResponse(html, status_code=exc.status, headers=page_headers(exc.headers))
 

@@ -1,86 +1,43 @@
-"""Server-side highlighting, XSS-safe by construction: every piece of draft text is escaped,
-then the escaped pieces are wrapped in <mark>. Offsets are code points into the segment's text
-(Python str indices), exactly as the scanner reports them. Overlapping findings split the text
-into elementary intervals; each interval is one <mark> carrying every finding that covers it.
+"""The document view of a submission page: segments grouped by layer, highlighted, and the list
+of findings in document order. Cutting the text at the findings, escaping it and locating it in
+words is scanner.report.locate's (the same as the CLI's HTML report); this module only adds the
+page's marks (ids that link a highlight to its list entry) and the layout.
 
-Class names and ids come only from fixed tables and integers, never from document data."""
+Class names and ids come only from the taxonomy's family keys and integers, never from document data."""
 from __future__ import annotations
 
-from markupsafe import Markup, escape
+import html
 
-from .common import CAT_ORDER, LAYER_ORDER, LAYER_ZH, cat_key, cat_label, layer_key
+from markupsafe import Markup
 
-SEV_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+from scanner.report.locate import Piece, highlight_html, location_zh, snippet, top_finding, valid_span
+from scanner.taxonomy import LAYER_ORDER, LAYER_ZH, TAXONOMY, Taxonomy
+
+from .common import layer_key
+
 MAX_SEGMENTS = 4000          # beyond this many segments or characters, only segments with findings
 MAX_CHARS = 1_500_000        # (plus neighbours) are shown
 
 
-def _valid(f: dict, n: int) -> bool:
-    s, e = f.get("start"), f.get("end")
-    return isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= n
+def highlight(text: str, findings: list[dict], taxonomy: Taxonomy | None = None) -> Markup:
+    """-> HTML for one segment. findings: dicts with id, start, end, category, severity. Each
+    elementary interval is one <mark> carrying the ids of every finding that covers it; an
+    anchor marks where each finding starts (the list links to it)."""
+    tax = taxonomy or TAXONOMY
 
+    def anchor(f: dict) -> str:
+        fid = int(f["id"])
+        return (f'<span class="anc t-{tax.family_key(f["category"])}" id="hl-{fid}" '
+                f'data-fid="{fid}" aria-hidden="true"></span>')
 
-def highlight(text: str, findings: list[dict]) -> Markup:
-    """-> HTML for one segment. findings: dicts with id, start, end, category, severity."""
-    spans = [f for f in findings if _valid(f, len(text))]
-    if not spans:
-        return Markup(escape(text))
-    points = sorted({0, len(text)} | {f["start"] for f in spans} | {f["end"] for f in spans})
-    starts: dict[int, list[dict]] = {}
-    for f in sorted(spans, key=lambda f: (f["start"], -f["end"])):
-        starts.setdefault(f["start"], []).append(f)
-    out: list[str] = []
-    for a, b in zip(points, points[1:]):
-        for f in starts.get(a, ()):
-            out.append(f'<span class="anc t-{cat_key(f["category"])}" id="hl-{int(f["id"])}" '
-                       f'data-fid="{int(f["id"])}" aria-hidden="true"></span>')
-        piece = str(escape(text[a:b]))
-        cover = [f for f in spans if f["start"] <= a and f["end"] >= b]
-        if not cover:
-            out.append(piece)
-            continue
-        top = max(cover, key=lambda f: (SEV_RANK.get(f.get("severity"), 0), -CAT_ORDER.index(cat_key(f["category"]))
-                                        if cat_key(f["category"]) in CAT_ORDER else -99))
-        fids = " ".join(str(int(f["id"])) for f in cover)
-        multi = " multi" if len(cover) > 1 else ""
-        label = "、".join(dict.fromkeys(cat_label(f["category"]) for f in cover))   # fixed labels only
-        out.append(f'<mark class="hl c-{cat_key(top["category"])}{multi}" data-fids="{fids}" '
-                   f'title="{escape(label)}">{piece}</mark>')
-    return Markup("".join(out))
-
-
-def locator_zh(loc: dict, layer: str) -> str:
-    parts = []
-    if not isinstance(loc, dict):
-        loc = {}
-    if "page" in loc:
-        parts.append(f"第{_int(loc['page'])}页")
-    if "slide" in loc:
-        parts.append(f"第{_int(loc['slide'])}张幻灯片")
-    if "sheet" in loc:
-        parts.append(f"工作表 {loc['sheet']}")
-    if "cell" in loc:
-        parts.append(f"单元格 {loc['cell']}")
-    if "table" in loc:
-        parts.append(f"表{_int(loc['table']) + 1} 第{_int(loc.get('row', 0)) + 1}行第{_int(loc.get('col', 0)) + 1}列")
-    elif "line" in loc:
-        parts.append(f"第{_int(loc['line'])}行")
-    elif "paragraph" in loc:
-        parts.append(f"第{_int(loc['paragraph']) + 1}段")
-    if "field" in loc:
-        parts.append(f"属性 {loc['field']}")
-    if layer == "revision" and loc.get("kind"):
-        parts.append({"deleted": "删除", "inserted": "插入"}.get(str(loc["kind"]), str(loc["kind"])))
-    if loc.get("author") and layer in ("revision", "comment"):
-        parts.append(f"作者 {loc['author']}")
-    if "member" in loc and loc.get("member") != loc.get("image"):
-        parts.append(f"附件 {loc['member']}")
-    if layer == "ocr":
-        if loc.get("image"):
-            parts.append(f"图片 {str(loc['image']).rsplit('/', 1)[-1]}")
-        conf = loc.get("confidence")
-        parts.append("图片文字识别" + (f"（置信度 {conf:.0%}）" if isinstance(conf, (int, float)) else ""))
-    return "，".join(str(x) for x in parts) or LAYER_ZH.get(layer, layer)
+    def mark(p: Piece, piece: str) -> str:
+        top = top_finding(p.cover, tax)
+        fids = " ".join(str(int(f["id"])) for f in p.cover)
+        multi = " multi" if len(p.cover) > 1 else ""
+        label = "、".join(dict.fromkeys(tax.category_zh(f["category"]) for f in p.cover))   # fixed labels only
+        return (f'<mark class="hl c-{tax.family_key(top["category"])}{multi}" data-fids="{fids}" '
+                f'title="{html.escape(label)}">{piece}</mark>')
+    return Markup(highlight_html(text, findings, mark=mark, anchor=anchor, taxonomy=tax))
 
 
 def _int(x) -> int:
@@ -90,12 +47,13 @@ def _int(x) -> int:
         return 0
 
 
-def document_view(report: dict, only_findings: bool = False) -> dict:
+def document_view(report: dict, only_findings: bool = False, taxonomy: Taxonomy | None = None) -> dict:
     """Build the document view model from a report with segments and findings (with ids).
 
     -> {"layers": [{key, label, count, blocks: [{page_heading?, seg_id, loc, html, has}]}],
         "findings": [finding dicts in document order with n, loc, snippet],
         "unplaced": [...], "truncated": bool}"""
+    tax = taxonomy or TAXONOMY
     segs = report.get("segments") or []
     findings = report.get("findings") or []
     seg_by_id = {s["id"]: s for s in segs}
@@ -116,15 +74,11 @@ def document_view(report: dict, only_findings: bool = False) -> dict:
         seg = seg_by_id.get(f.get("segment_id"))
         g = dict(f)
         g["n"] = n
-        g["cat"] = cat_key(f.get("category", ""))
-        g["loc"] = locator_zh((seg or {}).get("locator") or f.get("location") or {}, f.get("layer", ""))
-        g["placed"] = bool(seg) and _valid(f, len(seg["text"]))
+        g["cat"] = tax.family_key(f.get("category", ""))
+        g["loc"] = location_zh((seg or {}).get("locator") or f.get("location") or {}, f.get("layer", ""))
+        g["placed"] = bool(seg) and valid_span(f, len(seg["text"]))
         if g["placed"]:
-            t = seg["text"]
-            a, b = max(0, f["start"] - 20), min(len(t), f["end"] + 20)
-            g["before"] = ("…" if a else "") + t[a:f["start"]]
-            g["match"] = t[f["start"]:f["end"]]
-            g["after"] = t[f["end"]:b] + ("…" if b < len(t) else "")
+            g["before"], g["match"], g["after"] = snippet(seg["text"], f["start"], f["end"], context=20)
         else:
             unplaced.append(g)
         flist.append(g)
@@ -147,8 +101,8 @@ def document_view(report: dict, only_findings: bool = False) -> dict:
         L["count"] += len(fs)
         loc = s.get("locator") or {}
         page = loc.get("page") if isinstance(loc, dict) else None
-        block = {"seg_id": int(s["id"]), "loc": locator_zh(loc, s.get("layer", "")),
-                 "html": highlight(s.get("text", ""), fs), "has": bool(fs)}
+        block = {"seg_id": int(s["id"]), "loc": location_zh(loc, s.get("layer", "")),
+                 "html": highlight(s.get("text", ""), fs, tax), "has": bool(fs)}
         if page is not None and last_page.get(lk) != page:
             block["page_heading"] = f"第 {_int(page)} 页"
             last_page[lk] = page

@@ -2,11 +2,10 @@
 length, so positions stay), plus a list of the markings and hidden content to remove."""
 from __future__ import annotations
 
-from .common import LAYER_ZH, cat_label
-from .highlight import locator_zh
+from scanner.report.locate import location_zh
+from scanner.taxonomy import TAXONOMY, VISIBLE_LAYERS, Taxonomy, layer_zh
 
 MASK_PREFIXES = ("pii.", "secret.", "geo.")
-VISIBLE_LAYERS = ("body", "table", "header", "footer", "note")
 MASK = "＊"
 
 
@@ -20,7 +19,8 @@ def mask_text(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
-def redacted_copy(report: dict, title: str, version: int) -> str:
+def redacted_copy(report: dict, title: str, version: int, taxonomy: Taxonomy | None = None) -> str:
+    tax = taxonomy or TAXONOMY
     segs = report.get("segments") or []
     findings = report.get("findings") or []
     by_seg: dict[int, list[dict]] = {}
@@ -35,12 +35,13 @@ def redacted_copy(report: dict, title: str, version: int) -> str:
     lines.append(f"一、密级标志（{len(marks)} 处）")
     for f in marks:
         seg = seg_by_id.get(f.get("segment_id")) or {}
-        lines.append(f"  - {locator_zh(seg.get('locator') or {}, f.get('layer', ''))}：{cat_label(f['category'])}。{f.get('suggestion', '')}")
+        lines.append(f"  - {location_zh(seg.get('locator') or {}, f.get('layer', ''))}：{tax.category_zh(f['category'])}。"
+                     f"{f.get('suggestion', '')}")
     lines.append(f"二、隐藏内容（{len(hidden)} 处）")
     for f in hidden:
         seg = seg_by_id.get(f.get("segment_id")) or {}
-        layer = LAYER_ZH.get(f.get("layer", ""), f.get("layer", ""))
-        lines.append(f"  - {layer}，{locator_zh(seg.get('locator') or {}, f.get('layer', ''))}：{cat_label(f['category'])}。{f.get('suggestion', '')}")
+        lines.append(f"  - {layer_zh(f.get('layer', ''))}，{location_zh(seg.get('locator') or {}, f.get('layer', ''))}："
+                     f"{tax.category_zh(f['category'])}。{f.get('suggestion', '')}")
     lines += ["", "三、正文（已脱敏）", ""]
     for s in segs:
         if s.get("layer") not in VISIBLE_LAYERS:

@@ -14,6 +14,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from scanner.taxonomy import DECISION_ZH, VISIBLE_LAYERS
+
 from .. import accounts, audit, workflow
 from ..deps import Principal, client_ip
 from ..errors import APIError, err
@@ -22,8 +24,8 @@ from ..models import Submission, User, Version
 from ..queue import check_queue
 from ..security import SESSION_COOKIE, csrf_ok
 from ..workflow import STATUS_ZH, STEPS, VERDICT_ZH, check
-from .common import (DECISION_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
-                     new_login_csrf, page_principal, redirect, render, safe_next, state)
+from .common import (LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
+                     new_login_csrf, page_principal, redirect, render, safe_next, state, taxonomy_css)
 from .highlight import document_view
 from .pdfview import IMAGE_TYPES, image_boxes, page_boxes, render_page
 from .redact import redacted_copy
@@ -31,6 +33,13 @@ from .redact import redacted_copy
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 HOME = {"author": "/me", "reviewer": "/queue", "approver": "/queue?status=pending_approval", "admin": "/admin"}
+
+
+@router.get("/ui/taxonomy.css")
+def taxonomy_stylesheet(request: Request):
+    """The category families' colours and glyphs, from the running rules' taxonomy."""
+    return Response(taxonomy_css(state(request).taxonomy), media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "no-cache"})
 
 
 # -- login / logout -------------------------------------------------------------------------------
@@ -140,14 +149,11 @@ def _names(s) -> dict[int, str]:
     return {u.id: (u.display_name or u.username) for u in s.execute(select(User)).scalars()}
 
 
-VISIBLE = ("body", "table", "header", "footer", "note")
-
-
 def text_changes(old_segs: list[dict], new_segs: list[dict], limit: int = 80) -> list[tuple[str, str]]:
     """What changed in the visible text between two versions: [("-"|"+", paragraph)], at most
     `limit` lines (the findings diff says what changed in the risks)."""
-    a = [s.get("text", "") for s in old_segs if s.get("layer") in VISIBLE]
-    b = [s.get("text", "") for s in new_segs if s.get("layer") in VISIBLE]
+    a = [s.get("text", "") for s in old_segs if s.get("layer") in VISIBLE_LAYERS]
+    b = [s.get("text", "") for s in new_segs if s.get("layer") in VISIBLE_LAYERS]
     out: list[tuple[str, str]] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
@@ -168,7 +174,7 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
         cur_ver = next(v for v in vers if v.number == (version or data["current_version"]))
         media_type = cur_ver.media_type
     rep = data.get("report") or {}
-    view = document_view(rep, only_findings=only) if rep else None
+    view = document_view(rep, only_findings=only, taxonomy=st.taxonomy) if rep else None
     diff = data.get("diff")
     if diff:
         prev = workflow.submission_detail(st, p, sub_id, segments=True, version=diff["from_version"])["report"] or {}
@@ -280,6 +286,13 @@ async def publish_post(sub_id: str, request: Request):
 
 @router.get("/s/{sub_id}/redacted.txt")
 def redacted(sub_id: str, request: Request):
+    p, st, data, rep, number = _for_copy(request, sub_id)
+    text = redacted_copy(rep, data["title"], number, st.taxonomy)
+    return _copy_response(st, p, sub_id, data, number, "txt", text.encode("utf-8"), "text/plain; charset=utf-8")
+
+
+def _for_copy(request: Request, sub_id: str):
+    """(principal, state, detail, report, version number) of a copy download; access checked."""
     p = page_principal(request)
     st = state(request)
     version = _version(request)
@@ -287,13 +300,40 @@ def redacted(sub_id: str, request: Request):
     rep = data.get("report")
     if not rep or rep.get("purged"):
         raise err(409, "report_unavailable", "自动审查尚未完成或草稿已按保留期清除。")
-    text = redacted_copy(rep, data["title"], version or data["current_version"])
+    return p, st, data, rep, version or data["current_version"]
+
+
+def _copy_response(st, p, sub_id: str, data: dict, number: int, kind: str, body: bytes, media_type: str):
+    """Audit the download and answer with the copy as an attachment (ASCII name + UTF-8 name)."""
     with st.db.write() as s:
         audit.append(s, p.actor, "redacted_copy.downloaded", "submission", sub_id,
-                     after={"version": version or data["current_version"]})
-    name = f"脱敏副本-{data['title'][:40]}-v{version or data['current_version']}.txt"
-    return Response(text.encode("utf-8"), media_type="text/plain; charset=utf-8", headers={
-        "Content-Disposition": f"attachment; filename=\"redacted.txt\"; filename*=UTF-8''{quote(name, safe='')}"})
+                     after={"version": number, "format": kind})
+    name = f"脱敏副本-{data['title'][:40]}-v{number}.{kind}"
+    return Response(body, media_type=media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"redacted.{kind}\"; filename*=UTF-8''{quote(name, safe='')}"})
+
+
+@router.get("/s/{sub_id}/redacted")
+def redacted_original(sub_id: str, request: Request):
+    """The redacted copy in the draft's own format (scanner.redact, run in a limited child)."""
+    from scanner.redact import SUPPORTED
+    from scanner.redact.child import ChildFailed, redact_isolated
+    p, st, data, rep, number = _for_copy(request, sub_id)
+    with st.db.read() as s:
+        v = s.execute(select(Version).where(Version.submission_id == sub_id, Version.number == number)).scalar_one_or_none()
+        if v is None:
+            raise err(404, "version_not_found", "版本不存在。")
+        if v.purged_at is not None or not v.blob_id:
+            raise err(410, "purged", "草稿已按保留期清除。")
+        media_type, blob_id = v.media_type, v.blob_id
+    kind = SUPPORTED.get((media_type or "").split(";")[0].strip())
+    if kind is None:
+        raise err(415, "redact_unsupported", "该格式暂不提供原格式脱敏副本，请下载文本脱敏副本。")
+    try:
+        out = redact_isolated(st.blobs.get(blob_id), dict(rep, media_type=media_type))
+    except ChildFailed as exc:
+        raise err(422, "redact_failed", str(exc))
+    return _copy_response(st, p, sub_id, data, number, kind, out, media_type.split(";")[0])
 
 
 @router.get("/s/{sub_id}/audit")

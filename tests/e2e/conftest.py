@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(items):
 def server(tmp_path_factory):
     """`baomi serve` (uvicorn) as a real subprocess on a free loopback port, temporary data
     directory, demo accounts read from the file it writes; it exits with the test runner."""
-    from service.proc import Server
+    from support.server import Server
     data = tmp_path_factory.mktemp("baomi-e2e") / "var"
     srv = Server(data, BAOMI_WORKERS="1", BAOMI_RETENTION_DAYS="30")
     try:

@@ -13,7 +13,7 @@ import uuid
 from browsing import login
 from support.drafts import docx_bytes, pdf_bytes
 
-from service.testing import valid_id_number
+from support.service_helpers import valid_id_number
 
 IDN = valid_id_number()
 MARKING = "秘密★5年"
@@ -97,6 +97,14 @@ def test_workflow_in_browser(server, browser, shots):
     red = open(dl.value.path(), encoding="utf-8").read()
     assert IDN not in red and "13812345678" not in red and "＊" in red
     assert "密级标志（1 处）" in red and "修订痕迹" in red
+    # the same copy as a docx: opens, the number masked inside the runs, the deletion gone
+    with author.expect_download() as dl:
+        author.click("#dl-redacted-original")
+    assert dl.value.suggested_filename.endswith(".docx")
+    import docx
+    copy = docx.Document(dl.value.path())
+    text = "\n".join(p.text for p in copy.paragraphs)
+    assert IDN not in text and "13812345678" not in text and "■" in text and DELETED not in text
 
     author.goto(server.url + "/me")
     assert "社区志愿服务活动通知" in author.inner_text("table.list")

@@ -14,7 +14,7 @@ from pathlib import Path
 from browsing import login
 from support.drafts import docx_bytes
 
-from service.testing import valid_id_number
+from support.service_helpers import valid_id_number
 
 IDN = valid_id_number()
 TITLE = '<script>window.__pwned=1;alert("t")</script>标题'

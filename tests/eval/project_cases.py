@@ -268,7 +268,7 @@ case("pii09", "txt", ["拟录用人员公示（已脱敏）", f"1. 李某，身�
      "pass", must_not=["pii.id_card", "pii.phone"])
 case("pii10", "txt", ["社区网格员联系方式", f"第三网格：网格员赵丽华，手机 {MOB_2}，负责楼栋：1-8号楼。"],
      "review", [m("pii.phone", MOB_2)])
-case("pii11", "txt", ["赛事报名确认", f"领队：吴刚　电话：+86 139 1234 5678", "请于比赛前一天到场检录。"],
+case("pii11", "txt", ["赛事报名确认", "领队：吴刚　电话：+86 139 1234 5678", "请于比赛前一天到场检录。"],
      "review", [m("pii.phone", "13912345678")])
 case("pii12", "txt", ["失物招领", f"一名市民在公交车上捡到钱包一个，失主可联系拾金者郑师傅：86-{MOB_3}。"],
      "review", [m("pii.phone", MOB_3)])
@@ -677,7 +677,7 @@ case("pii48", "txt", ["关于表彰2025年度优秀教师的决定", "经评审�
                        "希望受表彰的同志珍惜荣誉，再接再厉。"],
      "pass", must_not=["pii.id_card", "pii.phone"])
 case("pii49", "txt", ["个人信息保护提示", "身份证号码由18位数字组成，其中第7至14位为出生日期，最后一位为校验码。",
-                       f"示例：11010519491231002X（国家标准示例号码）。请勿在网上随意公布本人证件号码。"],
+                       "示例：11010519491231002X（国家标准示例号码）。请勿在网上随意公布本人证件号码。"],
      "pass", must_not=["pii.bank_card"])
 # Judgement: 11010519491231002X is the example number printed in GB 11643 itself; a public explainer
 # quoting the standard's own example is not personal data. Flagging it is acceptable only at low severity.

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -105,7 +105,7 @@ def test_allowlist_scopes(scanner_a):
 
 def test_allowlist_expiry_and_rule_pin(scanner_a):
     fp = mobile_fp(scanner_a)
-    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
     al = Allowlist([entry(fp, expires="2026-11-30")])
     assert apply(scanner_a.scan_text(f"手机{MOBILE}"), al, now=now, policy=scanner_a.policy).decision == "review"
     al = Allowlist([entry(fp, expires=(now + timedelta(days=1)).isoformat())])
@@ -146,7 +146,7 @@ def test_baseline_create_scan_update_audit(tmp_path):
     assert [e["rule_id"] for e in data["entries"]] == ["pii.phone.mobile.v1"]
     # scan with the baseline: a.txt's known finding is gone, b.txt's new one reported
     r = run_cli("scan", "--light", "--baseline", "bl.json", "--format", "jsonl", "a.txt", "b.txt", cwd=tmp_path, env=env)
-    reps = {json.loads(l)["source"]: json.loads(l) for l in r.stdout.splitlines()}
+    reps = {json.loads(line)["source"]: json.loads(line) for line in r.stdout.splitlines()}
     assert reps["a.txt"]["findings"] == [] and reps["a.txt"]["decision"] == "pass"
     assert [f["category"] for f in reps["b.txt"]["findings"]] == ["pii.email"] and r.returncode == 1
     # audit: label the known finding; update: add b.txt's, keep the label
@@ -161,7 +161,7 @@ def test_baseline_create_scan_update_audit(tmp_path):
     r = run_cli("baseline", "audit", "bl.json", cwd=tmp_path, env=env)
     assert "false_alarm" in r.stdout and "huangjun86" not in r.stdout
     r = run_cli("scan", "--light", "--baseline", "bl.json", "--format", "jsonl", "a.txt", "b.txt", cwd=tmp_path, env=env)
-    assert r.returncode == 0 and all(json.loads(l)["findings"] == [] for l in r.stdout.splitlines())
+    assert r.returncode == 0 and all(json.loads(line)["findings"] == [] for line in r.stdout.splitlines())
     # another install's key cannot update this baseline
     env2 = {**env, "BAOMI_FINGERPRINT_KEY_FILE": str(tmp_path / "other.key")}
     r = run_cli("baseline", "update", "bl.json", "a.txt", "--light", cwd=tmp_path, env=env2)

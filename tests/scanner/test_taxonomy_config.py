@@ -111,7 +111,7 @@ def test_config_from_environment_and_keywords(monkeypatch):
     monkeypatch.setenv("BAOMI_NAMES_SCOPE", "bogus")
     with pytest.raises(ConfigError) as exc:
         ScanConfig.from_env()
-    assert exc.value.field == "names_scope"
+    assert (exc.value.file, exc.value.field) == ("environment", "BAOMI_NAMES_SCOPE")
     with pytest.raises(pydantic.ValidationError):
         cfg.light = False                                                            # frozen
 

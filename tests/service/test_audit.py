@@ -1,5 +1,5 @@
 """Audit log: append-only triggers, hash chain, `baomi audit verify` catching edits and deletions
-made directly in the database (CHECKLIST F46), on SQLite and PostgreSQL."""
+made directly in the database, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from service.testing import BACKENDS, running_service
+from support.service_helpers import BACKENDS, running_service
 
 
 @pytest.fixture(params=BACKENDS)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from service.proc import Server
-from service.testing import valid_id_number
+from support.server import Server
+from support.service_helpers import valid_id_number
 
 ROOT = Path(__file__).resolve().parents[2]
 STRACE = shutil.which("strace")

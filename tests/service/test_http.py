@@ -1,6 +1,7 @@
-"""HTTP layer, auth and leakage: CHECKLIST sections A (1, 2, 4–9) and F (44, 45, 47, 48), the gate's
-idempotency and allowlist, health and metrics. (A3 slowloris runs against a real uvicorn in
-test_service_process.py.)"""
+"""HTTP layer, auth and leakage: oversize and chunked bodies, multipart abuse, type confusion,
+hostile file names, idempotent retries, CSRF, the authorisation matrix, no draft text in errors
+or logs, local-only docs, the gate's idempotency and allowlist, health and metrics. (The slow-body
+test runs against a real uvicorn in test_process.py; service/README.md maps tests to the checklist.)"""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service.testing import running_service, valid_id_number, wait_job, wait_submission
+from support.service_helpers import running_service, valid_id_number, wait_job, wait_submission
 
 HOSTILE = Path(__file__).resolve().parents[3] / "shared" / "hostile" / "make_hostile.py"
 MAX = 256 * 1024
@@ -51,8 +52,8 @@ def _tmp_files(svc):
     return list((svc.settings.data_dir / "tmp").iterdir())
 
 
-# -- A1/A2 body limits ---------------------------------------------------------------------------
-def test_a1_declared_oversize_413_before_body(svc):
+# -- body limits ---------------------------------------------------------------------------
+def test_declared_oversize_413_before_body(svc):
     a = svc.login("alice")
     r = a.post("/api/v1/submissions", content=b"x" * (MAX + 1),
                headers={"Content-Type": "application/json", "Content-Length": str(MAX + 1)})
@@ -60,7 +61,7 @@ def test_a1_declared_oversize_413_before_body(svc):
     assert _counts(svc) == (0, 0) and _tmp_files(svc) == []
 
 
-def test_a2_chunked_oversize_413_midstream(svc):
+def test_chunked_oversize_413_midstream(svc):
     a = svc.login("alice")
     sent = []
 
@@ -73,8 +74,8 @@ def test_a2_chunked_oversize_413_midstream(svc):
     assert _counts(svc) == (0, 0) and _tmp_files(svc) == []
 
 
-# -- A4 multipart abuse --------------------------------------------------------------------------------
-def test_a4_multipart_abuse(svc):
+# -- multipart abuse --------------------------------------------------------------------------------
+def test_multipart_abuse(svc):
     a = svc.login("alice")
     r = a.post("/api/v1/submissions", data={"title": "t"},
                files=[("file", (f"f{i}.txt", b"hello")) for i in range(2)])
@@ -86,8 +87,8 @@ def test_a4_multipart_abuse(svc):
     assert _counts(svc) == (0, 0)
 
 
-# -- A5/A6/A7 types ------------------------------------------------------------------------------------
-def test_a5_a6_a7_type_checks(svc, hostile):
+# -- types ------------------------------------------------------------------------------------
+def test_type_confusion_ole_and_empty_files(svc, hostile):
     a = svc.login("alice")
     cases = [("html_as.pdf", "application/pdf", 415, "unsupported_type"),
              ("not_a_zip.docx", "application/octet-stream", 415, "unsupported_type"),
@@ -104,8 +105,8 @@ def test_a5_a6_a7_type_checks(svc, hostile):
     assert list((svc.settings.data_dir / "blobs").iterdir()) == []
 
 
-# -- A8 hostile filenames --------------------------------------------------------------------------------
-def test_a8_hostile_filenames(svc, hostile, caplog):
+# -- hostile filenames --------------------------------------------------------------------------------
+def test_hostile_filenames(svc, hostile, caplog):
     caplog.set_level(logging.DEBUG)
     names = json.loads((hostile / "filenames.json").read_text())["names"]
     a, rev = svc.login("alice"), svc.login("rita")
@@ -114,7 +115,7 @@ def test_a8_hostile_filenames(svc, hostile, caplog):
     accepted = []
     for name in names:
         clean = name.lower().replace("\x00", "").strip()
-        # content matching the claimed type; a mismatch is A5's business
+        # content matching the claimed type; a mismatch is the type-confusion test's business
         ctl = "control.pdf" if clean.endswith(".pdf") else "control.docx" if clean.endswith(".docx") else "control.txt"
         r = a.post("/api/v1/submissions", data={"title": "文件名测试"},
                    files={"file": (name, (hostile / ctl).read_bytes(), "application/octet-stream")})
@@ -128,7 +129,7 @@ def test_a8_hostile_filenames(svc, hostile, caplog):
         assert "<script>alert" not in html
         cd = rev.get(f"/api/v1/submissions/{sid}/record.pdf").headers["content-disposition"]
         assert cd.count("filename*=") == 1 and "\r" not in cd and "\n" not in cd
-    for root, dirs, files in os.walk(data_dir):
+    for root, _dirs, files in os.walk(data_dir):
         for f in files:
             rel = Path(root).relative_to(data_dir)
             if str(rel) in ("blobs", "tmp"):
@@ -139,8 +140,8 @@ def test_a8_hostile_filenames(svc, hostile, caplog):
     assert "X-Injected" not in caplog.text and "\r\n" not in caplog.text
 
 
-# -- A9 idempotent retry -----------------------------------------------------------------------------------
-def test_a9_idempotency_key_on_submissions(svc):
+# -- idempotent retry -----------------------------------------------------------------------------------
+def test_idempotency_key_on_submissions(svc):
     a = svc.login("alice")
     body = {"text": "同一份草稿", "title": "重试"}
     r1 = a.post("/api/v1/submissions", json=body, headers={"Idempotency-Key": "k-123"})
@@ -199,8 +200,8 @@ def test_scan_sync_and_job(svc):
     assert svc.login("bob").get(job["report_url"]).status_code == 403
 
 
-# -- F44 CSRF ---------------------------------------------------------------------------------------
-def test_f44_csrf(svc):
+# -- CSRF ---------------------------------------------------------------------------------------
+def test_csrf(svc):
     from service.models import AuditEntry, Decision
     a, rev = svc.login("alice"), svc.login("rita")
     sid = a.post("/api/v1/submissions", json={"text": "一份草稿", "title": "t"}).json()["id"]
@@ -222,8 +223,8 @@ def test_f44_csrf(svc):
     assert r.status_code == 200
 
 
-# -- F45 authz matrix -------------------------------------------------------------------------------
-def test_f45_authz_matrix(svc):
+# -- authz matrix -------------------------------------------------------------------------------
+def test_authz_matrix(svc):
     from fastapi.testclient import TestClient
     anon = TestClient(svc.app)
     a, b, rev, appr, root = (svc.login(u) for u in ("alice", "bob", "rita", "apollo", "root"))
@@ -270,8 +271,8 @@ def test_f45_authz_matrix(svc):
     assert all(k["key"] is None for k in listed)
 
 
-# -- F47 no content in errors or logs -------------------------------------------------------------
-def test_f47_no_echo_in_422_or_logs(svc, hostile, caplog):
+# -- no content in errors or logs -------------------------------------------------------------
+def test_no_draft_text_in_422_or_logs(svc, hostile, caplog):
     caplog.set_level(logging.DEBUG)
     a, root = svc.login("alice"), svc.login("root")
     r = root.post("/api/v1/admin/users", json={"username": CANARY, "role": "author", "password": 12345})
@@ -299,8 +300,8 @@ def test_f47_no_echo_in_422_or_logs(svc, hostile, caplog):
         assert CANARY.encode() not in raw and idn.encode() not in raw, p
 
 
-# -- F48 docs without CDN ------------------------------------------------------------------------------
-def test_f48_docs_local_only(svc):
+# -- docs without CDN ------------------------------------------------------------------------------
+def test_docs_local_only(svc):
     c = svc.client
     for path in ("/docs", "/api-docs.js"):
         r = c.get(path)
@@ -348,7 +349,7 @@ def test_isolated_extraction_of_hostile_files(tmp_path, hostile):
         assert list((s.settings.data_dir / "tmp").iterdir()) == []
 
 
-def test_f47_server_log_filter_drops_exception_text():
+def test_server_log_filter_drops_exception_text():
     """uvicorn logs unhandled exceptions with their message; `baomi serve` installs a filter
     that keeps the type and frame locations only."""
     import io

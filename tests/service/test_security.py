@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.models import Decision, Submission
-from service.testing import BACKENDS, running_service, wait_submission
+from support.service_helpers import BACKENDS, running_service, wait_submission
 
 DRAFT = "内部资料，联系电话 13800138000。"
 

@@ -1,5 +1,5 @@
-"""Storage: encryption at rest, NUL bytes, retention purge, bounded queue (G52b), SQLite under
-concurrent writers (G51), job claiming on PostgreSQL (SKIP LOCKED)."""
+"""Storage: encryption at rest, NUL bytes, retention purge, bounded queue, SQLite under
+concurrent writers, job claiming on PostgreSQL (SKIP LOCKED)."""
 from __future__ import annotations
 
 import base64
@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from service.testing import BACKENDS, running_service, valid_id_number, wait_submission
+from support.service_helpers import BACKENDS, running_service, valid_id_number, wait_submission
 
 
 @pytest.fixture(params=BACKENDS)
@@ -60,7 +60,7 @@ def test_key_from_environment(tmp_path):
 
 def test_nul_bytes_stored_on_both_backends(svc):
     a = svc.login("alice")
-    data = "正文\x00含有\x00空字符 秘密★5年\n".encode("utf-8")
+    data = "正文\x00含有\x00空字符 秘密★5年\n".encode()
     r = a.post("/api/v1/submissions", data={"title": "标题\x00带空字符", "purpose": "p\x00"},
                files={"file": ("nul\x00.txt", data)})
     assert r.status_code == 202, r.text
@@ -103,7 +103,7 @@ def test_retention_purge_keeps_the_record(svc):
     assert svc.login("alice").get("/api/v1/submissions").json()["total"] == 1
 
 
-def test_g52b_bounded_queue(tmp_path):
+def test_queue_bound_is_exact_under_concurrent_uploads(tmp_path):
     with running_service(tmp_path, "sqlite", workers=0, queue_max=10, queue_max_per_principal=100) as s:
         s.user("alice", "author")
         a = s.login("alice")
@@ -148,7 +148,7 @@ def test_per_principal_limit_429(tmp_path):
         assert r.status_code == 429 and r.headers["retry-after"] == "10"
 
 
-# -- G51: SQLite under concurrent writers --------------------------------------------------------------
+# -- SQLite under concurrent writers --------------------------------------------------------------
 def _writer_proc(url: str, n_threads: int, cycles: int, q):
     from service import audit
     from service.db import Database
@@ -158,7 +158,7 @@ def _writer_proc(url: str, n_threads: int, cycles: int, q):
     lat, errors = [], []
 
     def work(t):
-        for i in range(cycles):
+        for _ in range(cycles):
             try:
                 t0 = time.perf_counter()
                 with db.write() as s:
@@ -184,7 +184,7 @@ def _writer_proc(url: str, n_threads: int, cycles: int, q):
     q.put((lat, errors))
 
 
-def test_g51_concurrent_writers_sqlite(tmp_path):
+def test_concurrent_writers_on_sqlite(tmp_path):
     import multiprocessing as mp
     with running_service(tmp_path, "sqlite", workers=0) as s:
         s.user("alice", "author")
@@ -209,11 +209,11 @@ def test_g51_concurrent_writers_sqlite(tmp_path):
             v = audit.verify(db)
             assert v.ok and v.count >= 2 * procs * threads * cycles
         p99 = lat[int(len(lat) * 0.99) - 1]
-        print(f"G51: {len(lat)} write transactions, p50 {lat[len(lat)//2]*1000:.1f} ms, p99 {p99*1000:.1f} ms")
+        print(f"concurrent writers: {len(lat)} write transactions, p50 {lat[len(lat)//2]*1000:.1f} ms, p99 {p99*1000:.1f} ms")
         assert p99 < 5.0     # 2 shared cores; the figure is printed for the README
 
 
-def test_g51_control_deferred_begin_fails_immediately(tmp_path):
+def test_control_deferred_begin_fails_at_once(tmp_path):
     """Why BEGIN IMMEDIATE: a deferred read-then-write transaction gets SQLITE_BUSY at once,
     without honouring the busy timeout, when another writer committed in between."""
     path = tmp_path / "c.db"
@@ -254,7 +254,7 @@ def test_jobs_claimed_once_with_two_workers(svc):
     assert len(jobs) == 16 and all(st == "done" and n == 1 for st, n in jobs), jobs
 
 
-def test_g52a_storage_full_507_without_partial_rows(tmp_path, monkeypatch):
+def test_storage_full_507_without_partial_rows(tmp_path, monkeypatch):
     """A full disk while the upload is written: 507 storage_full, no row, no blob, no .part.
     (Simulated with ENOSPC from fsync; an RLIMIT_FSIZE or tiny tmpfs would also stop pytest.)"""
     import errno

@@ -9,7 +9,7 @@ import pytest
 
 from support.pictures import PRIVATE_MOBILE, encode, page, scanned_pdf
 from test_web_pages import csrf_of, web_login
-from service.testing import running_service, wait_submission
+from support.service_helpers import running_service, wait_submission
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from support.drafts import pdf_bytes
-from service.testing import running_service, valid_id_number, wait_submission
+from support.service_helpers import running_service, valid_id_number, wait_submission
 from service.web.common import CSP
 from service.web.highlight import document_view, highlight
 from service.web.redact import mask_text, redacted_copy
@@ -29,7 +29,7 @@ def test_highlight_escapes_every_piece_then_wraps():
     s = text.index("秘密")
     out = str(highlight(text, [F(7, s, s + 5, "marking.level", "critical")]))
     assert "<script>" not in out and "<img" not in out
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in out
     assert '<mark class="hl c-marking" data-fids="7" title="国家秘密标志">秘密★5年</mark>' in out
     assert out.endswith("&amp;amp;")
     assert 'id="hl-7"' in out
@@ -377,6 +377,55 @@ def test_a_rule_edit_reaches_the_full_cms_gate_too(tmp_path):
         assert g["decision"] == "review" and not g["allow"], g
 
 
+def test_admin_editor_runs_the_loader_checks_before_saving(svc, tmp_path):
+    """The same typed checks as at start-up, before anything is written: the page names the file,
+    the rule and the field."""
+    import shutil
+
+    from scanner.engine import Scanner
+    from scanner.rules import default_lexicon_dir
+    lex = tmp_path / "lexicons"
+    shutil.copytree(default_lexicon_dir(), lex)
+    svc.st.scanner = Scanner(lexicon_dir=lex, light=True)
+    root = web_login(svc, "root")
+    form = root.get("/admin/policy/edit?file=rules/pii.toml").text
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    original = (lex / "rules" / "pii.toml").read_text("utf-8")
+    rid = re.search(r'^id = "([^"]+)"', original, re.M).group(1)
+    for bad, field in ((original.replace("\nexamples_true = ", "\nexamples_ture = ", 1), "examples_ture"),
+                       (re.sub(r'^severity = "\w+"', 'severity = "hihg"', original, count=1, flags=re.M), "severity")):
+        r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "rules/pii.toml", "text": bad})
+        page = re.sub(r"\s+", " ", r.text)
+        assert r.status_code == 422 and "规则校验未通过" in page, page[-800:]
+        assert "rules/pii.toml" in page and f"规则 {rid}" in page and f"字段 {field}" in page, page[-800:]
+        assert (lex / "rules" / "pii.toml").read_text("utf-8") == original
+    policy = (lex / "policy.toml").read_text("utf-8")
+    form = root.get("/admin/policy/edit?file=policy.toml").text
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    r = root.post("/admin/policy/edit", data={"csrf_token": tok, "file": "policy.toml",
+                                               "text": policy.replace('critical = "block"', 'critical = "blcok"', 1)})
+    page = re.sub(r"\s+", " ", r.text)
+    assert r.status_code == 422 and "字段 severity_decision.critical" in page and "blcok" in page, page[-800:]
+    assert (lex / "policy.toml").read_text("utf-8") == policy
+
+
+def test_a_new_category_family_on_the_pages(svc, tmp_path):
+    """A family added with only its rule file and its vocabulary entry (support.org_family) is
+    labelled, coloured and given its glyph on the reviewer pages."""
+    from scanner.engine import Scanner
+    from support.org_family import DRAFT, org_lexicons_in
+    svc.st.scanner = Scanner(lexicon_dir=org_lexicons_in(tmp_path), light=True)
+    a = web_login(svc, "alice")
+    sid = submit(a, DRAFT)
+    sub = wait_submission(svc.login("alice"), sid)
+    assert [f["category"] for f in sub["report"]["findings"]] == ["org.unit"]
+    page = a.get(f"/s/{sid}").text
+    assert "内设机构" in page and re.search(r'<mark class="hl c-org[" ]', page), page[-1500:]
+    css = TestClient(svc.app).get("/ui/taxonomy.css").text
+    assert "--c-org:#37474f;--b-org:#dde3e6" in css and "mark.c-org{" in css
+    assert ".t-org.anc::before{content:\"\\673a \"" in css           # the glyph 机
+
+
 def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
     from support.drafts import pdf_bytes
     pdf = pdf_bytes(["关于报送会议材料的通知", f"联系人李娜，身份证号{IDN}。"], black_bar=(170, 750 - 5, 170, 20))
@@ -395,14 +444,54 @@ def test_pdf_text_under_a_black_box_gets_a_box_where_the_bar_is(svc):
         assert 165 <= x <= 175 and 841.9 - 770 <= y <= 841.9 - 745      # the bar: x 170, y 745..765 (A4 842 pt high)
 
 
-def test_categories_are_told_apart_without_colour():
-    """Each category has its own underline/outline style and its own glyph, not only a colour."""
-    from service.web.common import CAT_ORDER
+def test_categories_are_told_apart_without_colour(svc):
+    """Each category family has its own underline/outline style and its own glyph, not only a
+    colour; colours and glyphs come from the taxonomy (/ui/taxonomy.css), shapes from app.css."""
+    from scanner.taxonomy import TAXONOMY
     css = (WEB / "static" / "app.css").read_text()
+    r = TestClient(svc.app).get("/ui/taxonomy.css")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/css")
+    families = TAXONOMY.family_names
     styles, glyphs = {}, {}
-    for c in CAT_ORDER:
+    for c in families:
         rule = re.search(r"mark\.c-%s\{([^}]*)\}" % c, css).group(1)
         styles[c] = re.sub(r"var\(--[a-z-]+\)|#[0-9a-f]+", "", re.sub(r"background:[^;]*;?", "", rule))
-        glyphs[c] = re.search(r'\.t-%s\.anc::before\{content:"([^"]+)"' % c, css).group(1)
-    assert len(set(glyphs.values())) == len(CAT_ORDER), glyphs
-    assert len(set(styles.values())) == len(CAT_ORDER), styles
+        esc = re.search(r'\.t-%s\.anc::before\{content:"([^"]+)"' % c, r.text).group(1)
+        glyphs[c] = "".join(chr(int(h, 16)) for h in esc.split("\\")[1:])
+        assert glyphs[c] == TAXONOMY.family(c).icon
+        assert f"--c-{c}:{TAXONOMY.family(c).colour}" in r.text
+    assert len(set(glyphs.values())) == len(families), glyphs
+    assert len(set(styles.values())) == len(families), styles
+    assert not re.search(r"--[cb]-[a-z_]+:", css)                 # no second copy of the colours
+
+
+def test_author_downloads_the_redacted_copy_in_the_original_format(svc):
+    import io
+    from docx import Document
+    d = Document()
+    d.sections[0].header.paragraphs[0].text = "联系人身份证号" + IDN
+    d.add_paragraph("秘密★5年")
+    d.add_paragraph("关于活动的通知，联系人身份证号" + IDN + "。")
+    buf = io.BytesIO()
+    d.save(buf)
+    a = web_login(svc, "alice")
+    r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "活动通知"},
+               files={"file": ("n.docx", buf.getvalue(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document")},
+               follow_redirects=False)
+    sid = r.headers["location"].split("/")[2].split("?")[0]
+    wait_submission(svc.login("alice"), sid)
+    assert 'id="dl-redacted-original"' in a.get(f"/s/{sid}").text
+    assert web_login(svc, "bob").get(f"/s/{sid}/redacted").status_code == 403
+    r = a.get(f"/s/{sid}/redacted")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    assert ".docx" in r.headers["content-disposition"] and "attachment" in r.headers["content-disposition"]
+    copy = Document(io.BytesIO(r.content))
+    texts = [p.text for p in copy.paragraphs]
+    assert texts == ["关于活动的通知，联系人身份证号" + "■" * 18 + "。"]          # mark removed, number masked
+    assert IDN not in copy.sections[0].header.paragraphs[0].text
+    txt = a.get(f"/s/{sid}/redacted.txt")                                   # the text copy stays
+    assert txt.status_code == 200 and IDN not in txt.text
+    t = submit(a, "联系人身份证号" + IDN, name="n.html")
+    wait_submission(svc.login("alice"), t)
+    assert a.get(f"/s/{t}/redacted").status_code == 415

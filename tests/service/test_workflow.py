@@ -1,9 +1,11 @@
 """The whole 申请 → 保密审查 → 修改 → 审批 → 发布 workflow through HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from service.testing import BACKENDS, running_service, valid_id_number, wait_submission
+from support.service_helpers import BACKENDS, running_service, valid_id_number, wait_submission
 
 MARKED = "秘密★5年\n关于2027年度某项工作安排的通知\n各单位：现将有关事项通知如下。"
 
@@ -117,6 +119,12 @@ def test_full_workflow(svc):
     pdf = author.get(f"/api/v1/submissions/{sub_id}/record.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and len(pdf.content) > 1500
     assert "filename*=UTF-8''" in pdf.headers["content-disposition"]
+    import pypdfium2 as pdfium
+    doc = pdfium.PdfDocument(pdf.content)
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    for s in ("上网信息发布保密审查单", "保密审查人签字", "审批人签字", "盖章", "同意发布", "rita", "apollo"):
+        assert s in text, s
+    assert not re.search(r"\b(?:pii|marking|secret|hidden)\.[a-z_]+", text) and idn not in text   # no English codes
 
     # the audit trail has every step, none with draft text or the matched value
     trail = reviewer.get(f"/api/v1/submissions/{sub_id}/audit").json()

@@ -251,7 +251,7 @@ def upgrade() -> None:
 
 
 def _append_only_triggers() -> None:
-    """audit_log is append-only: UPDATE and DELETE abort (checklist F46). A DBA can still drop
+    """audit_log is append-only: UPDATE and DELETE abort. A DBA can still drop
     the triggers; `baomi audit verify` then detects the edit through the hash chain."""
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":

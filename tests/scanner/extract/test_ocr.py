@@ -197,6 +197,11 @@ def test_ocr_budget_exhausted_names_the_pages_left_unread():
     err = [e for e in doc.errors if e.code == "extract.timeout"]
     assert len(err) == 1 and "第 2–3 页" in err[0].message
     assert any(s.layer == "ocr" and s.locator["page"] == 1 for s in doc.segments)
+    # the budget is per document: nothing of it stays behind for the next extraction
+    from scanner.extract.ocr import current
+    assert current() is None
+    again = extract_bytes(scanned_pdf([page(MARKED_NOTICE)]), "next.pdf")
+    assert again.errors == [] and any(s.text == "秘密★5年" for s in again.segments)
 
 
 def test_unreadable_text_like_regions_are_low_confidence():
@@ -255,3 +260,31 @@ def test_ocr_runs_in_the_sandbox_child_without_network(tmp_path, marked_png):
     out = subprocess.run(prefix + [sys.executable, "-I", "-c", code, str(ROOT), str(p)], capture_output=True,
                          text=True, timeout=300, check=True).stdout.split()
     assert out == ["lo", "True"]
+
+
+def _ofd(page_text: str, picture: bytes | None = None) -> bytes:
+    import zipfile
+    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("OFD.xml", f'<ofd:OFD {ns} Version="1.1"><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml'
+                    f'</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
+        zf.writestr("Doc_0/Document.xml", f'<ofd:Document {ns}><ofd:Pages><ofd:Page ID="1" '
+                    f'BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>')
+        image = ('<ofd:ImageObject ID="3" ResourceID="4" Boundary="0 0 210 297"/>' if picture else "")
+        zf.writestr("Doc_0/Pages/Page_0/Content.xml", f'<ofd:Page {ns}><ofd:Content><ofd:Layer>{image}'
+                    f'<ofd:TextObject ID="2"><ofd:TextCode X="0" Y="0">{page_text}</ofd:TextCode></ofd:TextObject>'
+                    f'</ofd:Layer></ofd:Content></ofd:Page>')
+        if picture:
+            zf.writestr("Doc_0/Res/scan.png", picture)
+    return buf.getvalue()
+
+
+def test_ofd_picture_of_a_marked_page_blocks_and_a_garbled_ofd_page_is_review(full, marked_png):
+    rep = full.scan_bytes(_ofd("关于举办读书月活动的通知", marked_png), "a.ofd")
+    assert rep.decision == "block"
+    assert next(f for f in rep.findings if f.category == "marking.level").location["image"] == "Doc_0/Res/scan.png"
+    moj = "关于举办读书月活动的通知，欢迎各界人士参加。".encode("gbk").decode("latin-1")
+    rep = full.scan_bytes(_ofd(moj), "b.ofd")
+    err = [e for e in rep.errors if e.code == "extract.garbled_text"]
+    assert rep.decision == "review" and len(err) == 1 and "OFD pages 1" in err[0].detail

@@ -1,6 +1,5 @@
-"""Test helpers for the service tests (tests/test_service_*, test_workflow_*, test_audit_*,
-test_storage_*): a real SQLite file or a real PostgreSQL database per test, the app, users,
-logged-in clients, polling.
+"""Helpers for the service tests (tests/service, tests/e2e): a real SQLite file or a real
+PostgreSQL database per test, the app, users, logged-in clients and API keys, polling.
 
 PostgreSQL: set BAOMI_TEST_PG_DSN (`.ci/run` starts a server and sets it). Without it the
 PostgreSQL variants are skipped with a visible reason locally and FAIL under CI=true, so a
@@ -15,7 +14,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service import audit
+from service.accounts import make_key
+from service.main import create_app
+from service.models import User
+from service.security import hash_password, use_fast_hasher_for_tests
+from service.settings import Settings
 
 PG_ENV = "BAOMI_TEST_PG_DSN"
 BACKENDS = ["sqlite", "postgres"]
@@ -39,7 +48,6 @@ def pg_dsn_or_skip() -> str:
 @contextlib.contextmanager
 def pg_database():
     """A fresh PostgreSQL database; yields its SQLAlchemy URL; dropped afterwards."""
-    import psycopg
     dsn = pg_dsn_or_skip()
     name = "baomi_t_" + uuid.uuid4().hex[:12]
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -63,12 +71,10 @@ def db_url_for(backend: str, tmp_path: Path):
 
 
 def _fast_hashing() -> None:
-    from .security import use_fast_hasher_for_tests
     use_fast_hasher_for_tests()
 
 
 def make_settings(tmp_path: Path, db_url: str = "", **kw):
-    from .settings import Settings
     _fast_hashing()
     base = dict(data_dir=tmp_path / "data", db_url=db_url, workers=1, light_scanner=True,
                 isolated="false", create_demo_accounts=False)
@@ -88,8 +94,6 @@ class Svc:
         return self.app.state.svc
 
     def user(self, username: str, role: str, password: str | None = None) -> int:
-        from .models import User
-        from .security import hash_password
         pw = password or ("pw-" + uuid.uuid4().hex[:12])
         with self.st.db.write() as s:
             u = User(username=username, display_name=username, role=role, password_hash=hash_password(pw))
@@ -101,7 +105,6 @@ class Svc:
 
     def login(self, username: str):
         """A TestClient logged in as `username`, sending its CSRF token on every request."""
-        from fastapi.testclient import TestClient
         c = TestClient(self.app, base_url="http://testserver")
         r = c.post("/api/v1/auth/login", json={"username": username, "password": self.passwords[username]})
         assert r.status_code == 200, r.text
@@ -109,24 +112,17 @@ class Svc:
         return c
 
     def api_key(self, username: str, scopes=("gate", "scan")) -> str:
-        from . import audit
-        from .models import User
-        from .accounts import make_key
-        from sqlalchemy import select
         with self.st.db.write() as s:
             u = s.execute(select(User).where(User.username == username)).scalar_one()
             _, full = make_key(s, audit.SYSTEM, u.id, "test", list(scopes))
         return full
 
     def key_client(self, key: str):
-        from fastapi.testclient import TestClient
         return TestClient(self.app, base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
 
 
 @contextlib.contextmanager
 def running_service(tmp_path: Path, backend: str = "sqlite", **kw):
-    from fastapi.testclient import TestClient
-    from .main import create_app
     with db_url_for(backend, tmp_path) as url:
         settings = make_settings(tmp_path, url, **kw)
         app = create_app(settings)

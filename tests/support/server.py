@@ -1,4 +1,5 @@
-"""Run `baomi serve` as a real subprocess on loopback (tests and the load script)."""
+"""Run `baomi serve` as a real subprocess on loopback (the process, egress and browser tests, and
+bench/loadtest.py)."""
 from __future__ import annotations
 
 import os
@@ -32,7 +33,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 90.0, wait: bool = True, **extra_env) -> "Server":
+    def start(self, timeout: float = 90.0, wait: bool = True, **extra_env) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "BAOMI_DATA_DIR": str(self.data_dir), "BAOMI_PORT": str(self.port),
                "BAOMI_HOST": "127.0.0.1", "BAOMI_DB_URL": self.db_url,
@@ -45,7 +46,7 @@ class Server:
         self.proc = subprocess.Popen([*self.wrap, sys.executable, "-m", "scanner.cli", "serve"], env=env,
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
                                      start_new_session=True,
-                                     cwd=str(Path(__file__).resolve().parents[1]))
+                                     cwd=str(Path(__file__).resolve().parents[2]))
         if not wait:
             return self
         t0 = time.time()

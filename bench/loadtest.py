@@ -1,6 +1,6 @@
 """Load and crash test against a real `baomi serve` on loopback (bounded in clients and time).
 
-    .venv/bin/python -m service.loadtest --clients 50 --duration 60 --kill-at 30
+    .venv/bin/python bench/loadtest.py --clients 50 --duration 60 --kill-at 30
 
 N concurrent clients (closed loop) send a mix of synchronous 5,000-character scans (POST
 /api/v1/scan) and submissions of a 5,000-character file (POST /api/v1/submissions, a job).
@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -23,7 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from .proc import Server
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))       # the real-server helper the process tests use
+from support.server import Server  # noqa: E402
 
 PARA = ("关于进一步做好年度重点工作的通知。各单位要按照统一部署，认真组织实施，确保各项任务按期完成。"
         "会议强调，要坚持问题导向，加强统筹协调，推动工作落实。联系人王某，办公电话010-66668888。")

@@ -1,0 +1,230 @@
+"""Redacted DOCX in the original format, edited in the OOXML parts with lxml.
+
+- Findings of the visible stories (body, tables, headers, footers) are replaced character by
+  character inside the w:t nodes they cover (a match may span runs; each run keeps its
+  formatting): the paragraph's visible text is rebuilt exactly as scanner.extract.wordml reads
+  it, so finding offsets land on the same characters.
+- Then every selected finding's text is replaced wherever else it still occurs in a single text
+  node or attribute of any part (notes, text boxes, alt text, document variables...).
+- Tracked changes are accepted (deleted and moved-from text removed, insertions kept as plain
+  text), comments emptied and their anchors removed, vanished runs removed, core/app/custom
+  properties emptied, the thumbnail dropped.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+
+from lxml import etree
+
+from ..extract.docx import main_part, story_parts
+from ..extract.wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, parse_xml, read_part
+from ..extract.zipsafe import open_zip
+from .ops import apply_spans, mask, removes
+
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+STORY_LAYERS = ("body", "table", "header", "footer", "note")
+_CLEARED_PARTS = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml", "word/comments.xml",
+                  "word/commentsExtended.xml", "word/commentsIds.xml", "word/commentsExtensible.xml",
+                  "word/people.xml")
+
+
+def char_map(p, rs: RunStyle) -> list[tuple]:
+    """One (w:t node, index) per character of the paragraph's visible text, (None, None) for
+    tabs and breaks; the same walk as wordml.visible_paragraph_text."""
+    out: list[tuple] = []
+    for node in p.iter(W + "t", W + "tab", W + "br", W + "cr", W + "noBreakHyphen", W + "sym"):
+        anc = node.getparent()
+        skip = False
+        while anc is not None and anc is not p:
+            if anc.tag in (W + "del", W + "moveFrom", W + "p", MC + "Fallback", W + "rPr", W + "pPr"):
+                skip = True
+                break
+            if anc.tag == W + "r" and rs.vanished(anc, p):
+                skip = True
+                break
+            anc = anc.getparent()
+        if skip or node.tag == W + "sym":
+            continue
+        if node.tag == W + "t":
+            out.extend((node, i) for i in range(len(node.text or "")))
+        else:
+            out.append((None, None))
+    return out
+
+
+def spread(cells: list[tuple], rep: str, edits: dict) -> None:
+    """Write `rep` over the characters `cells` ((node, index) pairs, None for tabs/breaks): one
+    character per position when the lengths agree (each run keeps its share), else all of it at
+    the first position and nothing at the others."""
+    same = len(rep) == len(cells)
+    first = True
+    for k, (n, i) in enumerate(cells):
+        if n is None:
+            continue
+        chars = edits.setdefault(n, list(n.text or ""))
+        chars[i] = rep[k] if same else (rep if first else "")
+        first = False
+
+
+def _redact_paragraph(p, rs: RunStyle, spans: list[tuple[int, int, str, str]], mode: str) -> set[str]:
+    """Replace the spans (start, end, category, text) in place; return the texts not found where
+    the finding said (they go to the text-wide pass)."""
+    cmap = char_map(p, rs)
+    text = "".join((n.text[i] if n is not None else "\t") for n, i in cmap)
+    edits: dict = {}
+    missed: set[str] = set()
+    for a, b, cat, ftext in spans:
+        if text[a:b] != ftext:
+            k = text.find(ftext) if ftext else -1
+            if k < 0:
+                missed.add(ftext)
+                continue
+            a, b = k, k + len(ftext)
+        spread(cmap[a:b], mask(text[a:b], cat, mode), edits)
+    for n, chars in edits.items():
+        n.text = "".join(chars)
+        n.set(XML_SPACE, "preserve")
+    return missed
+
+
+def _drop_if_empty(p, rs: RunStyle) -> None:
+    """A paragraph that held only the mark goes too (a cell keeps its one paragraph)."""
+    par = p.getparent()
+    if par is None or par.tag != W + "body":
+        return
+    if not "".join((n.text[i] if n is not None else "") for n, i in char_map(p, rs)).strip():
+        par.remove(p)
+
+
+def _accept_revisions(root) -> None:
+    for tag in (W + "del", W + "moveFrom"):
+        for el in list(root.iter(tag)):
+            par = el.getparent()
+            if par is not None and par.tag not in (W + "rPr", W + "pPr"):
+                par.remove(el)
+    for tag in (W + "ins", W + "moveTo"):
+        for el in list(root.iter(tag)):
+            par = el.getparent()
+            if par is None:
+                continue
+            if par.tag in (W + "rPr", W + "pPr", W + "trPr"):
+                par.remove(el)
+                continue
+            idx = par.index(el)
+            for child in list(el):
+                par.insert(idx, child)
+                idx += 1
+            par.remove(el)
+    for tag in (W + "rPrChange", W + "pPrChange", W + "sectPrChange", W + "tblPrChange", W + "trPrChange",
+                W + "tcPrChange", W + "tblGridChange", W + "numberingChange", W + "moveFromRangeStart",
+                W + "moveFromRangeEnd", W + "moveToRangeStart", W + "moveToRangeEnd", W + "del"):
+        for el in list(root.iter(tag)):
+            el.getparent().remove(el)
+    for el in list(root.iter(W + "delText", W + "delInstrText")):
+        el.getparent().remove(el)
+
+
+def _drop_comments_and_hidden(root, rs: RunStyle) -> None:
+    for el in list(root.iter(W + "commentRangeStart", W + "commentRangeEnd")):
+        el.getparent().remove(el)
+    for ref in list(root.iter(W + "commentReference")):
+        run = ref.getparent()
+        if run is not None and run.tag == W + "r" and run.getparent() is not None:
+            run.getparent().remove(run)
+        elif run is not None:
+            run.remove(ref)
+    for r in list(root.iter(W + "r")):
+        if rs.vanished(r) and r.getparent() is not None:
+            r.getparent().remove(r)
+
+
+def _replace_everywhere(root, texts: dict[str, str]) -> None:
+    if not texts:
+        return
+    order = sorted(texts, key=len, reverse=True)
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            if el.text and any(t in el.text for t in order):
+                for t in order:
+                    el.text = el.text.replace(t, texts[t])
+            for k, v in el.attrib.items():
+                if any(t in v for t in order):
+                    for t in order:
+                        v = v.replace(t, texts[t])
+                    el.set(k, v)
+
+
+def _cleared(raw: bytes) -> bytes:
+    root = parse_xml(raw)
+    for child in list(root):
+        root.remove(child)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _drop_thumbnail_rel(raw: bytes) -> bytes:
+    root = parse_xml(raw)
+    for rel in list(root):
+        if (rel.get("Type") or "").endswith("/thumbnail"):
+            root.remove(rel)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
+    zf = open_zip(data)
+    with zf:
+        names = zf.namelist()
+        nameset = set(names)
+        main = main_part(zf, nameset)
+        rs = RunStyle(hidden_styles_from(zf, nameset))
+        stories = [main] + story_parts(nameset, "word/header") + story_parts(nameset, "word/footer") \
+            + [n for n in ("word/footnotes.xml", "word/endnotes.xml") if n in nameset]
+        everywhere: dict[str, str] = {}
+        for f in findings:
+            if f.text:
+                everywhere[f.text] = mask(f.text, f.category, mode)
+        out_parts: dict[str, bytes] = {}
+        for part in names:
+            if not part.endswith((".xml", ".rels")) or part.startswith("docProps/thumbnail"):
+                continue
+            raw = read_part(zf, part)
+            if part in _CLEARED_PARTS:
+                out_parts[part] = _cleared(raw)
+                continue
+            if part == "_rels/.rels":
+                out_parts[part] = _drop_thumbnail_rel(raw)
+                continue
+            if not part.startswith("word/"):
+                continue
+            root = parse_xml(raw)
+            if part in stories:
+                pindex = {i: p for p, i in paragraph_index(root).items()}
+                by_para: dict[int, list] = {}
+                for f in findings:
+                    loc = f.location or {}
+                    if f.layer in STORY_LAYERS and loc.get("part") == part and "paragraph" in loc:
+                        by_para.setdefault(loc["paragraph"], []).append((f.start, f.end, f.category, f.text))
+                for i, spans in by_para.items():
+                    p = pindex.get(i)
+                    if p is not None:
+                        _redact_paragraph(p, rs, spans, mode)
+                        if any(removes(s[2]) for s in spans):
+                            _drop_if_empty(p, rs)
+                _accept_revisions(root)
+                _drop_comments_and_hidden(root, rs)
+            _replace_everywhere(root, everywhere)
+            out_parts[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in zf.infolist():
+                name = info.filename
+                if name.startswith("docProps/thumbnail"):
+                    continue
+                body = out_parts.get(name)
+                if body is None:
+                    body = zf.read(name)
+                out.writestr(name, body)
+    return buf.getvalue()
+
+
+__all__ = ["redact_docx", "apply_spans", "removes"]

@@ -1,0 +1,115 @@
+"""Redacted XLSX in the original format: cell values (shared strings, inline strings, plain
+values and cached formula results), header/footer text, comments and properties.
+
+A cell's findings come with (sheet, cell) and offsets into the cell text; a shared string can
+serve many cells, so the matched texts are masked wherever they occur in any string item (a
+string that holds the matched text is the same disclosure in every cell that shows it). Values
+that are not strings (a phone number typed as a number) become inline strings holding the mask,
+their formula dropped. Comments are emptied, core/app/custom properties cleared.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+
+from lxml import etree
+
+from ..extract.xmlsafe import parse_xml
+from ..extract.zipsafe import open_zip, read_member
+from .docx import XML_SPACE, _cleared, _drop_thumbnail_rel, _replace_everywhere, spread
+from .ops import mask
+
+S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_CLEARED = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
+
+
+def mask_occurrences(nodes: list, texts: dict[str, str]) -> bool:
+    """Mask every occurrence of the keys of `texts` in the text that `nodes` (elements whose
+    .text is the content, in order) make together; a match may span nodes. True if changed."""
+    cmap = [(n, i) for n in nodes for i in range(len(n.text or ""))]
+    whole = "".join(n.text or "" for n in nodes)
+    edits: dict = {}
+    for t in sorted(texts, key=len, reverse=True):
+        start = whole.find(t)
+        while start >= 0:
+            spread(cmap[start:start + len(t)], texts[t], edits)
+            start = whole.find(t, start + len(t))
+    for n, chars in edits.items():
+        n.text = "".join(chars)
+        n.set(XML_SPACE, "preserve")
+    return bool(edits)
+
+
+def _string_nodes(el) -> list:
+    return [t for t in el.iter(S + "t") if not any(a.tag == S + "rPh" for a in t.iterancestors())]
+
+
+def _sheet(root, texts: dict[str, str]) -> None:
+    for c in root.iter(S + "c"):
+        kind = c.get("t") or "n"
+        if kind == "s":
+            continue
+        if kind == "inlineStr":
+            is_ = c.find(S + "is")
+            if is_ is not None:
+                mask_occurrences(_string_nodes(is_), texts)
+            continue
+        v = c.find(S + "v")
+        if v is None or not v.text or not any(t in v.text for t in texts):
+            continue
+        value = v.text
+        for t in sorted(texts, key=len, reverse=True):
+            value = value.replace(t, texts[t])
+        for child in list(c):
+            c.remove(child)
+        c.set("t", "inlineStr")
+        is_ = etree.SubElement(c, S + "is")
+        t_el = etree.SubElement(is_, S + "t")
+        t_el.text = value
+        t_el.set(XML_SPACE, "preserve")
+
+
+def _comments(root) -> None:
+    for t in root.iter(S + "t"):
+        t.text = ""
+    for a in root.iter(S + "author"):
+        a.text = ""
+
+
+def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
+    texts = {f.text: mask(f.text, f.category, mode) for f in findings if f.text}
+    zf = open_zip(data)
+    with zf:
+        out_parts: dict[str, bytes] = {}
+        for name in zf.namelist():
+            if not name.endswith((".xml", ".rels")):
+                continue
+            raw = read_member(zf, name)
+            if name in _CLEARED or "threadedComment" in name or name.startswith("xl/persons/"):
+                out_parts[name] = _cleared(raw)
+                continue
+            if name == "_rels/.rels":
+                out_parts[name] = _drop_thumbnail_rel(raw)
+                continue
+            if not name.startswith("xl/"):
+                continue
+            root = parse_xml(raw)
+            tag = root.tag
+            if tag == S + "sst":
+                for si in root.iter(S + "si"):
+                    mask_occurrences(_string_nodes(si), texts)
+            elif tag in (S + "worksheet", S + "chartsheet"):
+                _sheet(root, texts)
+            elif tag == S + "comments":
+                _comments(root)
+            if tag != S + "workbook":       # sheet names are references: left alone
+                _replace_everywhere(root, texts)
+            out_parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in zf.infolist():
+                if info.filename.startswith("docProps/thumbnail"):
+                    continue
+                body = out_parts.get(info.filename)
+                out.writestr(info.filename, body if body is not None else zf.read(info.filename))
+    return buf.getvalue()

@@ -254,7 +254,7 @@ def main(argv=None):
                                    "flag": bool(s >= thr), "domain": e["domain"], "register": e["register"],
                                    "unit": e["unit"], "fold": f, "twin": bool(e["twin_id"])})
             rp = risk([t for t, _ in pub])
-            for (t, src), s in zip(pub, rp):
+            for (_t, src), s in zip(pub, rp):
                 rows[name].append({"kind": "public", "source": src, "risk": float(s), "flag": bool(s >= thr), "fold": f})
             risk(unit5k)
             t0 = time.perf_counter()

@@ -23,6 +23,7 @@ Policy (documented in models/MODEL_CARD_names.md):
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 from ..config import NamesScope, ScanConfig
@@ -192,8 +193,12 @@ class NamesDetector(Detector):
         scope = config.names_scope.value
         if scope == "all" and config.names_report == "relevant":
             scope = "relevant"
-        from .. import harm
-        cue = harm.HarmRules.load(harm.default_path(config.lexicons)).personnel_cue
+        # the personnel cue is data of the post-processing (lexicons/harm.toml [names]); read here
+        # from the same file, so the tagger reads exactly where harm.name_matters will look
+        harm_toml = config.lexicons / "harm.toml"
+        cue = None
+        if harm_toml.exists():
+            cue = re.compile(tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]["personnel_cue"])
         return cls(scope=scope, personnel_cue=cue)   # a missing or altered model file raises
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

@@ -137,7 +137,7 @@ def test_relevant_scope_reads_only_where_names_can_matter():
     from scanner.harm import HarmRules, default_path
     from scanner.model import Segment
     from scanner.rules import default_lexicon_dir
-    rules = HarmRules.load(default_path(default_lexicon_dir()))
+    rules = HarmRules.load(default_path(default_lexicon_dir()))    # the same cue the detector reads
     det = NamesDetector(scope="relevant", personnel_cue=rules.personnel_cue)
     news = "在昨晚结束的比赛中，主队逆转取胜，主教练对队员表现给予肯定。"
     assert det.windows(Segment(0, "body", news), news, False) == []

@@ -81,8 +81,10 @@ def fit(examples: list[dict], C: float = C_REG, lexicon: dict | None = None) -> 
     n_pub = int((y == 0).sum())
     n_pos = len(y) - n_pub
     w = np.where(y == 0, 1.0, POS_MASS * n_pub / max(1, n_pos))
+    from threadpoolctl import threadpool_limits
     clf = LogisticRegression(C=C, max_iter=4000, tol=1e-6)
-    clf.fit(hstack([X, csr_matrix(Cm)]).tocsr(), y, sample_weight=w)
+    with threadpool_limits(limits=1):     # one BLAS thread even when numpy was imported first: same bits
+        clf.fit(hstack([X, csr_matrix(Cm)]).tocsr(), y, sample_weight=w)
     F = vocab.size
     # a label without training examples (a category whose only domain is held out) never wins
     coef = np.zeros((len(LABELS), clf.coef_.shape[1]))

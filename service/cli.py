@@ -171,9 +171,21 @@ def cmd_worker(args) -> int:
 
 def cmd_audit(args) -> int:
     from . import audit
+    from .jobs import write_checkpoint
     st = _state(args)
+    if args.action == "checkpoint":
+        cp = write_checkpoint(st)
+        print(json.dumps(cp, sort_keys=True))
+        if not args.json:
+            print(f"已写入 {st.settings.checkpoint_path}；请将上一行另行保存（保密办留存），校验时用 "
+                  f"`baomi audit verify --checkpoint 文件` / checkpoint appended; keep the line above elsewhere",
+                  file=sys.stderr)
+        return 0
+    cps = audit.read_checkpoints(st.settings.checkpoint_path)
+    for f in args.checkpoint or ():
+        cps += audit.read_checkpoints(Path(f))
     with st.db.read() as s:
-        res = audit.verify(s)
+        res = audit.verify(s, cps)
     if args.json:
         print(json.dumps(res.to_dict(), ensure_ascii=False))
     elif res.ok:
@@ -193,7 +205,26 @@ def cmd_user(args) -> int:
             for u in s.execute(select(User).order_by(User.id)).scalars():
                 print(f"{u.id}\t{u.username}\t{u.role}\t{'active' if u.active else 'disabled'}")
         return 0
+    if args.action == "unlock":
+        from .accounts import name_mac
+        from .models import LoginThrottle
+        with st.db.write() as s:
+            u = s.execute(select(User).where(User.username == args.username)).scalar_one_or_none()
+            if u is None:
+                print("用户不存在 / no such user", file=sys.stderr)
+                return 1
+            row = s.get(LoginThrottle, "u:" + name_mac(st, u.username)[:40])
+            if row is not None:
+                s.delete(row)
+            audit.append(s, audit.SYSTEM, "user.unlocked", "user", str(u.id), after={"via": "cli"})
+        print(f"已解除登录锁定 / unlocked: {args.username}")
+        return 0
+    from .security import end_sessions, password_problem
     pw = args.password or secrets.token_urlsafe(12)
+    why = password_problem(pw, args.username or "", args.display_name or "")
+    if why:
+        print(f"密码不符合要求 / weak password: {why}", file=sys.stderr)
+        return 1
     with st.db.write() as s:
         u = s.execute(select(User).where(User.username == args.username)).scalar_one_or_none()
         if args.action == "add":
@@ -210,7 +241,9 @@ def cmd_user(args) -> int:
                 print("用户不存在 / no such user", file=sys.stderr)
                 return 1
             u.password_hash = hash_password(pw)
-            audit.append(s, audit.SYSTEM, "user.updated", "user", str(u.id), after={"password_reset": True})
+            ended = end_sessions(s, u.id)          # a new password ends every session of the user
+            audit.append(s, audit.SYSTEM, "user.updated", "user", str(u.id),
+                         after={"password_reset": True, "sessions_ended": ended})
     print(f"{args.username}\t{pw}")
     return 0
 
@@ -267,11 +300,16 @@ def add_commands(sub) -> None:
                     help="按保留期清除草稿后退出 / run the retention purge once and exit")
     sp.set_defaults(func=cmd_worker)
     sp = common(sub.add_parser("audit", help="审计 / audit"))
-    sp.add_argument("action", choices=["verify"])
+    sp.add_argument("action", choices=["verify", "checkpoint"],
+                    help="verify: 校验审计链与检查点 / check the chain and checkpoints; "
+                         "checkpoint: 签名记录当前链头 / sign and append the head")
+    sp.add_argument("--checkpoint", action="append", metavar="FILE",
+                    help="另存的检查点文件（可多次）/ checkpoints kept elsewhere (repeatable)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_audit)
     sp = common(sub.add_parser("user", help="用户 / users"))
-    sp.add_argument("action", choices=["add", "passwd", "list"])
+    sp.add_argument("action", choices=["add", "passwd", "list", "unlock"],
+                    help="add 新建 / passwd 重设密码（结束其全部会话）/ list 列出 / unlock 解除登录锁定")
     sp.add_argument("username", nargs="?")
     sp.add_argument("--role", choices=["author", "reviewer", "approver", "admin"], default="author")
     sp.add_argument("--display-name", default="")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # the newest migration in service/migrations/versions (tests/service/test_storage.py checks it)
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -56,6 +56,7 @@ class Database:
             self.write_engine = create_engine(url, pool_size=20, max_overflow=30, pool_timeout=60,
                                               pool_pre_ping=True)
             self.read_engine = self.write_engine
+        self.audit_key = None       # service.crypto.AuditKey, set by ServiceState.build: the audit chain's HMAC key
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
         self._write_lock = threading.RLock()
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -74,6 +75,7 @@ class Database:
 
     def _write_txn(self):
         s = self._write()
+        s.info["audit_key"] = self.audit_key
         try:
             yield s
             s.commit()
@@ -86,6 +88,7 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         s = self._read()
+        s.info["audit_key"] = self.audit_key
         try:
             yield s
         finally:

@@ -3,13 +3,14 @@ and `Requires(action)`, the role and scope check of an action in the workflow's 
 table. Every denial is 401 (who are you) or 403 (not allowed) with a code."""
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from . import audit, workflow
 from .errors import err
-from .models import User
+from .models import User, WebSession
 from .principal import Principal
 from .security import (CSRF_HEADER, ROLE_SCOPES, SESSION_COOKIE, csrf_ok, lookup_api_key,
                        lookup_session)
@@ -63,12 +64,19 @@ def get_principal(request: Request, st: State) -> Principal:
     if not token:
         raise err(401, "auth_required", "需要登录或提供 API 密钥。")
     with st.db.read() as s:
-        sess = lookup_session(s, token)
+        sess = lookup_session(s, token, st.settings.session_idle_s)
         user = s.get(User, sess.user_id) if sess else None
         if sess is None or user is None or not user.active:
             raise err(401, "session_expired", "登录已过期，请重新登录。")
         p = Principal(user.id, user.username, user.display_name, user.role, "session",
                       set(ROLE_SCOPES[user.role]), None, sess.csrf_token, ip)
+        seen, sid = sess.last_seen_at or sess.created_at, sess.id
+    if time.time() - seen > min(60.0, st.settings.session_idle_s / 4):
+        # the idle clock restarts (written at most once a minute per session: no write per request)
+        with st.db.write() as s:
+            row = s.get(WebSession, sid)
+            if row is not None:
+                row.last_seen_at = time.time()
     if request.method in UNSAFE:
         site = request.headers.get("sec-fetch-site", "")
         if site and site not in ("same-origin", "none"):

@@ -128,8 +128,17 @@ def startup_sweep(st: ServiceState) -> dict:
         with st.db.write() as s:
             for job in s.execute(select(Job).where(Job.blob_id.in_(missing))).scalars():
                 _finish_failed(s, st, job, "failed:blob_missing")
+    write_checkpoint(st)
     log.info("startup sweep %s", out)
     return out
+
+
+def write_checkpoint(st: ServiceState) -> dict:
+    """A signed checkpoint of the audit chain's head, appended to the checkpoint file."""
+    with st.db.read() as s:
+        cp = audit.checkpoint(s)
+    audit.append_checkpoint(st.settings.checkpoint_path, cp)
+    return cp
 
 
 def _alive(pid: int) -> bool:
@@ -181,6 +190,9 @@ def worker_loop(st: ServiceState) -> None:
             if time.time() - last_purge > 3600:
                 last_purge = time.time()
                 purge_expired(st)
+                if last_purge - st.last_checkpoint > 3000:     # one per hour, whichever worker comes first
+                    st.last_checkpoint = last_purge
+                    write_checkpoint(st)
             job_id = claim(st, tag)
             if job_id is None:
                 st.wake.wait(0.5)

@@ -65,7 +65,19 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[float] = mapped_column(Float, default=now)
-    expires_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)                       # absolute expiry
+    last_seen_at: Mapped[float | None] = mapped_column(Float, nullable=True)   # idle expiry from here
+
+
+class LoginThrottle(Base):
+    """Failed logins per account ("u:" + keyed hash of the name) and per client address ("ip:…"):
+    after the free attempts each failure doubles the wait (locked_until); an admin can lift it."""
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure: Mapped[float] = mapped_column(Float, default=now)
+    last_failure: Mapped[float] = mapped_column(Float, default=now)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Submission(Base):
@@ -103,6 +115,9 @@ class Version(Base):
     job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     report_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     note: Mapped[str] = mapped_column(SafeText, default="")
+    # keyed fingerprint (HMAC) of the version's visible text, whitespace-insensitive: the gate
+    # matches an approved upload when a CMS sends the same text as JSON (service.textmac)
+    text_mac: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     __table_args__ = (UniqueConstraint("submission_id", "number", name="uq_version_number"),)
 
@@ -161,9 +176,13 @@ class FindingRow(Base):
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # explanation, suggestion and location can quote the matched text: they live encrypted in
+    # detail_enc (AES-GCM, the finding's report id as associated data), removed by the retention
+    # purge; the plain columns stay empty ("" / "{}") for rows written since issue 13
     explanation: Mapped[str] = mapped_column(SafeText, default="")
     suggestion: Mapped[str] = mapped_column(SafeText, default="")
     location: Mapped[str] = mapped_column(SafeText, default="{}")
+    detail_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Verdict(Base):

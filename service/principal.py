@@ -32,5 +32,6 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        """Sees every submission, report and job (not only its own)."""
-        return self.role in STAFF
+        """Sees every submission, report and job (not only its own): a staff role, on a credential
+        that carries the `review` scope (a reviewer's `scan` key sees only what it created)."""
+        return self.role in STAFF and "review" in self.scopes

@@ -57,6 +57,25 @@ def verify_password(stored: str | None, pw: str) -> bool:
         return False
 
 
+PASSWORD_MIN = 12
+ROLE_RANK = {"author": 0, "reviewer": 1, "approver": 2, "admin": 3}   # a move down ends the user's sessions
+
+
+def password_problem(pw: str, username: str, display_name: str = "") -> str | None:
+    """Why `pw` is not acceptable (Chinese, for the person), or None: at least PASSWORD_MIN
+    characters, not the user name (nor containing it), and not guessable by zxcvbn (score < 3:
+    common passwords, keyboard runs, repeats, dates, words with substitutions, the user's names)."""
+    if len(pw) < PASSWORD_MIN:
+        return f"密码至少 {PASSWORD_MIN} 个字符。"
+    name = (username or "").casefold()
+    if name and (pw.casefold() == name or (len(name) >= 3 and name in pw.casefold())):
+        return "密码不能与用户名相同或包含用户名。"
+    from zxcvbn import zxcvbn
+    if zxcvbn(pw[:100], user_inputs=[x for x in (username, display_name) if x])["score"] < 3:
+        return "密码过于常见或容易猜测（如常用密码、连续或重复字符、日期、单词），请换一个更长、更不规则的密码。"
+    return None
+
+
 def sha256_hex(s: str) -> str:
     return hashlib.sha256(s.encode()).hexdigest()
 
@@ -81,17 +100,28 @@ def lookup_api_key(s: Session, presented: str) -> ApiKey | None:
 def create_session(s: Session, user: User, ttl_s: int) -> tuple[str, WebSession]:
     """-> (cookie token, row). The row's csrf_token goes into pages/forms and the X-CSRF-Token header."""
     token = secrets.token_urlsafe(32)
+    t = time.time()
     row = WebSession(id=sha256_hex(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-                     expires_at=time.time() + ttl_s)
+                     expires_at=t + ttl_s, last_seen_at=t)
     s.add(row)
     return token, row
 
 
-def lookup_session(s: Session, token: str) -> WebSession | None:
+def lookup_session(s: Session, token: str, idle_s: float | None = None) -> WebSession | None:
+    """The live session of cookie `token`: not past its absolute expiry, nor idle longer than idle_s."""
     row = s.get(WebSession, sha256_hex(token))
-    if row is None or row.expires_at < time.time():
+    t = time.time()
+    if row is None or row.expires_at < t:
+        return None
+    if idle_s is not None and t - (row.last_seen_at or row.created_at) > idle_s:
         return None
     return row
+
+
+def end_sessions(s: Session, user_id: int) -> int:
+    """Delete every session of a user (password changed, role lowered, deactivated) -> how many."""
+    from sqlalchemy import delete
+    return s.execute(delete(WebSession).where(WebSession.user_id == user_id)).rowcount or 0
 
 
 def csrf_ok(expected: str | None, presented: str | None) -> bool:

@@ -53,14 +53,36 @@ class Settings(BaseSettings):
     encryption_key: str = ""
     encryption_key_file: Path | None = None
     retention_days: float = 90.0
+    # browser sessions: absolute lifetime from login, and idle time without a request (both end it)
     session_ttl_s: int = 8 * 3600
+    session_idle_s: int = 30 * 60
     cookie_secure: bool = False
+    # the audit chain's HMAC key (created at first start, 0600; default DATA_DIR/keys/audit.key) and
+    # the append-only file of signed checkpoints of its head (default DATA_DIR/audit-checkpoints.jsonl)
+    audit_key_file: Path | None = None
+    audit_checkpoint_file: Path | None = None
+    # failed logins: free attempts per account and per client address (within login_window_s of
+    # the first failure), then each failure doubles the wait from login_backoff_s up to
+    # login_backoff_max_s (429 with Retry-After; an admin can lift an account's lock)
+    login_free_per_account: int = 5
+    login_free_per_address: int = 20
+    login_window_s: float = 900.0
+    login_backoff_s: float = 2.0
+    login_backoff_max_s: float = 900.0
     create_demo_accounts: bool = True
 
     @field_validator("isolated", mode="before")
     @classmethod
     def _isolation(cls, v: Any) -> Isolation:
         return Isolation.parse(v)
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.data_dir / "keys" / "audit.key"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
 
     @cached_property
     def resolved_db_url(self) -> str:

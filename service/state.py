@@ -18,13 +18,20 @@ from scanner.engine import Scanner
 from scanner.rules import default_lexicon_dir
 from scanner.taxonomy import Taxonomy
 
-from .crypto import Cipher, load_key
+from .crypto import Cipher, load_audit_key, load_key
 from .db import Database
 from .metrics import Metrics
 from .settings import Settings
 from .storage import BlobStore
 
 log = logging.getLogger("baomi.service")
+
+
+def _next_seq(db: Database) -> int:
+    from sqlalchemy import select
+    from .models import AuditHead
+    with db.read() as s:
+        return s.execute(select(AuditHead.seq).where(AuditHead.id == 1)).scalar_one() + 1
 
 
 @dataclass
@@ -39,6 +46,7 @@ class ServiceState:
     wake: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
     workers: list = field(default_factory=list)
+    last_checkpoint: float = 0.0
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _taxonomy: tuple = field(default=(None, None), repr=False)       # (scanner, its taxonomy)
 
@@ -49,6 +57,7 @@ class ServiceState:
         cipher = Cipher(key)
         db = Database(settings.resolved_db_url)
         db.migrate()
+        db.audit_key = load_audit_key(settings.audit_key_path, lambda: _next_seq(db))
         st = cls(settings=settings, db=db, cipher=cipher, blobs=BlobStore(settings.data_dir, cipher))
         if load_scanner:
             st.get_scanner()

@@ -77,7 +77,8 @@ ANY, OWNER, OWNER_OR_ADMIN = "any", "owner", "owner_or_admin"
 @dataclass(frozen=True)
 class Permission:
     roles: tuple[str, ...] = ()       # empty: any role
-    scope: str | None = None          # the credential must carry it (sessions: their role's scopes)
+    scope: str | tuple[str, ...] | None = None   # the credential must carry it (or one of them);
+                                      # sessions carry their role's scopes, API keys their own
     who: str = ANY                    # relation to the submission: ANY (who may see it), OWNER, OWNER_OR_ADMIN
     excludes: tuple[str, ...] = ()    # the submission's own people who may not act (see `involved`):
                                       # "submitter" (its owner, anyone who authored a version),
@@ -85,10 +86,16 @@ class Permission:
     zh: str = "执行此操作"              # the act in words, for messages
 
 
+# what reading a submission (its drafts, report, record, audit trail) needs: `submit` for one's own,
+# `review` for staff; a `scan` or `gate` key reads neither
+READ = ("submit", "review")
+# stored reports and jobs: any working scope (a scan or gate key reads back what it created)
+WORK = ("scan", "gate", "submit", "review")
+
 PERMISSIONS: dict[str, Permission] = {
     # the submission workflow (see TRANSITIONS for the states)
-    "submission.view": Permission(),                    # owner or staff (see `visible`)
-    "submission.list": Permission(),                    # staff see all, others their own
+    "submission.view": Permission((), READ),            # owner or staff (see `visible`)
+    "submission.list": Permission((), READ),            # staff see all, others their own
     "submit": Permission(AUTHORS, "submit"),
     "resubmit": Permission(AUTHORS, "submit", OWNER, zh="提交新版本"),
     "withdraw": Permission((), "submit", OWNER_OR_ADMIN),
@@ -99,12 +106,12 @@ PERMISSIONS: dict[str, Permission] = {
     # scans, the CMS gate, stored reports and jobs
     "scan": Permission((), "scan"),
     "gate": Permission((), "gate"),
-    "report.view": Permission(),                        # its creator or staff
-    "job.view": Permission(),                           # its creator or staff
+    "report.view": Permission((), WORK),                # its creator or staff
+    "job.view": Permission((), WORK),                   # its creator or staff
     # review tools and administration
-    "queue.view": Permission(STAFF),
-    "lexicon.view": Permission(STAFF),
-    "allowlist.view": Permission(APPROVERS),
+    "queue.view": Permission(STAFF, "review"),
+    "lexicon.view": Permission(STAFF, "review"),
+    "allowlist.view": Permission(APPROVERS, "approve"),
     "allowlist.edit": Permission(APPROVERS, "approve"),
     "admin": Permission(ADMINS, "admin"),               # users, API keys, lexicon edits, audit verify
 }
@@ -164,8 +171,9 @@ def _sources(action: str, decision: str | None) -> tuple[str, ...]:
 
 
 def visible(p: Principal, owner_id: int | None) -> bool:
-    """May `p` see a submission, report or job created by `owner_id`: its owner, or staff."""
-    return p.role in STAFF or owner_id == p.user_id
+    """May `p` see a submission, report or job created by `owner_id`: its owner, or staff (a staff
+    role on a credential with the `review` scope: Principal.is_staff)."""
+    return p.is_staff or owner_id == p.user_id
 
 
 def denial(p: Principal, action: str, sub: Submission | None = None,
@@ -178,8 +186,9 @@ def denial(p: Principal, action: str, sub: Submission | None = None,
     perm = PERMISSIONS[action]
     if perm.roles and p.role not in perm.roles:
         return err(403, "role_forbidden", "当前角色无权执行此操作。", required_roles=list(perm.roles))
-    if perm.scope and perm.scope not in p.scopes:
-        return err(403, "scope_forbidden", "该凭据没有执行此操作的权限范围。", required_scope=perm.scope)
+    need = (perm.scope,) if isinstance(perm.scope, str) else perm.scope
+    if need and not set(need) & p.scopes:
+        return err(403, "scope_forbidden", "该凭据没有执行此操作的权限范围。", required_scope=" | ".join(need))
     if sub is None:
         return None
     if not visible(p, sub.owner_id):
@@ -377,7 +386,7 @@ def list_submissions(st: ServiceState, p: Principal, *, status: str | None = Non
     """Submissions `p` may see (staff: all; others: their own), filtered; counts per status."""
     with st.db.read() as s:
         q = select(Submission)
-        if p.role not in STAFF:
+        if not p.is_staff:
             q = q.where(Submission.owner_id == p.user_id)
         if status:
             q = q.where(Submission.status.in_([x.strip() for x in status.split(",")]))

@@ -81,6 +81,14 @@ def patch_user(user_id: int, body: UserPatch, p: CurrentPrincipal, st: State):
     return accounts.patch_user(st, p, user_id, body)
 
 
+@router.post("/admin/users/{user_id}/unlock", summary="解除登录锁定 / lift a login lock",
+             dependencies=[Requires("admin")],
+             description="登录失败次数过多后账号需等待；管理员可立即解除（仅管理员）。\n\n"
+                         "After too many failed logins an account waits; an admin lifts it (admin only).")
+def unlock_user(user_id: int, p: CurrentPrincipal, st: State):
+    return accounts.unlock(st, p, user_id)
+
+
 @router.post("/admin/api-keys", response_model=KeyOut, status_code=201, summary="创建 API 密钥 / create API key",
              dependencies=[Requires("admin")],
              description="为 CMS 等客户端创建密钥；完整密钥只显示这一次，库中仅存哈希。\n\nCreates a key; the full key is shown once, only its hash is stored.")
@@ -105,5 +113,6 @@ def revoke_key(key_id: int, p: CurrentPrincipal, st: State):
             responses={200: {"model": VerifyOut}, **errors(401, 403)},
             description="重新计算哈希链，发现被修改或删除的记录时返回 broken_at。\n\nRecomputes the hash chain; reports broken_at on an edited or deleted entry.")
 def audit_verify(st: State):
+    cps = audit.read_checkpoints(st.settings.checkpoint_path)
     with st.db.read() as s:
-        return audit.verify(s).to_dict()
+        return audit.verify(s, cps).to_dict()

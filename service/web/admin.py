@@ -132,6 +132,16 @@ async def users_update(user_id: int, request: Request):
     return redirect("/admin/users", msg="user")
 
 
+@router.post("/admin/users/{user_id}/unlock")
+async def users_unlock(user_id: int, request: Request):
+    form, p = await form_principal_async(request)
+    try:
+        await run_in_threadpool(accounts.unlock, state(request), p, user_id)
+    except APIError as exc:
+        return redirect("/admin/users", err=exc.code)
+    return redirect("/admin/users", msg="unlocked")
+
+
 def _keys_ctx(st, p) -> dict:
     keys = accounts.list_keys(st, p)
     with st.db.read() as s:

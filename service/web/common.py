@@ -126,7 +126,7 @@ def render(request: Request, template: str, ctx: dict, status: int = 200, p: Pri
 FLASH = {"submitted": "已提交，自动审查进行中。", "version": "新版本已提交，自动审查进行中。",
          "verdict": "审查结论已保存。", "reviewed": "审查决定已提交。", "signed": "审批意见已提交。",
          "withdrawn": "申请已撤回。", "published": "已标记为已发布。", "user": "用户已保存。",
-         "key_revoked": "密钥已吊销。", "logout": "已退出登录。",
+         "key_revoked": "密钥已吊销。", "logout": "已退出登录。", "unlocked": "已解除登录锁定。",
          "lexicon": "规则/词表已保存并生效（已记入审计日志）。"}
 ERR_ZH = {"csrf_rejected": "请求来源校验失败（CSRF），请刷新页面后重试。",
           "reason_required": "请填写理由。", "verdicts_missing": "还有发现未给出审查结论。",
@@ -138,7 +138,11 @@ ERR_ZH = {"csrf_rejected": "请求来源校验失败（CSRF），请刷新页面
           "username_taken": "用户名已存在。", "queue_full": "审查队列已满，请稍后重试。",
           "too_many_jobs": "您提交的待处理任务过多，请稍后重试。", "body_too_large": "文件超过大小上限。",
           "not_owner": "只有申请人可以执行此操作。", "role_forbidden": "当前角色无权执行此操作。",
-          "scope_forbidden": "该凭据没有执行此操作的权限范围。"}
+          "scope_forbidden": "该凭据没有执行此操作的权限范围。",
+          "too_many_attempts": "登录失败次数过多，请稍后再试；账号被锁定时可请管理员解除。",
+          "weak_password": "密码不符合要求：至少 12 个字符，不含用户名，不能是常见或容易猜测的密码。",
+          "last_admin": "这是最后一个启用的管理员账号，不能停用或降级。",
+          "user_not_found": "用户不存在。", "storage_full": "存储空间不足，暂时无法接收文件，请稍后重试。"}
 
 
 def safe_next(url: str | None) -> str:
@@ -197,13 +201,18 @@ def error_page(request: Request, exc: APIError) -> Response:
 
 
 class PageRoute(APIRoute):
-    """Every page route: APIError -> an HTML error page (401 -> login), CSP on every answer."""
+    """Every page route: only the session cookie counts (an API key, whatever its scopes, gets
+    403 pages_need_session before the handler runs: keys are for the API, where every route
+    requires an action of the permissions table); APIError -> an HTML error page (401 -> login),
+    CSP on every answer."""
 
     def get_route_handler(self):
         orig = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
             try:
+                if request.headers.get("authorization") or request.headers.get("x-api-key"):
+                    raise err(403, "pages_need_session", "页面只能通过登录会话访问。")
                 resp = await orig(request)
             except APIError as exc:
                 return error_page(request, exc)

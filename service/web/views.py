@@ -73,8 +73,9 @@ async def login_post(request: Request):
     st = state(request)
     try:
         token, _csrf, u = await run_in_threadpool(accounts.login, st, user, pw, client_ip(request))
-    except APIError:
-        return redirect("/login", err="invalid_credentials", next=nxt if nxt != "/" else "")
+    except APIError as exc:
+        code = exc.code if exc.code == "too_many_attempts" else "invalid_credentials"
+        return redirect("/login", err=code, next=nxt if nxt != "/" else "")
     resp = redirect(nxt if nxt != "/" else HOME.get(u.role, "/me"))
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=st.settings.cookie_secure,
                     max_age=st.settings.session_ttl_s, path="/")

@@ -142,3 +142,220 @@ def _web(svc, username: str) -> TestClient:
                                "next": "/"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     return c
+
+
+# -- R3 API-key scopes on every route ------------------------------------------------------------------
+def _key(svc, admin: str, user: str, scopes: list[str]) -> TestClient:
+    c = svc.login(admin)
+    uid = next(u["id"] for u in c.get("/api/v1/admin/users").json() if u["username"] == user)
+    r = c.post("/api/v1/admin/api-keys", json={"user_id": uid, "scopes": scopes, "name": "k"})
+    assert r.status_code == 201, r.text
+    return svc.key_client(r.json()["key"])
+
+
+def test_r3_a_scan_key_reads_no_submission_draft_record_or_audit(svc):
+    sub = submitted(svc, "alice")
+    sid = sub["id"]
+    rid = sub["report"]["report_id"]
+    scan = _key(svc, "root", "rita", ["scan"])               # a reviewer's key, scope scan only
+    for path in ("/api/v1/submissions", f"/api/v1/submissions/{sid}", f"/api/v1/submissions/{sid}?segments=true",
+                 f"/api/v1/submissions/{sid}/record.html", f"/api/v1/submissions/{sid}/record.pdf",
+                 f"/api/v1/submissions/{sid}/audit"):
+        r = scan.get(path)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden", (path, r.status_code)
+    # staff reach through a key only with the review scope: the scan key reads back only its own reports
+    r = scan.get(f"/api/v1/reports/{rid}?segments=true")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_owner"
+    own = scan.post("/api/v1/scan", json={"text": DRAFT})
+    assert own.status_code == 200 and scan.get(f"/api/v1/reports/{own.json()['report_id']}").status_code == 200
+    # and cannot act in the workflow
+    for f in sub["report"]["findings"]:
+        r = scan.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={"verdict": "confirmed"})
+        assert r.status_code == 403
+    # with the review scope the same reviewer's key reads the queue
+    assert _key(svc, "root", "rita", ["review"]).get("/api/v1/submissions").json()["total"] >= 1
+
+
+def test_r3_a_gate_key_cannot_publish_and_allowlist_needs_approve(svc):
+    sub = submitted(svc, "root")
+    rita, boss = svc.login("rita"), svc.login("boss")
+    judge_all(rita, sub)
+    assert rita.post(f"/api/v1/submissions/{sub['id']}/review", json={"decision": "approve"}).status_code == 200
+    assert boss.post(f"/api/v1/submissions/{sub['id']}/approval", json={"decision": "approve"}).status_code == 200
+    gate = _key(svc, "boss", "root", ["gate"])                # the owner's (an admin's) gate-only key
+    r = gate.post(f"/api/v1/submissions/{sub['id']}/publish", json={"url": "https://x.example/1"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden"
+    assert gate.get(f"/api/v1/submissions/{sub['id']}").status_code == 403
+    scan = _key(svc, "root", "apollo", ["scan"])              # an approver's scan key
+    r = scan.get("/api/v1/admin/allowlist")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden"
+    assert _key(svc, "root", "apollo", ["approve"]).get("/api/v1/admin/allowlist").status_code == 200
+    # a key never opens a page, whatever its scopes
+    full = _key(svc, "boss", "root", ["scan", "gate", "submit", "review", "approve", "admin"])
+    for path in ("/me", "/queue", f"/s/{sub['id']}", "/admin", "/admin/keys"):
+        r = full.get(path, follow_redirects=False)
+        assert r.status_code == 403 and "pages_need_session" in r.text, path
+    r = full.post("/admin/keys", data={"name": "x"}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+# -- R4, R12, R13 login throttling, password policy, the last admin ---------------------------------------
+@pytest.fixture(params=BACKENDS)
+def lsvc(request, tmp_path):
+    with running_service(tmp_path, request.param, workers=0, login_free_per_account=3,
+                         login_free_per_address=8, login_backoff_s=30) as s:
+        s.backend = request.param
+        s.user("author", "author", "Correct-Horse-77-Battery")
+        s.user("root", "admin")
+        yield s
+
+
+def _login(c, user, pw):
+    return c.post("/api/v1/auth/login", json={"username": user, "password": pw})
+
+
+def test_r4_thirty_wrong_passwords_then_the_right_one_is_refused_until_unlocked(lsvc):
+    c = lsvc.client
+    codes = [_login(c, "author", f"wrong-{i}").status_code for i in range(30)]
+    assert codes[:3] == [401] * 3 and codes[3] == 401 and set(codes[4:]) == {429}
+    r = _login(c, "author", "Correct-Horse-77-Battery")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.json()["error"]["code"] == "too_many_attempts"
+    # the admin sees the lock and lifts it
+    admin = lsvc.login("root")
+    u = next(u for u in admin.get("/api/v1/admin/users").json() if u["username"] == "author")
+    assert u["locked_until"] is not None
+    assert admin.post(f"/api/v1/admin/users/{u['id']}/unlock").json()["was_locked"] is True
+    assert _login(c, "author", "Correct-Horse-77-Battery").status_code == 200
+
+
+def test_r4_the_wait_doubles_with_each_failure_after_the_free_ones(lsvc):
+    from service.models import LoginThrottle
+    c = lsvc.client
+    for _ in range(3):
+        assert _login(c, "author", "x").status_code == 401
+    waits = []
+    for _ in range(3):
+        assert _login(c, "author", "x").status_code == 401          # counted: starts a wait
+        r = _login(c, "author", "x")
+        assert r.status_code == 429
+        waits.append(int(r.headers["Retry-After"]))
+        with lsvc.st.db.write() as s:                                  # the wait runs out (time passes)
+            for row in s.query(LoginThrottle).filter(LoginThrottle.key.like("u:%")):
+                row.locked_until = 0.0
+    assert waits[0] <= 30 and 55 <= waits[1] <= 60 and 115 <= waits[2] <= 120, waits
+
+
+def test_r4_per_address_limit_across_user_names(lsvc):
+    c = lsvc.client
+    codes = [_login(c, f"nobody{i}", "x").status_code for i in range(10)]
+    assert codes[:8] == [401] * 8 and codes[9] == 429
+    # another client address is not held back by this one
+    other = TestClient(lsvc.app, base_url="http://testserver", client=("10.9.8.7", 5000))
+    assert _login(other, "author", "Correct-Horse-77-Battery").status_code == 200
+
+
+def test_r13_unknown_names_are_not_kept_in_clear_and_rows_are_bounded(lsvc):
+    from sqlalchemy import func, select
+    from service.models import AuditEntry
+    canary = "Canary-Pw-7f3a9c"          # e.g. a password typed into the user-name box
+    c = lsvc.client
+    for _ in range(30):
+        _login(c, canary, "x")
+    with lsvc.st.db.read() as s:
+        rows = s.execute(select(AuditEntry).where(AuditEntry.action.like("auth.login%"))).scalars().all()
+        dump = " ".join(f"{e.actor} {e.object_id} {e.before} {e.after}" for e in rows)
+        n = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+        actors = [e.actor for e in rows]
+    assert canary not in dump and canary.casefold() not in dump
+    assert all(a.startswith("unknown#") for a in actors)
+    assert 3 <= len(rows) <= 6 and n < 12, (len(rows), n)
+    if lsvc.backend == "sqlite":
+        db = lsvc.settings.data_dir / "baomi.db"
+        blob = b"".join(p.read_bytes() for p in db.parent.glob("baomi.db*"))
+        assert canary.encode() not in blob
+
+
+def test_r12_password_policy(lsvc):
+    admin = lsvc.login("root")
+    for pw in ("aaaaaaaaaa", "1234567890", "aaaaaaaaaaaa", "123456789012", "password1234", "qwertyuiop12",
+               "newuser-2024", "newusernewuser"):
+        r = admin.post("/api/v1/admin/users", json={"username": "newuser", "role": "author", "password": pw})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "weak_password", pw
+    r = admin.post("/api/v1/admin/users", json={"username": "newuser", "role": "author", "password": "Vt8#lake-Ochre-mill"})
+    assert r.status_code == 201
+    r = admin.patch(f"/api/v1/admin/users/{r.json()['id']}", json={"password": "1234567890ab"})
+    assert r.status_code == 422
+
+
+def test_r12_the_last_active_admin_stays(lsvc):
+    admin = lsvc.login("root")
+    me = admin.get("/api/v1/auth/me").json()["id"]
+    for body in ({"active": False}, {"role": "approver"}):
+        r = admin.patch(f"/api/v1/admin/users/{me}", json=body)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "last_admin"
+    other = admin.post("/api/v1/admin/users", json={"username": "root2", "role": "admin",
+                                                    "password": "Vt8#lake-Ochre-mill"}).json()["id"]
+    assert admin.patch(f"/api/v1/admin/users/{me}", json={"role": "approver"}).status_code == 200
+    # root is no admin any more; root2, the last one, cannot leave either
+    lsvc.passwords["root2"] = "Vt8#lake-Ochre-mill"
+    r2 = lsvc.login("root2")
+    assert r2.patch(f"/api/v1/admin/users/{other}", json={"active": False}).json()["error"]["code"] == "last_admin"
+
+
+# -- R5 sessions ------------------------------------------------------------------------------------------
+def test_r5_password_reset_and_lower_role_end_every_session(lsvc):
+    lsvc.user("bee", "reviewer", "Correct-Horse-88-Battery")
+    b1, b2 = lsvc.login("bee"), lsvc.login("bee")
+    admin = lsvc.login("root")
+    uid = b1.get("/api/v1/auth/me").json()["id"]
+    assert admin.patch(f"/api/v1/admin/users/{uid}", json={"password": "Vt8#lake-Ochre-mill"}).status_code == 200
+    assert b1.get("/api/v1/auth/me").status_code == 401 and b2.get("/api/v1/auth/me").status_code == 401
+    lsvc.passwords["bee"] = "Vt8#lake-Ochre-mill"
+    b3 = lsvc.login("bee")
+    assert admin.patch(f"/api/v1/admin/users/{uid}", json={"role": "approver"}).status_code == 200
+    assert b3.get("/api/v1/auth/me").status_code == 200           # raised: the session stays
+    assert admin.patch(f"/api/v1/admin/users/{uid}", json={"role": "author"}).status_code == 200
+    assert b3.get("/api/v1/auth/me").status_code == 401           # lowered: it ends
+
+
+def test_r5_cli_passwd_ends_sessions(lsvc):
+    import os
+    import subprocess
+    import sys
+    lsvc.user("cee", "author", "Correct-Horse-99-Battery")
+    c = lsvc.login("cee")
+    args = [sys.executable, "-m", "scanner.cli", "user", "passwd", "cee", "--data-dir", str(lsvc.settings.data_dir)]
+    if lsvc.settings.db_url:
+        args += ["--db-url", lsvc.settings.db_url]
+    env = {**os.environ, "BAOMI_LIGHT_SCANNER": "1", "BAOMI_ARGON2_FAST": "1"}
+    r = subprocess.run(args + ["--password", "12345678901234"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1 and "weak password" in r.stderr
+    assert c.get("/api/v1/auth/me").status_code == 200
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert c.get("/api/v1/auth/me").status_code == 401
+
+
+def test_r5_idle_and_absolute_expiry(lsvc):
+    from service.models import WebSession
+    c1, c2 = lsvc.login("author"), lsvc.login("author")
+    assert lsvc.settings.session_idle_s == 1800 and lsvc.settings.session_ttl_s == 8 * 3600
+    with lsvc.st.db.write() as s:
+        rows = s.query(WebSession).order_by(WebSession.created_at).all()
+        rows[-2].last_seen_at = rows[-2].last_seen_at - 1801           # idle for longer than session_idle_s
+        rows[-1].expires_at = rows[-1].created_at - 1                  # past its absolute expiry
+    assert c1.get("/api/v1/auth/me").status_code == 401
+    assert c2.get("/api/v1/auth/me").status_code == 401
+    c3 = lsvc.login("author")
+    with lsvc.st.db.write() as s:                                      # in use: the idle clock restarts
+        row = s.query(WebSession).order_by(WebSession.created_at.desc()).first()
+        row.last_seen_at -= 1700
+    assert c3.get("/api/v1/auth/me").status_code == 200
+    with lsvc.st.db.read() as s:
+        assert s.query(WebSession).order_by(WebSession.created_at.desc()).first().last_seen_at > time_now() - 60
+
+
+def time_now() -> float:
+    import time
+    return time.time()

@@ -149,12 +149,14 @@ def test_per_principal_limit_429(tmp_path):
 
 
 # -- SQLite under concurrent writers --------------------------------------------------------------
-def _writer_proc(url: str, n_threads: int, cycles: int, q):
+def _writer_proc(url: str, n_threads: int, cycles: int, q, key_path=None):
     from service import audit
+    from service.crypto import load_audit_key
     from service.db import Database
     from service.models import Decision, Submission, now
     import uuid
     db = Database(url)
+    db.audit_key = load_audit_key(key_path, lambda: 1)      # the service's audit key (another process)
     lat, errors = [], []
 
     def work(t):
@@ -192,7 +194,8 @@ def test_concurrent_writers_on_sqlite(tmp_path):
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
         procs, threads, cycles = 4, 4, 20
-        ps = [ctx.Process(target=_writer_proc, args=(url, threads, cycles, q)) for _ in range(procs)]
+        ps = [ctx.Process(target=_writer_proc, args=(url, threads, cycles, q, s.settings.audit_key_path))
+              for _ in range(procs)]
         for p in ps:
             p.start()
         results = [q.get(timeout=600) for _ in ps]

@@ -14,8 +14,10 @@ from service.principal import Principal
 from service.security import ROLE_SCOPES
 from service.settings import Settings
 
-# routes anyone may call, or any authenticated principal about itself
-PUBLIC = {"/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/me"}
+# routes anyone may call, or any authenticated principal about itself (method, path)
+PUBLIC = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/auth/me"),
+          ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/docs"), ("GET", "/api-docs.js"),
+          ("GET", "/openapi.json"), ("HEAD", "/openapi.json")}
 
 
 def who(uid: int, role: str, scopes=None) -> Principal:
@@ -31,19 +33,36 @@ def _routes(routes):
         yield from _routes(r.original_router.routes) if hasattr(r, "original_router") else (r,)
 
 
-def test_every_api_route_requires_an_action_of_the_table(tmp_path):
+def test_every_route_requires_an_action_of_the_table_or_is_a_page_or_public(tmp_path):
+    """Each route of the app (the API, the pages, the ops routes): an API route has exactly one
+    Requires(action) of the permissions table (so its role and scope are checked before the
+    handler runs, for sessions and API keys alike); a page route is a PageRoute (session cookie
+    only: an API key is refused whatever its scopes); anything else is listed in PUBLIC."""
+    from starlette.routing import Mount
+    from service.web.common import PageRoute
     app = create_app(Settings(data_dir=tmp_path))
-    seen = set()
+    seen, pages, public = set(), 0, set()
     for route in _routes(app.routes):
-        path = getattr(route, "path", "")
-        if not path.startswith("/api/v1") or path in PUBLIC:
+        if isinstance(route, Mount):
+            assert route.path == "/static", route.path        # the page assets
+            continue
+        path = route.path
+        methods = set(getattr(route, "methods", None) or {"GET"})
+        if {(m, path) for m in methods} <= PUBLIC:
+            public |= {(m, path) for m in methods}
+            continue
+        if isinstance(route, PageRoute):
+            assert not path.startswith("/api/"), path
+            pages += 1
             continue
         actions = [getattr(d.dependency, "action", None) for d in route.dependencies]
         actions = [a for a in actions if a]
-        assert len(actions) == 1, f"{sorted(route.methods)} {path} has no Requires(...) dependency"
+        assert len(actions) == 1, f"{sorted(methods)} {path} has no Requires(...) dependency"
         assert actions[0] in workflow.PERMISSIONS
         seen.add(actions[0])
-    assert {"scan", "gate", "submit", "review", "approval", "publish", "admin"} <= seen
+    assert {"scan", "gate", "submit", "review", "approval", "publish", "admin", "submission.view",
+            "submission.list", "report.view", "job.view", "allowlist.view"} <= seen
+    assert pages >= 20 and public == PUBLIC
 
 
 def test_transitions_name_known_states_and_actions():

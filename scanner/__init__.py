@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# Nothing leaves the machine. onnxruntime (the LAC name tagger, the OCR engine) ships Microsoft's
+# Nothing leaves the machine. onnxruntime (the OCR engine) ships Microsoft's
 # 1DS telemetry: about 10 s after a session is created a background thread resolves
 # mobile.events.data.microsoft.com and retries with back-off for as long as the process lives (a
 # long-running service, not a short CLI run). `onnxruntime.disable_telemetry_events()` does not stop

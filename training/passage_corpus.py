@@ -1,29 +1,34 @@
-"""The passage classifier's corpus: written positives, generated positives, public negatives.
+"""The passage classifier's corpus: written pairs by domain, generated sentences, public text.
 
 Sources (provenance in training_data/passage/README.md):
-1. training_data/passage/pos_*.txt: sentences written by the project, one label per file.
-2. Generated positives: a grammar per label (FRAMES below) whose slots are filled at random with
-   clauses written by the project; frames are split by a hash of the frame text, so the held-out
-   generated sentences come from frames the model never saw in training.
-3. training_data/passage/hard_negatives.txt: public text written by the project that shares words
-   with the positives (secrecy law text, released statistics, public military news, announced
-   appointments, launches, public schedules).
-4. Generated hard negatives: the same slots in "published" frames (据...发布, 已公示, 发布会).
-5. Public news: ../shared/data/news (People's Daily, MSRA) and ../shared/data/ner/cluener_train.jsonl
-   sentences, split by id; the held-out part is never trained on.
+1. training_data/passage/<domain>.jsonl: sentences and short paragraphs written by the project,
+   44 domains x 8 registers, every non-public item with a public twin (same topic, published);
+   legacy.jsonl: the project's older written sentences (labels mapped onto the taxonomy).
+2. Generated sentences: a grammar per old label (FRAMES below, a minority of the data) whose
+   slots are filled at random; frames map onto the taxonomy (FRAME_LABEL); "public" frames are
+   published phrasings over the same slots.
+3. Public text: ../shared/data/news (People's Daily, MSRA) and CLUENER sentences, split by id.
+4. Evaluation only: published laws and court cases of tests/realdocs (when built).
 
-Every example is (text, label, source, split) with split in {"train", "calib", "heldout"}.
+Every example is a dict: text, label, source, domain, register, unit, twin_id, split; split is
+"train", "calib" (public text the threshold is set on) or "heldout" (public text only used for
+figures). Written domain data is all "train": its figures come from models fitted without the
+domain (training/passage.py --cv).
 """
 from __future__ import annotations
 
-import hashlib
+import json
 import random
 import re
+import tomllib
 
 from .common import DATA, ROOT, is_heldout, read_jsonl
 
-LABELS = ("public", "deployment", "unreleased", "personnel", "internal")
 WRITTEN = ROOT / "training_data" / "passage"
+LEXICON = ROOT / "lexicons" / "passage.toml"
+CATEGORIES = tuple(tomllib.loads(LEXICON.read_text(encoding="utf-8"))["category"])
+LABELS = ("public",) + CATEGORIES
+REALDOCS = ROOT / "tests" / "realdocs" / "files"
 
 S = {
     # shared pieces
@@ -205,10 +210,6 @@ FRAMES = {
 SLOT_RE = re.compile(r"\{(\w+)\}")
 
 
-def _hash01(s: str) -> float:
-    return int(hashlib.md5(s.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
-
-
 # Neutral clauses put before or after a generated sentence of any label (public ones too), so that
 # the context around the content does not decide the label.
 LEADS = ["为做好相关工作，", "根据工作安排，", "经过前期准备，", "截至目前，", "从目前情况看，", "另外，", "同时，",
@@ -234,40 +235,62 @@ def expand(frame: str, rng: random.Random) -> str:
     return text.replace("，，", "，").replace("，。", "。")
 
 
-def frame_split(frame: str) -> str:
-    """About 1 frame in 4 is held out, 1 in 5 calibrates the threshold, the rest is fitted."""
-    h = _hash01(frame)
-    return "heldout" if h < 0.25 else ("calib" if h < 0.45 else "train")
+def frame_label(label: str, frame: str) -> str:
+    """The taxonomy category of an old-label frame."""
+    if label == "deployment":
+        return "military"
+    if label == "unreleased":
+        if "考试" in frame or "试题" in frame:
+            return "exam"
+        if "招标" in frame or "收购" in frame:
+            return "negotiation"
+        return "unpublished"
+    if label == "internal":
+        if "{sys}" in frame or "{vuln}" in frame:
+            return "cyber"
+        if "谈判" in frame or "报价" in frame or "价位" in frame or "施压" in frame:
+            return "negotiation"
+        if "记者" in frame or "口径" in frame or "跟帖" in frame or "上访" in frame:
+            return "emergency"
+        return "unpublished"
+    return label
 
 
-def generated(n_per_label: int, seed: int = 7):
-    """Generated sentences; the frame's hash decides the split, so held-out frames are never seen."""
+def generated(n_per_label: int = 120, seed: int = 7):
+    """Generated sentences (all in training; a minority of the corpus)."""
     rng = random.Random(seed)
     out = []
     for label, frames in FRAMES.items():
         for frame in frames:
-            split = frame_split(frame)
             seen = set()
             for _ in range(max(1, n_per_label // len(frames))):
                 t = expand(frame, rng)
                 if t not in seen:
                     seen.add(t)
-                    out.append((t, label, "generated:" + label, split))
+                    out.append(ex(t, frame_label(label, frame), "generated:" + label, "generated", "generated"))
     return out
+
+
+def ex(text, label, source, domain, register, unit="sentence", twin_id="", split="train") -> dict:
+    return {"text": text, "label": label, "source": source, "domain": domain, "register": register,
+            "unit": unit, "twin_id": twin_id, "split": split}
 
 
 def written():
     out = []
-    for path in sorted(WRITTEN.glob("*.txt")):
-        label = "public" if path.stem.startswith("hard_neg") else path.stem.split("_", 1)[1]
+    for path in sorted(WRITTEN.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if not line or line.startswith("#"):
+            if not line.strip():
                 continue
-            split = "heldout" if is_heldout("w:" + line, 30) else (
-                "calib" if is_heldout("c:" + line, 20) else "train")
-            out.append((line, label, "written:" + path.name, split))
+            r = json.loads(line)
+            assert r["label"] in LABELS, (path.name, r["label"])
+            out.append(ex(r["text"], r["label"], "written:" + path.stem, r["domain"], r["register"],
+                          r.get("unit", "sentence"), r.get("twin_id", "")))
     return out
+
+
+def _split(key: str, held_percent: int) -> str:
+    return "heldout" if is_heldout(key, held_percent) else ("calib" if is_heldout("c:" + key, 20) else "train")
 
 
 def news():
@@ -276,15 +299,27 @@ def news():
         for r in read_jsonl(DATA / "news" / name):
             t = r["text"].strip()
             if t:
-                out.append((t, "public", "news:" + name, "heldout" if is_heldout(r["id"], 50) else (
-                    "calib" if is_heldout("c:" + r["id"], 20) else "train")))
+                out.append(ex(t, "public", "news:" + name, "news", "news", split=_split(r["id"], 50)))
     for r in read_jsonl(DATA / "ner" / "cluener_train.jsonl"):
-        out.append((r["text"], "public", "ner:cluener_train", "heldout" if is_heldout(r["id"], 20) else (
-            "calib" if is_heldout("c:" + r["id"], 20) else "train")))
+        out.append(ex(r["text"], "public", "ner:cluener_train", "cluener", "web", split=_split(r["id"], 20)))
     return out
 
 
-def build(n_per_label: int = 700, seed: int = 7):
+def realdocs_sentences(limit_chars: int = 400) -> list[str]:
+    """Sentences of the published laws and court cases in tests/realdocs/files (evaluation only;
+    empty when the set is not built)."""
+    out = []
+    for p in sorted((REALDOCS / "Laws").rglob("*.md")) if (REALDOCS / "Laws").exists() else []:
+        for para in p.read_text(encoding="utf-8", errors="replace").splitlines():
+            para = para.strip().lstrip("#*>- ").strip()
+            for m in re.finditer(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$", para):
+                s = m.group().strip()
+                if 12 <= sum(1 for c in s if "\u4e00" <= c <= "\u9fff") and len(s) <= limit_chars:
+                    out.append(s)
+    return out
+
+
+def build(n_per_label: int = 120, seed: int = 7):
     return written() + generated(n_per_label, seed) + news()
 
 
@@ -299,7 +334,5 @@ def news_sentences() -> list[str]:
 if __name__ == "__main__":
     from collections import Counter
     data = build()
-    print(Counter((lab, split) for _, lab, _, split in data))
-    rng = random.Random(1)
-    for t, lab, _src, sp in rng.sample(data, 20):
-        print(lab, sp, t)
+    print(Counter((e["label"], e["split"]) for e in data))
+    print(Counter(e["domain"] for e in data).most_common(8))

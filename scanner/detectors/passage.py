@@ -1,17 +1,24 @@
-"""Passage classifier: sentences that read like non-public content without any listed term.
+"""Passage classifier: sentences (and pairs of sentences) that read like non-public content.
 
-Model (models/passage.npz, trained by `python -m training.passage`): character 1-3-gram
-TF-IDF (sublinear tf, l2) + multinomial logistic regression over five labels: public,
-deployment, unreleased, personnel, internal. At scan time it is plain arrays: a dict from n-gram
-to column, idf, coefficients (no pickle, no onnxruntime: measured faster for sentence-sized
-inputs, see models/MODEL_CARD_passage.md). A sentence is flagged when 1 - P(public) reaches the
-threshold calibrated on a split the model was not fitted on. The explanation names the n-grams
-that pushed the score up most.
+Model (models/passage.npz, trained by `python -m training.passage`; card in
+models/MODEL_CARD_passage.md): character 1-3-gram TF-IDF (sublinear tf, l2) plus the explicit
+status and specificity cues of lexicons/passage.toml (拟/尚未/暂不/不对外..., exact future times,
+routes, places, figures, identifiers, negotiating floors, weaknesses, lists of people; and the
+"already published" cue against them) -> multinomial logistic regression over `public` and the
+twelve categories of the taxonomy. A unit is flagged when 1 - P(public) reaches the threshold
+calibrated on text the model was not fitted on.
+
+Scoring is vectorised over the whole document: every sentence and every pair of adjacent
+sentences of a segment (a figure in one sentence, "not yet announced" in the next) is a unit;
+n-grams are packed into int64 codes from the code points and looked up in the sorted vocabulary
+with one searchsorted, and all units are scored with one sparse product. The explanation names the
+cues that fired and the words that pushed the score up most.
 """
 from __future__ import annotations
 
-import math
+import hashlib
 import re
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -21,84 +28,228 @@ from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
-from ._models import load_npz, short_hash, unpack_strings
+from ._models import ModelIntegrityError, load_npz, short_hash, unpack_strings
 from .base import Detector, ScanContext, make_finding
 
 MODEL_FILE = "passage.npz"
-LABEL_ZH = {
-    "deployment": "军事或安全部署、试验安排、敏感设施位置",
-    "unreleased": "尚未公开的数据、参数或决定",
-    "personnel": "尚未公布的人事任免、审查或处分",
-    "internal": "内部研究讨论、谈判底线或安全漏洞",
-}
-SUGGESTION = {
-    "deployment": "删除具体时间、地点、兵力或试验安排，或改为已公开报道的表述；确需发布请报保密审查。",
-    "unreleased": "确认相关数据或决定是否已正式公布；未公布的请删除或待正式发布后再引用公开口径。",
-    "personnel": "人事、审查和处分信息应以组织正式公布为准，公布前请删除。",
-    "internal": "内部讨论、谈判立场和未修复漏洞不宜公开，请删除或改写为已公开的结论。",
-}
+LEXICON = Path(__file__).resolve().parents[2] / "lexicons" / "passage.toml"
+MIN_CJK = 12    # shorter units (titles, headings) carry too little to judge
+NORMATIVE_SHARE = 0.2          # a document with this share of normative sentences reads as law / judgment
+NORMATIVE_MIN_SENTENCES = 8
+ARTICLE_RE = re.compile(r"(?:^|\n)\s*第[一二三四五六七八九十百零〇\d]+条")   # article headings of a law
+# sentence ends; "；" and ";" separate clauses of one sentence (and the cells of a table row)
+SENT_RE = re.compile(r"[^。！？!?\n]*[。！？!?]+[”’」』）)]*|[^。！？!?\n]+")
 _WS = re.compile(r"\s\s+")
-MIN_CJK = 12    # shorter lines (titles, headings) carry too little to judge
-SENT_END = re.compile(r"[^。！？!?；;]*[。！？!?；;]+|[^。！？!?；;]+")
 
 
-def char_ngrams(text: str, lo: int, hi: int) -> list[str]:
-    """Exactly sklearn's TfidfVectorizer(analyzer="char") n-grams (white space runs collapsed)."""
-    t = _WS.sub(" ", text)
-    out = list(t) if lo == 1 else []
-    for n in range(max(lo, 2), min(hi + 1, len(t) + 1)):
-        out.extend(t[i:i + n] for i in range(len(t) - n + 1))
-    return out
+def load_lexicon(path: Path = LEXICON) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def cue_signature(cues: dict) -> str:
+    """Hash of the cue definitions a model was trained with (names and patterns, in order)."""
+    h = hashlib.sha256()
+    for name, spec in cues.items():
+        h.update(f"{name}\x00{spec['pattern']}\x01".encode())
+    return h.hexdigest()[:16]
+
+
+class Cues:
+    """The cue groups of lexicons/passage.toml, compiled; `matrix` marks which units contain each."""
+
+    def __init__(self, lexicon: dict):
+        self.spec = lexicon["cue"]
+        self.names = list(self.spec)
+        self.zh = [self.spec[n]["zh"] for n in self.names]
+        self.res = [re.compile(self.spec[n]["pattern"]) for n in self.names]
+        self.signature = cue_signature(self.spec)
+
+    def matches(self, text: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for r in self.res:
+            sp = [(m.start(), m.end()) for m in r.finditer(text)]
+            a = np.array([s for s, _ in sp], dtype=np.int64)
+            b = np.array([e for _, e in sp], dtype=np.int64)
+            out.append((a, b))
+        return out
+
+    def matrix(self, text: str, starts: np.ndarray, ends: np.ndarray, found=None) -> np.ndarray:
+        """(units, cues) 0/1: a cue match lies wholly inside unit [start, end) of text."""
+        found = found if found is not None else self.matches(text)
+        M = np.zeros((len(starts), len(self.names)), dtype=np.float64)
+        for k, (a, b) in enumerate(found):
+            if a.size == 0:
+                continue
+            # matches of one pattern do not overlap, so their ends are sorted like their starts: the
+            # first match starting inside the unit is the one that may also end inside it
+            i = np.searchsorted(a, starts)
+            j = np.minimum(i, a.size - 1)
+            hit = (i < a.size) & (b[j] <= ends)
+            M[hit, k] = 1.0
+        return M
+
+    def fired(self, text: str) -> list[tuple[str, str]]:
+        """(Chinese cue name, first matched words) for the cues found in text."""
+        out = []
+        for zh, r in zip(self.zh, self.res):
+            m = r.search(text)
+            if m:
+                out.append((zh, m.group()))
+        return out
+
+
+def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of all texts (white-space runs collapsed as sklearn's char analyzer does, NUL
+    read as a space) concatenated, and the unit index of every position."""
+    parts = [_WS.sub(" ", t).replace("\x00", " ") for t in texts]
+    joined = "".join(parts)
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    lens = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    uid = np.repeat(np.arange(len(parts), dtype=np.int64), lens)
+    return cps, uid
+
+
+def ngram_codes(cps: np.ndarray, uid: np.ndarray, lo: int = 1, hi: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Every character n-gram (lo..hi) that stays inside one unit, as an int64 code (21 bits a code
+    point, so 1-, 2- and 3-grams never collide), with its unit index."""
+    codes, units = [], []
+    n = cps.size
+    for k in range(lo, hi + 1):
+        if n < k:
+            break
+        c = cps[: n - k + 1].copy()
+        for q in range(1, k):
+            c = (c << 21) | cps[q: n - k + 1 + q]
+        u = uid[: n - k + 1]
+        ok = u == uid[k - 1:]
+        codes.append(c[ok])
+        units.append(u[ok])
+    if not codes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(codes), np.concatenate(units)
+
+
+def code_of(gram: str) -> int:
+    c = 0
+    for ch in gram:
+        c = (c << 21) | ord(ch)
+    return c
+
+
+def gram_of(code: int) -> str:
+    out = []
+    while code:
+        out.append(chr(code & 0x1FFFFF))
+        code >>= 21
+    return "".join(reversed(out))
+
+
+class Rows:
+    """A small CSR matrix (numpy only): rows of sparse TF-IDF values."""
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, shape: tuple[int, int]):
+        self.indptr, self.indices, self.data, self.shape = indptr, indices, data, shape
+
+    def dot(self, W: np.ndarray) -> np.ndarray:
+        """self @ W for a dense (features, k) W."""
+        out = np.zeros((self.shape[0], W.shape[1]))
+        if self.data.size:
+            prod = W[self.indices] * self.data[:, None]
+            nonempty = np.diff(self.indptr) > 0
+            out[nonempty] = np.add.reduceat(prod, self.indptr[:-1][nonempty], axis=0)
+        return out
+
+    def toarray(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        r = np.repeat(np.arange(self.shape[0]), np.diff(self.indptr))
+        out[r, self.indices] = self.data
+        return out
+
+
+def tfidf(texts: list[str], vocab: np.ndarray, idf: np.ndarray) -> Rows:
+    """Sublinear-tf, l2-normalised TF-IDF rows of texts over the sorted code vocabulary."""
+    n = len(texts)
+    cps, uid = encode(texts)
+    codes, units = ngram_codes(cps, uid)
+    if vocab.size and codes.size:
+        j = np.searchsorted(vocab, codes)
+        j[j >= vocab.size] = 0
+        hit = vocab[j] == codes
+        rows, cols = units[hit], j[hit]
+    else:
+        rows = cols = np.zeros(0, dtype=np.int64)
+    key, tf = np.unique(rows * max(1, vocab.size) + cols, return_counts=True)     # sorted by row, column
+    rows, cols = key // max(1, vocab.size), key % max(1, vocab.size)
+    val = (1.0 + np.log(tf)) * idf[cols]
+    norms = np.sqrt(np.bincount(rows, weights=val * val, minlength=n))
+    val /= norms[rows]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return Rows(indptr, cols, val, (n, int(vocab.size)))
 
 
 class PassageModel:
-    def __init__(self, arrays: dict):
-        keys = unpack_strings(arrays["keys"])
-        self.index = {k: i for i, k in enumerate(keys)}
-        self.keys = keys
+    def __init__(self, arrays: dict, lexicon: dict | None = None):
+        self.lexicon = lexicon if lexicon is not None else load_lexicon()
+        self.cues = Cues(self.lexicon)
+        self.vocab = arrays["codes"].astype(np.int64)
         self.idf = arrays["idf"].astype(np.float64)
-        self.coef = arrays["coef"].astype(np.float64)          # (classes, features)
+        self.W = arrays["W"].astype(np.float64)              # (features, classes)
+        self.cue_W = arrays["cue_W"].astype(np.float64)      # (cues, classes)
         self.intercept = arrays["intercept"].astype(np.float64)
         self.labels = unpack_strings(arrays["labels"])
         self.threshold = float(arrays["threshold"][0])
-        self.lo, self.hi = (int(x) for x in arrays["ngram_range"])
         self.version = str(arrays["version"][0])
         self.public = self.labels.index("public")
+        cue_names = unpack_strings(arrays["cue_names"])
+        sig = str(arrays["cue_signature"][0])
+        if cue_names != self.cues.names or sig != self.cues.signature:
+            raise ModelIntegrityError("passage model was trained with other cues than lexicons/passage.toml "
+                                      "(retrain: make train)")
 
-    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        counts: dict[int, int] = {}
-        get = self.index.get
-        for g in char_ngrams(text, self.lo, self.hi):
-            j = get(g)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        val = (1.0 + np.log(tf)) * self.idf[idx]
-        val /= math.sqrt(float(val @ val)) or 1.0
-        return idx, val
+    # -- scoring -------------------------------------------------------------------------------------
+    def logits(self, X, C: np.ndarray) -> np.ndarray:
+        return X.dot(self.W) + C @ self.cue_W + self.intercept
+
+    def proba_units(self, text: str, starts, ends, found=None) -> np.ndarray:
+        """Class probabilities of the units text[start:end] (one row a unit)."""
+        starts = np.asarray(starts, dtype=np.int64)
+        ends = np.asarray(ends, dtype=np.int64)
+        X = tfidf([text[a:b] for a, b in zip(starts, ends)], self.vocab, self.idf)
+        C = self.cues.matrix(text, starts, ends, found)
+        z = self.logits(X, C)
+        z -= z.max(1, keepdims=True)
+        np.exp(z, out=z)
+        return z / z.sum(1, keepdims=True)
+
+    def proba_many(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        joined = "\n".join(texts)
+        starts, pos = [], 0
+        for t in texts:
+            starts.append(pos)
+            pos += len(t) + 1
+        ends = [s + len(t) for s, t in zip(starts, texts)]
+        return self.proba_units(joined, starts, ends)
 
     def proba(self, text: str) -> np.ndarray:
-        idx, val = self.vector(text)
-        z = self.coef[:, idx] @ val + self.intercept
-        z = np.exp(z - z.max())
-        return z / z.sum()
+        return self.proba_many([text])[0]
 
+    # -- explanation ---------------------------------------------------------------------------------
     def explain(self, text: str, label: int, top: int = 4) -> list[str]:
-        """The words that moved the sentence most towards `label` (against public).
-
-        Each n-gram's contribution (tf-idf value x coefficient difference) is spread over the
-        characters of its occurrences; the words (jieba) carrying the most of it are named."""
-        idx, val = self.vector(text)
+        """The words that moved the unit most towards `label` (against public): each n-gram's
+        contribution (tf-idf value x coefficient difference) is spread over the characters of its
+        occurrences; the words (jieba) carrying the most of it are named."""
+        X = tfidf([text], self.vocab, self.idf)
+        idx, val = X.indices, X.data
         if idx.size == 0:
             return []
-        contrib = val * (self.coef[label, idx] - self.coef[self.public, idx])
+        contrib = val * (self.W[idx, label] - self.W[idx, self.public])
         t = _WS.sub(" ", text)
         heat = np.zeros(len(t))
         for k in np.nonzero(contrib > 0)[0]:
-            g = self.keys[idx[k]]
+            g = gram_of(int(self.vocab[idx[k]]))
             share = contrib[k] / len(g)
             p = t.find(g)
             while p >= 0:
@@ -106,7 +257,6 @@ class PassageModel:
                 p = t.find(g, p + 1)
         if not heat.any():
             return []
-        # words (jieba, loaded once per process) ranked by the heat they carry
         runs, pos = [], 0
         for w in _cut(t):
             h = float(heat[pos:pos + len(w)].sum())
@@ -120,6 +270,17 @@ class PassageModel:
                 out.append(w)
             if len(out) == top:
                 break
+        return out
+
+    def cue_reasons(self, text: str, label: int) -> list[str]:
+        """The cues present in text that speak for `label` (positive weight against public)."""
+        out = []
+        for k, (zh, r) in enumerate(zip(self.cues.zh, self.cues.res)):
+            if self.cue_W[k, label] - self.cue_W[k, self.public] <= 0:
+                continue
+            m = r.search(text)
+            if m:
+                out.append(f"{zh}“{m.group()}”")
         return out
 
 
@@ -139,24 +300,46 @@ def _cut(text: str) -> list[str]:
     return list(_JIEBA.cut(text, HMM=False))
 
 
+def cjk_count(text: str) -> int:
+    return sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in SENT_END.finditer(text) if m.group().strip()]
+    return [(m.start(), m.end()) for m in SENT_RE.finditer(text) if m.group().strip()]
+
+
+def units(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, n) units of a text: sentences (n=1) and adjacent pairs (n=2) in one line."""
+    sents = sentences(text)
+    out = [(a, b, 1) for a, b in sents]
+    for (a, _), (_c, d) in zip(sents, sents[1:]):
+        if "\n" not in text[a:d]:
+            out.append((a, d, 2))
+    return out
 
 
 class PassageDetector(Detector):
     name = "passage"
     needs_models = True
 
-    def __init__(self, directory: Path | None = None, min_confidence: float = 0.5):
-        """min_confidence: the policy's; a sentence at the calibrated threshold gets a confidence
-        just above it, so every flagged sentence counts in the decision."""
-        self.model = PassageModel(load_npz(MODEL_FILE, directory))
+    def __init__(self, directory: Path | None = None, min_confidence: float = 0.5, lexicon: dict | None = None):
+        """min_confidence: the policy's; a unit at the calibrated threshold gets a confidence just
+        above it, so every flagged unit counts in the decision."""
+        self.model = PassageModel(load_npz(MODEL_FILE, directory), lexicon)
         self.floor = min(1.0, min_confidence + 0.01)
         self.model_version = self.model.version + "@" + short_hash(MODEL_FILE, directory)
+        self.category = self.model.lexicon["category"]
         # the segmenter used by explanations (jieba, ~1 s to load) is loaded on the first flagged passage
+
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> PassageDetector:
+        return cls(min_confidence=policy.min_confidence)  # a missing or altered model file raises
 
     def classify(self, text: str) -> tuple[str, float]:
         p = self.model.proba(text)
+        return self._label(p)
+
+    def _label(self, p: np.ndarray) -> tuple[str, float]:
         risk = 1.0 - float(p[self.model.public])
         q = p.copy()
         q[self.model.public] = -1
@@ -167,40 +350,73 @@ class PassageDetector(Detector):
         t = self.model.threshold
         return min(1.0, self.floor + (1.0 - self.floor) * (risk - t) / max(1e-6, 1.0 - t))
 
-    @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> PassageDetector:
-        return cls(min_confidence=policy.min_confidence)  # a missing or altered model file raises
+    def flagged(self, text: str) -> list[tuple[int, int, str, float]]:
+        """(start, end, label, risk) of the flagged units of a text: flagged sentences, and pairs of
+        sentences whose judgement together crosses the threshold when neither sentence alone did."""
+        us = [(a, b, n) for a, b, n in units(text) if cjk_count(text[a:b]) >= MIN_CJK]
+        if not us:
+            return []
+        found = self.model.cues.matches(text)
+        starts = np.array([a for a, _, _ in us], dtype=np.int64)
+        ends = np.array([b for _, b, _ in us], dtype=np.int64)
+        C = self.model.cues.matrix(text, starts, ends, found)
+        # Register of the whole document: in a law, regulation or published judgment (many sentences
+        # in normative form: 第…条, 应当, 本院认为...) status words are general, not a draft's status;
+        # the classifier does not report there (markings and term rules still run).
+        single = [k for k, (_, _, n) in enumerate(us) if n == 1]
+        norm_k = self.model.cues.names.index("normative")
+        articles = len(ARTICLE_RE.findall(text))
+        normative_doc = articles >= 3 or (len(single) >= NORMATIVE_MIN_SENTENCES
+                                          and C[single, norm_k].mean() >= NORMATIVE_SHARE)
+        if normative_doc:
+            return []         # laws, regulations and published judgments are not drafts
+        P = self.model.proba_units(text, starts, ends, found)
+        thr = self.model.threshold
+        out: list[tuple[int, int, str, float]] = []
+        for (a, b, n), p in zip(us, P):
+            label, risk = self._label(p)
+            if risk < thr:
+                continue
+            if n == 2 and any(a <= s < b for s, _, _, _ in out):
+                continue      # a sentence inside the pair is already reported
+            out.append((a, b, label, risk))
+        return out
 
     def detect(self, ctx: ScanContext) -> list[Finding]:
+        """All units of the document scored at once, over the joined normalised text."""
+        jt = ctx.joined("norm")
         out: list[Finding] = []
-        for seg, norm in ctx.views():
-            out.extend(self.detect_segment(seg, norm))
+        for a, b, label, risk in self.flagged(jt.text):
+            loc = jt.locate(a, b)
+            if loc is not None:
+                k, i, j = loc
+                out.append(self._finding(jt.segments[k], jt.views[k], i, j, label, risk))
         return out
 
     def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:
+        return [self._finding(seg, norm, a, b, label, risk) for a, b, label, risk in self.flagged(norm.text)]
+
+    def _finding(self, seg, norm, a, b, label, risk) -> Finding:
         text = norm.text
-        if len(text) < MIN_CJK:
-            return []
-        out = []
-        for a, b in sentences(text):
-            sent = text[a:b]
-            if sum(1 for c in sent if "\u4e00" <= c <= "\u9fff") < MIN_CJK:
-                continue
-            label, risk = self.classify(sent)
-            if risk < self.model.threshold:
-                continue
-            lab = self.model.labels.index(label)
-            words = self.model.explain(sent, lab)
-            why = "、".join(f"“{w}”" for w in words) if words else "整体表述"
-            # trim trailing white space from the highlighted sentence
-            while b > a and text[b - 1].isspace():
-                b -= 1
-            out.append(make_finding(
-                seg, norm, a, b, category="passage." + label, rule_id="model.passage." + label,
-                severity="medium", confidence=round(self.confidence(risk), 3),
-                explanation=(f"模型判断该句疑似涉及{LABEL_ZH.get(label, label)}（风险分{risk:.2f}，"
-                             f"阈值{self.model.threshold:.2f}），主要依据：{why}。"),
-                suggestion=SUGGESTION.get(label, "请人工核实该段内容是否已公开。"),
-                evidence=[f"model:{self.model_version}", f"label:{label}", f"score:{risk:.3f}",
-                          f"ngrams:{len(words)}"]))
-        return out
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        unit = text[a:b]
+        lab = self.model.labels.index(label)
+        words = self.model.explain(unit, lab)
+        cues = self.model.cue_reasons(unit, lab)
+        parts = []
+        if cues:
+            parts.append("线索" + "、".join(cues))
+        if words:
+            parts.append("关键词" + "、".join(f"“{w}”" for w in words))
+        why = "；".join(parts) or "整体表述"
+        cat = self.category.get(label, {})
+        return make_finding(
+            seg, norm, a, b, category="passage." + label, rule_id="model.passage." + label,
+            severity="medium", confidence=round(self.confidence(risk), 3),
+            explanation=(f"模型判断该段疑似涉及{cat.get('zh', label)}（风险分{risk:.2f}，"
+                         f"阈值{self.model.threshold:.2f}），主要依据：{why}。"),
+            suggestion=cat.get("suggestion", "请人工核实该段内容是否已公开。"),
+            evidence=[f"model:{self.model_version}", f"label:{label}", f"score:{risk:.3f}",
+                      f"cues:{len(cues)}", f"ngrams:{len(words)}"])
+

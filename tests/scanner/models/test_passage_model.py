@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scanner.detectors import _models
-from scanner.detectors.passage import MODEL_FILE, PassageDetector, PassageModel, char_ngrams, sentences
+from scanner.detectors.passage import MODEL_FILE, PassageDetector, PassageModel, code_of, gram_of, sentences, tfidf, units
 from scanner.engine import Scanner
 from training.common import DATA, read_jsonl
 
@@ -30,11 +30,49 @@ def passages(report):
     return [f for f in report.findings if f.category.startswith("passage.")]
 
 
-def test_char_ngrams_match_sklearn():
+def test_vectorised_tfidf_matches_sklearn():
+    """The int64 n-gram codes + searchsorted TF-IDF equals sklearn's TfidfVectorizer (char 1-3,
+    sublinear tf, l2) on the same vocabulary and idf."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    analyzer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False).build_analyzer()
-    for text in ["该型号  发动机\t参数", "a", "ab", "", "保密 ★ 1 年。"]:
-        assert char_ngrams(text, 1, 3) == analyzer(text)
+    texts = ["该型号  发动机\t参数尚未公布", "a", "ab", "保密 ★ 1 年。", "下周三凌晨，车队经迎宾大道至开发区。"] * 2
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False, sublinear_tf=True).fit(texts)
+    grams = sorted(vec.vocabulary_, key=code_of)
+    vocab = np.array([code_of(g) for g in grams], dtype=np.int64)
+    idf = vec.idf_[[vec.vocabulary_[g] for g in grams]]
+    ours = tfidf(texts, vocab, idf).toarray()
+    ref = vec.transform(texts).toarray()[:, [vec.vocabulary_[g] for g in grams]]
+    assert np.abs(ours - ref).max() < 1e-9
+    assert all(gram_of(code_of(g)) == g for g in grams)
+
+
+def test_units_are_sentences_and_adjacent_pairs():
+    text = "第一句。第二句！\n第三句"
+    us = units(text)
+    assert [(text[a:b], n) for a, b, n in us] == [("第一句。", 1), ("第二句！", 1), ("第三句", 1), ("第一句。第二句！", 2)]
+
+
+def test_paragraph_judged_across_sentences(scanner):
+    """A figure in one sentence and "not yet released" in the next: the pair is flagged."""
+    rep = scanner.scan_text("今年全区土地出让收入只完成了四十一亿元。这个数比年初预算少了一半，眼下还没对外讲。")
+    found = passages(rep)
+    assert found and found[0].category == "passage.unpublished"
+    assert "四十一亿元" in found[0].text or "还没对外讲" in found[0].text
+
+
+def test_explanation_names_cues(scanner):
+    rep = scanner.scan_text("省长定于十五日上午九时抵达高铁东站，经迎宾大道至开发区管委会，沿线实行临时交通管制。")
+    f = passages(rep)[0]
+    assert f.category == "passage.security"
+    assert "具体时间“" in f.explanation and "路线和移动安排“" in f.explanation
+    assert any(e.startswith("cues:") for e in f.evidence)
+
+
+def test_model_refuses_other_cues():
+    from scanner.detectors.passage import load_lexicon
+    lex = load_lexicon()
+    lex["cue"]["time"] = dict(lex["cue"]["time"], pattern="明天")
+    with pytest.raises(_models.ModelIntegrityError):
+        PassageModel(_models.load_npz(MODEL_FILE), lex)
 
 
 def test_d29_flagged_with_core_parameters(scanner):
@@ -46,7 +84,7 @@ def test_d29_flagged_with_core_parameters(scanner):
     assert rep.segments[f.segment_id].text[f.start:f.end] == f.text
     assert f.severity == "medium" and rep.decision != "pass"
     # the explanation names the words that drove the score
-    assert "主要依据：“" in f.explanation
+    assert "主要依据：线索" in f.explanation and "关键词“" in f.explanation
     assert any(e.startswith("score:") for e in f.evidence)
 
 
@@ -69,7 +107,7 @@ def test_positive_styles_flagged(scanner):
              "新型预警雷达计划下月中旬运抵西北某基地，完成架设后立即开展对空探测试验。"]
     labels = [passages(scanner.scan_text(t)) for t in texts]
     assert all(labels), "each written positive must be flagged"
-    assert [x[0].category for x in labels] == ["passage.internal", "passage.personnel", "passage.deployment"]
+    assert [x[0].category for x in labels] == ["passage.negotiation", "passage.personnel", "passage.military"]
 
 
 def test_news_flag_rate_below_one_percent(model):
@@ -87,9 +125,9 @@ def test_probabilities_are_a_distribution(model):
 
 
 def test_sentences_split_keeps_offsets():
-    text = "第一句。第二句！没有结尾"
+    text = "第一句。第二句！没有结尾；仍是一句"
     spans = sentences(text)
-    assert [text[a:b] for a, b in spans] == ["第一句。", "第二句！", "没有结尾"]
+    assert [text[a:b] for a, b in spans] == ["第一句。", "第二句！", "没有结尾；仍是一句"]
 
 
 def test_altered_model_file_is_refused(tmp_path):
@@ -130,4 +168,6 @@ def test_news_passes_through_the_full_scanner(scanner):
     pol = scanner.policy
     deciding = {f.segment_id for f in report.findings
                 if f.confidence >= pol.min_confidence and pol.finding_decision(f) != "pass"}
-    assert len(deciding) / len(rows) <= 0.002
+    # the passage model flags 0.3 % of news sentences (model card: the price of recall 0.85 on
+    # written positives from unseen domains, was 0.52 at 0.02 %); the bound is the card's figure
+    assert len(deciding) / len(rows) <= 0.004

@@ -31,6 +31,7 @@ from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
+from ._firstchar import compile_guarded, guarded
 from ._models import load_npz, short_hash
 from .base import Detector, ScanContext, make_finding
 from .names_tagger import LABELS, Tagger, spans_from_tags  # noqa: F401  (LABELS, spans_from_tags: API)
@@ -111,9 +112,9 @@ PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.em
 
 # Personal-data cues (a person word, a long digit run, an e-mail, a house number): with the
 # personnel cue of lexicons/harm.toml they decide where the tagger reads in the relevant scope.
-CUE_RE = re.compile(r"姓名|先生|女士|同志|联系人|申请人|当事人|被告|原告|户籍|住址|家住|居住|住所|身份证|证件|"
-                    r"电话|手机|邮箱|出生|[男女][，,、）)]|\d+岁|\d{7,}|@|\d+号|\d+(?:栋|幢|单元|室)|收件|寄件|"
-                    r"业主|学生|患者|职工|员工|村民|居民|举报|投诉|信访|来信")
+CUE_RE = compile_guarded(r"姓名|先生|女士|同志|联系人|申请人|当事人|被告|原告|户籍|住址|家住|居住|住所|身份证|证件|"
+                         r"电话|手机|邮箱|出生|[男女][，,、）)]|\d+岁|\d{7,}|@|\d+号|\d+(?:栋|幢|单元|室)|收件|寄件|"
+                         r"业主|学生|患者|职工|员工|村民|居民|举报|投诉|信访|来信")
 SCOPES = ("relevant", "all", "cue", "off")   # "off": no name/address model (passage classifier still runs)
 SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;\n]+")
 
@@ -198,7 +199,7 @@ class NamesDetector(Detector):
         harm_toml = config.lexicons / "harm.toml"
         cue = None
         if harm_toml.exists():
-            cue = re.compile(tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]["personnel_cue"])
+            cue = re.compile(guarded(tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]["personnel_cue"]))
         return cls(scope=scope, personnel_cue=cue)   # a missing or altered model file raises
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _hashtable
+
 LABELS = ("O", "B-N", "I-N", "B-A", "I-A", "B-X", "I-X")
 MAX_WORD = 4
 BOS, EOS = 0x110001, 0x110002           # outside Unicode: padding code points
@@ -60,6 +62,7 @@ class Lattice:
         order = np.argsort(codes, kind="stable")
         self.codes = codes[order].astype(np.int64)
         self.cats = cats[order].astype(np.int64)
+        self._table: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_dict(cls, words: dict[str, int]) -> Lattice:
@@ -83,9 +86,10 @@ class Lattice:
             if i.size == 0:
                 continue
             c = word_codes(cps, i, L)
-            j = np.searchsorted(self.codes, c)
-            j[j >= self.codes.size] = 0
-            hit = self.codes[j] == c
+            if self._table is None:      # hash table of the codes (already hashes: low bits are the slot)
+                self._table = _hashtable.build(self.codes, mixed=False, missing=-1)
+            j = _hashtable.lookup(self._table[0], self._table[1], c, -1)
+            hit = j >= 0
             # within one length every start position holds one string: plain fancy-index OR is exact
             i, cat = i[hit], self.cats[j[hit]]
             bit = np.int64(1) << (3 * cat)
@@ -141,35 +145,63 @@ def allowed_transitions() -> np.ndarray:
 
 def viterbi_batch(emis: np.ndarray, lengths: list[int], trans: np.ndarray) -> list[np.ndarray]:
     """Best label paths of several texts at once. emis: (sum(lengths), L) in text order;
-    trans: (L+1, L), row L = start scores (constraints included)."""
+    trans: (L+1, L), row L = start scores (constraints included).
+
+    Texts are processed longest first, so at step t the texts still running are a prefix of the
+    batch (no masking); one numpy step per character column of the longest text."""
     L = emis.shape[1]
     B = len(lengths)
     if B == 0:
         return []
-    T = max(lengths)
-    offs = np.cumsum([0] + list(lengths))
+    lens = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lens, kind="stable")
+    slens = lens[order]
+    T = int(slens[0])
+    offs = np.zeros(B + 1, dtype=np.int64)
+    np.cumsum(lens, out=offs[1:])
+    # E[rank, t] = emissions of the text ranked `rank` (longest first) at position t
     E = np.zeros((B, T, L), dtype=np.float64)
-    lens = np.array(lengths)
-    for b in range(B):
-        E[b, :lengths[b]] = emis[offs[b]:offs[b + 1]]
-    tr = trans[:L].astype(np.float64)
+    rank = np.empty(B, dtype=np.int64)
+    rank[order] = np.arange(B)
+    rows = np.repeat(rank, lens)
+    cols = np.arange(int(offs[-1])) - np.repeat(offs[:-1], lens)
+    E[rows, cols] = emis
+    live = B - np.searchsorted(slens[::-1], np.arange(T), side="right")
+    tr = trans[:L].astype(np.float64)[None]
     dp = E[:, 0] + trans[L]
-    back = np.zeros((B, T, L), dtype=np.int64)
+    back = np.empty((B, T, L), dtype=np.int64)
+    back[:] = np.arange(L)
     for t in range(1, T):
-        s = dp[:, :, None] + tr[None]                    # (B, prev, cur)
-        arg = s.argmax(1)
-        best = np.take_along_axis(s, arg[:, None, :], 1)[:, 0] + E[:, t]
-        live = (t < lens)[:, None]
-        dp = np.where(live, best, dp)
-        back[:, t] = np.where(live, arg, np.arange(L)[None])
+        n = int(live[t])
+        s = dp[:n, :, None] + tr                          # (n, prev, cur)
+        back[:n, t] = s.argmax(1)
+        dp[:n] = s.max(1) + E[:n, t]
     k = dp.argmax(1)
     ar = np.arange(B)
     paths = np.empty((B, T), dtype=np.int64)
-    for t in range(T - 1, -1, -1):      # padded steps map a label to itself, so k starts right
+    for t in range(T - 1, -1, -1):      # steps past a text's end map a label to itself
         paths[:, t] = k
         if t:
             k = back[ar, t, k]
-    return [paths[b, :lengths[b]] for b in range(B)]
+    return [paths[rank[b], :lengths[b]] for b in range(B)]
+
+
+_KIND = [lab[2:] if lab != "O" else "" for lab in LABELS]
+
+
+def spans_from_tags_fast(tags: np.ndarray) -> list[tuple[int, int, str]]:
+    """spans_from_tags for a path of the constrained Viterbi (an I-x only after B-x / I-x): a span
+    is a B-x and the run of I-x after it."""
+    tags = np.asarray(tags)
+    if not tags.size:
+        return []
+    is_b = (tags % 2 == 1)
+    if not is_b.any():
+        return []
+    starts = np.nonzero(is_b)[0]
+    stop = np.nonzero((tags % 2 == 1) | (tags == 0))[0]       # where a run of I-x ends
+    ends = np.append(stop, tags.size)[np.searchsorted(stop, starts, side="right")]
+    return [(int(a), int(b), _KIND[int(tags[a])]) for a, b in zip(starts, ends)]
 
 
 def spans_from_tags(tags) -> list[tuple[int, int, str]]:
@@ -201,50 +233,85 @@ class Tagger:
         if "table_keys" in arrays:      # the lookup table, built once at training time
             self._tk = arrays["table_keys"].astype(np.int64)
             self._tv = arrays["table_rows"].astype(np.int32)
-            self._mask = np.int64(self._tk.size - 1)
 
     def _build_table(self) -> None:
         """Open addressing (linear probing) from feature code to row: two memory reads a lookup
-        instead of a binary search's twenty."""
-        n = self.keys.size
-        size = 1 << max(10, int(np.ceil(np.log2(max(1, n) * 2.5))))
-        self._mask = np.int64(size - 1)
-        tk = np.full(size, -1, dtype=np.int64)
-        tv = np.full(size, n, dtype=np.int32)
-        rows = np.arange(n, dtype=np.int64)
-        slot = self.keys & self._mask
-        while rows.size:
-            # the first row aiming at each free slot takes it; the others move one slot on
-            free = tk[slot] == -1
-            cand, cslot = rows[free], slot[free]
-            _, first = np.unique(cslot, return_index=True)
-            won = np.zeros(rows.size, dtype=bool)
-            won[np.nonzero(free)[0][first]] = True
-            tk[slot[won]] = self.keys[rows[won]]
-            tv[slot[won]] = rows[won]
-            rows, slot = rows[~won], (slot[~won] + 1) & self._mask
-            del cand, cslot
-        self._tk, self._tv = tk, tv
+        instead of a binary search's twenty (scanner/detectors/_hashtable.py)."""
+        self._tk, self._tv = _hashtable.build(self.keys, mixed=False)
 
     def index(self, feats: np.ndarray) -> np.ndarray:
         """Row of W for every feature code (the last, zero row for unknown codes)."""
         if not hasattr(self, "_tk"):
             self._build_table()
-        f = feats.ravel()
-        slot = f & self._mask
-        out = np.full(f.size, self.keys.size, dtype=np.int64)
-        todo = np.arange(f.size)
-        while todo.size:
-            k = self._tk[slot]
-            found = k == f[todo]
-            out[todo[found]] = self._tv[slot[found]]
-            go = ~found & (k != -1)          # an occupied slot with another key: probe on
-            todo, slot = todo[go], (slot[go] + 1) & self._mask
-        return out.reshape(feats.shape)
+        return _hashtable.lookup(self._tk, self._tv, feats, self.keys.size)
+
+    def emissions_hashed(self, texts: list[str]) -> np.ndarray:
+        """Emissions the way training computes them: every feature code looked up."""
+        f = features(texts, self.dict, self.gaz)
+        return np.take(self.W, self.index(f), axis=0).sum(1)
+
+    # Templates whose values come from a small domain are read from dense tables built at load
+    # time (one cache-friendly gather each, no hashing or probing): the bias (0), the characters at
+    # -3..+3 (1-7, per code point of the BMP, compacted to the characters the model knows), the
+    # character-class windows (14, 15), the lattice marks alone (16, 18). The others (bigrams,
+    # trigram, lattice x character / neighbours) are hashed. Same sums as emissions_hashed, in
+    # another order (float32 rounding may differ in the last bit).
+    HASHED = (8, 9, 10, 11, 12, 13, 17, 19)
+
+    def _build_dense(self) -> None:
+        t = [np.int64(k) for k in range(N_TEMPLATES)]
+        n = self.keys.size
+        W = self.W
+        self._bias = W[self.index(_mix(t[0], np.zeros(1, dtype=np.int64)))[0]]
+        cps = np.concatenate([np.arange(0x10000, dtype=np.int64), [BOS]])
+        rows = np.stack([self.index(_mix(t[k], cps)) for k in range(1, 8)])      # (7, chars)
+        known = np.nonzero((rows != n).any(0))[0]
+        self._cid = np.zeros(cps.size, dtype=np.int64)                             # 0: unknown character
+        self._cid[known] = np.arange(1, known.size + 1)
+        self._uni = np.zeros((7, known.size + 1, W.shape[1]), dtype=np.float32)
+        self._uni[:, 1:] = W[rows[:, known]]
+        c6 = np.arange(6, dtype=np.int64)
+        g3 = np.stack(np.meshgrid(c6, c6, c6, indexing="ij")).reshape(3, -1)
+        g5 = np.stack(np.meshgrid(c6, c6, c6, c6, c6, indexing="ij")).reshape(5, -1)
+        self._cls3 = W[self.index(_mix(t[14], *g3))]
+        self._cls5 = W[self.index(_mix(t[15], *g5))]
+        self._dbits = 3 * (int(self.dict.cats.max()) + 1) if self.dict is not None and self.dict.cats.size else 0
+        self._gbits = 3 * (int(self.gaz.cats.max()) + 1) if self.gaz is not None and self.gaz.cats.size else 0
+        self._dtab = W[self.index(_mix(t[16], np.arange(1 << self._dbits, dtype=np.int64)))]
+        self._gtab = W[self.index(_mix(t[18], np.arange(1 << self._gbits, dtype=np.int64)))]
 
     def emissions(self, texts: list[str]) -> np.ndarray:
-        f = features(texts, self.dict, self.gaz)
-        return self.W[self.index(f)].sum(1)
+        if not hasattr(self, "_uni"):
+            self._build_dense()
+        cps, i, valid = encode(texts)
+        cls = char_classes(cps)
+        d = self.dict.marks(cps, valid) if self.dict is not None else np.zeros_like(cps)
+        g = self.gaz.marks(cps, valid) if self.gaz is not None else np.zeros_like(cps)
+        bmp = cps < 0x10000
+        cid = np.where(bmp, self._cid[np.where(bmp, cps, 0)], np.where(cps == BOS, self._cid[-1], 0))
+        E = np.take(self._uni[0], cid[i - 3], axis=0)
+        for k in range(1, 7):
+            E += np.take(self._uni[k], cid[i + k - 3], axis=0)
+        E += self._bias
+        E += np.take(self._cls3, cls[i - 1] * 36 + cls[i] * 6 + cls[i + 1], axis=0)
+        E += np.take(self._cls5, (((cls[i - 2] * 6 + cls[i - 1]) * 6 + cls[i]) * 6 + cls[i + 1]) * 6 + cls[i + 2],
+                     axis=0)
+        E += np.take(self._dtab, d[i], axis=0)
+        E += np.take(self._gtab, g[i], axis=0)
+        c = [cps[i + k] for k in range(-3, 4)]
+        t = [np.int64(k) for k in range(N_TEMPLATES)]
+        hashed = np.stack([
+            _mix(t[8], c[2], c[3]), _mix(t[9], c[3], c[4]), _mix(t[10], c[1], c[2]), _mix(t[11], c[4], c[5]),
+            _mix(t[12], c[2], c[4]), _mix(t[13], c[2], c[3], c[4]),
+            _mix(t[17], d[i], c[3]), _mix(t[19], g[i], d[i - 1], d[i + 1])], axis=1)
+        E += np.take(self.W, self.index(hashed), axis=0).sum(1)
+        rare = np.nonzero(~bmp & valid)[0]          # characters outside the BMP: their own lookups
+        if rare.size:
+            for k in range(7):
+                p = np.nonzero(np.isin(i + k - 3, rare))[0]
+                if p.size:
+                    E[p] += self.W[self.index(_mix(t[k + 1], cps[i[p] + k - 3]))]
+        return E
 
     def tag_many(self, texts: list[str]) -> list[np.ndarray]:
         texts = [t for t in texts]
@@ -259,4 +326,4 @@ class Tagger:
         return out
 
     def spans_many(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
-        return [spans_from_tags(p) for p in self.tag_many(texts)]
+        return [spans_from_tags_fast(p) for p in self.tag_many(texts)]

@@ -1,0 +1,136 @@
+"""The fast paths of the models compute what the plain ones do (issue 17, full-mode speed).
+
+- regex first-character guards (scanner/detectors/_firstchar.py): the same matches;
+- passage TF-IDF over the whole text at once (tfidf_spans) = TF-IDF unit by unit (tfidf);
+- hash-table lookups (scanner/detectors/_hashtable.py) = binary search;
+- names: dense-table emissions = every feature code looked up; the batched Viterbi = brute force.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+
+from scanner.detectors import _hashtable, _models
+from scanner.detectors._firstchar import guarded
+from scanner.detectors.names import MODEL_FILE as NAMES_FILE
+from scanner.detectors.names_tagger import Tagger, allowed_transitions, viterbi_batch
+from scanner.detectors.passage import MODEL_FILE as PASSAGE_FILE
+from scanner.detectors.passage import PassageModel, _spans_safe, load_lexicon, tfidf, tfidf_spans, units
+from training.common import DATA
+
+NEWS = DATA / "news" / "peoplesdaily_dev.jsonl"
+
+
+def _texts(n: int = 30) -> list[str]:
+    rng = random.Random(7)
+    sents = [json.loads(line)["text"] for line in NEWS.open(encoding="utf-8")]
+    extra = ["经查，张某（男，45岁，身份证号110105198001011234）住朝阳区幸福路12号3单元502室。",
+             "拟于下周三9:30经长安街前往某基地，端口8443、IP 10.2.3.4，admin/口令未修复。",
+             "甲  乙丙丁。\t\t戊己庚。  \n  辛壬癸  \x00 子丑寅卯。", "a\u3000\u3000b。c d。", "王𠀋华在北京见了李四。"]
+    out = []
+    for _ in range(n):
+        lines = ["".join(rng.choice(sents) for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 4))]
+        out.append("\n".join(lines))
+    return out + extra
+
+
+def test_first_character_guard_keeps_every_match():
+    patterns = [spec["pattern"] for spec in load_lexicon()["cue"].values()]
+    patterns += [r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}", r"\d+岁|先生", r"a*b", r".?x", r"[^a]b"]
+    texts = _texts()
+    changed = 0
+    for p in patterns:
+        g = guarded(p)
+        changed += g != p
+        r1, r2 = re.compile(p), re.compile(g)
+        for t in texts:
+            assert [m.span() for m in r1.finditer(t)] == [m.span() for m in r2.finditer(t)], p
+    assert changed >= 6          # the slow cue patterns do get a guard
+    assert guarded(r"a*b") == r"a*b" or re.compile(guarded(r"a*b")).findall("aab b") == ["aab", "b"]
+    assert guarded(r".?x") == r".?x"     # cannot be bounded: unchanged
+
+
+@pytest.fixture(scope="module")
+def passage():
+    return PassageModel(_models.load_npz(PASSAGE_FILE))
+
+
+def test_tfidf_over_the_whole_text_equals_unit_by_unit(passage):
+    for t in _texts():
+        us = units(t)
+        s = np.array([a for a, _, _ in us], dtype=np.int64)
+        e = np.array([b for _, b, _ in us], dtype=np.int64)
+        assert _spans_safe(t, s, e)
+        a = tfidf([t[i:j] for i, j in zip(s, e)], passage.vocab, passage.idf)
+        for table in (None, passage.table):
+            b = tfidf_spans(t, s, e, passage.vocab, passage.idf, table)
+            assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+            assert np.array_equal(a.data, b.data)
+
+
+def test_units_across_a_newline_or_inside_a_space_run_take_the_plain_path():
+    t = "甲乙  丙丁\n戊己"
+    assert not _spans_safe(t, np.array([0]), np.array([len(t)]))
+    assert not _spans_safe(t, np.array([0]), np.array([3]))
+    assert _spans_safe(t, np.array([0, 7]), np.array([6, 9]))
+
+
+def test_hash_table_lookup_equals_binary_search():
+    rng = np.random.default_rng(3)
+    for mixed in (False, True):
+        keys = np.unique(rng.integers(0, 2 ** 62, 5000)) if not mixed else np.unique(rng.integers(0, 2 ** 40, 5000))
+        tk, tv = _hashtable.build(keys, mixed=mixed, missing=-1)
+        q = np.concatenate([keys[rng.integers(0, keys.size, 3000)], rng.integers(0, 2 ** 40, 3000)])
+        j = np.searchsorted(keys, q)
+        j[j >= keys.size] = 0
+        want = np.where(keys[j] == q, j, -1)
+        assert np.array_equal(_hashtable.lookup(tk, tv, q, -1, mixed=mixed), want)
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return Tagger(_models.load_npz(NAMES_FILE))
+
+
+def test_dense_emissions_equal_looked_up_features(tagger):
+    texts = [line for t in _texts(10) for line in t.split("\n") if line]
+    a = tagger.emissions_hashed(texts)
+    b = tagger.emissions(texts)
+    assert a.shape == b.shape
+    assert np.abs(a - b).max() < 1e-3
+
+
+def test_batched_viterbi_is_the_best_path():
+    rng = np.random.default_rng(5)
+    L = 7
+    trans = (rng.normal(size=(L + 1, L)) + allowed_transitions()).astype(np.float32)
+    lengths = [4, 1, 3, 5, 2, 5]
+    emis = rng.normal(size=(sum(lengths), L))
+    paths = viterbi_batch(emis, lengths, trans)
+    pos = 0
+    for n, got in zip(lengths, paths):
+        e = emis[pos:pos + n]
+        pos += n
+
+        def score(seq, e=e):
+            s, prev = 0.0, L
+            for t, y in enumerate(seq):
+                s += trans[prev, y] + e[t, y]
+                prev = y
+            return s
+        best = max(itertools.product(range(L), repeat=n), key=score)
+        assert score(tuple(got)) == pytest.approx(score(best))
+
+
+def test_spans_from_a_constrained_path_are_the_plain_ones():
+    from scanner.detectors.names_tagger import spans_from_tags, spans_from_tags_fast
+    rng = np.random.default_rng(11)
+    trans = (rng.normal(size=(8, 7)) + allowed_transitions()).astype(np.float32)
+    lengths = [int(x) for x in rng.integers(1, 40, 60)]
+    for p in viterbi_batch(rng.normal(size=(sum(lengths), 7)) * 2, lengths, trans):
+        assert spans_from_tags_fast(p) == spans_from_tags(p)

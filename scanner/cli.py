@@ -13,7 +13,8 @@ order. With `--format jsonl --output FILE` for a directory or list (or with `--r
 `--summary-html`, `--dask`) the run is a batch run: the results file is appended as it goes, can
 be resumed, and gets `.summary.txt`/`.summary.html` beside it.
 
-`baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
+`baomi archive scan DIR|ZIP [--catalog FILE] -o RESULT.xlsx` writes the archive review register
+(scanner.archive.cli). `baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
 exit codes there: 0 clean, 1 something left, 3 unreadable, 64 usage).
 
 Other commands come from installed packages through the entry-point group `baomi.commands` (the
@@ -28,6 +29,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from .archive.cli import add_archive_parser
 from .baseline import add_baseline_parser
 from .config import ScanConfig
 from .errors import ConfigError
@@ -195,7 +197,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_baseline_parser(sub)
     add_redact_parser(sub)
-    if command not in ("scan", "baseline", "redact"):
+    add_archive_parser(sub)
+    if command not in ("scan", "baseline", "redact", "archive"):
         _add_plugin_commands(sub)
     return parser
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from ..taxonomy import SEVERITY_RANK, TAXONOMY
-from .rules import ACCESS_RANK, ArchiveRules, Period, add_months
+from .rules import ACCESS_RANK, ArchiveRules, Period
 
 LEVEL_RANK = {"秘密": 1, "机密": 2, "绝密": 3}
 # stable codes for programs (the service stores them), Chinese for people (the register)
@@ -132,6 +132,3 @@ def assess(rules: ArchiveRules, record: dict, as_of: dt.date, catalog_date: dt.d
         a.notes.append("未发现涉密或敏感内容")
     return a
 
-
-def months_later(d: dt.date, n: int) -> dt.date:
-    return add_months(d, n)

@@ -103,17 +103,10 @@ class Catalog:
         p = Path(path)
         data = p.read_bytes()
         rows = _rows_csv(data) if p.suffix.lower() in (".csv", ".txt") else _rows_xlsx(data, p.name)
-        # the header row: the first row naming 档号 or 题名
-        for hi, row in enumerate(rows):
-            cols = {}
-            for key, names in COLUMNS.items():
-                for i, cell in enumerate(row):
-                    if cell.replace(" ", "") in names and key not in cols:
-                        cols[key] = i
-            if "档号" in cols or "题名" in cols:
-                break
-        else:
+        header = next(((i, c) for i, c in enumerate(map(_header, rows)) if "档号" in c or "题名" in c), None)
+        if header is None:
             raise ValueError("目录中没有找到“档号”或“题名”列")
+        hi, cols = header
         entries = []
         for n, row in enumerate(rows[hi + 1:], 1):
             vals = {k: row[i] for k, i in cols.items() if i < len(row) and row[i]}
@@ -142,6 +135,16 @@ class Catalog:
             if len(title) >= 4 and title in head:
                 return e, "title_text"
         return None, ""
+
+
+def _header(row: list[str]) -> dict[str, int]:
+    """Column of each known heading in a row (the header row is the first naming 档号 or 题名)."""
+    cols: dict[str, int] = {}
+    for key, names in COLUMNS.items():
+        for i, cell in enumerate(row):
+            if cell.replace(" ", "") in names and key not in cols:
+                cols[key] = i
+    return cols
 
 
 def _compact(s: str) -> str:

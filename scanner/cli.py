@@ -13,6 +13,8 @@ order. With `--format jsonl --output FILE` for a directory or list (or with `--r
 `--summary-html`, `--dask`) the run is a batch run: the results file is appended as it goes, can
 be resumed, and gets `.summary.txt`/`.summary.html` beside it.
 
+`baomi site scan URL` inspects a published site (scanner.site.cli: crawl, scan, report, --since).
+
 `baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
 exit codes there: 0 clean, 1 something left, 3 unreadable, 64 usage).
 
@@ -35,6 +37,7 @@ from .policy import Policy, exit_code
 from .redact.cli import add_redact_parser
 from .report import FORMATS
 from .rules import Ruleset
+from .site.cli import add_site_parser
 
 COMMANDS_GROUP = "baomi.commands"
 USAGE_ERROR = 64
@@ -195,7 +198,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_baseline_parser(sub)
     add_redact_parser(sub)
-    if command not in ("scan", "baseline", "redact"):
+    add_site_parser(sub)
+    if command not in ("scan", "baseline", "redact", "site"):
         _add_plugin_commands(sub)
     return parser
 

@@ -14,7 +14,10 @@ order. With `--format jsonl --output FILE` for a directory or list (or with `--r
 be resumed, and gets `.summary.txt`/`.summary.html` beside it.
 
 `baomi archive scan DIR|ZIP [--catalog FILE] -o RESULT.xlsx` writes the archive review register
-(scanner.archive.cli). `baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
+(scanner.archive.cli). `baomi site scan URL` inspects a published site (scanner.site.cli: crawl, scan,
+report, --since).
+
+`baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
 exit codes there: 0 clean, 1 something left, 3 unreadable, 64 usage).
 
 Other commands come from installed packages through the entry-point group `baomi.commands` (the
@@ -37,6 +40,7 @@ from .policy import Policy, exit_code
 from .redact.cli import add_redact_parser
 from .report import FORMATS
 from .rules import Ruleset
+from .site.cli import add_site_parser
 
 COMMANDS_GROUP = "baomi.commands"
 USAGE_ERROR = 64
@@ -198,7 +202,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_baseline_parser(sub)
     add_redact_parser(sub)
     add_archive_parser(sub)
-    if command not in ("scan", "baseline", "redact", "archive"):
+    add_site_parser(sub)
+    if command not in ("scan", "baseline", "redact", "archive", "site"):
         _add_plugin_commands(sub)
     return parser
 

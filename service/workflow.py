@@ -114,6 +114,13 @@ PERMISSIONS: dict[str, Permission] = {
     "allowlist.view": Permission(APPROVERS, "approve"),
     "allowlist.edit": Permission(APPROVERS, "approve"),
     "admin": Permission(ADMINS, "admin"),               # users, API keys, lexicon edits, audit verify
+    # 档案保密审查 (service.archive): 初审 by a reviewer, 复核 and 审核 by approvers; one person per step of
+    # a batch (service.archive.denial checks the batch's state and its people)
+    "archive.view": Permission(STAFF, "review"),
+    "archive.create": Permission(REVIEWERS, "review", zh="提交档案批次"),
+    "archive.initial": Permission(REVIEWERS, "review", zh="档案初审"),
+    "archive.recheck": Permission(APPROVERS, "approve", zh="档案复核"),
+    "archive.final": Permission(APPROVERS, "approve", zh="档案审核"),
 }
 SEPARATION_ZH = {"reviewer": "审批人不能与审查人为同一人。",
                  "submitter": "不能审查或审批本人提交的申请。"}

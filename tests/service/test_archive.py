@@ -160,22 +160,30 @@ def test_bad_uploads(svc, tmp_path):
 
 
 def test_migration_up_and_down(tmp_path):
-    """0003 creates the archive tables on a database at 0002 and drops them again."""
+    """The archive revision creates its tables on a database at the revision before it and drops
+    them again (whatever its number after re-chaining: found by its file name)."""
     from alembic import command
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine, inspect
 
     from service.db import MIGRATIONS_DIR
-    eng = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    rev = next(r for r in ScriptDirectory.from_config(cfg).walk_revisions() if "archive_review" in r.path)
+    eng = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     cfg.attributes["engine"] = eng
-    command.upgrade(cfg, "0002")
-    assert "archive_batches" not in inspect(eng).get_table_names()
-    command.upgrade(cfg, "0003")
-    assert {"archive_batches", "archive_items", "archive_decisions"} <= set(inspect(create_engine(eng.url)).get_table_names())
-    command.downgrade(cfg, "0002")
-    assert "archive_items" not in inspect(create_engine(eng.url)).get_table_names()
+
+    def tables():
+        return set(inspect(create_engine(eng.url)).get_table_names())
+    command.upgrade(cfg, rev.down_revision)
+    assert "archive_batches" not in tables()
+    command.upgrade(cfg, rev.revision)
+    assert {"archive_batches", "archive_items", "archive_decisions"} <= tables()
+    command.downgrade(cfg, rev.down_revision)
+    assert not {"archive_batches", "archive_items", "archive_decisions"} & tables()
+    command.upgrade(cfg, "head")
+    assert "archive_items" in tables()
 
 
 def test_pages(svc, tmp_path):

@@ -40,6 +40,7 @@ FLOORS = {   # metric: (comparison, floor) from issue 7
     "pdf_100p_s": ("<=", 2.0), "docx_100p_s": ("<=", 1.0), "cli_cold_start_s": ("<=", 2.0),
     "service_start_s": ("<=", 2.0), "peak_rss_mb": ("<=", 600.0),
     # issue 17 (speed): full mode over the 10,000 small files; 50 concurrent HTTP clients
+    "scan_5k_full_over_light": ("<=", 4.0),
     "batch_files_s_models": (">=", 300.0), "http_50c_p99_ms": ("<=", 300.0), "http_50c_5xx": ("<=", 0),
 }
 
@@ -750,6 +751,9 @@ def main(argv: list[str] | None = None) -> int:
         "scan_5k_p99_ms": lat["p99_ms"],
         "scan_5k_models_p50_ms": (lat_m or {}).get("p50_ms"),
         "scan_5k_models_p99_ms": (lat_m or {}).get("p99_ms"),
+        # issue 17: full mode (models) over light mode per 5,000 characters at p50, same clock
+        "scan_5k_full_over_light": (round(lat_m["p50_ms"] / lat["p50_ms"], 2)
+                                    if lat_m and lat_m.get("p50_ms") and lat["p50_ms"] else None),
         "vs_presidio": vs_presidio,
         "vs_naive": round(naive_5k_mean / lat["mean_ms"], 3) if lat["mean_ms"] else None,
         "vs_ceiling": vs_ceiling,

@@ -33,7 +33,7 @@ from .common import DATA, MODELS, is_heldout, normalized_spans, prf, read_jsonl
 
 GAZ_MAX = 6
 SEED = 20261127
-VERSION = "names-char-lattice-2"
+VERSION = "names-char-lattice-3"
 # jieba part of speech -> lattice category
 POS_CAT = {"nr": 0, "nrt": 0, "nrfg": 0, "ns": 1, "nt": 2, "nz": 3}
 COMMON = 4
@@ -88,6 +88,38 @@ def weibo(records):
     return out
 
 
+NEWS_FILES = ("news/msra_val.jsonl", "news/peoplesdaily_dev.jsonl")
+
+
+def news(records):
+    """MSRA / People's Daily news sentences, for person names only: PER spans are names (N); every
+    other character may be anything but a name (their address / other-entity / O labels follow
+    other conventions than CLUENER's and are left open). Marked by a "P" (partial) pseudo-span."""
+    out = []
+    for r in records:
+        text, spans = normalized_spans(r["text"], [(s["start"], s["end"], "N") for s in r["spans"]
+                                                   if s["label"] == "PER"])
+        out.append((text, spans + [(0, 0, "P")]))
+    return out
+
+
+def partial_mask(n: int, spans) -> np.ndarray | None:
+    """(n, labels) 0 / -1e9 for a sentence with partial labels (a "P" pseudo-span): names where
+    marked, anything but a name elsewhere; None for a fully labelled sentence (the gold path is
+    then the tags). Training takes as gold the best path that agrees with what is known."""
+    if not any(k == "P" for _, _, k in spans):
+        return None
+    ok = np.ones((n, len(LABELS)), dtype=bool)
+    ok[:, [LAB["B-N"], LAB["I-N"]]] = False
+    for a, b, kind in spans:
+        if kind != "N" or a >= b:
+            continue
+        ok[a:b] = False
+        ok[a, LAB["B-N"]] = True
+        ok[a + 1:b, LAB["I-N"]] = True
+    return np.where(ok, 0.0, -1e9)
+
+
 def fill(frame: str, values: dict) -> tuple[str, list[tuple[int, int, str]]]:
     text, spans, k = "", [], 0
     while k < len(frame):
@@ -122,7 +154,7 @@ def address_frames(addresses: list[str], names: list[str], rng: random.Random, n
 def to_tags(n: int, spans) -> list[int]:
     tags = [0] * n
     for a, b, kind in spans:
-        if a >= b or any(tags[a:b]):
+        if a >= b or any(tags[a:b]) or kind == "P":
             continue
         tags[a] = LAB["B-" + kind]
         for k in range(a + 1, b):
@@ -194,9 +226,11 @@ def train(idx_rows, n_feats: int, epochs: int, seed: int):
         errs = 0
         t0 = time.time()
         for k in order:
-            idx, gold = idx_rows[k]
+            idx, gold, part = idx_rows[k]
             emis = W[idx].sum(1)
             pred = viterbi_batch(emis, [len(gold)], T + mask)[0]
+            if part is not None:        # partial labels: the best path agreeing with what is known
+                gold = viterbi_batch(emis + part, [len(gold)], T + mask)[0]
             if not np.array_equal(pred, gold):
                 errs += 1
                 for i in np.nonzero(pred != gold)[0]:
@@ -242,6 +276,7 @@ def main(argv=None):
     ap.add_argument("--min-count", type=int, default=2)
     ap.add_argument("--no-dict", action="store_true", help="no jieba dictionary lattice")
     ap.add_argument("--no-weibo", action="store_true", help="leave out ner/weibo_train.jsonl")
+    ap.add_argument("--no-news", action="store_true", help="leave out the MSRA / People's Daily news sentences")
     ap.add_argument("--addr-frames", type=int, default=3000, help="address sentences generated from frames")
     ap.add_argument("--out", default=str(MODELS))
     args = ap.parse_args(argv)
@@ -259,6 +294,10 @@ def main(argv=None):
         wb = weibo(read_jsonl(DATA / "ner" / "weibo_train.jsonl"))
         train_data += wb
         side += [k % 2 for k in range(len(wb))]
+    if not args.no_news:
+        nw = news([r for f in NEWS_FILES for r in read_jsonl(DATA / f)])
+        train_data += nw
+        side += [k % 2 for k in range(len(nw))]
     addr = [r for r in read_jsonl(DATA / "address" / "address_train.jsonl")
             if not any(s["label"] == "person" for s in r["spans"]) and len(r["text"]) <= 60]
     addr_train = [r["text"] for r in addr if not is_heldout(r["id"])]
@@ -293,7 +332,7 @@ def main(argv=None):
         j = np.searchsorted(keys, f)
         j[j >= F] = 0
         idx = np.where(keys[j] == f, j, F)
-        idx_rows.append((idx, np.array(to_tags(len(text), spans), dtype=np.int64)))
+        idx_rows.append((idx, np.array(to_tags(len(text), spans), dtype=np.int64), partial_mask(len(text), spans)))
     print(f"features: {F} kept of {codes.size} ({time.time() - t0:.0f}s)", flush=True)
     runs = [train(idx_rows, F, args.epochs, SEED + k) for k in range(args.seeds)]
     W = np.mean([r[0] for r in runs], axis=0).astype(np.float32)

@@ -110,11 +110,12 @@ def trim_span(text: str, i: int, j: int) -> tuple[int, int]:
 PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
 
 
-# Personal-data cues (a person word, a long digit run, an e-mail, a house number): with the
-# personnel cue of lexicons/harm.toml they decide where the tagger reads in the relevant scope.
-CUE_RE = compile_guarded(r"姓名|先生|女士|同志|联系人|申请人|当事人|被告|原告|户籍|住址|家住|居住|住所|身份证|证件|"
-                         r"电话|手机|邮箱|出生|[男女][，,、）)]|\d+岁|\d{7,}|@|\d+号|\d+(?:栋|幢|单元|室)|收件|寄件|"
-                         r"业主|学生|患者|职工|员工|村民|居民|举报|投诉|信访|来信")
+# Personal-data cues (an ID or phone word, a long digit run, an e-mail, a house number, a residence
+# word): with the personnel cue of lexicons/harm.toml they decide where the tagger reads in the
+# relevant scope. Person words that are neither (先生, 同志, 被告, 联系人...) are not cues: a name
+# beside them alone is not reported (scanner/harm.py), so tagging there bought nothing.
+CUE_RE = compile_guarded(r"户籍|住址|家住|居住|住所|身份证|证件|电话|手机|邮箱|出生|[男女][，,、）)]|\d+岁|\d{7,}|@|"
+                         r"\d+号|\d+(?:栋|幢|单元|室)|收件|寄件")
 SCOPES = ("relevant", "all", "cue", "off")   # "off": no name/address model (passage classifier still runs)
 SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;\n]+")
 

@@ -250,7 +250,16 @@ def test_no_js_review_path_verdicts_decision_and_sign(svc):
     assert resp.headers["location"] == f"/s/{sid}?msg=signed"
     assert svc.login("alice").get(f"/api/v1/submissions/{sid}").json()["status"] == "approved"
     audit = ap.get(f"/s/{sid}/audit").text
-    assert "approval.approve" in audit and IDN not in audit
+    assert IDN not in audit
+    from service.web.auditview import ACTION_ZH
+    cells = re.findall(r'<td class="action" data-action="([a-z_.]+)" title="[a-z_.]+">([^<]*)</td>', audit)
+    shown = dict(cells)
+    assert shown["approval.approve"] == "审批：同意发布" and shown["review.approve"] == "保密审查：同意发布"
+    assert shown["submission.created"] == ACTION_ZH["submission.created"] == "提交申请"
+    assert all(zh and zh != "其他操作" and not re.search(r"[a-z]", zh) for zh in shown.values()), shown
+    visible = re.sub(r'<[^>]+>', " ", audit.split("<tbody>", 1)[1])       # what a reader sees of the trail
+    assert not re.search(r"\b(?:approval|review|submission|scan|record)\.[a-z_]+", visible)
+    assert "状态：待审批" in visible or "状态：已批准发布" in visible
 
 
 def test_queue_filters_counts_and_oldest_first(svc):
@@ -500,6 +509,30 @@ def test_author_downloads_the_redacted_copy_in_the_original_format(svc):
     t = submit(a, "联系人身份证号" + IDN, name="n.html")
     wait_submission(svc.login("alice"), t)
     assert a.get(f"/s/{t}/redacted").status_code == 415
+
+
+def test_no_redacted_copy_when_a_finding_cannot_be_located(svc):
+    """A mobile number in a PDF note (annotation): the copy cannot place a box for it, so the
+    service gives no copy (fail closed) and says why; nothing is logged as downloaded."""
+    import io
+
+    from reportlab.pdfgen import canvas
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(72, 760, "Notice for the public")
+    c.textAnnotation("联系人手机13812345678", Rect=(72, 700, 100, 720))
+    c.showPage()
+    c.save()
+    a = web_login(svc, "alice")
+    r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "带批注的通知"},
+               files={"file": ("n.pdf", buf.getvalue(), "application/pdf")}, follow_redirects=False)
+    sid = r.headers["location"].split("/")[2].split("?")[0]
+    sub = wait_submission(svc.login("alice"), sid)
+    assert any(f["category"] == "pii.phone" and f["layer"] == "comment" for f in sub["report"]["findings"])
+    r = a.get(f"/s/{sid}/redacted")
+    assert r.status_code == 422 and "未能定位" in r.text and "13812345678" not in r.text
+    trail = svc.login("alice").get(f"/api/v1/submissions/{sid}/audit").json()
+    assert not [e for e in trail if e["action"] == "redacted_copy.downloaded"]
 
 
 def test_rule_edits_land_in_the_data_directory_versioned_and_survive_a_restart(tmp_path):

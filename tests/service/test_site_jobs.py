@@ -74,6 +74,7 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert page.status_code == 200
         assert "下架" in page.text and "附件：工作方案.docx" in page.text and "某市人民政府门户网站" in page.text
         assert "robots.txt 不允许抓取" in page.text
+        assert insp.get("/", follow_redirects=False).headers["location"] == "/site"     # the inspector's home
         listing = insp.get("/site").text
         assert "门户网站" in listing and "每天 03:30" in listing
         x = insp.get(f"/api/v1/site/runs/{run1['id']}/report.xlsx")

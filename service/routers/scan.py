@@ -29,7 +29,7 @@ UPLOAD_BODY = {
 
 
 def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[object, str]:
-    report = scan_draft(st, d.data, d.filename, text_input=d.from_json)
+    report = scan_draft(st, d.data, d.filename, text_input=d.from_json, sync=True)
     with st.db.write() as s:
         row = store_report(s, st, report, p.user_id)
         audit.append(s, p.actor, f"{path}.scanned", "report", row.id, after=report_audit_summary(report))

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 DEMO_ROLES = (("author", "作者（演示）"), ("reviewer", "保密审查员（演示）"),
-              ("approver", "审批人（演示）"), ("admin", "管理员（演示）"))
+              ("approver", "审批人（演示）"), ("admin", "管理员（演示）"), ("inspector", "保密检查员（演示）"))
 
 
 def _settings(args):
@@ -33,7 +33,7 @@ def _state(args, load_scanner=False):
 
 
 def ensure_demo_accounts(st) -> list[tuple[str, str, str]] | None:
-    """On first start (no users yet): author/reviewer/approver/admin with random passwords and
+    """On first start (no users yet): author/reviewer/approver/admin/inspector with random passwords and
     a CMS API key. Returns [(username, role, password)] plus ('cms-key', 'apikey', key)."""
     from . import audit
     from .models import User
@@ -347,7 +347,7 @@ def add_commands(sub) -> None:
     sp.add_argument("action", choices=["add", "passwd", "list", "unlock"],
                     help="add 新建 / passwd 重设密码（结束其全部会话）/ list 列出 / unlock 解除登录锁定")
     sp.add_argument("username", nargs="?")
-    sp.add_argument("--role", choices=["author", "reviewer", "approver", "admin"], default="author")
+    sp.add_argument("--role", choices=["author", "reviewer", "approver", "admin", "inspector"], default="author")
     sp.add_argument("--display-name", default="")
     sp.add_argument("--password", default=None, help="不填则随机生成并打印 / random if omitted")
     sp.set_defaults(func=cmd_user)

@@ -253,3 +253,93 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class SiteTarget(Base):
+    """A site under 保密检查 (service.site): its start URL, crawl options and schedule."""
+    __tablename__ = "site_targets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(SafeText, default="")
+    url: Mapped[str] = mapped_column(SafeText)
+    options: Mapped[str] = mapped_column(Text, default="{}")          # JSON: max_pages, max_depth, …
+    schedule: Mapped[str] = mapped_column(String(16), default="off")  # off daily weekly
+    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, the service's local time
+    weekday: Mapped[int] = mapped_column(Integer, default=0)          # weekly: 0 = Monday
+    next_run_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class SiteRun(Base):
+    """One inspection run of a target. `state` is the run file (URLs, hashes, decisions, categories:
+    no text); the report (page titles, matched text) is stored encrypted in report_enc."""
+    __tablename__ = "site_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("site_targets.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)      # queued running done failed
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")   # manual schedule
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    since_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    progress: Mapped[str] = mapped_column(Text, default="{}")       # JSON: stage, fetched, scanned, total
+    summary: Mapped[str] = mapped_column(Text, default="{}")        # JSON: counts only
+    state: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON run file (scanner.site.state)
+    report_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+# -- 档案保密审查 (service.archive): a batch of archive items, 初审 → 复核 → 审核 ----------------------------
+class ArchiveBatch(Base):
+    __tablename__ = "archive_batches"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(SafeText, default="")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)     # service.archive.STATES
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    filename: Mapped[str] = mapped_column(SafeText, default="")
+    catalog_blob_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    catalog_name: Mapped[str] = mapped_column(SafeText, default="")
+    as_of: Mapped[str] = mapped_column(String(10), default="")      # the review date (ISO), for 保密期限 and 25 years
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched: Mapped[str] = mapped_column(SafeText, default="[]")  # catalogue rows no item linked to (JSON)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ArchiveItem(Base):
+    __tablename__ = "archive_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("archive_batches.id"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(SafeText)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    # the machine's suggestion (scanner.archive.Assessment + the catalogue row and how it was linked),
+    # JSON without any matched text
+    suggestion: Mapped[str] = mapped_column(SafeText, default="{}")
+    # the current decision of each step (JSON: attribute, level, access, reason; "" = none yet)
+    initial: Mapped[str] = mapped_column(SafeText, default="")
+    recheck: Mapped[str] = mapped_column(SafeText, default="")
+    final: Mapped[str] = mapped_column(SafeText, default="")
+    __table_args__ = (UniqueConstraint("batch_id", "path", name="uq_archive_item_path"),)
+
+
+class ArchiveDecision(Base):
+    """Every decision of a step, per item (item_id) or on the batch (item_id NULL: the step
+    completed or returned), in order: the record of who decided what."""
+    __tablename__ = "archive_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("archive_batches.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("archive_items.id"), nullable=True)
+    step: Mapped[str] = mapped_column(String(16))            # initial recheck final
+    decision: Mapped[str] = mapped_column(String(24))        # secret non_secret (items); complete return (batch)
+    level: Mapped[str] = mapped_column(String(8), default="")
+    access: Mapped[str] = mapped_column(String(8), default="")
+    reason: Mapped[str] = mapped_column(SafeText, default="")
+    bulk: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float, default=now)

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     queue_max_per_principal: int = 50
     # job worker threads per server process
     workers: int = 2
+    # scans running at once in one server process (HTTP scans, the gate, job workers; 0 = one per
+    # core): the others wait their turn in order instead of all sharing one interpreter lock, so a
+    # scan takes its own time plus its wait and the slowest requests are not stretched by dozens of
+    # concurrent ones (p99 under load)
+    scan_concurrency: int = 0
     # HTTP server processes (uvicorn workers; each also runs `workers` job threads). Scanning is
     # CPU-bound Python: one process uses one core.
     http_workers: int = 1
@@ -54,6 +59,15 @@ class Settings(BaseSettings):
     # true/false/1/0/yes/no/on are read as always/off (scanner.config.Isolation.parse).
     isolated: Isolation = Isolation.AUTO
     light_scanner: bool = False
+    # 保密检查 (service.site): hosts an inspection may start from (comma-separated; empty = any host
+    # an inspector gives), the cap on resources per run, the least delay between requests, connect
+    # only to loopback (tests, demos), the site runner thread and how often it looks for due work
+    site_hosts: str = ""
+    site_max_pages: int = 2000
+    site_min_delay_s: float = 1.0
+    site_loopback_only: bool = False
+    site_runner: bool = True
+    site_poll_s: float = 5.0
     # read pictures and scanned pages (OCR, BAOMI_OCR): unset = on, except with light_scanner, where
     # image content goes to review (extract.ocr_unavailable); true = on even with light_scanner
     ocr: bool | None = None

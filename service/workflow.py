@@ -70,6 +70,7 @@ AUTHORS = ("author", "admin")
 REVIEWERS = ("reviewer", "admin")     # the 保密审查 (verdicts and the review decision): not the approver
 APPROVERS = ("approver", "admin")
 ADMINS = ("admin",)
+INSPECTORS = ("inspector", "admin")   # 保密检查 of the published site (service.site)
 
 ANY, OWNER, OWNER_OR_ADMIN = "any", "owner", "owner_or_admin"
 
@@ -114,6 +115,17 @@ PERMISSIONS: dict[str, Permission] = {
     "allowlist.view": Permission(APPROVERS, "approve"),
     "allowlist.edit": Permission(APPROVERS, "approve"),
     "admin": Permission(ADMINS, "admin"),               # users, API keys, lexicon edits, audit verify
+    # 档案保密审查 (service.archive): 初审 by a reviewer, 复核 and 审核 by approvers; one person per step of
+    # a batch (service.archive.denial checks the batch's state and its people)
+    "archive.view": Permission(STAFF, "review"),
+    "archive.create": Permission(REVIEWERS, "review", zh="提交档案批次"),
+    "archive.initial": Permission(REVIEWERS, "review", zh="档案初审"),
+    "archive.recheck": Permission(APPROVERS, "approve", zh="档案复核"),
+    "archive.final": Permission(APPROVERS, "approve", zh="档案审核"),
+    # 保密检查: site inspections (service.site): targets, runs, schedules, reports
+    "site.view": Permission(INSPECTORS, "inspect", zh="查看网站保密检查"),
+    "site.run": Permission(INSPECTORS, "inspect", zh="启动网站保密检查"),
+    "site.edit": Permission(INSPECTORS, "inspect", zh="设置检查对象和计划"),
 }
 SEPARATION_ZH = {"reviewer": "审批人不能与审查人为同一人。",
                  "submitter": "不能审查或审批本人提交的申请。"}

@@ -82,7 +82,7 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) 
                        full.get("decision_reasons") or [], text_mac(st, full.get("segments") or [])) if cached else None
     report = None
     if cached_info is None:
-        report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc)
+        report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc, sync=True)
         decision = report.decision
         cats = sorted({f.category for f in report.findings})
         errs = sorted({e.code for e in report.errors})

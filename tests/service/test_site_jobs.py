@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 
 from service import site as site_mod
 from service.models import AuditEntry, SiteRun, SiteTarget
+from support.egress import outbound, strace_cmd
+from support.server import Server
 from support.service_helpers import BACKENDS, running_service
 from support.site import LoopbackSite, change_news2, inspection_site
 
@@ -151,3 +153,36 @@ def test_next_run_times():
     assert site_mod.next_run("weekly", "09:00", 4, after=base) == time.mktime((2026, 12, 4, 9, 0, 0, 0, 0, -1))
     assert site_mod.next_run("off", "09:00", after=base) is None
     json.dumps(site_mod.SCHEDULE_ZH, ensure_ascii=False)
+
+
+def test_real_server_site_job_over_http_under_strace(tmp_path):
+    """The real `baomi serve` (a subprocess, real HTTP) under strace: the demo inspector adds the
+    loopback site, starts a run and reads the result; every connect of the server, its threads
+    and its extraction children goes to loopback (the crawl included)."""
+    trace = tmp_path / "serve.txt"
+    with LoopbackSite("127.0.0.2") as off, LoopbackSite() as site:
+        off.html("/offsite.html", "外站", "<p>外站</p>")
+        inspection_site(site, off.url + "offsite.html", with_ocr=False)
+        srv = Server(tmp_path / "data", wrap=strace_cmd(trace), baomi_argon2_fast="1", baomi_workers="1",
+                     baomi_light_scanner="true", baomi_site_min_delay_s="0", baomi_site_poll_s="0.5",
+                     baomi_site_loopback_only="true")
+        srv.start(timeout=240)
+        try:
+            c = srv.login("inspector")
+            t = c.post("/api/v1/site/targets", json={"url": site.url, "name": "门户网站", "delay_s": 0})
+            assert t.status_code == 201, t.text
+            r = c.post(f"/api/v1/site/targets/{t.json()['id']}/runs")
+            assert r.status_code == 202, r.text
+            run = wait_run(c, r.json()["id"])
+            assert run["status"] == "done", run
+            assert {e["action_zh"] for e in run["report"]["entries"]} >= {"下架", "整改"}
+            x = c.get(f"/api/v1/site/runs/{run['id']}/report.xlsx")
+            assert x.status_code == 200 and x.content[:2] == b"PK"
+            assert c.get(f"/site/runs/{run['id']}").status_code == 200
+        finally:
+            srv.stop()
+            srv.wait_exit(30)
+        assert off.requests == [] and "/robots.txt" in site.requests
+    calls = trace.read_text(errors="replace")
+    assert f'htons({site.port})' in calls          # the tracer saw the crawl's own connects
+    assert outbound(trace) == []

@@ -9,7 +9,7 @@ from . import errors
 from .jobs import start_workers, startup_sweep, stop_workers
 from .middleware import BodyGuardMiddleware, ObserveMiddleware
 from .metrics import Metrics
-from .routers import auth, gate, health, records, scan, submissions
+from .routers import auth, gate, health, records, review, scan, submissions
 from .settings import Settings
 from .state import ServiceState
 from .web import mount as mount_web
@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
                   # backstop only: BodyGuardMiddleware answers first with the JSON error shape
                   max_body_size=2 * settings.max_body_bytes)
     errors.install(app)
-    for r in (health.router, auth.router, scan.router, gate.router, submissions.router, records.router):
+    for r in (health.router, auth.router, scan.router, gate.router, submissions.router, review.router,
+              records.router):
         app.include_router(r)
     app.add_middleware(BodyGuardMiddleware, max_body=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(ObserveMiddleware, metrics=metrics)

@@ -16,6 +16,7 @@ from .. import accounts
 from ..errors import APIError
 from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
 from ..security import SESSION_COOKIE, sha256_hex
+from .. import workflow
 from ..workflow import check
 from . import lexedit
 from .charts import hbars, stacked_bars
@@ -23,6 +24,7 @@ from .common import ROLE_ZH, PageRoute, form_principal_async, page_principal, re
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 TZ = dt.timezone(dt.timedelta(hours=8))
+PRECISION_DAYS = (30, 90)
 BUCKETS = ((600, "<10分钟"), (3600, "10分钟–1小时"), (4 * 3600, "1–4小时"), (86400, "4–24小时"),
            (3 * 86400, "1–3天"), (float("inf"), ">3天"))
 
@@ -66,19 +68,20 @@ def dashboard_data(st, days: int = 14) -> dict:
         hist = [0] * len(BUCKETS)
         for w in waits:
             hist[next(i for i, (lim, _) in enumerate(BUCKETS) if w < lim)] += 1
-        # precision per rule from reviewer verdicts (detect-secrets style labels)
-        per_rule: dict[str, list[int]] = {}
-        for rule, verdict in s.execute(select(FindingRow.rule_id, Verdict.verdict)
-                                       .join(Verdict, Verdict.finding_id == FindingRow.id)):
-            tp_fp = per_rule.setdefault(rule, [0, 0])
-            tp_fp[0 if verdict in ("confirmed", "accepted_risk") else 1] += 1
         totals = {"submissions": s.execute(select(Submission.id)).all().__len__(),
                   "open": s.execute(select(Submission.id).where(Submission.status.in_(
                       ("pending_review", "escalated", "pending_approval")))).all().__len__(),
-                  "verdicts": sum(a + b for a, b in per_rule.values()),
+                  "verdicts": s.execute(select(Verdict.id).where(Verdict.carried_from_id.is_(None))).all().__len__(),
                   "median_wait": statistics.median(waits) if waits else None}
-    prec_rows = sorted(((r, tp / (tp + fp), f"{tp / (tp + fp):.0%}（{tp}/{tp + fp}）") for r, (tp, fp) in per_rule.items()),
-                       key=lambda x: (x[1], x[0]))
+    # precision per rule from the reviewers' verdicts (workflow.precision), worst first
+    prec = {d: workflow.precision(st, d, at=now) for d in PRECISION_DAYS}
+    p90 = {r["rule_id"]: r for r in prec[90]}
+    rules = [{"rule_id": r["rule_id"], "category": r["category"], "d30": next(
+        (x for x in prec[30] if x["rule_id"] == r["rule_id"]), None), "d90": r} for r in prec[90]]
+    rules.sort(key=lambda x: ((x["d30"] or x["d90"])["precision"], x["d90"]["precision"], x["rule_id"]))
+    prec_rows = [(r["rule_id"], p90[r["rule_id"]]["precision"],
+                  f"{p90[r['rule_id']]['precision']:.0%}（{p90[r['rule_id']]['confirmed']}/{p90[r['rule_id']]['total']}）")
+                 for r in rules]
     return {
         "totals": totals,
         "chart_subs": stacked_bars("每日提交申请数", labels, {"total": subs_per_day}, {"total": "申请"}),
@@ -86,7 +89,8 @@ def dashboard_data(st, days: int = 14) -> dict:
                                    {k: tax.family_zh(k) for k in cat_series}, {k: tax.family(k).colour for k in cat_series}),
         "chart_wait": hbars("从提交到审查决定的时间", [(lab, n, f"{n} 件") for (_, lab), n in zip(BUCKETS, hist)],
                             colour="#00897b"),
-        "chart_prec": hbars("各规则精确率（审查结论：确认/接受风险 ÷ 全部）", prec_rows, max_value=1.0),
+        "chart_prec": hbars("各规则精确率（近 90 天，审查结论：确认/接受风险 ÷ 全部）", prec_rows, max_value=1.0),
+        "precision_rules": rules,
     }
 
 

@@ -12,11 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from .. import accounts
+from .. import accounts, remembered, workflow
 from ..errors import APIError
 from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
 from ..security import SESSION_COOKIE, sha256_hex
-from .. import workflow
 from ..workflow import check
 from . import lexedit
 from .charts import hbars, stacked_bars
@@ -267,3 +266,28 @@ async def policy_save(request: Request):
         # show the edit again with the reason; nothing was written
         return render(request, "policy_edit.html", {"file": rel, "text": text, "error": exc.message}, status=422, p=p)
     return redirect("/admin/policy", msg="lexicon")
+
+
+# -- the fingerprint allowlist (remembered verdicts, service.remembered) -----------------------------
+@router.get("/admin/allowlist")
+def allowlist_page(request: Request):
+    p = page_principal(request)
+    check(p, "allowlist.view")
+    st = state(request)
+    show = request.query_params.get("show", "active")
+    entries = remembered.list_entries(st, include_inactive=show == "all")
+    return render(request, "allowlist.html", {"entries": entries, "show": show, "can_edit": workflow.can(p, "allowlist.edit"),
+                                              "SCOPE_ZH": remembered.SCOPE_ZH, "LABEL_ZH": remembered.LABEL_ZH}, p=p)
+
+
+@router.post("/admin/allowlist/{entry_id}/{how}")
+async def allowlist_end(entry_id: int, how: str, request: Request):
+    form, p = await form_principal_async(request)
+    if how not in ("revoke", "expire"):
+        return redirect("/admin/allowlist", err="validation_error")
+    try:
+        check(p, "allowlist.edit")
+        await run_in_threadpool(remembered.end_entry, state(request), p.actor, p.user_id, entry_id, how)
+    except APIError as exc:
+        return redirect("/admin/allowlist", err=exc.code)
+    return redirect("/admin/allowlist", msg="entry_revoked" if how == "revoke" else "entry_expired")

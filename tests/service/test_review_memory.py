@@ -338,3 +338,52 @@ def test_precision_from_real_verdicts(svc1):
     assert rita.get("/api/v1/admin/precision").status_code == 403
     page = root.get("/admin")
     assert page.status_code == 200 and "规则精确率" in page.text and host_rule["rule_id"] in page.text
+
+
+def _web(svc, username):
+    import re
+    from fastapi.testclient import TestClient
+    c = TestClient(svc.app, base_url="http://testserver")
+    tok = re.search(r'name="login_csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    r = c.post("/login", data={"login_csrf": tok, "username": username, "password": svc.passwords[username],
+                               "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303
+    c.csrf = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/queue" if username != "alice" else "/me").text
+                       ).group(1)
+    return c
+
+
+def test_review_page_filters_counts_groups_batch_and_promote_without_js(svc1):
+    sub = submit(svc1.login("alice"), TEXT + "\n本通知不得外传。")
+    sid = sub["id"]
+    r = _web(svc1, "rita")
+    html = r.get(f"/s/{sid}").text
+    assert 'id="cat-counts"' in html and 'data-cat="pii.phone"' in html and "待审 1" in html
+    assert html.count('class="vform"') == 4 and "共 2 处" in html          # 5 findings, 4 items
+    html = r.get(f"/s/{sid}?sev=low").text
+    assert html.count('class="vform"') == 1 and LANDLINE in html and 'id="batch"' in html
+    html = r.get(f"/s/{sid}?cat=pii.phone&sort=severity").text
+    assert html.count('class="vform"') == 2
+    assert r.get(f"/s/{sid}?state=judged").text.count('class="vform"') == 0
+    # batch-dismiss what the filter shows
+    resp = r.post(f"/s/{sid}/verdicts", data={"csrf_token": r.csrf, "cat": "pii.phone", "q": MOBILE,
+                                              "verdict": "false_positive", "reason": "活动联系电话"},
+                  follow_redirects=False)
+    assert resp.status_code == 303 and "msg=batch" in resp.headers["location"] and "n=2" in resp.headers["location"]
+    html = r.get(f"/s/{sid}?state=judged").text
+    assert html.count('class="vform"') == 1 and "（批量）" in html and 'class="pform stack"' in html
+    mobile = next(f for f in svc1.login("rita").get(f"/api/v1/submissions/{sid}").json()["report"]["findings"]
+                  if f["text"] == MOBILE)
+    resp = r.post(f"/s/{sid}/allowlist/{mobile['id']}", data={"csrf_token": r.csrf, "scope": "site",
+                                                             "reason": "门户网站公开电话", "expires": ""},
+                  follow_redirects=False)
+    assert resp.headers["location"] == f"/s/{sid}?msg=allowlisted#f-{mobile['id']}"
+    # the approver's allowlist page lists it and can revoke it; a reviewer sees no such page
+    assert r.get("/admin/allowlist").status_code == 403
+    ap = _web(svc1, "apollo")
+    page = ap.get("/admin/allowlist").text
+    assert "门户网站公开电话" in page and "单位门户网站" in page and MOBILE not in page
+    eid = svc1.login("apollo").get("/api/v1/admin/allowlist/entries").json()[0]["id"]
+    resp = ap.post(f"/admin/allowlist/{eid}/revoke", data={"csrf_token": ap.csrf}, follow_redirects=False)
+    assert resp.headers["location"] == "/admin/allowlist?msg=entry_revoked"
+    assert 'data-status="revoked"' in ap.get("/admin/allowlist?show=all").text

@@ -35,6 +35,14 @@ __all__ = ["Finding", "Report", "ScanError", "Scanner", "__version__", "get_scan
 
 _lock = threading.Lock()
 _scanners: dict[str, Scanner] = {}
+# (BAOMI_* environment, arguments) -> the scanner's key: ScanConfig.from_env (pydantic-settings) costs
+# ~8 ms, more than a light scan of a small file, and get_scanner runs once per file in a batch
+_keys: dict[tuple, str] = {}
+
+
+def _env_snapshot() -> tuple:
+    """Every BAOMI_* variable (pydantic-settings matches names case-insensitively): what from_env reads."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k[:6].upper() == "BAOMI_"))
 
 
 def __getattr__(name: str) -> Any:
@@ -55,11 +63,16 @@ def get_scanner(light: bool = False, names_scope: str | None = None,
     name the tagger finds, as a low finding: a full inventory for archive review)."""
     from .config import ScanConfig
     from .engine import Scanner
+    args = (_env_snapshot(), bool(light), names_scope, names_report)
+    key = _keys.get(args)
+    if key is not None and key in _scanners:
+        return _scanners[key]
     config = ScanConfig.from_env(light=light or None, names_scope=names_scope, names_report=names_report)
     key = config.model_dump_json()
     with _lock:
         if key not in _scanners:
             _scanners[key] = Scanner(config=config)
+        _keys[args] = key
         return _scanners[key]
 
 

@@ -13,6 +13,10 @@ order. With `--format jsonl --output FILE` for a directory or list (or with `--r
 `--summary-html`, `--dask`) the run is a batch run: the results file is appended as it goes, can
 be resumed, and gets `.summary.txt`/`.summary.html` beside it.
 
+`baomi archive scan DIR|ZIP [--catalog FILE] -o RESULT.xlsx` writes the archive review register
+(scanner.archive.cli). `baomi site scan URL` inspects a published site (scanner.site.cli: crawl, scan,
+report, --since).
+
 `baomi redact FILE -o OUT` writes a redacted copy in the original format (scanner.redact.cli,
 exit codes there: 0 clean, 1 something left, 3 unreadable, 64 usage).
 
@@ -28,6 +32,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from .archive.cli import add_archive_parser
 from .baseline import add_baseline_parser
 from .config import ScanConfig
 from .errors import ConfigError
@@ -35,6 +40,7 @@ from .policy import Policy, exit_code
 from .redact.cli import add_redact_parser
 from .report import FORMATS
 from .rules import Ruleset
+from .site.cli import add_site_parser
 
 COMMANDS_GROUP = "baomi.commands"
 USAGE_ERROR = 64
@@ -195,7 +201,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_baseline_parser(sub)
     add_redact_parser(sub)
-    if command not in ("scan", "baseline", "redact"):
+    add_archive_parser(sub)
+    add_site_parser(sub)
+    if command not in ("scan", "baseline", "redact", "archive", "site"):
         _add_plugin_commands(sub)
     return parser
 

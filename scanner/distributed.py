@@ -26,9 +26,10 @@ from .batch import BatchSummary, Item, Run
 from .batch.pool import chunks, failed_record, scan_one, scan_paths
 
 
-def scan_blobs(blobs: list[tuple[Item, bytes]], light: bool = False, isolated: bool = False) -> list[dict]:
+def scan_blobs(blobs: list[tuple[Item, bytes]], light: bool = False, isolated: bool = False,
+               with_segments: bool = False) -> list[dict]:
     """Task body when the driver ships file contents (no shared file system)."""
-    return [scan_one(it, light=light, isolated=isolated, data=data) for it, data in blobs]
+    return [scan_one(it, light=light, isolated=isolated, data=data, with_segments=with_segments) for it, data in blobs]
 
 
 def _read(it: Item) -> bytes | None:
@@ -52,10 +53,11 @@ def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, ad
              resume: bool = True, list_file: str | None = None, chunk_size: int = 16,
              ship_bytes: bool = False, progress: bool | None = None, progress_stream=None,
              write_summary: bool = True, summary_html: str | None = None,
-             fail_on: str | None = None, hidden: bool = True) -> BatchSummary:
+             fail_on: str | None = None, hidden: bool = True, with_segments: bool = False, hook=None,
+             exclude: tuple[str, ...] = ()) -> BatchSummary:
     from distributed import Client, as_completed
 
-    run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream, hidden)
+    run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream, hidden, hook, exclude)
     todo = run.todo
     own_cluster = own_client = None
     if client is None:
@@ -74,9 +76,9 @@ def run_dask(paths_or_listfile, out_jsonl: str | os.PathLike, *, client=None, ad
         def submit(chunk):
             if ship_bytes:
                 blobs = [(it, _read(it) or b"") for it in chunk]
-                fut = client.submit(scan_blobs, blobs, light, isolated, pure=False)
+                fut = client.submit(scan_blobs, blobs, light, isolated, with_segments, pure=False)
             else:
-                fut = client.submit(scan_paths, chunk, light, isolated, pure=False)
+                fut = client.submit(scan_paths, chunk, light, isolated, with_segments, pure=False)
             futmap[fut.key] = chunk
             return fut
 

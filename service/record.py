@@ -1,16 +1,18 @@
-"""The record (审查单) of one submission: HTML (escaped by Jinja2 autoescape) and PDF (reportlab,
-built-in STSong-Light CID font: no font files needed)."""
+"""The record (审查单 / 审批单, 一事一审) of one submission, in Chinese only: `collect` reads every
+version with its findings and verdicts, the decisions, people and times; `blocks` lays the content
+out once; HTML (escaped), PDF (reportlab, built-in STSong-Light CID font: no font files needed) and
+docx (service.wordml) render those same blocks, signature/date/seal block included."""
 from __future__ import annotations
 
 import datetime as dt
 import io
 
-from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
-from scanner.taxonomy import SEVERITY_ZH, category_zh
+from scanner.report.locate import location_zh
+from scanner.taxonomy import SEVERITY_ZH, category_zh, decision_zh, layer_zh
 
-from .models import Decision, FindingRow, Submission, User, Verdict, Version
+from .models import Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
 from .reports import finding_detail
 from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
 
@@ -22,72 +24,175 @@ def fmt_ts(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
 
 
+def _finding_rows(s, report_id: str | None, name) -> list[dict]:
+    """The findings of one version's report with their verdicts, every field in Chinese."""
+    if not report_id:
+        return []
+    rows = s.execute(select(FindingRow).where(FindingRow.report_id == report_id).order_by(FindingRow.idx)).scalars().all()
+    verdicts = {v.finding_id: v for v in s.execute(select(Verdict).where(
+        Verdict.finding_id.in_([r.id for r in rows]))).scalars()} if rows else {}
+    out = []
+    for i, r in enumerate(rows, 1):
+        v = verdicts.get(r.id)
+        detail = finding_detail(s, r)
+        loc = {k: val for k, val in (detail.get("location") or {}).items() if k != "field"}
+        out.append({"n": i, "category": r.category, "category_zh": category_zh(r.category),
+                    "severity": r.severity, "severity_zh": SEVERITY_ZH.get(r.severity, "未定级"),
+                    "layer": r.layer, "layer_zh": layer_zh(r.layer),
+                    "location": location_zh(loc, r.layer, with_layer=True) if loc else layer_zh(r.layer),
+                    "explanation": detail.get("explanation", ""), "fingerprint": r.fingerprint[:12],
+                    "verdict": VERDICT_ZH.get(v.verdict, "") if v else "未审查",
+                    "reason": v.reason if v else "", "by": name(v.user_id) if v else "",
+                    "at": fmt_ts(v.created_at) if v else ""})
+    return out
+
+
 def collect(s, sub: Submission) -> dict:
+    """Everything the record shows, in Chinese: the 申请 fields, every version with its scan
+    decision, findings and verdicts, the review and approval decisions, the people and times."""
     users = {u.id: u for u in s.execute(select(User)).scalars()}
 
     def name(uid):
         return (users[uid].display_name or users[uid].username) if uid in users else ""
     vers = s.execute(select(Version).where(Version.submission_id == sub.id).order_by(Version.number)).scalars().all()
     cur = next(v for v in vers if v.number == sub.current_version)
-    findings = []
-    if cur.report_id:
-        rows = s.execute(select(FindingRow).where(FindingRow.report_id == cur.report_id).order_by(FindingRow.idx)).scalars().all()
-        verdicts = {v.finding_id: v for v in s.execute(select(Verdict).where(
-            Verdict.finding_id.in_([r.id for r in rows]))).scalars()} if rows else {}
-        for i, r in enumerate(rows, 1):
-            v = verdicts.get(r.id)
-            findings.append({"n": i, "category": r.category, "severity": r.severity, "layer": r.layer,
-                             "explanation": finding_detail(s, r)["explanation"], "fingerprint": r.fingerprint[:12],
-                             "verdict": VERDICT_ZH.get(v.verdict, "") if v else "未审查",
-                             "reason": v.reason if v else "", "by": name(v.user_id) if v else ""})
-    decisions = [{"level": LEVEL_ZH.get(d.level, d.level), "decision": OPINION_ZH.get(d.decision, d.decision),
+    reports = {r.id: r for r in s.execute(select(ReportRow).where(
+        ReportRow.id.in_([v.report_id for v in vers if v.report_id]))).scalars()}
+    versions = []
+    for v in vers:
+        rep = reports.get(v.report_id) if v.report_id else None
+        versions.append({"number": v.number, "filename": v.filename, "size": v.size, "sha256": v.sha256,
+                         "created": fmt_ts(v.created_at), "note": v.note or "",
+                         "decision": decision_zh(rep.decision) if rep else "自动审查未完成",
+                         "purged": bool(v.purged_at or (rep and rep.purged_at)),
+                         "current": v.number == sub.current_version,
+                         "findings": _finding_rows(s, v.report_id, name)})
+    decisions = [{"level": LEVEL_ZH.get(d.level, "其他"), "decision": OPINION_ZH.get(d.decision, "其他"),
                   "reason": d.reason, "by": name(d.user_id), "at": fmt_ts(d.created_at), "version": d.version_number}
                  for d in s.execute(select(Decision).where(Decision.submission_id == sub.id).order_by(Decision.id)).scalars()]
-    return {"sub": sub, "status": STATUS_ZH.get(sub.status, sub.status), "owner": name(sub.owner_id),
+    findings = next(v["findings"] for v in versions if v["current"])
+    return {"sub": sub, "number": record_number(sub), "status": STATUS_ZH.get(sub.status, "其他"),
+            "owner": name(sub.owner_id),
             "reviewer": name(sub.reviewer_id) if sub.reviewer_id else "", "approver": name(sub.approver_id) if sub.approver_id else "",
-            "created": fmt_ts(sub.created_at), "published": fmt_ts(sub.published_at), "versions": vers, "cur": cur,
+            "created": fmt_ts(sub.created_at), "published": fmt_ts(sub.published_at), "versions": versions, "cur": cur,
             "findings": findings, "decisions": decisions, "generated": fmt_ts(dt.datetime.now().timestamp())}
 
 
-_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-_env.filters["ts"] = fmt_ts
-HTML = _env.from_string("""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>上网信息发布保密审查单</title>
-<style>body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:900px;margin:2em auto;color:#111}
+def record_number(sub: Submission) -> str:
+    """The 一事一审 number printed on the record: the submission's id (one record per item)."""
+    return sub.id
+
+
+# -- the record's content, once: a list of blocks that HTML, PDF and docx each render -------------
+TITLE = "上网信息发布保密审查单"
+SUBTITLE = "（保密审查单 / 审批单）"
+FINDING_HEAD = ("序号", "类别", "级别", "位置", "说明", "审查结论", "理由", "审查人 / 时间")
+FINDING_MM = (9, 24, 11, 25, 45, 15, 25, 18)
+DECISION_HEAD = ("环节", "版本", "意见", "理由", "签署人", "时间")
+DECISION_MM = (20, 11, 24, 67, 20, 30)
+VERSION_HEAD = ("版本", "文件", "大小（字节）", "内容 SHA-256", "提交时间", "自动审查结论", "修改说明")
+VERSION_MM = (11, 30, 17, 44, 24, 20, 26)
+SIGN_ROWS = (("保密审查人签字：", "日期："), ("审批人签字：", "日期："))
+SEAL = "单位（盖章）："
+FOOT = "本审查单由保密审查系统生成，一事一审；审计记录经哈希链保护，管理员可用 baomi audit verify 校验。"
+
+
+def blocks(data: dict) -> list[tuple]:
+    """("title", text) ("p", text) ("h2", text) ("kv", [(label, value), ...])
+    ("table", head, rows, widths_mm) ("sign", name_reviewer, name_approver)."""
+    sub, cur = data["sub"], data["cur"]
+    out: list[tuple] = [("title", TITLE), ("p", SUBTITLE),
+                        ("p", f"一事一审编号：{data['number']}　生成时间：{data['generated']}")]
+    out.append(("kv", [("信息名称", sub.title), ("内容摘要", sub.summary), ("发布目的", sub.purpose),
+                       ("拟发布渠道", sub.channel), ("拟公开范围", sub.scope),
+                       ("申请人", data["owner"]), ("申请时间", data["created"]),
+                       ("当前版本", f"第 {cur.number} 版：{cur.filename}"), ("版本数", f"共 {len(data['versions'])} 版"),
+                       ("保密审查人", data["reviewer"]), ("审批人", data["approver"]),
+                       ("状态", data["status"]), ("发布时间", data["published"]),
+                       ("发布地址", getattr(sub, "published_url", "") or "")]))
+    out.append(("h2", "一、版本"))
+    out.append(("table", VERSION_HEAD, [(f"第 {v['number']} 版", v["filename"], str(v["size"]), v["sha256"], v["created"],
+                                         v["decision"], v["note"]) for v in data["versions"]], VERSION_MM))
+    out.append(("h2", "二、自动审查发现与逐条审查结论（每一版）"))
+    for v in data["versions"]:
+        out.append(("h3", f"第 {v['number']} 版（{v['filename']}）：自动审查结论 {v['decision']}，"
+                          f"发现 {len(v['findings'])} 项{'（当前版本）' if v['current'] else ''}"))
+        if v["findings"]:
+            out.append(("table", FINDING_HEAD, [
+                (str(f["n"]), f["category_zh"], f["severity_zh"], f["location"], f["explanation"], f["verdict"],
+                 f["reason"], "\n".join(x for x in (f["by"], f["at"]) if x)) for f in v["findings"]], FINDING_MM))
+        else:
+            out.append(("p", "草稿已按保留期清除，发现明细不再保存。" if v["purged"] else "未发现风险项。"))
+    out.append(("h2", "三、审查与审批意见"))
+    if data["decisions"]:
+        out.append(("table", DECISION_HEAD, [(d["level"], f"第 {d['version']} 版", d["decision"], d["reason"], d["by"],
+                                              d["at"]) for d in data["decisions"]], DECISION_MM))
+    else:
+        out.append(("p", "尚无审查或审批意见。"))
+    out.append(("h2", "四、签字与盖章"))
+    out.append(("sign", data["reviewer"], data["approver"]))
+    out.append(("small", FOOT))
+    return out
+
+
+def _sign_rows(reviewer: str, approver: str) -> list[list[str]]:
+    """The signature block: printed name from the system beside the space for the hand signature."""
+    return [["保密审查人（系统记录）", reviewer or "", "审批人（系统记录）", approver or ""],
+            [SIGN_ROWS[0][0], "", SIGN_ROWS[0][1], ""], [SIGN_ROWS[1][0], "", SIGN_ROWS[1][1], ""],
+            [SEAL, ""]]
+
+
+SIGN_MM = (36, 62, 30, 44)
+SIGN_HEIGHTS_MM = (8, 16, 16, 30)
+SIGN_SPANS = {(3, 1): 3}
+
+
+_CSS = """body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:960px;margin:2em auto;color:#111}
 table{border-collapse:collapse;width:100%;margin:.6em 0}td,th{border:1px solid #444;padding:.35em .5em;vertical-align:top;text-align:left}
-th{background:#eee;width:9em}h1{text-align:center;font-size:1.4em}.small{color:#555;font-size:.85em}
-@media print{body{margin:0}}</style></head><body>
-<h1>上网信息发布保密审查单</h1>
-<p class="small">编号：{{ sub.id }}　生成时间：{{ generated }}</p>
-<table>
-<tr><th>信息名称</th><td colspan="3">{{ sub.title }}</td></tr>
-<tr><th>内容摘要</th><td colspan="3">{{ sub.summary }}</td></tr>
-<tr><th>发布目的</th><td colspan="3">{{ sub.purpose }}</td></tr>
-<tr><th>拟发布渠道</th><td>{{ sub.channel }}</td><th>拟公开范围</th><td>{{ sub.scope }}</td></tr>
-<tr><th>申请人</th><td>{{ owner }}</td><th>申请时间</th><td>{{ created }}</td></tr>
-<tr><th>当前版本</th><td>第 {{ cur.number }} 版：{{ cur.filename }}（{{ cur.size }} 字节）</td><th>内容 SHA-256</th><td class="small">{{ cur.sha256 }}</td></tr>
-<tr><th>保密审查人</th><td>{{ reviewer }}</td><th>审批人</th><td>{{ approver }}</td></tr>
-<tr><th>状态</th><td>{{ status }}</td><th>发布时间</th><td>{{ published }}</td></tr>
-</table>
-<h2>自动审查发现与逐条审查结论</h2>
-{% if findings %}<table><tr><th>#</th><th>类别</th><th>级别</th><th>位置层</th><th>说明</th><th>结论</th><th>理由</th><th>审查人</th></tr>
-{% for f in findings %}<tr><td>{{ f.n }}</td><td>{{ f.category }}</td><td>{{ f.severity }}</td><td>{{ f.layer }}</td><td>{{ f.explanation }}</td><td>{{ f.verdict }}</td><td>{{ f.reason }}</td><td>{{ f.by }}</td></tr>
-{% endfor %}</table>{% else %}<p>未发现风险项。</p>{% endif %}
-<h2>审查与审批意见</h2>
-<table><tr><th>环节</th><th>版本</th><th>意见</th><th>理由</th><th>签署人</th><th>时间</th></tr>
-{% for d in decisions %}<tr><td>{{ d.level }}</td><td>{{ d.version }}</td><td>{{ d.decision }}</td><td>{{ d.reason }}</td><td>{{ d.by }}</td><td>{{ d.at }}</td></tr>
-{% endfor %}</table>
-<h2>版本</h2><table><tr><th>版本</th><th>文件</th><th>SHA-256</th><th>提交时间</th></tr>
-{% for v in versions %}<tr><td>{{ v.number }}</td><td>{{ v.filename }}</td><td class="small">{{ v.sha256 }}</td><td>{{ v.created_at|ts }}</td></tr>{% endfor %}</table>
-<p class="small">本审查单由 Baomi 保密审查系统生成；审计记录经哈希链保护，可用 baomi audit verify 校验。</p>
-</body></html>""")
+th{background:#eee}table.kv th{width:9em}h1{text-align:center;font-size:1.4em;margin-bottom:0}h2{font-size:1.15em}
+h3{font-size:1em}.sub{text-align:center}.small{color:#555;font-size:.85em}td.hand{height:3.5em}td.seal{height:7em}
+@media print{body{margin:0}}"""
 
 
 def render_html(data: dict) -> str:
-    return HTML.render(**data)
+    from markupsafe import escape
+
+    def e(x) -> str:
+        return str(escape(str(x if x is not None else ""))).replace("\n", "<br>")
+    h = [f'<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>{TITLE}</title>'
+         f"<style>{_CSS}</style></head><body>"]
+    for b in blocks(data):
+        kind = b[0]
+        if kind == "title":
+            h.append(f"<h1>{e(b[1])}</h1>")
+        elif kind == "p":
+            h.append(f'<p class="{"sub" if b[1] == SUBTITLE else "small"}">{e(b[1])}</p>')
+        elif kind == "small":
+            h.append(f'<p class="small">{e(b[1])}</p>')
+        elif kind in ("h2", "h3"):
+            h.append(f"<{kind}>{e(b[1])}</{kind}>")
+        elif kind == "kv":
+            pairs = b[1]
+            h.append('<table class="kv">' + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in pairs)
+                     + "</table>")
+        elif kind == "table":
+            h.append("<table><tr>" + "".join(f"<th>{e(x)}</th>" for x in b[1]) + "</tr>"
+                     + "".join("<tr>" + "".join(f"<td>{e(x)}</td>" for x in row) + "</tr>" for row in b[2])
+                     + "</table>")
+        elif kind == "sign":
+            rows = _sign_rows(b[1], b[2])
+            h.append('<table class="sign">'
+                     f"<tr><th>{e(rows[0][0])}</th><td>{e(rows[0][1])}</td><th>{e(rows[0][2])}</th><td>{e(rows[0][3])}</td></tr>"
+                     + "".join(f'<tr><th>{e(r[0])}</th><td class="hand"></td><th>{e(r[2])}</th><td class="hand"></td></tr>'
+                               for r in rows[1:3])
+                     + f'<tr><th>{e(rows[3][0])}</th><td class="seal" colspan="3"></td></tr></table>')
+    h.append("</body></html>")
+    return "".join(h)
 
 
 def render_pdf(data: dict) -> bytes:
+    from xml.sax.saxutils import escape
+
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -95,51 +200,71 @@ def render_pdf(data: dict) -> bytes:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-    from xml.sax.saxutils import escape
 
     if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    base = ParagraphStyle("cjk", fontName="STSong-Light", fontSize=9.5, leading=13, wordWrap="CJK")
+    base = ParagraphStyle("cjk", fontName="STSong-Light", fontSize=9, leading=12.5, wordWrap="CJK")
     title = ParagraphStyle("t", parent=base, fontSize=16, leading=22, alignment=1)
+    center = ParagraphStyle("c", parent=base, fontSize=10.5, leading=15, alignment=1)
+    small = ParagraphStyle("s", parent=base, fontSize=8.5, textColor=colors.HexColor("#444444"))
     h2 = ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=6)
+    h3 = ParagraphStyle("h3", parent=base, fontSize=10, leading=15, spaceBefore=4)
 
-    def P(x):
-        return Paragraph(escape(str(x or "")), base)
-    sub, cur = data["sub"], data["cur"]
-    style = TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                        ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke)])
-    head = [[P("信息名称"), P(sub.title)], [P("内容摘要"), P(sub.summary)], [P("发布目的"), P(sub.purpose)],
-            [P("拟发布渠道"), P(sub.channel)], [P("拟公开范围"), P(sub.scope)],
-            [P("申请人 / 申请时间"), P(f"{data['owner']}　{data['created']}")],
-            [P("当前版本"), P(f"第 {cur.number} 版：{cur.filename}；SHA-256 {cur.sha256}")],
-            [P("保密审查人"), P(data["reviewer"])], [P("审批人"), P(data["approver"])],
-            [P("状态 / 发布时间"), P(f"{data['status']}　{data['published']}")]]
-    story = [Paragraph("上网信息发布保密审查单", title), P(f"编号：{sub.id}　生成时间：{data['generated']}"), Spacer(1, 4 * mm),
-             Table(head, colWidths=[32 * mm, 140 * mm], style=style), Paragraph("自动审查发现与逐条审查结论", h2)]
-    if data["findings"]:
-        rows = [[P(x) for x in ("#", "类别", "级别", "说明", "结论", "理由", "审查人")]]
-        rows += [[P(f["n"]), P(category_zh(f["category"])), P(SEVERITY_ZH.get(f["severity"], f["severity"])),
-                  P(f["explanation"]), P(f["verdict"]),
-                  P(f["reason"]), P(f["by"])] for f in data["findings"]]
-        t = Table(rows, colWidths=[8 * mm, 28 * mm, 15 * mm, 55 * mm, 18 * mm, 34 * mm, 16 * mm], repeatRows=1)
-        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        story.append(t)
-    else:
-        story.append(P("未发现风险项。"))
-    story.append(Paragraph("审查与审批意见", h2))
-    rows = [[P(x) for x in ("环节", "版本", "意见", "理由", "签署人", "时间")]]
-    rows += [[P(d["level"]), P(d["version"]), P(d["decision"]), P(d["reason"]), P(d["by"]), P(d["at"])]
-             for d in data["decisions"]]
-    t = Table(rows, colWidths=[20 * mm, 12 * mm, 24 * mm, 66 * mm, 20 * mm, 30 * mm], repeatRows=1)
-    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    sign = [[P("保密审查人签字："), P(""), P("日期："), P("")], [P("审批人签字："), P(""), P("日期："), P("")],
-            [P("单位（盖章）："), P(""), P(""), P("")]]
-    st = Table(sign, colWidths=[32 * mm, 70 * mm, 16 * mm, 54 * mm], rowHeights=[14 * mm, 14 * mm, 28 * mm])
-    st.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                            ("SPAN", (1, 2), (3, 2))]))
-    story += [t, Paragraph("签字与盖章", h2), st, Spacer(1, 6 * mm),
-              P("审计记录经哈希链保护，可用 baomi audit verify 校验。")]
+    def P(x, style=base):
+        return Paragraph(escape(str(x if x is not None else "")).replace("\n", "<br/>"), style)
+    grid = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]
+    story: list = []
+    for b in blocks(data):
+        kind = b[0]
+        if kind == "title":
+            story.append(P(b[1], title))
+        elif kind == "p":
+            story.append(P(b[1], center if b[1] == SUBTITLE else base))
+        elif kind == "small":
+            story += [Spacer(1, 4 * mm), P(b[1], small)]
+        elif kind == "h2":
+            story.append(P(b[1], h2))
+        elif kind == "h3":
+            story.append(P(b[1], h3))
+        elif kind == "kv":
+            rows = [[P(k), P(v)] for k, v in b[1]]
+            story.append(Table(rows, colWidths=[32 * mm, 140 * mm],
+                               style=TableStyle(grid + [("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke)])))
+        elif kind == "table":
+            rows = [[P(x) for x in b[1]]] + [[P(x) for x in row] for row in b[2]]
+            story.append(Table(rows, colWidths=[w * mm for w in b[3]], repeatRows=1,
+                               style=TableStyle(grid + [("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)])))
+        elif kind == "sign":
+            rows = [[P(x) for x in r] + [P("")] * (4 - len(r)) for r in _sign_rows(b[1], b[2])]
+            story.append(Table(rows, colWidths=[w * mm for w in SIGN_MM],
+                               rowHeights=[h * mm for h in SIGN_HEIGHTS_MM],
+                               style=TableStyle(grid + [("SPAN", (1, 3), (3, 3))])))
     buf = io.BytesIO()
     SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
-                      bottomMargin=15 * mm, title="上网信息发布保密审查单").build(story)
+                      bottomMargin=15 * mm, title=TITLE, author="保密审查系统").build(story)
     return buf.getvalue()
+
+
+def render_docx(data: dict) -> bytes:
+    """The same record as a Word document (service.wordml: no python-docx at run time)."""
+    from .wordml import Docx
+    d = Docx(TITLE)
+    for b in blocks(data):
+        kind = b[0]
+        if kind == "title":
+            d.paragraph(b[1], size=16, bold=True, center=True, after_pt=0)
+        elif kind == "p":
+            d.paragraph(b[1], size=10.5 if b[1] == SUBTITLE else 9.5, center=b[1] == SUBTITLE)
+        elif kind == "small":
+            d.paragraph(b[1], size=8.5, before_pt=6)
+        elif kind == "h2":
+            d.paragraph(b[1], size=12, bold=True, before_pt=8)
+        elif kind == "h3":
+            d.paragraph(b[1], size=10, bold=True, before_pt=4)
+        elif kind == "kv":
+            d.table([[k, v] for k, v in b[1]], [32, 140], shade_first_col=True)
+        elif kind == "table":
+            d.table([list(b[1])] + [list(r) for r in b[2]], list(b[3]), header=True, size=8.5)
+        elif kind == "sign":
+            d.table(_sign_rows(b[1], b[2]), list(SIGN_MM), heights_mm=list(SIGN_HEIGHTS_MM), spans=SIGN_SPANS)
+    return d.to_bytes()

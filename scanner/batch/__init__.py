@@ -35,11 +35,12 @@ class Run:
     Shared by run_batch (process pool), the CLI and scanner.distributed.run_dask."""
 
     def __init__(self, paths_or_listfile, out_jsonl, resume: bool, list_file: str | None,
-                 progress: bool | None, progress_stream=None, hidden: bool = True):
+                 progress: bool | None, progress_stream=None, hidden: bool = True, hook=None,
+                 exclude: tuple[str, ...] = ()):
         self.t0 = time.monotonic()
         self.out = out = str(out_jsonl)
         done = load_done(out) if resume else set()
-        excl = [out, out + ".summary.txt", out + ".summary.html"]
+        excl = [out, out + ".summary.txt", out + ".summary.html", *exclude]
         all_items = list(iter_inputs(paths_or_listfile, list_file=list_file, exclude=excl, hidden=hidden))
         self.todo = [it for it in all_items if it.key not in done]
         self.summary = BatchSummary(out=out, skipped_resume=len(all_items) - len(self.todo))
@@ -48,8 +49,11 @@ class Run:
             progress = hasattr(stream, "isatty") and stream.isatty()
         self.prog = Progress(len(self.todo), bool(progress), stream=progress_stream)
         self.writer = JsonlWriter(out, append=resume)
+        self.hook = hook       # record -> record, in this process before it is written (scanner.archive)
 
     def emit(self, rec: dict) -> None:
+        if self.hook is not None:
+            rec = self.hook(rec)
         self.writer.write(rec)
         self.prog.update(rec)
 
@@ -79,18 +83,21 @@ def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None 
               list_file: str | None = None, progress: bool | None = None, chunk_size: int = 8,
               write_summary: bool = True, progress_stream=None, summary_html: str | None = None,
               fail_on: str | None = None, sandbox: str = "worker", limits: SandboxLimits | None = None,
-              hidden: bool = True, names_report: str | None = None) -> BatchSummary:
+              hidden: bool = True, names_report: str | None = None, with_segments: bool = False,
+              hook=None, exclude: tuple[str, ...] = ()) -> BatchSummary:
     """Scan every file under `paths_or_listfile` (a path, a list of paths, or "@list.txt") into
     `out_jsonl`; jobs, isolated, sandbox and limits as in `pool.scan_items`. hidden=False skips
     dot-files met while walking directories (as `baomi scan` does); names_report as get_scanner's.
+    with_segments: records carry the extracted text (for `hook`, which may reduce it: it runs in this
+    process on each record before it is written); exclude: paths not to scan.
 
     Returns the summary; `summary.exit_code` (also `int(summary)`) is the `baomi scan` exit code
     over every file in the JSONL, with `fail_on` as in the CLI."""
-    run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream, hidden)
+    run = Run(paths_or_listfile, out_jsonl, resume, list_file, progress, progress_stream, hidden, hook, exclude)
     try:
         run.summary.crashed = scan_items(run.todo, run.emit, jobs=jobs, light=light, isolated=isolated,
                                          chunk_size=chunk_size, sandbox=sandbox, limits=limits,
-                                         names_report=names_report)
+                                         names_report=names_report, with_segments=with_segments)
     finally:
         run.close()
     return run.finish(write_summary, summary_html=summary_html, fail_on=fail_on)

@@ -94,13 +94,15 @@ def scan_one(item: Item, light: bool = False, isolated: bool | str = False, data
     return d
 
 
-def scan_paths(items: list[Item], light: bool = False, isolated: bool | str = False) -> list[dict]:
+def scan_paths(items: list[Item], light: bool = False, isolated: bool | str = False,
+               with_segments: bool = False) -> list[dict]:
     """Scan a chunk of files in this process (the unit of work of the pool and of Dask). In a
-    sandboxed worker (limits) each file gets a CPU budget and is extracted in-process."""
+    sandboxed worker (limits) each file gets a CPU budget and is extracted in-process. A pool
+    worker's own options (_init_worker) win over the arguments."""
     light = _worker_opts.get("light", light)
     isolated = _worker_opts.get("isolated", isolated)
     limits = _worker_opts.get("limits")
-    kw = {"with_segments": _worker_opts.get("with_segments", False), "names_report": _worker_opts.get("names_report")}
+    kw = {"with_segments": _worker_opts.get("with_segments", with_segments), "names_report": _worker_opts.get("names_report")}
     if limits is None:
         return [scan_one(it, light=light, isolated=isolated, **kw) for it in items]
     ocr = get_scanner(light, names_report=kw["names_report"]).ocr

@@ -5,7 +5,6 @@ so rules, states and audit entries are the API's."""
 from __future__ import annotations
 
 import difflib
-import json
 import time
 from urllib.parse import quote, urlencode
 
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from scanner.taxonomy import DECISION_ZH, VISIBLE_LAYERS
 
 from .. import accounts, audit, remembered, workflow
+from .auditview import rows_zh
 from ..deps import Principal, client_ip
 from ..errors import APIError, err
 from ..intake import read_draft
@@ -424,10 +424,7 @@ def audit_page(sub_id: str, request: Request):
     rows = workflow.audit_trail(st, p, sub_id)
     with st.db.read() as s:
         title = workflow.load(s, p, sub_id).title
-    for r in rows:
-        r["before_s"] = json.dumps(r["before"], ensure_ascii=False) if r["before"] is not None else ""
-        r["after_s"] = json.dumps(r["after"], ensure_ascii=False) if r["after"] is not None else ""
-    return render(request, "audit.html", {"rows": rows, "sub_id": sub_id, "title": title}, p=p)
+    return render(request, "audit.html", {"rows": rows_zh(rows), "sub_id": sub_id, "title": title}, p=p)
 
 
 @router.get("/s/{sub_id}/v/{number}/page/{page}.png")

@@ -10,6 +10,7 @@ import re
 import urllib.request
 import uuid
 
+import docx
 from browsing import login
 from support.drafts import docx_bytes, pdf_bytes
 
@@ -101,7 +102,6 @@ def test_workflow_in_browser(server, browser, shots):
     with author.expect_download() as dl:
         author.click("#dl-redacted-original")
     assert dl.value.suggested_filename.endswith(".docx")
-    import docx
     copy = docx.Document(dl.value.path())
     text = "\n".join(p.text for p in copy.paragraphs)
     assert IDN not in text and "13812345678" not in text and "■" in text and DELETED not in text
@@ -262,11 +262,36 @@ def test_workflow_in_browser(server, browser, shots):
     appr.click("#audit-link")
     appr.wait_for_selector("table.audit")
     audit = appr.inner_text("table.audit")
-    for action in ("submission.created", "review.verdict", "review.request_changes", "submission.version_added",
-                   "review.approve", "approval.approve"):
+    for action in ("提交申请", "填写逐条审查结论", "保密审查：退回修改", "提交新版本", "保密审查：同意发布", "审批：同意发布",
+                   "自动审查完成", "状态：待审批"):
         assert action in audit, action
+    codes = appr.locator("table.audit td.action").evaluate_all("els => els.map(e => e.dataset.action)")
+    assert {"submission.created", "review.verdict", "approval.approve"} <= set(codes)
+    assert not re.search(r"\b(?:submission|review|approval|scan)\.[a-z_]+", audit)     # Chinese only on the page
     assert IDN not in audit and MARKING not in audit
     appr.screenshot(path=str(shots / "10-audit.png"), full_page=True)
+
+    # -- from the review page: the record as docx (every version, verdicts, signature block) and the
+    # redacted copy of the current version as docx ------------------------------------------------
+    _open_submission(appr, server, sub_id)
+    with appr.expect_download() as dl:
+        appr.click("#record-docx")
+    assert dl.value.suggested_filename.endswith(".docx")
+    rec = docx.Document(dl.value.path())
+    rec_text = "\n".join([p.text for p in rec.paragraphs] + [c.text for t in rec.tables for row in t.rows
+                                                                for c in row.cells])
+    for s in ("上网信息发布保密审查单", f"一事一审编号：{sub_id}", "第 1 版", "第 2 版", "确认风险", "接受风险", "误报",
+              "活动公开联系人手机，本人同意公开", "退回修改", "批准发布", "保密审查人签字：", "审批人签字：", "单位（盖章）：",):
+        assert s in rec_text, s
+    sign = next(t for t in rec.tables if t.rows[0].cells[0].text == "保密审查人（系统记录）")
+    assert sign.rows[0].cells[1].text and sign.rows[0].cells[3].text          # who reviewed and who signed, printed
+    assert IDN not in rec_text and not re.search(r"\b(?:pii|marking|hidden|secret)\.[a-z_]+", rec_text)
+    with appr.expect_download() as dl:
+        appr.click("#dl-redacted-original")
+    assert dl.value.suggested_filename.endswith(".docx")
+    copy = docx.Document(dl.value.path())
+    text = "\n".join(p.text for p in copy.paragraphs)
+    assert "13812345678" not in text and "■" in text and "活动地点另行通知。" in text
 
     # -- a PDF: the page image rendered locally, boxes over the findings ----------------------------
     # the ID number sits under a black bar (a failed redaction): it is still in the file

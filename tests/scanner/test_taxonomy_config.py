@@ -138,3 +138,26 @@ def test_exit_code(decisions, errors, fail_on, code):
 def test_exit_code_rejects_unknown_fail_on():
     with pytest.raises(ValueError):
         exit_code(["pass"], False, "sometimes")
+
+
+def test_get_scanner_reuses_its_config_until_the_environment_changes(monkeypatch):
+    """get_scanner runs once per file in a batch: the same arguments and BAOMI_* environment give the
+    same Scanner without rebuilding the config; a changed variable (any case) gives the other one."""
+    import scanner
+    from scanner import get_scanner
+    monkeypatch.delenv("BAOMI_NAMES_REPORT", raising=False)
+    first = get_scanner(light=True)
+    assert get_scanner(light=True) is first
+    monkeypatch.setenv("BAOMI_NAMES_REPORT", "all")
+    other = get_scanner(light=True)
+    assert other is not first and other.names_report == "all"
+    monkeypatch.delenv("BAOMI_NAMES_REPORT")
+    monkeypatch.setenv("baomi_names_report", "all")            # pydantic-settings reads names in any case
+    assert get_scanner(light=True) is other
+    monkeypatch.delenv("baomi_names_report")
+    assert get_scanner(light=True) is first
+    monkeypatch.setenv("BAOMI_REGEX_TIMEOUT_S", "-1")          # a bad value still fails every time
+    with pytest.raises(scanner.errors.ConfigError):
+        get_scanner(light=True)
+    with pytest.raises(scanner.errors.ConfigError):
+        get_scanner(light=True)

@@ -160,6 +160,7 @@ def test_r3_a_scan_key_reads_no_submission_draft_record_or_audit(svc):
     scan = _key(svc, "root", "rita", ["scan"])               # a reviewer's key, scope scan only
     for path in ("/api/v1/submissions", f"/api/v1/submissions/{sid}", f"/api/v1/submissions/{sid}?segments=true",
                  f"/api/v1/submissions/{sid}/record.html", f"/api/v1/submissions/{sid}/record.pdf",
+                 f"/api/v1/submissions/{sid}/record.docx",
                  f"/api/v1/submissions/{sid}/audit"):
         r = scan.get(path)
         assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden", (path, r.status_code)

@@ -98,8 +98,11 @@ def test_retention_purge_keeps_the_record(svc):
     assert sub["report"]["findings"][0]["category"] == "marking.level"
     assert sub["report"]["findings"][0]["verdict"]["verdict"] == "confirmed"
     html = rev.get(f"/api/v1/submissions/{sid}/record.html").text
-    assert "保留期测试" in html and "marking.level" in html and "确认风险" in html
+    from scanner.taxonomy import category_zh
+    assert "保留期测试" in html and category_zh("marking.level") in html and "确认风险" in html
+    assert "marking.level" not in html                   # the record speaks Chinese, never the code
     assert rev.get(f"/api/v1/submissions/{sid}/record.pdf").status_code == 200
+    assert rev.get(f"/api/v1/submissions/{sid}/record.docx").status_code == 200
     assert svc.login("alice").get("/api/v1/submissions").json()["total"] == 1
 
 

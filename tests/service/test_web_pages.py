@@ -250,7 +250,16 @@ def test_no_js_review_path_verdicts_decision_and_sign(svc):
     assert resp.headers["location"] == f"/s/{sid}?msg=signed"
     assert svc.login("alice").get(f"/api/v1/submissions/{sid}").json()["status"] == "approved"
     audit = ap.get(f"/s/{sid}/audit").text
-    assert "approval.approve" in audit and IDN not in audit
+    assert IDN not in audit
+    from service.web.auditview import ACTION_ZH
+    cells = re.findall(r'<td class="action" data-action="([a-z_.]+)" title="[a-z_.]+">([^<]*)</td>', audit)
+    shown = dict(cells)
+    assert shown["approval.approve"] == "审批：同意发布" and shown["review.approve"] == "保密审查：同意发布"
+    assert shown["submission.created"] == ACTION_ZH["submission.created"] == "提交申请"
+    assert all(zh and zh != "其他操作" and not re.search(r"[a-z]", zh) for zh in shown.values()), shown
+    visible = re.sub(r'<[^>]+>', " ", audit.split("<tbody>", 1)[1])       # what a reader sees of the trail
+    assert not re.search(r"\b(?:approval|review|submission|scan|record)\.[a-z_]+", visible)
+    assert "状态：待审批" in visible or "状态：已批准发布" in visible
 
 
 def test_queue_filters_counts_and_oldest_first(svc):

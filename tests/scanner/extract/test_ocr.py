@@ -197,6 +197,8 @@ def test_ocr_budget_exhausted_names_the_pages_left_unread():
     err = [e for e in doc.errors if e.code == "extract.timeout"]
     assert len(err) == 1 and "第 2–3 页" in err[0].message
     assert any(s.layer == "ocr" and s.locator["page"] == 1 for s in doc.segments)
+    # what the budget left unread (here the marked page 2) fails closed: review, never pass
+    assert Scanner().scan_document(doc).decision == "review"
     # the budget is per document: nothing of it stays behind for the next extraction
     from scanner.extract.ocr import current
     assert current() is None

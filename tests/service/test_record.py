@@ -1,0 +1,133 @@
+"""The record (审查单 / 审批单, issue 15) of a submission with two versions, read back from every
+format: the docx with python-docx, the PDF with pdfplumber, the HTML as text. Each must hold every
+version with its findings and verdicts, the reasons, the reviewer and approver, the decisions,
+the signature/date/seal block and the 一事一审 number, and no English code of any kind."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from support.service_helpers import running_service, valid_id_number, wait_submission
+
+CODE = re.compile(r"\b(?:pii|marking|secret|hidden|geo|term|passage)\.[a-z_]+|\b(?:pass|review|block|confirmed|"
+                  r"false_positive|accepted_risk|request_changes|pending_\w+|approve|body|table)\b")
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory):
+    """alice submits v1 (marking + ID number), rita confirms and requests changes, alice submits v2,
+    rita accepts and approves, apollo signs, alice publishes."""
+    with running_service(tmp_path_factory.mktemp("record")) as svc:
+        svc.user("alice", "author")
+        svc.user("rita", "reviewer")
+        svc.user("apollo", "approver")
+        author, reviewer, approver = svc.login("alice"), svc.login("rita"), svc.login("apollo")
+        idn = valid_id_number()
+        v1 = f"秘密★5年\n关于开展社区志愿服务活动的通知\n联系人张某，身份证号{idn}，手机13812345678。"
+        v2 = "关于开展社区志愿服务活动的通知\n请有意参加的同志于本周五前报名，手机13812345678。"
+        r = author.post("/api/v1/submissions", json={"text": v1, "title": "社区志愿服务活动通知", "purpose": "动员报名",
+                                                     "channel": "单位门户网站", "scope": "社会公开", "summary": "活动安排"})
+        sid = r.json()["id"]
+        sub = wait_submission(author, sid)
+        f1 = sub["report"]["findings"]
+        assert {"marking.level", "pii.id_card"} <= {f["category"] for f in f1}
+        for f in f1:
+            assert reviewer.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={
+                "verdict": "confirmed", "reason": f"第一版须删除{len(f['category'])}"}).status_code == 200
+        assert reviewer.post(f"/api/v1/submissions/{sid}/review", json={
+            "decision": "request_changes", "reason": "请删除密级标志和身份证号"}).status_code == 200
+        assert author.post(f"/api/v1/submissions/{sid}/versions", json={"text": v2, "note": "已删除"}).status_code == 202
+        sub = wait_submission(author, sid)
+        f2 = sub["report"]["findings"]
+        assert f2 and sub["current_version"] == 2
+        for f in f2:
+            assert reviewer.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={
+                "verdict": "accepted_risk", "reason": "活动联系人本人同意公开"}).status_code == 200
+        assert reviewer.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve", "reason": "审查通过"}).status_code == 200
+        assert approver.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve", "reason": "批准发布"}).status_code == 200
+        assert author.post(f"/api/v1/submissions/{sid}/publish", json={"url": "https://portal.example/n/1"}).status_code == 200
+        out = {"sid": sid, "idn": idn, "f1": f1, "f2": f2,
+               "html": reviewer.get(f"/api/v1/submissions/{sid}/record.html"),
+               "pdf": reviewer.get(f"/api/v1/submissions/{sid}/record.pdf"),
+               "docx": author.get(f"/api/v1/submissions/{sid}/record.docx"),
+               "audit": reviewer.get(f"/api/v1/submissions/{sid}/audit").json()}
+        yield out
+
+
+def _docx_text(data: bytes) -> tuple[str, list]:
+    import docx
+    d = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in d.paragraphs]
+    for t in d.tables:
+        for row in t.rows:
+            parts.append(" | ".join(c.text for c in row.cells))
+    return "\n".join(parts), d.tables
+
+
+def _pdf_text(data: bytes) -> tuple[str, list]:
+    """The page text and every table cell (a cell's wrapped lines joined: the table lines are
+    drawn, so pdfplumber finds the cells)."""
+    import pdfplumber
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        text = "\n".join(page.extract_text() or "" for page in pdf.pages)
+        tables = [[[(c or "").replace("\n", "") for c in row] for row in t]
+                  for page in pdf.pages for t in page.extract_tables()]
+    return text + "\n" + "\n".join(" | ".join(row) for t in tables for row in t), tables
+
+
+def _check(text: str, flow: dict) -> None:
+    from scanner.taxonomy import category_zh
+    for s in ("上网信息发布保密审查单", "审批单", f"一事一审编号：{flow['sid']}", "社区志愿服务活动通知", "单位门户网站",
+              "社会公开", "第 1 版", "第 2 版", "rita", "apollo", "alice", "确认风险", "接受风险", "活动联系人本人同意公开",
+              "退回修改", "请删除密级标志和身份证号", "同意发布", "审查通过", "批准发布", "已发布",
+              "保密审查人签字", "审批人签字", "日期", "盖章", "禁止发布"):
+        assert s in text, s
+    for f in flow["f1"] + flow["f2"]:
+        assert category_zh(f["category"]) in text, f["category"]
+    assert f"第一版须删除{len('marking.level')}" in text and f"第一版须删除{len('pii.id_card')}" in text
+    assert flow["idn"] not in text and "13812345678" not in text       # no matched value in the record
+    assert not CODE.search(text), CODE.search(text).group(0)
+
+
+def test_record_docx_has_every_version_finding_verdict_and_signature_block(flow):
+    r = flow["docx"]
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
+    assert "filename*=UTF-8''" in r.headers["content-disposition"] and ".docx" in r.headers["content-disposition"]
+    text, tables = _docx_text(r.content)
+    # pdfplumber squeezes out spaces in CJK lines; the docx keeps them: compare both ways
+    _check(text, flow)
+    # the findings tables: one per version, one row per finding (plus the header)
+    counts = [len(t.rows) - 1 for t in tables if t.rows[0].cells[0].text == "序号"]
+    assert counts == [len(flow["f1"]), len(flow["f2"])]
+    sign = next(t for t in tables if t.rows[0].cells[0].text.startswith("保密审查人"))
+    assert [c.text for c in sign.rows[0].cells] == ["保密审查人（系统记录）", "rita", "审批人（系统记录）", "apollo"]
+    assert sign.rows[3].cells[0].text == "单位（盖章）："
+    import docx
+    assert docx.Document(io.BytesIO(r.content)).core_properties.title == "上网信息发布保密审查单"
+
+
+def test_record_pdf_has_every_version_finding_verdict_and_signature_block(flow):
+    r = flow["pdf"]
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    text, tables = _pdf_text(r.content)
+    _check(text, flow)
+    # a findings table per version (a table broken across pages repeats its header)
+    rows = [row for t in tables for row in t if row and row[0].isdigit() and len(row) == 8]
+    assert len(rows) == len(flow["f1"]) + len(flow["f2"])
+    assert sum(1 for t in tables for row in t if row[:2] == ["保密审查人签字：", ""]) == 1
+
+
+def test_record_html_has_the_same_content_in_chinese(flow):
+    import html as htmllib
+    r = flow["html"]
+    assert r.status_code == 200
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "\n", r.text.split("</style>", 1)[1]))
+    _check(text, flow)
+
+
+def test_every_export_is_on_the_audit_trail(flow):
+    formats = [e["after"]["format"] for e in flow["audit"] if e["action"] == "record.exported"]
+    assert sorted(formats) == ["docx", "pdf"]

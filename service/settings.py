@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     audit_key_file: Path | None = None
     audit_checkpoint_file: Path | None = None
     # the install secret keying the findings' HMAC fingerprints (issue 16; created at first start,
-    # 0600; default DATA_DIR/keys/fingerprint.key): scans, submissions and the gate use the same key,
+    # 0600; default DATA_DIR/fingerprint.key, where the scanner looks under BAOMI_DATA_DIR): scans,
+    # submissions and the gate use the same key,
     # so remembered verdicts and allowlist entries match across them and only on this install
     fingerprint_key_file: Path | None = None
     # failed logins: free attempts per account and per client address (within login_window_s of
@@ -97,7 +98,7 @@ class Settings(BaseSettings):
 
     @property
     def fingerprint_key_path(self) -> Path:
-        return self.fingerprint_key_file or self.data_dir / "keys" / "fingerprint.key"
+        return self.fingerprint_key_file or self.data_dir / "fingerprint.key"
 
     @property
     def checkpoint_path(self) -> Path:

@@ -59,7 +59,7 @@ def by_cat(sub, cat):
 
 
 def test_fingerprint_key_is_the_installs_and_shared_by_scan_gate_and_submissions(svc1, tmp_path):
-    key_file = svc1.settings.data_dir / "keys" / "fingerprint.key"
+    key_file = svc1.settings.data_dir / "fingerprint.key"
     assert key_file.exists() and stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     key = bytes.fromhex(key_file.read_text().strip())
     alice = svc1.login("alice")

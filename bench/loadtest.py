@@ -137,7 +137,8 @@ def run(args) -> int:
         "clients": args.clients, "http_workers": args.http_workers, "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
         "requests_ok": total_ok, "throughput_rps": round(total_ok / elapsed, 1), "status": out["status"],
         "http_5xx": five, "connection_errors_during_restart": out["conn_errors"], "conn_error_types": out["conn_error_types"],
-        "scan_p50_ms": round(pct(out["lat"]["scan"], 0.5) * 1000, 1), "scan_p99_ms": round(pct(out["lat"]["scan"], 0.99) * 1000, 1),
+        "scan_p50_ms": round(pct(out["lat"]["scan"], 0.5) * 1000, 1), "scan_p95_ms": round(pct(out["lat"]["scan"], 0.95) * 1000, 1),
+        "scan_p99_ms": round(pct(out["lat"]["scan"], 0.99) * 1000, 1),
         "upload_p50_ms": round(pct(out["lat"]["upload"], 0.5) * 1000, 1), "upload_p99_ms": round(pct(out["lat"]["upload"], 0.99) * 1000, 1),
         "killed_at_s": killed["at"] and round(killed["at"], 1), "restart_s": killed["restart_s"] and round(killed["restart_s"], 1),
         "acknowledged_submissions": len(out["acked"]), "missing_after_restart": len(missing),
@@ -146,6 +147,8 @@ def run(args) -> int:
     }
     srv.stop()
     print(json.dumps(summary, ensure_ascii=False, indent=1))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     ok = five == 0 and not missing and not pending
     print("RESULT:", "OK" if ok else "FAIL")
     return 0 if ok else 1
@@ -190,6 +193,7 @@ def main(argv=None) -> int:
     ap.add_argument("--db-url", default="", help="postgresql://... (default: SQLite in the data dir)")
     ap.add_argument("--drain-timeout", type=float, default=600.0)
     ap.add_argument("--light", action="store_true", help="rules-only scanner")
+    ap.add_argument("--json-out", default="", help="also write the summary JSON here (bench/run.py)")
     ap.add_argument("--gate-bench", type=int, default=0, metavar="N",
                     help="instead: N sequential gate calls from one CMS client (fresh and cached)")
     args = ap.parse_args(argv)

@@ -39,6 +39,8 @@ FLOORS = {   # metric: (comparison, floor) from issue 7
     "e2e_text_mb_s": (">=", 2.0), "scan_5k_p50_ms": ("<=", 10.0), "vs_presidio": (">=", 5.0),
     "pdf_100p_s": ("<=", 2.0), "docx_100p_s": ("<=", 1.0), "cli_cold_start_s": ("<=", 2.0),
     "service_start_s": ("<=", 2.0), "peak_rss_mb": ("<=", 600.0),
+    # issue 17 (speed): full mode over the 10,000 small files; 50 concurrent HTTP clients
+    "batch_files_s_models": (">=", 300.0), "http_50c_p99_ms": ("<=", 300.0), "http_50c_5xx": ("<=", 0),
 }
 
 
@@ -384,6 +386,35 @@ def http_latency(base: str, texts: list[str], key: str) -> dict:
             "mean_ms": round(statistics.mean(per), 2)}
 
 
+def cpu_with_children() -> float:
+    """CPU seconds of this process and of its children that have ended (pool workers, extraction
+    children): the figure that does not depend on what else the machine runs."""
+    import resource
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + ch.ru_utime + ch.ru_stime
+
+
+def http_load(quick: bool) -> dict:
+    """50 concurrent closed-loop clients sending 5,000-character scans (POST /api/v1/scan, full
+    scanner) to a real `baomi serve` on loopback for a bounded time (bench/loadtest.py, no kill, no
+    uploads): p50/p95/p99, throughput and the 5xx count."""
+    with tempfile.TemporaryDirectory(prefix="baomi-bench-load-") as d:
+        out = Path(d) / "load.json"
+        cmd = [PY, str(HERE / "loadtest.py"), "--clients", "50", "--duration", "10" if quick else "30",
+               "--kill-at", "0", "--upload-ratio", "0", "--data-dir", d, "--json-out", str(out)]
+        cpu0 = cpu_with_children()
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        if not out.exists():
+            return {"error": (p.stderr or p.stdout).strip()[-300:]}
+        r = json.loads(out.read_text(encoding="utf-8"))
+    keep = ("clients", "http_workers", "duration_s", "requests_ok", "throughput_rps", "status", "http_5xx",
+            "scan_p50_ms", "scan_p95_ms", "scan_p99_ms", "load_average_at_end")
+    res = {k: r.get(k) for k in keep}
+    res["cpu_s_total"] = round(cpu_with_children() - cpu0, 1)      # server + clients (ended children)
+    res["command"] = " ".join(["bench/loadtest.py", *cmd[2:-4]])
+    return res
+
+
 def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = None,
                 isolated: bool | str = False, sandbox: str = "worker") -> dict:
     from scanner.batch import iter_inputs, run_batch
@@ -394,10 +425,12 @@ def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = Non
             items = [it.path for it in iter_inputs(str(files_dir))][:limit]
             lst.write_text("\n".join(items) + "\n", encoding="utf-8")
             target = "@" + str(lst)
+        load0, cpu0 = os.getloadavg()[0], cpu_with_children()
         t0 = time.perf_counter()
         s = run_batch(target, Path(d) / "out.jsonl", jobs=jobs, resume=False, light=light, progress=False,
                       isolated=isolated, sandbox=sandbox)
         el = time.perf_counter() - t0
+        cpu = cpu_with_children() - cpu0
         from collections import Counter
         details: Counter = Counter()
         for line in open(Path(d) / "out.jsonl", encoding="utf-8"):
@@ -410,6 +443,9 @@ def batch_bench(files_dir: Path, jobs: int, light: bool, limit: int | None = Non
     return {"files": s.scanned_now, "jobs": jobs, "light": light, "isolated": isolated,
             "sandbox": sandbox if isolated not in (False, None, "never") else None, "seconds": round(el, 2),
             "files_s": round(s.scanned_now / el, 1), "mb_s": round(s.bytes_scanned / 1e6 / el, 2),
+            "cpu_s": round(cpu, 2), "cpu_ms_per_file": round(cpu / max(1, s.scanned_now) * 1000, 2),
+            "files_s_per_cpu_s": round(s.scanned_now / cpu, 1) if cpu > 0 else None,
+            "loadavg_start": round(load0, 2), "loadavg_end": round(os.getloadavg()[0], 2),
             "decisions": s.decisions, "errors": s.errors, "error_details": dict(details.most_common(5)),
             "categories": s.category_files,
             "resume_rescan_s": round(resume_s, 2), "resume_skipped": s2.skipped_resume}
@@ -523,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small corpus, fewer repeats (CI-sized, < 1 min)")
     ap.add_argument("--out", default=None, help="results JSON (default bench/results.json; quick: bench/results-quick.json)")
     ap.add_argument("--corpus", default=None)
-    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,cli,rss,docs,ocr")
+    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,loadtest,cli,rss,docs,ocr")
     ap.add_argument("--jobs", type=int, default=2, help="cores for the batch benchmark")
     ap.add_argument("--profile", action="store_true", help="also write cProfile hot spots (bench/profile/)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
@@ -662,6 +698,10 @@ def main(argv: list[str] | None = None) -> int:
             svc = {"service_start_s": None, "reason": f"{type(exc).__name__}: {exc}"[:300]}
         res["service"] = svc
 
+    if "loadtest" not in skip and "service" not in skip:
+        log("HTTP load: 50 concurrent clients, 5 k-character scans (bench/loadtest.py)")
+        res["http_load"] = http_load(quick)
+
     batch = None
     if "batch" not in skip:
         log(f"batch: {manifest['files']['files']:,} files, {a.jobs} workers (light)")
@@ -673,13 +713,13 @@ def main(argv: list[str] | None = None) -> int:
         log(f"batch: first {n} files, {a.jobs} workers, a limited child process per parsed file")
         res["batch_light_child_subset"] = batch_bench(cdir / "files", jobs=a.jobs, light=True, limit=n,
                                                       isolated="auto", sandbox="child")
-        if "models" not in skip:
-            n = 40 if quick else 150
-            log(f"batch: first {n} files, {a.jobs} workers (full mode, with models)")
+        if "models" not in skip:      # full mode (what `baomi scan DIR` runs): every file, quick 200
+            n = 200 if quick else None
+            log(f"batch: {n or manifest['files']['files']:,} files, {a.jobs} workers (full mode, with models)")
             try:
-                res["batch_models_subset"] = batch_bench(cdir / "files", jobs=a.jobs, light=False, limit=n)
+                res["batch_models"] = batch_bench(cdir / "files", jobs=a.jobs, light=False, limit=n)
             except Exception as exc:
-                res["batch_models_subset"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+                res["batch_models"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
     if a.profile:
         log("profile")
@@ -710,11 +750,16 @@ def main(argv: list[str] | None = None) -> int:
         "service_start_s": svc.get("service_start_s"),
         "http_5k_p50_ms": http.get("p50_ms"),
         "http_5k_p99_ms": http.get("p99_ms"),
+        "http_50c_p50_ms": (res.get("http_load") or {}).get("scan_p50_ms"),
+        "http_50c_p95_ms": (res.get("http_load") or {}).get("scan_p95_ms"),
+        "http_50c_p99_ms": (res.get("http_load") or {}).get("scan_p99_ms"),
+        "http_50c_5xx": (res.get("http_load") or {}).get("http_5xx"),
         "peak_rss_mb": peak,
         "batch_files_s": (batch or {}).get("files_s"),
         "batch_files_s_isolated": (res.get("batch_light_isolated") or {}).get("files_s"),
         "batch_files_s_child_per_file": (res.get("batch_light_child_subset") or {}).get("files_s"),
-        "batch_files_s_models": (res.get("batch_models_subset") or {}).get("files_s"),
+        "batch_files_s_models": (res.get("batch_models") or {}).get("files_s"),
+        "batch_models_cpu_ms_per_file": (res.get("batch_models") or {}).get("cpu_ms_per_file"),
         "linear_max_over_min": res["linearity"]["max_over_min"],
     }
     if cli.get("value") is None and "reason" in cli:

@@ -38,6 +38,7 @@ SLOW = (
     "tests/scanner/extract/test_extract_docx_fixtures.py",
     "tests/scanner/detectors/test_hidden_redaction_pdf.py",
     "tests/scanner/redact/test_redact.py::test_scanned_pdf_boxes_from_ocr",
+    "tests/scanner/redact/test_redact_outputs.py::test_rotated_scanned_pdf_boxes_from_the_ocr_pixels",
     "tests/scanner/test_batch.py::test_sandboxed_workers_stop_spinning_and_hanging_files",
     "tests/service/test_storage.py::test_concurrent_writers_on_sqlite",
     "tests/service/test_service_cli.py",

@@ -3,7 +3,8 @@ calls `redact_isolated`; the file is parsed there, never in the calling process)
 
 stdin: one JSON line {"report": <report dict with findings>, "categories": [...] | null,
 "mode": "block"}, then the file's bytes. stdout: the redacted file. Exit 3 with a Chinese
-message on stderr when the format has no redacted copy, 4 when the file cannot be rewritten."""
+message on stderr when the format has no redacted copy, 4 when the file cannot be rewritten, 5 when
+a finding could not be located in the copy (PDF): no copy is given then."""
 from __future__ import annotations
 
 import json
@@ -36,8 +37,8 @@ def redact_isolated(data: bytes, report: dict, categories=None, mode: str = "blo
         raise ChildFailed(4, "生成脱敏副本超时。")
     if r.returncode != 0 or not r.stdout:
         msg = r.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ChildFailed(r.returncode if r.returncode in (3, 4) else 4,
-                          msg[-1] if r.returncode == 3 and msg else "无法生成脱敏副本（文件无法解析或超出资源限制）。")
+        raise ChildFailed(r.returncode if r.returncode in (3, 4, 5) else 4,
+                          msg[-1] if r.returncode in (3, 5) and msg else "无法生成脱敏副本（文件无法解析或超出资源限制）。")
     return r.stdout
 
 
@@ -58,6 +59,9 @@ def main() -> int:
     except Exception as exc:   # noqa: BLE001  (a part that cannot be rewritten: no copy)
         print(type(exc).__name__, file=sys.stderr)
         return 4
+    if out.unplaced:      # a finding the copy could not locate: no copy (fail closed)
+        print(f"脱敏副本中有 {out.unplaced} 处发现未能定位，不提供该副本，请在原文件中处理后重新提交。", file=sys.stderr)
+        return 5
     sys.stdout.buffer.write(out.data)
     return 0
 

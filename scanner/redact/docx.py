@@ -6,6 +6,8 @@
   it, so finding offsets land on the same characters.
 - Then every selected finding's text is replaced wherever else it still occurs in a single text
   node or attribute of any part (notes, text boxes, alt text, document variables...).
+- Embedded files (word/embeddings/: OLE objects, nested workbooks/documents/PDFs) and imported
+  chunks (altChunk) are removed with their references (`package.strip_embedded`).
 - Tracked changes are accepted (deleted and moved-from text removed, insertions kept as plain
   text), comments emptied and their anchors removed, vanished runs removed, core/app/custom
   properties emptied, the thumbnail dropped.
@@ -21,6 +23,7 @@ from ..extract.docx import main_part, story_parts
 from ..extract.wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, parse_xml, read_part
 from ..extract.zipsafe import open_zip
 from .ops import apply_spans, mask, removes
+from .package import strip_embedded
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 STORY_LAYERS = ("body", "table", "header", "footer", "note")
@@ -202,7 +205,8 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
                 by_para: dict[int, list] = {}
                 for f in findings:
                     loc = f.location or {}
-                    if f.layer in STORY_LAYERS and loc.get("part") == part and "paragraph" in loc:
+                    if f.layer in STORY_LAYERS and loc.get("part") == part and "paragraph" in loc \
+                            and "member" not in loc:      # a nested file's own part names are not ours
                         by_para.setdefault(loc["paragraph"], []).append((f.start, f.end, f.category, f.text))
                 for i, spans in by_para.items():
                     p = pindex.get(i)
@@ -224,7 +228,7 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
                 if body is None:
                     body = zf.read(name)
                 out.writestr(name, body)
-    return buf.getvalue()
+    return strip_embedded(buf.getvalue(), "word/")[0]
 
 
 __all__ = ["redact_docx", "apply_spans", "removes"]

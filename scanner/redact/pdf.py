@@ -6,7 +6,11 @@ Where a box comes from:
 - text layer: each selected finding's text is searched on the pages (pdfium's text search, so
   a match that wraps inside one line run is found) and every match's character rectangles are
   covered;
-- OCR findings of a scanned page: their `bbox` in PDF points (scanner.extract.ocr), widened.
+- OCR findings of a scanned page: their `bbox` in PDF points (scanner.extract.ocr), widened; on a
+  rotated page, where OCR gives no `bbox`, their pixel `box` in the rendered page (`size`), which
+  is the same view as the render here.
+Boxes in PDF points are mapped to the rendered bitmap by pdfium (FPDF_PageToDevice), so a page
+with /Rotate (90/180/270) or a crop box away from the origin gets its boxes on the right place.
 A finding with no box found is reported back (`unplaced`), so the caller fails closed.
 """
 from __future__ import annotations
@@ -46,10 +50,39 @@ def _text_boxes(page, texts: list[str]) -> tuple[list, set[str]]:
     return boxes, found
 
 
+def _device_rect(page, width: int, height: int, box) -> tuple[float, float, float, float]:
+    """A (left, bottom, right, top) box in PDF points -> (x0, y0, x1, y1) pixels of a `width` x
+    `height` render of the page (its /Rotate applied, as pdfium renders it)."""
+    import ctypes
+
+    import pypdfium2.raw as R
+    left, bottom, right, top = box
+    xs, ys = [], []
+    dx, dy = ctypes.c_int(), ctypes.c_int()
+    for x, y in ((left, bottom), (left, top), (right, bottom), (right, top)):
+        R.FPDF_PageToDevice(page.raw, 0, 0, width, height, 0, float(x), float(y), ctypes.byref(dx), ctypes.byref(dy))
+        xs.append(dx.value)
+        ys.append(dy.value)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _ocr_pixel_box(f, img_w: int, img_h: int) -> tuple | None:
+    """An OCR finding of a page render without `bbox` (a rotated page): its pixel `box` in that
+    render (`size`), scaled to this render, widened by one line height."""
+    loc = f.location or {}
+    box, size = loc.get("box"), loc.get("size")
+    if loc.get("image") or not box or len(box) != 4 or not size or len(size) != 2 or not size[0] or not size[1]:
+        return None
+    sx, sy = img_w / float(size[0]), img_h / float(size[1])
+    x0, y0, x1, y1 = float(box[0]) * sx, float(box[1]) * sy, float(box[2]) * sx, float(box[3]) * sy
+    grow = y1 - y0          # one character height: the share of the line is an estimate
+    return (x0 - grow, y0 - PAD * SCALE, x1 + grow, y1 + PAD * SCALE)
+
+
 def _ocr_box(f, seg_text_len: int | None) -> tuple | None:
     """The finding's box in PDF points. OCR findings carry their own `bbox` (with the line's in
     `line_bbox`); an older report has only the line's, and the share of it the offsets cover is
-    taken. Widened by half the line height on each side (OCR boxes are estimates)."""
+    taken. Widened by one line height on each side (OCR boxes are estimates)."""
     loc = f.location or {}
     bbox = loc.get("bbox")
     if not bbox or len(bbox) != 4:
@@ -61,7 +94,7 @@ def _ocr_box(f, seg_text_len: int | None) -> tuple | None:
             return (x0, y0, x1, y1)
         per = (x1 - x0) / seg_text_len
         x0, x1 = x0 + per * f.start, x0 + per * f.end
-    grow = (y1 - y0) / 2
+    grow = y1 - y0          # one character height: the share of the line is an estimate
     return (x0 - grow, y0 - PAD, x1 + grow, y1 + PAD)
 
 
@@ -71,6 +104,9 @@ def redact_pdf(data: bytes, findings: list, mode: str = "block", segments: dict 
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
+    # findings inside an embedded file (location `member`) go with it: the copy is written from
+    # the page images alone, so no attachment, annotation or form survives
+    findings = [f for f in findings if not (f.location or {}).get("member")]
     texts = sorted({f.text for f in findings if f.text and f.layer != "ocr"}, key=len, reverse=True)
     pdf = pdfium.PdfDocument(data)
     images = []
@@ -80,25 +116,32 @@ def redact_pdf(data: bytes, findings: list, mode: str = "block", segments: dict 
         for i in range(len(pdf)):
             page = pdf[i]
             try:
-                width, height = page.get_size()
                 boxes, found = _text_boxes(page, texts)
                 placed |= found
+                pixel_boxes = []
                 for f in findings:
                     if f.layer != "ocr" or (f.location or {}).get("page") != i + 1:
                         continue
                     box = _ocr_box(f, (segments or {}).get(f.segment_id))
                     if box is None:
-                        ocr_missing += 1
+                        pixel_boxes.append(f)
                         continue
                     boxes.append(box)
                 img = page.render(scale=SCALE, rotation=0, may_draw_forms=True).to_pil().convert("RGB")
+                rects = [_device_rect(page, img.width, img.height, b) for b in boxes]
             finally:
                 page.close()
+            pad = PAD * SCALE
+            rects = [(x0 - pad, y0 - pad, x1 + pad, y1 + pad) for x0, y0, x1, y1 in rects]
+            for f in pixel_boxes:
+                r = _ocr_pixel_box(f, img.width, img.height)
+                if r is None:
+                    ocr_missing += 1
+                else:
+                    rects.append(r)
             draw = ImageDraw.Draw(img)
-            sx, sy = img.width / width, img.height / height
-            for left, bottom, right, top in boxes:
-                draw.rectangle([(left - PAD) * sx, (height - top - PAD) * sy,
-                                (right + PAD) * sx, (height - bottom + PAD) * sy], fill=(0, 0, 0))
+            for x0, y0, x1, y1 in rects:
+                draw.rectangle([x0, y0, x1, y1], fill=(0, 0, 0))
             images.append(img)
     finally:
         pdf.close()

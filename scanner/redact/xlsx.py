@@ -5,7 +5,8 @@ A cell's findings come with (sheet, cell) and offsets into the cell text; a shar
 serve many cells, so the matched texts are masked wherever they occur in any string item (a
 string that holds the matched text is the same disclosure in every cell that shows it). Values
 that are not strings (a phone number typed as a number) become inline strings holding the mask,
-their formula dropped. Comments are emptied, core/app/custom properties cleared.
+their formula dropped. Comments are emptied, core/app/custom properties cleared, embedded files
+(xl/embeddings/) removed with their references (`package.strip_embedded`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..extract.xmlsafe import parse_xml
 from ..extract.zipsafe import open_zip, read_member
 from .docx import XML_SPACE, _cleared, _drop_thumbnail_rel, _replace_everywhere, spread
 from .ops import mask
+from .package import strip_embedded
 
 S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _CLEARED = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
@@ -112,4 +114,4 @@ def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
                     continue
                 body = out_parts.get(info.filename)
                 out.writestr(info.filename, body if body is not None else zf.read(info.filename))
-    return buf.getvalue()
+    return strip_embedded(buf.getvalue(), "xl/")[0]

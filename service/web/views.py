@@ -16,7 +16,6 @@ from sqlalchemy import select
 from scanner.taxonomy import DECISION_ZH, VISIBLE_LAYERS
 
 from .. import accounts, audit, remembered, workflow
-from .auditview import rows_zh
 from ..deps import Principal, client_ip
 from ..errors import APIError, err
 from ..intake import read_draft
@@ -28,6 +27,7 @@ from .common import (ERR_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_
                      new_login_csrf, page_principal, redirect, render, safe_next, state, taxonomy_css)
 from .highlight import document_view
 from .pdfview import IMAGE_TYPES, image_boxes, page_boxes, render_page
+from .auditview import rows_zh
 from .redact import redacted_copy
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -397,8 +397,10 @@ def _copy_response(st, p, sub_id: str, data: dict, number: int, kind: str, body:
 @router.get("/s/{sub_id}/redacted")
 def redacted_original(sub_id: str, request: Request):
     """The redacted copy in the draft's own format (scanner.redact, run in a limited child)."""
-    from scanner.redact import SUPPORTED
+    from scanner.redact import SUPPORTED, remaining
     from scanner.redact.child import ChildFailed, redact_isolated
+
+    from ..reports import scan_draft
     p, st, data, rep, number = _for_copy(request, sub_id)
     with st.db.read() as s:
         v = s.execute(select(Version).where(Version.submission_id == sub_id, Version.number == number)).scalar_one_or_none()
@@ -413,7 +415,12 @@ def redacted_original(sub_id: str, request: Request):
     try:
         out = redact_isolated(st.blobs.get(blob_id), dict(rep, media_type=media_type))
     except ChildFailed as exc:
-        raise err(422, "redact_failed", str(exc))
+        raise err(422, "redact_incomplete" if exc.code == 5 else "redact_failed", str(exc))
+    # the copy is scanned again before anyone gets it: nothing of the redacted categories may be left
+    left = remaining(scan_draft(st, out, f"redacted.{kind}"))
+    if left:
+        raise err(422, "redact_incomplete", f"脱敏副本重新扫描仍发现 {len(left)} 处需脱敏的内容（个人信息、口令密钥、"
+                                           "坐标或密级标志），不提供该副本，请在原文件中处理后重新提交。")
     return _copy_response(st, p, sub_id, data, number, kind, out, media_type.split(";")[0])
 
 

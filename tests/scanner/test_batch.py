@@ -239,3 +239,30 @@ def test_sandboxed_workers_have_no_network(tmp_path, monkeypatch):
     if not all(r["netns"] for r in sandboxed):
         pytest.skip("kernel refuses new network namespaces here")
     assert {r["net"] for r in sandboxed} == {"blocked"}
+
+
+_real_scan_paths = pool.scan_paths
+
+
+def _scan_paths_with_scanner_id(items, light=False, isolated=False):
+    from scanner import get_scanner
+    recs = _real_scan_paths(items, light, isolated)
+    for r in recs:
+        r["batch"]["scanner_id"] = id(get_scanner(light))
+    return recs
+
+
+def test_pool_workers_inherit_the_scanner_built_before_the_fork(tmp_path, monkeypatch):
+    """The scanner (rules, automata, models) is built once in the parent; forked workers use that
+    object (same id) instead of building their own."""
+    if pool._mp_context().get_start_method() != "fork":
+        pytest.skip("workers are forked only where fork exists")
+    _make_tree(tmp_path / "in", 12)
+    monkeypatch.setattr(pool, "scan_paths", _scan_paths_with_scanner_id)   # inherited by forked workers
+    out = tmp_path / "out.jsonl"
+    run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, chunk_size=2)
+    from scanner import get_scanner
+    recs = _records(out)
+    assert len(recs) == 12
+    assert {r["batch"]["pid"] for r in recs} - {os.getpid()}
+    assert {r["batch"]["scanner_id"] for r in recs} == {id(get_scanner(light=True))}

@@ -511,6 +511,30 @@ def test_author_downloads_the_redacted_copy_in_the_original_format(svc):
     assert a.get(f"/s/{t}/redacted").status_code == 415
 
 
+def test_no_redacted_copy_when_a_finding_cannot_be_located(svc):
+    """A mobile number in a PDF note (annotation): the copy cannot place a box for it, so the
+    service gives no copy (fail closed) and says why; nothing is logged as downloaded."""
+    import io
+
+    from reportlab.pdfgen import canvas
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(72, 760, "Notice for the public")
+    c.textAnnotation("联系人手机13812345678", Rect=(72, 700, 100, 720))
+    c.showPage()
+    c.save()
+    a = web_login(svc, "alice")
+    r = a.post("/new", data={"csrf_token": csrf_of(a), "title": "带批注的通知"},
+               files={"file": ("n.pdf", buf.getvalue(), "application/pdf")}, follow_redirects=False)
+    sid = r.headers["location"].split("/")[2].split("?")[0]
+    sub = wait_submission(svc.login("alice"), sid)
+    assert any(f["category"] == "pii.phone" and f["layer"] == "comment" for f in sub["report"]["findings"])
+    r = a.get(f"/s/{sid}/redacted")
+    assert r.status_code == 422 and "未能定位" in r.text and "13812345678" not in r.text
+    trail = svc.login("alice").get(f"/api/v1/submissions/{sid}/audit").json()
+    assert not [e for e in trail if e["action"] == "redacted_copy.downloaded"]
+
+
 def test_rule_edits_land_in_the_data_directory_versioned_and_survive_a_restart(tmp_path):
     """Issue 13: an edit from the admin pages never writes the project's tracked lexicons/ (the
     red team could not even try it for that reason); it is version N of an override in the data

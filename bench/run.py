@@ -548,6 +548,14 @@ def print_table(res: dict) -> None:
               f"{t['extract_s']} s extraction (goal <= 10 %); pages OCR'd: {t['ocr_images']}")
     if o.get("error"):
         print(f"OCR benchmark failed: {o['error']}")
+    si = res.get("site") or {}
+    if si.get("light"):
+        print(f"\nSite inspection on loopback ({si['resources_on_site']} resources, --delay 0): light "
+              f"{si['light']['resources_per_s']}/s end to end (crawl alone {si['light']['crawl_resources_per_s']}/s), "
+              f"full {(si.get('full') or {}).get('resources_per_s')}/s, rerun with --since "
+              f"{(si.get('light_since') or {}).get('resources_per_s')}/s")
+    elif si.get("error"):
+        print(f"Site benchmark failed: {si['error']}")
     for k, v in res.get("notes", {}).items():
         print(f"note {k}: {v}")
 
@@ -559,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small corpus, fewer repeats (CI-sized, < 1 min)")
     ap.add_argument("--out", default=None, help="results JSON (default bench/results.json; quick: bench/results-quick.json)")
     ap.add_argument("--corpus", default=None)
-    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,loadtest,cli,rss,docs,ocr")
+    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,loadtest,cli,rss,docs,ocr,site")
     ap.add_argument("--jobs", type=int, default=2, help="cores for the batch benchmark")
     ap.add_argument("--profile", action="store_true", help="also write cProfile hot spots (bench/profile/)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
@@ -683,6 +691,14 @@ def main(argv: list[str] | None = None) -> int:
             ocr_res = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         res["ocr"] = ocr_res
 
+    if "site" not in skip:
+        log("site inspection: a loopback site, light and full mode, then --since (bench/site_bench.py)")
+        import site_bench
+        try:
+            res["site"] = site_bench.run(quick, log=log)
+        except Exception as exc:
+            res["site"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
     cli = {"value": None, "reason": "skipped"}
     if "cli" not in skip:
         log("CLI cold start")
@@ -760,6 +776,9 @@ def main(argv: list[str] | None = None) -> int:
         "batch_files_s_child_per_file": (res.get("batch_light_child_subset") or {}).get("files_s"),
         "batch_files_s_models": (res.get("batch_models") or {}).get("files_s"),
         "batch_models_cpu_ms_per_file": (res.get("batch_models") or {}).get("cpu_ms_per_file"),
+        "site_pages_s": ((res.get("site") or {}).get("light") or {}).get("resources_per_s"),
+        "site_pages_s_full": ((res.get("site") or {}).get("full") or {}).get("resources_per_s"),
+        "site_crawl_pages_s": ((res.get("site") or {}).get("light") or {}).get("crawl_resources_per_s"),
         "linear_max_over_min": res["linearity"]["max_over_min"],
     }
     if cli.get("value") is None and "reason" in cli:

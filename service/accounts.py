@@ -19,8 +19,8 @@ from .security import (ROLE_RANK, ROLES, SCOPES, create_session, end_sessions, h
 from .state import ServiceState
 from .workflow import check
 
-Role = Literal["author", "reviewer", "approver", "admin"]
-Scope = Literal["scan", "gate", "submit", "review", "approve", "admin"]
+Role = Literal["author", "reviewer", "approver", "admin", "inspector"]
+Scope = Literal["scan", "gate", "submit", "review", "approve", "admin", "inspect"]
 assert get_args(Role) == ROLES and get_args(Scope) == SCOPES    # the request models accept exactly these
 
 

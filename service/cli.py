@@ -347,7 +347,7 @@ def add_commands(sub) -> None:
     sp.add_argument("action", choices=["add", "passwd", "list", "unlock"],
                     help="add 新建 / passwd 重设密码（结束其全部会话）/ list 列出 / unlock 解除登录锁定")
     sp.add_argument("username", nargs="?")
-    sp.add_argument("--role", choices=["author", "reviewer", "approver", "admin"], default="author")
+    sp.add_argument("--role", choices=["author", "reviewer", "approver", "admin", "inspector"], default="author")
     sp.add_argument("--display-name", default="")
     sp.add_argument("--password", default=None, help="不填则随机生成并打印 / random if omitted")
     sp.set_defaults(func=cmd_user)

@@ -9,8 +9,9 @@ from . import errors
 from .jobs import start_workers, startup_sweep, stop_workers
 from .middleware import BodyGuardMiddleware, ObserveMiddleware
 from .metrics import Metrics
-from .routers import auth, gate, health, records, review, scan, submissions
+from .routers import auth, gate, health, records, review, scan, site, submissions
 from .settings import Settings
+from .site import start_site_runner, stop_site_runner
 from .state import ServiceState
 from .web import mount as mount_web
 
@@ -36,9 +37,12 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         startup_sweep(st)
         if run_workers and settings.workers > 0:
             start_workers(st, settings.workers)
+        if run_workers:
+            start_site_runner(st)
         try:
             yield
         finally:
+            stop_site_runner()
             stop_workers(st)
             if state is None:
                 st.db.dispose()
@@ -49,7 +53,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
                   max_body_size=2 * settings.max_body_bytes)
     errors.install(app)
     for r in (health.router, auth.router, scan.router, gate.router, submissions.router, review.router,
-              records.router):
+              records.router, site.router):
         app.include_router(r)
     app.add_middleware(BodyGuardMiddleware, max_body=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(ObserveMiddleware, metrics=metrics)

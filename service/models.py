@@ -284,3 +284,41 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class SiteTarget(Base):
+    """A site under 保密检查 (service.site): its start URL, crawl options and schedule."""
+    __tablename__ = "site_targets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(SafeText, default="")
+    url: Mapped[str] = mapped_column(SafeText)
+    options: Mapped[str] = mapped_column(Text, default="{}")          # JSON: max_pages, max_depth, …
+    schedule: Mapped[str] = mapped_column(String(16), default="off")  # off daily weekly
+    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, the service's local time
+    weekday: Mapped[int] = mapped_column(Integer, default=0)          # weekly: 0 = Monday
+    next_run_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class SiteRun(Base):
+    """One inspection run of a target. `state` is the run file (URLs, hashes, decisions, categories:
+    no text); the report (page titles, matched text) is stored encrypted in report_enc."""
+    __tablename__ = "site_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target_id: Mapped[str] = mapped_column(ForeignKey("site_targets.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)      # queued running done failed
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")   # manual schedule
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    since_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    progress: Mapped[str] = mapped_column(Text, default="{}")       # JSON: stage, fetched, scanned, total
+    summary: Mapped[str] = mapped_column(Text, default="{}")        # JSON: counts only
+    state: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON run file (scanner.site.state)
+    report_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)

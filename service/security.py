@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 
 from .models import ApiKey, User, WebSession
 
-ROLES = ("author", "reviewer", "approver", "admin")
+ROLES = ("author", "reviewer", "approver", "admin", "inspector")
 STAFF = ("reviewer", "approver", "admin")          # roles that see every submission, not only their own
-SCOPES = ("scan", "gate", "submit", "review", "approve", "admin")
+SCOPES = ("scan", "gate", "submit", "review", "approve", "admin", "inspect")
 ROLE_SCOPES = {
     "author": {"scan", "submit"},
     "reviewer": {"scan", "review"},
     "approver": {"scan", "review", "approve", "gate"},
     "admin": set(SCOPES),
+    "inspector": {"scan", "inspect"},        # 保密检查: inspections of the published site (service.site)
 }
 SESSION_COOKIE = "baomi_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -58,7 +59,7 @@ def verify_password(stored: str | None, pw: str) -> bool:
 
 
 PASSWORD_MIN = 12
-ROLE_RANK = {"author": 0, "reviewer": 1, "approver": 2, "admin": 3}   # a move down ends the user's sessions
+ROLE_RANK = {"author": 0, "inspector": 1, "reviewer": 1, "approver": 2, "admin": 3}   # a move down ends the user's sessions
 
 
 def password_problem(pw: str, username: str, display_name: str = "") -> str | None:

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     # true/false/1/0/yes/no/on are read as always/off (scanner.config.Isolation.parse).
     isolated: Isolation = Isolation.AUTO
     light_scanner: bool = False
+    # 保密检查 (service.site): hosts an inspection may start from (comma-separated; empty = any host
+    # an inspector gives), the cap on resources per run, the least delay between requests, connect
+    # only to loopback (tests, demos), the site runner thread and how often it looks for due work
+    site_hosts: str = ""
+    site_max_pages: int = 2000
+    site_min_delay_s: float = 1.0
+    site_loopback_only: bool = False
+    site_runner: bool = True
+    site_poll_s: float = 5.0
     # read pictures and scanned pages (OCR, BAOMI_OCR): unset = on, except with light_scanner, where
     # image content goes to review (extract.ocr_unavailable); true = on even with light_scanner
     ocr: bool | None = None

@@ -72,6 +72,7 @@ AUTHORS = ("author", "admin")
 REVIEWERS = ("reviewer", "admin")     # the 保密审查 (verdicts and the review decision): not the approver
 APPROVERS = ("approver", "admin")
 ADMINS = ("admin",)
+INSPECTORS = ("inspector", "admin")   # 保密检查 of the published site (service.site)
 
 ANY, OWNER, OWNER_OR_ADMIN = "any", "owner", "owner_or_admin"
 
@@ -118,6 +119,10 @@ PERMISSIONS: dict[str, Permission] = {
     # promote an accepted-risk / false-alarm verdict to a fingerprint allowlist entry (service.remembered)
     "allowlist.promote": Permission(REVIEWERS, "review", excludes=("submitter",), zh="加入白名单"),
     "admin": Permission(ADMINS, "admin"),               # users, API keys, lexicon edits, audit verify
+    # 保密检查: site inspections (service.site): targets, runs, schedules, reports
+    "site.view": Permission(INSPECTORS, "inspect", zh="查看网站保密检查"),
+    "site.run": Permission(INSPECTORS, "inspect", zh="启动网站保密检查"),
+    "site.edit": Permission(INSPECTORS, "inspect", zh="设置检查对象和计划"),
 }
 SEPARATION_ZH = {"reviewer": "审批人不能与审查人为同一人。",
                  "submitter": "不能审查或审批本人提交的申请。"}

@@ -334,10 +334,14 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
     return res
 
 
-def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] | None = None) -> None:
-    """Scan every new or changed resource in sandboxed workers; the report's source becomes the URL."""
+def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] | None = None,
+         scan_file: Callable[[str, str], dict] | None = None) -> None:
+    """Scan every new or changed resource in sandboxed workers; the report's source becomes the URL.
+    scan_file(path, url) -> report dict: another scan path (the service's: its scanner, rules and
+    isolation setting), called one file at a time in this process; an exception fails closed."""
     from ..batch.inputs import Item
     from ..batch.pool import scan_items
+    from ..model import Report, ScanError
     todo = [r for r in res.resources if r.change != "unchanged"]
     by_path = {r.path: r for r in todo}
     items = [Item(r.path, r.size, 0) for r in todo]
@@ -355,24 +359,34 @@ def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] 
         if progress is not None:
             progress({"stage": "scan", "scanned": done[0], "total": len(items), "url": rs.url})
 
-    scan_items(items, emit, jobs=max(1, opts.jobs), light=opts.light, isolated="auto", sandbox="worker")
+    if scan_file is None:
+        scan_items(items, emit, jobs=max(1, opts.jobs), light=opts.light, isolated="auto", sandbox="worker")
+    else:
+        for rs in todo:
+            try:
+                rec = scan_file(rs.path, rs.url)
+            except Exception as exc:
+                rec = Report.could_not_scan(rs.url, [ScanError("scan.failed", "扫描过程中出错，需人工核查。",
+                                                               type(exc).__name__)]).to_dict()
+            emit({**rec, "batch": {"path": rs.path}})
     for rs in todo:        # fail closed: a resource whose record never came back
         if rs.report is None:
-            from ..model import Report, ScanError
             rs.report = Report.could_not_scan(rs.url, [ScanError("scan.failed", "扫描未完成，需人工核查。", "")]).to_dict()
     res.scan_s = round(time.monotonic() - t0, 3)
 
 
 def inspect(start_url: str, opts: CrawlOptions | None = None, since: dict | None = None,
-            progress: Callable[[dict], None] | None = None, cancel: threading.Event | None = None) -> CrawlResult:
-    """Crawl, scan, compare with `since` (a run state, see state.py). The temporary bodies are removed."""
+            progress: Callable[[dict], None] | None = None, cancel: threading.Event | None = None,
+            scan_file: Callable[[str, str], dict] | None = None, workdir: str | None = None) -> CrawlResult:
+    """Crawl, scan (scan_file as in `scan`), compare with `since` (a run state, see state.py). The
+    fetched bodies live in a private temporary directory (under `workdir` if given), removed after."""
     from .state import previous_hashes, removed_since
     opts = opts or CrawlOptions()
-    work = tempfile.mkdtemp(prefix="baomi-site-")
+    work = tempfile.mkdtemp(prefix="baomi-site-", dir=workdir)
     os.chmod(work, 0o700)
     try:
         res = crawl(start_url, opts, work, progress, cancel, previous_hashes(since) if since else None)
-        scan(res, opts, progress)
+        scan(res, opts, progress, scan_file)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for r in locals().get("res", CrawlResult("", "")).resources:

@@ -29,7 +29,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 LOGIN_CSRF_COOKIE = "baomi_login_csrf"
 
-ROLE_ZH = {"author": "作者", "reviewer": "保密审查员", "approver": "审批人", "admin": "管理员"}
+ROLE_ZH = {"author": "作者", "reviewer": "保密审查员", "approver": "审批人", "admin": "管理员", "inspector": "保密检查员"}
 _SAFE_CODE = re.compile(r"^[a-z0-9_.]{1,64}$")
 
 
@@ -149,6 +149,9 @@ ERR_ZH = {"csrf_rejected": "请求来源校验失败（CSRF），请刷新页面
           "too_many_attempts": "登录失败次数过多，请稍后再试；账号被锁定时可请管理员解除。",
           "weak_password": "密码不符合要求：至少 12 个字符，不含用户名，不能是常见或容易猜测的密码。",
           "last_admin": "这是最后一个启用的管理员账号，不能停用或降级。",
+          "invalid_url": "起始网址必须以 http:// 或 https:// 开头。", "invalid_schedule": "检查计划或时间格式不正确。",
+          "invalid_option": "抓取参数超出范围。", "site_host_forbidden": "该网站不在本服务允许检查的范围内。",
+          "site_run_busy": "该网站已有一次检查在排队或进行中。",
           "user_not_found": "用户不存在。", "storage_full": "存储空间不足，暂时无法接收文件，请稍后重试。"}
 
 

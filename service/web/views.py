@@ -32,7 +32,8 @@ from .redact import redacted_copy
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-HOME = {"author": "/me", "reviewer": "/queue", "approver": "/queue?status=pending_approval", "admin": "/admin"}
+HOME = {"author": "/me", "reviewer": "/queue", "approver": "/queue?status=pending_approval", "admin": "/admin",
+        "inspector": "/site"}
 
 
 @router.get("/ui/taxonomy.css")

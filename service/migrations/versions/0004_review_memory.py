@@ -1,15 +1,15 @@
 """review that scales (issue 16): finding groups and needs_verdict, carried-over and batch
 verdicts, the fingerprint allowlist
 
-Revision ID: 0003_review
-Revises: 0002
+Revision ID: 0004_review
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_review'
-down_revision = '0002'
+revision = '0004_review'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

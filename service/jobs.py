@@ -17,7 +17,7 @@ import time
 
 from sqlalchemy import and_, or_, select, update
 
-from . import audit, remembered, workflow
+from . import archive, audit, remembered, workflow
 from .faults import fault
 from .models import FindingRow, Job, ReportRow, Submission, User, Version, now
 from .queue import ACTIVE
@@ -62,6 +62,10 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
     with st.db.read() as s:
         job = s.get(Job, job_id)
         blob_id, filename = job.blob_id, job.filename
+        batch = archive.batch_of_job(s, job_id)
+    if batch is not None:          # an archive batch (档案保密审查): each of its items, service.archive
+        archive.run_job(st, job_id, tag)
+        return
     try:
         data = st.blobs.get(blob_id)
         report = scan_draft(st, data, filename)

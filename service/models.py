@@ -322,3 +322,55 @@ class SiteRun(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+# -- 档案保密审查 (service.archive): a batch of archive items, 初审 → 复核 → 审核 ----------------------------
+class ArchiveBatch(Base):
+    __tablename__ = "archive_batches"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(SafeText, default="")
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)     # service.archive.STATES
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    filename: Mapped[str] = mapped_column(SafeText, default="")
+    catalog_blob_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    catalog_name: Mapped[str] = mapped_column(SafeText, default="")
+    as_of: Mapped[str] = mapped_column(String(10), default="")      # the review date (ISO), for 保密期限 and 25 years
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched: Mapped[str] = mapped_column(SafeText, default="[]")  # catalogue rows no item linked to (JSON)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ArchiveItem(Base):
+    __tablename__ = "archive_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("archive_batches.id"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(SafeText)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    # the machine's suggestion (scanner.archive.Assessment + the catalogue row and how it was linked),
+    # JSON without any matched text
+    suggestion: Mapped[str] = mapped_column(SafeText, default="{}")
+    # the current decision of each step (JSON: attribute, level, access, reason; "" = none yet)
+    initial: Mapped[str] = mapped_column(SafeText, default="")
+    recheck: Mapped[str] = mapped_column(SafeText, default="")
+    final: Mapped[str] = mapped_column(SafeText, default="")
+    __table_args__ = (UniqueConstraint("batch_id", "path", name="uq_archive_item_path"),)
+
+
+class ArchiveDecision(Base):
+    """Every decision of a step, per item (item_id) or on the batch (item_id NULL: the step
+    completed or returned), in order: the record of who decided what."""
+    __tablename__ = "archive_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("archive_batches.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("archive_items.id"), nullable=True)
+    step: Mapped[str] = mapped_column(String(16))            # initial recheck final
+    decision: Mapped[str] = mapped_column(String(24))        # secret non_secret (items); complete return (batch)
+    level: Mapped[str] = mapped_column(String(8), default="")
+    access: Mapped[str] = mapped_column(String(8), default="")
+    reason: Mapped[str] = mapped_column(SafeText, default="")
+    bulk: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float, default=now)

@@ -191,6 +191,12 @@ def render_html(data: dict) -> str:
 
 
 def render_pdf(data: dict) -> bytes:
+    return pdf_from_blocks(blocks(data), TITLE)
+
+
+def pdf_from_blocks(bl: list[tuple], title_text: str = TITLE) -> bytes:
+    """A PDF of record blocks (see `blocks`): the layout and the built-in CJK font of every record
+    the service prints (the 审查单, the archive review summary of service.archive)."""
     from xml.sax.saxutils import escape
 
     from reportlab.lib import colors
@@ -214,7 +220,7 @@ def render_pdf(data: dict) -> bytes:
         return Paragraph(escape(str(x if x is not None else "")).replace("\n", "<br/>"), style)
     grid = [("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]
     story: list = []
-    for b in blocks(data):
+    for b in bl:
         kind = b[0]
         if kind == "title":
             story.append(P(b[1], title))
@@ -241,7 +247,7 @@ def render_pdf(data: dict) -> bytes:
                                style=TableStyle(grid + [("SPAN", (1, 3), (3, 3))])))
     buf = io.BytesIO()
     SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
-                      bottomMargin=15 * mm, title=TITLE, author="保密审查系统").build(story)
+                      bottomMargin=15 * mm, title=title_text, author="保密审查系统").build(story)
     return buf.getvalue()
 
 
@@ -268,3 +274,57 @@ def render_docx(data: dict) -> bytes:
         elif kind == "sign":
             d.table(_sign_rows(b[1], b[2]), list(SIGN_MM), heights_mm=list(SIGN_HEIGHTS_MM), spans=SIGN_SPANS)
     return d.to_bytes()
+
+
+# -- 档案保密审查 summary (service.archive): the same blocks and PDF layout -----------------------------
+ARCHIVE_TITLE = "档案保密审查汇总表"
+ARCHIVE_ITEM_HEAD = ("序号", "档号", "题名 / 文件", "系统建议", "初审", "复核", "审核")
+ARCHIVE_ITEM_MM = (9, 22, 38, 27, 25, 25, 26)
+ARCHIVE_FINAL_HEAD = ("序号", "编号", "档号", "题名", "密级", "保密期限", "标记说明")
+ARCHIVE_FINAL_MM = (9, 26, 22, 30, 11, 16, 58)
+ARCHIVE_SIGN_HEAD = ("环节", "审查人（系统记录）", "签字", "日期")
+ARCHIVE_SIGN_MM = (24, 48, 60, 40)
+
+
+def archive_blocks(detail: dict, names: dict[str, str], generated: str) -> list[tuple]:
+    """The archive batch summary (service.archive.batch_detail) as record blocks."""
+    from .archive import ATTRIBUTE_ZH, STEP_ZH
+
+    def op(d: dict) -> str:
+        if not d:
+            return "—"
+        lv = f"（{d['level']}）" if d.get("level") else ""
+        return f"{ATTRIBUTE_ZH.get(d.get('attribute', ''), '')}{lv} {d.get('access', '')}"
+    items = detail["items_detail"]
+    out: list[tuple] = [("title", ARCHIVE_TITLE), ("p", f"批次编号：{detail['id']}　生成时间：{generated}"),
+                        ("kv", [("批次名称", detail["title"]), ("档案包", detail["filename"]),
+                                ("目录", detail["catalogue"] or "（未提供）"), ("审查基准日", detail["as_of"]),
+                                ("档案件数", str(len(items))), ("状态", detail["status_zh"])]),
+                        ("h2", "一、逐件审查意见")]
+    rows = []
+    for n, it in enumerate(items, 1):
+        sg = it["suggestion"]
+        lv = f"（{sg['level']}）" if sg["level"] else ""
+        rows.append((str(n), it["dh"], f"{it['title']}\n{it['path']}", f"{sg['attribute_zh']}{lv} {sg['access']}"
+                     + (f"\n{sg['expiry_zh']}" if sg["expiry_zh"] else ""),
+                     op(it["initial"]), op(it["recheck"]), op(it["final"])))
+    out.append(("table", ARCHIVE_ITEM_HEAD, rows, ARCHIVE_ITEM_MM))
+    out.append(("h2", "二、涉密档案清单（编号、标记）"))
+    final = detail.get("final_list") or []
+    if final:
+        out.append(("table", ARCHIVE_FINAL_HEAD, [(str(f["no"]), f["number"], f["dh"], f["title"] or f["path"],
+                                                   f["level"], f["period"], f["instruction"]) for f in final],
+                    ARCHIVE_FINAL_MM))
+    else:
+        out.append(("p", "审核完成后列出。" if detail["status"] != "done" else "经审核，本批次无涉密档案。"))
+    out.append(("h2", "三、审查环节与签字"))
+    out.append(("table", ARCHIVE_SIGN_HEAD, [(STEP_ZH[k], "、".join(names.get(k) or []) or "—", "", "")
+                                            for k in ("initial", "recheck", "final")], ARCHIVE_SIGN_MM))
+    out.append(("small", "本汇总表由保密审查系统生成；系统建议仅供参考，以初审、复核、审核意见为准。"
+                         "每项意见均记入审计记录（哈希链保护，可用 baomi audit verify 校验）。"))
+    return out
+
+
+def render_archive_pdf(detail: dict) -> bytes:
+    return pdf_from_blocks(archive_blocks(detail, detail.get("people", {}),
+                                          fmt_ts(dt.datetime.now().timestamp())), ARCHIVE_TITLE)

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     queue_max_per_principal: int = 50
     # job worker threads per server process
     workers: int = 2
+    # scans running at once in one server process (HTTP scans, the gate, job workers; 0 = one per
+    # core): the others wait their turn in order instead of all sharing one interpreter lock, so a
+    # scan takes its own time plus its wait and the slowest requests are not stretched by dozens of
+    # concurrent ones (p99 under load)
+    scan_concurrency: int = 0
     # HTTP server processes (uvicorn workers; each also runs `workers` job threads). Scanning is
     # CPU-bound Python: one process uses one core.
     http_workers: int = 1

@@ -46,7 +46,7 @@ RUN_STATUS_ZH = {"queued": "排队中", "running": "检查中", "done": "已完�
 STAGE_ZH = {"crawl": "抓取网页和附件", "scan": "扫描内容"}
 # the options a target may set, with their bounds (the rest of CrawlOptions is the service's)
 OPTION_BOUNDS = {"max_pages": (1, None), "max_depth": (0, 10), "delay_s": (0.0, 60.0)}
-LEASE_S = 120.0
+LEASE_S = 600.0          # a run whose lease runs out (its process died) is queued again; renewed as it goes
 
 
 # -- schedule ---------------------------------------------------------------------------------------
@@ -224,7 +224,22 @@ def get_run(st: ServiceState, p: Principal, run_id: str, with_report: bool = Fal
         out["target"] = {"id": t.id, "name": t.name, "url": t.url}
         if with_report and r.report_enc:
             out["report"] = json.loads(st.cipher.decrypt(r.report_enc, aad=_aad(r.id)))
+    if "report" in out:            # the report quotes what was found: who read it goes on record
+        with st.db.write() as s:
+            audit.append(s, p.actor, "site.report_viewed", "site_run", run_id)
     return out
+
+
+def purge_reports(st: ServiceState, at: float | None = None) -> int:
+    """Drop the encrypted reports of runs older than the retention period (settings.retention_days);
+    the run files (no text) stay, so later runs still compare with them. -> reports dropped."""
+    cutoff = (at or time.time()) - st.settings.retention_days * 86400
+    with st.db.write() as s:
+        n = s.execute(update(SiteRun).where(SiteRun.created_at < cutoff, SiteRun.report_enc.is_not(None))
+                      .values(report_enc=None)).rowcount or 0
+        if n:
+            audit.append(s, audit.SYSTEM, "retention.purge", "system", "", after={"site_reports": n, "cutoff": cutoff})
+    return n
 
 
 def _aad(run_id: str) -> bytes:
@@ -341,8 +356,12 @@ def execute(st: ServiceState, run_id: str) -> None:
 
 
 def runner_loop(st: ServiceState) -> None:
+    last_purge = 0.0
     while not st.stop.is_set():
         try:
+            if time.time() - last_purge > 3600:
+                last_purge = time.time()
+                purge_reports(st)
             _due_schedules(st)
             run_id = _claim(st)
             if run_id is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ class ServiceState:
     _rules_base: Path | None = None
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _taxonomy: tuple = field(default=(None, None), repr=False)       # (scanner, its taxonomy)
+    _scan_slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, load_scanner: bool = True) -> ServiceState:
@@ -70,6 +72,16 @@ class ServiceState:
         if load_scanner:
             st.get_scanner()
         return st
+
+    @property
+    def scan_slots(self) -> threading.BoundedSemaphore:
+        """At most settings.scan_concurrency scans at once in this process (0: one per core)."""
+        if self._scan_slots is None:
+            with self._rules_lock:
+                if self._scan_slots is None:
+                    n = self.settings.scan_concurrency or os.cpu_count() or 1
+                    self._scan_slots = threading.BoundedSemaphore(max(1, n))
+        return self._scan_slots
 
     @property
     def isolation(self) -> Isolation:

@@ -119,6 +119,13 @@ PERMISSIONS: dict[str, Permission] = {
     # promote an accepted-risk / false-alarm verdict to a fingerprint allowlist entry (service.remembered)
     "allowlist.promote": Permission(REVIEWERS, "review", excludes=("submitter",), zh="加入白名单"),
     "admin": Permission(ADMINS, "admin"),               # users, API keys, lexicon edits, audit verify
+    # 档案保密审查 (service.archive): 初审 by a reviewer, 复核 and 审核 by approvers; one person per step of
+    # a batch (service.archive.denial checks the batch's state and its people)
+    "archive.view": Permission(STAFF, "review"),
+    "archive.create": Permission(REVIEWERS, "review", zh="提交档案批次"),
+    "archive.initial": Permission(REVIEWERS, "review", zh="档案初审"),
+    "archive.recheck": Permission(APPROVERS, "approve", zh="档案复核"),
+    "archive.final": Permission(APPROVERS, "approve", zh="档案审核"),
     # 保密检查: site inspections (service.site): targets, runs, schedules, reports
     "site.view": Permission(INSPECTORS, "inspect", zh="查看网站保密检查"),
     "site.run": Permission(INSPECTORS, "inspect", zh="启动网站保密检查"),

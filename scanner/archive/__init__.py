@@ -27,7 +27,7 @@ from .register import Row, Totals, write_register
 from .rules import ArchiveRules, load_rules
 
 __all__ = ["run_archive", "ArchiveResult", "Assessment", "assess", "Catalog", "load_rules", "build_rows",
-           "write_register", "unpack_zip", "text_facts"]
+           "write_register", "unpack_zip", "zip_items", "text_facts"]
 
 VISIBLE = ("body", "table", "header", "footer", "ocr", "note")
 HEAD_CHARS = 1500
@@ -55,19 +55,29 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     return name
 
 
-def unpack_zip(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Unpack an archive ZIP for review (the scanner's zip pre-flight first: bombs, traversal and
-    duplicate names refused); each file keeps its date from the ZIP, so a second run resumes."""
-    from ..extract.zipsafe import open_zip, read_member
-    dest = Path(dest)
-    zf = open_zip(Path(zip_path).read_bytes())
+def zip_items(zf: zipfile.ZipFile) -> list[tuple[str, zipfile.ZipInfo]]:
+    """The archive items of a ZIP (opened with scanner.extract.zipsafe.open_zip, which refused
+    bombs, traversal and duplicates): (path with / separators, member), directories and macOS
+    resource forks left out, in path order."""
+    out = []
     for info in zf.infolist():
         if info.is_dir():
             continue
         parts = [p for p in _member_name(info).replace("\\", "/").split("/") if p not in ("", ".")]
         if not parts or ".." in parts or parts[0].startswith("__MACOSX"):
             continue
-        target = dest.joinpath(*parts)
+        out.append(("/".join(parts), info))
+    return sorted(out, key=lambda x: x[0])
+
+
+def unpack_zip(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Unpack an archive ZIP for review (the scanner's zip pre-flight first: bombs, traversal and
+    duplicate names refused); each file keeps its date from the ZIP, so a second run resumes."""
+    from ..extract.zipsafe import open_zip, read_member
+    dest = Path(dest)
+    zf = open_zip(Path(zip_path).read_bytes())
+    for name, info in zip_items(zf):
+        target = dest.joinpath(*name.split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime(*info.date_time).timestamp()
         if target.exists() and target.stat().st_size == info.file_size and int(target.stat().st_mtime) == int(stamp):

@@ -101,8 +101,12 @@ class Catalog:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Catalog:
         p = Path(path)
-        data = p.read_bytes()
-        rows = _rows_csv(data) if p.suffix.lower() in (".csv", ".txt") else _rows_xlsx(data, p.name)
+        return cls.from_bytes(p.read_bytes(), p.name, str(p))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str, source: str = "") -> Catalog:
+        """A catalogue from its bytes; `name` says the format (.csv / .txt, else xlsx)."""
+        rows = _rows_csv(data) if name.lower().endswith((".csv", ".txt")) else _rows_xlsx(data, name)
         header = next(((i, c) for i, c in enumerate(map(_header, rows)) if "档号" in c or "题名" in c), None)
         if header is None:
             raise ValueError("目录中没有找到“档号”或“题名”列")
@@ -112,7 +116,7 @@ class Catalog:
             vals = {k: row[i] for k, i in cols.items() if i < len(row) and row[i]}
             if vals:
                 entries.append(Entry(n, vals))
-        return cls(entries, str(p))
+        return cls(entries, source or name)
 
     def match(self, path: str, head_text: str = "") -> tuple[Entry | None, str]:
         """(entry, how) for an item; ("", None) when nothing links it."""

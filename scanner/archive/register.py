@@ -23,6 +23,7 @@ class Row:
     assessment: Assessment
     entry: Entry | None = None
     match: str = ""               # catalog.MATCH_ZH key
+    extra: list = field(default_factory=list)   # values of write_register's extra_columns (the service's step opinions)
 
     def cells(self, n: int) -> list:
         a, e = self.assessment, self.entry
@@ -31,7 +32,7 @@ class Row:
                 e.get("形成日期") if e else "", e.get("保管期限") if e else "", MATCH_ZH.get(self.match, self.match),
                 a.attribute_zh, a.level, a.period, a.text_date, a.date_source, a.expires, a.expiry_zh, a.access,
                 "、".join(a.reasons) + ("：" if a.reasons else "") + "；".join(a.notes),
-                "是" if a.opening_review else "", a.findings_zh(), decision_zh(a.decision)]
+                "是" if a.opening_review else "", a.findings_zh(), decision_zh(a.decision), *self.extra]
 
 
 @dataclass
@@ -80,8 +81,10 @@ def _safe(v):
     return v
 
 
-def write_register(path_or_buf, rows: list[Row], unmatched: list[Entry], meta: list[tuple[str, str]]) -> Totals:
-    """Write the workbook to a path or a binary buffer; returns the totals (the 汇总 sheet)."""
+def write_register(path_or_buf, rows: list[Row], unmatched: list[Entry], meta: list[tuple[str, str]],
+                   extra_columns: tuple[str, ...] = ()) -> Totals:
+    """Write the workbook to a path or a binary buffer; returns the totals (the 汇总 sheet).
+    extra_columns: headings after COLUMNS, filled from each row's `extra`."""
     import xlsxwriter
     totals = Totals.of(rows, unmatched)
     target = path_or_buf
@@ -93,8 +96,9 @@ def write_register(path_or_buf, rows: list[Row], unmatched: list[Entry], meta: l
     wrap = wb.add_format({"text_wrap": True, "valign": "top", "border": 1})
     red = wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "font_color": "#b3261e", "bold": True})
     ws = wb.add_worksheet(REGISTER_SHEET)
-    widths = (5, 16, 30, 28, 11, 9, 14, 16, 6, 12, 11, 12, 12, 18, 9, 48, 8, 30, 10)
-    for i, (c, w) in enumerate(zip(COLUMNS, widths)):
+    widths = (5, 16, 30, 28, 11, 9, 14, 16, 6, 12, 11, 12, 12, 18, 9, 48, 8, 30, 10) + (30,) * len(extra_columns)
+    columns = COLUMNS + tuple(extra_columns)
+    for i, (c, w) in enumerate(zip(columns, widths)):
         ws.write(0, i, c, head)
         ws.set_column(i, i, w)
     ws.freeze_panes(1, 0)
@@ -102,7 +106,7 @@ def write_register(path_or_buf, rows: list[Row], unmatched: list[Entry], meta: l
         fmt = red if r.assessment.attribute.startswith("secret") else wrap
         for i, v in enumerate(r.cells(n)):
             ws.write(n, i, _safe(v) if v is not None else "", fmt)
-    ws.autofilter(0, 0, max(len(rows), 1), len(COLUMNS) - 1)
+    ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
     ss = wb.add_worksheet(SUMMARY_SHEET)
     ss.set_column(0, 0, 40)
     ss.set_column(1, 1, 60)

@@ -89,6 +89,14 @@ class ArchiveRules:
     levels: tuple[str, ...]
     stars: str
     examples: dict
+    number_format: str = "{batch}-{no:03d}"
+    instruction_format: str = ""
+
+    def marking_instruction(self, no: int, batch: str, level: str, period: str, dh: str = "") -> tuple[str, str]:
+        """(编号, 标记 instruction) of the no-th item of the final list of 涉密 items."""
+        number = self.number_format.format(batch=batch, no=no, dh=dh)
+        return number, self.instruction_format.format(number=number, level=level, period=period, dh=dh, no=no,
+                                                      batch=batch)
 
     # -- marks ---------------------------------------------------------------------------------
     def parse_mark(self, text: str) -> Period | None:
@@ -194,6 +202,7 @@ def load_rules(lexicon_dir: Path) -> ArchiveRules:
             period_forms=tuple(forms), date_labels=tuple(doc["dates"]["labels"]),
             date_pattern=_compile(doc["dates"]["pattern"], file, "dates.pattern"),
             reasons=tuple(reasons), levels=tuple(marking.marking.levels),
-            stars="".join(marking.marking.stars), examples=doc.get("examples", {}))
+            stars="".join(marking.marking.stars), examples=doc.get("examples", {}),
+            number_format=doc["marking"]["number"], instruction_format=doc["marking"]["instruction"])
     except KeyError as exc:
         raise ConfigError(f"missing key {exc}", file=file) from None

@@ -91,7 +91,7 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None,
                        full.get("decision_reasons") or [], text_mac(st, full.get("segments") or [])) if cached else None
     report = None
     if cached_info is None:
-        report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc)
+        report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc, sync=True)
         report = remembered.apply_entries(st, report, scope, scanner=sc)
         judged_report = report
         tmac = text_mac(st, report.segments)

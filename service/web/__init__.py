@@ -7,12 +7,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import admin, site, views
+from . import admin, archive, site, views
 from .common import HERE
 
 
 def mount(app: FastAPI) -> None:
     app.include_router(views.router)
     app.include_router(admin.router)
+    app.include_router(archive.router)
     app.include_router(site.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -156,6 +156,17 @@ def test_scope_and_urls():
     assert exc.value.code == "address"
 
 
+def test_page_encodings_titles_and_links():
+    from scanner.site.links import parse
+    gbk = "<html><head><meta charset='gb2312'><title>关于开展保密检查的通知</title></head><body>" \
+          "<a href='/a.pdf'>附件：名单</a><img src='b.png' alt='扫描件'></body></html>"
+    p = parse(gbk.encode("gbk"))
+    assert p.title == "关于开展保密检查的通知"
+    assert p.links == [("/a.pdf", "附件：名单"), ("b.png", "扫描件")]
+    assert parse(gbk.replace("gb2312", "utf-8").encode("gb18030"), "gbk").title == "关于开展保密检查的通知"
+    assert parse("<title>标题</title><meta name=robots content='noindex,nofollow'>".encode()).nofollow
+
+
 def test_limits_redirect_off_host_size_and_count(tmp_path):
     with LoopbackSite("127.0.0.2") as off, LoopbackSite() as site:
         off.html("/x.html", "外站", "x")

@@ -127,6 +127,15 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "off"})
         assert r.json()["next_run_at"] is None
 
+        # the retention purge drops the reports (they quote what was found), keeps the run files
+        assert site_mod.purge_reports(svc.st, at=time.time() + (svc.settings.retention_days + 1) * 86400) == 3
+        gone = insp.get(f"/api/v1/site/runs/{run1['id']}").json()
+        assert "report" not in gone and gone["summary"]["stats"]["fetched"] == run1["summary"]["stats"]["fetched"]
+        assert "报告已按保存期限删除" in insp.get(f"/site/runs/{run1['id']}").text
+        with svc.st.db.read() as s:
+            assert all(r.state for r in s.execute(select(SiteRun)).scalars())
+            assert s.execute(select(AuditEntry).where(AuditEntry.action == "site.report_viewed")).first()
+
         # a service may restrict the hosts an inspection starts from
         svc.st.settings.site_hosts = "www.example.gov.cn"
         r = insp.post("/api/v1/site/targets", json={"url": site.url})

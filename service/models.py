@@ -294,7 +294,7 @@ class SiteTarget(Base):
     url: Mapped[str] = mapped_column(SafeText)
     options: Mapped[str] = mapped_column(Text, default="{}")          # JSON: max_pages, max_depth, …
     schedule: Mapped[str] = mapped_column(String(16), default="off")  # off daily weekly
-    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, the service's local time
+    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, 北京时间 (UTC+8)
     weekday: Mapped[int] = mapped_column(Integer, default=0)          # weekly: 0 = Monday
     next_run_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

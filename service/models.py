@@ -131,6 +131,8 @@ class Job(Base):
     lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
     claimed_by: Mapped[str] = mapped_column(String(128), default="")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
+    pages_done: Mapped[int | None] = mapped_column(Integer, nullable=True)     # OCR of a multi-page scan
+    pages_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     principal: Mapped[str] = mapped_column(String(64), default="")   # "u:<id>" or "k:<id>"
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     blob_id: Mapped[str] = mapped_column(String(36))

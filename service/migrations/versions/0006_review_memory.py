@@ -1,15 +1,15 @@
 """review that scales (issue 16): finding groups and needs_verdict, carried-over and batch
 verdicts, the fingerprint allowlist
 
-Revision ID: 0005_review
-Revises: 0004
+Revision ID: 0006_review
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_review'
-down_revision = '0004'
+revision = '0006_review'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

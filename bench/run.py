@@ -557,6 +557,13 @@ def print_table(res: dict) -> None:
               f"{(si.get('light_since') or {}).get('resources_per_s')}/s")
     elif si.get("error"):
         print(f"Site benchmark failed: {si['error']}")
+    ar = res.get("archive") or {}
+    if ar.get("files_s") is not None:
+        print(f"\nArchive review (baomi archive scan, full mode, {ar['jobs']} workers, catalogue linked): "
+              f"{ar['files']:,} files, {ar['files_s']} files/s end to end (scan {ar['scan_files_s']} files/s, "
+              f"register {ar['register_s']} s), resumed rerun {ar['resume_s']} s")
+    elif ar.get("error"):
+        print(f"Archive benchmark failed: {ar['error']}")
     for k, v in res.get("notes", {}).items():
         print(f"note {k}: {v}")
 
@@ -568,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small corpus, fewer repeats (CI-sized, < 1 min)")
     ap.add_argument("--out", default=None, help="results JSON (default bench/results.json; quick: bench/results-quick.json)")
     ap.add_argument("--corpus", default=None)
-    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,loadtest,cli,rss,docs,ocr,site")
+    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,loadtest,cli,rss,docs,ocr,site,archive")
     ap.add_argument("--jobs", type=int, default=2, help="cores for the batch benchmark")
     ap.add_argument("--profile", action="store_true", help="also write cProfile hot spots (bench/profile/)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
@@ -738,6 +745,15 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 res["batch_models"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
+    if "archive" not in skip and "models" not in skip:
+        # 档案保密审查 in full mode (what `baomi archive scan DIR --catalog … -o RESULT.xlsx` runs): every
+        # file of the corpus (quick: 200), a generated catalogue (bench/archive_bench.py)
+        import archive_bench
+        try:
+            res["archive"] = archive_bench.run(cdir / "files", jobs=a.jobs, limit=200 if quick else None, log=log)
+        except Exception as exc:
+            res["archive"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
     if a.profile:
         log("profile")
         import profile_hotspots
@@ -757,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         "vs_ceiling_e2e_5k": round(lat["mean_ms"] / ceil_5k_mean, 1) if ceil_5k_mean else None,
         "pdf_100p_s": docs.get("pdf_100p", {}).get("seconds"),
         "docx_100p_s": docs.get("docx_100p", {}).get("seconds"),
+        "archive_files_s_full": (res.get("archive") or {}).get("files_s"),
         "ocr_page_1core_p50_s": (ocr_res.get("one_core") or {}).get("wall_p50_s"),
         "ocr_page_1core_p99_s": (ocr_res.get("one_core") or {}).get("wall_p99_s"),
         "ocr_scanned_pdf_s": (ocr_res.get("scanned_pdf") or {}).get("seconds"),

@@ -44,6 +44,7 @@ SLOW = (
     "tests/service/test_service_cli.py",
     "tests/scanner/models/test_names_model.py::test_heldout_f1_through_scanner",
     "tests/scanner/models/test_passage_model.py::test_news_passes_through_the_full_scanner",
+    "tests/service/test_site_jobs.py::test_real_server_site_job_over_http_under_strace",
     "tests/scanner/test_site_crawl.py::test_full_mode_reads_the_picture_of_a_marked_page_and_connects_only_to_loopback",
 )
 for _prefix in SLOW:

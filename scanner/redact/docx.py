@@ -10,7 +10,7 @@
   chunks (altChunk) are removed with their references (`package.strip_embedded`).
 - Tracked changes are accepted (deleted and moved-from text removed, insertions kept as plain
   text), comments emptied and their anchors removed, vanished runs removed, core/app/custom
-  properties emptied, the thumbnail dropped.
+  properties emptied, the attached template's path removed, the thumbnail dropped.
 """
 from __future__ import annotations
 
@@ -158,6 +158,16 @@ def _replace_everywhere(root, texts: dict[str, str]) -> None:
                     el.set(k, v)
 
 
+def _drop_template_path(root) -> None:
+    """The attached template's path (settings.xml and its relationship) names the author's folders
+    (C:\\Users\\<name>\\...): a property, cleaned with the others."""
+    for el in list(root.iter(W + "attachedTemplate")):
+        el.getparent().remove(el)
+    for rel in list(root.iter("{http://schemas.openxmlformats.org/package/2006/relationships}Relationship")):
+        if (rel.get("Type") or "").endswith("/attachedTemplate"):
+            rel.getparent().remove(rel)
+
+
 def _cleared(raw: bytes) -> bytes:
     root = parse_xml(raw)
     for child in list(root):
@@ -200,6 +210,7 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
             if not part.startswith("word/"):
                 continue
             root = parse_xml(raw)
+            _drop_template_path(root)
             if part in stories:
                 pindex = {i: p for p, i in paragraph_index(root).items()}
                 by_para: dict[int, list] = {}

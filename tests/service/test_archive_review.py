@@ -193,8 +193,10 @@ def test_pages(svc, tmp_path):
     wait_batch(rita, bid)
     page = rita.get("/archive")
     assert page.status_code == 200 and "提交档案批次" in page.text and bid in page.text
+    assert "<td>6</td>" in page.text and "built-in method" not in page.text
     page = rita.get(f"/archive/{bid}")
     assert page.status_code == 200
+    assert "共 6 件" in page.text
     for words in ("待初审", "全部采纳系统建议", "WS-2015-001", "已到期（自行解密候选，待确认）", "开放审核候选", "审查登记表（xlsx）"):
         assert words in page.text, words
     assert alice.get(f"/archive/{bid}").status_code == 403

@@ -131,6 +131,8 @@ class Job(Base):
     lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
     claimed_by: Mapped[str] = mapped_column(String(128), default="")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
+    pages_done: Mapped[int | None] = mapped_column(Integer, nullable=True)     # OCR of a multi-page scan
+    pages_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     principal: Mapped[str] = mapped_column(String(64), default="")   # "u:<id>" or "k:<id>"
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     blob_id: Mapped[str] = mapped_column(String(36))
@@ -263,7 +265,7 @@ class SiteTarget(Base):
     url: Mapped[str] = mapped_column(SafeText)
     options: Mapped[str] = mapped_column(Text, default="{}")          # JSON: max_pages, max_depth, …
     schedule: Mapped[str] = mapped_column(String(16), default="off")  # off daily weekly
-    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, the service's local time
+    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, 北京时间 (UTC+8)
     weekday: Mapped[int] = mapped_column(Integer, default=0)          # weekly: 0 = Monday
     next_run_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

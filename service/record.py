@@ -151,7 +151,7 @@ _CSS = """body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-w
 table{border-collapse:collapse;width:100%;margin:.6em 0}td,th{border:1px solid #444;padding:.35em .5em;vertical-align:top;text-align:left}
 th{background:#eee}table.kv th{width:9em}h1{text-align:center;font-size:1.4em;margin-bottom:0}h2{font-size:1.15em}
 h3{font-size:1em}.sub{text-align:center}.small{color:#555;font-size:.85em}td.hand{height:3.5em}td.seal{height:7em}
-@media print{body{margin:0}}"""
+.dl{text-align:right;font-size:.9em}@media print{body{margin:0}.dl{display:none}}"""
 
 
 def render_html(data: dict) -> str:
@@ -160,7 +160,8 @@ def render_html(data: dict) -> str:
     def e(x) -> str:
         return str(escape(str(x if x is not None else ""))).replace("\n", "<br>")
     h = [f'<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>{TITLE}</title>'
-         f"<style>{_CSS}</style></head><body>"]
+         f"<style>{_CSS}</style></head><body>",
+         '<p class="dl"><a href="record.pdf" id="record-pdf">下载 PDF</a>　<a href="record.docx" id="record-docx">下载 Word</a></p>']
     for b in blocks(data):
         kind = b[0]
         if kind == "title":

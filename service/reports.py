@@ -109,12 +109,13 @@ def report_audit_summary(report) -> dict:
 
 
 def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False, scanner=None,
-               sync: bool = False):
+               sync: bool = False, progress=None):
     """Scan a draft. Plain text from JSON is scanned in process (no parser involved); a file goes
     through the isolated extractor (a child process with rlimits) when the isolation setting says
     so for its content (`scanner.extract.sandbox.needs_isolation`: auto = every format that needs
     a parser, always = every file, off = none): the bytes are written to data/tmp/<uuid>.work
-    (0600) for the child and removed right after.
+    (0600) for the child and removed right after. progress(done, total): OCR pages of a
+    multi-page scan, as they are read.
 
     sync=True (a request waiting for its answer: /scan, /gate): an in-process scan takes one of
     the process's scan slots (settings.scan_concurrency), so concurrent requests take turns in
@@ -126,13 +127,13 @@ def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = 
             return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
     if not needs_isolation(data, st.isolation):
         with st.scan_slots if sync else nullcontext():
-            return sc.scan_bytes(data, source=filename, isolated=False)
+            return sc.scan_bytes(data, source=filename, isolated=False, progress=progress)
     work = st.blobs.tmp / f"{uuid.uuid4()}.work"
     fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        return sc.scan_file(work, source=filename, isolated=True)
+        return sc.scan_file(work, source=filename, isolated=True, progress=progress)
     finally:
         work.unlink(missing_ok=True)
 

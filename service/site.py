@@ -1,7 +1,7 @@
 """保密检查 in the service: inspections of the published site as jobs (issue 14).
 
 A target is a start URL with crawl options and a schedule (off / daily at HH:MM / weekly on a
-weekday at HH:MM, the service's local time; `next_run_at` says when). A run is queued by hand or
+weekday at HH:MM, 北京时间 UTC+8 as the pages show times; `next_run_at` says when). A run is queued by hand or
 by the schedule and executed by the site runner thread (one run at a time per process; a run is
 claimed with a conditional UPDATE, so several processes never run the same one): it crawls with
 scanner.site (polite, bounded, within the target's hosts), scans every new or changed page and
@@ -50,12 +50,15 @@ LEASE_S = 600.0          # a run whose lease runs out (its process died) is queu
 
 
 # -- schedule ---------------------------------------------------------------------------------------
+TZ = dt.timezone(dt.timedelta(hours=8))       # schedules are in 北京时间, as every page shows times (record.fmt_ts)
+
+
 def next_run(schedule: str, at_time: str, weekday: int = 0, after: float | None = None) -> float | None:
-    """The next time (epoch seconds) a schedule fires after `after` (now), in local time."""
+    """The next time (epoch seconds) a schedule fires after `after` (now), HH:MM in UTC+8."""
     if schedule not in ("daily", "weekly"):
         return None
     hh, mm = (int(x) for x in at_time.split(":"))
-    base = dt.datetime.fromtimestamp(after if after is not None else time.time())
+    base = dt.datetime.fromtimestamp(after if after is not None else time.time(), TZ)
     t = base.replace(hour=hh, minute=mm, second=0, microsecond=0)
     if schedule == "daily":
         if t <= base:

@@ -93,6 +93,8 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict) -> N
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
     replaced = []
+    to_ocr = len(set(garbled) | set(empty))
+    done = 0
     for no in sorted(texts):
         page = pdf[no - 1]
         try:
@@ -100,6 +102,8 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict) -> N
                 got = _read_page(page, no, doc)
                 if no in garbled and got:
                     replaced.append(no)
+                done += 1
+                ocr.progress(done, to_ocr)
             else:
                 _read_pictures(page, no, doc, texts[no])
         finally:

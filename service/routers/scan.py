@@ -40,6 +40,7 @@ def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[obje
 
 def job_status(st: ServiceState, job: Job, request: Request) -> dict:
     out = {"job_id": job.id, "status": job.status, "progress": job.progress,
+           "pages_done": job.pages_done, "pages_total": job.pages_total,
            "attempts": job.attempts, "error_code": job.error_code or None,
            "status_url": str(request.url_for("get_job", job_id=job.id)),
            "report_id": job.report_id,

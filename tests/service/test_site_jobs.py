@@ -4,8 +4,8 @@ changed (only that page is reported), and the schedule queues a run when it is d
 inspector and admin roles (workflow.PERMISSIONS site.*), nobody else."""
 from __future__ import annotations
 
+import datetime as dt
 import io
-import json
 import time
 
 import openpyxl
@@ -59,7 +59,8 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert r.status_code == 201, r.text
         t = r.json()
         assert t["schedule_zh"] == "每天" and 0 < t["next_run_at"] - time.time() <= 86400
-        assert time.localtime(t["next_run_at"]).tm_hour == 3 and time.localtime(t["next_run_at"]).tm_min == 30
+        when = dt.datetime.fromtimestamp(t["next_run_at"], site_mod.TZ)
+        assert (when.hour, when.minute) == (3, 30)
 
         r = insp.post(f"/api/v1/site/targets/{t['id']}/runs")
         assert r.status_code == 202, r.text
@@ -126,7 +127,7 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert r.status_code == 422
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "weekly", "at_time": "01:15",
                                                                       "weekday": 6})
-        assert r.status_code == 200 and time.localtime(r.json()["next_run_at"]).tm_wday == 6
+        assert r.status_code == 200 and dt.datetime.fromtimestamp(r.json()["next_run_at"], site_mod.TZ).weekday() == 6
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "off"})
         assert r.json()["next_run_at"] is None
 
@@ -146,13 +147,14 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
 
 
 def test_next_run_times():
-    base = time.mktime((2026, 12, 2, 10, 0, 0, 0, 0, -1))        # a Wednesday, 10:00 local time
-    assert site_mod.next_run("daily", "02:00", after=base) == time.mktime((2026, 12, 3, 2, 0, 0, 0, 0, -1))
-    assert site_mod.next_run("daily", "11:00", after=base) == time.mktime((2026, 12, 2, 11, 0, 0, 0, 0, -1))
-    assert site_mod.next_run("weekly", "09:00", 2, after=base) == time.mktime((2026, 12, 9, 9, 0, 0, 0, 0, -1))
-    assert site_mod.next_run("weekly", "09:00", 4, after=base) == time.mktime((2026, 12, 4, 9, 0, 0, 0, 0, -1))
+    def at(*a):
+        return dt.datetime(*a, tzinfo=site_mod.TZ).timestamp()
+    base = at(2026, 12, 2, 10, 0)        # a Wednesday, 10:00 北京时间
+    assert site_mod.next_run("daily", "02:00", after=base) == at(2026, 12, 3, 2, 0)
+    assert site_mod.next_run("daily", "11:00", after=base) == at(2026, 12, 2, 11, 0)
+    assert site_mod.next_run("weekly", "09:00", 2, after=base) == at(2026, 12, 9, 9, 0)
+    assert site_mod.next_run("weekly", "09:00", 4, after=base) == at(2026, 12, 4, 9, 0)
     assert site_mod.next_run("off", "09:00", after=base) is None
-    json.dumps(site_mod.SCHEDULE_ZH, ensure_ascii=False)
 
 
 def test_real_server_site_job_over_http_under_strace(tmp_path):

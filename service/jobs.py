@@ -17,9 +17,9 @@ import time
 
 from sqlalchemy import and_, or_, select, update
 
-from . import archive, audit, workflow
+from . import archive, audit, remembered, workflow
 from .faults import fault
-from .models import FindingRow, Job, ReportRow, Version, now
+from .models import FindingRow, Job, ReportRow, Submission, User, Version, now
 from .queue import ACTIVE
 from .reports import (failed_report, report_audit_summary, scan_draft, seal_plain_details, store_report,
                       text_mac)
@@ -70,6 +70,7 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
         data = st.blobs.get(blob_id)
         report = scan_draft(st, data, filename, progress=_page_progress(st, job_id, tag))
         del data
+        report = remembered.apply_entries(st, report, job_scope(st, job_id))
     except Exception as exc:       # the scanner maps parser failures itself; this is a bug/IO
         if disk_full(exc):
             defer(st, job_id, tag)
@@ -99,6 +100,19 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
     st.metrics.inc("baomi_scans_total", decision=report.decision, path="job")
     st.metrics.observe("baomi_job_seconds", time.perf_counter() - t0)
     log.info("job %s done decision=%s findings=%d", job_id, report.decision, len(report.findings))
+
+
+def job_scope(st: ServiceState, job_id: str) -> remembered.Scope:
+    """Where a job's scan happens, for the allowlist: a version's submission (its channel and
+    owner), else the job's user as the submitter."""
+    with st.db.read() as s:
+        job = s.get(Job, job_id)
+        ver = s.get(Version, job.version_id) if job.version_id else None
+        sub = s.get(Submission, ver.submission_id) if ver else None
+        if sub is not None:
+            return remembered.scope_of(s, sub)
+        u = s.get(User, job.user_id) if job.user_id else None
+        return remembered.Scope(submitter=u.username if u else None)
 
 
 PROGRESS_EVERY_S = 1.0       # at most one progress write a second per job (the last page always)

@@ -43,10 +43,18 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
                          severity=f.severity, confidence=float(f.confidence), layer=f.layer,
                          segment_id=f.segment_id, start=f.start, end=f.end,
                          fingerprint=f.fingerprint, explanation="", suggestion="", location="{}",
+                         group_id=(f.group or "")[:24], needs_verdict=bool(f.needs_verdict),
+                         allow_entry_id=_entry_id(f.allowlisted),
                          detail_enc=st.cipher.encrypt(detail, aad=_detail_aad(rid, i))))
     if rows:      # one multi-row INSERT (a 5,000-character draft has ~50 findings): no ORM object each
         s.execute(insert(FindingRow), rows)
     return row
+
+
+def _entry_id(allowlisted: dict | None) -> int | None:
+    """The service's allowlist row id of the entry that covered a finding (service.remembered)."""
+    e = str((allowlisted or {}).get("entry") or "")
+    return int(e) if e.isdigit() else None
 
 
 def _detail_aad(report_id: str, idx: int) -> bytes:

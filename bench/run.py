@@ -407,7 +407,8 @@ def http_load(quick: bool) -> dict:
         if not out.exists():
             return {"error": (p.stderr or p.stdout).strip()[-300:]}
         r = json.loads(out.read_text(encoding="utf-8"))
-    keep = ("clients", "http_workers", "duration_s", "requests_ok", "throughput_rps", "status", "http_5xx",
+    keep = ("clients", "http_workers", "duration_s", "requests_ok", "throughput_rps", "server_cpu_ms_per_request",
+            "status", "http_5xx",
             "scan_p50_ms", "scan_p95_ms", "scan_p99_ms", "load_average_at_end")
     res = {k: r.get(k) for k in keep}
     res["cpu_s_total"] = round(cpu_with_children() - cpu0, 1)      # server + clients (ended children)
@@ -538,6 +539,12 @@ def print_table(res: dict) -> None:
         c = o["one_core"]
         print(f"\nOCR, {c['page']}: wall p50 {c['wall_p50_s']} s, p99 {c['wall_p99_s']} s; CPU p50 "
               f"{c['cpu_p50_s']} s, p99 {c['cpu_p99_s']} s; lines read exactly {c['lines_exact']} (goal <= 2 s)")
+        for key in ("one_core", "one_core_package"):
+            c = o.get(key)
+            if c and "det_cpu_p50_s" in c:
+                print(f"  {c['settings']:<8} CPU p50 {c['cpu_p50_s']} s = det {c['det_cpu_p50_s']} + cls {c['cls_cpu_p50_s']}"
+                      f" + rec {c['rec_cpu_p50_s']} s; wall p50 {c['wall_p50_s']} s; lines {c['lines_exact']}, "
+                      f"marks {c['marks_read']}; load average {c['load_average']}")
     if o.get("scanned_pdf"):
         d = o["scanned_pdf"]
         print(f"OCR, {d['pages']}-page scanned PDF end to end: {d['seconds']} s ({d['per_page_s']} s/page), "
@@ -736,11 +743,11 @@ def main(argv: list[str] | None = None) -> int:
         log(f"batch: first {n} files, {a.jobs} workers, a limited child process per parsed file")
         res["batch_light_child_subset"] = batch_bench(cdir / "files", jobs=a.jobs, light=True, limit=n,
                                                       isolated="auto", sandbox="child")
-        if "models" not in skip:      # full mode (what `baomi scan DIR` runs): every file, quick 200
+        if "models" not in skip:   # what `baomi scan DIR` runs: full mode, sandboxed workers; quick: 200 files
             n = 200 if quick else None
-            log(f"batch: {n or manifest['files']['files']:,} files, {a.jobs} workers (full mode, with models)")
+            log(f"batch: {n or manifest['files']['files']:,} files, {a.jobs} sandboxed workers (full mode, with models)")
             try:
-                res["batch_models"] = batch_bench(cdir / "files", jobs=a.jobs, light=False, limit=n)
+                res["batch_models"] = batch_bench(cdir / "files", jobs=a.jobs, light=False, limit=n, isolated="auto")
             except Exception as exc:
                 res["batch_models"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
@@ -787,6 +794,7 @@ def main(argv: list[str] | None = None) -> int:
         "http_50c_p95_ms": (res.get("http_load") or {}).get("scan_p95_ms"),
         "http_50c_p99_ms": (res.get("http_load") or {}).get("scan_p99_ms"),
         "http_50c_5xx": (res.get("http_load") or {}).get("http_5xx"),
+        "http_50c_server_cpu_ms_per_req": (res.get("http_load") or {}).get("server_cpu_ms_per_request"),
         "peak_rss_mb": peak,
         "batch_files_s": (batch or {}).get("files_s"),
         "batch_files_s_isolated": (res.get("batch_light_isolated") or {}).get("files_s"),

@@ -71,6 +71,8 @@ class JobOut(BaseModel):
     job_id: str
     status: str = Field(description="queued / running / done / failed")
     progress: float = Field(description="0–1")
+    pages_done: int | None = Field(None, description="多页扫描件已识别页数 / pages of a multi-page scan OCR'd so far")
+    pages_total: int | None = Field(None, description="需识别的页数 / pages to OCR")
     attempts: int
     error_code: str | None = Field(None, description="failed:poison, failed:blob_missing, ...")
     status_url: str

@@ -539,6 +539,12 @@ def print_table(res: dict) -> None:
         c = o["one_core"]
         print(f"\nOCR, {c['page']}: wall p50 {c['wall_p50_s']} s, p99 {c['wall_p99_s']} s; CPU p50 "
               f"{c['cpu_p50_s']} s, p99 {c['cpu_p99_s']} s; lines read exactly {c['lines_exact']} (goal <= 2 s)")
+        for key in ("one_core", "one_core_package"):
+            c = o.get(key)
+            if c and "det_cpu_p50_s" in c:
+                print(f"  {c['settings']:<8} CPU p50 {c['cpu_p50_s']} s = det {c['det_cpu_p50_s']} + cls {c['cls_cpu_p50_s']}"
+                      f" + rec {c['rec_cpu_p50_s']} s; wall p50 {c['wall_p50_s']} s; lines {c['lines_exact']}, "
+                      f"marks {c['marks_read']}; load average {c['load_average']}")
     if o.get("scanned_pdf"):
         d = o["scanned_pdf"]
         print(f"OCR, {d['pages']}-page scanned PDF end to end: {d['seconds']} s ({d['per_page_s']} s/page), "

@@ -314,9 +314,11 @@ def batch_detail(st: ServiceState, p: Principal, batch_id: str) -> dict:
                      for d in s.execute(select(ArchiveDecision).where(ArchiveDecision.batch_id == b.id)
                                         .order_by(ArchiveDecision.id)).scalars()]
         ppl = {k: sorted(names.get(u, "") for u in v) for k, v in people(s, b.id).items()}
+        job = s.get(Job, b.job_id) if b.job_id else None
         why = denial(s, p, b) if b.status in STEPS else None
         out = batch_summary(s, b) | {"items_detail": items, "decisions": decisions, "people": ppl,
-                                     "unmatched": json.loads(b.unmatched or "[]"),
+                                     "unmatched": json.loads(b.unmatched or "[]"), "scanned": len(items),
+                                     "job_status": job.status if job else "",
                                      "can_act": b.status in STEPS and why is None,
                                      "why_not": why.code if why is not None else ""}
     if out["status"] == "done":

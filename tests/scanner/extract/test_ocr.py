@@ -335,3 +335,63 @@ def test_emf_and_wmf_pictures_are_converted_and_read(kind, fmt, full, light, tmp
     err = [e for e in nrep.errors if e.code == "extract.ocr_unsupported_image"]
     assert nrep.decision == "review" and len(err) == 1 and "EMF/WMF" in err[0].message
     assert "嵌入图片" in err[0].message
+
+
+def _searchable_scan(layer_lines: list[str], picture) -> bytes:
+    """A searchable scan as scanners write it: the page picture, and over it an invisible text layer
+    (render mode 3) of `layer_lines`, roughly where the lines of a page() are drawn."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    w, h = A4
+    c.drawImage(ImageReader(io.BytesIO(encode(picture))), 0, 0, w, h)
+    t = c.beginText()
+    t.setTextRenderMode(3)
+    t.setFont("STSong-Light", 14)
+    for i, line in enumerate(layer_lines):
+        t.setTextOrigin(54, h - 70 - i * 32)
+        t.textOut(line)
+    c.drawText(t)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _hidden(rep, kind):
+    return [f for f in rep.findings if f.category == "hidden.text" and f.location.get("kind") == kind]
+
+
+def test_searchable_scan_whose_text_layer_differs_from_the_page_is_a_finding(full):
+    """A clean invisible text layer over a page that shows 秘密★5年: the mark is found through OCR
+    and the disagreement is a hidden-content finding naming the line the layer lacks."""
+    rep = full.scan_bytes(_searchable_scan(CLEAN_NOTICE, page(MARKED_NOTICE)), "searchable.pdf")
+    assert rep.decision == "block", rep.errors
+    mark = next(f for f in rep.findings if f.category == "marking.level" and f.layer == "ocr")
+    assert mark.location["page"] == 1 and mark.location["kind"] == "scan"
+    diff = _hidden(rep, "ocr_image_only")
+    assert len(diff) == 1 and "秘密★5年" in diff[0].text and diff[0].location["page"] == 1
+    assert "文字层与图像不符" in diff[0].explanation
+    assert not _hidden(rep, "ocr_layer_only")          # everything the layer says is on the page
+    # the body layer (the invisible text) is still scanned as the file's text
+    assert any(s.layer == "body" and "春节期间" in s.text for s in rep.segments)
+
+
+def test_searchable_scan_layer_carrying_text_the_page_does_not_show_is_hidden(full):
+    layer = CLEAN_NOTICE + ["申请人身份证号110101199001011237"]
+    rep = full.scan_bytes(_searchable_scan(layer, page(CLEAN_NOTICE)), "searchable.pdf")
+    diff = _hidden(rep, "ocr_layer_only")
+    assert len(diff) == 1 and "110101199001011237" in diff[0].text
+    assert not _hidden(rep, "ocr_image_only") and rep.decision != "pass"
+
+
+def test_searchable_scan_whose_layer_matches_the_page_passes(full):
+    """The same clean notice in the picture and in its invisible layer: no disagreement, and the
+    office landline and hotline pass as on any clean notice."""
+    rep = full.scan_bytes(_searchable_scan(CLEAN_NOTICE, page(CLEAN_NOTICE)), "searchable.pdf")
+    assert not [f for f in rep.findings if f.category.startswith("hidden.")], rep.findings
+    assert rep.errors == [] and rep.decision == "pass"

@@ -5,7 +5,8 @@
   formatting): the paragraph's visible text is rebuilt exactly as scanner.extract.wordml reads
   it, so finding offsets land on the same characters.
 - Then every selected finding's text is replaced wherever else it still occurs in a single text
-  node or attribute of any part (notes, text boxes, alt text, document variables...).
+  node or attribute of any part (notes, text boxes, alt text, document variables, the custom XML
+  data bound to content controls and cover pages...).
 - Embedded files (word/embeddings/: OLE objects, nested workbooks/documents/PDFs) and imported
   chunks (altChunk) are removed with their references (`package.strip_embedded`).
 - Tracked changes are accepted (deleted and moved-from text removed, insertions kept as plain
@@ -206,6 +207,12 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
                 continue
             if part == "_rels/.rels":
                 out_parts[part] = _drop_thumbnail_rel(raw)
+                continue
+            if part.startswith("customXml/item") and "Props" not in part:
+                # data bound to content controls, cover-page properties (company phone, address ...)
+                root = parse_xml(raw)
+                _replace_everywhere(root, everywhere)
+                out_parts[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
                 continue
             if not part.startswith("word/"):
                 continue

@@ -105,6 +105,11 @@ def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
             if name == "_rels/.rels":
                 out_parts[name] = _drop_thumbnail_rel(raw)
                 continue
+            if name.startswith("customXml/item") and "Props" not in name:     # bound custom XML data
+                root = parse_xml(raw)
+                _replace_everywhere(root, texts)
+                out_parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+                continue
             if not name.startswith("xl/"):
                 continue
             root = parse_xml(raw)

@@ -68,7 +68,7 @@ def test_filter_batch_dismiss_resubmit_and_carried_verdicts(browser, server, sho
         host = page.locator("#findings li.finding").first
         host.locator("select[name=verdict]").select_option("confirmed")
         host.locator("form.vform button").click()
-        page.wait_for_function("document.querySelector('#findings li.finding').getAttribute('data-saved') === 'confirmed'")
+        page.wait_for_selector("#findings li.finding[data-saved='confirmed']")
         page.goto(f"{server.url}/s/{sid}")
         page.check("#decide input[value=request_changes]")
         page.fill("#decide textarea[name=reason]", "请删除服务器地址后重新提交")

@@ -356,3 +356,23 @@ def test_saved_in_folders_are_cleaned_from_docx_and_xlsx(light):
     red = redact_bytes(data, light.scan_bytes(data, "t.xlsx"))
     _nothing_readable(red.data, ("zhangsan", PHONE))
     assert openpyxl.load_workbook(io.BytesIO(red.data)).active["A1"].value == "联系电话 " + "■" * 11
+
+
+def test_custom_xml_data_is_redacted_too(light):
+    """A cover page's bound properties live in customXml/itemN.xml (company phone, e-mail): the
+    scanner reads them as properties, and the copy masks them there as well."""
+    import docx
+    d = docx.Document()
+    d.add_paragraph("公开内容。")
+    buf = io.BytesIO()
+    d.save(buf)
+    item = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><CoverPageProperties xmlns="http://schemas.microsoft.com/'
+            f'office/2006/coverPageProps"><CompanyPhone>{PHONE}</CompanyPhone><CompanyEmail>wangxm@example.com</CompanyEmail>'
+            '</CoverPageProperties>')
+    data = _rewrite(buf.getvalue(), {}, {"customXml/item9.xml": item})
+    before = light.scan_bytes(data, "c.docx")
+    assert {"pii.phone", "pii.email"} <= {f.category for f in before.findings}
+    red = redact_bytes(data, before)
+    _nothing_readable(red.data, (PHONE, "wangxm@example.com"))
+    assert b"<CompanyPhone>" in _every_member(red.data)["customXml/item9.xml"]      # the binding stays, masked
+    assert remaining(light.scan_bytes(red.data, "r.docx")) == []

@@ -229,6 +229,14 @@ def _fail(st: ServiceState, job_id: str, batch_id: str, code: str) -> None:
         audit.append(s, audit.SYSTEM, "archive.scan_failed", "archive_batch", batch_id, after={"code": code[:40]})
 
 
+def job_failed(s, job_id: str, code: str) -> None:
+    """Inside service.jobs' write transaction: the job of a batch failed closed (poison, blob missing)."""
+    b = s.execute(select(ArchiveBatch).where(ArchiveBatch.job_id == job_id)).scalar_one_or_none()
+    if b is not None and b.status == "scanning":
+        b.status, b.updated_at = "failed", now()
+        audit.append(s, audit.SYSTEM, "archive.scan_failed", "archive_batch", b.id, after={"code": code[:40]})
+
+
 # -- reading ------------------------------------------------------------------------------------
 def load_batch(s, p: Principal, batch_id: str) -> ArchiveBatch:
     workflow.check(p, "archive.view")

@@ -159,6 +159,7 @@ def defer(st: ServiceState, job_id: str, tag: str) -> None:
 
 def _finish_failed(s, st: ServiceState, job: Job, code: str) -> None:
     _finish(s, st, job, failed_report(job.filename, job.sha256, code), "failed", code)
+    archive.job_failed(s, job.id, code)      # an archive batch on it goes to 扫描失败, not left scanning
 
 
 def _finish(s, st: ServiceState, job: Job, report, status: str, code: str) -> None:

@@ -256,6 +256,10 @@ _wake = threading.Event()
 def _due_schedules(st: ServiceState) -> None:
     """Queue a run for each target whose next_run_at has come (at most one open run per target)."""
     t_now = time.time()
+    with st.db.read() as s:          # the common case (nothing due) takes no write lock
+        if s.execute(select(SiteTarget.id).where(SiteTarget.next_run_at.is_not(None),
+                                                 SiteTarget.next_run_at <= t_now).limit(1)).first() is None:
+            return
     with st.db.write() as s:
         due = s.execute(select(SiteTarget).where(SiteTarget.next_run_at.is_not(None),
                                                  SiteTarget.next_run_at <= t_now)).scalars().all()
@@ -277,6 +281,10 @@ def _due_schedules(st: ServiceState) -> None:
 
 def _claim(st: ServiceState) -> str | None:
     t_now = time.time()
+    with st.db.read() as s:          # the common case (nothing to run) takes no write lock
+        if s.execute(select(SiteRun.id).where((SiteRun.status == "queued") | (
+                (SiteRun.status == "running") & (SiteRun.lease_until < t_now))).limit(1)).first() is None:
+            return None
     with st.db.write() as s:
         # a run whose process died while running (its lease ran out) is queued again
         s.execute(update(SiteRun).where(SiteRun.status == "running", SiteRun.lease_until < t_now)

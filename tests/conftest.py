@@ -39,6 +39,7 @@ SLOW = (
     "tests/scanner/detectors/test_hidden_redaction_pdf.py",
     "tests/scanner/redact/test_redact.py::test_scanned_pdf_boxes_from_ocr",
     "tests/scanner/redact/test_redact_outputs.py::test_rotated_scanned_pdf_boxes_from_the_ocr_pixels",
+    "tests/service/test_record.py::test_record_docx_opens_in_libreoffice",      # a real LibreOffice conversion
     "tests/scanner/test_batch.py::test_sandboxed_workers_stop_spinning_and_hanging_files",
     "tests/service/test_storage.py::test_concurrent_writers_on_sqlite",
     "tests/service/test_service_cli.py",

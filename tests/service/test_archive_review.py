@@ -220,3 +220,19 @@ def test_bulk_value_on_selected_items(svc, tmp_path):
         bulk = [e for e in s.execute(select(AuditEntry)).scalars() if e.action == "archive.initial.bulk_decision"]
         assert len(bulk) == 1 and str(ids[0]) in bulk[0].after
     assert rita.post(f"/api/v1/archive/batches/{bid}/bulk", json={"items": [999999], "decision": val}).status_code == 404
+
+
+def test_poisoned_job_fails_the_batch(tmp_path):
+    """A batch whose job keeps failing is not left 'scanning': after job_max_attempts it is 扫描失败."""
+    from service.jobs import claim
+    from service.models import ArchiveBatch, Job
+    with running_service(tmp_path, "sqlite", workers=0) as svc:
+        svc.user("rita", "reviewer")
+        rita = svc.login("rita")
+        bid = upload(rita, tmp_path).json()["id"]
+        with svc.st.db.write() as s:
+            b = s.get(ArchiveBatch, bid)
+            s.get(Job, b.job_id).attempts = svc.settings.job_max_attempts
+        assert claim(svc.st, "t") is None
+        b = rita.get(f"/api/v1/archive/batches/{bid}").json()
+        assert b["status"] == "failed" and b["status_zh"] == "扫描失败" and b["job_status"] == "failed"

@@ -71,9 +71,12 @@ def apply_entries(st: ServiceState, report, scope: Scope, scanner=None):
     revoked or expired entry stops applying) and recompute needs_verdict and the decision with the
     scanner's policy. Returns the report."""
     sc = scanner or st.get_scanner()
-    report.findings = [replace(f, allowlisted=None) if f.allowlisted else f for f in report.findings]
     with st.db.read() as s:
         al = load_allowlist(s)
+    marked = any(f.allowlisted for f in report.findings)
+    if not al.entries and not marked:
+        return report                  # nothing to apply or to undo: the scanner's own judgement stands
+    report.findings = [replace(f, allowlisted=None) if f.allowlisted else f for f in report.findings]
     from scanner.allowlist import apply
     if al.entries:
         apply(report, al, scope, policy=sc.policy)

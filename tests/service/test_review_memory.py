@@ -387,3 +387,24 @@ def test_review_page_filters_counts_groups_batch_and_promote_without_js(svc1):
     resp = ap.post(f"/admin/allowlist/{eid}/revoke", data={"csrf_token": ap.csrf}, follow_redirects=False)
     assert resp.headers["location"] == "/admin/allowlist?msg=entry_revoked"
     assert 'data-status="revoked"' in ap.get("/admin/allowlist?show=all").text
+
+
+def test_api_keys_need_the_scopes_of_the_permissions_table(svc1):
+    sub = submit(svc1.login("alice"), TEXT)
+    sid, fid = sub["id"], _mobile_state(sub)["id"]
+    scan_key = svc1.key_client(svc1.api_key("rita", ("scan",)))
+    review_key = svc1.key_client(svc1.api_key("rita", ("scan", "review")))
+    batch = {"filter": {"category": "pii.phone"}, "verdict": "false_positive", "reason": "活动联系电话"}
+    r = scan_key.post(f"/api/v1/submissions/{sid}/verdicts", json=batch)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden"
+    r = review_key.post(f"/api/v1/submissions/{sid}/verdicts", json=batch)
+    assert r.status_code == 200 and r.json()["count"] == 3       # two mobiles (one group) and the landline
+    promote = {"scope": "everywhere", "reason": "全单位公开电话"}
+    r = scan_key.post(f"/api/v1/submissions/{sid}/findings/{fid}/allowlist", json=promote)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden"
+    assert review_key.post(f"/api/v1/submissions/{sid}/findings/{fid}/allowlist", json=promote).status_code == 201
+    assert review_key.get("/api/v1/admin/allowlist/entries").json()["error"]["code"] == "role_forbidden"
+    approver_gate_key = svc1.key_client(svc1.api_key("apollo", ("gate",)))
+    r = approver_gate_key.get("/api/v1/admin/allowlist/entries")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_forbidden"
+    assert svc1.key_client(svc1.api_key("apollo", ("approve",))).get("/api/v1/admin/allowlist/entries").status_code == 200

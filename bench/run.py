@@ -408,7 +408,8 @@ def http_load(quick: bool) -> dict:
         if not out.exists():
             return {"error": (p.stderr or p.stdout).strip()[-300:]}
         r = json.loads(out.read_text(encoding="utf-8"))
-    keep = ("clients", "http_workers", "duration_s", "requests_ok", "throughput_rps", "status", "http_5xx",
+    keep = ("clients", "http_workers", "duration_s", "requests_ok", "throughput_rps", "server_cpu_ms_per_request",
+            "status", "http_5xx",
             "scan_p50_ms", "scan_p95_ms", "scan_p99_ms", "load_average_at_end")
     res = {k: r.get(k) for k in keep}
     res["cpu_s_total"] = round(cpu_with_children() - cpu0, 1)      # server + clients (ended children)
@@ -539,6 +540,12 @@ def print_table(res: dict) -> None:
         c = o["one_core"]
         print(f"\nOCR, {c['page']}: wall p50 {c['wall_p50_s']} s, p99 {c['wall_p99_s']} s; CPU p50 "
               f"{c['cpu_p50_s']} s, p99 {c['cpu_p99_s']} s; lines read exactly {c['lines_exact']} (goal <= 2 s)")
+        for key in ("one_core", "one_core_package"):
+            c = o.get(key)
+            if c and "det_cpu_p50_s" in c:
+                print(f"  {c['settings']:<8} CPU p50 {c['cpu_p50_s']} s = det {c['det_cpu_p50_s']} + cls {c['cls_cpu_p50_s']}"
+                      f" + rec {c['rec_cpu_p50_s']} s; wall p50 {c['wall_p50_s']} s; lines {c['lines_exact']}, "
+                      f"marks {c['marks_read']}; load average {c['load_average']}")
     if o.get("scanned_pdf"):
         d = o["scanned_pdf"]
         print(f"OCR, {d['pages']}-page scanned PDF end to end: {d['seconds']} s ({d['per_page_s']} s/page), "
@@ -557,6 +564,13 @@ def print_table(res: dict) -> None:
               f"{(si.get('light_since') or {}).get('resources_per_s')}/s")
     elif si.get("error"):
         print(f"Site benchmark failed: {si['error']}")
+    ar = res.get("archive") or {}
+    if ar.get("files_s") is not None:
+        print(f"\nArchive review (baomi archive scan, full mode, {ar['jobs']} workers, catalogue linked): "
+              f"{ar['files']:,} files, {ar['files_s']} files/s end to end (scan {ar['scan_files_s']} files/s, "
+              f"register {ar['register_s']} s), resumed rerun {ar['resume_s']} s")
+    elif ar.get("error"):
+        print(f"Archive benchmark failed: {ar['error']}")
     for k, v in res.get("notes", {}).items():
         print(f"note {k}: {v}")
 
@@ -568,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small corpus, fewer repeats (CI-sized, < 1 min)")
     ap.add_argument("--out", default=None, help="results JSON (default bench/results.json; quick: bench/results-quick.json)")
     ap.add_argument("--corpus", default=None)
-    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,loadtest,cli,rss,docs,ocr,site")
+    ap.add_argument("--skip", default="", help="comma list: presidio,batch,models,service,loadtest,cli,rss,docs,ocr,site,archive")
     ap.add_argument("--jobs", type=int, default=2, help="cores for the batch benchmark")
     ap.add_argument("--profile", action="store_true", help="also write cProfile hot spots (bench/profile/)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
@@ -730,13 +744,22 @@ def main(argv: list[str] | None = None) -> int:
         log(f"batch: first {n} files, {a.jobs} workers, a limited child process per parsed file")
         res["batch_light_child_subset"] = batch_bench(cdir / "files", jobs=a.jobs, light=True, limit=n,
                                                       isolated="auto", sandbox="child")
-        if "models" not in skip:      # full mode (what `baomi scan DIR` runs): every file, quick 200
+        if "models" not in skip:   # what `baomi scan DIR` runs: full mode, sandboxed workers; quick: 200 files
             n = 200 if quick else None
-            log(f"batch: {n or manifest['files']['files']:,} files, {a.jobs} workers (full mode, with models)")
+            log(f"batch: {n or manifest['files']['files']:,} files, {a.jobs} sandboxed workers (full mode, with models)")
             try:
-                res["batch_models"] = batch_bench(cdir / "files", jobs=a.jobs, light=False, limit=n)
+                res["batch_models"] = batch_bench(cdir / "files", jobs=a.jobs, light=False, limit=n, isolated="auto")
             except Exception as exc:
                 res["batch_models"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+    if "archive" not in skip and "models" not in skip:
+        # 档案保密审查 in full mode (what `baomi archive scan DIR --catalog … -o RESULT.xlsx` runs): every
+        # file of the corpus (quick: 200), a generated catalogue (bench/archive_bench.py)
+        import archive_bench
+        try:
+            res["archive"] = archive_bench.run(cdir / "files", jobs=a.jobs, limit=200 if quick else None, log=log)
+        except Exception as exc:
+            res["archive"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
     if a.profile:
         log("profile")
@@ -760,6 +783,7 @@ def main(argv: list[str] | None = None) -> int:
         "vs_ceiling_e2e_5k": round(lat["mean_ms"] / ceil_5k_mean, 1) if ceil_5k_mean else None,
         "pdf_100p_s": docs.get("pdf_100p", {}).get("seconds"),
         "docx_100p_s": docs.get("docx_100p", {}).get("seconds"),
+        "archive_files_s_full": (res.get("archive") or {}).get("files_s"),
         "ocr_page_1core_p50_s": (ocr_res.get("one_core") or {}).get("wall_p50_s"),
         "ocr_page_1core_p99_s": (ocr_res.get("one_core") or {}).get("wall_p99_s"),
         "ocr_scanned_pdf_s": (ocr_res.get("scanned_pdf") or {}).get("seconds"),
@@ -774,6 +798,7 @@ def main(argv: list[str] | None = None) -> int:
         "http_50c_p95_ms": (res.get("http_load") or {}).get("scan_p95_ms"),
         "http_50c_p99_ms": (res.get("http_load") or {}).get("scan_p99_ms"),
         "http_50c_5xx": (res.get("http_load") or {}).get("http_5xx"),
+        "http_50c_server_cpu_ms_per_req": (res.get("http_load") or {}).get("server_cpu_ms_per_request"),
         "peak_rss_mb": peak,
         "batch_files_s": (batch or {}).get("files_s"),
         "batch_files_s_isolated": (res.get("batch_light_isolated") or {}).get("files_s"),

@@ -32,7 +32,6 @@ import os
 import sys
 from collections.abc import Callable
 
-from .archive.cli import add_archive_parser
 from .baseline import add_baseline_parser
 from .config import ScanConfig
 from .errors import ConfigError
@@ -201,7 +200,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_scan_parser(sub)
     add_baseline_parser(sub)
     add_redact_parser(sub)
-    add_archive_parser(sub)
+    if command not in ("scan", "baseline", "redact", "site"):
+        # imported only when it may be needed: scanner.archive brings the batch runner, which
+        # `baomi scan FILE` does not load at start-up
+        from .archive.cli import add_archive_parser
+        add_archive_parser(sub)
     add_site_parser(sub)
     if command not in ("scan", "baseline", "redact", "archive", "site"):
         _add_plugin_commands(sub)

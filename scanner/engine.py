@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from . import postprocess
@@ -76,30 +77,34 @@ class Scanner:
         add_lines(doc, text, "body")
         return self.scan_document(doc)
 
-    def scan_bytes(self, data: bytes, source: str, isolated: bool = False) -> Report:
+    def scan_bytes(self, data: bytes, source: str, isolated: bool = False,
+                   progress: Callable[[int, int], None] | None = None) -> Report:
+        """progress(done, total): called as the pages of a multi-page scan are OCR'd."""
         t0 = time.perf_counter()
         if isolated:
             from .extract.isolated import extract_bytes_isolated
-            doc = extract_bytes_isolated(data, source, ocr=self._ocr())
+            doc = extract_bytes_isolated(data, source, ocr=self._ocr(progress))
         else:
             from .extract import extract_bytes
-            doc = extract_bytes(data, source, ocr=self._ocr())
+            doc = extract_bytes(data, source, ocr=self._ocr(progress))
         return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
 
-    def scan_file(self, path: str | Path, source: str | None = None, isolated: bool = False) -> Report:
+    def scan_file(self, path: str | Path, source: str | None = None, isolated: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> Report:
+        """progress(done, total): called as the pages of a multi-page scan are OCR'd."""
         t0 = time.perf_counter()
         if isolated:
             from .extract.isolated import extract_isolated
-            doc = extract_isolated(path, source=source, ocr=self._ocr())
+            doc = extract_isolated(path, source=source, ocr=self._ocr(progress))
         else:
             from .extract import extract
-            doc = extract(path, source=source, ocr=self._ocr())
+            doc = extract(path, source=source, ocr=self._ocr(progress))
         return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
 
-    def _ocr(self) -> OcrOptions:
+    def _ocr(self, progress: Callable[[int, int], None] | None = None) -> OcrOptions:
         """A fresh copy per file: the OCR budget is per document."""
         from dataclasses import replace
-        return replace(self.ocr, started=None)
+        return replace(self.ocr, started=None, on_progress=progress)
 
     # -- pipeline -------------------------------------------------------------------------------
     def scan_document(self, doc: Document, extract_ms: float = 0.0) -> Report:

@@ -229,6 +229,14 @@ def _fail(st: ServiceState, job_id: str, batch_id: str, code: str) -> None:
         audit.append(s, audit.SYSTEM, "archive.scan_failed", "archive_batch", batch_id, after={"code": code[:40]})
 
 
+def job_failed(s, job_id: str, code: str) -> None:
+    """Inside service.jobs' write transaction: the job of a batch failed closed (poison, blob missing)."""
+    b = s.execute(select(ArchiveBatch).where(ArchiveBatch.job_id == job_id)).scalar_one_or_none()
+    if b is not None and b.status == "scanning":
+        b.status, b.updated_at = "failed", now()
+        audit.append(s, audit.SYSTEM, "archive.scan_failed", "archive_batch", b.id, after={"code": code[:40]})
+
+
 # -- reading ------------------------------------------------------------------------------------
 def load_batch(s, p: Principal, batch_id: str) -> ArchiveBatch:
     workflow.check(p, "archive.view")
@@ -314,9 +322,11 @@ def batch_detail(st: ServiceState, p: Principal, batch_id: str) -> dict:
                      for d in s.execute(select(ArchiveDecision).where(ArchiveDecision.batch_id == b.id)
                                         .order_by(ArchiveDecision.id)).scalars()]
         ppl = {k: sorted(names.get(u, "") for u in v) for k, v in people(s, b.id).items()}
+        job = s.get(Job, b.job_id) if b.job_id else None
         why = denial(s, p, b) if b.status in STEPS else None
         out = batch_summary(s, b) | {"items_detail": items, "decisions": decisions, "people": ppl,
-                                     "unmatched": json.loads(b.unmatched or "[]"),
+                                     "unmatched": json.loads(b.unmatched or "[]"), "scanned": len(items),
+                                     "job_status": job.status if job else "",
                                      "can_act": b.status in STEPS and why is None,
                                      "why_not": why.code if why is not None else ""}
     if out["status"] == "done":

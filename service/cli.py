@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 DEMO_ROLES = (("author", "作者（演示）"), ("reviewer", "保密审查员（演示）"),
-              ("approver", "审批人（演示）"), ("admin", "管理员（演示）"))
+              ("approver", "审批人（演示）"), ("admin", "管理员（演示）"), ("inspector", "保密检查员（演示）"))
 
 
 def _settings(args):
@@ -33,7 +33,7 @@ def _state(args, load_scanner=False):
 
 
 def ensure_demo_accounts(st) -> list[tuple[str, str, str]] | None:
-    """On first start (no users yet): author/reviewer/approver/admin with random passwords and
+    """On first start (no users yet): author/reviewer/approver/admin/inspector with random passwords and
     a CMS API key. Returns [(username, role, password)] plus ('cms-key', 'apikey', key)."""
     from . import audit
     from .models import User

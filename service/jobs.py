@@ -17,9 +17,9 @@ import time
 
 from sqlalchemy import and_, or_, select, update
 
-from . import archive, audit, workflow
+from . import archive, audit, remembered, workflow
 from .faults import fault
-from .models import FindingRow, Job, ReportRow, Version, now
+from .models import FindingRow, Job, ReportRow, Submission, User, Version, now
 from .queue import ACTIVE
 from .reports import (failed_report, report_audit_summary, scan_draft, seal_plain_details, store_report,
                       text_mac)
@@ -68,8 +68,9 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
         return
     try:
         data = st.blobs.get(blob_id)
-        report = scan_draft(st, data, filename)
+        report = scan_draft(st, data, filename, progress=_page_progress(st, job_id, tag))
         del data
+        report = remembered.apply_entries(st, report, job_scope(st, job_id))
     except Exception as exc:       # the scanner maps parser failures itself; this is a bug/IO
         if disk_full(exc):
             defer(st, job_id, tag)
@@ -101,6 +102,45 @@ def run_job(st: ServiceState, job_id: str, tag: str) -> None:
     log.info("job %s done decision=%s findings=%d", job_id, report.decision, len(report.findings))
 
 
+def job_scope(st: ServiceState, job_id: str) -> remembered.Scope:
+    """Where a job's scan happens, for the allowlist: a version's submission (its channel and
+    owner), else the job's user as the submitter."""
+    with st.db.read() as s:
+        job = s.get(Job, job_id)
+        ver = s.get(Version, job.version_id) if job.version_id else None
+        sub = s.get(Submission, ver.submission_id) if ver else None
+        if sub is not None:
+            return remembered.scope_of(s, sub)
+        u = s.get(User, job.user_id) if job.user_id else None
+        return remembered.Scope(submitter=u.username if u else None)
+
+
+PROGRESS_EVERY_S = 1.0       # at most one progress write a second per job (the last page always)
+
+
+def _page_progress(st: ServiceState, job_id: str, tag: str):
+    """The job's OCR progress sink: pages done/total of a multi-page scan into the job row (progress
+    0.1 → 0.9 with them) while this worker still holds the job; each write renews the lease."""
+    last = [0.0]
+
+    def sink(done: int, total: int) -> None:
+        t = time.monotonic()
+        if done < total and t - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = t
+        try:
+            with st.db.write() as s:
+                job = s.get(Job, job_id)
+                if job is not None and job.status == "running" and job.claimed_by == tag:
+                    job.pages_done, job.pages_total = done, total
+                    job.progress = round(0.1 + 0.8 * done / max(1, total), 3)
+                    job.updated_at = now()
+                    job.lease_until = job.updated_at + st.settings.job_lease_s   # alive: a long scan keeps its job
+        except Exception as exc:        # progress is a courtesy: never fail the scan for it
+            log.warning("job %s progress not written type=%s", job_id, type(exc).__name__)
+    return sink
+
+
 def defer(st: ServiceState, job_id: str, tag: str) -> None:
     """The storage is full (temporary): the job goes back to wait, its attempt not counted, and is
     taken again after storage_retry_s (as a lapsed lease). If even that cannot be written, the job
@@ -119,6 +159,7 @@ def defer(st: ServiceState, job_id: str, tag: str) -> None:
 
 def _finish_failed(s, st: ServiceState, job: Job, code: str) -> None:
     _finish(s, st, job, failed_report(job.filename, job.sha256, code), "failed", code)
+    archive.job_failed(s, job.id, code)      # an archive batch on it goes to 扫描失败, not left scanning
 
 
 def _finish(s, st: ServiceState, job: Job, report, status: str, code: str) -> None:

@@ -9,7 +9,7 @@ from . import errors
 from .jobs import start_workers, startup_sweep, stop_workers
 from .middleware import BodyGuardMiddleware, ObserveMiddleware
 from .metrics import Metrics
-from .routers import archive, auth, gate, health, records, scan, site, submissions
+from .routers import archive, auth, gate, health, records, review, scan, site, submissions
 from .settings import Settings
 from .site import start_site_runner, stop_site_runner
 from .state import ServiceState
@@ -52,8 +52,8 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
                   # backstop only: BodyGuardMiddleware answers first with the JSON error shape
                   max_body_size=2 * settings.max_body_bytes)
     errors.install(app)
-    for r in (health.router, auth.router, scan.router, gate.router, submissions.router, records.router,
-              site.router, archive.router):
+    for r in (health.router, auth.router, scan.router, gate.router, submissions.router, review.router,
+              records.router, site.router, archive.router):
         app.include_router(r)
     app.add_middleware(BodyGuardMiddleware, max_body=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(ObserveMiddleware, metrics=metrics)

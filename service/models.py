@@ -131,6 +131,8 @@ class Job(Base):
     lease_until: Mapped[float | None] = mapped_column(Float, nullable=True)
     claimed_by: Mapped[str] = mapped_column(String(128), default="")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
+    pages_done: Mapped[int | None] = mapped_column(Integer, nullable=True)     # OCR of a multi-page scan
+    pages_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     principal: Mapped[str] = mapped_column(String(64), default="")   # "u:<id>" or "k:<id>"
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     blob_id: Mapped[str] = mapped_column(String(36))
@@ -183,6 +185,12 @@ class FindingRow(Base):
     suggestion: Mapped[str] = mapped_column(SafeText, default="")
     location: Mapped[str] = mapped_column(SafeText, default="{}")
     detail_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # issue 16: the group (same rule and normalised text: one reviewable item), whether the finding
+    # changes the decision (only those need a verdict; rows from before count as needing one) and
+    # the allowlist entry that covered it at scan time (it then needs no verdict)
+    group_id: Mapped[str] = mapped_column(String(24), default="")
+    needs_verdict: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Verdict(Base):
@@ -194,6 +202,31 @@ class Verdict(Base):
     reason: Mapped[str] = mapped_column(SafeText, default="")
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # a verdict carried over from the previous version (same fingerprint): the verdict it copies
+    # and that version's number; user_id/created_at are the original reviewer's. None: given here
+    carried_from_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    carried_from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    batch: Mapped[bool] = mapped_column(Boolean, default=False)     # given by a batch verdict
+
+
+class FindingAllow(Base):
+    """A remembered verdict (issue 16): a reviewer promoted an accepted-risk / false-alarm verdict
+    to an entry that later scans and the gate apply (scanner.allowlist). Fingerprints only (the
+    keyed HMAC of rule + text), never the matched text."""
+    __tablename__ = "finding_allowlist"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    rule_id: Mapped[str] = mapped_column(String(128), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    scope: Mapped[str] = mapped_column(SafeText, default="everywhere")     # everywhere | site:<id> | submitter:<name>
+    label: Mapped[str] = mapped_column(String(16), default="false_alarm")  # false_alarm | accepted
+    reason: Mapped[str] = mapped_column(SafeText, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    submission_id: Mapped[str | None] = mapped_column(String(36), nullable=True)   # where it was promoted
 
 
 class Decision(Base):
@@ -263,7 +296,7 @@ class SiteTarget(Base):
     url: Mapped[str] = mapped_column(SafeText)
     options: Mapped[str] = mapped_column(Text, default="{}")          # JSON: max_pages, max_depth, …
     schedule: Mapped[str] = mapped_column(String(16), default="off")  # off daily weekly
-    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, the service's local time
+    at_time: Mapped[str] = mapped_column(String(5), default="02:00")  # HH:MM, 北京时间 (UTC+8)
     weekday: Mapped[int] = mapped_column(Integer, default=0)          # weekly: 0 = Monday
     next_run_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

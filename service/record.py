@@ -87,11 +87,11 @@ def record_number(sub: Submission) -> str:
 TITLE = "上网信息发布保密审查单"
 SUBTITLE = "（保密审查单 / 审批单）"
 FINDING_HEAD = ("序号", "类别", "级别", "位置", "说明", "审查结论", "理由", "审查人 / 时间")
-FINDING_MM = (9, 24, 11, 25, 45, 15, 25, 18)
+FINDING_MM = (11, 22, 10, 22, 40, 17, 28, 22)
 DECISION_HEAD = ("环节", "版本", "意见", "理由", "签署人", "时间")
-DECISION_MM = (20, 11, 24, 67, 20, 30)
+DECISION_MM = (18, 13, 22, 67, 22, 30)
 VERSION_HEAD = ("版本", "文件", "大小（字节）", "内容 SHA-256", "提交时间", "自动审查结论", "修改说明")
-VERSION_MM = (11, 30, 17, 44, 24, 20, 26)
+VERSION_MM = (13, 30, 15, 44, 24, 20, 26)
 SIGN_ROWS = (("保密审查人签字：", "日期："), ("审批人签字：", "日期："))
 SEAL = "单位（盖章）："
 FOOT = "本审查单由保密审查系统生成，一事一审；审计记录经哈希链保护，管理员可用 baomi audit verify 校验。"
@@ -120,7 +120,7 @@ def blocks(data: dict) -> list[tuple]:
         if v["findings"]:
             out.append(("table", FINDING_HEAD, [
                 (str(f["n"]), f["category_zh"], f["severity_zh"], f["location"], f["explanation"], f["verdict"],
-                 f["reason"], "\n".join(x for x in (f["by"], f["at"]) if x)) for f in v["findings"]], FINDING_MM))
+                 f["reason"], "\n".join(x for x in (f["by"], f["at"].replace(" ", "\n")) if x)) for f in v["findings"]], FINDING_MM))
         else:
             out.append(("p", "草稿已按保留期清除，发现明细不再保存。" if v["purged"] else "未发现风险项。"))
     out.append(("h2", "三、审查与审批意见"))
@@ -151,7 +151,7 @@ _CSS = """body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-w
 table{border-collapse:collapse;width:100%;margin:.6em 0}td,th{border:1px solid #444;padding:.35em .5em;vertical-align:top;text-align:left}
 th{background:#eee}table.kv th{width:9em}h1{text-align:center;font-size:1.4em;margin-bottom:0}h2{font-size:1.15em}
 h3{font-size:1em}.sub{text-align:center}.small{color:#555;font-size:.85em}td.hand{height:3.5em}td.seal{height:7em}
-@media print{body{margin:0}}"""
+.dl{text-align:right;font-size:.9em}@media print{body{margin:0}.dl{display:none}}"""
 
 
 def render_html(data: dict) -> str:
@@ -160,7 +160,8 @@ def render_html(data: dict) -> str:
     def e(x) -> str:
         return str(escape(str(x if x is not None else ""))).replace("\n", "<br>")
     h = [f'<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>{TITLE}</title>'
-         f"<style>{_CSS}</style></head><body>"]
+         f"<style>{_CSS}</style></head><body>",
+         '<p class="dl"><a href="record.pdf" id="record-pdf">下载 PDF</a>　<a href="record.docx" id="record-docx">下载 Word</a></p>']
     for b in blocks(data):
         kind = b[0]
         if kind == "title":
@@ -213,8 +214,8 @@ def pdf_from_blocks(bl: list[tuple], title_text: str = TITLE) -> bytes:
     title = ParagraphStyle("t", parent=base, fontSize=16, leading=22, alignment=1)
     center = ParagraphStyle("c", parent=base, fontSize=10.5, leading=15, alignment=1)
     small = ParagraphStyle("s", parent=base, fontSize=8.5, textColor=colors.HexColor("#444444"))
-    h2 = ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=6)
-    h3 = ParagraphStyle("h3", parent=base, fontSize=10, leading=15, spaceBefore=4)
+    h2 = ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=6, keepWithNext=1)
+    h3 = ParagraphStyle("h3", parent=base, fontSize=10, leading=15, spaceBefore=4, keepWithNext=1)
 
     def P(x, style=base):
         return Paragraph(escape(str(x if x is not None else "")).replace("\n", "<br/>"), style)
@@ -264,9 +265,9 @@ def render_docx(data: dict) -> bytes:
         elif kind == "small":
             d.paragraph(b[1], size=8.5, before_pt=6)
         elif kind == "h2":
-            d.paragraph(b[1], size=12, bold=True, before_pt=8)
+            d.paragraph(b[1], size=12, bold=True, before_pt=8, keep_next=True)
         elif kind == "h3":
-            d.paragraph(b[1], size=10, bold=True, before_pt=4)
+            d.paragraph(b[1], size=10, bold=True, before_pt=4, keep_next=True)
         elif kind == "kv":
             d.table([[k, v] for k, v in b[1]], [32, 140], shade_first_col=True)
         elif kind == "table":

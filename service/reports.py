@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from contextlib import nullcontext
 
 from sqlalchemy import insert
 
@@ -42,10 +43,18 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
                          severity=f.severity, confidence=float(f.confidence), layer=f.layer,
                          segment_id=f.segment_id, start=f.start, end=f.end,
                          fingerprint=f.fingerprint, explanation="", suggestion="", location="{}",
+                         group_id=(f.group or "")[:24], needs_verdict=bool(f.needs_verdict),
+                         allow_entry_id=_entry_id(f.allowlisted),
                          detail_enc=st.cipher.encrypt(detail, aad=_detail_aad(rid, i))))
     if rows:      # one multi-row INSERT (a 5,000-character draft has ~50 findings): no ORM object each
         s.execute(insert(FindingRow), rows)
     return row
+
+
+def _entry_id(allowlisted: dict | None) -> int | None:
+    """The service's allowlist row id of the entry that covered a finding (service.remembered)."""
+    e = str((allowlisted or {}).get("entry") or "")
+    return int(e) if e.isdigit() else None
 
 
 def _detail_aad(report_id: str, idx: int) -> bytes:
@@ -107,23 +116,32 @@ def report_audit_summary(report) -> dict:
             "errors": sorted({e.code for e in report.errors})}
 
 
-def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False, scanner=None):
+def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = False, scanner=None,
+               sync: bool = False, progress=None):
     """Scan a draft. Plain text from JSON is scanned in process (no parser involved); a file goes
     through the isolated extractor (a child process with rlimits) when the isolation setting says
     so for its content (`scanner.extract.sandbox.needs_isolation`: auto = every format that needs
     a parser, always = every file, off = none): the bytes are written to data/tmp/<uuid>.work
-    (0600) for the child and removed right after."""
+    (0600) for the child and removed right after. progress(done, total): OCR pages of a
+    multi-page scan, as they are read.
+
+    sync=True (a request waiting for its answer: /scan, /gate): an in-process scan takes one of
+    the process's scan slots (settings.scan_concurrency), so concurrent requests take turns in
+    order. Jobs and isolated extractions (whose parsing runs in the child, up to its wall-clock
+    limit) take none: a slow file never holds up the synchronous scans."""
     sc = scanner or st.get_scanner()
     if text_input:
-        return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
+        with st.scan_slots if sync else nullcontext():
+            return sc.scan_text(data.decode("utf-8", "replace"), source=filename)
     if not needs_isolation(data, st.isolation):
-        return sc.scan_bytes(data, source=filename, isolated=False)
+        with st.scan_slots if sync else nullcontext():
+            return sc.scan_bytes(data, source=filename, isolated=False, progress=progress)
     work = st.blobs.tmp / f"{uuid.uuid4()}.work"
     fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        return sc.scan_file(work, source=filename, isolated=True)
+        return sc.scan_file(work, source=filename, isolated=True, progress=progress)
     finally:
         work.unlink(missing_ok=True)
 

@@ -31,8 +31,14 @@ class FindingOut(BaseModel):
     suggestion: str = Field(description="修改建议 / suggested fix")
     evidence: list[str] = []
     fingerprint: str = Field(description="规则+匹配文本的指纹（不含明文）/ fingerprint, no plaintext")
+    group: str = Field("", description="相同规则与原文的发现同组，作为一项审查 / same rule and text: one reviewable item")
+    needs_verdict: bool = Field(False, description="影响结论、需要审查结论 / changes the decision, needs a verdict")
+    allowlisted: dict[str, Any] | None = Field(None, description="白名单条目 {reason, entry, scope, who, label, expires} "
+                                                                 "/ the allowlist entry that covers it")
     id: int | None = Field(None, description="发现编号（申请详情中），用于逐条审查 / finding id in a submission")
-    verdict: dict[str, Any] | None = Field(None, description="审查结论 / reviewer verdict")
+    verdict: dict[str, Any] | None = Field(None, description="审查结论（verdict, reason, user_id, created_at, "
+                                                             "carried_from_version 沿用自第几版, batch 批量）/ reviewer verdict")
+    state: str | None = Field(None, description="open 待审 / judged / carried 沿用 / not_needed 提示 / allowlisted 白名单")
 
 
 class ScanErrorOut(BaseModel):
@@ -71,6 +77,8 @@ class JobOut(BaseModel):
     job_id: str
     status: str = Field(description="queued / running / done / failed")
     progress: float = Field(description="0–1")
+    pages_done: int | None = Field(None, description="多页扫描件已识别页数 / pages of a multi-page scan OCR'd so far")
+    pages_total: int | None = Field(None, description="需识别的页数 / pages to OCR")
     attempts: int
     error_code: str | None = Field(None, description="failed:poison, failed:blob_missing, ...")
     status_url: str
@@ -159,6 +167,7 @@ class VerdictOut(BaseModel):
     finding_id: int
     verdict: str
     reason: str
+    occurrences: int = Field(1, description="同组发现数（结论适用于全部）/ findings of the group that got it")
 
 
 class AuditEntryOut(BaseModel):

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     queue_max_per_principal: int = 50
     # job worker threads per server process
     workers: int = 2
+    # scans running at once in one server process (HTTP scans, the gate, job workers; 0 = one per
+    # core): the others wait their turn in order instead of all sharing one interpreter lock, so a
+    # scan takes its own time plus its wait and the slowest requests are not stretched by dozens of
+    # concurrent ones (p99 under load)
+    scan_concurrency: int = 0
     # HTTP server processes (uvicorn workers; each also runs `workers` job threads). Scanning is
     # CPU-bound Python: one process uses one core.
     http_workers: int = 1
@@ -81,6 +86,11 @@ class Settings(BaseSettings):
     # the append-only file of signed checkpoints of its head (default DATA_DIR/audit-checkpoints.jsonl)
     audit_key_file: Path | None = None
     audit_checkpoint_file: Path | None = None
+    # the install secret keying the findings' HMAC fingerprints (issue 16; created at first start,
+    # 0600; default DATA_DIR/fingerprint.key, where the scanner looks under BAOMI_DATA_DIR): scans,
+    # submissions and the gate use the same key,
+    # so remembered verdicts and allowlist entries match across them and only on this install
+    fingerprint_key_file: Path | None = None
     # failed logins: free attempts per account and per client address (within login_window_s of
     # the first failure), then each failure doubles the wait from login_backoff_s up to
     # login_backoff_max_s (429 with Retry-After; an admin can lift an account's lock)
@@ -99,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def audit_key_path(self) -> Path:
         return self.audit_key_file or self.data_dir / "keys" / "audit.key"
+
+    @property
+    def fingerprint_key_path(self) -> Path:
+        return self.fingerprint_key_file or self.data_dir / "fingerprint.key"
 
     @property
     def checkpoint_path(self) -> Path:

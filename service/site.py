@@ -1,7 +1,7 @@
 """保密检查 in the service: inspections of the published site as jobs (issue 14).
 
 A target is a start URL with crawl options and a schedule (off / daily at HH:MM / weekly on a
-weekday at HH:MM, the service's local time; `next_run_at` says when). A run is queued by hand or
+weekday at HH:MM, 北京时间 UTC+8 as the pages show times; `next_run_at` says when). A run is queued by hand or
 by the schedule and executed by the site runner thread (one run at a time per process; a run is
 claimed with a conditional UPDATE, so several processes never run the same one): it crawls with
 scanner.site (polite, bounded, within the target's hosts), scans every new or changed page and
@@ -46,16 +46,19 @@ RUN_STATUS_ZH = {"queued": "排队中", "running": "检查中", "done": "已完�
 STAGE_ZH = {"crawl": "抓取网页和附件", "scan": "扫描内容"}
 # the options a target may set, with their bounds (the rest of CrawlOptions is the service's)
 OPTION_BOUNDS = {"max_pages": (1, None), "max_depth": (0, 10), "delay_s": (0.0, 60.0)}
-LEASE_S = 120.0
+LEASE_S = 600.0          # a run whose lease runs out (its process died) is queued again; renewed as it goes
 
 
 # -- schedule ---------------------------------------------------------------------------------------
+TZ = dt.timezone(dt.timedelta(hours=8))       # schedules are in 北京时间, as every page shows times (record.fmt_ts)
+
+
 def next_run(schedule: str, at_time: str, weekday: int = 0, after: float | None = None) -> float | None:
-    """The next time (epoch seconds) a schedule fires after `after` (now), in local time."""
+    """The next time (epoch seconds) a schedule fires after `after` (now), HH:MM in UTC+8."""
     if schedule not in ("daily", "weekly"):
         return None
     hh, mm = (int(x) for x in at_time.split(":"))
-    base = dt.datetime.fromtimestamp(after if after is not None else time.time())
+    base = dt.datetime.fromtimestamp(after if after is not None else time.time(), TZ)
     t = base.replace(hour=hh, minute=mm, second=0, microsecond=0)
     if schedule == "daily":
         if t <= base:
@@ -224,7 +227,22 @@ def get_run(st: ServiceState, p: Principal, run_id: str, with_report: bool = Fal
         out["target"] = {"id": t.id, "name": t.name, "url": t.url}
         if with_report and r.report_enc:
             out["report"] = json.loads(st.cipher.decrypt(r.report_enc, aad=_aad(r.id)))
+    if "report" in out:            # the report quotes what was found: who read it goes on record
+        with st.db.write() as s:
+            audit.append(s, p.actor, "site.report_viewed", "site_run", run_id)
     return out
+
+
+def purge_reports(st: ServiceState, at: float | None = None) -> int:
+    """Drop the encrypted reports of runs older than the retention period (settings.retention_days);
+    the run files (no text) stay, so later runs still compare with them. -> reports dropped."""
+    cutoff = (at or time.time()) - st.settings.retention_days * 86400
+    with st.db.write() as s:
+        n = s.execute(update(SiteRun).where(SiteRun.created_at < cutoff, SiteRun.report_enc.is_not(None))
+                      .values(report_enc=None)).rowcount or 0
+        if n:
+            audit.append(s, audit.SYSTEM, "retention.purge", "system", "", after={"site_reports": n, "cutoff": cutoff})
+    return n
 
 
 def _aad(run_id: str) -> bytes:
@@ -238,6 +256,10 @@ _wake = threading.Event()
 def _due_schedules(st: ServiceState) -> None:
     """Queue a run for each target whose next_run_at has come (at most one open run per target)."""
     t_now = time.time()
+    with st.db.read() as s:          # the common case (nothing due) takes no write lock
+        if s.execute(select(SiteTarget.id).where(SiteTarget.next_run_at.is_not(None),
+                                                 SiteTarget.next_run_at <= t_now).limit(1)).first() is None:
+            return
     with st.db.write() as s:
         due = s.execute(select(SiteTarget).where(SiteTarget.next_run_at.is_not(None),
                                                  SiteTarget.next_run_at <= t_now)).scalars().all()
@@ -259,6 +281,10 @@ def _due_schedules(st: ServiceState) -> None:
 
 def _claim(st: ServiceState) -> str | None:
     t_now = time.time()
+    with st.db.read() as s:          # the common case (nothing to run) takes no write lock
+        if s.execute(select(SiteRun.id).where((SiteRun.status == "queued") | (
+                (SiteRun.status == "running") & (SiteRun.lease_until < t_now))).limit(1)).first() is None:
+            return None
     with st.db.write() as s:
         # a run whose process died while running (its lease ran out) is queued again
         s.execute(update(SiteRun).where(SiteRun.status == "running", SiteRun.lease_until < t_now)
@@ -341,8 +367,12 @@ def execute(st: ServiceState, run_id: str) -> None:
 
 
 def runner_loop(st: ServiceState) -> None:
+    last_purge = 0.0
     while not st.stop.is_set():
         try:
+            if time.time() - last_purge > 3600:
+                last_purge = time.time()
+                purge_reports(st)
             _due_schedules(st)
             run_id = _claim(st)
             if run_id is not None:

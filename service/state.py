@@ -7,7 +7,9 @@ personal data is cued). `reload_rules()` builds both from a lexicon directory an
 together, so an edit saved by an admin reaches the scan and the gate at once."""
 from __future__ import annotations
 
+import copy
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 from scanner import get_scanner
 from scanner.config import Isolation
 from scanner.engine import Scanner
+from scanner.fingerprint import key_id, load_or_create_key
 from scanner.rules import default_lexicon_dir
 from scanner.taxonomy import Taxonomy
 
@@ -48,9 +51,11 @@ class ServiceState:
     stop: threading.Event = field(default_factory=threading.Event)
     workers: list = field(default_factory=list)
     last_checkpoint: float = 0.0
+    fingerprint_key: bytes | None = None      # the install's fingerprint secret (settings.fingerprint_key_path)
     _rules_base: Path | None = None
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _taxonomy: tuple = field(default=(None, None), repr=False)       # (scanner, its taxonomy)
+    _scan_slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, load_scanner: bool = True) -> ServiceState:
@@ -61,10 +66,22 @@ class ServiceState:
         db.migrate()
         db.audit_key = load_audit_key(settings.audit_key_path, lambda: _next_seq(db))
         db.cipher = cipher
-        st = cls(settings=settings, db=db, cipher=cipher, blobs=BlobStore(settings.data_dir, cipher))
+        settings.fingerprint_key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = cls(settings=settings, db=db, cipher=cipher, blobs=BlobStore(settings.data_dir, cipher),
+                 fingerprint_key=load_or_create_key(settings.fingerprint_key_path))
         if load_scanner:
             st.get_scanner()
         return st
+
+    @property
+    def scan_slots(self) -> threading.BoundedSemaphore:
+        """At most settings.scan_concurrency scans at once in this process (0: one per core)."""
+        if self._scan_slots is None:
+            with self._rules_lock:
+                if self._scan_slots is None:
+                    n = self.settings.scan_concurrency or os.cpu_count() or 1
+                    self._scan_slots = threading.BoundedSemaphore(max(1, n))
+        return self._scan_slots
 
     @property
     def isolation(self) -> Isolation:
@@ -76,9 +93,18 @@ class ServiceState:
         from the data directory laid over them (service.overrides)."""
         if self.scanner is None:
             eff = overrides.effective_dir(self.settings.data_dir, self.rules_base())
-            self.scanner = (get_scanner(light=self.settings.light_scanner)
+            self.scanner = (self._keyed(get_scanner(light=self.settings.light_scanner))
                             if self.settings.ocr is None and eff == default_lexicon_dir() else self._build(eff))
         return self.scanner
+
+    def _keyed(self, sc: Scanner) -> Scanner:
+        """The process-wide scanner `sc` with this install's fingerprint key: a shallow copy (the
+        rules, automata and models are shared; only the key differs)."""
+        if self.fingerprint_key is None or sc.fingerprint_key == self.fingerprint_key:
+            return sc
+        out = copy.copy(sc)
+        out.fingerprint_key, out.fingerprint_key_id = self.fingerprint_key, key_id(self.fingerprint_key)
+        return out
 
     def rules_base(self) -> Path:
         """The directory the edits overlay: the shipped lexicons, or one given to reload_rules."""
@@ -115,8 +141,9 @@ class ServiceState:
     def _build(self, lexicon_dir: Path, gate: bool = False) -> Scanner:
         if gate:
             return Scanner(lexicon_dir=lexicon_dir, light=False, names_scope=self.settings.gate_names_scope,
-                           ocr=self._ocr())
-        return Scanner(lexicon_dir=lexicon_dir, light=self.settings.light_scanner, ocr=self._ocr())
+                           ocr=self._ocr(), fingerprint_key=self.fingerprint_key)
+        return Scanner(lexicon_dir=lexicon_dir, light=self.settings.light_scanner, ocr=self._ocr(),
+                       fingerprint_key=self.fingerprint_key)
 
     def reload_rules(self, lexicon_dir: str | Path | None = None) -> Scanner:
         """Build the scan and gate scanners from `lexicon_dir` (default: the current base) with the

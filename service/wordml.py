@@ -62,9 +62,10 @@ def _runs(text: str, size: float, bold: bool) -> str:
 
 
 def _para(text: str, size: float = 10.5, bold: bool = False, align: str | None = None,
-          before: int = 0, after: int = 60) -> str:
+          before: int = 0, after: int = 60, keep_next: bool = False) -> str:
     jc = '<w:jc w:val="%s"/>' % align if align else ""
-    ppr = f'<w:pPr><w:spacing w:before="{before}" w:after="{after}"/>{jc}</w:pPr>'
+    keep = "<w:keepNext/>" if keep_next else ""
+    ppr = f'<w:pPr>{keep}<w:spacing w:before="{before}" w:after="{after}"/>{jc}</w:pPr>'
     return f"<w:p>{ppr}{_runs(text, size, bold) if text else ''}</w:p>"
 
 
@@ -77,8 +78,10 @@ class Docx:
         self.body: list[str] = []
 
     def paragraph(self, text: str, size: float = 10.5, bold: bool = False, center: bool = False,
-                  before_pt: float = 0, after_pt: float = 3) -> None:
-        self.body.append(_para(text, size, bold, "center" if center else None, round(before_pt * 20), round(after_pt * 20)))
+                  before_pt: float = 0, after_pt: float = 3, keep_next: bool = False) -> None:
+        """`keep_next`: on the same page as what follows (a heading)."""
+        self.body.append(_para(text, size, bold, "center" if center else None, round(before_pt * 20), round(after_pt * 20),
+                               keep_next))
 
     def table(self, rows: list[list[str]], widths_mm: list[float], header: bool = False, size: float = 9.5,
               heights_mm: list[float] | None = None, shade_first_col: bool = False,
@@ -92,7 +95,7 @@ class Docx:
                f'<w:tblLayout w:type="fixed"/></w:tblPr><w:tblGrid>'
                + "".join(f'<w:gridCol w:w="{w}"/>' for w in widths) + "</w:tblGrid>"]
         for r, row in enumerate(rows):
-            trpr = []
+            trpr = ["<w:cantSplit/>"]             # a row stays on one page
             if header and r == 0:
                 trpr.append("<w:tblHeader/>")
             if heights_mm and r < len(heights_mm) and heights_mm[r]:
@@ -106,7 +109,7 @@ class Docx:
                     tcpr += '<w:shd w:val="clear" w:color="auto" w:fill="EEEEEE"/>'
                 cells.append(f"<w:tc><w:tcPr>{tcpr}</w:tcPr>{_para(text, size, header and r == 0, after=0)}</w:tc>")
                 col += n
-            out.append(f"<w:tr>{'<w:trPr>' + ''.join(trpr) + '</w:trPr>' if trpr else ''}{''.join(cells)}</w:tr>")
+            out.append(f"<w:tr><w:trPr>{''.join(trpr)}</w:trPr>{''.join(cells)}</w:tr>")
         out.append("</w:tbl>")
         self.body.append("".join(out))
         self.body.append(_para("", after=0))       # Word needs a paragraph between two tables

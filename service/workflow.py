@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
+from scanner.model import Finding
+
 from . import audit
 from .errors import APIError, err
 from .faults import fault
@@ -113,7 +115,9 @@ PERMISSIONS: dict[str, Permission] = {
     "queue.view": Permission(STAFF, "review"),
     "lexicon.view": Permission(STAFF, "review"),
     "allowlist.view": Permission(APPROVERS, "approve"),
-    "allowlist.edit": Permission(APPROVERS, "approve"),
+    "allowlist.edit": Permission(APPROVERS, "approve"),        # add/remove hashes, revoke/expire entries
+    # promote an accepted-risk / false-alarm verdict to a fingerprint allowlist entry (service.remembered)
+    "allowlist.promote": Permission(REVIEWERS, "review", excludes=("submitter",), zh="加入白名单"),
     "admin": Permission(ADMINS, "admin"),               # users, API keys, lexicon edits, audit verify
     # 档案保密审查 (service.archive): 初审 by a reviewer, 复核 and 审核 by approvers; one person per step of
     # a batch (service.archive.denial checks the batch's state and its people)
@@ -332,8 +336,13 @@ def _finding_dicts(s, st: ServiceState, ver: Version, with_segments: bool) -> tu
             **finding_detail(s, r)}
         v = verdicts.get(r.id)
         f["id"] = r.id
+        f["group"] = r.group_id or f.get("group") or f"f{r.id}"
+        f["needs_verdict"] = bool(r.needs_verdict)
+        f.setdefault("allowlisted", None)
         f["verdict"] = ({"verdict": v.verdict, "reason": v.reason, "user_id": v.user_id,
-                         "created_at": v.created_at} if v else None)
+                         "created_at": v.created_at, "carried_from_version": v.carried_from_version,
+                         "batch": bool(v.batch)} if v else None)
+        f["state"] = finding_state(f)
         out.append(f)
     rep["findings"] = out
     return rep, out
@@ -485,6 +494,36 @@ def scan_finished(s, ver: Version, after: dict) -> None:
         sub.status, sub.updated_at = SCAN_DONE.to, now()
     audit.append(s, audit.SYSTEM, "scan.completed", "submission", sub.id, before={"status": "scanning"},
                  after={**after, "status": sub.status})
+    carried = carry_verdicts(s, sub, ver)
+    if carried:
+        audit.append(s, audit.SYSTEM, "review.verdicts_carried", "submission", sub.id,
+                     after={"version": ver.number, "from_version": ver.number - 1, "count": carried})
+
+
+def carry_verdicts(s, sub: Submission, ver: Version) -> int:
+    """Verdicts remembered across versions: each finding of `ver` whose fingerprint (and rule) had a
+    verdict in the version before gets that verdict, marked carried over, with the original
+    reviewer and time (the reviewer can change it). -> how many were carried."""
+    if ver.number <= 1 or not ver.report_id:
+        return 0
+    s.flush()
+    prev = s.execute(select(Version).where(Version.submission_id == sub.id,
+                                           Version.number == ver.number - 1)).scalar_one_or_none()
+    if prev is None or not prev.report_id:
+        return 0
+    old = {(r.fingerprint, r.rule_id): v for r, v in s.execute(
+        select(FindingRow, Verdict).join(Verdict, Verdict.finding_id == FindingRow.id)
+        .where(FindingRow.report_id == prev.report_id))}
+    n = 0
+    for r in s.execute(select(FindingRow).where(FindingRow.report_id == ver.report_id)).scalars():
+        v = old.get((r.fingerprint, r.rule_id))
+        if v is None:
+            continue
+        s.add(Verdict(submission_id=sub.id, finding_id=r.id, verdict=v.verdict, reason=v.reason, user_id=v.user_id,
+                      created_at=v.created_at, carried_from_id=v.carried_from_id or v.id,
+                      carried_from_version=v.carried_from_version or prev.number, batch=v.batch))
+        n += 1
+    return n
 
 
 def put_verdict(st: ServiceState, p: Principal, sub_id: str, finding_id: int, verdict: str, reason: str) -> dict:
@@ -501,28 +540,246 @@ def put_verdict(st: ServiceState, p: Principal, sub_id: str, finding_id: int, ve
         f = s.get(FindingRow, finding_id)
         if f is None or f.report_id != ver.report_id:
             raise err(404, "finding_not_found", "该发现不属于本申请的当前版本。")
-        v = s.execute(select(Verdict).where(Verdict.finding_id == f.id)).scalar_one_or_none()
-        before = {"verdict": v.verdict} if v else None
-        if v is None:
-            v = Verdict(submission_id=sub.id, finding_id=f.id, verdict=verdict, reason=reason, user_id=p.user_id)
-            s.add(v)
-        else:
-            v.verdict, v.reason, v.user_id, v.created_at = verdict, reason, p.user_id, now()
+        # a verdict is on the reviewable item: every occurrence of the same group (rule + text)
+        rows = ([f] if not f.group_id else s.execute(select(FindingRow).where(
+            FindingRow.report_id == ver.report_id, FindingRow.group_id == f.group_id)).scalars().all())
+        old = _set_verdicts(s, sub, p, rows, verdict, reason)
+        before = {"verdict": old[f.id]} if old.get(f.id) else None
         audit.append(s, p.actor, "review.verdict", "submission", sub.id, before=before,
                      after={"finding": f.id, "fingerprint": f.fingerprint, "category": f.category,
-                            "verdict": verdict})
-        return {"finding_id": f.id, "verdict": verdict, "reason": reason}
+                            "verdict": verdict, "occurrences": len(rows)})
+        return {"finding_id": f.id, "verdict": verdict, "reason": reason, "occurrences": len(rows)}
+
+
+def _set_verdicts(s, sub: Submission, p: Principal, rows, verdict: str, reason: str,
+                  batch: bool = False) -> dict[int, str | None]:
+    """Give `verdict` to the finding rows (replacing earlier or carried ones) -> their old verdicts."""
+    have = {v.finding_id: v for v in s.execute(select(Verdict).where(
+        Verdict.finding_id.in_([r.id for r in rows]))).scalars()} if rows else {}
+    old: dict[int, str | None] = {}
+    t = now()
+    for r in rows:
+        v = have.get(r.id)
+        old[r.id] = v.verdict if v else None
+        if v is None:
+            s.add(Verdict(submission_id=sub.id, finding_id=r.id, verdict=verdict, reason=reason, user_id=p.user_id,
+                          batch=batch, created_at=t))
+        else:
+            v.verdict, v.reason, v.user_id, v.created_at = verdict, reason, p.user_id, t
+            v.carried_from_id = v.carried_from_version = None
+            v.batch = batch
+    return old
+
+
+# the verdict states a finding can be in (the review page's filter, the API's `state`)
+FINDING_STATES = ("open", "judged", "carried", "not_needed", "allowlisted")
+FINDING_STATE_ZH = {"open": "待审查", "judged": "已审查", "carried": "沿用上一版结论",
+                    "not_needed": "无需结论（提示）", "allowlisted": "白名单"}
+SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+SORTS = ("position", "category", "severity", "layer", "state")
+
+
+def finding_state(f: dict) -> str:
+    v = f.get("verdict")
+    if v:
+        return "carried" if v.get("carried_from_version") else "judged"
+    if f.get("allowlisted"):
+        return "allowlisted"
+    return "open" if f.get("needs_verdict", True) else "not_needed"
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    """Which findings of a report: category (prefix, comma separated), severity and layer (comma
+    separated), verdict state (FINDING_STATES, comma separated), text (the matched text contains it)."""
+    category: str = ""
+    severity: str = ""
+    layer: str = ""
+    state: str = ""
+    text: str = ""
+
+    def __bool__(self) -> bool:
+        return any((self.category, self.severity, self.layer, self.state, self.text))
+
+    def match(self, f: dict) -> bool:
+        def many(v: str) -> list[str]:
+            return [x.strip() for x in v.split(",") if x.strip()]
+        if self.category and not any(f["category"] == c or f["category"].startswith(c + ".") or
+                                     f["category"].startswith(c) and c.endswith(".") for c in many(self.category)):
+            return False
+        if self.severity and f.get("severity") not in many(self.severity):
+            return False
+        if self.layer and f.get("layer") not in many(self.layer):
+            return False
+        if self.state and (f.get("state") or finding_state(f)) not in many(self.state):
+            return False
+        if self.text and self.text.strip().casefold() not in (f.get("text") or "").casefold():
+            return False
+        return True
+
+
+def select_findings(findings: list[dict], flt: FindingFilter, sort: str = "position") -> list[dict]:
+    out = [f for f in findings if flt.match(f)]
+    state_rank = {k: i for i, k in enumerate(FINDING_STATES)}
+    keys = {"category": lambda f: (f["category"], -SEVERITY_RANK.get(f.get("severity", ""), 0)),
+            "severity": lambda f: (-SEVERITY_RANK.get(f.get("severity", ""), 0), f["category"]),
+            "layer": lambda f: (f.get("layer", ""), f["category"]),
+            "state": lambda f: (state_rank.get(f.get("state") or finding_state(f), 9),
+                                -SEVERITY_RANK.get(f.get("severity", ""), 0))}
+    if sort in keys:
+        out = sorted(out, key=keys[sort])      # stable: position order within equal keys
+    return out
+
+
+def group_findings(findings: list[dict]) -> list[dict]:
+    """Findings of one group (same rule and normalised text) as one reviewable item, in the order
+    of their first occurrence: the first finding with `occurrences` (all of the group's findings)."""
+    out: dict[str, dict] = {}
+    for f in findings:
+        g = out.get(f["group"])
+        if g is None:
+            out[f["group"]] = g = {**f, "occurrences": []}
+        g["occurrences"].append(f)
+        if SEVERITY_RANK.get(f.get("severity", ""), 0) > SEVERITY_RANK.get(g.get("severity", ""), 0):
+            g["severity"] = f["severity"]
+    return list(out.values())
+
+
+def category_counts(findings: list[dict]) -> dict[str, dict[str, int]]:
+    """Per category: findings, groups, groups that still need a verdict."""
+    out: dict[str, dict[str, int]] = {}
+    seen: set[str] = set()
+    for f in findings:
+        c = out.setdefault(f["category"], {"findings": 0, "groups": 0, "open": 0})
+        c["findings"] += 1
+        if f["group"] not in seen:
+            seen.add(f["group"])
+            c["groups"] += 1
+            c["open"] += (f.get("state") or finding_state(f)) == "open"
+    return dict(sorted(out.items()))
+
+
+def findings_view(st: ServiceState, p: Principal, sub_id: str, flt: FindingFilter | None = None,
+                  sort: str = "position", version: int | None = None) -> dict:
+    """The findings of a version as the review page and the API list them: filtered and sorted,
+    grouped (each group once with its occurrences), with counts per category and per state."""
+    with st.db.read() as s:
+        sub = load(s, p, sub_id)
+        n = version or sub.current_version
+        ver = s.execute(select(Version).where(Version.submission_id == sub.id, Version.number == n)).scalar_one_or_none()
+        if ver is None:
+            raise err(404, "version_not_found", "版本不存在。")
+        _, findings = _finding_dicts(s, st, ver, False)
+    groups = group_findings(findings)
+    shown = group_findings(select_findings(findings, flt or FindingFilter(), sort))
+    states: dict[str, int] = {k: 0 for k in FINDING_STATES}
+    for g in groups:
+        states[g["state"]] += 1
+    return {"version": n, "total_findings": len(findings), "total_groups": len(groups),
+            "categories": category_counts(findings), "states": states,
+            "needs_verdict": sum(1 for g in groups if g["state"] == "open"),
+            "groups": shown, "shown_findings": sum(len(g["occurrences"]) for g in shown)}
+
+
+def batch_verdict(st: ServiceState, p: Principal, sub_id: str, flt: FindingFilter, verdict: str, reason: str,
+                  only_open: bool = True) -> dict:
+    """One verdict with one reason for every finding of the current version the filter selects
+    (only those without a verdict yet unless `only_open` is False); one audit entry with the count
+    (the filter's fields, never the text searched for)."""
+    check(p, "verdict")
+    if verdict not in VERDICTS:
+        raise ValueError(verdict)
+    if not _reason_ok(reason):
+        raise err(422, "reason_required", "批量审查结论必须填写理由。")
+    if not flt:
+        raise err(422, "filter_required", "批量审查须至少选择一个筛选条件。")
+    with st.db.write() as s:
+        sub = load(s, p, sub_id)
+        check(p, "verdict", sub)
+        ver = current_version(s, sub)
+        if not ver.report_id:
+            raise err(409, "scan_pending", "自动审查尚未完成。")
+        _, findings = _finding_dicts(s, st, ver, False)
+        chosen = [f for f in findings if flt.match(f) and (not only_open or f["verdict"] is None)]
+        groups = {f["group"] for f in chosen}
+        # the whole group of each chosen finding gets it (one reviewable item)
+        ids = {f["id"] for f in findings if f["group"] in groups and (not only_open or f["verdict"] is None)}
+        rows = s.execute(select(FindingRow).where(FindingRow.id.in_(ids))).scalars().all() if ids else []
+        _set_verdicts(s, sub, p, rows, verdict, reason, batch=True)
+        audit.append(s, p.actor, "review.verdict_batch", "submission", sub.id,
+                     after={"verdict": verdict, "count": len(rows), "groups": len(groups),
+                            "filter": {"category": flt.category, "severity": flt.severity, "layer": flt.layer,
+                                       "state": flt.state, "text": bool(flt.text)},
+                            "version": sub.current_version, "reason_len": len(reason)})
+        return {"verdict": verdict, "count": len(rows), "groups": len(groups)}
+
+
+def promote(st: ServiceState, p: Principal, sub_id: str, finding_id: int, scope_kind: str, reason: str,
+            expires: str | float | None) -> dict:
+    """Promote the accepted-risk / false-alarm verdict of a finding of the current version to a
+    fingerprint allowlist entry (service.remembered) for this submitter, this site or everywhere.
+    Refused for a finding without such a verdict (409 verdict_not_promotable) and for one that
+    blocks on its own (409 allowlist_block_refused)."""
+    from . import remembered
+    check(p, "allowlist.promote")
+    if not _reason_ok(reason):
+        raise err(422, "reason_required", "加入白名单必须填写理由。")
+    exp = remembered.parse_expiry(expires)
+    with st.db.write() as s:
+        sub = load(s, p, sub_id)
+        check(p, "allowlist.promote", sub)
+        ver = current_version(s, sub)
+        f = s.get(FindingRow, finding_id)
+        if f is None or f.report_id != ver.report_id:
+            raise err(404, "finding_not_found", "该发现不属于本申请的当前版本。")
+        v = s.execute(select(Verdict).where(Verdict.finding_id == f.id)).scalar_one_or_none()
+        if v is None or v.verdict not in remembered.LABEL_OF:
+            raise err(409, "verdict_not_promotable", "只有判定为误报或接受风险的发现可以加入白名单。")
+        probe = Finding(category=f.category, rule_id=f.rule_id, start=f.start, end=f.end, text="",
+                        severity=f.severity)
+        if st.get_scanner().policy.finding_decision(probe) == "block":
+            raise err(409, "allowlist_block_refused", "禁止发布级别的发现（如密级标志）不能加入白名单。")
+        scope = remembered.make_scope(scope_kind, sub, s)
+        e = remembered.add_entry(s, p.actor, fingerprint=f.fingerprint, rule_id=f.rule_id, category=f.category,
+                                 scope=scope, label=remembered.LABEL_OF[v.verdict], reason=reason.strip(),
+                                 user_id=p.user_id, expires_at=exp, submission_id=sub.id)
+        audit.append(s, p.actor, "review.allowlist_promoted", "submission", sub.id,
+                     after={"finding": f.id, "fingerprint": f.fingerprint, "entry": e.id,
+                            "scope_kind": scope_kind})
+        return remembered.entry_dict(e)
+
+
+def precision(st: ServiceState, days: int, at: float | None = None) -> list[dict]:
+    """Per rule, the reviewers' verdicts given in the last `days` days (carried-over copies not
+    counted again): confirmed (确认风险 + 接受风险: a real finding) vs dismissed (误报), and the
+    precision, worst first."""
+    t = now() if at is None else at
+    per: dict[str, list[int]] = {}
+    with st.db.read() as s:
+        q = (select(FindingRow.rule_id, FindingRow.category, Verdict.verdict)
+             .join(Verdict, Verdict.finding_id == FindingRow.id)
+             .where(Verdict.created_at >= t - days * 86400, Verdict.carried_from_id.is_(None)))
+        cats: dict[str, str] = {}
+        for rule, cat, verdict in s.execute(q):
+            c = per.setdefault(rule, [0, 0])
+            c[0 if verdict in ("confirmed", "accepted_risk") else 1] += 1
+            cats[rule] = cat
+    rows = [{"rule_id": r, "category": cats[r], "confirmed": tp, "dismissed": fp, "total": tp + fp,
+             "precision": tp / (tp + fp)} for r, (tp, fp) in per.items()]
+    return sorted(rows, key=lambda x: (x["precision"], -x["total"], x["rule_id"]))
 
 
 def _all_verdicts_given(s, sub: Submission) -> None:
-    """Before a reviewer approves: the scan is done, every finding has a verdict, none is a
-    confirmed risk."""
+    """Before a reviewer approves: the scan is done, every finding that changes the decision has
+    a verdict, none is a confirmed risk."""
     ver = current_version(s, sub)
     if not ver.report_id:
         raise err(409, "scan_pending", "自动审查尚未完成。")
+    # only findings that change the decision need one (low/info and allowlisted ones never block)
     missing = s.execute(select(func.count()).select_from(FindingRow)
                         .outerjoin(Verdict, Verdict.finding_id == FindingRow.id)
-                        .where(FindingRow.report_id == ver.report_id, Verdict.id.is_(None))).scalar_one()
+                        .where(FindingRow.report_id == ver.report_id, FindingRow.needs_verdict.is_(True),
+                               Verdict.id.is_(None))).scalar_one()
     if missing:
         raise err(409, "verdicts_missing", f"还有 {missing} 条发现未给出审查结论。", missing=int(missing))
     confirmed = s.execute(select(func.count()).select_from(Verdict).join(

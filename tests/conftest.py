@@ -39,11 +39,13 @@ SLOW = (
     "tests/scanner/detectors/test_hidden_redaction_pdf.py",
     "tests/scanner/redact/test_redact.py::test_scanned_pdf_boxes_from_ocr",
     "tests/scanner/redact/test_redact_outputs.py::test_rotated_scanned_pdf_boxes_from_the_ocr_pixels",
+    "tests/service/test_record.py::test_record_docx_opens_in_libreoffice",      # a real LibreOffice conversion
     "tests/scanner/test_batch.py::test_sandboxed_workers_stop_spinning_and_hanging_files",
     "tests/service/test_storage.py::test_concurrent_writers_on_sqlite",
     "tests/service/test_service_cli.py",
     "tests/scanner/models/test_names_model.py::test_heldout_f1_through_scanner",
     "tests/scanner/models/test_passage_model.py::test_news_passes_through_the_full_scanner",
+    "tests/service/test_site_jobs.py::test_real_server_site_job_over_http_under_strace",
     "tests/scanner/test_site_crawl.py::test_full_mode_reads_the_picture_of_a_marked_page_and_connects_only_to_loopback",
 )
 for _prefix in SLOW:

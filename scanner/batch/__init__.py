@@ -97,7 +97,8 @@ def run_batch(paths_or_listfile, out_jsonl: str | os.PathLike, jobs: int | None 
     try:
         run.summary.crashed = scan_items(run.todo, run.emit, jobs=jobs, light=light, isolated=isolated,
                                          chunk_size=chunk_size, sandbox=sandbox, limits=limits,
-                                         names_report=names_report, with_segments=with_segments)
+                                         names_report=names_report, with_segments=with_segments,
+                                         on_pages=run.prog.pages)
     finally:
         run.close()
     return run.finish(write_summary, summary_html=summary_html, fail_on=fail_on)

@@ -76,17 +76,18 @@ def error_record(item: Item, err: ScanError) -> dict:
 
 
 def scan_one(item: Item, light: bool = False, isolated: bool | str = False, data: bytes | None = None,
-             with_segments: bool = False, names_report: str | None = None) -> dict:
+             with_segments: bool = False, names_report: str | None = None,
+             on_pages: Callable[[int, int], None] | None = None) -> dict:
     """Scan one file; never raises. Returns the JSON report with a `batch` object added (and the
-    segments, for writers that show the text)."""
+    segments, for writers that show the text). on_pages(done, total): OCR pages of a multi-page scan."""
     t0 = time.perf_counter()
     try:
         sc = get_scanner(light, names_report=names_report)
         iso = _isolate(item.path, isolated, data)
         if data is not None:
-            rep = sc.scan_bytes(data, source=item.path, isolated=iso)
+            rep = sc.scan_bytes(data, source=item.path, isolated=iso, progress=on_pages)
         else:
-            rep = sc.scan_file(item.path, isolated=iso)
+            rep = sc.scan_file(item.path, isolated=iso, progress=on_pages)
         d = rep.to_dict(with_segments=with_segments)
     except Exception as exc:   # fail closed: a scanner bug becomes a review, never a silent pass
         d = error_record(item, scan_failed(type(exc).__name__))
@@ -120,7 +121,7 @@ def scan_paths(items: list[Item], light: bool = False, isolated: bool | str = Fa
 def scan_items(todo: list[Item], emit: Callable[[dict], None], jobs: int | None = None, light: bool = False,
                isolated: bool | str = False, chunk_size: int = 8, sandbox: str = "worker",
                limits: SandboxLimits | None = None, with_segments: bool = False,
-               names_report: str | None = None) -> int:
+               names_report: str | None = None, on_pages: Callable[[int, int], None] | None = None) -> int:
     """Scan every item, calling `emit(record)` as results arrive (in completion order). jobs=None
     uses every core; jobs=1 without sandboxed workers scans in this process.
 
@@ -138,7 +139,8 @@ def scan_items(todo: list[Item], emit: Callable[[dict], None], jobs: int | None 
     if limits is None and (jobs == 1 or len(todo) <= 1):
         _init_worker(light, isolated, with_segments=with_segments, names_report=names_report)
         for it in todo:
-            emit(scan_one(it, light=light, isolated=isolated, with_segments=with_segments, names_report=names_report))
+            emit(scan_one(it, light=light, isolated=isolated, with_segments=with_segments, names_report=names_report,
+                          on_pages=on_pages))
         return 0
     if not todo:
         return 0

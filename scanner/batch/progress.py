@@ -1,4 +1,6 @@
-"""The progress line on stderr: 已扫描 done/total, rate (files/s), ETA, decisions so far."""
+"""The progress line on stderr: 已扫描 done/total, rate (files/s), ETA, decisions so far, and the OCR
+pages done/total of a multi-page scan while it is read (when the batch scans in this process: jobs=1 or
+one file; pool workers report files)."""
 from __future__ import annotations
 
 import sys
@@ -14,12 +16,22 @@ class Progress:
         self.stream = stream or sys.stderr
         self.interval = interval
         self.done = 0
+        self.page: tuple[int, int] | None = None       # OCR pages done/total of the current file
         self.decisions: Counter = Counter()
         self.t0 = time.monotonic()
         self._last = 0.0
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
 
+    def pages(self, done: int, total: int) -> None:
+        """OCR pages of the file being scanned (a multi-page scan, scanned in this process)."""
+        self.page = (done, total) if done < total else None
+        now = time.monotonic()
+        if self.enabled and (now - self._last >= self.interval or done == total):
+            self._last = now
+            self.render(now)
+
     def update(self, rec: dict) -> None:
+        self.page = None
         self.done += 1
         self.decisions[rec.get("decision", "review")] += 1
         now = time.monotonic()
@@ -38,9 +50,10 @@ class Progress:
         fill = int(width * pct / 100)
         bar = "█" * fill + "░" * (width - fill)
         d = self.decisions
+        pages = f" | 图片文字识别 OCR 第 {self.page[0]}/{self.page[1]} 页 pages" if self.page else ""
         return (f"扫描 scan {bar} {self.done}/{self.total} {pct:5.1f}% "
                 f"{rate:7.1f} 文件/s files/s ETA {_hms(eta)} | "
-                + " ".join(f"{decision_zh(k)} {k} {d[k]}" for k in DECISIONS))
+                + " ".join(f"{decision_zh(k)} {k} {d[k]}" for k in DECISIONS) + pages)
 
     def render(self, now: float | None = None) -> None:
         text = self.line(now)

@@ -133,6 +133,11 @@ def image_unreadable(where: str = "图片", detail: str = "") -> ScanError:
                      "其中的内容未经审查，需人工审查。", detail)
 
 
+def ocr_unsupported_image(where: str, detail: str = "") -> ScanError:
+    return ScanError("extract.ocr_unsupported_image", f"{where}为矢量图元文件（EMF/WMF），未能转换为可识别的图像，"
+                     "其中的文字未经审查，需人工审查。", detail)
+
+
 def converter_failed(detail: str = "") -> ScanError:
     return ScanError("extract.converter_failed", "旧版 Office/WPS 文件转换失败（LibreOffice 未能完成转换），"
                      "无法审查其内容，需人工审查。", detail)

@@ -16,6 +16,9 @@ short side is at least MIN_SHORT_PX (24) pixels and its area at least MIN_AREA_P
 pixels (about 126 x 126; a one-line banner of 600 x 40 is read). A blank picture (one colour,
 pixel spread below BLANK_STD) has no visible content and is not read.
 
+EMF/WMF pictures (vector metafiles) are converted by LibreOffice and OCR'd (`read_metafile`), or fail
+closed with extract.ocr_unsupported_image.
+
 SVG is XML: its text (<text>, <tspan>, <title>, <desc>) goes to the body layer, pictures inside it
 as data: URIs are read like embedded pictures, and references to outside files or hosts are never
 fetched: each is `extract.image_unreadable` (the picture it shows was not checked).
@@ -164,6 +167,7 @@ def extract_image(data: bytes, doc: Document) -> None:
             if label:
                 loc["image"] = label
             ocr.read_into(doc, frame, place=place, **loc)
+            ocr.progress(k, min(n, MAX_FRAMES))
     except Unreadable as exc:
         doc.errors.append(E.image_unreadable(_where(label), str(exc)))
 
@@ -190,11 +194,15 @@ def read_embedded(data: bytes, name: str, doc: Document, **locator) -> None:
         if len(seen) == MAX_EMBEDDED + 1:
             doc.errors.append(E.truncated(f"more than {MAX_EMBEDDED} embedded pictures"))
         return
+    data = _gunzip_metafile(data, name)
+    if is_metafile(data):
+        read_metafile(data, name, doc, **locator)
+        return
     try:
         img = open_image(data)
     except Unreadable as exc:
         if _vector_or_unknown(data):
-            return          # EMF/WMF drawings and unknown blobs: no raster text to read (see README)
+            return          # unknown blobs (not a picture format we know): nothing drawn to read
         ocr.unread(doc, ("image", name), "extract.image_unreadable", str(exc))
         return
     if not worth_reading(img.size):
@@ -220,6 +228,103 @@ def read_embedded_bitmap(img, key: bytes, doc: Document, *, place: tuple, to_poi
     ocr.read_into(doc, flatten(img), place=place, to_points=to_points, **locator)
 
 
+# -- EMF/WMF (vector metafiles: Word's pasted drawings, charts, scanned pages wrapped in an EMF) -------
+
+MAX_METAFILES = 20               # converted per document (one LibreOffice run each); beyond: review
+METAFILE_SECONDS = 30
+METAFILE_DPI = 200
+METAFILE_EXT = (".emf", ".wmf", ".emz", ".wmz")
+
+
+def is_metafile(data: bytes) -> bool:
+    """EMF (EMR_HEADER with the " EMF" signature), placeable WMF, or a standard WMF header."""
+    return (len(data) >= 44 and data[:4] == b"\x01\x00\x00\x00" and data[40:44] == b" EMF") or \
+        data[:4] == b"\xd7\xcd\xc6\x9a" or data[:6] in (b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03")
+
+
+def _gunzip_metafile(data: bytes, name: str) -> bytes:
+    """.emz/.wmz: a gzip'd metafile, unpacked within the member limit (else returned as is)."""
+    if not (data[:2] == b"\x1f\x8b" and str(name).lower().endswith((".emz", ".wmz"))):
+        return data
+    import zlib
+    try:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = d.decompress(data, 64 << 20)
+        return out if not d.unconsumed_tail else data
+    except zlib.error:
+        return data
+
+
+def read_metafile(data: bytes, name: str, doc: Document, **locator) -> None:
+    """An EMF/WMF picture: Pillow identifies it (and its size, for the size rule) but has no
+    renderer on Linux (measured: "cannot find loader for this WMF file"), so LibreOffice (the
+    legacy converter, scanner.extract.legacy) turns it into a PDF page, which is rendered at
+    METAFILE_DPI, cropped to what is drawn and OCR'd like any picture. No LibreOffice, a failed
+    or blank conversion, or more than MAX_METAFILES in one document -> extract.ocr_unsupported_image
+    (review); OCR off -> extract.ocr_unavailable, as for any picture."""
+    place = ("image", name)
+    try:
+        size = open_image(data).size
+    except Unreadable:
+        size = None
+    if size is not None and not worth_reading(size):
+        return
+    opts = ocr.options()
+    if not opts.enabled:
+        ocr.unread(doc, place, "extract.ocr_unavailable", opts.reason or "off")
+        return
+    n = doc.meta.get("metafiles_converted", 0) + 1
+    doc.meta["metafiles_converted"] = n
+    if n > MAX_METAFILES:
+        ocr.unread(doc, place, "extract.ocr_unsupported_image", f"more than {MAX_METAFILES} metafiles")
+        return
+    from .legacy import convert, soffice
+    if soffice() is None:
+        ocr.unread(doc, place, "extract.ocr_unsupported_image", "LibreOffice not installed")
+        return
+    try:
+        pdf = convert(data, "pdf", seconds=METAFILE_SECONDS, suffix=".emf" if data[40:44] == b" EMF" else ".wmf")
+        img = _render_first_page(pdf)
+    except E.ExtractionFailed as exc:
+        ocr.unread(doc, place, "extract.ocr_unsupported_image", exc.error.code)
+        return
+    except Exception as exc:
+        ocr.unread(doc, place, "extract.ocr_unsupported_image", f"render: {type(exc).__name__}")
+        return
+    if img is None:
+        ocr.unread(doc, place, "extract.ocr_unsupported_image", "converted picture is blank")
+        return
+    ocr.read_into(doc, img, place=place, image=name, kind="embedded_image", converted="metafile", **locator)
+
+
+def _render_first_page(pdf: bytes):
+    """The first page of the converted PDF at METAFILE_DPI, cropped to its drawn content (None: blank)."""
+    import pypdfium2 as pdfium
+    from PIL import ImageOps
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        page = doc[0]
+        try:
+            w, h = page.get_size()
+            scale = min(METAFILE_DPI / 72.0, (MAX_PIXELS / max(1.0, w * h)) ** 0.5)
+            bm = page.render(scale=scale)
+            try:
+                img = bm.to_pil().convert("RGB")
+            finally:
+                bm.close()
+        finally:
+            page.close()
+    finally:
+        doc.close()
+    box = ImageOps.invert(img.convert("L")).point(lambda v: 255 if v > 8 else 0).getbbox()
+    if box is None:
+        return None
+    pad = 16
+    box = (max(0, box[0] - pad), max(0, box[1] - pad), min(img.width, box[2] + pad), min(img.height, box[3] + pad))
+    img = img.crop(box)
+    return None if blank(img) else img
+
+
 _RASTER = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"BM", b"RIFF")
 
 
@@ -227,7 +332,7 @@ def _vector_or_unknown(data: bytes) -> bool:
     return not data.startswith(_RASTER)
 
 
-MEDIA_EXT = (".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+MEDIA_EXT = (".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".tif", ".tiff", ".webp") + METAFILE_EXT
 
 
 def add_package_media(zf, names, doc: Document, prefix: str) -> None:

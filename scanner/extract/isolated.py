@@ -89,11 +89,13 @@ def _classify(rc: int, stderr: bytes) -> ScanError:
 
 
 def ocr_args(ocr: OcrOptions | None) -> list[str]:
-    """The child's OCR arguments (default: OCR on, one thread, the default budget)."""
+    """The child's OCR arguments (default: OCR on, one thread, the default budget; --progress when
+    the caller wants pages done/total)."""
     from .ocr import OcrOptions
     ocr = ocr or OcrOptions()
     mode = "on" if ocr.enabled else "off" + (f":{ocr.reason}" if ocr.reason else "")
-    return ["--ocr", mode, "--ocr-threads", str(ocr.threads), "--ocr-budget-s", f"{ocr.budget_s:g}"]
+    return ["--ocr", mode, "--ocr-threads", str(ocr.threads), "--ocr-budget-s", f"{ocr.budget_s:g}"] + (
+        ["--progress"] if ocr.enabled and ocr.on_progress is not None else [])
 
 
 def with_ocr(limits: SandboxLimits, ocr: OcrOptions | None) -> SandboxLimits:
@@ -122,12 +124,15 @@ def extract_isolated(path, source: str | None = None, *, limits: SandboxLimits |
     limits = limits or default_limits()
     changes = {k: v for k, v in (("mem_mb", mem_mb), ("cpu_s", cpu_s), ("wall_s", wall_s)) if v}
     limits = limits.model_copy(update=changes) if changes else limits
-    return run_child(CHILD, path, source, with_ocr(limits, ocr), ocr_args(ocr))
+    return run_child(CHILD, path, source, with_ocr(limits, ocr), ocr_args(ocr),
+                     on_progress=ocr.on_progress if ocr is not None and ocr.enabled else None)
 
 
-def run_child(module: str, path: Path, source: str, limits: SandboxLimits, args: Sequence[str] = ()) -> Document:
+def run_child(module: str, path: Path, source: str, limits: SandboxLimits, args: Sequence[str] = (),
+              on_progress=None) -> Document:
     """Run the child entry `module` on `path` under `limits` and map every outcome to a Document
-    (the table above). The child gets the path, a neutral name hint, --mem-mb and --cpu-s."""
+    (the table above). The child gets the path, a neutral name hint, --mem-mb and --cpu-s.
+    on_progress(done, total): called with the OCR progress lines the child writes on stderr."""
     sha = _sha_file(path)
     cmd = netns_prefix(limits) + [sys.executable, "-I", "-c", _BOOT, _PKG_ROOT, module, str(path.resolve()),
                                   f"--source={_name_hint(source)}", "--mem-mb", str(limits.mem_mb),
@@ -136,8 +141,11 @@ def run_child(module: str, path: Path, source: str, limits: SandboxLimits, args:
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "HOME": tempfile.gettempdir(),
            "ORT_DISABLE_TELEMETRY": "1"}                 # see scanner/__init__.py
     try:
-        proc = subprocess.run(cmd, cwd=_PKG_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=limits.wall_s, check=False)
+        if on_progress is None:
+            proc = subprocess.run(cmd, cwd=_PKG_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=limits.wall_s, check=False)
+        else:
+            proc = _run_with_progress(cmd, env, limits.wall_s, on_progress)
     except subprocess.TimeoutExpired:
         return Document.failed(source, E.timeout(f"wall-clock limit {limits.wall_s:.0f}s"), sha)
     except (OSError, ValueError) as exc:
@@ -153,6 +161,48 @@ def run_child(module: str, path: Path, source: str, limits: SandboxLimits, args:
             doc.sha256 = sha
         return doc
     return Document.failed(source, _classify(proc.returncode, proc.stderr or b""), sha)
+
+
+def _run_with_progress(cmd: list[str], env: dict, wall_s: float, on_progress) -> subprocess.CompletedProcess:
+    """subprocess.run(capture_output, timeout) that also hands the child's progress lines on stderr
+    to on_progress as they come (a reader thread per pipe; the child is killed at the timeout)."""
+    import threading
+
+    from .ocr import PROGRESS_MARK
+    proc = subprocess.Popen(cmd, cwd=_PKG_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    out: list[bytes] = []
+    err: list[bytes] = []
+
+    def read_out():
+        out.append(proc.stdout.read())
+
+    def read_err():
+        for line in proc.stderr:
+            if line.startswith(PROGRESS_MARK):
+                try:
+                    done, total = (int(x) for x in line[len(PROGRESS_MARK):].strip().split(b"/"))
+                    on_progress(done, total)
+                except Exception:       # a malformed line or a failing sink is not the child's outcome
+                    pass
+            else:
+                err.append(line)
+                if len(err) > 2000:
+                    del err[:1000]
+
+    threads = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        rc = proc.wait(timeout=wall_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        for t in threads:
+            t.join(timeout=5)
+    return subprocess.CompletedProcess(cmd, rc, b"".join(out), b"".join(err))
 
 
 def extract_bytes_isolated(data: bytes, source: str, **kw) -> Document:

@@ -65,14 +65,16 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def convert(data: bytes, target: str, seconds: float = CONVERT_SECONDS) -> bytes:
-    """`data` converted by LibreOffice to `target` (docx/xlsx/pptx); raises ExtractionFailed."""
+def convert(data: bytes, target: str, seconds: float = CONVERT_SECONDS, suffix: str = ".bin") -> bytes:
+    """`data` converted by LibreOffice to `target` (docx/xlsx/pptx; pdf for an EMF/WMF picture,
+    scanner.extract.image); suffix: the input file's extension, where LibreOffice needs it to pick
+    its import filter (a WMF is not recognised by content); raises ExtractionFailed."""
     exe = soffice()
     if exe is None:
         raise E.ExtractionFailed(E.legacy_office("LibreOffice not installed"))
     from .sandbox import netns_prefix
     with tempfile.TemporaryDirectory(prefix="baomi-lo-") as tmp:
-        src = Path(tmp) / "input.bin"
+        src = Path(tmp) / ("input" + suffix)
         src.write_bytes(data)
         out = Path(tmp) / "out"
         profile = Path(tmp) / "profile"

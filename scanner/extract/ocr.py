@@ -16,6 +16,7 @@ What is read and what is not is recorded per document and turned into report err
 | OCR raised on a page/image                                        | extract.ocr_unavailable     |
 | low confidence on text-like regions (rule below)                  | extract.ocr_low_confidence  |
 | the OCR budget of the document (CPU seconds per thread) ran out   | extract.timeout             |
+| an EMF/WMF picture that could not be converted to a bitmap        | extract.ocr_unsupported_image |
 
 Confidence rule (documented contract): a recognised line with confidence < KEEP_CONFIDENCE (0.5)
 is not used as text. A detected region is *text-like* when the recogniser saw at least two
@@ -26,6 +27,10 @@ covering at least LOW_SINGLE_REGION (2 %) of the picture (a photograph's single 
 a few letters read in leaves or a jellyfish at confidence 0.2, does not count). A small low-confidence region (a round
 red seal, a signature) beside well-read text does not trip it; a page most of whose text could not
 be read does.
+
+Progress: extractors call `progress(done, total)` after each page/frame of a multi-page scan; the
+options' on_progress receives it (in the sandboxed child: a `baomi-progress:done/total` line on
+stderr, read by scanner.extract.isolated and handed to the caller's sink).
 
 Segments go to layer `ocr`, one per line, with a locator of: page (PDF page or image frame, from
 1), image (the member or image name, when the text is from an embedded picture), line (1-based
@@ -38,6 +43,7 @@ from __future__ import annotations
 import contextvars
 import time
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from typing import Any
 
 from ..model import Document
@@ -47,8 +53,12 @@ KEEP_CONFIDENCE = 0.5
 LOW_CONFIDENCE = 0.75
 LOW_AREA_SHARE = 0.15
 LOW_SINGLE_REGION = 0.02      # one low-confidence region alone counts when it covers 2 % of the picture
-MAX_SIDE = 1600          # the long side OCR works on (200 dpi A4 is 1654 x 2339; measured: same text, ~1 GB
-                         # peak address space instead of 1.4 GB at 2000, see README "OCR")
+MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339 -> 905 x 1280, ~110 dpi): the
+                         # detector costs ~0.6 s instead of ~1.0 s at 1600 with the same lines read on the bench
+                         # pages, their ±3° / JPEG q60 / grey variants and 8 pt print (README "OCR")
+REC_BATCH = 1            # text lines per recogniser run: a batch is padded to its widest line, and lines of a
+                         # page differ in width (a title, a short date line, full lines), so batches of 6
+                         # (the package default) cost 1.8x the CPU of one line at a time (measured, README)
 ENGINE_FILES = ("ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx")
 
 
@@ -66,6 +76,9 @@ class OcrOptions:
     budget_s: float = 300.0
     reason: str = ""             # why OCR is off, for the message ("light" = 轻量模式)
     started: float | None = None     # time.process_time() at the first picture
+    # pages (or frames) OCR'd so far and how many there are to OCR, after each one of a document
+    # with several (a scanned PDF, a multi-page TIFF): the service's job status and the batch line
+    on_progress: Callable[[int, int], None] | None = field(default=None, repr=False, compare=False)
 
     def remaining(self) -> float:
         if self.started is None:
@@ -91,6 +104,26 @@ def options() -> OcrOptions:
     """The options in force; outside any extraction a fresh default (OCR on, a new budget)."""
     opts = _OPTIONS.get()
     return opts if opts is not None else OcrOptions()
+
+
+def progress(done: int, total: int) -> None:
+    """Report `done` of `total` pages OCR'd to the extraction's on_progress (never raises)."""
+    opts = _OPTIONS.get()
+    if opts is None or opts.on_progress is None or total < 2:
+        return
+    try:
+        opts.on_progress(done, total)
+    except Exception:        # a progress sink never stops an extraction
+        pass
+
+
+PROGRESS_MARK = b"baomi-progress:"      # the extraction child's progress lines on stderr (done/total)
+
+
+def stderr_progress(done: int, total: int) -> None:
+    """The extraction child's on_progress: a line on stderr that the parent reads."""
+    import os
+    os.write(2, PROGRESS_MARK + b"%d/%d\n" % (done, total))
 
 
 def use_options(opts: OcrOptions) -> contextvars.Token:
@@ -132,12 +165,38 @@ def engine(threads: int = 1):
             verify_external(name, d / name)
         from rapidocr_onnxruntime import RapidOCR
         n = max(1, int(threads))
-        _engine = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
-                           max_side_len=MAX_SIDE, print_verbose=False)
+        with _quiet_thread_pools():
+            _engine = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
+                               max_side_len=MAX_SIDE, print_verbose=False)
+        _engine.text_rec.rec_batch_num = REC_BATCH
     except Exception as exc:   # ImportError, ModelIntegrityError, onnxruntime load errors
         _engine_error = f"{type(exc).__name__}: {str(exc)[:200]}"
         raise OcrUnavailable(_engine_error) from None
     return _engine
+
+
+class _quiet_thread_pools:
+    """While the engine builds its three onnxruntime sessions: their worker threads do not spin
+    while waiting for work (onnxruntime's default with more than one thread burns the CPU a
+    shared machine's other jobs need; one thread, the default here, has no pool at all)."""
+
+    def __enter__(self):
+        from rapidocr_onnxruntime.utils import infer_engine
+        self._cls = infer_engine.OrtInferSession
+        self._orig = self._cls.__dict__["_init_sess_opts"]
+        orig = self._orig.__func__
+
+        def init_sess_opts(config):
+            opts = orig(config)
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+            return opts
+        self._cls._init_sess_opts = staticmethod(init_sess_opts)
+        return self
+
+    def __exit__(self, *exc):
+        self._cls._init_sess_opts = self._orig
+        return False
 
 
 def available() -> bool:
@@ -182,10 +241,12 @@ def recognize(img) -> OcrResult:
     eng = engine(options().threads)
     rgb = img.convert("RGB") if img.mode != "RGB" else img
     t0 = time.perf_counter()
-    scale = 1.0
+    # the whole picture, not cropped to its content: the detector scales a picture whose short side
+    # is under 736 px up to it, so a crop costs more and read differently (measured on the bench
+    # pages: a line lost, another misread); only the long side is limited (MAX_SIDE)
+    scale = min(1.0, MAX_SIDE / max(rgb.size))
     work = rgb
-    if max(rgb.size) > MAX_SIDE:
-        scale = MAX_SIDE / max(rgb.size)
+    if scale < 1.0:
         work = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), resample=2)
     res, _elapse = eng(np.asarray(work))
     seconds = time.perf_counter() - t0
@@ -333,6 +394,8 @@ def finish(doc: Document) -> None:
             doc.errors.append(E.ocr_low_confidence(where, detail))
         elif code == "extract.image_unreadable":
             doc.errors.append(E.image_unreadable(where, detail))
+        elif code == "extract.ocr_unsupported_image":
+            doc.errors.append(E.ocr_unsupported_image(where, detail))
         else:
             doc.errors.append(E.ocr_timeout(where, detail))
 

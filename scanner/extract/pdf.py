@@ -69,7 +69,7 @@ def extract_pdf(data: bytes, doc: Document) -> None:
 
         from .pdf_layers import extract_pdf_layers
         stats = extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS)
-        read_pages(pdf, doc, texts, stats.get("pages", {}))
+        read_pages(pdf, doc, texts, stats.get("pages", {}), stats.get("invisible_over_image", {}))
     finally:
         pdf.close()
 
@@ -87,12 +87,15 @@ def judge_pages(texts: dict[int, str], page_stats: dict) -> tuple[dict[int, str]
     return garbled, empty
 
 
-def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict) -> None:
+def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
+               invisible_over_image: dict[int, int] | None = None) -> None:
     from . import ocr
     garbled, empty = judge_pages(texts, page_stats)
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
     replaced = []
+    to_ocr = len(set(garbled) | set(empty))
+    done = 0
     for no in sorted(texts):
         page = pdf[no - 1]
         try:
@@ -100,8 +103,10 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict) -> N
                 got = _read_page(page, no, doc)
                 if no in garbled and got:
                     replaced.append(no)
+                done += 1
+                ocr.progress(done, to_ocr)
             else:
-                _read_pictures(page, no, doc, texts[no])
+                _read_pictures(page, no, doc, texts[no], (invisible_over_image or {}).get(no, 0))
         finally:
             page.close()
     if garbled:
@@ -179,10 +184,14 @@ def _read_page(page, no: int, doc: Document) -> bool:
     return res is not None
 
 
-def _read_pictures(page, no: int, doc: Document, text: str) -> None:
-    """Pictures on a page with a usable text layer (photographs, pasted screenshots)."""
+def _read_pictures(page, no: int, doc: Document, text: str, invisible: int = 0) -> None:
+    """Pictures on a page with a usable text layer (photographs, pasted screenshots). A page-size
+    picture under a text layer of its own (a searchable scan) is not read, unless that layer is
+    invisible (render mode 3, `invisible` characters over pictures): then what the picture shows is
+    OCR'd and compared with the layer (`compare_with_layer`)."""
     import pypdfium2.raw as R
 
+    from . import ocr
     from .image import Unreadable, check_size, read_embedded_bitmap, worth_reading
     try:
         objs = list(page.get_objects(filter=[R.FPDF_PAGEOBJ_IMAGE], max_depth=4))
@@ -198,8 +207,9 @@ def _read_pictures(page, no: int, doc: Document, text: str) -> None:
             px_w, px_h = obj.get_px_size()
         except Exception:
             continue
-        if (right - left) * (top - bottom) >= SCAN_AREA * page_area and textlayer.usable_chars(text) >= 50:
-            continue        # a searchable scan: its text layer is the picture's text
+        searchable = (right - left) * (top - bottom) >= SCAN_AREA * page_area and textlayer.usable_chars(text) >= 50
+        if searchable and invisible < INVISIBLE_SHARE * textlayer.usable_chars(text):
+            continue        # a picture under a visible text layer (a background): the layer is what is read
         if not worth_reading((px_w, px_h)):
             continue
         try:
@@ -210,7 +220,6 @@ def _read_pictures(page, no: int, doc: Document, text: str) -> None:
             finally:
                 bm.close()
         except Unreadable as exc:
-            from . import ocr
             ocr.unread(doc, ("page", no), "extract.image_unreadable", str(exc))
             continue
         except Exception:
@@ -220,5 +229,57 @@ def _read_pictures(page, no: int, doc: Document, text: str) -> None:
         def to_points(box, x0=left, y0=bottom, x1=right, y1=top, iw=iw, ih=ih):
             return [round(x0 + box[0] * (x1 - x0) / iw, 1), round(y1 - box[3] * (y1 - y0) / ih, 1),
                     round(x0 + box[2] * (x1 - x0) / iw, 1), round(y1 - box[1] * (y1 - y0) / ih, 1)]
+        kind = "scan" if searchable else "embedded_image"
+        before, reads = len(doc.segments), ocr.ledger(doc).read
         read_embedded_bitmap(img, img.tobytes(), doc, place=("page", no), to_points=to_points,
-                             page=no, image=f"page{no}-image{k + 1}", kind="embedded_image")
+                             page=no, image=f"page{no}-image{k + 1}", kind=kind)
+        if searchable and ocr.ledger(doc).read > reads:
+            compare_with_layer(doc, no, text, doc.segments[before:])
+
+
+INVISIBLE_SHARE = 0.5      # a searchable scan: at least half of its layer's characters invisible over pictures
+MISMATCH_MIN_CHARS = 4     # a line of at least 4 characters (秘密★5年 is 5) ...
+MISMATCH_COVERAGE = 0.5    # ... of whose character pairs less than half occur on the other side
+MISMATCH_CONFIDENCE = 0.8  # OCR lines read at least this sure count as shown on the page
+
+
+def _compact(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum() or ch in "★☆")
+
+
+def _pairs(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def _missing(lines: list[str], other: str) -> list[str]:
+    """The lines of `lines` (>= MISMATCH_MIN_CHARS) most of whose character pairs are not in `other`."""
+    have = _pairs(_compact(other))
+    out = []
+    for line in lines:
+        c = _compact(line)
+        if len(c) < MISMATCH_MIN_CHARS:
+            continue
+        pairs = _pairs(c)
+        if pairs and len(pairs & have) / len(pairs) < MISMATCH_COVERAGE:
+            out.append(line.strip())
+    return out
+
+
+def compare_with_layer(doc: Document, no: int, layer_text: str, ocr_segments: list) -> None:
+    """A searchable scan's invisible text layer against what OCR reads on its picture. Where they
+    disagree materially — a line the picture shows (read at >= MISMATCH_CONFIDENCE) that the layer
+    lacks, or a layer line the picture does not show — the difference is hidden content: a `hidden`
+    segment (kind ocr_image_only / ocr_layer_only, scanned by every detector and a hidden.text
+    finding), so a clean layer over a page that shows 秘密★5年 is found twice (the mark through
+    OCR, the disagreement here) and an invisible layer carrying text the page does not show is
+    hidden text. Called only when OCR read the picture (not run, budget, failure: those are their
+    own errors); a picture read as showing no text makes every layer line layer-only."""
+    ocr_lines = [s for s in ocr_segments if s.layer == "ocr"]
+    sure = [s.text for s in ocr_lines if float(s.locator.get("confidence", 0)) >= MISMATCH_CONFIDENCE]
+    layer_lines = [ln for ln in layer_text.split("\n") if ln.strip()]
+    image_only = _missing(sure, layer_text)
+    layer_only = _missing(layer_lines, "\n".join(s.text for s in ocr_lines))
+    doc.meta.setdefault("pdf_layer_checked_pages", []).append(no)
+    for kind, lines in (("ocr_image_only", image_only), ("ocr_layer_only", layer_only)):
+        if lines:
+            doc.add("hidden", "\n".join(lines)[:4000], page=no, kind=kind)

@@ -322,6 +322,9 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
         if mode == 3:
             if not any(im[0] - 2 <= cx <= im[2] + 2 and im[1] - 2 <= cy <= im[3] + 2 for im in objs.images):
                 hidden["invisible"].append((i, ch, box))
+            else:           # an OCR layer over a scan: scanner.extract.pdf compares it with the picture
+                over = stats.setdefault("invisible_over_image", {})
+                over[page_no] = over.get(page_no, 0) + 1
             continue
         if box[2] < x0p or box[0] > x1p or box[3] < y0p or box[1] > y1p:
             hidden["offpage"].append((i, ch, box))

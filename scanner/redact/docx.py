@@ -5,12 +5,13 @@
   formatting): the paragraph's visible text is rebuilt exactly as scanner.extract.wordml reads
   it, so finding offsets land on the same characters.
 - Then every selected finding's text is replaced wherever else it still occurs in a single text
-  node or attribute of any part (notes, text boxes, alt text, document variables...).
+  node or attribute of any part (notes, text boxes, alt text, document variables, the custom XML
+  data bound to content controls and cover pages...).
 - Embedded files (word/embeddings/: OLE objects, nested workbooks/documents/PDFs) and imported
   chunks (altChunk) are removed with their references (`package.strip_embedded`).
 - Tracked changes are accepted (deleted and moved-from text removed, insertions kept as plain
   text), comments emptied and their anchors removed, vanished runs removed, core/app/custom
-  properties emptied, the thumbnail dropped.
+  properties emptied, the attached template's path removed, the thumbnail dropped.
 """
 from __future__ import annotations
 
@@ -158,6 +159,16 @@ def _replace_everywhere(root, texts: dict[str, str]) -> None:
                     el.set(k, v)
 
 
+def _drop_template_path(root) -> None:
+    """The attached template's path (settings.xml and its relationship) names the author's folders
+    (C:\\Users\\<name>\\...): a property, cleaned with the others."""
+    for el in list(root.iter(W + "attachedTemplate")):
+        el.getparent().remove(el)
+    for rel in list(root.iter("{http://schemas.openxmlformats.org/package/2006/relationships}Relationship")):
+        if (rel.get("Type") or "").endswith("/attachedTemplate"):
+            rel.getparent().remove(rel)
+
+
 def _cleared(raw: bytes) -> bytes:
     root = parse_xml(raw)
     for child in list(root):
@@ -197,9 +208,16 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
             if part == "_rels/.rels":
                 out_parts[part] = _drop_thumbnail_rel(raw)
                 continue
+            if part.startswith("customXml/item") and "Props" not in part:
+                # data bound to content controls, cover-page properties (company phone, address ...)
+                root = parse_xml(raw)
+                _replace_everywhere(root, everywhere)
+                out_parts[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+                continue
             if not part.startswith("word/"):
                 continue
             root = parse_xml(raw)
+            _drop_template_path(root)
             if part in stories:
                 pindex = {i: p for p, i in paragraph_index(root).items()}
                 by_para: dict[int, list] = {}

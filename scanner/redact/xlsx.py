@@ -5,7 +5,8 @@ A cell's findings come with (sheet, cell) and offsets into the cell text; a shar
 serve many cells, so the matched texts are masked wherever they occur in any string item (a
 string that holds the matched text is the same disclosure in every cell that shows it). Values
 that are not strings (a phone number typed as a number) become inline strings holding the mask,
-their formula dropped. Comments are emptied, core/app/custom properties cleared, embedded files
+their formula dropped. Comments are emptied, core/app/custom properties and the saved-in folder
+(absPath) cleared, embedded files
 (xl/embeddings/) removed with their references (`package.strip_embedded`).
 """
 from __future__ import annotations
@@ -71,6 +72,17 @@ def _sheet(root, texts: dict[str, str]) -> None:
         t_el.set(XML_SPACE, "preserve")
 
 
+def _drop_abs_path(root) -> None:
+    """The folder the workbook was last saved in (x15ac:absPath, C:\\Users\\<name>\\...), with
+    its mc:AlternateContent wrapper."""
+    for el in list(root.iter("{http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac}absPath")):
+        box = el
+        while box.getparent() is not None and box.getparent() is not root \
+                and etree.QName(box.getparent()).localname in ("Choice", "AlternateContent"):
+            box = box.getparent()
+        box.getparent().remove(box)
+
+
 def _comments(root) -> None:
     for t in root.iter(S + "t"):
         t.text = ""
@@ -93,6 +105,11 @@ def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
             if name == "_rels/.rels":
                 out_parts[name] = _drop_thumbnail_rel(raw)
                 continue
+            if name.startswith("customXml/item") and "Props" not in name:     # bound custom XML data
+                root = parse_xml(raw)
+                _replace_everywhere(root, texts)
+                out_parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+                continue
             if not name.startswith("xl/"):
                 continue
             root = parse_xml(raw)
@@ -104,7 +121,9 @@ def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
                 _sheet(root, texts)
             elif tag == S + "comments":
                 _comments(root)
-            if tag != S + "workbook":       # sheet names are references: left alone
+            if tag == S + "workbook":
+                _drop_abs_path(root)
+            else:                             # sheet names are references: left alone
                 _replace_everywhere(root, texts)
             out_parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
         buf = io.BytesIO()

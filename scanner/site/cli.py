@@ -78,6 +78,9 @@ def run_site_scan(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"baomi site scan：无法读取上次的运行文件 {args.since}：{exc}", file=sys.stderr)
             return USAGE
+        if since.get("start_url") != normalise(args.url):
+            print(f"baomi site scan：注意，上次的检查从 {since.get('start_url')} 开始，本次从 {normalise(args.url)} 开始；"
+                  "仍按网址对比。", file=sys.stderr)
     opts = CrawlOptions(max_pages=args.max_pages, max_depth=args.max_depth, same_host=args.same_host,
                         allow_hosts=tuple(args.allow_host), delay_s=args.delay, ignore_robots=args.ignore_robots,
                         max_bytes=args.max_bytes * 1024 * 1024, max_total_bytes=args.max_total * 1024 * 1024,

@@ -299,7 +299,7 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
             fh.write(r.body)
         res.resources.append(rs)
         if kind == PAGE:
-            page = L.parse(r.body)
+            page = L.parse(r.body, r.charset)
             rs.title = page.title
             base = normalise(page.base, rs.url) if page.base else rs.url
             for href, ltext in page.links:

@@ -108,6 +108,7 @@ class Response:
     truncated: bool = False
     redirects: list[str] = field(default_factory=list)
     ms: float = 0.0
+    charset: str | None = None     # from the Content-Type header
 
 
 @dataclass
@@ -115,6 +116,7 @@ class Limits:
     max_bytes: int = 20 * 1024 * 1024     # one resource
     timeout_s: float = 15.0               # connect and each read
     max_redirects: int = 5
+    deadline_s: float = 120.0             # one response in all (a server dripping bytes is cut off)
 
 
 class _Conn(http.client.HTTPConnection):
@@ -164,7 +166,10 @@ class Fetcher:
             if declared.isdigit() and int(declared) > cap:
                 return r.status, headers, b"", True
             chunks, n = [], 0
+            t_end = time.monotonic() + self.limits.deadline_s
             while n <= cap:
+                if time.monotonic() > t_end:
+                    raise TimeoutError("response deadline")
                 b = r.read(min(65536, cap + 1 - n))
                 if not b:
                     break
@@ -194,5 +199,8 @@ class Fetcher:
                 self.scope.check_url(nxt)
                 cur = nxt
                 continue
-            ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-            return Response(cur, status, ctype, body, truncated, hops, (time.perf_counter() - t0) * 1000)
+            raw = headers.get("content-type", "")
+            ctype = raw.split(";")[0].strip().lower()
+            cs = next((p.split("=", 1)[1].strip().strip('"').lower() for p in raw.split(";")[1:]
+                       if p.strip().lower().startswith("charset=")), None)
+            return Response(cur, status, ctype, body, truncated, hops, (time.perf_counter() - t0) * 1000, cs)

@@ -2,6 +2,7 @@
 scanned by the scanner's own HTML reader, in a sandbox, not here)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -60,8 +61,17 @@ class _Parser(HTMLParser):
                 self._text[i].append(data)
 
 
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.I)
+
+
 def decode(body: bytes, content_type_charset: str | None = None) -> str:
-    for enc in (content_type_charset, "utf-8"):
+    """The page's text: the header's charset, else a <meta charset>, else UTF-8, else detected.
+    GB2312/GBK pages are read as GB18030 (their superset)."""
+    m = _META_CHARSET.search(body[:4096])
+    meta = m.group(1).decode("ascii").lower() if m else None
+    for enc in (content_type_charset, meta, "utf-8"):
+        if enc in ("gb2312", "gbk", "x-gbk"):
+            enc = "gb18030"
         if enc:
             try:
                 return body.decode(enc)

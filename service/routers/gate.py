@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
-from .. import audit, workflow
+from scanner.model import Report
+
+from .. import audit, remembered, workflow
 from ..deps import CurrentPrincipal, Principal, Requires, State
 from ..errors import err
 from ..intake import Draft, read_draft
@@ -60,8 +62,13 @@ def _approved_submission(s, sha: str, tmac: str | None = None) -> str | None:
     return None
 
 
-def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) -> tuple[dict, bool]:
-    req_sha = hashlib.sha256(d.sha256.encode() + b"|" + d.filename.encode()).hexdigest()
+def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None,
+                scope: remembered.Scope | None = None) -> tuple[dict, bool]:
+    """`scope`: the site (and author, when the CMS names one) the content is published on, for
+    the fingerprint allowlist (service.remembered)."""
+    scope = scope or remembered.Scope()
+    req_sha = hashlib.sha256(d.sha256.encode() + b"|" + d.filename.encode() + b"|"
+                             + f"{scope.site}|{scope.submitter}".encode()).hexdigest()
     sc = st.get_gate_scanner()
     if idem_key:
         with st.db.read() as s:
@@ -78,21 +85,26 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) 
                                                    ReportRow.scanner_version == _scanner_version())
                            .order_by(ReportRow.created_at.desc()).limit(1)).scalar_one_or_none()
         full = load_report(st, cached, with_segments=True) if cached else {}
+        if full.get("purged"):          # only the plain columns left: scan again (never judge from nothing)
+            cached, full = None, {}
         cached_info = (cached.id, cached.decision, cached.categories, cached.error_codes,
                        full.get("decision_reasons") or [], text_mac(st, full.get("segments") or [])) if cached else None
     report = None
     if cached_info is None:
-        report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc)
-        decision = report.decision
-        cats = sorted({f.category for f in report.findings})
-        errs = sorted({e.code for e in report.errors})
-        judged = list(report.decision_reasons)
+        report = scan_draft(st, d.data, d.filename, text_input=d.from_json, scanner=sc, sync=True)
+        report = remembered.apply_entries(st, report, scope, scanner=sc)
+        judged_report = report
         tmac = text_mac(st, report.segments)
     else:
-        decision = cached_info[1]
-        cats = [c for c in cached_info[2].split(",") if c]
-        errs = [c for c in cached_info[3].split(",") if c]
-        judged, tmac = cached_info[4], cached_info[5]
+        # the stored report again, with the allowlist as it is now and for this site
+        judged_report = remembered.apply_entries(st, Report.from_dict(full), scope, scanner=sc)
+        tmac = cached_info[5]
+    decision = judged_report.decision
+    cats = sorted({f.category for f in judged_report.findings if not f.allowlisted})
+    errs = sorted({e.code for e in judged_report.errors})
+    judged = list(judged_report.decision_reasons)
+    spared = {(f.allowlisted or {}).get("entry"): (f.rule_id, (f.allowlisted or {}).get("reason", ""))
+              for f in judged_report.findings if f.allowlisted}
     with st.db.write() as s:
         if report is not None:
             rid = store_report(s, st, report, p.user_id).id
@@ -101,6 +113,7 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) 
         approved = allow_entry = None
         reasons = category_reasons(cats, judged) if decision != "pass" else []
         reasons += [f"无法完整读取：{e}" for e in errs]
+        reasons += [f"白名单：{rule}（{why}）" for rule, why in sorted(spared.values())]
         allow = decision == "pass"
         if decision == "review":
             allow_entry = s.execute(select(AllowEntry).where(AllowEntry.sha256 == d.sha256)).scalar_one_or_none()
@@ -119,7 +132,8 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None) 
         audit.append(s, p.actor, "gate.checked", "report", rid,
                      after={"allow": allow, "decision": decision, "sha256": d.sha256,
                             "categories": cats, "approved_submission": approved,
-                            "allowlisted": allow_entry is not None})
+                            "allowlisted": allow_entry is not None,
+                            "allowlist_entries": sorted(str(k) for k in spared)})
     st.metrics.inc("baomi_gate_total", allow=str(allow).lower(), decision=decision)
     return out, False
 
@@ -134,7 +148,13 @@ def _scanner_version() -> str:
              openapi_extra={**UPLOAD_BODY, "parameters": [{
                  "name": "Idempotency-Key", "in": "header", "required": False,
                  "schema": {"type": "string", "maxLength": 128},
-                 "description": "重试时复用同一结果 / replay the same answer on retries"}]},
+                 "description": "重试时复用同一结果 / replay the same answer on retries"},
+                 {"name": "site", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200},
+                  "description": "发布网站/渠道（与申请的拟发布渠道相同），用于按网站生效的白名单 / the site, for "
+                                 "site-scoped allowlist entries"},
+                 {"name": "submitter", "in": "query", "required": False,
+                  "schema": {"type": "string", "maxLength": 200},
+                  "description": "作者用户名，用于按申请人生效的白名单 / the author, for submitter-scoped entries"}]},
              description="CMS 发布前调用：正文（JSON）或文件，返回 `{allow, decision, reasons, report_id}`。"
                          "block 一律不放行；review 仅当内容在白名单中、或同一内容（SHA-256）的申请已审批通过时放行；"
                          "无法读取的内容按 review 处理（失败即关闭）。按 Idempotency-Key 和内容哈希幂等。\n\n"
@@ -145,8 +165,14 @@ async def gate(request: Request, p: CurrentPrincipal, st: State):
     idem = request.headers.get("idempotency-key")
     if idem is not None and (len(idem) > 128 or not idem.isprintable()):
         raise err(400, "bad_idempotency_key", "Idempotency-Key 格式不正确。")
+    site = request.query_params.get("site") or request.headers.get("x-baomi-site") or None
+    submitter = request.query_params.get("submitter") or None
+    for v in (site, submitter):
+        if v is not None and (len(v) > 200 or not v.isprintable()):
+            raise err(400, "bad_scope", "site / submitter 参数格式不正确。")
     d = await read_draft(request)
-    out, replay = await run_in_threadpool(gate_decide, st, p, d, idem)
+    out, replay = await run_in_threadpool(gate_decide, st, p, d, idem,
+                                          remembered.Scope(site=site, submitter=submitter))
     return JSONResponse(out, headers={"Idempotent-Replay": "true"} if replay else None)
 
 

@@ -44,7 +44,7 @@ class ScheduleIn(BaseModel):
 @router.post("/targets", status_code=201, summary="新建检查对象 / add a site to inspect",
              dependencies=[Requires("site.edit")],
              description="起始网址、抓取参数（页面数、深度、间隔、是否仅本主机、额外允许的主机、是否忽略 robots.txt）和检查计划。\n\n"
-                         "Start URL, crawl options and schedule (off / daily / weekly at HH:MM, the service's local time).")
+                         "Start URL, crawl options and schedule (off / daily / weekly at HH:MM, Beijing time UTC+8).")
 def create_target(body: TargetIn, p: CurrentPrincipal, st: State):
     opts = body.model_dump(include={"max_pages", "max_depth", "delay_s", "same_host", "ignore_robots", "allow_hosts"})
     return site.create_target(st, p, body.url, body.name, opts, body.schedule, body.at_time, body.weekday)
@@ -63,8 +63,8 @@ def get_target(target_id: str, p: CurrentPrincipal, st: State):
 
 
 @router.put("/targets/{target_id}/schedule", summary="设置检查计划 / set the schedule", dependencies=[Requires("site.edit")],
-            description="off（手动）、daily（每天 HH:MM）或 weekly（每周某天 HH:MM，0 = 周一），按服务所在时区；返回下次检查时间。\n\n"
-                        "off, daily at HH:MM or weekly on a weekday (0 = Monday) at HH:MM, the service's local time; answers with the next run time.")
+            description="off（手动）、daily（每天 HH:MM）或 weekly（每周某天 HH:MM，0 = 周一），北京时间；返回下次检查时间。\n\n"
+                        "off, daily at HH:MM or weekly on a weekday (0 = Monday) at HH:MM, Beijing time (UTC+8); answers with the next run time.")
 def set_schedule(target_id: str, body: ScheduleIn, p: CurrentPrincipal, st: State):
     return site.set_schedule(st, p, target_id, body.schedule, body.at_time, body.weekday)
 

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from .. import accounts
+from .. import accounts, remembered, workflow
 from ..errors import APIError
 from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
 from ..security import SESSION_COOKIE, sha256_hex
@@ -23,6 +23,7 @@ from .common import ROLE_ZH, PageRoute, form_principal_async, page_principal, re
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 TZ = dt.timezone(dt.timedelta(hours=8))
+PRECISION_DAYS = (30, 90)
 BUCKETS = ((600, "<10分钟"), (3600, "10分钟–1小时"), (4 * 3600, "1–4小时"), (86400, "4–24小时"),
            (3 * 86400, "1–3天"), (float("inf"), ">3天"))
 
@@ -66,19 +67,20 @@ def dashboard_data(st, days: int = 14) -> dict:
         hist = [0] * len(BUCKETS)
         for w in waits:
             hist[next(i for i, (lim, _) in enumerate(BUCKETS) if w < lim)] += 1
-        # precision per rule from reviewer verdicts (detect-secrets style labels)
-        per_rule: dict[str, list[int]] = {}
-        for rule, verdict in s.execute(select(FindingRow.rule_id, Verdict.verdict)
-                                       .join(Verdict, Verdict.finding_id == FindingRow.id)):
-            tp_fp = per_rule.setdefault(rule, [0, 0])
-            tp_fp[0 if verdict in ("confirmed", "accepted_risk") else 1] += 1
         totals = {"submissions": s.execute(select(Submission.id)).all().__len__(),
                   "open": s.execute(select(Submission.id).where(Submission.status.in_(
                       ("pending_review", "escalated", "pending_approval")))).all().__len__(),
-                  "verdicts": sum(a + b for a, b in per_rule.values()),
+                  "verdicts": s.execute(select(Verdict.id).where(Verdict.carried_from_id.is_(None))).all().__len__(),
                   "median_wait": statistics.median(waits) if waits else None}
-    prec_rows = sorted(((r, tp / (tp + fp), f"{tp / (tp + fp):.0%}（{tp}/{tp + fp}）") for r, (tp, fp) in per_rule.items()),
-                       key=lambda x: (x[1], x[0]))
+    # precision per rule from the reviewers' verdicts (workflow.precision), worst first
+    prec = {d: workflow.precision(st, d, at=now) for d in PRECISION_DAYS}
+    p90 = {r["rule_id"]: r for r in prec[90]}
+    rules = [{"rule_id": r["rule_id"], "category": r["category"], "d30": next(
+        (x for x in prec[30] if x["rule_id"] == r["rule_id"]), None), "d90": r} for r in prec[90]]
+    rules.sort(key=lambda x: ((x["d30"] or x["d90"])["precision"], x["d90"]["precision"], x["rule_id"]))
+    prec_rows = [(r["rule_id"], p90[r["rule_id"]]["precision"],
+                  f"{p90[r['rule_id']]['precision']:.0%}（{p90[r['rule_id']]['confirmed']}/{p90[r['rule_id']]['total']}）")
+                 for r in rules]
     return {
         "totals": totals,
         "chart_subs": stacked_bars("每日提交申请数", labels, {"total": subs_per_day}, {"total": "申请"}),
@@ -86,7 +88,8 @@ def dashboard_data(st, days: int = 14) -> dict:
                                    {k: tax.family_zh(k) for k in cat_series}, {k: tax.family(k).colour for k in cat_series}),
         "chart_wait": hbars("从提交到审查决定的时间", [(lab, n, f"{n} 件") for (_, lab), n in zip(BUCKETS, hist)],
                             colour="#00897b"),
-        "chart_prec": hbars("各规则精确率（审查结论：确认/接受风险 ÷ 全部）", prec_rows, max_value=1.0),
+        "chart_prec": hbars("各规则精确率（近 90 天，审查结论：确认/接受风险 ÷ 全部）", prec_rows, max_value=1.0),
+        "precision_rules": rules,
     }
 
 
@@ -263,3 +266,28 @@ async def policy_save(request: Request):
         # show the edit again with the reason; nothing was written
         return render(request, "policy_edit.html", {"file": rel, "text": text, "error": exc.message}, status=422, p=p)
     return redirect("/admin/policy", msg="lexicon")
+
+
+# -- the fingerprint allowlist (remembered verdicts, service.remembered) -----------------------------
+@router.get("/admin/allowlist")
+def allowlist_page(request: Request):
+    p = page_principal(request)
+    check(p, "allowlist.view")
+    st = state(request)
+    show = request.query_params.get("show", "active")
+    entries = remembered.list_entries(st, include_inactive=show == "all")
+    return render(request, "allowlist.html", {"entries": entries, "show": show, "can_edit": workflow.can(p, "allowlist.edit"),
+                                              "SCOPE_ZH": remembered.SCOPE_ZH, "LABEL_ZH": remembered.LABEL_ZH}, p=p)
+
+
+@router.post("/admin/allowlist/{entry_id}/{how}")
+async def allowlist_end(entry_id: int, how: str, request: Request):
+    form, p = await form_principal_async(request)
+    if how not in ("revoke", "expire"):
+        return redirect("/admin/allowlist", err="validation_error")
+    try:
+        check(p, "allowlist.edit")
+        await run_in_threadpool(remembered.end_entry, state(request), p.actor, p.user_id, entry_id, how)
+    except APIError as exc:
+        return redirect("/admin/allowlist", err=exc.code)
+    return redirect("/admin/allowlist", msg="entry_revoked" if how == "revoke" else "entry_expired")

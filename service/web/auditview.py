@@ -19,6 +19,9 @@ ACTION_ZH = {
     "auth.logout": "退出登录", "csrf_rejected": "拒绝跨站请求", "lexicon.updated": "修改规则与词表",
     "retention.purge": "按保留期清除草稿", "user.created": "创建用户", "user.updated": "修改用户",
     "user.unlocked": "解除登录锁定",
+    "review.verdict_batch": "批量填写审查结论", "review.verdicts_carried": "沿用上一版审查结论",
+    "review.allowlist_promoted": "审查结论加入白名单", "allowlist.entry_created": "新增白名单条目",
+    "allowlist.entry_revoked": "撤销白名单条目", "allowlist.entry_expired": "白名单条目到期",
 }
 FIELD_ZH = {
     "status": "状态", "version": "版本", "sha256": "内容 SHA-256", "size": "大小（字节）", "media_type": "文件类型",
@@ -27,6 +30,9 @@ FIELD_ZH = {
     "findings": "发现数", "fingerprints": "发现指纹", "errors": "读取错误", "role": "角色", "active": "启用",
     "password_reset": "重置口令", "sessions_ended": "结束会话数", "user_id": "用户编号", "scopes": "权限范围",
     "prefix": "密钥前缀", "was_locked": "原已锁定", "url": "发布地址", "count": "数量",
+    "from_version": "沿用自版本", "groups": "项数", "occurrences": "出现次数", "entry": "白名单条目",
+    "scope_kind": "适用范围", "label": "标签", "expires_at": "有效期至", "rule_id": "规则", "filter": "筛选条件",
+    "submission": "申请",
 }
 FORMAT_ZH = {"pdf": "PDF", "docx": "Word（docx）", "xlsx": "Excel（xlsx）", "txt": "文本", "html": "网页"}
 MEDIA_ZH = {"application/pdf": "PDF", "text/plain": "文本",

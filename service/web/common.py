@@ -127,9 +127,16 @@ FLASH = {"submitted": "已提交，自动审查进行中。", "version": "新版
          "verdict": "审查结论已保存。", "reviewed": "审查决定已提交。", "signed": "审批意见已提交。",
          "withdrawn": "申请已撤回。", "published": "已标记为已发布。", "user": "用户已保存。",
          "key_revoked": "密钥已吊销。", "logout": "已退出登录。", "unlocked": "已解除登录锁定。", "key_created": "密钥已创建。",
-         "lexicon": "规则/词表已保存并生效（已记入审计日志）。"}
+         "lexicon": "规则/词表已保存并生效（已记入审计日志）。",
+         "batch": "批量审查结论已保存。", "allowlisted": "已加入白名单：之后的扫描与发布闸门将按范围自动套用。",
+         "entry_revoked": "白名单条目已撤销。", "entry_expired": "白名单条目已设为到期。"}
 ERR_ZH = {"csrf_rejected": "请求来源校验失败（CSRF），请刷新页面后重试。",
-          "reason_required": "请填写理由。", "verdicts_missing": "还有发现未给出审查结论。",
+          "reason_required": "请填写理由。", "filter_required": "批量审查须至少选择一个筛选条件。",
+          "verdict_not_promotable": "只有判定为误报或接受风险的发现可以加入白名单。",
+          "allowlist_block_refused": "禁止发布级别的发现（如密级标志）不能加入白名单。",
+          "already_allowlisted": "该发现在此范围内已有生效的白名单条目。",
+          "expiry_invalid": "有效期须晚于今天，且不超过三年。", "scope_invalid": "适用范围不可用（如未填写拟发布渠道）。",
+          "entry_inactive": "该条目已失效。", "verdicts_missing": "还有发现未给出审查结论。",
           "confirmed_risk_open": "存在已确认的风险，不能同意发布，请退回修改。",
           "invalid_state": "当前状态不能执行此操作。", "separation_of_duties": "审批人不能与审查人为同一人。",
           "invalid_credentials": "用户名或密码错误。", "unsupported_type": "不支持的文件类型（按内容识别）。",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from scanner.taxonomy import DECISION_ZH, VISIBLE_LAYERS
 
-from .. import accounts, audit, workflow
+from .. import accounts, audit, remembered, workflow
 from ..deps import Principal, client_ip
 from ..errors import APIError, err
 from ..intake import read_draft
@@ -181,12 +181,30 @@ def text_changes(old_segs: list[dict], new_segs: list[dict], limit: int = 80) ->
     return out
 
 
-def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) -> dict:
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+SORT_ZH = {"position": "按位置", "category": "按类别", "severity": "按严重程度", "layer": "按内容层",
+           "state": "按审查状态"}
+
+
+def page_filter(request: Request) -> tuple[workflow.FindingFilter, str]:
+    """The review page's finding filter and sort from its query (cat, sev, layer, state, q, sort)."""
+    qp = request.query_params
+
+    def arg(name: str, limit: int = 200) -> str:
+        v = qp.get(name, "")
+        return v[:limit] if v.isprintable() else ""
+    sort = qp.get("sort", "position")
+    return (workflow.FindingFilter(category=arg("cat"), severity=arg("sev"), layer=arg("layer"), state=arg("state"),
+                                   text=arg("q")), sort if sort in workflow.SORTS else "position")
+
+
+def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool,
+              flt: workflow.FindingFilter | None = None, sort: str = "position") -> dict:
     data = workflow.submission_detail(st, p, sub_id, segments=True, version=version)
     with st.db.read() as s:
         names = _names(s)
         sub = s.get(Submission, sub_id)
-        acts = workflow.allowed(p, sub)
+        acts = workflow.allowed(p, sub) | workflow.allowed(p, sub, ("allowlist.promote",))
         vers = s.execute(select(Version).where(Version.submission_id == sub_id)).scalars().all()
         cur_ver = next(v for v in vers if v.number == (version or data["current_version"]))
         media_type = cur_ver.media_type
@@ -201,8 +219,15 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
                 "resolved": [old.get(x["fingerprint"], x) for x in diff["resolved"]],
                 "added": [new.get(x["fingerprint"], x) for x in diff["added"]],
                 "text": text_changes(prev.get("segments") or [], rep.get("segments") or [])}
-    verdicts = [f.get("verdict") for f in rep.get("findings") or []]
-    counts = {"total": len(verdicts), "open": sum(v is None for v in verdicts),
+    flt = flt or workflow.FindingFilter()
+    all_groups = workflow.group_findings((view or {}).get("findings") or [])
+    groups = workflow.group_findings(workflow.select_findings((view or {}).get("findings") or [], flt, sort))
+    verdicts = [g.get("verdict") for g in all_groups]
+    counts = {"total": len(all_groups), "findings": len(rep.get("findings") or []),
+              "open": sum(g["state"] == "open" for g in all_groups),
+              "not_needed": sum(g["state"] == "not_needed" for g in all_groups),
+              "allowlisted": sum(g["state"] == "allowlisted" for g in all_groups),
+              "carried": sum(g["state"] == "carried" for g in all_groups),
               **{k: sum(bool(v) and v["verdict"] == k for v in verdicts) for k in workflow.VERDICTS}}
     status = data["status"]
     is_current = version in (None, data["current_version"])
@@ -213,20 +238,29 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool) ->
             "version": version or data["current_version"], "is_current": is_current,
             # what the page offers is what the workflow allows (decisions only on the current version)
             "can_verdict": is_current and "verdict" in acts,
+            "can_promote": is_current and "allowlist.promote" in acts,
+            "groups": groups, "flt": flt, "sort": sort, "filtered": bool(flt),
+            "shown_findings": sum(len(g["occurrences"]) for g in groups),
+            "cat_counts": workflow.category_counts((view or {}).get("findings") or []),
+            "layers_present": sorted({f.get("layer", "") for f in (view or {}).get("findings") or []}),
+            "SEVERITIES": SEVERITIES, "STATES_ZH": workflow.FINDING_STATE_ZH, "SORT_ZH": SORT_ZH,
+            "SCOPE_ZH": remembered.SCOPE_ZH,
+            "today": time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400)),
             "can_review": is_current and "review" in acts,
             "can_sign": is_current and "approval" in acts,
             "is_owner": data["owner"]["id"] == p.user_id,
             "can_resubmit": "resubmit" in acts,
             "can_withdraw": "withdraw" in acts,
             "can_publish": "publish" in acts,
-            "steps": [x[0] for x in STEPS], "step": step, "only": only,
+            "steps": [x[0] for x in STEPS], "step": step, "only": only, "sub_row_channel": data["channel"],
             "VERDICT_ZH": VERDICT_ZH, "STATUS_ZH": STATUS_ZH, "LEVEL_ZH": workflow.LEVEL_ZH, "report": rep}
 
 
 @router.get("/s/{sub_id}")
 def submission_page(sub_id: str, request: Request):
     p = page_principal(request)
-    ctx = load_page(state(request), p, sub_id, _version(request), request.query_params.get("only") == "1")
+    flt, sort = page_filter(request)
+    ctx = load_page(state(request), p, sub_id, _version(request), request.query_params.get("only") == "1", flt, sort)
     if ctx["is_pdf"]:
         try:
             ctx["pdf_pages"] = page_boxes(state(request), sub_id, ctx["version"], ctx["view"]["findings"],
@@ -277,6 +311,35 @@ async def verdict_post(sub_id: str, finding_id: int, request: Request):
     return await _act(request, sub_id, lambda st, p, f: workflow.put_verdict(
         st, p, sub_id, finding_id, _choice(f, "verdict", workflow.VERDICTS), _reason(f, 2000)),
         "verdict", f"#f-{finding_id}")
+
+
+@router.post("/s/{sub_id}/verdicts")
+async def batch_verdict_post(sub_id: str, request: Request):
+    """A batch verdict for what the page's filter shows (the filter comes back in the form)."""
+    form, p = await form_principal_async(request)
+
+    def field(name: str) -> str:
+        v = form.get(name)
+        return v[:200] if isinstance(v, str) else ""
+    flt = workflow.FindingFilter(category=field("cat"), severity=field("sev"), layer=field("layer"),
+                                 state=field("state"), text=field("q"))
+    back = "?" + urlencode({k: v for k, v in (("cat", flt.category), ("sev", flt.severity), ("layer", flt.layer),
+                                              ("state", flt.state), ("q", flt.text)) if v})
+    try:
+        res = await run_in_threadpool(workflow.batch_verdict, state(request), p, sub_id, flt,
+                                      _choice(form, "verdict", workflow.VERDICTS), _reason(form, 2000))
+    except ValueError:
+        return redirect(f"/s/{sub_id}{back}", err="validation_error")
+    except APIError as exc:
+        return redirect(f"/s/{sub_id}{back}", err=exc.code)
+    return redirect(f"/s/{sub_id}{back}&n={res['count']}", msg="batch")
+
+
+@router.post("/s/{sub_id}/allowlist/{finding_id}")
+async def promote_post(sub_id: str, finding_id: int, request: Request):
+    return await _act(request, sub_id, lambda st, p, f: workflow.promote(
+        st, p, sub_id, finding_id, _choice(f, "scope", remembered.SCOPE_KINDS), _reason(f, 500),
+        f.get("expires") if isinstance(f.get("expires"), str) else None), "allowlisted", f"#f-{finding_id}")
 
 
 @router.post("/s/{sub_id}/review")

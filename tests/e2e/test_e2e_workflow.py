@@ -258,6 +258,15 @@ def test_workflow_in_browser(server, browser, shots):
         assert s in rec, s
     assert IDN not in rec
     appr.screenshot(path=str(shots / "09-record.png"), full_page=True)
+    with appr.expect_download() as dl:                 # the PDF from the record page, read back
+        appr.click("#record-pdf")
+    assert dl.value.suggested_filename.endswith(".pdf")
+    import pdfplumber
+    with pdfplumber.open(dl.value.path()) as pdf:
+        pdf_text = "\n".join(pg.extract_text() or "" for pg in pdf.pages)
+    for s in ("上网信息发布保密审查单", "第 1 版", "第 2 版", "保密审查人签字", "审批人签字", "盖章"):
+        assert s in pdf_text, s
+    assert IDN not in pdf_text
     _open_submission(appr, server, sub_id)
     appr.click("#audit-link")
     appr.wait_for_selector("table.audit")

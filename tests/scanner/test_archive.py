@@ -113,6 +113,7 @@ def check_register(items: dict[str, dict], expected=EXPECTED) -> None:
         assert row["档号"], (name, "not linked to the catalogue")
 
 
+@pytest.mark.slow          # real OCR of the picture and the models (full mode)
 def test_cli_register_with_catalogue_and_resume(tmp_path):
     make_dir(tmp_path / "档案")
     catalog_xlsx(tmp_path / "目录.xlsx")

@@ -156,6 +156,17 @@ def test_scope_and_urls():
     assert exc.value.code == "address"
 
 
+def test_page_encodings_titles_and_links():
+    from scanner.site.links import parse
+    gbk = "<html><head><meta charset='gb2312'><title>关于开展保密检查的通知</title></head><body>" \
+          "<a href='/a.pdf'>附件：名单</a><img src='b.png' alt='扫描件'></body></html>"
+    p = parse(gbk.encode("gbk"))
+    assert p.title == "关于开展保密检查的通知"
+    assert p.links == [("/a.pdf", "附件：名单"), ("b.png", "扫描件")]
+    assert parse(gbk.replace("gb2312", "utf-8").encode("gb18030"), "gbk").title == "关于开展保密检查的通知"
+    assert parse("<title>标题</title><meta name=robots content='noindex,nofollow'>".encode()).nofollow
+
+
 def test_limits_redirect_off_host_size_and_count(tmp_path):
     with LoopbackSite("127.0.0.2") as off, LoopbackSite() as site:
         off.html("/x.html", "外站", "x")
@@ -197,3 +208,32 @@ def test_run_state_has_no_text_and_since_marks_changes(tmp_path):
         assert res2.removed[0]["previous_decision"] == "review"
         doc = build(res2)
         assert [e["url"].rsplit("/", 1)[-1] for e in doc["entries"]] == ["b.html"]
+
+
+def test_hostile_and_broken_attachments_do_not_stop_the_run(tmp_path):
+    """A zip bomb dressed as a docx, a truncated PDF and a PNG that is not one: each gets an entry
+    the inspector must open by hand (人工核查, fail closed), and the rest of the site is still
+    inspected and reported."""
+    import io
+    import zipfile
+    from support.drafts import docx_bytes, pdf_bytes
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"\0" * (80 << 20))
+    with LoopbackSite() as site:
+        site.html("/", "首页", "<a href='/bomb.docx'>一</a><a href='/cut.pdf'>二</a><a href='/fake.png'>三</a>"
+                  "<a href='/ok.docx'>四</a>")
+        site.files["/bomb.docx"] = ("application/octet-stream", bomb.getvalue())
+        site.files["/cut.pdf"] = ("application/pdf", pdf_bytes(["关于做好安全生产工作的通知"])[:300])
+        site.files["/fake.png"] = ("image/png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+        site.files["/ok.docx"] = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                                  docx_bytes(["机密★10年", "关于某项目的报告"]))
+        res = inspect(site.url, CrawlOptions(delay_s=0, light=True))
+        doc = build(res)
+    by = {e["url"].rsplit("/", 1)[-1]: e for e in doc["entries"]}
+    for name in ("bomb.docx", "cut.pdf", "fake.png"):
+        assert by[name]["decision"] == "review" and by[name]["errors"], by[name]
+        assert by[name]["action"] == "check" and by[name]["action_zh"] == "人工核查"
+    assert by["ok.docx"]["action"] == "take_down"
+    assert doc["exit_code"] == 2

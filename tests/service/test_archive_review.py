@@ -193,8 +193,46 @@ def test_pages(svc, tmp_path):
     wait_batch(rita, bid)
     page = rita.get("/archive")
     assert page.status_code == 200 and "提交档案批次" in page.text and bid in page.text
+    assert "<td>6</td>" in page.text and "built-in method" not in page.text
     page = rita.get(f"/archive/{bid}")
     assert page.status_code == 200
+    assert "共 6 件" in page.text
     for words in ("待初审", "全部采纳系统建议", "WS-2015-001", "已到期（自行解密候选，待确认）", "开放审核候选", "审查登记表（xlsx）"):
         assert words in page.text, words
     assert alice.get(f"/archive/{bid}").status_code == 403
+
+
+def test_bulk_value_on_selected_items(svc, tmp_path):
+    """A bulk decision with one value for the selected items is recorded per item (bulk) with one audit entry."""
+    rita = svc.login("rita")
+    bid = upload(rita, tmp_path).json()["id"]
+    b = wait_batch(rita, bid)
+    assert b["scanned"] == 6 and b["job_status"] == "done"
+    ids = [it["id"] for it in b["items_detail"]][:2]
+    val = {"attribute": "non_secret", "access": "控制使用", "reason": "内容涉及个人信息，控制使用"}
+    r = rita.post(f"/api/v1/archive/batches/{bid}/bulk", json={"items": ids, "decision": val})
+    assert r.status_code == 200 and r.json()["decided"] == ids
+    b = rita.get(f"/api/v1/archive/batches/{bid}").json()
+    got = {it["id"]: it["initial"] for it in b["items_detail"]}
+    assert all(got[i]["access"] == "控制使用" and got[i]["reason"] == val["reason"] for i in ids)
+    assert [d["bulk"] for d in b["decisions"]] == [True, True]
+    with svc.st.db.read() as s:
+        bulk = [e for e in s.execute(select(AuditEntry)).scalars() if e.action == "archive.initial.bulk_decision"]
+        assert len(bulk) == 1 and str(ids[0]) in bulk[0].after
+    assert rita.post(f"/api/v1/archive/batches/{bid}/bulk", json={"items": [999999], "decision": val}).status_code == 404
+
+
+def test_poisoned_job_fails_the_batch(tmp_path):
+    """A batch whose job keeps failing is not left 'scanning': after job_max_attempts it is 扫描失败."""
+    from service.jobs import claim
+    from service.models import ArchiveBatch, Job
+    with running_service(tmp_path, "sqlite", workers=0) as svc:
+        svc.user("rita", "reviewer")
+        rita = svc.login("rita")
+        bid = upload(rita, tmp_path).json()["id"]
+        with svc.st.db.write() as s:
+            b = s.get(ArchiveBatch, bid)
+            s.get(Job, b.job_id).attempts = svc.settings.job_max_attempts
+        assert claim(svc.st, "t") is None
+        b = rita.get(f"/api/v1/archive/batches/{bid}").json()
+        assert b["status"] == "failed" and b["status_zh"] == "扫描失败" and b["job_status"] == "failed"

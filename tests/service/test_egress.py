@@ -6,8 +6,6 @@ mobile.events.data.microsoft.com (UDP :53), and keeps retrying. A short CLI run 
 service lives on. scanner/__init__.py sets ORT_DISABLE_TELEMETRY before onnxruntime is imported."""
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -15,36 +13,11 @@ from pathlib import Path
 
 import httpx
 
+from support.egress import outbound, strace_cmd
 from support.server import Server
 from support.service_helpers import valid_id_number
 
 ROOT = Path(__file__).resolve().parents[2]
-STRACE = shutil.which("strace")
-
-CALL = re.compile(r"^(\d+)\s+(connect|sendto)\((.*)$")
-LOOPBACK = re.compile(r'sin_addr=inet_addr\("127\.|inet_pton\(AF_INET6, "(::1|::ffff:127\.)')
-
-
-def outbound(trace: Path) -> list[str]:
-    """The traced calls that reach beyond the machine: a connect or an addressed sendto on an
-    AF_INET/AF_INET6 socket to anything but loopback (AF_UNIX, AF_NETLINK and sendto on a socket
-    connected before are local or already judged by their connect)."""
-    bad = []
-    for line in trace.read_text(errors="replace").splitlines():
-        m = CALL.match(line)
-        if not m:
-            continue
-        args = m.group(3)
-        if "sa_family=AF_INET" not in args:      # AF_UNIX, AF_NETLINK, AF_UNSPEC, or no address (NULL)
-            continue
-        if not LOOPBACK.search(args):
-            bad.append(line[:300])
-    return bad
-
-
-def strace_cmd(out: Path) -> list[str]:
-    assert STRACE, "strace is missing: make test installs it (.ci/install_tools.sh)"
-    return [STRACE, "-f", "-qq", "-s", "200", "-e", "trace=connect,sendto", "-o", str(out)]
 
 
 def test_the_tracer_sees_a_resolver_query(tmp_path):

@@ -131,3 +131,20 @@ def test_record_html_has_the_same_content_in_chinese(flow):
 def test_every_export_is_on_the_audit_trail(flow):
     formats = [e["after"]["format"] for e in flow["audit"] if e["action"] == "record.exported"]
     assert sorted(formats) == ["docx", "pdf"]
+
+
+def test_record_docx_opens_in_libreoffice(flow, tmp_path):
+    """The hand-written WordprocessingML is a document an office suite reads: LibreOffice turns it
+    into a PDF whose text (pdfplumber) has the record's content and the signature block."""
+    import subprocess
+
+    from scanner.extract.legacy import soffice
+    exe = soffice()
+    assert exe, "LibreOffice is missing: make test installs it (.ci/install_office.sh)"
+    src = tmp_path / "record.docx"
+    src.write_bytes(flow["docx"].content)
+    subprocess.run([exe, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--norestore",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)], check=True, capture_output=True,
+                   timeout=180)
+    text, _tables = _pdf_text((tmp_path / "record.pdf").read_bytes())
+    _check(text, flow)

@@ -4,8 +4,8 @@ changed (only that page is reported), and the schedule queues a run when it is d
 inspector and admin roles (workflow.PERMISSIONS site.*), nobody else."""
 from __future__ import annotations
 
+import datetime as dt
 import io
-import json
 import time
 
 import openpyxl
@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 
 from service import site as site_mod
 from service.models import AuditEntry, SiteRun, SiteTarget
+from support.egress import outbound, strace_cmd
+from support.server import Server
 from support.service_helpers import BACKENDS, running_service
 from support.site import LoopbackSite, change_news2, inspection_site
 
@@ -57,7 +59,8 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert r.status_code == 201, r.text
         t = r.json()
         assert t["schedule_zh"] == "每天" and 0 < t["next_run_at"] - time.time() <= 86400
-        assert time.localtime(t["next_run_at"]).tm_hour == 3 and time.localtime(t["next_run_at"]).tm_min == 30
+        when = dt.datetime.fromtimestamp(t["next_run_at"], site_mod.TZ)
+        assert (when.hour, when.minute) == (3, 30)
 
         r = insp.post(f"/api/v1/site/targets/{t['id']}/runs")
         assert r.status_code == 202, r.text
@@ -74,6 +77,7 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert page.status_code == 200
         assert "下架" in page.text and "附件：工作方案.docx" in page.text and "某市人民政府门户网站" in page.text
         assert "robots.txt 不允许抓取" in page.text
+        assert insp.get("/", follow_redirects=False).headers["location"] == "/site"     # the inspector's home
         listing = insp.get("/site").text
         assert "门户网站" in listing and "每天 03:30" in listing
         x = insp.get(f"/api/v1/site/runs/{run1['id']}/report.xlsx")
@@ -123,9 +127,18 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert r.status_code == 422
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "weekly", "at_time": "01:15",
                                                                       "weekday": 6})
-        assert r.status_code == 200 and time.localtime(r.json()["next_run_at"]).tm_wday == 6
+        assert r.status_code == 200 and dt.datetime.fromtimestamp(r.json()["next_run_at"], site_mod.TZ).weekday() == 6
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "off"})
         assert r.json()["next_run_at"] is None
+
+        # the retention purge drops the reports (they quote what was found), keeps the run files
+        assert site_mod.purge_reports(svc.st, at=time.time() + (svc.settings.retention_days + 1) * 86400) == 3
+        gone = insp.get(f"/api/v1/site/runs/{run1['id']}").json()
+        assert "report" not in gone and gone["summary"]["stats"]["fetched"] == run1["summary"]["stats"]["fetched"]
+        assert "报告已按保存期限删除" in insp.get(f"/site/runs/{run1['id']}").text
+        with svc.st.db.read() as s:
+            assert all(r.state for r in s.execute(select(SiteRun)).scalars())
+            assert s.execute(select(AuditEntry).where(AuditEntry.action == "site.report_viewed")).first()
 
         # a service may restrict the hosts an inspection starts from
         svc.st.settings.site_hosts = "www.example.gov.cn"
@@ -134,10 +147,44 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
 
 
 def test_next_run_times():
-    base = time.mktime((2026, 12, 2, 10, 0, 0, 0, 0, -1))        # a Wednesday, 10:00 local time
-    assert site_mod.next_run("daily", "02:00", after=base) == time.mktime((2026, 12, 3, 2, 0, 0, 0, 0, -1))
-    assert site_mod.next_run("daily", "11:00", after=base) == time.mktime((2026, 12, 2, 11, 0, 0, 0, 0, -1))
-    assert site_mod.next_run("weekly", "09:00", 2, after=base) == time.mktime((2026, 12, 9, 9, 0, 0, 0, 0, -1))
-    assert site_mod.next_run("weekly", "09:00", 4, after=base) == time.mktime((2026, 12, 4, 9, 0, 0, 0, 0, -1))
+    def at(*a):
+        return dt.datetime(*a, tzinfo=site_mod.TZ).timestamp()
+    base = at(2026, 12, 2, 10, 0)        # a Wednesday, 10:00 北京时间
+    assert site_mod.next_run("daily", "02:00", after=base) == at(2026, 12, 3, 2, 0)
+    assert site_mod.next_run("daily", "11:00", after=base) == at(2026, 12, 2, 11, 0)
+    assert site_mod.next_run("weekly", "09:00", 2, after=base) == at(2026, 12, 9, 9, 0)
+    assert site_mod.next_run("weekly", "09:00", 4, after=base) == at(2026, 12, 4, 9, 0)
     assert site_mod.next_run("off", "09:00", after=base) is None
-    json.dumps(site_mod.SCHEDULE_ZH, ensure_ascii=False)
+
+
+def test_real_server_site_job_over_http_under_strace(tmp_path):
+    """The real `baomi serve` (a subprocess, real HTTP) under strace: the demo inspector adds the
+    loopback site, starts a run and reads the result; every connect of the server, its threads
+    and its extraction children goes to loopback (the crawl included)."""
+    trace = tmp_path / "serve.txt"
+    with LoopbackSite("127.0.0.2") as off, LoopbackSite() as site:
+        off.html("/offsite.html", "外站", "<p>外站</p>")
+        inspection_site(site, off.url + "offsite.html", with_ocr=False)
+        srv = Server(tmp_path / "data", wrap=strace_cmd(trace), baomi_argon2_fast="1", baomi_workers="1",
+                     baomi_light_scanner="true", baomi_site_min_delay_s="0", baomi_site_poll_s="0.5",
+                     baomi_site_loopback_only="true")
+        srv.start(timeout=240)
+        try:
+            c = srv.login("inspector")
+            t = c.post("/api/v1/site/targets", json={"url": site.url, "name": "门户网站", "delay_s": 0})
+            assert t.status_code == 201, t.text
+            r = c.post(f"/api/v1/site/targets/{t.json()['id']}/runs")
+            assert r.status_code == 202, r.text
+            run = wait_run(c, r.json()["id"])
+            assert run["status"] == "done", run
+            assert {e["action_zh"] for e in run["report"]["entries"]} >= {"下架", "整改"}
+            x = c.get(f"/api/v1/site/runs/{run['id']}/report.xlsx")
+            assert x.status_code == 200 and x.content[:2] == b"PK"
+            assert c.get(f"/site/runs/{run['id']}").status_code == 200
+        finally:
+            srv.stop()
+            srv.wait_exit(30)
+        assert off.requests == [] and "/robots.txt" in site.requests
+    calls = trace.read_text(errors="replace")
+    assert f'htons({site.port})' in calls          # the tracer saw the crawl's own connects
+    assert outbound(trace) == []

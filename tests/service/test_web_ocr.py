@@ -55,3 +55,37 @@ def test_ocr_finding_is_boxed_on_the_page_image_with_its_confidence(svc, kind):
     png = a.get(f"/s/{sid}/v/1/page/1.png")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     assert web_login(svc, "bob").get(f"/s/{sid}/v/1/page/1.png").status_code == 403
+
+
+@pytest.mark.parametrize("isolated", ["always", "false"])
+def test_job_status_reports_pages_ocrd_of_a_multi_page_scan(tmp_path, monkeypatch, isolated):
+    """A multi-page scanned PDF through the job API: while it is OCR'd the job status says how
+    many of its pages are read (increasing, out of the pages to read), in the sandboxed child
+    (its progress lines on stderr) and in process; at the end 1.0 and every page."""
+    import time
+
+    from service import jobs
+    from support.pictures import MARKED_NOTICE
+    monkeypatch.setattr(jobs, "PROGRESS_EVERY_S", 0.0)        # every page written (default: one a second)
+    pages = [page(PRIVATE_MOBILE), page(MARKED_NOTICE), page(PRIVATE_MOBILE), page(PRIVATE_MOBILE)]
+    with running_service(tmp_path, ocr=True, isolated=isolated) as s:
+        s.user("alice", "author")
+        a = s.login("alice")
+        r = a.post("/api/v1/scan?async=true", files={"file": ("scan.pdf", scanned_pdf(pages), "application/pdf")})
+        assert r.status_code == 202, r.text
+        url = f"/api/v1/jobs/{r.json()['job_id']}"
+        seen = []
+        t0 = time.time()
+        while time.time() - t0 < 600:
+            job = a.get(url).json()
+            if job["status"] in ("done", "failed"):
+                break
+            if job["pages_done"] is not None:
+                seen.append((job["pages_done"], job["pages_total"], job["progress"]))
+            time.sleep(0.05)
+        assert job["status"] == "done" and job["progress"] == 1.0
+        assert job["pages_done"] == 4 and job["pages_total"] == 4
+        done = [d for d, _t, _p in seen]
+        assert len(set(done)) >= 2 and done == sorted(done), seen       # seen rising while running
+        assert {t for _d, t, _p in seen} == {4} and all(0.1 < p < 1.0 for _d, _t, p in seen)
+        assert a.get(job["report_url"]).json()["decision"] == "block"    # the mark on page 2 was read

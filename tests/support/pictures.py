@@ -95,3 +95,56 @@ def xlsx_with_picture(cells: list[str], picture: bytes) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def metafile(lines: list[str], fmt: str = "emf", px: int = 48) -> bytes:
+    """A real EMF/WMF drawing of `lines` (text records in the CJK font), made by LibreOffice from an
+    SVG (`soffice --convert-to emf|wmf`), as Word/WPS embed a pasted drawing."""
+    import shutil
+    import subprocess
+    import tempfile
+    from xml.sax.saxutils import escape
+    exe = shutil.which("soffice")
+    assert exe, "LibreOffice missing: run `sh .ci/install_office.sh` (make test does)"
+    h = 80 + px * 2 * len(lines)
+    body = "".join(f'<text x="30" y="{70 + i * px * 2}" font-family="WenQuanYi Zen Hei" font-size="{px}">'
+                   f'{escape(t)}</text>' for i, t in enumerate(lines))
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="{h}" viewBox="0 0 1200 {h}">'
+           f'<rect width="1200" height="{h}" fill="white"/>{body}</svg>')
+    with tempfile.TemporaryDirectory(prefix="baomi-mf-") as tmp:
+        src = Path(tmp) / "drawing.svg"
+        src.write_text(svg, encoding="utf-8")
+        subprocess.run([exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--convert-to", fmt,
+                        "--outdir", tmp, str(src)], cwd=tmp, env={"HOME": tmp, "PATH": "/usr/bin:/bin"},
+                       capture_output=True, timeout=180, check=True)
+        return (Path(tmp) / f"drawing.{fmt}").read_bytes()
+
+
+def with_metafile(package: bytes, data: bytes, fmt: str = "emf") -> bytes:
+    """An OOXML package made with a PNG picture (docx_with_picture & co.) whose picture is replaced by
+    the metafile `data`: the media part renamed to .emf/.wmf, its relationship and content type
+    updated, as Office writes a package with a pasted drawing."""
+    import re
+    import zipfile
+    ctype = {"emf": "image/x-emf", "wmf": "image/x-wmf"}[fmt]
+    src = zipfile.ZipFile(io.BytesIO(package))
+    media = next(n for n in src.namelist() if "/media/" in n and n.lower().endswith(".png"))
+    new = media.rsplit(".", 1)[0] + "." + fmt
+    old_leaf, new_leaf = media.rsplit("/", 1)[1], new.rsplit("/", 1)[1]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            raw = src.read(info.filename)
+            if info.filename == media:
+                out.writestr(new, data)
+                continue
+            if info.filename == "[Content_Types].xml":
+                text = raw.decode("utf-8")
+                if f'Extension="{fmt}"' not in text:
+                    text = text.replace("<Default ", f'<Default Extension="{fmt}" ContentType="{ctype}"/><Default ', 1)
+                text = re.sub(r'<Override PartName="/%s"[^>]*/>' % re.escape(media), "", text)
+                raw = text.encode("utf-8")
+            elif info.filename.endswith(".rels"):
+                raw = raw.replace(old_leaf.encode(), new_leaf.encode())
+            out.writestr(info, raw)
+    return buf.getvalue()

@@ -31,6 +31,12 @@
       });
     }
 
+    // a list item is one group (same rule and text): every occurrence's id is in its data-fids
+    function fidsOf(li) { return (li.getAttribute("data-fids") || li.getAttribute("data-fid") || "").split(" "); }
+    function itemOf(fid) {
+      return items.findIndex(function (li) { return fidsOf(li).indexOf(fid) >= 0; });
+    }
+
     function select(i, opts) {
       opts = opts || {};
       if (i < 0 || i >= items.length) { return; }
@@ -41,7 +47,7 @@
       li.classList.add("current");
       li.setAttribute("aria-current", "true");
       var fid = li.getAttribute("data-fid");
-      marksFor(fid).forEach(function (m) { m.classList.add("active"); });
+      fidsOf(li).forEach(function (x) { marksFor(x).forEach(function (m) { m.classList.add("active"); }); });
       var anchor = document.getElementById("hl-" + fid);
       if (opts.scrollText !== false && anchor) {
         anchor.scrollIntoView({block: "center", behavior: "instant"});
@@ -61,7 +67,7 @@
     $all("mark.hl").forEach(function (m) {
       m.addEventListener("click", function () {
         var fid = (m.getAttribute("data-fids") || "").split(" ")[0];
-        var i = items.findIndex(function (li) { return li.getAttribute("data-fid") === fid; });
+        var i = itemOf(fid);
         if (i >= 0) { select(i, {scrollText: false}); }
       });
     });
@@ -69,7 +75,7 @@
       a.addEventListener("click", function (ev) {
         ev.preventDefault();
         var fid = a.getAttribute("data-fid");
-        var i = items.findIndex(function (li) { return li.getAttribute("data-fid") === fid; });
+        var i = itemOf(fid);
         if (i >= 0) { select(i, {scrollText: false}); }
       });
     });
@@ -83,7 +89,9 @@
       b.textContent = VERDICT_ZH[verdict] || verdict;
       p.appendChild(b);
       if (reason) { p.appendChild(document.createTextNode("：" + reason)); }
-      var open = items.filter(function (x) { return !x.classList.contains("judged"); }).length;
+      li.classList.remove("st-open", "st-carried");
+      li.classList.add("st-judged");
+      var open = items.filter(function (x) { return x.classList.contains("needs") && !x.classList.contains("judged"); }).length;
       var oc = $("#open-count");
       if (oc) { oc.textContent = String(open); }
       ["confirmed", "false_positive", "accepted_risk"].forEach(function (v) {
@@ -173,7 +181,7 @@
 
     var m = /^#f-(\d+)$/.exec(location.hash);
     if (m) {
-      var i = items.findIndex(function (li) { return li.getAttribute("data-fid") === m[1]; });
+      var i = itemOf(m[1]);
       if (i >= 0) { select(i); }
     }
   });

@@ -290,3 +290,108 @@ def test_ofd_picture_of_a_marked_page_blocks_and_a_garbled_ofd_page_is_review(fu
     rep = full.scan_bytes(_ofd(moj), "b.ofd")
     err = [e for e in rep.errors if e.code == "extract.garbled_text"]
     assert rep.decision == "review" and len(err) == 1 and "OFD pages 1" in err[0].detail
+
+
+def test_batch_progress_line_shows_the_pages_of_a_scan_being_read(tmp_path):
+    """The batch's progress line names the OCR page of a multi-page scan while it is read."""
+    import io as _io
+
+    from scanner.batch import run_batch
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "scan.pdf").write_bytes(scanned_pdf([page(PRIVATE_MOBILE), page(MARKED_NOTICE),
+                                                            page(CLEAN_NOTICE)]))
+    stream = _io.StringIO()
+    summary = run_batch(str(tmp_path / "in"), tmp_path / "out.jsonl", jobs=1, progress=True, progress_stream=stream,
+                        write_summary=False)
+    lines = stream.getvalue().splitlines()
+    assert any("第 1/3 页" in ln for ln in lines) and any("第 2/3 页" in ln for ln in lines), lines
+    assert "页" not in lines[-1].rsplit("|", 1)[-1] and "1/1" in lines[-1]     # the file done: files again
+    assert summary.exit_code == 2                                              # the mark on page 2: block
+
+
+@pytest.mark.parametrize("kind,fmt", [("docx", "emf"), ("pptx", "wmf"), ("xlsx", "emf")])
+def test_emf_and_wmf_pictures_are_converted_and_read(kind, fmt, full, light, tmp_path, monkeypatch):
+    """A real EMF/WMF drawing (made by LibreOffice) embedded in an Office file: converted by
+    LibreOffice, rendered and OCR'd -> the mark blocks; light mode -> review; no converter ->
+    extract.ocr_unsupported_image (review), never pass."""
+    from support.pictures import metafile, with_metafile
+    drawing = metafile(["秘密★5年", "关于召开安全生产工作会议的通知"], fmt)
+    body = ["关于举办读书月活动的通知", "市图书馆将举办系列讲座，欢迎参加。"]
+    png = encode(page(["占位图片"], size=(600, 300)))
+    base = {"docx": lambda: docx_with_picture(body, png), "pptx": lambda: pptx_with_picture(body[0], png),
+            "xlsx": lambda: xlsx_with_picture(body, png)}[kind]()
+    data = with_metafile(base, drawing, fmt)
+    rep = full.scan_bytes(data, f"draft.{kind}")
+    assert rep.decision == "block", rep.errors
+    mark = next(f for f in rep.findings if f.category == "marking.level")
+    assert mark.layer == "ocr" and mark.location["image"].endswith("." + fmt)
+    assert mark.location["converted"] == "metafile" and "图片文字识别" in mark.explanation
+    assert rep.errors == []
+    lrep = light.scan_bytes(data, f"draft.{kind}")
+    assert lrep.decision == "review" and "extract.ocr_unavailable" in _codes(lrep)
+    # no LibreOffice on the machine: the drawing cannot be read -> review with its own code
+    monkeypatch.setenv("PATH", str(tmp_path))
+    nrep = full.scan_bytes(data, f"draft.{kind}")
+    err = [e for e in nrep.errors if e.code == "extract.ocr_unsupported_image"]
+    assert nrep.decision == "review" and len(err) == 1 and "EMF/WMF" in err[0].message
+    assert "嵌入图片" in err[0].message
+
+
+def _searchable_scan(layer_lines: list[str], picture) -> bytes:
+    """A searchable scan as scanners write it: the page picture, and over it an invisible text layer
+    (render mode 3) of `layer_lines`, roughly where the lines of a page() are drawn."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    w, h = A4
+    c.drawImage(ImageReader(io.BytesIO(encode(picture))), 0, 0, w, h)
+    t = c.beginText()
+    t.setTextRenderMode(3)
+    t.setFont("STSong-Light", 14)
+    for i, line in enumerate(layer_lines):
+        t.setTextOrigin(54, h - 70 - i * 32)
+        t.textOut(line)
+    c.drawText(t)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _hidden(rep, kind):
+    return [f for f in rep.findings if f.category == "hidden.text" and f.location.get("kind") == kind]
+
+
+def test_searchable_scan_whose_text_layer_differs_from_the_page_is_a_finding(full):
+    """A clean invisible text layer over a page that shows 秘密★5年: the mark is found through OCR
+    and the disagreement is a hidden-content finding naming the line the layer lacks."""
+    rep = full.scan_bytes(_searchable_scan(CLEAN_NOTICE, page(MARKED_NOTICE)), "searchable.pdf")
+    assert rep.decision == "block", rep.errors
+    mark = next(f for f in rep.findings if f.category == "marking.level" and f.layer == "ocr")
+    assert mark.location["page"] == 1 and mark.location["kind"] == "scan"
+    diff = _hidden(rep, "ocr_image_only")
+    assert len(diff) == 1 and "秘密★5年" in diff[0].text and diff[0].location["page"] == 1
+    assert "文字层与图像不符" in diff[0].explanation
+    assert not _hidden(rep, "ocr_layer_only")          # everything the layer says is on the page
+    # the body layer (the invisible text) is still scanned as the file's text
+    assert any(s.layer == "body" and "春节期间" in s.text for s in rep.segments)
+
+
+def test_searchable_scan_layer_carrying_text_the_page_does_not_show_is_hidden(full):
+    layer = CLEAN_NOTICE + ["申请人身份证号110101199001011237"]
+    rep = full.scan_bytes(_searchable_scan(layer, page(CLEAN_NOTICE)), "searchable.pdf")
+    diff = _hidden(rep, "ocr_layer_only")
+    assert len(diff) == 1 and "110101199001011237" in diff[0].text
+    assert not _hidden(rep, "ocr_image_only") and rep.decision != "pass"
+
+
+def test_searchable_scan_whose_layer_matches_the_page_passes(full):
+    """The same clean notice in the picture and in its invisible layer: no disagreement, and the
+    office landline and hotline pass as on any clean notice."""
+    rep = full.scan_bytes(_searchable_scan(CLEAN_NOTICE, page(CLEAN_NOTICE)), "searchable.pdf")
+    assert not [f for f in rep.findings if f.category.startswith("hidden.")], rep.findings
+    assert rep.errors == [] and rep.decision == "pass"

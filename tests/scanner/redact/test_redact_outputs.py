@@ -307,3 +307,72 @@ def test_rotated_scanned_pdf_boxes_from_the_ocr_pixels():
     for s in ("13812345678", "王建国", "王建", "建国"):
         assert s not in seen, s
     assert "特此通报" in seen and "春节期间安全生产" in seen
+
+
+def _rewrite(data: bytes, edits: dict, add: dict | None = None) -> bytes:
+    """A zip with `edits[name](body) -> body` applied and `add` members added."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            z.writestr(info.filename, edits[info.filename](body) if info.filename in edits else body)
+        for name, body in (add or {}).items():
+            z.writestr(name, body)
+    return out.getvalue()
+
+
+FOLDER = "C:\\Users\\zhangsan\\Desktop\\内部\\"
+
+
+def test_saved_in_folders_are_cleaned_from_docx_and_xlsx(light):
+    """Word's attached template path and Excel's absPath name the author's folders: gone from the copy."""
+    import docx
+    import openpyxl
+    d = docx.Document()
+    d.add_paragraph(f"联系电话 {PHONE}")
+    buf = io.BytesIO()
+    d.save(buf)
+    rel = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+           'package/2006/relationships"><Relationship Id="rIdT" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+           f'relationships/attachedTemplate" Target="file:///{FOLDER}Normal.dotm" TargetMode="External"/></Relationships>')
+    data = _rewrite(buf.getvalue(), {"word/settings.xml": lambda b: b.replace(
+        b"<w:defaultTabStop", b'<w:attachedTemplate r:id="rIdT"/><w:defaultTabStop', 1)},
+        {"word/_rels/settings.xml.rels": rel})
+    assert b"attachedTemplate" in _every_member(data)["word/settings.xml"]
+    red = redact_bytes(data, light.scan_bytes(data, "t.docx"))
+    _nothing_readable(red.data, ("zhangsan", PHONE))
+    assert docx.Document(io.BytesIO(red.data)).paragraphs[0].text == "联系电话 " + "■" * 11
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = f"联系电话 {PHONE}"
+    buf = io.BytesIO()
+    wb.save(buf)
+    abs_path = ('<mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+                '<mc:Choice Requires="x15"><x15ac:absPath xmlns:x15ac="http://schemas.microsoft.com/office/'
+                f'spreadsheetml/2010/11/ac" url="{FOLDER}"/></mc:Choice></mc:AlternateContent>')
+    data = _rewrite(buf.getvalue(), {"xl/workbook.xml": lambda b: b.replace(b"<bookViews>", abs_path.encode() + b"<bookViews>", 1)})
+    assert b"zhangsan" in _every_member(data)["xl/workbook.xml"]
+    red = redact_bytes(data, light.scan_bytes(data, "t.xlsx"))
+    _nothing_readable(red.data, ("zhangsan", PHONE))
+    assert openpyxl.load_workbook(io.BytesIO(red.data)).active["A1"].value == "联系电话 " + "■" * 11
+
+
+def test_custom_xml_data_is_redacted_too(light):
+    """A cover page's bound properties live in customXml/itemN.xml (company phone, e-mail): the
+    scanner reads them as properties, and the copy masks them there as well."""
+    import docx
+    d = docx.Document()
+    d.add_paragraph("公开内容。")
+    buf = io.BytesIO()
+    d.save(buf)
+    item = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><CoverPageProperties xmlns="http://schemas.microsoft.com/'
+            f'office/2006/coverPageProps"><CompanyPhone>{PHONE}</CompanyPhone><CompanyEmail>wangxm@example.com</CompanyEmail>'
+            '</CoverPageProperties>')
+    data = _rewrite(buf.getvalue(), {}, {"customXml/item9.xml": item})
+    before = light.scan_bytes(data, "c.docx")
+    assert {"pii.phone", "pii.email"} <= {f.category for f in before.findings}
+    red = redact_bytes(data, before)
+    _nothing_readable(red.data, (PHONE, "wangxm@example.com"))
+    assert b"<CompanyPhone>" in _every_member(red.data)["customXml/item9.xml"]      # the binding stays, masked
+    assert remaining(light.scan_bytes(red.data, "r.docx")) == []

@@ -11,7 +11,9 @@ Steps, in order (each documented in harm.toml):
 5. hidden layers: generator banners dropped, template-only comments and trivial boxes -> low;
 6. names: form words dropped; a name raised for personal data that is no longer medium goes back
    to low; by default (names_report="relevant") a name is kept only where it matters;
-7. file properties: plain fields -> info, unless another medium+ finding sits on the same property.
+7. file properties: plain fields -> info, unless another medium+ finding sits on the same property;
+8. status words (尚未公开, 尚未发布) in a law, regulation or judgment, without a restriction
+   nearby -> low: the text's general language, not the draft's status.
 
 Each lowered finding carries an evidence code ("harm:<step>") saying why.
 """
@@ -49,8 +51,8 @@ class HarmRules:
         data = path.read_bytes()
         raw = tomllib.loads(data.decode("utf-8"))
         r = cls(raw=raw, source_hash=hashlib.sha256(data).hexdigest()[:16])
-        m, e, o, a, n, h, c = (raw[k] for k in ("metadata", "email", "organisation", "address", "names",
-                                                 "hidden", "copy_terms"))
+        m, e, o, a, n, h, c, nv = (raw[k] for k in ("metadata", "email", "organisation", "address", "names",
+                                                     "hidden", "copy_terms", "normative"))
         r.meta_plain = frozenset(m["plain_fields"])
         r.meta_ignore = tuple(m["ignore_categories"])
         r.meta_restricted = _rx(m["restricted_cue"])
@@ -67,6 +69,10 @@ class HarmRules:
         r.redaction_trivial = _rx(h["redaction_trivial"])
         r.copy_terms = frozenset(c["terms"])
         r.copy_cue, r.copy_window = _rx(c["restriction_cue"]), int(c["window"])
+        r.norm_categories = frozenset(nv["categories"])
+        r.norm_article, r.norm_min_articles = re.compile(nv["article"], re.M), int(nv["min_articles"])
+        r.norm_judgment, r.norm_keep = _rx(nv["judgment_cue"]), _rx(nv["restriction_cue"])
+        r.norm_window = int(nv["window"])
         return r
 
 
@@ -108,6 +114,20 @@ def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> 
     if not (rules.uscc.search(near) or rules.org_name.search(near)):
         return False
     return not rules.residence_cue.search(_near_text(segs, seg_id, rules.org_cue_window))
+
+
+def normative_document(rules: HarmRules, segs: list[Segment]) -> bool:
+    """A law, a regulation or a published judgment: enough lines opening with 第…条, or a judgment's headings."""
+    articles = 0
+    for s in segs:
+        if s.layer in ("metadata", "comment", "revision"):
+            continue
+        if rules.norm_judgment.search(s.text):
+            return True
+        articles += len(rules.norm_article.findall(s.text))
+        if articles >= rules.norm_min_articles:
+            return True
+    return False
 
 
 def email_is_institutional(rules: HarmRules, address: str) -> bool:
@@ -205,6 +225,13 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                                   evidence=f.evidence + ["value:" + c for c in sorted({g.category for g in others})]))
         else:
             result.append(_lower(f, "info", "plain_property"))
+
+    # 8. general status words in laws, regulations and judgments
+    if any(f.category in rules.norm_categories for f in result) and normative_document(rules, segs):
+        result = [_lower(f, "low", "normative", "这是法律法规或裁判文书中的一般性表述，不是本文件的公开状态。")
+                  if f.category in rules.norm_categories
+                  and not rules.norm_keep.search(_near_text(segs, f.segment_id, rules.norm_window)) else f
+                  for f in result]
     return result
 
 

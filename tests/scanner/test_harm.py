@@ -195,3 +195,17 @@ def test_70k_news_draft_needs_at_most_10_verdicts(full, shared_dir):
     groups = {(f.rule_id, "".join(f.text.split())) for f in deciding}
     assert len(groups) <= 10, sorted(groups)[:20]
     assert any(f.category == "pii.id_card" for f in deciding) and rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["normative"]["lowered"])
+def test_status_words_of_a_law_or_judgment_are_low(light, text):
+    rep = light.scan_document(lines_doc(text, layer="body"))
+    assert worst(rep, "term.unreleased") == "low"
+    assert rep.decision == "pass"
+
+
+@pytest.mark.parametrize("text", HARM["normative"]["kept"])
+def test_status_words_of_a_draft_still_decide(light, text):
+    rep = light.scan_document(lines_doc(text, layer="body"))
+    assert worst(rep, "term.unreleased") == "medium"
+    assert rep.decision == "review"

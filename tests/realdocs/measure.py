@@ -79,9 +79,15 @@ def score(rows: list[dict], results: dict[str, dict], verbose: bool = True) -> d
                 continue
             cats = {f["category"] for f in deciding(rep)} | {"error:" + e["code"] for e in rep.get("errors", [])}
             cause.update(cats)
+        # publishable files read whole (no extraction error): what the rules and models decided alone;
+        # the others are held by the fail-closed errors (nothing read, garbled layer, unsure OCR)
+        whole = [r for r in pub if r["file"] in results and not results[r["file"]].get("errors")]
+        whole_pass = [r for r in whole if results[r["file"]].get("decision") == "pass"]
         figures[split] = {
             "files": len(part), "publishable": len(pub), "publishable_pass": len(pub_pass),
             "pass_rate": round(len(pub_pass) / len(pub), 4) if pub else None,
+            "read_whole": len(whole), "read_whole_pass": len(whole_pass),
+            "read_whole_rate": round(len(whole_pass) / len(whole), 4) if whole else None,
             "must_catch": len(must), "caught": len(caught),
             "missed": sorted(r["file"] for r in must if r not in caught),
             "held_back_by": dict(cause.most_common()),
@@ -90,7 +96,8 @@ def score(rows: list[dict], results: dict[str, dict], verbose: bool = True) -> d
         if verbose:
             f = figures[split]
             print(f"[{split}] files {f['files']}: publishable {f['publishable']}, pass {f['publishable_pass']}"
-                  f" ({(f['pass_rate'] or 0) * 100:.1f} %); must-catch {f['must_catch']}, caught {f['caught']}")
+                  f" ({(f['pass_rate'] or 0) * 100:.1f} %); read whole {f['read_whole']}, pass {f['read_whole_pass']}"
+                  f" ({(f['read_whole_rate'] or 0) * 100:.1f} %); must-catch {f['must_catch']}, caught {f['caught']}")
             if f["missed"]:
                 print("  MISSED:", *f["missed"], sep="\n    ")
             if f["held_back_by"]:

@@ -74,7 +74,6 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body("storage_full", "存储空间不足，暂时无法接收文件，请稍后重试。"), status_code=507,
                             headers={"Retry-After": "60"})
 
-    @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception):
         if disk_full(exc):     # the database or a work file ran out of space: temporary, say so
             log.error("storage full: request refused type=%s path=%s", type(exc).__name__, req.url.path)
@@ -82,3 +81,11 @@ def install(app: FastAPI) -> None:
                                 headers={"Retry-After": "60"})
         log.error("unhandled error type=%s path=%s", type(exc).__name__, req.url.path)
         return JSONResponse(body("internal_error", "服务内部错误，请稍后重试。"), status_code=500)
+
+    # The errors a full disk raises (OSError from a work file, the database driver's error through
+    # SQLAlchemy) are answered where routes' errors are handled: a handler for Exception itself runs
+    # in Starlette's outermost middleware, which re-raises after answering, and the server then
+    # closes the connection, so a client's next request on it would be reset.
+    from sqlalchemy.exc import DBAPIError
+    for kind in (OSError, DBAPIError, Exception):
+        app.add_exception_handler(kind, _unexpected)

@@ -2,11 +2,14 @@
 
     baomi site scan https://www.example.gov.cn/ --max-pages 300 --max-depth 3 -o 检查报告.xlsx
     baomi site scan https://www.example.gov.cn/ --since 上次.run.json -o 本次.json     # only new or changed
+    baomi site scan https://www.example.gov.cn/ -o 检查报告.xlsx --resume              # continue a run cut short
 
 The report goes to `-o` (.xlsx, .json or .html by its suffix, or --format), a Chinese summary to
 standard output. Each run also writes its run file (`--save-run`, default `<report>.run.json`;
 a directory gets a time-stamped file), which a later `--since` reads (a file, or a directory: its
-newest run). Exit codes as `baomi scan`: 0 nothing to do, 1 整改 or 人工核查, 2 下架, 3 some
+newest run). The progress goes to a state file as each resource is scanned (`--state`, default
+`<report>.state.jsonl`; URLs, hashes, decisions, never text): `--resume` continues a run cut short
+from it — what was scanned is neither fetched nor scanned again and keeps its result. Exit codes as `baomi scan`: 0 nothing to do, 1 整改 or 人工核查, 2 下架, 3 some
 resource could not be checked and nothing is to be taken down; 64 usage."""
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ def add_site_parser(sub) -> None:
     s.add_argument("--allow-host", action="append", default=[], metavar="HOST", help="另外允许访问的主机（可重复）")
     s.add_argument("--since", metavar="RUN", help="上次检查的运行文件（或其所在目录）：只报告新增或已变化的网址")
     s.add_argument("--save-run", metavar="PATH", help="本次运行文件的保存位置（文件或目录；默认：报告文件名 + .run.json）")
+    s.add_argument("--state", metavar="FILE", help="进度文件（逐项记录已检查的网址、哈希与结论，不含原文；默认：报告文件名 + .state.jsonl）")
+    s.add_argument("--resume", action="store_true", help="从进度文件续查中断的检查：已检查的网址不再抓取和扫描，沿用其结论")
     s.add_argument("--output", "-o", metavar="REPORT", help="报告文件（.xlsx、.json 或 .html）")
     s.add_argument("--format", "-f", choices=FORMATS, help="报告格式（默认按 -o 的扩展名，否则 text）")
     s.add_argument("--delay", type=float, default=1.0, help="两次请求之间的间隔秒数（默认 1；robots.txt 的 Crawl-delay 更长时从之）")
@@ -63,7 +68,7 @@ def run_site_scan(args: argparse.Namespace) -> int:
     from .crawl import CrawlOptions, inspect
     from .fetch import normalise
     from .report import build, render_html, render_text, write_json, write_xlsx_report
-    from .state import load_run, run_state, save_run
+    from .state import ProgressWriter, load_progress, load_run, run_state, save_run
 
     if normalise(args.url) is None:
         print("baomi site scan：起始网址必须以 http:// 或 https:// 开头", file=sys.stderr)
@@ -81,6 +86,18 @@ def run_site_scan(args: argparse.Namespace) -> int:
         if since.get("start_url") != normalise(args.url):
             print(f"baomi site scan：注意，上次的检查从 {since.get('start_url')} 开始，本次从 {normalise(args.url)} 开始；"
                   "仍按网址对比。", file=sys.stderr)
+    state_path = args.state or (args.output + ".state.jsonl" if args.output else None)
+    done = None
+    if args.resume:
+        if state_path is None:
+            print("baomi site scan：--resume 需要 --state 或 -o（进度文件的位置）", file=sys.stderr)
+            return USAGE
+        try:
+            done = load_progress(state_path, normalise(args.url) or "")
+        except (OSError, ValueError) as exc:
+            print(f"baomi site scan：无法续查，进度文件 {state_path} 不可用：{exc}", file=sys.stderr)
+            return USAGE
+        print(f"续查：沿用已检查的 {len({e['url'] for e in done.values()})} 项", file=sys.stderr)
     opts = CrawlOptions(max_pages=args.max_pages, max_depth=args.max_depth, same_host=args.same_host,
                         allow_hosts=tuple(args.allow_host), delay_s=args.delay, ignore_robots=args.ignore_robots,
                         max_bytes=args.max_bytes * 1024 * 1024, max_total_bytes=args.max_total * 1024 * 1024,
@@ -94,7 +111,12 @@ def run_site_scan(args: argparse.Namespace) -> int:
                    else f"扫描 {ev['scanned']}/{ev['total']}")
             print(f"\r{msg}\033[K", end="", file=sys.stderr, flush=True)
 
-    res = inspect(args.url, opts, since=since, progress=progress)
+    writer = ProgressWriter(state_path, normalise(args.url) or "", args.resume) if state_path else None
+    try:
+        res = inspect(args.url, opts, since=since, progress=progress, done=done, on_scanned=writer)
+    finally:
+        if writer is not None:
+            writer.close()
     if tty:
         print("\r\033[K", end="", file=sys.stderr)
     from ..config import ScanConfig

@@ -113,6 +113,9 @@ class Resource:
     change: str = "new"               # new / changed / unchanged (against --since)
     path: str = ""                    # the fetched body on disk (temporary)
     report: dict | None = None        # the scan report (the JSON contract)
+    asked: str = ""                   # the URL requested (before redirects)
+    links: list[str] = field(default_factory=list)   # a page's normalised link URLs (the progress file)
+    nofollow: bool = False
 
 
 @dataclass
@@ -210,8 +213,12 @@ def _scope(start: str, opts: CrawlOptions) -> Scope:
 
 
 def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[dict], None] | None = None,
-          cancel: threading.Event | None = None, previous: dict[str, str] | None = None) -> CrawlResult:
-    """Fetch within scope into `workdir`; no scanning. previous: {url: sha256} of the last run."""
+          cancel: threading.Event | None = None, previous: dict[str, str] | None = None,
+          done: dict[str, dict] | None = None) -> CrawlResult:
+    """Fetch within scope into `workdir`; no scanning. previous: {url: sha256} of the last run.
+    done: {url: progress entry} of a cut-short run (state.load_progress): those resources are not
+    fetched again; they keep their recorded result and their links rebuild the frontier."""
+    from .state import resumed_report
     start = normalise(start_url)
     if start is None:
         raise ValueError("start URL must be http:// or https://")
@@ -240,6 +247,27 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
             listed_skips.add(url)
             res.skipped.append(Skipped(url, code, referrer, detail))
 
+    def follow(rs: Resource, depth: int, out: list[tuple[str, str]]) -> None:
+        """Queue a page's links (normalised URL, link text) that are in scope and not yet seen."""
+        for nxt, ltext in out:
+            if nxt in seen:
+                continue
+            seen.add(nxt)
+            nk = _classify(nxt, tag_is_link=True)
+            if nk is None:
+                skip(nxt, "not_document", rs.url)
+                continue
+            if not scope.host_ok(urlsplit(nxt).hostname or ""):
+                skip(nxt, "out_of_scope", rs.url, urlsplit(nxt).hostname or "")
+                continue
+            if rs.nofollow and nk == PAGE:
+                skip(nxt, "nofollow", rs.url)
+                continue
+            if nk == PAGE and depth + 1 > opts.max_depth:
+                skip(nxt, "depth", rs.url)
+                continue
+            frontier.append((nxt, nk, depth + 1, rs.url, ltext))
+
     while frontier:
         url, kind, depth, ref, text = frontier.popleft()
         stop = ("cancelled" if cancel is not None and cancel.is_set() else
@@ -251,6 +279,21 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
             for u, _k, _d, r, _t in [(url, kind, depth, ref, text), *frontier]:
                 skip(u, stop if stop != "cancelled" else "limit_time", r)
             break
+        if done and url in done:
+            e = done[url]
+            if e["url"] != url and e["url"] in seen:
+                continue
+            seen.add(e["url"])
+            rs = Resource(e["url"], e.get("kind", kind), depth, ref, text, status=200,
+                          content_type=e.get("content_type", ""), size=e.get("size", 0), sha256=e.get("sha256", ""),
+                          report=resumed_report(e), asked=url, links=list(e.get("links", [])),
+                          nofollow=bool(e.get("nofollow")))
+            if previous is not None and rs.url in previous:
+                rs.change = "unchanged" if previous[rs.url] == rs.sha256 else "changed"
+            res.resources.append(rs)
+            if rs.kind == PAGE:
+                follow(rs, depth, [(u, "") for u in rs.links])
+            continue
         try:
             scope.check_url(url)
         except Refused as exc:
@@ -290,7 +333,7 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
         elif kind != PAGE and is_html:
             kind = PAGE
         rs = Resource(r.url, kind, depth, ref, text, status=r.status, content_type=r.content_type, size=len(r.body),
-                      sha256=hashlib.sha256(r.body).hexdigest(), fetch_ms=round(r.ms, 1))
+                      sha256=hashlib.sha256(r.body).hexdigest(), fetch_ms=round(r.ms, 1), asked=url)
         if previous is not None and rs.url in previous:
             rs.change = "unchanged" if previous[rs.url] == rs.sha256 else "changed"
         ext = EXT_BY_TYPE.get(r.content_type) or _ext(rs.url) or "bin"
@@ -302,6 +345,8 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
             page = L.parse(r.body, r.charset)
             rs.title = page.title
             base = normalise(page.base, rs.url) if page.base else rs.url
+            rs.nofollow = page.nofollow
+            out = []
             for href, ltext in page.links:
                 nxt = normalise(href, base or rs.url)
                 if nxt is None:
@@ -309,23 +354,9 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
                     if not low.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
                         skip(href.strip()[:300], "scheme", rs.url)
                     continue
-                if nxt in seen:
-                    continue
-                seen.add(nxt)
-                nk = _classify(nxt, tag_is_link=True)
-                if nk is None:
-                    skip(nxt, "not_document", rs.url)
-                    continue
-                if not scope.host_ok(urlsplit(nxt).hostname or ""):
-                    skip(nxt, "out_of_scope", rs.url, urlsplit(nxt).hostname or "")
-                    continue
-                if page.nofollow and nk == PAGE:
-                    skip(nxt, "nofollow", rs.url)
-                    continue
-                if nk == PAGE and depth + 1 > opts.max_depth:
-                    skip(nxt, "depth", rs.url)
-                    continue
-                frontier.append((nxt, nk, depth + 1, rs.url, ltext))
+                out.append((nxt, ltext))
+            rs.links = [u for u, _ in out]
+            follow(rs, depth, out)
         if progress is not None:
             progress({"stage": "crawl", "fetched": len(res.resources), "queued": len(frontier),
                       "url": rs.url, "kind": kind})
@@ -335,14 +366,16 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
 
 
 def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] | None = None,
-         scan_file: Callable[[str, str], dict] | None = None) -> None:
-    """Scan every new or changed resource in sandboxed workers; the report's source becomes the URL.
+         scan_file: Callable[[str, str], dict] | None = None,
+         on_scanned: Callable[[Resource], None] | None = None) -> None:
+    """Scan every new or changed resource not yet scanned (resumed ones carry their result) in
+    sandboxed workers; on_scanned(resource) as each record comes back (the progress file) in sandboxed workers; the report's source becomes the URL.
     scan_file(path, url) -> report dict: another scan path (the service's: its scanner, rules and
     isolation setting), called one file at a time in this process; an exception fails closed."""
     from ..batch.inputs import Item
     from ..batch.pool import scan_items
     from ..model import Report, ScanError
-    todo = [r for r in res.resources if r.change != "unchanged"]
+    todo = [r for r in res.resources if r.change != "unchanged" and r.report is None]
     by_path = {r.path: r for r in todo}
     items = [Item(r.path, r.size, 0) for r in todo]
     done = [0]
@@ -355,6 +388,8 @@ def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] 
         rec.pop("batch", None)
         rec["source"] = rs.url
         rs.report = rec
+        if on_scanned is not None:
+            on_scanned(rs)
         done[0] += 1
         if progress is not None:
             progress({"stage": "scan", "scanned": done[0], "total": len(items), "url": rs.url})
@@ -377,16 +412,19 @@ def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] 
 
 def inspect(start_url: str, opts: CrawlOptions | None = None, since: dict | None = None,
             progress: Callable[[dict], None] | None = None, cancel: threading.Event | None = None,
-            scan_file: Callable[[str, str], dict] | None = None, workdir: str | None = None) -> CrawlResult:
-    """Crawl, scan (scan_file as in `scan`), compare with `since` (a run state, see state.py). The
+            scan_file: Callable[[str, str], dict] | None = None, workdir: str | None = None,
+            done: dict[str, dict] | None = None, on_scanned: Callable[[Resource], None] | None = None) -> CrawlResult:
+    """Crawl, scan (scan_file and on_scanned as in `scan`), compare with `since` (a run state, see
+    state.py); `done` resumes a cut-short run (as in `crawl`). The
     fetched bodies live in a private temporary directory (under `workdir` if given), removed after."""
     from .state import previous_hashes, removed_since
     opts = opts or CrawlOptions()
     work = tempfile.mkdtemp(prefix="baomi-site-", dir=workdir)
     os.chmod(work, 0o700)
     try:
-        res = crawl(start_url, opts, work, progress, cancel, previous_hashes(since) if since else None)
-        scan(res, opts, progress, scan_file)
+        res = crawl(start_url, opts, work, progress, cancel, previous_hashes(since) if since else None,
+                    done)
+        scan(res, opts, progress, scan_file, on_scanned)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for r in locals().get("res", CrawlResult("", "")).resources:

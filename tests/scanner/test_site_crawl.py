@@ -237,3 +237,47 @@ def test_hostile_and_broken_attachments_do_not_stop_the_run(tmp_path):
         assert by[name]["action"] == "check" and by[name]["action_zh"] == "人工核查"
     assert by["ok.docx"]["action"] == "take_down"
     assert doc["exit_code"] == 2
+
+
+def test_resume_a_cut_short_run_fetches_only_what_is_left(sites, tmp_path):
+    """A run cut short (--max-pages 3) leaves its progress file; `--resume` (a larger limit) does not
+    fetch the three scanned resources again, carries their decisions, rebuilds the frontier from
+    their links, and ends with the URL set and decisions of an uninterrupted run. The progress
+    file, like a run file, holds no matched text."""
+    from collections import Counter
+    site, off = sites
+    info = inspection_site(site, off.url + "offsite.html", with_ocr=False)
+    common = ("site", "scan", site.url, "--delay", "0", "--light")
+    full = baomi(*common, "-o", str(tmp_path / "full.json"))
+    assert full.returncode == 2, full.stderr
+    full_requests = Counter(site.requests)
+    site.requests.clear()
+    state = tmp_path / "progress.jsonl"
+    cut = baomi(*common, "--max-pages", "3", "--state", str(state), "-o", str(tmp_path / "cut.json"))
+    assert cut.returncode in (0, 1), cut.stderr       # the takedowns are beyond the cut
+    cut_requests = Counter(site.requests)
+    text = state.read_text(encoding="utf-8")
+    assert info["idn"] not in text and "秘密" not in text and "某市人民政府门户网站" not in text
+    assert len(text.splitlines()) == 1 + 3
+    site.requests.clear()
+    res = baomi(*common, "--resume", "--state", str(state), "-o", str(tmp_path / "resumed.json"))
+    assert res.returncode == 2, res.stderr
+    assert "续查：沿用已检查的 3 项" in res.stderr
+    # only what was left: the three scanned resources are not asked for again (robots.txt is)
+    assert Counter(site.requests) == full_requests - cut_requests + Counter({"/robots.txt": 1})
+    assert "/" not in site.requests and "/files/plan.docx" in site.requests
+
+    def decisions(name: str) -> dict[str, str]:
+        doc = json.loads((tmp_path / name).read_text(encoding="utf-8"))
+        return {e["url"]: (e["decision"], e["action"]) for e in doc["entries"]}
+    assert decisions("resumed.json") == decisions("full.json")
+    assert len(decisions("full.json")) == 5
+    # the progress file now covers the whole run: resuming again fetches no document
+    site.requests.clear()
+    again = baomi(*common, "--resume", "--state", str(state), "-o", str(tmp_path / "again.json"))
+    assert again.returncode == 2, again.stderr
+    assert decisions("again.json") == decisions("full.json")
+    assert not {"/", "/news/2.html", "/files/notice.pdf", "/files/plan.docx"} & set(site.requests)
+    # a progress file of another site is refused
+    bad = baomi("site", "scan", off.url, "--delay", "0", "--light", "--resume", "--state", str(state))
+    assert bad.returncode == 64 and "无法续查" in bad.stderr

@@ -107,7 +107,10 @@ class ProgressWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not resume or not self.path.exists() or self.path.stat().st_size == 0
+        torn = not fresh and not self.path.read_bytes().endswith(b"\n")     # killed mid-line
         self.fh = open(self.path, "w" if fresh else "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        if torn:
+            self.fh.write("\n")
         if fresh:
             self._line({"format": PROGRESS_FORMAT, "start_url": start_url})
 

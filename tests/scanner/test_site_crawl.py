@@ -281,3 +281,24 @@ def test_resume_a_cut_short_run_fetches_only_what_is_left(sites, tmp_path):
     # a progress file of another site is refused
     bad = baomi("site", "scan", off.url, "--delay", "0", "--light", "--resume", "--state", str(state))
     assert bad.returncode == 64 and "无法续查" in bad.stderr
+
+
+def test_progress_file_killed_mid_line_keeps_whole_lines(tmp_path):
+    """A run killed while writing leaves a torn last line: resume ignores it and appends after it."""
+    from types import SimpleNamespace
+    from scanner.site.state import ProgressWriter, load_progress
+    p = tmp_path / "p.jsonl"
+    w = ProgressWriter(p, "http://a.cn/", resume=False)
+    rs = SimpleNamespace(url="http://a.cn/", asked="", kind="page", depth=0, referrer=None, sha256="ab", size=3,
+                         content_type="text/html", report={"decision": "pass"}, links=["http://a.cn/x"], nofollow=False)
+    w(rs)
+    w.close()
+    p.write_text(p.read_text(encoding="utf-8") + '{"url": "http://a.cn/x", "kin', encoding="utf-8")
+    assert sorted(load_progress(p, "http://a.cn/")) == ["http://a.cn/"]
+    w = ProgressWriter(p, "http://a.cn/", resume=True)
+    w(SimpleNamespace(**{**vars(rs), "url": "http://a.cn/y", "links": []}))
+    w.close()
+    done = load_progress(p, "http://a.cn/")
+    assert sorted(done) == ["http://a.cn/", "http://a.cn/y"] and done["http://a.cn/"]["links"] == ["http://a.cn/x"]
+    with pytest.raises(ValueError):
+        load_progress(p, "http://b.cn/")

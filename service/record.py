@@ -12,7 +12,9 @@ from sqlalchemy import select
 from scanner.report.locate import location_zh
 from scanner.taxonomy import SEVERITY_ZH, category_zh, decision_zh, layer_zh
 
-from .models import Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
+from .models import Decision, FindingAllow, FindingRow, ReportRow, Submission, User, Verdict, Version
+from .remembered import LABEL_ZH, SCOPE_ZH
+from .remembered import status as entry_status
 from .reports import finding_detail
 from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
 
@@ -24,13 +26,49 @@ def fmt_ts(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
 
 
+ENTRY_STATUS_ZH = {"revoked": "（该条目现已撤销）", "expired": "（该条目现已过期）"}
+
+
+def scope_zh(scope: str) -> str:
+    """An allowlist entry's scope in Chinese: 全部 / 本申请人（name） / 本网站/渠道（channel）."""
+    kind, _, value = (scope or "everywhere").partition(":")
+    label = SCOPE_ZH.get(kind, "其他")
+    return f"{label}（{value}）" if value else label
+
+
+def _memory(f: FindingRow, v: Verdict | None, entry: FindingAllow | None, name) -> dict:
+    """What the record says about a finding's verdict, in Chinese: a verdict given here, in a batch
+    or carried over from an earlier version (with the original reviewer and time); no verdict needed
+    because an allowlist entry applied (its reason, scope and who) or because it is low/info; or
+    still waiting. -> verdict / reason / by / at cells."""
+    if v is not None:
+        notes = [x for x in ("（批量）" if v.batch else "",
+                             f"沿用第 {v.carried_from_version} 版的结论" if v.carried_from_version else "") if x]
+        return {"verdict": "\n".join([VERDICT_ZH.get(v.verdict, "其他"), *notes]), "reason": v.reason,
+                "by": name(v.user_id), "at": fmt_ts(v.created_at)}
+    if f.allow_entry_id is not None:
+        if entry is None:
+            return {"verdict": "无需结论（白名单已覆盖）", "reason": "白名单条目已不存在", "by": "", "at": ""}
+        reason = (f"白名单理由：{entry.reason}\n适用范围：{scope_zh(entry.scope)}\n"
+                  f"原结论：{LABEL_ZH.get(entry.label, '其他')}{ENTRY_STATUS_ZH.get(entry_status(entry), '')}")
+        return {"verdict": "无需结论（白名单已覆盖）", "reason": reason,
+                "by": name(entry.created_by), "at": fmt_ts(entry.created_at)}
+    if not f.needs_verdict:
+        return {"verdict": "无需结论（提示，不影响结论）", "reason": "", "by": "", "at": ""}
+    return {"verdict": "未审查", "reason": "", "by": "", "at": ""}
+
+
 def _finding_rows(s, report_id: str | None, name) -> list[dict]:
-    """The findings of one version's report with their verdicts, every field in Chinese."""
+    """The findings of one version's report with their verdicts (or why none is needed), every
+    field in Chinese."""
     if not report_id:
         return []
     rows = s.execute(select(FindingRow).where(FindingRow.report_id == report_id).order_by(FindingRow.idx)).scalars().all()
     verdicts = {v.finding_id: v for v in s.execute(select(Verdict).where(
         Verdict.finding_id.in_([r.id for r in rows]))).scalars()} if rows else {}
+    entry_ids = {r.allow_entry_id for r in rows if r.allow_entry_id is not None}
+    entries = {e.id: e for e in s.execute(select(FindingAllow).where(
+        FindingAllow.id.in_(entry_ids))).scalars()} if entry_ids else {}
     out = []
     for i, r in enumerate(rows, 1):
         v = verdicts.get(r.id)
@@ -41,9 +79,7 @@ def _finding_rows(s, report_id: str | None, name) -> list[dict]:
                     "layer": r.layer, "layer_zh": layer_zh(r.layer),
                     "location": location_zh(loc, r.layer, with_layer=True) if loc else layer_zh(r.layer),
                     "explanation": detail.get("explanation", ""), "fingerprint": r.fingerprint[:12],
-                    "verdict": VERDICT_ZH.get(v.verdict, "") if v else "未审查",
-                    "reason": v.reason if v else "", "by": name(v.user_id) if v else "",
-                    "at": fmt_ts(v.created_at) if v else ""})
+                    **_memory(r, v, entries.get(r.allow_entry_id) if r.allow_entry_id is not None else None, name)})
     return out
 
 

@@ -148,3 +148,105 @@ def test_record_docx_opens_in_libreoffice(flow, tmp_path):
                    timeout=180)
     text, _tables = _pdf_text((tmp_path / "record.pdf").read_bytes())
     _check(text, flow)
+
+
+# -- review memory in the record (issue 16): carried, batch, allowlisted and low/info findings ---------
+M1, M2, LANDLINE = "13812345678", "13987654321", "010-65123456"
+
+
+@pytest.fixture(scope="module")
+def memory_flow(tmp_path_factory):
+    """rita promotes an accepted-risk verdict on alice's consultation number (scope: this submitter);
+    alice's next submission has it (allowlisted), an ID number (confirmed), a contact mobile (a batch
+    verdict) and a landline (low: no verdict needed); v2 keeps the numbers: the mobile's verdict is
+    carried over from v1, the consultation number is allowlisted again."""
+    with running_service(tmp_path_factory.mktemp("record-memory")) as svc:
+        svc.user("alice", "author")
+        svc.user("rita", "reviewer")
+        svc.user("apollo", "approver")
+        author, reviewer, approver = svc.login("alice"), svc.login("rita"), svc.login("apollo")
+        r = author.post("/api/v1/submissions", json={"text": f"活动咨询电话{M2}。", "title": "咨询", "channel": "单位门户网站"})
+        first = wait_submission(author, r.json()["id"])
+        f = next(f for f in first["report"]["findings"] if f["category"] == "pii.phone")
+        assert reviewer.put(f"/api/v1/submissions/{first['id']}/findings/{f['id']}/verdict", json={
+            "verdict": "accepted_risk", "reason": "咨询电话可公开"}).status_code == 200
+        assert reviewer.post(f"/api/v1/submissions/{first['id']}/findings/{f['id']}/allowlist", json={
+            "scope": "submitter", "reason": "单位公开的咨询电话"}).status_code == 201
+        idn = valid_id_number()
+        v1 = (f"关于开展社区志愿服务活动的通知\n联系人张某，身份证号{idn}，手机{M1}。\n"
+              f"咨询电话{M2}。办公电话：{LANDLINE}。")
+        v2 = f"关于开展社区志愿服务活动的通知\n请有意参加的同志于本周五前报名，手机{M1}。\n咨询电话{M2}。办公电话：{LANDLINE}。"
+        r = author.post("/api/v1/submissions", json={"text": v1, "title": "社区志愿服务活动通知", "channel": "单位门户网站"})
+        sid = r.json()["id"]
+        sub = wait_submission(author, sid)
+        fs = sub["report"]["findings"]
+        assert any(f["state"] == "allowlisted" for f in fs) and any(f["state"] == "not_needed" for f in fs)
+        for f in fs:
+            if f["category"] == "pii.id_card":
+                assert reviewer.put(f"/api/v1/submissions/{sid}/findings/{f['id']}/verdict", json={
+                    "verdict": "confirmed", "reason": "须删除身份证号"}).status_code == 200
+        r = reviewer.post(f"/api/v1/submissions/{sid}/verdicts", json={
+            "filter": {"category": "pii.phone", "text": M1[-4:]}, "verdict": "accepted_risk", "reason": "活动联系人本人同意公开"})
+        assert r.status_code == 200 and r.json()["count"] == 1, r.text
+        assert reviewer.post(f"/api/v1/submissions/{sid}/review", json={
+            "decision": "request_changes", "reason": "请删除身份证号"}).status_code == 200
+        assert author.post(f"/api/v1/submissions/{sid}/versions", json={"text": v2, "note": "已删除"}).status_code == 202
+        sub = wait_submission(author, sid)
+        states = sorted(f["state"] for f in sub["report"]["findings"])
+        assert sub["current_version"] == 2 and {"carried", "allowlisted", "not_needed"} <= set(states), states
+        assert reviewer.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve", "reason": "审查通过"}).status_code == 200
+        assert approver.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve", "reason": "批准发布"}).status_code == 200
+        yield {"idn": idn, "pdf": reviewer.get(f"/api/v1/submissions/{sid}/record.pdf"),
+               "docx": author.get(f"/api/v1/submissions/{sid}/record.docx"),
+               "html": reviewer.get(f"/api/v1/submissions/{sid}/record.html")}
+
+
+def _flat(x: str) -> str:
+    return re.sub(r"\s+", "", x)
+
+
+def _check_memory(text: str, rows: list[list[str]], flow: dict) -> None:
+    """`rows`: the findings tables' rows (8 cells) of both versions, whitespace removed."""
+    t = _flat(text)
+    for s in ("沿用第1版的结论", "（批量）", "无需结论（白名单已覆盖）", "白名单理由：单位公开的咨询电话",
+              "适用范围：本申请人（alice）", "无需结论（提示，不影响结论）", "活动联系人本人同意公开"):
+        assert s in t, s
+    for secret in (flow["idn"], M1, M2, LANDLINE, _flat(LANDLINE)):
+        assert secret not in t
+    assert not CODE.search(text), CODE.search(text).group(0)
+    carried = [r for r in rows if "沿用第1版的结论" in r[5]]
+    assert len(carried) == 1 and "接受风险" in carried[0][5] and "（批量）" in carried[0][5]
+    assert carried[0][6] == "活动联系人本人同意公开" and carried[0][7].startswith("rita")   # the original reviewer, time
+    allowed = [r for r in rows if r[5] == "无需结论（白名单已覆盖）"]
+    assert len(allowed) == 2                                    # the consultation number in v1 and in v2
+    assert all("单位公开的咨询电话" in r[6] and "本申请人（alice）" in r[6] and r[7].startswith("rita") for r in allowed)
+    low = [r for r in rows if r[5] == "无需结论（提示，不影响结论）"]
+    assert len(low) == 2 and all(r[2] in ("低", "提示") for r in low), low
+    assert not [r for r in rows if r[5] == "未审查"]           # nothing waits: the record was approved
+
+
+def test_record_docx_shows_carried_batch_allowlisted_and_low_findings(memory_flow):
+    r = memory_flow["docx"]
+    assert r.status_code == 200
+    text, tables = _docx_text(r.content)
+    rows = [[_flat(c.text) for c in row.cells] for t in tables if t.rows[0].cells[0].text == "序号" for row in t.rows[1:]]
+    _check_memory(text, rows, memory_flow)
+
+
+def test_record_pdf_shows_carried_batch_allowlisted_and_low_findings(memory_flow):
+    r = memory_flow["pdf"]
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    text, tables = _pdf_text(r.content)
+    rows = [[_flat(c) for c in row] for t in tables for row in t if row and row[0].isdigit() and len(row) == 8]
+    _check_memory(text, rows, memory_flow)
+
+
+def test_record_html_shows_the_same_memory_states(memory_flow):
+    import html as htmllib
+    r = memory_flow["html"]
+    assert r.status_code == 200
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "\n", r.text.split("</style>", 1)[1]))
+    for s in ("沿用第 1 版的结论", "无需结论（白名单已覆盖）", "白名单理由：单位公开的咨询电话", "适用范围：本申请人（alice）",
+              "无需结论（提示，不影响结论）"):
+        assert s in text, s
+    assert M1 not in text and M2 not in text and not CODE.search(text)

@@ -16,19 +16,12 @@ from service import site as site_mod
 from service.models import AuditEntry, SiteRun, SiteTarget
 from support.egress import outbound, strace_cmd
 from support.server import Server
-from support.service_helpers import BACKENDS, running_service
+from support.service_helpers import BACKENDS, running_service, wait_until_finished
 from support.site import LoopbackSite, change_news2, inspection_site
 
 
 def wait_run(c, run_id: str, timeout: float = 180.0) -> dict:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        r = c.get(f"/api/v1/site/runs/{run_id}")
-        assert r.status_code == 200, r.text
-        if r.json()["status"] in ("done", "failed"):
-            return r.json()
-        time.sleep(0.2)
-    raise AssertionError("site run did not finish in time")
+    return wait_until_finished(c, f"/api/v1/site/runs/{run_id}", timeout, every=0.2)
 
 
 @pytest.fixture(params=BACKENDS)

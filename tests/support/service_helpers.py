@@ -142,12 +142,17 @@ def wait_submission(client, sub_id: str, timeout: float = 60.0) -> dict:
     raise AssertionError("scan did not finish in time")
 
 
-def wait_job(client, job_id: str, timeout: float = 60.0) -> dict:
+def wait_until_finished(client, url: str, timeout: float = 60.0, every: float = 0.1) -> dict:
+    """GET `url` until its `status` is done or failed; the last body."""
     t0 = time.time()
     while time.time() - t0 < timeout:
-        r = client.get(f"/api/v1/jobs/{job_id}")
+        r = client.get(url)
         assert r.status_code == 200, r.text
         if r.json()["status"] in ("done", "failed"):
             return r.json()
-        time.sleep(0.1)
-    raise AssertionError("job did not finish in time")
+        time.sleep(every)
+    raise AssertionError(f"{url} did not finish in time")
+
+
+def wait_job(client, job_id: str, timeout: float = 60.0) -> dict:
+    return wait_until_finished(client, f"/api/v1/jobs/{job_id}", timeout)

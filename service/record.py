@@ -16,7 +16,7 @@ from .models import Decision, FindingAllow, FindingRow, ReportRow, Submission, U
 from .remembered import LABEL_ZH, SCOPE_ZH
 from .remembered import status as entry_status
 from .reports import finding_detail
-from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
+from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH, carried_zh
 
 
 def fmt_ts(ts: float | None) -> str:
@@ -43,7 +43,7 @@ def _memory(f: FindingRow, v: Verdict | None, entry: FindingAllow | None, name) 
     still waiting. -> verdict / reason / by / at cells."""
     if v is not None:
         notes = [x for x in ("（批量）" if v.batch else "",
-                             f"沿用第 {v.carried_from_version} 版的结论" if v.carried_from_version else "") if x]
+                             carried_zh(v.carried_from_version) if v.carried_from_version else "") if x]
         return {"verdict": "\n".join([VERDICT_ZH.get(v.verdict, "其他"), *notes]), "reason": v.reason,
                 "by": name(v.user_id), "at": fmt_ts(v.created_at)}
     if f.allow_entry_id is not None:

@@ -39,6 +39,7 @@ class FindingOut(BaseModel):
     verdict: dict[str, Any] | None = Field(None, description="审查结论（verdict, reason, user_id, created_at, "
                                                              "carried_from_version 沿用自第几版, batch 批量）/ reviewer verdict")
     state: str | None = Field(None, description="open 待审 / judged / carried 沿用 / not_needed 提示 / allowlisted 白名单")
+    state_label: str | None = Field(None, description="审查状态中文名（沿用的结论注明第几版）/ the state in Chinese")
 
 
 class ScanErrorOut(BaseModel):

@@ -13,6 +13,8 @@ from scanner.report.locate import location_zh
 from scanner.taxonomy import SEVERITY_ZH, category_zh, decision_zh, layer_zh
 
 from .models import Decision, FindingAllow, FindingRow, ReportRow, Submission, User, Verdict, Version
+from .clock import beijing
+from .recordno import record_number
 from .remembered import LABEL_ZH, SCOPE_ZH
 from .remembered import status as entry_status
 from .reports import finding_detail
@@ -23,7 +25,7 @@ def fmt_ts(ts: float | None) -> str:
     """A timestamp as people in China read it (UTC+8, to the minute); "" for none."""
     if not ts:
         return ""
-    return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return beijing(ts).strftime("%Y-%m-%d %H:%M")
 
 
 ENTRY_STATUS_ZH = {"revoked": "（该条目现已撤销）", "expired": "（该条目现已过期）"}
@@ -112,11 +114,6 @@ def collect(s, sub: Submission) -> dict:
             "reviewer": name(sub.reviewer_id) if sub.reviewer_id else "", "approver": name(sub.approver_id) if sub.approver_id else "",
             "created": fmt_ts(sub.created_at), "published": fmt_ts(sub.published_at), "versions": versions, "cur": cur,
             "findings": findings, "decisions": decisions, "generated": fmt_ts(dt.datetime.now().timestamp())}
-
-
-def record_number(sub: Submission) -> str:
-    """The 一事一审 number printed on the record: the submission's id (one record per item)."""
-    return sub.id
 
 
 # -- the record's content, once: a list of blocks that HTML, PDF and docx each render -------------

@@ -96,6 +96,7 @@ class OwnerOut(BaseModel):
 
 class SubmissionOut(BaseModel):
     id: str
+    record_no: str = Field(description="一事一审编号，如 保审〔2026〕17号（创建时确定，不再改变）/ record number")
     title: str = Field(description="信息名称 / title")
     purpose: str = Field(description="发布目的 / purpose")
     channel: str = Field(description="拟发布渠道 / intended channel")

@@ -32,7 +32,7 @@ from sqlalchemy.orm import object_session
 
 from scanner.model import Finding
 
-from . import audit
+from . import audit, recordno
 from .errors import APIError, err
 from .faults import fault
 from .intake import Draft
@@ -308,7 +308,7 @@ def submission_summary(s, sub: Submission) -> dict:
     ver = current_version(s, sub)
     rep = s.get(ReportRow, ver.report_id) if ver.report_id else None
     owner = s.get(User, sub.owner_id)
-    return {"id": sub.id, "title": sub.title, "purpose": sub.purpose, "channel": sub.channel,
+    return {"id": sub.id, "record_no": recordno.record_number(sub), "title": sub.title, "purpose": sub.purpose, "channel": sub.channel,
             "scope": sub.scope, "summary": sub.summary, "status": sub.status,
             "status_label": STATUS_ZH.get(sub.status, sub.status), "current_version": sub.current_version,
             "owner": {"id": owner.id, "username": owner.username, "display_name": owner.display_name},
@@ -458,6 +458,8 @@ def store_version(st: ServiceState, p: Principal, d: Draft, sub_id: str | None, 
                 sub = Submission(id=str(uuid.uuid4()), owner_id=p.user_id, status=transition("submit").to,
                                  current_version=1, idempotency_key=idem_key,
                                  **{k: meta.get(k, "") for k in FIELDS})
+                sub.created_at = now()
+                recordno.assign(s, sub, st.settings.record_prefix)
                 s.add(sub)
                 s.flush()
                 before, number, action = None, 1, "submission.created"

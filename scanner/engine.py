@@ -69,6 +69,12 @@ class Scanner:
         self.ruleset_hash = hashlib.sha256(
             (self.ruleset.hash + self.policy.source_hash + self.postprocess.harm.source_hash).encode()).hexdigest()[:16]
 
+    def warm(self) -> Scanner:
+        """Load what the detectors load lazily (see Detector.warm); before forking workers."""
+        for det in self.detectors:
+            det.warm()
+        return self
+
     # -- entry points ---------------------------------------------------------------------------
     def scan_text(self, text: str, source: str = "<text>") -> Report:
         from .extract.txt import add_lines

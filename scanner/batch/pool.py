@@ -166,10 +166,11 @@ def _mp_context():
 def _prebuild(light: bool, names_report: str | None) -> None:
     """Build the scanner (imports, rules, automata, models) once in this process before the pool
     forks: every worker, and every pool rebuilt after a crash, inherits it instead of building its
-    own (~1-2 s of CPU per worker, the whole cost of a small batch). A failure here is left to
+    own (~1-2 s of CPU per worker, the whole cost of a small batch), with what the detectors load
+    on first use (Scanner.warm: the segmenter of the explanations, ~1 s). A failure here is left to
     the workers, whose scans then fail closed."""
     try:
-        get_scanner(light, names_report=names_report)
+        get_scanner(light, names_report=names_report).warm()
     except Exception:
         pass
 

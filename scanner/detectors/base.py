@@ -156,6 +156,11 @@ class Detector(ABC):
         """The detector for this configuration, or None when it does not run (e.g. names_scope=off)."""
         return cls()
 
+    def warm(self) -> None:
+        """Load what the detector would otherwise load on first use (tables, a segmenter), so that
+        processes forked from this one inherit it (scanner.batch) instead of each loading it."""
+        return None
+
     @abstractmethod
     def detect(self, ctx: ScanContext) -> Iterable[Finding]:
         """Findings in the document (offsets into each segment's original text)."""

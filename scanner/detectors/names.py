@@ -157,6 +157,9 @@ class NamesDetector(Detector):
         self.model_version = (self.model.version + ("" if scope == "all" else "-" + scope)
                               + "@" + short_hash(MODEL_FILE, directory))
 
+    def warm(self) -> None:
+        self.model.spans_many(["王建国住人民路1号。"])      # dense tables and lattice hash tables
+
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         if not text.strip():
             return []

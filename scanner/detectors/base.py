@@ -165,6 +165,11 @@ class Detector(ABC):
     def detect(self, ctx: ScanContext) -> Iterable[Finding]:
         """Findings in the document (offsets into each segment's original text)."""
 
+    def detect_many(self, ctxs: list[ScanContext]) -> list[list[Finding]]:
+        """detect of each document (Scanner.scan_documents); a detector whose fixed cost per call
+        is high overrides it to work on all the documents at once, with the same findings."""
+        return [list(self.detect(ctx)) for ctx in ctxs]
+
 
 def make_finding(seg: Segment, norm: NormalizedText, i: int, j: int, *, category: str, rule_id: str,
                  severity: str, confidence: float, explanation: str, suggestion: str = "",

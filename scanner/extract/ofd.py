@@ -60,7 +60,7 @@ def _texts(root, units: dict | None = None, depth: int = 0) -> list[str]:
 
 RENDER_DPI = 200
 MIN_PAGE_TEXT = 10          # as for PDF pages: fewer usable characters and the page is rendered
-SEAL_PICTURES = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"))
+SEAL_PICTURES = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"GIF8", ".gif"), (b"PK\x03\x04", ".ofd"))
 DRAWN_OBJECTS = ("PathObject", "TextObject", "ImageObject", "CompositeObject", "PageBlock")
 
 
@@ -136,7 +136,10 @@ def _seals(zf, names, doc: Document) -> int:
             ocr.unread(doc, ("image", name), "extract.image_unreadable", "seal picture not found")
             continue
         off, ext = min(at)
-        read_embedded(data[off:], name + ext, doc, member=name)
+        if ext == ".ofd":       # a vector seal: an OFD of its own, rendered and read like any OFD
+            extract_nested(data[off:], name + ext, doc, member=name, kind="seal")
+        else:
+            read_embedded(data[off:], name + ext, doc, member=name)
     return len(seals)
 
 
@@ -266,7 +269,18 @@ def _index(zf, names, part: str, kind: str, doc: Document) -> None:
         sub = _find(names, base, loc)
         if not sub:
             continue
-        sroot = parse_xml(read_member(zf, sub))
+        raw = read_member(zf, sub)
+        try:
+            sroot = parse_xml(raw)
+        except E.ExtractionFailed as exc:
+            if kind != "CustomTags" or exc.error.code != "extract.corrupt":
+                raise
+            # a malformed custom tag part (not shown on any page; ofdrw writes `<:params>`): its
+            # characters are read as text, tags stripped, so nothing in it goes unscanned
+            text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", raw.decode("utf-8", "replace"))).strip()
+            if text:
+                doc.add("metadata", text[:4000], field="custom_tag", part=sub, kind="malformed_xml")
+            continue
         if kind == "Annotations":
             for an in (a for a in sroot.iter() if local(a.tag) == "Annot"):
                 remark = " ".join((r.text or "").strip() for r in an.iter() if local(r.tag) == "Remark")

@@ -219,3 +219,15 @@ def test_status_words_of_a_draft_still_decide(full, text):
     rep = full.scan_document(lines_doc(text, layer="body"))
     assert _worst_of(rep, NORMATIVE) == "medium"
     assert rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["boilerplate"]["lowered"])
+def test_fixed_notes_of_an_e_invoice_format_are_low(full, text):
+    rep = full.scan_document(lines_doc(text, layer="body"))
+    assert worst(rep, "passage.") == "low" and rep.decision == "pass"
+
+
+@pytest.mark.parametrize("text", HARM["boilerplate"]["kept"])
+def test_a_passage_saying_more_than_the_note_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text, layer="body"))
+    assert worst(rep, "passage.") == "medium" and rep.decision == "review"

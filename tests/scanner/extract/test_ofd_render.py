@@ -181,3 +181,39 @@ def test_real_ofd_text_inside_composite_units_is_read():
     doc = extract_bytes(_real("ofdrw-converter/src/test/resources/y.ofd").read_bytes(), "y.ofd", ocr=NO_OCR)
     pages = {s.locator.get("page") for s in doc.segments if s.layer == "body"}
     assert pages == {1, 2, 3} and any("数字档案室" in s.text for s in doc.segments if s.layer == "body")
+
+
+def test_a_malformed_custom_tag_part_is_read_as_text_not_skipped():
+    """ofdrw writes custom tags as `<:params>` (not well-formed): the part's characters are still
+    scanned (here an ID number in it is found), a malformed page is still corrupt."""
+    def build(tag: bytes, page_ok: bool = True) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("OFD.xml", f'<ofd:OFD {NS}><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>'
+                        f'</ofd:DocBody></ofd:OFD>')
+            zf.writestr("Doc_0/Document.xml", f'<ofd:Document {NS}><ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/P0.xml"/>'
+                        f'</ofd:Pages><ofd:CustomTags>Tags/CustomTags.xml</ofd:CustomTags></ofd:Document>')
+            page = (f'<ofd:Page {NS}><ofd:Content><ofd:Layer><ofd:TextObject ID="2"><ofd:TextCode>建设项目用地预审'
+                    f'与选址意见书</ofd:TextCode></ofd:TextObject></ofd:Layer></ofd:Content></ofd:Page>')
+            zf.writestr("Doc_0/Pages/P0.xml", page if page_ok else page[:-12])
+            zf.writestr("Doc_0/Tags/CustomTags.xml", f'<ofd:CustomTags {NS}><ofd:CustomTag><ofd:FileLoc>Tag.xml'
+                        f'</ofd:FileLoc></ofd:CustomTag></ofd:CustomTags>')
+            zf.writestr("Doc_0/Tags/Tag.xml", tag)
+        return buf.getvalue()
+    tag = b'<?xml version="1.0" encoding="UTF-8"?>\n<:params><id>330106197904082160</id></:params>'
+    doc = extract_bytes(build(tag), "tags.ofd", ocr=NO_OCR)
+    assert doc.errors == []
+    assert any("330106197904082160" in s.text for s in doc.segments if s.layer == "metadata")
+    from scanner import get_scanner
+    rep = get_scanner(light=True).scan_bytes(build(tag), "tags.ofd")
+    assert "pii.id_card" in {f.category for f in rep.findings} and rep.decision != "pass"
+    bad = extract_bytes(build(tag, page_ok=False), "bad.ofd", ocr=NO_OCR)
+    assert [e.code for e in bad.errors] == ["extract.corrupt"]
+
+
+def test_real_ofd_vector_seal_is_read():
+    """ofdrw's draw_param_ref.ofd is signed with a seal whose picture is an OFD of its own (in Seal.esl)."""
+    doc = extract_bytes(_real("ofdrw-converter/src/test/resources/draw_param_ref.ofd").read_bytes(), "d.ofd",
+                        ocr=NO_OCR)
+    seal = "".join(s.text for s in doc.segments if s.locator.get("kind") == "seal" and s.layer == "body")
+    assert "监制" in seal and not [e for e in doc.errors if e.code == "extract.image_unreadable"]

@@ -169,7 +169,8 @@ class Scanner:
                         findings=findings, errors=errors, scanner_version=__version__,
                         ruleset_hash=self.ruleset_hash, model_version=self.model_version,
                         timings_ms=timings, media_type=doc.media_type, segments=doc.segments,
-                        fingerprint_key_id=self.fingerprint_key_id)
+                        fingerprint_key_id=self.fingerprint_key_id,
+                        notes=[ScanError.from_dict(n) for n in doc.meta.get("notes", [])])
         try:
             if self.allowlist is not None:
                 apply_allowlist(report, self.allowlist, self.scope)

@@ -10,6 +10,7 @@ import json
 import os
 import uuid
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 from sqlalchemy import insert
 
@@ -21,6 +22,18 @@ from .state import ServiceState
 
 
 def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportRow:
+    return insert_report(s, prepare_report(st, report, created_by))
+
+
+@dataclass
+class PreparedReport:
+    """A report's rows, serialised and encrypted (prepare_report) before any transaction: the
+    writer lock is held only for the INSERTs (insert_report)."""
+    row: ReportRow
+    findings: list[dict]
+
+
+def prepare_report(st: ServiceState, report, created_by: int | None) -> PreparedReport:
     rid = str(uuid.uuid4())
     full = report.to_dict(with_segments=True)
     row = ReportRow(id=rid, sha256=report.sha256 or "", source=report.source[:255],
@@ -32,8 +45,6 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
                     body_enc=st.cipher.encrypt(json.dumps(full, ensure_ascii=False).encode("utf-8"),
                                                aad=rid.encode()),
                     created_by=created_by)
-    s.add(row)
-    s.flush()
     rows = []
     for i, f in enumerate(report.findings):
         # explanation, suggestion and location can quote the matched text: encrypted, never plain
@@ -46,9 +57,15 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
                          group_id=(f.group or "")[:24], needs_verdict=bool(f.needs_verdict),
                          allow_entry_id=_entry_id(f.allowlisted),
                          detail_enc=st.cipher.encrypt(detail, aad=_detail_aad(rid, i))))
-    if rows:      # one multi-row INSERT (a 5,000-character draft has ~50 findings): no ORM object each
-        s.execute(insert(FindingRow), rows)
-    return row
+    return PreparedReport(row, rows)
+
+
+def insert_report(s, prep: PreparedReport) -> ReportRow:
+    s.add(prep.row)
+    s.flush()
+    if prep.findings:      # one multi-row INSERT (a 5,000-character draft has ~50 findings): no ORM object each
+        s.execute(insert(FindingRow), prep.findings)
+    return prep.row
 
 
 def _entry_id(allowlisted: dict | None) -> int | None:

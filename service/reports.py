@@ -19,6 +19,7 @@ from scanner.model import Report, ScanError
 
 from .models import FindingRow, ReportRow
 from .state import ServiceState
+from .storage import tmp_name
 
 
 def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportRow:
@@ -153,7 +154,7 @@ def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = 
     if not needs_isolation(data, st.isolation):
         with st.scan_slots if sync else nullcontext():
             return sc.scan_bytes(data, source=filename, isolated=False, progress=progress)
-    work = st.blobs.tmp / f"{uuid.uuid4()}.work"
+    work = st.blobs.tmp / tmp_name(str(uuid.uuid4()), "work")
     fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # the newest migration in service/migrations/versions (tests/service/test_storage.py checks it)
-HEAD_REVISION = "0006_review"
+HEAD_REVISION = "0007_record_no"
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:

@@ -96,9 +96,19 @@ class Submission(Base):
     published_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     published_url: Mapped[str] = mapped_column(SafeText, default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # the 一事一审 number printed on the record (service/recordno.py): fixed when the submission is made
+    record_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
-    __table_args__ = (UniqueConstraint("owner_id", "idempotency_key", name="uq_submission_idem"),)
+    __table_args__ = (UniqueConstraint("owner_id", "idempotency_key", name="uq_submission_idem"),
+                      UniqueConstraint("record_no", name="uq_submissions_record_no"))
+
+
+class RecordCounter(Base):
+    """The last 一事一审 sequence number given out in a year (service/recordno.py)."""
+    __tablename__ = "record_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Version(Base):

@@ -13,17 +13,19 @@ from scanner.report.locate import location_zh
 from scanner.taxonomy import SEVERITY_ZH, category_zh, decision_zh, layer_zh
 
 from .models import Decision, FindingAllow, FindingRow, ReportRow, Submission, User, Verdict, Version
+from .clock import beijing
+from .recordno import record_number
 from .remembered import LABEL_ZH, SCOPE_ZH
 from .remembered import status as entry_status
 from .reports import finding_detail
-from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH
+from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH, carried_zh
 
 
 def fmt_ts(ts: float | None) -> str:
     """A timestamp as people in China read it (UTC+8, to the minute); "" for none."""
     if not ts:
         return ""
-    return dt.datetime.fromtimestamp(ts, dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return beijing(ts).strftime("%Y-%m-%d %H:%M")
 
 
 ENTRY_STATUS_ZH = {"revoked": "（该条目现已撤销）", "expired": "（该条目现已过期）"}
@@ -43,7 +45,7 @@ def _memory(f: FindingRow, v: Verdict | None, entry: FindingAllow | None, name) 
     still waiting. -> verdict / reason / by / at cells."""
     if v is not None:
         notes = [x for x in ("（批量）" if v.batch else "",
-                             f"沿用第 {v.carried_from_version} 版的结论" if v.carried_from_version else "") if x]
+                             carried_zh(v.carried_from_version) if v.carried_from_version else "") if x]
         return {"verdict": "\n".join([VERDICT_ZH.get(v.verdict, "其他"), *notes]), "reason": v.reason,
                 "by": name(v.user_id), "at": fmt_ts(v.created_at)}
     if f.allow_entry_id is not None:
@@ -112,11 +114,6 @@ def collect(s, sub: Submission) -> dict:
             "reviewer": name(sub.reviewer_id) if sub.reviewer_id else "", "approver": name(sub.approver_id) if sub.approver_id else "",
             "created": fmt_ts(sub.created_at), "published": fmt_ts(sub.published_at), "versions": versions, "cur": cur,
             "findings": findings, "decisions": decisions, "generated": fmt_ts(dt.datetime.now().timestamp())}
-
-
-def record_number(sub: Submission) -> str:
-    """The 一事一审 number printed on the record: the submission's id (one record per item)."""
-    return sub.id
 
 
 # -- the record's content, once: a list of blocks that HTML, PDF and docx each render -------------

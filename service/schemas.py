@@ -39,6 +39,7 @@ class FindingOut(BaseModel):
     verdict: dict[str, Any] | None = Field(None, description="审查结论（verdict, reason, user_id, created_at, "
                                                              "carried_from_version 沿用自第几版, batch 批量）/ reviewer verdict")
     state: str | None = Field(None, description="open 待审 / judged / carried 沿用 / not_needed 提示 / allowlisted 白名单")
+    state_label: str | None = Field(None, description="审查状态中文名（沿用的结论注明第几版）/ the state in Chinese")
 
 
 class ScanErrorOut(BaseModel):
@@ -95,6 +96,7 @@ class OwnerOut(BaseModel):
 
 class SubmissionOut(BaseModel):
     id: str
+    record_no: str = Field(description="一事一审编号，如 保审〔2026〕17号（创建时确定，不再改变）/ record number")
     title: str = Field(description="信息名称 / title")
     purpose: str = Field(description="发布目的 / purpose")
     channel: str = Field(description="拟发布渠道 / intended channel")

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BAOMI_", extra="ignore")
 
     data_dir: Path = Path("var")
+    # the 一事一审 number of a new submission: {prefix}〔{year}〕{seq}号 (service/recordno.py); numbers
+    # already given out never change
+    record_prefix: str = "保审"
     # SQLAlchemy URL; empty -> SQLite file in data_dir. postgresql://... is mapped to psycopg 3.
     db_url: str = ""
     host: str = "127.0.0.1"

@@ -8,34 +8,22 @@ dropped; a line break in a text becomes w:br."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
-import zipfile
-from xml.sax.saxutils import escape
+
+from scanner.report.ooxmlwrite import (OFFICE_REL, PACKAGE_REL, XML_DECL, content_types, package_bytes,
+                                       relationships, xml_escape, xml_text)
 
 TWIP_PER_MM = 56.6929
 FONT = "宋体"
-_BAD_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-_CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
-<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
-<Default Extension="xml" ContentType="application/xml"/>
-<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>
-<Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/>
-<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>
-</Types>"""
-_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>
-<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/>
-</Relationships>"""
-_DOC_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>
-</Relationships>"""
+_CONTENT_TYPES = content_types({
+    "/word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "/word/styles.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml",
+    "/docProps/core.xml": "application/vnd.openxmlformats-package.core-properties+xml"})
+_RELS = relationships([("rId1", OFFICE_REL + "officeDocument", "word/document.xml"),
+                       ("rId2", PACKAGE_REL + "metadata/core-properties", "docProps/core.xml")])
+_DOC_RELS = relationships([("rId1", OFFICE_REL + "styles", "styles.xml")])
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+_STYLES = XML_DECL + f"""
 <w:styles xmlns:w="{_W}"><w:docDefaults><w:rPrDefault><w:rPr>
 <w:rFonts w:ascii="{FONT}" w:hAnsi="{FONT}" w:eastAsia="{FONT}" w:cs="{FONT}"/><w:sz w:val="21"/><w:szCs w:val="21"/>
 <w:lang w:val="zh-CN" w:eastAsia="zh-CN"/></w:rPr></w:rPrDefault>
@@ -46,18 +34,14 @@ _STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </w:styles>"""
 
 
-def _text(s) -> str:
-    return _BAD_XML.sub("", str(s if s is not None else ""))
-
-
 def _runs(text: str, size: float, bold: bool) -> str:
     rpr = (f"<w:rPr>{'<w:b/>' if bold else ''}<w:sz w:val=\"{round(size * 2)}\"/>"
            f"<w:szCs w:val=\"{round(size * 2)}\"/></w:rPr>")
     parts = []
-    for i, line in enumerate(_text(text).split("\n")):
+    for i, line in enumerate(xml_text(text).split("\n")):
         if i:
             parts.append("<w:br/>")
-        parts.append(f'<w:t xml:space="preserve">{escape(line)}</w:t>')
+        parts.append(f'<w:t xml:space="preserve">{xml_escape(line)}</w:t>')
     return f"<w:r>{rpr}{''.join(parts)}</w:r>"
 
 
@@ -118,21 +102,15 @@ class Docx:
         m = self.margin
         sect = (f'<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="{m}" w:right="{m}" w:bottom="{m}" '
                 f'w:left="{m}" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr>')
-        doc = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{_W}"><w:body>'
+        doc = (XML_DECL + f'\n<w:document xmlns:w="{_W}"><w:body>'
                + "".join(self.body) + sect + "</w:body></w:document>")
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        core = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
+        core = (XML_DECL + '\n<cp:coreProperties '
                 'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
                 'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-                f"<dc:title>{escape(_text(self.title))}</dc:title><dc:creator>保密审查系统</dc:creator>"
+                f"<dc:title>{xml_escape(self.title)}</dc:title><dc:creator>保密审查系统</dc:creator>"
                 f'<dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created></cp:coreProperties>')
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("[Content_Types].xml", _CONTENT_TYPES)
-            z.writestr("_rels/.rels", _RELS)
-            z.writestr("word/_rels/document.xml.rels", _DOC_RELS)
-            z.writestr("word/document.xml", doc)
-            z.writestr("word/styles.xml", _STYLES)
-            z.writestr("docProps/core.xml", core)
-        return buf.getvalue()
+        return package_bytes({"[Content_Types].xml": _CONTENT_TYPES, "_rels/.rels": _RELS,
+                              "word/_rels/document.xml.rels": _DOC_RELS, "word/document.xml": doc,
+                              "word/styles.xml": _STYLES, "docProps/core.xml": core})

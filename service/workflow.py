@@ -32,7 +32,7 @@ from sqlalchemy.orm import object_session
 
 from scanner.model import Finding
 
-from . import audit
+from . import audit, recordno
 from .errors import APIError, err
 from .faults import fault
 from .intake import Draft
@@ -308,7 +308,7 @@ def submission_summary(s, sub: Submission) -> dict:
     ver = current_version(s, sub)
     rep = s.get(ReportRow, ver.report_id) if ver.report_id else None
     owner = s.get(User, sub.owner_id)
-    return {"id": sub.id, "title": sub.title, "purpose": sub.purpose, "channel": sub.channel,
+    return {"id": sub.id, "record_no": recordno.record_number(sub), "title": sub.title, "purpose": sub.purpose, "channel": sub.channel,
             "scope": sub.scope, "summary": sub.summary, "status": sub.status,
             "status_label": STATUS_ZH.get(sub.status, sub.status), "current_version": sub.current_version,
             "owner": {"id": owner.id, "username": owner.username, "display_name": owner.display_name},
@@ -343,6 +343,7 @@ def _finding_dicts(s, st: ServiceState, ver: Version, with_segments: bool) -> tu
                          "created_at": v.created_at, "carried_from_version": v.carried_from_version,
                          "batch": bool(v.batch)} if v else None)
         f["state"] = finding_state(f)
+        f["state_label"] = state_label(f)
         out.append(f)
     rep["findings"] = out
     return rep, out
@@ -457,6 +458,8 @@ def store_version(st: ServiceState, p: Principal, d: Draft, sub_id: str | None, 
                 sub = Submission(id=str(uuid.uuid4()), owner_id=p.user_id, status=transition("submit").to,
                                  current_version=1, idempotency_key=idem_key,
                                  **{k: meta.get(k, "") for k in FIELDS})
+                sub.created_at = now()
+                recordno.assign(s, sub, st.settings.record_prefix)
                 s.add(sub)
                 s.flush()
                 before, number, action = None, 1, "submission.created"
@@ -573,7 +576,15 @@ def _set_verdicts(s, sub: Submission, p: Principal, rows, verdict: str, reason: 
 
 # the verdict states a finding can be in (the review page's filter, the API's `state`)
 FINDING_STATES = ("open", "judged", "carried", "not_needed", "allowlisted")
-FINDING_STATE_ZH = {"open": "待审查", "judged": "已审查", "carried": "沿用上一版结论",
+
+
+def carried_zh(version: int | None = None) -> str:
+    """The label of a verdict carried over from an earlier version, one wording for the review
+    page, the record and the API: 沿用第 N 版的结论 (沿用上一版的结论 where N is not known)."""
+    return f"沿用第 {version} 版的结论" if version else "沿用上一版的结论"
+
+
+FINDING_STATE_ZH = {"open": "待审查", "judged": "已审查", "carried": carried_zh(),
                     "not_needed": "无需结论（提示）", "allowlisted": "白名单"}
 SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 SORTS = ("position", "category", "severity", "layer", "state")
@@ -586,6 +597,14 @@ def finding_state(f: dict) -> str:
     if f.get("allowlisted"):
         return "allowlisted"
     return "open" if f.get("needs_verdict", True) else "not_needed"
+
+
+def state_label(f: dict) -> str:
+    """A finding's verdict state in Chinese; a carried verdict names the version it came from."""
+    state = f.get("state") or finding_state(f)
+    if state == "carried":
+        return carried_zh((f.get("verdict") or {}).get("carried_from_version"))
+    return FINDING_STATE_ZH.get(state, "其他")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ TIFF = "image/tiff"
 BMP = "image/bmp"
 WEBP = "image/webp"
 SVG = "image/svg+xml"
+EMF = "image/emf"
+WMF = "image/wmf"
 BINARY = "application/octet-stream"
 
 
@@ -77,7 +79,7 @@ FORMATS: tuple[Format, ...] = (
     Format(RTF, "rtf", "document", (".rtf",), "rtf:extract_rtf", magic=(b"{\\rtf",)),
     Format(OLE, "doc/xls/ppt/wps/et/dps", "legacy", (".doc", ".xls", ".ppt", ".wps", ".et", ".dps"),
            "legacy:extract_legacy", magic=(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)),
-    # pictures: read by OCR (scanner/extract/image.py); BMP, WebP and SVG are sniffed by structure in sniff.py
+    # pictures: read by OCR (scanner/extract/image.py); BMP, WebP, SVG and EMF are sniffed by structure in sniff.py
     Format(PNG, "png", "image", (".png",), "image:extract_image", magic=(b"\x89PNG",)),
     Format(GIF, "gif", "image", (".gif",), "image:extract_image", magic=(b"GIF8",)),
     Format(JPEG, "jpg", "image", (".jpg", ".jpeg", ".jpe"), "image:extract_image", magic=(b"\xff\xd8\xff",)),
@@ -85,6 +87,10 @@ FORMATS: tuple[Format, ...] = (
     Format(BMP, "bmp", "image", (".bmp",), "image:extract_image"),
     Format(WEBP, "webp", "image", (".webp",), "image:extract_image"),
     Format(SVG, "svg", "image", (".svg",), "image:extract_svg"),
+    # vector metafiles: converted by LibreOffice to a bitmap, then OCR'd (image.read_metafile)
+    Format(EMF, "emf", "image", (".emf",), "image:extract_metafile"),
+    Format(WMF, "wmf", "image", (".wmf",), "image:extract_metafile",
+           magic=(b"\xd7\xcd\xc6\x9a", b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03")),
     Format(BINARY, "binary", "binary"),
 )
 

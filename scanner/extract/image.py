@@ -16,8 +16,8 @@ short side is at least MIN_SHORT_PX (24) pixels and its area at least MIN_AREA_P
 pixels (about 126 x 126; a one-line banner of 600 x 40 is read). A blank picture (one colour,
 pixel spread below BLANK_STD) has no visible content and is not read.
 
-EMF/WMF pictures (vector metafiles) are converted by LibreOffice and OCR'd (`read_metafile`), or fail
-closed with extract.ocr_unsupported_image.
+EMF/WMF pictures (vector metafiles), embedded or uploaded on their own, are converted by LibreOffice
+and OCR'd (`read_metafile`, `extract_metafile`), or fail closed with extract.ocr_unsupported_image.
 
 SVG is XML: its text (<text>, <tspan>, <title>, <desc>) goes to the body layer, pictures inside it
 as data: URIs are read like embedded pictures, and references to outside files or hosts are never
@@ -142,8 +142,7 @@ def worth_reading(size) -> bool:
 
 def extract_image(data: bytes, doc: Document) -> None:
     """An image file: every frame (page of a TIFF) read by OCR."""
-    nested = doc.meta.get("nest_depth", 0) > 0
-    label = doc.source.replace("\\", "/").rsplit("/", 1)[-1] if nested else None
+    label = _upload_label(doc)
     try:
         img = open_image(data)
     except Unreadable as exc:
@@ -170,6 +169,12 @@ def extract_image(data: bytes, doc: Document) -> None:
             ocr.progress(k, min(n, MAX_FRAMES))
     except Unreadable as exc:
         doc.errors.append(E.image_unreadable(_where(label), str(exc)))
+
+
+def _upload_label(doc: Document) -> str | None:
+    """The picture's file name when it is a member of an archive (its place in messages), else None."""
+    nested = doc.meta.get("nest_depth", 0) > 0
+    return doc.source.replace("\\", "/").rsplit("/", 1)[-1] if nested else None
 
 
 def _where(label: str | None) -> str:
@@ -255,19 +260,32 @@ def _gunzip_metafile(data: bytes, name: str) -> bytes:
         return data
 
 
-def read_metafile(data: bytes, name: str, doc: Document, **locator) -> None:
+def extract_metafile(data: bytes, doc: Document) -> None:
+    """An EMF/WMF file uploaded on its own: converted and OCR'd like an embedded one (read_metafile),
+    without the size rule (an upload is read whatever its size); unconvertible -> review."""
+    label = _upload_label(doc)
+    doc.meta["page_count"] = 1
+    data = _gunzip_metafile(data, doc.source)
+    loc = {"page": 1, "kind": "image"}
+    if label:
+        loc["image"] = label
+    read_metafile(data, label, doc, upload=True, **loc)
+
+
+def read_metafile(data: bytes, name: str | None, doc: Document, *, upload: bool = False, **locator) -> None:
     """An EMF/WMF picture: Pillow identifies it (and its size, for the size rule) but has no
     renderer on Linux (measured: "cannot find loader for this WMF file"), so LibreOffice (the
     legacy converter, scanner.extract.legacy) turns it into a PDF page, which is rendered at
     METAFILE_DPI, cropped to what is drawn and OCR'd like any picture. No LibreOffice, a failed
     or blank conversion, or more than MAX_METAFILES in one document -> extract.ocr_unsupported_image
-    (review); OCR off -> extract.ocr_unavailable, as for any picture."""
+    (review); OCR off -> extract.ocr_unavailable, as for any picture. upload: the file itself (no
+    size rule; the segments' locator is the caller's, without image/kind of an embedded picture)."""
     place = ("image", name)
     try:
         size = open_image(data).size
     except Unreadable:
         size = None
-    if size is not None and not worth_reading(size):
+    if size is not None and not upload and not worth_reading(size):
         return
     opts = ocr.options()
     if not opts.enabled:
@@ -294,7 +312,9 @@ def read_metafile(data: bytes, name: str, doc: Document, **locator) -> None:
     if img is None:
         ocr.unread(doc, place, "extract.ocr_unsupported_image", "converted picture is blank")
         return
-    ocr.read_into(doc, img, place=place, image=name, kind="embedded_image", converted="metafile", **locator)
+    if not upload:
+        locator = {"image": name, "kind": "embedded_image", **locator}
+    ocr.read_into(doc, img, place=place, converted="metafile", **locator)
 
 
 def _render_first_page(pdf: bytes):

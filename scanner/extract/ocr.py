@@ -10,13 +10,18 @@ and CPU limits; scanner.extract.isolated), never in the service process itself.
 What is read and what is not is recorded per document and turned into report errors by `finish`
 (called at the end of `extract_bytes`), one per kind, naming the pages or images:
 
-| situation                                                        | error code                  |
-|------------------------------------------------------------------|-----------------------------|
-| OCR off (light mode), engine missing or its models fail the hash  | extract.ocr_unavailable     |
-| OCR raised on a page/image                                        | extract.ocr_unavailable     |
-| low confidence on text-like regions (rule below)                  | extract.ocr_low_confidence  |
-| the OCR budget of the document (CPU seconds per thread) ran out   | extract.timeout             |
-| an EMF/WMF picture that could not be converted to a bitmap        | extract.ocr_unsupported_image |
+| situation                                                        | error code                    | message (errors.py)     |
+|------------------------------------------------------------------|-------------------------------|-------------------------|
+| OCR off (light mode), engine missing or its models fail the hash  | extract.ocr_unavailable       | E.ocr_unavailable       |
+| OCR raised on a page/image                                        | extract.ocr_unavailable       | E.ocr_unavailable       |
+| low confidence on text-like regions (rule below)                  | extract.ocr_low_confidence    | E.ocr_low_confidence    |
+| the OCR budget of the document (CPU seconds per thread) ran out   | extract.timeout               | E.ocr_timeout           |
+| an EMF/WMF picture that could not be converted to a bitmap        | extract.ocr_unsupported_image | E.ocr_unsupported_image |
+| a picture or page that could not be decoded or rendered           | extract.image_unreadable      | E.image_unreadable      |
+
+The Chinese message of each (what people read; it names the pages or pictures) is made by the
+function of scanner/extract/errors.py in the last column; tests/scanner/extract/test_ocr_codes.py
+checks that every code the extractors record is in this table and that `finish` gives exactly it.
 
 Confidence rule (documented contract): a recognised line with confidence < KEEP_CONFIDENCE (0.5)
 is not used as text. A detected region is *text-like* when the recogniser saw at least two

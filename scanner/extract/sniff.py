@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from .formats import BINARY, BMP, FORMATS, HTML, SVG, TEXT, WEBP, ZIP, by_extension, get
+from .formats import BINARY, BMP, EMF, FORMATS, HTML, SVG, TEXT, WEBP, ZIP, by_extension, get
 
 _MAGIC = [f for f in FORMATS if f.magic]
 _PACKAGES = [f for f in FORMATS if f.zip_part]
@@ -57,11 +57,14 @@ _DIB_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
 
 def _structural_image(head: bytes) -> str | None:
     """Pictures whose magic is too short or not at offset 0: BMP (BM + a known DIB header size),
-    WebP (a RIFF container of form WEBP), SVG (XML whose root element is <svg>)."""
+    WebP (a RIFF container of form WEBP), EMF (an EMR_HEADER record whose signature at offset 40
+    is " EMF"), SVG (XML whose root element is <svg>)."""
     if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _DIB_SIZES:
         return BMP
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return WEBP
+    if head[:4] == b"\x01\x00\x00\x00" and head[40:44] == b" EMF":
+        return EMF
     probe = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if probe[:5] in (b"<?xml", b"<!--", b"<!DOC", b"<svg ", b"<svg>", b"<svg\n") or probe[:4] == b"<svg":
         low = probe.lower()

@@ -15,22 +15,18 @@
 """
 from __future__ import annotations
 
-import io
-import zipfile
-
 from lxml import etree
 
 from ..extract.docx import main_part, story_parts
 from ..extract.wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, parse_xml, read_part
 from ..extract.zipsafe import open_zip
 from .ops import apply_spans, mask, removes
-from .package import strip_embedded
+from .package import PROPERTY_PARTS, common_part, replace_everywhere, strip_embedded, write_package
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 STORY_LAYERS = ("body", "table", "header", "footer", "note")
-_CLEARED_PARTS = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml", "word/comments.xml",
-                  "word/commentsExtended.xml", "word/commentsIds.xml", "word/commentsExtensible.xml",
-                  "word/people.xml")
+_CLEARED_PARTS = (*PROPERTY_PARTS, "word/comments.xml", "word/commentsExtended.xml", "word/commentsIds.xml",
+                  "word/commentsExtensible.xml", "word/people.xml")
 
 
 def char_map(p, rs: RunStyle) -> list[tuple]:
@@ -143,22 +139,6 @@ def _drop_comments_and_hidden(root, rs: RunStyle) -> None:
             r.getparent().remove(r)
 
 
-def _replace_everywhere(root, texts: dict[str, str]) -> None:
-    if not texts:
-        return
-    order = sorted(texts, key=len, reverse=True)
-    for el in root.iter():
-        if isinstance(el.tag, str):
-            if el.text and any(t in el.text for t in order):
-                for t in order:
-                    el.text = el.text.replace(t, texts[t])
-            for k, v in el.attrib.items():
-                if any(t in v for t in order):
-                    for t in order:
-                        v = v.replace(t, texts[t])
-                    el.set(k, v)
-
-
 def _drop_template_path(root) -> None:
     """The attached template's path (settings.xml and its relationship) names the author's folders
     (C:\\Users\\<name>\\...): a property, cleaned with the others."""
@@ -167,21 +147,6 @@ def _drop_template_path(root) -> None:
     for rel in list(root.iter("{http://schemas.openxmlformats.org/package/2006/relationships}Relationship")):
         if (rel.get("Type") or "").endswith("/attachedTemplate"):
             rel.getparent().remove(rel)
-
-
-def _cleared(raw: bytes) -> bytes:
-    root = parse_xml(raw)
-    for child in list(root):
-        root.remove(child)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
-def _drop_thumbnail_rel(raw: bytes) -> bytes:
-    root = parse_xml(raw)
-    for rel in list(root):
-        if (rel.get("Type") or "").endswith("/thumbnail"):
-            root.remove(rel)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
@@ -202,17 +167,9 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
             if not part.endswith((".xml", ".rels")) or part.startswith("docProps/thumbnail"):
                 continue
             raw = read_part(zf, part)
-            if part in _CLEARED_PARTS:
-                out_parts[part] = _cleared(raw)
-                continue
-            if part == "_rels/.rels":
-                out_parts[part] = _drop_thumbnail_rel(raw)
-                continue
-            if part.startswith("customXml/item") and "Props" not in part:
-                # data bound to content controls, cover-page properties (company phone, address ...)
-                root = parse_xml(raw)
-                _replace_everywhere(root, everywhere)
-                out_parts[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            common = common_part(part, raw, everywhere, _CLEARED_PARTS)
+            if common is not None:
+                out_parts[part] = common
                 continue
             if not part.startswith("word/"):
                 continue
@@ -234,19 +191,10 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
                             _drop_if_empty(p, rs)
                 _accept_revisions(root)
                 _drop_comments_and_hidden(root, rs)
-            _replace_everywhere(root, everywhere)
+            replace_everywhere(root, everywhere)
             out_parts[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in zf.infolist():
-                name = info.filename
-                if name.startswith("docProps/thumbnail"):
-                    continue
-                body = out_parts.get(name)
-                if body is None:
-                    body = zf.read(name)
-                out.writestr(name, body)
-    return strip_embedded(buf.getvalue(), "word/")[0]
+        redacted = write_package(zf, out_parts)
+    return strip_embedded(redacted, "word/")[0]
 
 
 __all__ = ["redact_docx", "apply_spans", "removes"]

@@ -1,4 +1,9 @@
-"""Embedded files out of a redacted OOXML package (docx, xlsx): whatever sits under
+"""What every redacted OOXML package (docx, xlsx) shares: the common parts redacted one way
+(`common_part`: properties emptied, the thumbnail's relationship dropped, the custom XML data
+bound to content controls and cover pages masked), the package written again without its
+thumbnail (`write_package`), and embedded files taken out (`strip_embedded`).
+
+Embedded files out of a redacted OOXML package: whatever sits under
 `<prefix>embeddings/` (OLE objects, embedded workbooks/documents/PDFs) and imported chunks
 (w:altChunk) is removed, not redacted: a nested file can hold anything, in any format, and a
 redacted copy must not carry a readable copy of it.
@@ -41,6 +46,71 @@ def _target(source: str, target: str) -> str:
 
 def _xml(root) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+PROPERTY_PARTS = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
+
+
+def cleared(raw: bytes) -> bytes:
+    """The part with its root element emptied (properties, comments: nothing of them is kept)."""
+    root = parse_xml(raw)
+    for child in list(root):
+        root.remove(child)
+    return _xml(root)
+
+
+def drop_thumbnail_rel(raw: bytes) -> bytes:
+    """The package relationships without the thumbnail's (the thumbnail itself is not written)."""
+    root = parse_xml(raw)
+    for rel in list(root):
+        if (rel.get("Type") or "").endswith("/thumbnail"):
+            root.remove(rel)
+    return _xml(root)
+
+
+def replace_everywhere(root, texts: dict[str, str]) -> None:
+    """Every key of `texts` replaced by its mask wherever it occurs in one text node or attribute."""
+    if not texts:
+        return
+    order = sorted(texts, key=len, reverse=True)
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            if el.text and any(t in el.text for t in order):
+                for t in order:
+                    el.text = el.text.replace(t, texts[t])
+            for k, v in el.attrib.items():
+                if any(t in v for t in order):
+                    for t in order:
+                        v = v.replace(t, texts[t])
+                    el.set(k, v)
+
+
+def common_part(name: str, raw: bytes, texts: dict[str, str], cleared_parts=PROPERTY_PARTS) -> bytes | None:
+    """A part every OOXML package may have, redacted: the parts named in `cleared_parts` emptied,
+    the package relationships without the thumbnail, the custom XML data items (data bound to
+    content controls, cover-page properties: company phone, address ...) with `texts` masked.
+    None: not one of those parts (the format's own code redacts it)."""
+    if name in cleared_parts:
+        return cleared(raw)
+    if name == "_rels/.rels":
+        return drop_thumbnail_rel(raw)
+    if name.startswith("customXml/item") and "Props" not in name:
+        root = parse_xml(raw)
+        replace_everywhere(root, texts)
+        return _xml(root)
+    return None
+
+
+def write_package(zf: zipfile.ZipFile, parts: dict[str, bytes]) -> bytes:
+    """The package of `zf` again, `parts` in place of the parts they name, the thumbnail left out."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in zf.infolist():
+            if info.filename.startswith("docProps/thumbnail"):
+                continue
+            body = parts.get(info.filename)
+            out.writestr(info.filename, body if body is not None else zf.read(info.filename))
+    return buf.getvalue()
 
 
 def _container(el):

@@ -11,19 +11,15 @@ their formula dropped. Comments are emptied, core/app/custom properties and the 
 """
 from __future__ import annotations
 
-import io
-import zipfile
-
 from lxml import etree
 
 from ..extract.xmlsafe import parse_xml
 from ..extract.zipsafe import open_zip, read_member
-from .docx import XML_SPACE, _cleared, _drop_thumbnail_rel, _replace_everywhere, spread
+from .docx import XML_SPACE, spread
 from .ops import mask
-from .package import strip_embedded
+from .package import PROPERTY_PARTS, cleared, common_part, replace_everywhere, strip_embedded, write_package
 
 S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_CLEARED = ("docProps/core.xml", "docProps/app.xml", "docProps/custom.xml")
 
 
 def mask_occurrences(nodes: list, texts: dict[str, str]) -> bool:
@@ -99,16 +95,12 @@ def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
             if not name.endswith((".xml", ".rels")):
                 continue
             raw = read_member(zf, name)
-            if name in _CLEARED or "threadedComment" in name or name.startswith("xl/persons/"):
-                out_parts[name] = _cleared(raw)
+            if "threadedComment" in name or name.startswith("xl/persons/"):
+                out_parts[name] = cleared(raw)
                 continue
-            if name == "_rels/.rels":
-                out_parts[name] = _drop_thumbnail_rel(raw)
-                continue
-            if name.startswith("customXml/item") and "Props" not in name:     # bound custom XML data
-                root = parse_xml(raw)
-                _replace_everywhere(root, texts)
-                out_parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+            common = common_part(name, raw, texts, PROPERTY_PARTS)
+            if common is not None:
+                out_parts[name] = common
                 continue
             if not name.startswith("xl/"):
                 continue
@@ -124,13 +116,7 @@ def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
             if tag == S + "workbook":
                 _drop_abs_path(root)
             else:                             # sheet names are references: left alone
-                _replace_everywhere(root, texts)
+                replace_everywhere(root, texts)
             out_parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-            for info in zf.infolist():
-                if info.filename.startswith("docProps/thumbnail"):
-                    continue
-                body = out_parts.get(info.filename)
-                out.writestr(info.filename, body if body is not None else zf.read(info.filename))
-    return strip_embedded(buf.getvalue(), "xl/")[0]
+        redacted = write_package(zf, out_parts)
+    return strip_embedded(redacted, "xl/")[0]

@@ -9,12 +9,12 @@ dropped, so any page text can be written."""
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+from .ooxmlwrite import OFFICE_REL, XML_DECL, content_types, relationships, write_package, xml_escape, xml_text
+
+SHEET_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml."
 MAX_CELL = 32767          # Excel's limit on a cell's characters
 
 
@@ -43,8 +43,8 @@ def _cell(ref: str, v: object, style: int = 0) -> str:
         v = "是" if v else "否"
     if isinstance(v, (int, float)):
         return f'<c r="{ref}"{st}><v>{v}</v></c>'
-    text = _BAD_XML.sub("", str(v))[:MAX_CELL]
-    return f'<c r="{ref}"{st} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+    text = xml_text(v)[:MAX_CELL]
+    return f'<c r="{ref}"{st} t="inlineStr"><is><t xml:space="preserve">{xml_escape(text)}</t></is></c>'
 
 
 def _sheet_xml(sh: Sheet) -> str:
@@ -54,8 +54,7 @@ def _sheet_xml(sh: Sheet) -> str:
     for n, r in enumerate(sh.rows, start=2):
         rows.append(f'<row r="{n}">' + "".join(_cell(f"{_col(i)}{n}", v, 2) for i, v in enumerate(r)) + "</row>")
     last = f"{_col(ncols - 1)}{len(sh.rows) + 1}"
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    return (XML_DECL + '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
             'state="frozen"/></sheetView></sheetViews>'
             + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>" + "".join(rows) + "</sheetData>"
@@ -75,34 +74,17 @@ def _safe_name(name: str, used: set[str]) -> str:
 def write_xlsx(path, sheets: Sequence[Sheet]) -> None:
     used: set[str] = set()
     names = [_safe_name(s.name, used) for s in sheets]
-    ct = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-          '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-          '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-          '<Default Extension="xml" ContentType="application/xml"/>'
-          '<Override PartName="/xl/workbook.xml" '
-          'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-          '<Override PartName="/xl/styles.xml" '
-          'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-          + "".join(f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" '
-                    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-                    for i in range(len(sheets))) + "</Types>")
-    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'officeDocument" Target="xl/workbook.xml"/></Relationships>')
-    wb = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-          '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    n = len(sheets)
+    ct = content_types({"/xl/workbook.xml": SHEET_MAIN + "sheet.main+xml", "/xl/styles.xml": SHEET_MAIN + "styles+xml",
+                        **{f"/xl/worksheets/sheet{i + 1}.xml": SHEET_MAIN + "worksheet+xml" for i in range(n)}})
+    rels = relationships([("rId1", OFFICE_REL + "officeDocument", "xl/workbook.xml")])
+    wb = (XML_DECL + '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
           'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
-          + "".join(f'<sheet name="{escape(n, {chr(34): "&quot;"})}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
-                    for i, n in enumerate(names)) + "</sheets></workbook>")
-    wb_rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-               '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-               + "".join(f'<Relationship Id="rId{i + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                         f'relationships/worksheet" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(len(sheets)))
-               + f'<Relationship Id="rId{len(sheets) + 1}" Type="http://schemas.openxmlformats.org/officeDocument/'
-               '2006/relationships/styles" Target="styles.xml"/></Relationships>')
-    styles = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-              '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+          + "".join(f'<sheet name="{xml_escape(name, attribute=True)}" sheetId="{i + 1}" r:id="rId{i + 1}"/>'
+                    for i, name in enumerate(names)) + "</sheets></workbook>")
+    wb_rels = relationships([*((f"rId{i + 1}", OFFICE_REL + "worksheet", f"worksheets/sheet{i + 1}.xml") for i in range(n)),
+                             (f"rId{n + 1}", OFFICE_REL + "styles", "styles.xml")])
+    styles = (XML_DECL + '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
               '<fonts count="2"><font><sz val="11"/><name val="宋体"/></font>'
               '<font><b/><sz val="11"/><name val="宋体"/></font></fonts>'
               '<fills count="2"><fill><patternFill patternType="none"/></fill>'
@@ -114,11 +96,6 @@ def write_xlsx(path, sheets: Sequence[Sheet]) -> None:
               '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
               '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
               '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", ct)
-        z.writestr("_rels/.rels", rels)
-        z.writestr("xl/workbook.xml", wb)
-        z.writestr("xl/_rels/workbook.xml.rels", wb_rels)
-        z.writestr("xl/styles.xml", styles)
-        for i, s in enumerate(sheets):
-            z.writestr(f"xl/worksheets/sheet{i + 1}.xml", _sheet_xml(s))
+    write_package(path, {"[Content_Types].xml": ct, "_rels/.rels": rels, "xl/workbook.xml": wb,
+                         "xl/_rels/workbook.xml.rels": wb_rels, "xl/styles.xml": styles,
+                         **{f"xl/worksheets/sheet{i + 1}.xml": _sheet_xml(s) for i, s in enumerate(sheets)}})

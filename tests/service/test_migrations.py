@@ -52,9 +52,18 @@ def test_upgrade_matches_models_downgrade_and_old_rows(backend, tmp_path):
             c.execute(text("INSERT INTO findings (id, report_id, idx, category, rule_id, severity, confidence, layer, "
                            "segment_id, start, \"end\", fingerprint, explanation, suggestion, location) VALUES "
                            "(1, 'r', 0, 'pii.phone', 'pii.phone', 'low', 0.9, 'body', 0, 0, 1, 'f', '', '', '{}')"))
+            # submissions made before numbering (issue 15): numbered per year (北京时间: s-a is 2025 in UTC)
+            # in the order they were made
+            for sid, t in (("s-b", 1767225600.0 + 86400), ("s-a", 1767225600.0 - 3600), ("s-c", 1735689600.0 + 86400)):
+                c.execute(text("INSERT INTO submissions (id, owner_id, title, purpose, channel, scope, summary, status, "
+                               "current_version, published_url, created_at, updated_at) VALUES "
+                               "(:id, 1, 't', '', '', '', '', 'pending_review', 1, '', :t, :t)"), {"id": sid, "t": t})
         command.upgrade(cfg, "head")
         with eng.connect() as c:
             assert c.execute(text("SELECT needs_verdict, group_id FROM findings")).one() == (True, "")
+            assert dict(c.execute(text("SELECT id, record_no FROM submissions")).all()) == {
+                "s-c": "保审〔2025〕1号", "s-a": "保审〔2026〕1号", "s-b": "保审〔2026〕2号"}
+            assert dict(c.execute(text("SELECT year, last FROM record_counters")).all()) == {2025: 1, 2026: 2}
             assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
         command.downgrade(cfg, "0002")
         with eng.connect() as c:

@@ -31,6 +31,7 @@ def flow(tmp_path_factory):
                                                      "channel": "单位门户网站", "scope": "社会公开", "summary": "活动安排"})
         sid = r.json()["id"]
         sub = wait_submission(author, sid)
+        record_no = sub["record_no"]
         f1 = sub["report"]["findings"]
         assert {"marking.level", "pii.id_card"} <= {f["category"] for f in f1}
         for f in f1:
@@ -48,7 +49,7 @@ def flow(tmp_path_factory):
         assert reviewer.post(f"/api/v1/submissions/{sid}/review", json={"decision": "approve", "reason": "审查通过"}).status_code == 200
         assert approver.post(f"/api/v1/submissions/{sid}/approval", json={"decision": "approve", "reason": "批准发布"}).status_code == 200
         assert author.post(f"/api/v1/submissions/{sid}/publish", json={"url": "https://portal.example/n/1"}).status_code == 200
-        out = {"sid": sid, "idn": idn, "f1": f1, "f2": f2,
+        out = {"sid": sid, "record_no": record_no, "idn": idn, "f1": f1, "f2": f2,
                "html": reviewer.get(f"/api/v1/submissions/{sid}/record.html"),
                "pdf": reviewer.get(f"/api/v1/submissions/{sid}/record.pdf"),
                "docx": author.get(f"/api/v1/submissions/{sid}/record.docx"),
@@ -79,7 +80,7 @@ def _pdf_text(data: bytes) -> tuple[str, list]:
 
 def _check(text: str, flow: dict) -> None:
     from scanner.taxonomy import category_zh
-    for s in ("上网信息发布保密审查单", "审批单", f"一事一审编号：{flow['sid']}", "社区志愿服务活动通知", "单位门户网站",
+    for s in ("上网信息发布保密审查单", "审批单", f"一事一审编号：{flow['record_no']}", "社区志愿服务活动通知", "单位门户网站",
               "社会公开", "第 1 版", "第 2 版", "rita", "apollo", "alice", "确认风险", "接受风险", "活动联系人本人同意公开",
               "退回修改", "请删除密级标志和身份证号", "同意发布", "审查通过", "批准发布", "已发布",
               "保密审查人签字", "审批人签字", "日期", "盖章", "禁止发布"):

@@ -130,6 +130,7 @@ def test_verdicts_carry_over_to_the_next_version(svc):
     new = next(f for f in by_cat(sub2, "pii.phone") if f["text"] == "13600001111")
     assert kept and all(f["verdict"]["verdict"] == "accepted_risk" and f["verdict"]["carried_from_version"] == 1
                         and f["state"] == "carried" for f in kept)
+    assert all(f["state_label"] == "沿用第 1 版的结论" for f in kept)       # one wording: page, record, API
     assert kept[0]["verdict"]["reason"] == "联系人同意公开手机号"
     assert kept[0]["verdict"]["created_at"] == given[mobile["id"]]          # who and when: the original
     users = {u["username"]: u["id"] for u in svc.login("root").get("/api/v1/admin/users").json()}
@@ -140,13 +141,17 @@ def test_verdicts_carry_over_to_the_next_version(svc):
         carried = [json.loads(e.after) for e in s.execute(select(AuditEntry).where(
             AuditEntry.object_id == sid, AuditEntry.action == "review.verdicts_carried")).scalars()]
     assert carried == [{"version": 2, "from_version": 1, "count": len(kept)}]
+    # the review page says it with the same words (the finding and the state filter)
+    page = rita.get(f"/s/{sid}").text
+    assert '<span class="carried">沿用第 1 版的结论</span>' in page
+    assert '<option value="carried" >沿用上一版的结论</option>' in page
     # the reviewer can change a carried verdict: it is then theirs and no longer carried
     r = rex.put(f"/api/v1/submissions/{sid}/findings/{kept[0]['id']}/verdict",
                 json={"verdict": "confirmed", "reason": ""})
     assert r.status_code == 200
     f = next(x for x in wait_submission(alice, sid)["report"]["findings"] if x["id"] == kept[0]["id"])
     assert f["verdict"]["verdict"] == "confirmed" and f["verdict"]["carried_from_version"] is None
-    assert f["verdict"]["user_id"] == users["rex"] and f["state"] == "judged"
+    assert f["verdict"]["user_id"] == users["rex"] and f["state"] == "judged" and f["state_label"] == "已审查"
 
 
 def _verdict_times(svc):

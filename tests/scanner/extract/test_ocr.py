@@ -227,13 +227,17 @@ def test_blank_picture_needs_no_reading_but_the_upload_has_no_text(full):
 
 
 def test_metadata_never_counts_as_document_text():
-    """A scan whose only text is its Producer/Title string is a document without text."""
+    """A page that shows something (here a grey picture-like block) read without text, whose only
+    text is its Producer/Title string, is a document without text (a blank page is another case:
+    tests/scanner/extract/test_blank.py)."""
     from reportlab.pdfgen import canvas
     buf = io.BytesIO()
     c = canvas.Canvas(buf)
     c.setTitle("会议纪要")
     c.setAuthor("张三")
     c.setProducer("Scanner Pro 5.0")
+    c.setFillGray(0.6)
+    c.rect(100, 300, 300, 200, stroke=0, fill=1)
     c.showPage()
     c.save()
     doc = extract_bytes(buf.getvalue(), "scan.pdf")
@@ -335,6 +339,32 @@ def test_emf_and_wmf_pictures_are_converted_and_read(kind, fmt, full, light, tmp
     err = [e for e in nrep.errors if e.code == "extract.ocr_unsupported_image"]
     assert nrep.decision == "review" and len(err) == 1 and "EMF/WMF" in err[0].message
     assert "嵌入图片" in err[0].message
+
+
+@pytest.mark.parametrize("fmt", ["emf", "wmf"])
+def test_emf_and_wmf_uploaded_on_their_own_are_converted_and_read(fmt, full, light, tmp_path, monkeypatch):
+    """A real EMF/WMF file (made by LibreOffice) uploaded by itself: sniffed by content (whatever its
+    name), converted by LibreOffice and OCR'd -> the mark blocks; a clean drawing passes; light
+    mode -> review; no converter -> extract.ocr_unsupported_image (review), never pass."""
+    from scanner.extract import formats
+    from scanner.extract.sniff import sniff_media_type
+    from support.pictures import metafile
+    drawing = metafile(["秘密★5年", "关于召开安全生产工作会议的通知"], fmt)
+    assert sniff_media_type(drawing, "upload.bin") == {"emf": formats.EMF, "wmf": formats.WMF}[fmt]
+    rep = full.scan_bytes(drawing, f"drawing.{fmt}")
+    assert rep.decision == "block", rep.errors
+    mark = next(f for f in rep.findings if f.category == "marking.level")
+    assert mark.layer == "ocr" and mark.location["converted"] == "metafile" and mark.location["page"] == 1
+    assert "图片文字识别" in mark.explanation and rep.errors == []
+    clean = metafile(["关于举办读书月活动的通知", "欢迎各界人士参加。"], fmt)
+    crep = full.scan_bytes(clean, f"notice.{fmt}")
+    assert crep.decision == "pass" and any(s.layer == "ocr" for s in crep.segments), crep.errors
+    lrep = light.scan_bytes(drawing, f"drawing.{fmt}")
+    assert lrep.decision == "review" and "extract.ocr_unavailable" in _codes(lrep)
+    monkeypatch.setenv("PATH", str(tmp_path))           # no LibreOffice: review with its own code
+    nrep = full.scan_bytes(drawing, f"drawing.{fmt}")
+    err = [e for e in nrep.errors if e.code == "extract.ocr_unsupported_image"]
+    assert nrep.decision == "review" and len(err) == 1 and "EMF/WMF" in err[0].message, nrep.errors
 
 
 def _searchable_scan(layer_lines: list[str], picture) -> bytes:

@@ -358,21 +358,34 @@ def test_saved_in_folders_are_cleaned_from_docx_and_xlsx(light):
     assert openpyxl.load_workbook(io.BytesIO(red.data)).active["A1"].value == "联系电话 " + "■" * 11
 
 
-def test_custom_xml_data_is_redacted_too(light):
-    """A cover page's bound properties live in customXml/itemN.xml (company phone, e-mail): the
-    scanner reads them as properties, and the copy masks them there as well."""
-    import docx
-    d = docx.Document()
-    d.add_paragraph("公开内容。")
+def _blank(kind: str) -> bytes:
+    """A docx or xlsx (python-docx / openpyxl) with one public line."""
     buf = io.BytesIO()
-    d.save(buf)
+    if kind == "docx":
+        import docx
+        d = docx.Document()
+        d.add_paragraph("公开内容。")
+        d.save(buf)
+    else:
+        import openpyxl
+        wb = openpyxl.Workbook()
+        wb.active["A1"] = "公开内容。"
+        wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["docx", "xlsx"])
+def test_custom_xml_data_is_redacted_too(light, kind):
+    """A cover page's bound properties live in customXml/itemN.xml (company phone, e-mail): the
+    scanner reads them as properties, and the copy masks them there as well (one code for both
+    formats: scanner.redact.package.common_part)."""
     item = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><CoverPageProperties xmlns="http://schemas.microsoft.com/'
             f'office/2006/coverPageProps"><CompanyPhone>{PHONE}</CompanyPhone><CompanyEmail>wangxm@example.com</CompanyEmail>'
             '</CoverPageProperties>')
-    data = _rewrite(buf.getvalue(), {}, {"customXml/item9.xml": item})
-    before = light.scan_bytes(data, "c.docx")
+    data = _rewrite(_blank(kind), {}, {"customXml/item9.xml": item})
+    before = light.scan_bytes(data, f"c.{kind}")
     assert {"pii.phone", "pii.email"} <= {f.category for f in before.findings}
     red = redact_bytes(data, before)
     _nothing_readable(red.data, (PHONE, "wangxm@example.com"))
     assert b"<CompanyPhone>" in _every_member(red.data)["customXml/item9.xml"]      # the binding stays, masked
-    assert remaining(light.scan_bytes(red.data, "r.docx")) == []
+    assert remaining(light.scan_bytes(red.data, f"r.{kind}")) == []

@@ -271,7 +271,13 @@ def _run_pool(todo: list[Item], emit: Callable[[dict], None], jobs: int, light: 
             while (pending or inflight) and not suspects:
                 while pending and len(inflight) < jobs * 3:
                     chunk = pending.pop()
-                    inflight[pool.submit(scan_paths, chunk, light, isolated)] = chunk
+                    try:
+                        inflight[pool.submit(scan_paths, chunk, light, isolated)] = chunk
+                    except BrokenProcessPool:     # a worker died since the last results: rescan below
+                        suspects.append(chunk)
+                        break
+                if suspects:
+                    break
                 finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED,
                                    timeout=None if watchdog is None else watchdog + (0 if started else STARTUP_S))
                 started = started or bool(finished)

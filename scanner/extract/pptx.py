@@ -132,3 +132,8 @@ def extract_pptx(data: bytes, doc: Document) -> None:
         if len(order) > MAX_SLIDES:
             doc.errors.append(E.truncated(f"more than {MAX_SLIDES} slides"))
         add_package_layers(zf, names, doc, "ppt/")
+        if not any(s.layer != "metadata" for s in doc.segments):
+            from .blank import pptx_blank
+            how = pptx_blank(zf, names, order[:MAX_SLIDES])
+            if how:
+                doc.meta["textless"] = {"kind": "blank", "detail": how}

@@ -12,7 +12,7 @@ from ..errors import err
 from ..intake import Draft, read_draft
 from ..models import Job, ReportRow
 from ..queue import check_queue, enqueue_draft
-from ..reports import load_report, report_audit_summary, scan_draft, store_report
+from ..reports import insert_report, load_report, prepare_report, report_audit_summary, scan_draft
 from ..schemas import JobOut, ReportOut, errors
 from ..state import ServiceState
 
@@ -31,10 +31,14 @@ UPLOAD_BODY = {
 def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[object, str]:
     report = scan_draft(st, d.data, d.filename, text_input=d.from_json, sync=True)
     report = remembered.apply_entries(st, report, remembered.Scope(submitter=p.username))
-    with st.db.write() as s:
-        row = store_report(s, st, report, p.user_id)
-        audit.append(s, p.actor, f"{path}.scanned", "report", row.id, after=report_audit_summary(report))
-        rid = row.id
+    prep, summary = prepare_report(st, report, p.user_id), report_audit_summary(report)
+
+    def keep(s) -> str:
+        row = insert_report(s, prep)
+        audit.append(s, p.actor, f"{path}.scanned", "report", row.id, after=summary)
+        return row.id
+    # concurrent scans' rows share one commit (service.db.write_grouped); answered once committed
+    rid = st.db.write_grouped(keep)
     st.metrics.inc("baomi_scans_total", decision=report.decision, path=path)
     return report, rid
 

@@ -12,8 +12,9 @@ Steps, in order (each documented in harm.toml):
 6. names: form words dropped; a name raised for personal data that is no longer medium goes back
    to low; by default (names_report="relevant") a name is kept only where it matters;
 7. file properties: plain fields -> info, unless another medium+ finding sits on the same property;
-8. status words (尚未公开, 尚未发布) in a law, regulation or judgment, without a restriction
-   nearby -> low: the text's general language, not the draft's status.
+8. status words (尚未公开, 尚未发布) and unpublished passages in a law, regulation, judgment or
+   standard, without a restriction nearby -> low: the text's general language, not the draft's status;
+9. the fixed usage notes of an e-invoice format (仅供电子报销入账查阅和电子归档使用) -> low.
 
 Each lowered finding carries an evidence code ("harm:<step>") saying why.
 """
@@ -31,6 +32,9 @@ from .taxonomy import SEVERITY_RANK
 NAMES_REPORT = ("relevant", "all")
 PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
 NAME_LOW_EXPLANATION = "模型识别出人名。单独出现的人名风险较低；如为自然人且附有身份证号、电话、住址等个人信息，应去标识化。"
+
+
+_PUNCT = re.compile(r"[\s，,。.；;：:、]+")
 
 
 def _rx(p: str) -> re.Pattern:
@@ -73,6 +77,8 @@ class HarmRules:
         r.norm_article, r.norm_min_articles = re.compile(nv["article"], re.M), int(nv["min_articles"])
         r.norm_judgment, r.norm_keep = _rx(nv["judgment_cue"]), _rx(nv["restriction_cue"])
         r.norm_window = int(nv["window"])
+        b = raw["boilerplate"]
+        r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
         return r
 
 
@@ -177,6 +183,9 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
                 and organisation_context(rules, segs, f.segment_id):
             f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+        # 9. notes printed on every document of a format
+        if f.category.startswith(rules.boiler_categories) and rules.boiler_notes.fullmatch(_PUNCT.sub("", f.text)):
+            f = _lower(f, "low", "boilerplate", "这是电子发票等版式文件固定印制的使用说明，不是本文件的限制标志。")
         # 4. copy-only restrictions
         if f.category.startswith("term.") and "".join(f.text.split()) in rules.copy_terms \
                 and not rules.copy_cue.search(_near_text(segs, f.segment_id, rules.copy_window)):

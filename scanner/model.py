@@ -149,6 +149,7 @@ class Report:
     segments: list[Segment] = field(default_factory=list)   # kept for html/text rendering
     decision_reasons: list[str] = field(default_factory=list)
     fingerprint_key_id: str = ""          # which install secret keyed the fingerprints (not the key)
+    notes: list[ScanError] = field(default_factory=list)   # info about the reading; never decides
 
     def groups(self) -> list[dict]:
         """Identical findings (same rule, same normalised text) as one reviewable item: the group
@@ -180,6 +181,7 @@ class Report:
             "needs_verdict": sum(1 for g in self.groups() if g["needs_verdict"]),
             "fingerprint_key_id": self.fingerprint_key_id,
             "errors": [e.to_dict() for e in self.errors],
+            "notes": [n.to_dict() for n in self.notes],
             "scanner_version": self.scanner_version, "ruleset_hash": self.ruleset_hash,
             "model_version": self.model_version,
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
@@ -201,7 +203,8 @@ class Report:
                    segments=[Segment(id=s["id"], layer=s["layer"], text=s["text"], locator=s.get("locator") or {})
                              for s in d.get("segments", [])],
                    decision_reasons=list(d.get("decision_reasons", [])),
-                   fingerprint_key_id=d.get("fingerprint_key_id", ""))
+                   fingerprint_key_id=d.get("fingerprint_key_id", ""),
+                   notes=[ScanError.from_dict(n) for n in d.get("notes", [])])
 
     @classmethod
     def could_not_scan(cls, source: str, errors: list[ScanError], *, sha256: str = "", media_type: str = "",

@@ -42,7 +42,7 @@ from .errors import err
 from .intake import sanitize_filename
 from .models import ArchiveBatch, ArchiveDecision, ArchiveItem, Job, User, now
 from .principal import Principal
-from .queue import new_job, queue_guard
+from .queue import ACTIVE, new_job, queue_guard
 from .reports import scan_draft
 from .state import ServiceState
 
@@ -146,6 +146,22 @@ async def read_upload(request: Request) -> dict:
 
 
 # -- the scan job -------------------------------------------------------------------------------
+def purge_catalogues(st: ServiceState, s, cutoff: float) -> int:
+    """The retention purge of catalogue blobs (the uploaded 目录 xlsx/csv): those of batches created
+    before `cutoff` whose scan job has ended, as the batch's ZIP blob goes with its job. The
+    catalogue's file name and the rows linked to items (in the database) stay. -> blobs deleted."""
+    n = 0
+    for b in s.execute(select(ArchiveBatch).where(ArchiveBatch.created_at < cutoff,
+                                                  ArchiveBatch.catalog_blob_id.is_not(None))).scalars():
+        job = s.get(Job, b.job_id) if b.job_id else None
+        if job is not None and job.status in ACTIVE:
+            continue
+        st.blobs.delete(b.catalog_blob_id)
+        b.catalog_blob_id = None
+        n += 1
+    return n
+
+
 def batch_of_job(s, job_id: str) -> str | None:
     return s.execute(select(ArchiveBatch.id).where(ArchiveBatch.job_id == job_id)).scalar_one_or_none()
 

@@ -247,6 +247,7 @@ def purge_expired(st: ServiceState, at: float | None = None) -> dict:
             if st.blobs.exists(job.blob_id):
                 st.blobs.delete(job.blob_id)
                 blobs += 1
+        blobs += archive.purge_catalogues(st, s, cutoff)        # an archive batch's catalogue goes with its ZIP
         expired = select(ReportRow.id).where(ReportRow.created_at < cutoff, ReportRow.body_enc.is_not(None))
         # the findings' explanations and locations (they can quote the matched text) go with the body
         s.execute(update(FindingRow).where(FindingRow.report_id.in_(expired))

@@ -14,11 +14,10 @@ Policy (documented in models/MODEL_CARD_names.md):
   village group); it is "low" unless a residence cue precedes it or a name / other personal data
   shares its segment or table row ("medium"); institutional places (会议室, 医院...) stay "low".
 - Scope: with names_report "relevant" (the default: the report keeps a name only where it
-  matters, scanner/harm.py) the tagger reads only where a reported name can come from: table
-  cells, file properties, lines with a personnel or personal-data cue (lexicons/harm.toml
-  personnel_cue and CUE_RE below) and the line after one — in running text the sentences around
-  the cue (one sentence either side). names_report "all" (inventory) or BAOMI_NAMES_SCOPE=all-text
-  tags everything; "cue" tags only cue segments and table cells; "off" no tagger.
+  matters, scanner/harm.py) the tagger reads exactly the segments where a tagged name or address
+  can reach the report (`relevant_segments`, see ADDRESS_CUE_RE below): the report is the same as
+  with every segment tagged. names_report "all" (inventory) tags everything; "cue" tags only cue
+  segments and table cells (the CMS gate); "off" no tagger.
 """
 from __future__ import annotations
 
@@ -110,14 +109,39 @@ def trim_span(text: str, i: int, j: int) -> tuple[int, int]:
 PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
 
 
-# Personal-data cues (an ID or phone word, a long digit run, an e-mail, a house number, a residence
-# word): with the personnel cue of lexicons/harm.toml they decide where the tagger reads in the
-# relevant scope. Person words that are neither (先生, 同志, 被告, 联系人...) are not cues: a name
-# beside them alone is not reported (scanner/harm.py), so tagging there bought nothing.
+# The "cue" scope (the CMS gate): the tagger reads only segments with a personal-data cue (an ID or
+# phone word, a long digit run, an e-mail, a house number, a residence word) or the personnel cue
+# of lexicons/harm.toml, and table cells. Person words that are neither (先生, 同志, 被告, 联系人...)
+# are not cues.
 CUE_RE = compile_guarded(r"户籍|住址|家住|居住|住所|身份证|证件|电话|手机|邮箱|出生|[男女][，,、）)]|\d+岁|\d{7,}|@|"
                          r"\d+号|\d+(?:栋|幢|单元|室)|收件|寄件")
 SCOPES = ("relevant", "all", "cue", "off")   # "off": no name/address model (passage classifier still runs)
 SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;\n]+")
+
+# The "relevant" scope (the default: names_report "relevant") tags exactly the segments where a
+# tagged name or address can reach the report (scanner/postprocess.py personal_data_combinations,
+# scanner/harm.py step 6); elsewhere whatever the tagger found would be dropped, so the report is
+# the same as with every segment tagged (tests/scanner/models/test_names_scope.py checks it on
+# real corpora). A segment is tagged whole (a name anywhere in it can be raised by personal data
+# anywhere in it) when
+# - it is a table cell or a file property (tables that list persons, a private person's properties);
+# - it or a neighbour of the same layer holds the personnel cue (harm.name_matters reads the line
+#   before and after), matched on the original text as harm.py does;
+# - it may hold a specific address: is_specific_address needs a numbered unit (NUMBERED_UNIT_RE),
+#   and the dwelling rule a digit before its unit; ADDRESS_CUE_RE is looser than both. A model
+#   address is reported wherever it is found, and turns medium beside a name of its segment;
+# - it may hold personal data a name turns medium beside: every match of a personal-data rule
+#   (pii.id_card, phone, bank card, passport) holds a chain of 7 or more digits with single
+#   separators, an e-mail an "@" (the rules' examples are checked against PERSONAL_CUE_RE by the
+#   tests). The chain is matched over the joined text, across a line break: the rules with
+#   cross_lines report a number split over two lines on both.
+ADDRESS_CUE_RE = compile_guarded(r"[\d一二三四五六七八九十百零〇两][-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)|\d[-－]\d")
+PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|[@＠]")
+_ALWAYS_LAYERS = ("table", "metadata")
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
 class NamesDetector(Detector):
@@ -133,6 +157,9 @@ class NamesDetector(Detector):
         self.model_version = (self.model.version + ("" if scope == "all" else "-" + scope)
                               + "@" + short_hash(MODEL_FILE, directory))
 
+    def warm(self) -> None:
+        self.model.spans_many(["王建国住人民路1号。"])      # dense tables and lattice hash tables
+
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         if not text.strip():
             return []
@@ -141,48 +168,64 @@ class NamesDetector(Detector):
     def _cue(self, text: str) -> bool:
         return bool(CUE_RE.search(text) or (self.personnel_cue is not None and self.personnel_cue.search(text)))
 
-    def windows(self, seg: Segment, text: str, prev_cue: bool) -> list[tuple[int, int]]:
-        """The parts of a segment the tagger reads, by scope."""
-        if not any("\u4e00" <= c <= "\u9fff" for c in text):
+    def windows(self, seg: Segment, text: str, hot: bool = False) -> list[tuple[int, int]]:
+        """The part of a segment the tagger reads, by scope: the whole segment or nothing. `hot`:
+        the relevant scope's verdict for the segment (`relevant_segments`)."""
+        if not _has_cjk(text):
             return []
-        if self.scope == "all" or seg.layer in ("table", "metadata"):
+        if self.scope == "all" or seg.layer in _ALWAYS_LAYERS:
             return [(0, len(text))]
         if self.scope == "cue":
             return [(0, len(text))] if self._cue(text) else []
-        if prev_cue:                     # personnel context from the line before: the whole line
-            return [(0, len(text))]
-        sents = [(m.start(), m.end()) for m in SENT_RE.finditer(text)]
-        hot = [k for k, (a, b) in enumerate(sents) if self._cue(text[a:b])]
-        if not hot:
-            return []
-        keep = sorted({j for k in hot for j in (k - 1, k, k + 1) if 0 <= j < len(sents)})
-        out: list[tuple[int, int]] = []
-        for j in keep:
-            a, b = sents[j]
-            if out and out[-1][1] == a:
-                out[-1] = (out[-1][0], b)
-            else:
-                out.append((a, b))
-        return out
+        return [(0, len(text))] if hot else []
 
-    def _document(self, ctx: ScanContext) -> dict[int, list[tuple[int, int, str]]]:
-        """(segment id -> spans) for the windows of the whole document, tagged in one batch."""
+    def relevant_segments(self, ctx: ScanContext) -> set[int]:
+        """Ids of the segments the relevant scope tags (see ADDRESS_CUE_RE above for why)."""
+        segs = ctx.document.segments
+        jt = ctx.joined("norm")
+        hot: set[int] = set()
+        for m in PERSONAL_CUE_RE.finditer(jt.text):
+            hot.update(range(jt.segment_at(m.start()), jt.segment_at(m.end() - 1) + 1))
+        cue = self.personnel_cue
+        # "+ \n": harm joins a segment and its neighbours with "\n", which the cue's 民族[：:\s] may end on
+        pers = [cue is not None and cue.search(s.text + "\n") is not None for s in segs]
+        n = len(segs)
+        for k, s in enumerate(segs):
+            if k in hot:
+                continue
+            if s.layer in _ALWAYS_LAYERS or "table" in s.locator \
+                    or pers[k] or (k > 0 and pers[k - 1] and segs[k - 1].layer == s.layer) \
+                    or (k + 1 < n and pers[k + 1] and segs[k + 1].layer == s.layer) \
+                    or ADDRESS_CUE_RE.search(jt.views[k].text):
+                hot.add(k)
+        return {segs[k].id for k in hot}
+
+    def _jobs(self, ctx: ScanContext) -> list[tuple[int, int, int]]:
+        """(segment id, start, end) of the sentences of the document the scope reads."""
         jobs: list[tuple[int, int, int]] = []
-        prev_cue = False
+        hot = self.relevant_segments(ctx) if self.scope == "relevant" else set()
         for s, norm in ctx.views():
             text = norm.text
-            for a, b in self.windows(s, text, prev_cue):
+            for a, b in self.windows(s, text, s.id in hot):
                 # tagged sentence by sentence (as trained): the batched Viterbi runs over the
                 # longest sentence, not the longest line
                 for m in SENT_RE.finditer(text, a, b):
                     jobs.append((s.id, m.start(), m.end()))
-            prev_cue = s.layer not in ("table", "metadata") and self.personnel_cue is not None \
-                and bool(self.personnel_cue.search(text))
-        texts = [ctx.normalized[k].text[a:b] for k, a, b in jobs]
-        by_seg: dict[int, list[tuple[int, int, str]]] = {}
-        for (k, a, _), spans in zip(jobs, self.model.spans_many(texts)):
-            by_seg.setdefault(k, []).extend((a + i, a + j, kind) for i, j, kind in spans)
-        return by_seg
+        return jobs
+
+    def _documents(self, ctxs: list[ScanContext]) -> list[dict[int, list[tuple[int, int, str]]]]:
+        """Per document, (segment id -> spans), every sentence of every document tagged in one
+        batch (a sentence is tagged alone: the same spans as one batch per document)."""
+        jobs = [self._jobs(ctx) for ctx in ctxs]
+        texts = [ctx.normalized[k].text[a:b] for ctx, js in zip(ctxs, jobs) for k, a, b in js]
+        spans = iter(self.model.spans_many(texts))
+        out: list[dict[int, list[tuple[int, int, str]]]] = []
+        for js in jobs:
+            by_seg: dict[int, list[tuple[int, int, str]]] = {}
+            for (k, a, _), sp in zip(js, spans):
+                by_seg.setdefault(k, []).extend((a + i, a + j, kind) for i, j, kind in sp)
+            out.append(by_seg)
+        return out
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> NamesDetector | None:
@@ -205,15 +248,20 @@ class NamesDetector(Detector):
 
     def detect(self, ctx: ScanContext) -> list[Finding]:
         """Every window of the document tagged in one batch."""
-        by_seg = self._document(ctx)
-        out: list[Finding] = []
-        for seg, norm in ctx.views():
-            out.extend(self._findings(seg, norm, by_seg.get(seg.id, [])))
+        return self.detect_many([ctx])[0]
+
+    def detect_many(self, ctxs: list[ScanContext]) -> list[list[Finding]]:
+        out: list[list[Finding]] = []
+        for ctx, by_seg in zip(ctxs, self._documents(ctxs)):
+            found: list[Finding] = []
+            for seg, norm in ctx.views():
+                found.extend(self._findings(seg, norm, by_seg.get(seg.id, [])))
+            out.append(found)
         return out
 
     def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:
         text = norm.text
-        spans = [(a + i, a + j, kind) for a, b in self.windows(seg, text, False)
+        spans = [(a + i, a + j, kind) for a, b in self.windows(seg, text, True)
                  for i, j, kind in self.spans(text[a:b])]
         return self._findings(seg, norm, spans)
 

@@ -63,6 +63,7 @@ class Lattice:
         self.codes = codes[order].astype(np.int64)
         self.cats = cats[order].astype(np.int64)
         self._table: tuple[np.ndarray, np.ndarray] | None = None
+        self._disp = 0
 
     @classmethod
     def from_dict(cls, words: dict[str, int]) -> Lattice:
@@ -71,33 +72,50 @@ class Lattice:
         cats = np.array([c for _, c in items], dtype=np.int64)
         return cls(codes, cats)
 
+    def table(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._table is None:      # hash table of the codes (already hashes: low bits are the slot)
+            tk, tv = _hashtable.build(self.codes, mixed=False, missing=-1)
+            self._disp = _hashtable.max_displacement(tk)
+            self._table = (tk, tv)
+        return self._table
+
     def marks(self, cps: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Per position of the padded array, a bit mask: bit 3*cat + role (0 begins, 1 inside, 2 ends)."""
-        n = cps.size
-        out = np.zeros(n, dtype=np.int64)
+        return lattice_marks([self], cps, valid)[0]
+
+    def mark_hits(self, out: np.ndarray, i: np.ndarray, c: np.ndarray, L: int) -> None:
+        """OR into out the marks of the strings of length L with codes c starting at positions i."""
         if self.codes.size == 0:
-            return out
-        for L in range(2, MAX_WORD + 1):
-            i = np.arange(0, n - L + 1)
-            ok = np.ones(i.size, dtype=bool)
-            for k in range(L):
-                ok &= valid[i + k]
-            i = i[ok]
-            if i.size == 0:
-                continue
-            c = word_codes(cps, i, L)
-            if self._table is None:      # hash table of the codes (already hashes: low bits are the slot)
-                self._table = _hashtable.build(self.codes, mixed=False, missing=-1)
-            j = _hashtable.lookup(self._table[0], self._table[1], c, -1)
-            hit = j >= 0
-            # within one length every start position holds one string: plain fancy-index OR is exact
-            i, cat = i[hit], self.cats[j[hit]]
-            bit = np.int64(1) << (3 * cat)
-            out[i] |= bit
-            out[i + L - 1] |= bit << 2
-            for k in range(1, L - 1):
-                out[i + k] |= bit << 1
-        return out
+            return
+        tk, tv = self.table()
+        j = _hashtable.lookup(tk, tv, c, -1, max_disp=self._disp)
+        hit = j >= 0
+        # within one length every start position holds one string: plain fancy-index OR is exact
+        i, cat = i[hit], self.cats[j[hit]]
+        bit = np.int64(1) << (3 * cat)
+        out[i] |= bit
+        out[i + L - 1] |= bit << 2
+        for k in range(1, L - 1):
+            out[i + k] |= bit << 1
+
+
+def lattice_marks(lattices: list[Lattice], cps: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
+    """Lattice.marks of several lattices, the string codes at each position hashed once for all."""
+    n = cps.size
+    outs = [np.zeros(n, dtype=np.int64) for _ in lattices]
+    if not any(lat.codes.size for lat in lattices):
+        return outs
+    ok = valid.copy()                   # ok[p]: the L characters from p are all real
+    for L in range(2, min(MAX_WORD, n) + 1):
+        ok[: n - L + 1] &= valid[L - 1:]
+        ok[n - L + 1:] = False
+        i = np.nonzero(ok)[0]
+        if i.size == 0:
+            continue
+        c = word_codes(cps, i, L)
+        for lat, out in zip(lattices, outs):
+            lat.mark_hits(out, i, c, L)
+    return outs
 
 
 def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,12 +130,20 @@ def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cps, real, valid
 
 
+def _marks(dict_lattice: Lattice | None, gaz_lattice: Lattice | None, cps: np.ndarray,
+           valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The dictionary and gazetteer marks (zeros for a missing lattice)."""
+    lats = [lat for lat in (dict_lattice, gaz_lattice) if lat is not None]
+    got = iter(lattice_marks(lats, cps, valid))
+    return (next(got) if dict_lattice is not None else np.zeros_like(cps),
+            next(got) if gaz_lattice is not None else np.zeros_like(cps))
+
+
 def features(texts: list[str], dict_lattice: Lattice | None, gaz_lattice: Lattice | None) -> np.ndarray:
     """(characters, N_TEMPLATES) int64 feature codes for all characters of texts, in order."""
     cps, i, valid = encode(texts)
     cls = char_classes(cps)
-    d = dict_lattice.marks(cps, valid) if dict_lattice is not None else np.zeros_like(cps)
-    g = gaz_lattice.marks(cps, valid) if gaz_lattice is not None else np.zeros_like(cps)
+    d, g = _marks(dict_lattice, gaz_lattice, cps, valid)
     c = [cps[i + k] for k in range(-3, 4)]          # c[3] is the character itself
     t = [np.int64(k) for k in range(N_TEMPLATES)]
     cols = [
@@ -148,7 +174,10 @@ def viterbi_batch(emis: np.ndarray, lengths: list[int], trans: np.ndarray) -> li
     trans: (L+1, L), row L = start scores (constraints included).
 
     Texts are processed longest first, so at step t the texts still running are a prefix of the
-    batch (no masking); one numpy step per character column of the longest text."""
+    batch (no masking); one numpy step per character column of the longest text. A step is
+    scores[b, cur, prev] = dp[b, prev] + trans[prev, cur], its argmax over the last (contiguous)
+    axis, and the maximum read back at that argmax: the same values as a max over the middle axis,
+    at a third of the cost (numpy reduces a short strided axis slowly)."""
     L = emis.shape[1]
     B = len(lengths)
     if B == 0:
@@ -166,24 +195,28 @@ def viterbi_batch(emis: np.ndarray, lengths: list[int], trans: np.ndarray) -> li
     rows = np.repeat(rank, lens)
     cols = np.arange(int(offs[-1])) - np.repeat(offs[:-1], lens)
     E[rows, cols] = emis
-    live = B - np.searchsorted(slens[::-1], np.arange(T), side="right")
-    tr = trans[:L].astype(np.float64)[None]
+    live = (B - np.searchsorted(slens[::-1], np.arange(T), side="right")).tolist()
+    trT = np.ascontiguousarray(trans[:L].astype(np.float64).T)      # trT[cur, prev]
     dp = E[:, 0] + trans[L]
-    back = np.empty((B, T, L), dtype=np.int64)
-    back[:] = np.arange(L)
+    back = np.empty((T, B, L), dtype=np.int64)
+    back[:] = np.arange(L)              # steps past a text's end map a label to itself
+    S = np.empty(B * L * L)
+    base = np.arange(B * L, dtype=np.int64) * L
     for t in range(1, T):
-        n = int(live[t])
-        s = dp[:n, :, None] + tr                          # (n, prev, cur)
-        back[:n, t] = s.argmax(1)
-        dp[:n] = s.max(1) + E[:n, t]
+        n = live[t]
+        s = S[: n * L * L].reshape(n, L, L)
+        np.add(dp[:n, None, :], trT, out=s)
+        a = s.argmax(2)
+        back[t, :n] = a
+        np.add(np.take(S, base[: n * L] + a.ravel()).reshape(n, L), E[:n, t], out=dp[:n])
     k = dp.argmax(1)
     ar = np.arange(B)
-    paths = np.empty((B, T), dtype=np.int64)
-    for t in range(T - 1, -1, -1):      # steps past a text's end map a label to itself
-        paths[:, t] = k
+    paths = np.empty((T, B), dtype=np.int64)
+    for t in range(T - 1, -1, -1):
+        paths[t] = k
         if t:
-            k = back[ar, t, k]
-    return [paths[rank[b], :lengths[b]] for b in range(B)]
+            k = back[t][ar, k]
+    return [paths[:lengths[b], rank[b]] for b in range(B)]
 
 
 _KIND = [lab[2:] if lab != "O" else "" for lab in LABELS]
@@ -233,17 +266,19 @@ class Tagger:
         if "table_keys" in arrays:      # the lookup table, built once at training time
             self._tk = arrays["table_keys"].astype(np.int64)
             self._tv = arrays["table_rows"].astype(np.int32)
+            self._disp = _hashtable.max_displacement(self._tk)
 
     def _build_table(self) -> None:
         """Open addressing (linear probing) from feature code to row: two memory reads a lookup
         instead of a binary search's twenty (scanner/detectors/_hashtable.py)."""
         self._tk, self._tv = _hashtable.build(self.keys, mixed=False)
+        self._disp = _hashtable.max_displacement(self._tk)
 
     def index(self, feats: np.ndarray) -> np.ndarray:
         """Row of W for every feature code (the last, zero row for unknown codes)."""
         if not hasattr(self, "_tk"):
             self._build_table()
-        return _hashtable.lookup(self._tk, self._tv, feats, self.keys.size)
+        return _hashtable.lookup(self._tk, self._tv, feats, self.keys.size, max_disp=self._disp)
 
     def emissions_hashed(self, texts: list[str]) -> np.ndarray:
         """Emissions the way training computes them: every feature code looked up."""
@@ -285,8 +320,7 @@ class Tagger:
             self._build_dense()
         cps, i, valid = encode(texts)
         cls = char_classes(cps)
-        d = self.dict.marks(cps, valid) if self.dict is not None else np.zeros_like(cps)
-        g = self.gaz.marks(cps, valid) if self.gaz is not None else np.zeros_like(cps)
+        d, g = _marks(self.dict, self.gaz, cps, valid)
         bmp = cps < 0x10000
         cid = np.where(bmp, self._cid[np.where(bmp, cps, 0)], np.where(cps == BOS, self._cid[-1], 0))
         E = np.take(self._uni[0], cid[i - 3], axis=0)
@@ -304,7 +338,14 @@ class Tagger:
             _mix(t[8], c[2], c[3]), _mix(t[9], c[3], c[4]), _mix(t[10], c[1], c[2]), _mix(t[11], c[4], c[5]),
             _mix(t[12], c[2], c[4]), _mix(t[13], c[2], c[3], c[4]),
             _mix(t[17], d[i], c[3]), _mix(t[19], g[i], d[i - 1], d[i + 1])], axis=1)
-        E += np.take(self.W, self.index(hashed), axis=0).sum(1)
+        rows = self.index(hashed)
+        # the rows of the hashed templates summed one template after the other (what .sum(1)
+        # over the gathered (characters, templates, labels) array computes, without numpy's slow
+        # reduction over a short middle axis), then added
+        S = np.take(self.W, rows[:, 0], axis=0)
+        for k in range(1, rows.shape[1]):
+            S += np.take(self.W, rows[:, k], axis=0)
+        E += S
         rare = np.nonzero(~bmp & valid)[0]          # characters outside the BMP: their own lookups
         if rare.size:
             for k in range(7):
@@ -326,4 +367,26 @@ class Tagger:
         return out
 
     def spans_many(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
-        return [spans_from_tags_fast(p) for p in self.tag_many(texts)]
+        return spans_of_paths(self.tag_many(texts))
+
+
+def spans_of_paths(paths: list[np.ndarray]) -> list[list[tuple[int, int, str]]]:
+    """[spans_from_tags_fast(p) for p in paths], over all paths at once: a constrained path begins
+    with O or B-x, so a span never runs from one path into the next."""
+    out: list[list[tuple[int, int, str]]] = [[] for _ in paths]
+    if not paths:
+        return out
+    tags = np.concatenate(paths) if len(paths) > 1 else np.asarray(paths[0])
+    is_b = tags % 2 == 1
+    if not tags.size or not is_b.any():
+        return out
+    offs = np.zeros(len(paths) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in paths], out=offs[1:])
+    starts = np.nonzero(is_b)[0]
+    stop = np.nonzero(is_b | (tags == 0))[0]
+    ends = np.append(stop, tags.size)[np.searchsorted(stop, starts, side="right")]
+    which = np.searchsorted(offs, starts, side="right") - 1
+    base = offs[which]
+    for w, a, b, lab in zip(which.tolist(), (starts - base).tolist(), (ends - base).tolist(), tags[starts].tolist()):
+        out[w].append((a, b, _KIND[lab]))
+    return out

@@ -61,6 +61,30 @@ def has_text(doc: Document) -> bool:
     return any(s.text.strip() for s in doc.segments if s.layer in VISIBLE_LAYERS)
 
 
+def add_note(doc: Document, note: ScanError) -> None:
+    """An info note for the report (`notes`): how the file was read; it never decides."""
+    doc.meta.setdefault("notes", []).append(note.to_dict())
+
+
+def empty_document(doc: Document) -> None:
+    """The empty-document rule, for a document that was read without error and has no visible text.
+
+    Fail closed: `extract.no_text` (review), unless its extractor verified that nothing visible was
+    left unread and recorded how in `doc.meta["textless"]` = {"kind": "blank" | "drawing",
+    "detail": ..., "where": ...}: "blank" when nothing is shown at all (a PDF page rendered without
+    ink, slides whose only shapes are unfilled empty placeholders, a docx body with no drawing,
+    table, picture or object), "drawing" when what is shown are drawings that were rendered and
+    OCR'd without a single text region (an OFD page of lines and boxes). Then the report carries an
+    info note (`extract.blank` / `extract.drawing_only`) instead of the error."""
+    how = doc.meta.pop("textless", None)
+    if not isinstance(how, dict) or how.get("kind") not in ("blank", "drawing"):
+        doc.errors.append(E.no_text(doc.media_type))
+    elif how["kind"] == "blank":
+        add_note(doc, E.blank_note(str(how.get("detail", ""))[:300]))
+    else:
+        add_note(doc, E.drawing_only_note(str(how.get("where") or "页面"), str(how.get("detail", ""))[:300]))
+
+
 def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: OcrOptions | None = None) -> Document:
     """Extract `data` (file name `source` as a type tie-breaker). ocr: OCR options for this
     extraction (default: the ones in force, else OCR on; see scanner.extract.ocr)."""
@@ -96,7 +120,8 @@ def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: OcrOptions | N
     if fmt.textlike and claimed is not None and not claimed.textlike:
         doc.errors.append(E.type_mismatch(f"{formats.extension(source)} file with {media_type} content"))
     if not doc.errors and not has_text(doc) and _depth == 0:
-        doc.errors.append(E.no_text(media_type))
+        empty_document(doc)
+    doc.meta.pop("textless", None)
     doc.meta.pop("nest_depth", None)
     return doc
 

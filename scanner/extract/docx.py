@@ -150,3 +150,8 @@ def extract_docx(data: bytes, doc: Document) -> None:
                 walk_story(proot, doc, layer, rs, name, pi)
                 stories[name] = (proot, pi)
         extract_docx_layers(zf, root, doc, stories=stories, run_style=rs, names=names)
+        if not any(s.layer != "metadata" for s in doc.segments):
+            from .blank import docx_blank
+            how = docx_blank(zf, names, [r for r, _pi in stories.values()])
+            if how:
+                doc.meta["textless"] = {"kind": "blank", "detail": how}

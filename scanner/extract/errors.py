@@ -146,3 +146,14 @@ def converter_failed(detail: str = "") -> ScanError:
 def garbled_replaced(where: str, detail: str = "") -> ScanError:
     return ScanError("extract.garbled_text", f"{where}的 PDF 文字层为乱码（字体缺少编码映射或编码错误），"
                      "已改用图片文字识别的结果审查。", detail)
+
+
+# --- notes (info, never decide): what was read and found to carry no text ------------------------
+def blank_note(detail: str = "") -> ScanError:
+    return ScanError("extract.blank", "文件没有任何可见内容（空白页、未填写的占位符或空文档），已逐页核实，无文字需要审查。",
+                     detail)
+
+
+def drawing_only_note(where: str, detail: str = "") -> ScanError:
+    return ScanError("extract.drawing_only", f"{where}只有图形（线条、色块），已渲染并做图片文字识别，未发现文字。",
+                     detail)

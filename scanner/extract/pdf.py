@@ -93,14 +93,14 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
     garbled, empty = judge_pages(texts, page_stats)
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
-    replaced = []
+    replaced, blank = [], []
     to_ocr = len(set(garbled) | set(empty))
     done = 0
     for no in sorted(texts):
         page = pdf[no - 1]
         try:
             if no in garbled or no in empty:
-                got = _read_page(page, no, doc)
+                got = _read_page(page, no, doc, blank)
                 if no in garbled and got:
                     replaced.append(no)
                 done += 1
@@ -109,6 +109,8 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                 _read_pictures(page, no, doc, texts[no], (invisible_over_image or {}).get(no, 0))
         finally:
             page.close()
+    if texts and len(blank) == len(texts) == doc.meta.get("page_count"):
+        doc.meta["textless"] = {"kind": "blank", "detail": f"pdf: {len(blank)} page(s) rendered without ink"}
     if garbled:
         drop = set(garbled)
         keep_body = drop - set(replaced)          # OCR not done: the garbled text is all there is
@@ -160,21 +162,34 @@ def _page_mapper(page, scale: float):
 
 def _shows_something(page) -> bool:
     """Cheap first: a page without objects or annotations shows nothing; else a small render
-    (PREVIEW_DPI) must not be blank."""
+    (PREVIEW_DPI) must not be blank, and a page that looks blank there is confirmed at INK_DPI:
+    not a single pixel may differ from the page's colour by more than INK_SPREAD (a line of small
+    print that averages away at 24 dpi still shows)."""
     import pypdfium2.raw as R
 
     from .image import blank
     if R.FPDFPage_CountObjects(page.raw) <= 0 and R.FPDFPage_GetAnnotCount(page.raw) <= 0:
         return False
     img, _scale = _render(page, PREVIEW_DPI)
-    return not blank(img)
+    if not blank(img):
+        return True
+    img, _scale = _render(page, INK_DPI)
+    lo, hi = img.convert("L").getextrema()
+    return hi - lo > INK_SPREAD
 
 
-def _read_page(page, no: int, doc: Document) -> bool:
-    """Render and OCR one page; False when it shows nothing or could not be read."""
+INK_DPI = 72
+INK_SPREAD = 16       # grey levels: anti-aliased hairlines and 6 pt print differ by far more
+
+
+def _read_page(page, no: int, doc: Document, blank: list[int] | None = None) -> bool:
+    """Render and OCR one page; False when it shows nothing (then `no` joins `blank`) or could not
+    be read."""
     from . import ocr
     try:
         if not _shows_something(page):
+            if blank is not None:
+                blank.append(no)
             return False
         img, scale = _render(page, OCR_DPI)
     except Exception:

@@ -8,7 +8,8 @@ The report goes to `-o` (.xlsx, .json or .html by its suffix, or --format), a Ch
 standard output. Each run also writes its run file (`--save-run`, default `<report>.run.json`;
 a directory gets a time-stamped file), which a later `--since` reads (a file, or a directory: its
 newest run). The progress goes to a state file as each resource is scanned (`--state`, default
-`<report>.state.jsonl`; URLs, hashes, decisions, never text): `--resume` continues a run cut short
+`<report>.state.jsonl`; URLs, hashes, decisions, never text) — during a long crawl too: what was
+fetched is scanned every `--scan-every` seconds (60) — and `--resume` continues a run cut short
 from it — what was scanned is neither fetched nor scanned again and keeps its result. Exit codes as `baomi scan`: 0 nothing to do, 1 整改 or 人工核查, 2 下架, 3 some
 resource could not be checked and nothing is to be taken down; 64 usage."""
 from __future__ import annotations
@@ -49,6 +50,8 @@ def add_site_parser(sub) -> None:
     s.add_argument("--loopback-only", action="store_true", help="只连接本机回环地址（测试与演示用）")
     s.add_argument("--light", action="store_true", help="轻量模式：只用规则和词表，不做图片文字识别")
     s.add_argument("--jobs", "-j", type=int, default=1, help="扫描进程数（抓取始终一次一个请求，默认 1）")
+    s.add_argument("--scan-every", type=float, default=60.0, metavar="S",
+                   help="抓取期间每隔多少秒扫描已抓取的内容，进度文件随之增长（默认 60；0：每抓取一项即扫描）")
     s.add_argument("--fail-on", choices=["review", "block", "never"], default="review",
                    help="达到该结论时以非零退出（默认 review）")
     s.add_argument("--quiet", "-q", action="store_true", help="不在标准输出打印摘要")
@@ -102,12 +105,13 @@ def run_site_scan(args: argparse.Namespace) -> int:
                         allow_hosts=tuple(args.allow_host), delay_s=args.delay, ignore_robots=args.ignore_robots,
                         max_bytes=args.max_bytes * 1024 * 1024, max_total_bytes=args.max_total * 1024 * 1024,
                         max_time_s=args.max_time, max_redirects=args.max_redirects, timeout_s=args.timeout,
-                        loopback_only=args.loopback_only, light=args.light, jobs=args.jobs)
+                        loopback_only=args.loopback_only, light=args.light, jobs=args.jobs,
+                        scan_every_s=max(0.0, args.scan_every))
     tty = sys.stderr.isatty()
 
     def progress(ev: dict) -> None:
         if tty:
-            msg = (f"抓取 {ev['fetched']}（待访问 {ev['queued']}）" if ev["stage"] == "crawl"
+            msg = (f"抓取 {ev['fetched']}（待访问 {ev['queued']}，已扫描 {ev.get('scanned', 0)}）" if ev["stage"] == "crawl"
                    else f"扫描 {ev['scanned']}/{ev['total']}")
             print(f"\r{msg}\033[K", end="", file=sys.stderr, flush=True)
 

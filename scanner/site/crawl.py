@@ -95,6 +95,9 @@ class CrawlOptions:
     light: bool = False
     jobs: int = 1                     # scanning processes (the crawl itself is one request at a time)
     max_crawl_delay_s: float = 30.0
+    # scan what was fetched every this many seconds of a long crawl, so that the progress file (and
+    # the scan counts) grow while crawling, not only after it; None: scan after the crawl only
+    scan_every_s: float | None = 60.0
 
 
 @dataclass
@@ -145,6 +148,7 @@ class CrawlResult:
     bytes: int = 0
     crawl_s: float = 0.0
     scan_s: float = 0.0
+    scanned: int = 0                  # resources scanned so far in this run (during and after the crawl)
     stopped: str = ""                 # "" or the limit that ended the crawl (limit_pages/limit_time/limit_bytes/cancelled)
 
 
@@ -214,10 +218,12 @@ def _scope(start: str, opts: CrawlOptions) -> Scope:
 
 def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[dict], None] | None = None,
           cancel: threading.Event | None = None, previous: dict[str, str] | None = None,
-          done: dict[str, dict] | None = None) -> CrawlResult:
+          done: dict[str, dict] | None = None, between: Callable[[CrawlResult], float] | None = None) -> CrawlResult:
     """Fetch within scope into `workdir`; no scanning. previous: {url: sha256} of the last run.
     done: {url: progress entry} of a cut-short run (state.load_progress): those resources are not
-    fetched again; they keep their recorded result and their links rebuild the frontier."""
+    fetched again; they keep their recorded result and their links rebuild the frontier.
+    between(res) after each fetched resource (`inspect` scans there now and then) -> the seconds it
+    took, which count neither as crawl time nor against max_time_s."""
     from .state import resumed_report
     start = normalise(start_url)
     if start is None:
@@ -359,7 +365,9 @@ def crawl(start_url: str, opts: CrawlOptions, workdir: str, progress: Callable[[
             follow(rs, depth, out)
         if progress is not None:
             progress({"stage": "crawl", "fetched": len(res.resources), "queued": len(frontier),
-                      "url": rs.url, "kind": kind})
+                      "scanned": res.scanned, "url": rs.url, "kind": kind})
+        if between is not None:
+            t0 += between(res)
     res.requests, res.bytes = fetcher.requests, fetcher.bytes
     res.crawl_s = round(time.monotonic() - t0, 3)
     return res
@@ -378,7 +386,7 @@ def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] 
     todo = [r for r in res.resources if r.change != "unchanged" and r.report is None]
     by_path = {r.path: r for r in todo}
     items = [Item(r.path, r.size, 0) for r in todo]
-    done = [0]
+    total = res.scanned + len(items)      # what earlier rounds (during the crawl) scanned counts too
     t0 = time.monotonic()
 
     def emit(rec: dict) -> None:
@@ -390,9 +398,9 @@ def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] 
         rs.report = rec
         if on_scanned is not None:
             on_scanned(rs)
-        done[0] += 1
+        res.scanned += 1
         if progress is not None:
-            progress({"stage": "scan", "scanned": done[0], "total": len(items), "url": rs.url})
+            progress({"stage": "scan", "scanned": res.scanned, "total": total, "url": rs.url})
 
     if scan_file is None:
         scan_items(items, emit, jobs=max(1, opts.jobs), light=opts.light, isolated="auto", sandbox="worker")
@@ -407,14 +415,15 @@ def scan(res: CrawlResult, opts: CrawlOptions, progress: Callable[[dict], None] 
     for rs in todo:        # fail closed: a resource whose record never came back
         if rs.report is None:
             rs.report = Report.could_not_scan(rs.url, [ScanError("scan.failed", "扫描未完成，需人工核查。", "")]).to_dict()
-    res.scan_s = round(time.monotonic() - t0, 3)
+    res.scan_s = round(res.scan_s + time.monotonic() - t0, 3)
 
 
 def inspect(start_url: str, opts: CrawlOptions | None = None, since: dict | None = None,
             progress: Callable[[dict], None] | None = None, cancel: threading.Event | None = None,
             scan_file: Callable[[str, str], dict] | None = None, workdir: str | None = None,
             done: dict[str, dict] | None = None, on_scanned: Callable[[Resource], None] | None = None) -> CrawlResult:
-    """Crawl, scan (scan_file and on_scanned as in `scan`), compare with `since` (a run state, see
+    """Crawl, scan (scan_file and on_scanned as in `scan`; during a long crawl every
+    opts.scan_every_s seconds what was fetched so far), compare with `since` (a run state, see
     state.py); `done` resumes a cut-short run (as in `crawl`). The
     fetched bodies live in a private temporary directory (under `workdir` if given), removed after."""
     from .state import previous_hashes, removed_since
@@ -422,8 +431,19 @@ def inspect(start_url: str, opts: CrawlOptions | None = None, since: dict | None
     work = tempfile.mkdtemp(prefix="baomi-site-", dir=workdir)
     os.chmod(work, 0o700)
     try:
+        last = [time.monotonic()]
+
+        def between(part: CrawlResult) -> float:
+            """Scan what the crawl fetched so far, every opts.scan_every_s seconds of crawling."""
+            if opts.scan_every_s is None or time.monotonic() - last[0] < opts.scan_every_s:
+                return 0.0
+            t = time.monotonic()
+            scan(part, opts, progress, scan_file, on_scanned)
+            last[0] = time.monotonic()
+            return last[0] - t
+
         res = crawl(start_url, opts, work, progress, cancel, previous_hashes(since) if since else None,
-                    done)
+                    done, between)
         scan(res, opts, progress, scan_file, on_scanned)
     finally:
         shutil.rmtree(work, ignore_errors=True)

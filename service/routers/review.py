@@ -84,20 +84,20 @@ def entries(st: State, active_only: bool = False):
     return remembered.list_entries(st, include_inactive=not active_only)
 
 
-@router.post("/admin/allowlist/entries/{entry_id}/revoke", summary="撤销白名单条目 / revoke an entry",
-             dependencies=[Requires("allowlist.edit")], responses=errors(401, 403, 404, 409),
-             description="审批人或管理员撤销一条生效的白名单条目，之后的扫描与闸门不再套用（记入审计）。\n\n"
-                         "Approver/admin revokes an active entry; later scans and the gate stop applying it (audited).")
-def revoke(entry_id: int, p: CurrentPrincipal, st: State):
-    return remembered.end_entry(st, p.actor, p.user_id, entry_id, "revoke")
+def _end_route(how: Literal["revoke", "expire"], summary: str, description: str) -> None:
+    """POST /admin/allowlist/entries/{entry_id}/<how>: approver/admin ends an entry (audited)."""
+    @router.post(f"/admin/allowlist/entries/{{entry_id}}/{how}", summary=summary, name=how,
+                 dependencies=[Requires("allowlist.edit")], responses=errors(401, 403, 404, 409), description=description)
+    def end(entry_id: int, p: CurrentPrincipal, st: State):
+        return remembered.end_entry(st, p.actor, p.user_id, entry_id, how)
 
 
-@router.post("/admin/allowlist/entries/{entry_id}/expire", summary="令白名单条目立即到期 / expire an entry now",
-             dependencies=[Requires("allowlist.edit")], responses=errors(401, 403, 404, 409),
-             description="审批人或管理员令一条白名单条目立即到期（记入审计）。\n\n"
-                         "Approver/admin lets an active entry expire now (audited).")
-def expire(entry_id: int, p: CurrentPrincipal, st: State):
-    return remembered.end_entry(st, p.actor, p.user_id, entry_id, "expire")
+_end_route("revoke", "撤销白名单条目 / revoke an entry",
+           "审批人或管理员撤销一条生效的白名单条目，之后的扫描与闸门不再套用（记入审计）。\n\n"
+           "Approver/admin revokes an active entry; later scans and the gate stop applying it (audited).")
+_end_route("expire", "令白名单条目立即到期 / expire an entry now",
+           "审批人或管理员令一条白名单条目立即到期（记入审计）。\n\n"
+           "Approver/admin lets an active entry expire now (audited).")
 
 
 @router.get("/admin/precision", summary="各规则精确率 / precision per rule from verdicts",

@@ -93,6 +93,16 @@ def dashboard_data(st, days: int = 14) -> dict:
     }
 
 
+async def _write_then_back(back: str, msg: str, fn, *args):
+    """Run a write (checked and audited where it lives) off the event loop, then back to the page
+    `back` with the message `msg`, or with the error's code."""
+    try:
+        await run_in_threadpool(fn, *args)
+    except APIError as exc:
+        return redirect(back, err=exc.code)
+    return redirect(back, msg=msg)
+
+
 @router.get("/admin")
 def dashboard(request: Request):
     p = _admin(request)
@@ -114,11 +124,7 @@ async def users_create(request: Request):
                                role=form.get("role", ""), password=form.get("password", ""))
     except ValidationError:
         return redirect("/admin/users", err="validation_error")
-    try:
-        await run_in_threadpool(accounts.create_user, state(request), p, body)
-    except APIError as exc:
-        return redirect("/admin/users", err=exc.code)
-    return redirect("/admin/users", msg="user")
+    return await _write_then_back("/admin/users", "user", accounts.create_user, state(request), p, body)
 
 
 @router.post("/admin/users/{user_id}")
@@ -129,21 +135,13 @@ async def users_update(user_id: int, request: Request):
                                   active=(form.get("active") == "1") if form.get("active") in ("0", "1") else None)
     except ValidationError:
         return redirect("/admin/users", err="validation_error")
-    try:
-        await run_in_threadpool(accounts.patch_user, state(request), p, user_id, body)
-    except APIError as exc:
-        return redirect("/admin/users", err=exc.code)
-    return redirect("/admin/users", msg="user")
+    return await _write_then_back("/admin/users", "user", accounts.patch_user, state(request), p, user_id, body)
 
 
 @router.post("/admin/users/{user_id}/unlock")
 async def users_unlock(user_id: int, request: Request):
     form, p = await form_principal_async(request)
-    try:
-        await run_in_threadpool(accounts.unlock, state(request), p, user_id)
-    except APIError as exc:
-        return redirect("/admin/users", err=exc.code)
-    return redirect("/admin/users", msg="unlocked")
+    return await _write_then_back("/admin/users", "unlocked", accounts.unlock, state(request), p, user_id)
 
 
 def _keys_ctx(st, p) -> dict:
@@ -214,11 +212,7 @@ async def keys_create(request: Request):
 @router.post("/admin/keys/{key_id}/revoke")
 async def keys_revoke(key_id: int, request: Request):
     form, p = await form_principal_async(request)
-    try:
-        await run_in_threadpool(accounts.revoke_key, state(request), p, key_id)
-    except APIError as exc:
-        return redirect("/admin/keys", err=exc.code)
-    return redirect("/admin/keys", msg="key_revoked")
+    return await _write_then_back("/admin/keys", "key_revoked", accounts.revoke_key, state(request), p, key_id)
 
 
 @router.get("/admin/policy")
@@ -285,9 +279,9 @@ async def allowlist_end(entry_id: int, how: str, request: Request):
     form, p = await form_principal_async(request)
     if how not in ("revoke", "expire"):
         return redirect("/admin/allowlist", err="validation_error")
-    try:
+    st = state(request)
+
+    def end() -> None:
         check(p, "allowlist.edit")
-        await run_in_threadpool(remembered.end_entry, state(request), p.actor, p.user_id, entry_id, how)
-    except APIError as exc:
-        return redirect("/admin/allowlist", err=exc.code)
-    return redirect("/admin/allowlist", msg="entry_revoked" if how == "revoke" else "entry_expired")
+        remembered.end_entry(st, p.actor, p.user_id, entry_id, how)
+    return await _write_then_back("/admin/allowlist", "entry_revoked" if how == "revoke" else "entry_expired", end)

@@ -197,15 +197,37 @@ def test_70k_news_draft_needs_at_most_10_verdicts(full, shared_dir):
     assert any(f.category == "pii.id_card" for f in deciding) and rep.decision == "review"
 
 
+NORMATIVE = tuple(HARM["normative"]["categories"])
+
+
+def _worst_of(report, categories) -> str | None:
+    sev = [f.severity for f in report.findings if f.category in categories]
+    return max(sev, key=SEVERITY_RANK.__getitem__) if sev else None
+
+
 @pytest.mark.parametrize("text", HARM["normative"]["lowered"])
-def test_status_words_of_a_law_or_judgment_are_low(light, text):
-    rep = light.scan_document(lines_doc(text, layer="body"))
-    assert worst(rep, "term.unreleased") == "low"
+def test_status_words_of_a_law_or_judgment_are_low(full, text):
+    """The full scanner (the passage classifier too): every status-word and unpublished-passage
+    finding of a law, judgment or standard is low, and there is at least one."""
+    rep = full.scan_document(lines_doc(text, layer="body"))
+    assert _worst_of(rep, NORMATIVE) == "low"
     assert rep.decision == "pass"
 
 
 @pytest.mark.parametrize("text", HARM["normative"]["kept"])
-def test_status_words_of_a_draft_still_decide(light, text):
-    rep = light.scan_document(lines_doc(text, layer="body"))
-    assert worst(rep, "term.unreleased") == "medium"
+def test_status_words_of_a_draft_still_decide(full, text):
+    rep = full.scan_document(lines_doc(text, layer="body"))
+    assert _worst_of(rep, NORMATIVE) == "medium"
     assert rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["boilerplate"]["lowered"])
+def test_fixed_notes_of_an_e_invoice_format_are_low(full, text):
+    rep = full.scan_document(lines_doc(text, layer="body"))
+    assert worst(rep, "passage.") == "low" and rep.decision == "pass"
+
+
+@pytest.mark.parametrize("text", HARM["boilerplate"]["kept"])
+def test_a_passage_saying_more_than_the_note_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text, layer="body"))
+    assert worst(rep, "passage.") == "medium" and rep.decision == "review"

@@ -283,6 +283,42 @@ def test_resume_a_cut_short_run_fetches_only_what_is_left(sites, tmp_path):
     assert bad.returncode == 64 and "无法续查" in bad.stderr
 
 
+def test_a_long_crawl_scans_as_it_goes_and_a_kill_mid_crawl_keeps_that(sites, tmp_path):
+    """scan_every_s: while crawling, what was fetched is scanned now and then (here after every
+    resource), so the progress file grows in the crawl phase; a run killed there resumes without
+    fetching what it had scanned and ends with the decisions of an uninterrupted run."""
+    from scanner.site.state import ProgressWriter
+    site, off = sites
+    inspection_site(site, off.url + "offsite.html", with_ocr=False)
+    common = ("site", "scan", site.url, "--delay", "0", "--light")
+    assert baomi(*common, "-o", str(tmp_path / "full.json")).returncode == 2
+
+    class Killed(Exception):
+        pass
+    events: list[tuple[str, int]] = []
+
+    def progress(ev: dict) -> None:
+        events.append((ev["stage"], ev.get("scanned", 0)))
+        if ev["stage"] == "crawl" and ev["fetched"] == 3:
+            raise Killed                   # the process dies in the crawl phase
+    state = tmp_path / "progress.jsonl"
+    writer = ProgressWriter(state, normalise(site.url), resume=False)
+    with pytest.raises(Killed):
+        inspect(site.url, CrawlOptions(delay_s=0, light=True, scan_every_s=0), progress=progress, on_scanned=writer)
+    writer.close()
+    assert ("scan", 1) in events and events[-1] == ("crawl", 2)          # scanned while crawling
+    assert len(state.read_text(encoding="utf-8").splitlines()) == 1 + 2
+    site.requests.clear()
+    res = baomi(*common, "--resume", "--state", str(state), "-o", str(tmp_path / "resumed.json"))
+    assert res.returncode == 2, res.stderr
+    assert "续查：沿用已检查的 2 项" in res.stderr and "/" not in site.requests
+
+    def decisions(name: str) -> dict[str, str]:
+        doc = json.loads((tmp_path / name).read_text(encoding="utf-8"))
+        return {e["url"]: (e["decision"], e["action"]) for e in doc["entries"]}
+    assert decisions("resumed.json") == decisions("full.json")
+
+
 def test_progress_file_killed_mid_line_keeps_whole_lines(tmp_path):
     """A run killed while writing leaves a torn last line: resume ignores it and appends after it."""
     from types import SimpleNamespace

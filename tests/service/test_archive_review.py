@@ -150,6 +150,33 @@ def test_three_steps_over_http(svc, tmp_path):
     assert lst[0]["id"] == bid and lst[0]["status"] == "done"
 
 
+def test_retention_purges_the_catalogue_with_the_zip(svc, tmp_path):
+    """The retention purge deletes an archive batch's uploaded catalogue (目录) like its ZIP once the
+    scan has ended; the batch, its items and the catalogue's name stay."""
+    from service.jobs import purge_expired
+    from service.models import ArchiveBatch, Job
+    rita = svc.login("rita")
+    bid = upload(rita, tmp_path).json()["id"]
+    assert wait_batch(rita, bid)["status"] == "initial"
+    with svc.st.db.read() as s:
+        b = s.get(ArchiveBatch, bid)
+        cat, zip_blob = b.catalog_blob_id, s.get(Job, b.job_id).blob_id
+    blobs = svc.settings.data_dir / "blobs"
+    assert cat and (blobs / cat).exists() and (blobs / zip_blob).exists()
+    purge_expired(svc.st)                                               # not yet expired
+    assert (blobs / cat).exists()
+    res = purge_expired(svc.st, at=time.time() + svc.settings.retention_days * 86400 + 10)
+    assert res["blobs"] == 2
+    assert not (blobs / cat).exists() and not (blobs / zip_blob).exists()
+    with svc.st.db.read() as s:
+        assert s.get(ArchiveBatch, bid).catalog_blob_id is None
+        purge = s.execute(select(AuditEntry).where(AuditEntry.action == "retention.purge")).scalars().all()
+    assert len(purge) == 1
+    b = rita.get(f"/api/v1/archive/batches/{bid}").json()
+    assert b["catalogue"] == "目录.xlsx" and b["items"] == 6
+    assert purge_expired(svc.st, at=time.time() + svc.settings.retention_days * 86400 + 10)["blobs"] == 0   # once
+
+
 def test_bad_uploads(svc, tmp_path):
     rita = svc.login("rita")
     r = rita.post("/api/v1/archive/batches", files={"file": ("x.zip", b"not a zip", "application/zip")})

@@ -113,7 +113,9 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert sched is not None and sched["since_run_id"] == run2["id"]
         assert sched["summary"]["stats"]["reported"] == 0
         t2 = insp.get(f"/api/v1/site/targets/{t['id']}").json()
-        assert t2["next_run_at"] > time.time() + 3600
+        # the next 03:30 北京时间 after the run (today's when the run came before 03:30, else tomorrow's)
+        assert time.time() < t2["next_run_at"] <= time.time() + 86400
+        assert dt.datetime.fromtimestamp(t2["next_run_at"], site_mod.TZ).strftime("%H:%M:%S") == "03:30:00"
 
         # the schedule setting
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "weekly", "at_time": "25:00"})

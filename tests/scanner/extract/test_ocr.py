@@ -227,13 +227,17 @@ def test_blank_picture_needs_no_reading_but_the_upload_has_no_text(full):
 
 
 def test_metadata_never_counts_as_document_text():
-    """A scan whose only text is its Producer/Title string is a document without text."""
+    """A page that shows something (here a grey picture-like block) read without text, whose only
+    text is its Producer/Title string, is a document without text (a blank page is another case:
+    tests/scanner/extract/test_blank.py)."""
     from reportlab.pdfgen import canvas
     buf = io.BytesIO()
     c = canvas.Canvas(buf)
     c.setTitle("会议纪要")
     c.setAuthor("张三")
     c.setProducer("Scanner Pro 5.0")
+    c.setFillGray(0.6)
+    c.rect(100, 300, 300, 200, stroke=0, fill=1)
     c.showPage()
     c.save()
     doc = extract_bytes(buf.getvalue(), "scan.pdf")

@@ -3,7 +3,9 @@
 - regex first-character guards (scanner/detectors/_firstchar.py): the same matches;
 - passage TF-IDF over the whole text at once (tfidf_spans) = TF-IDF unit by unit (tfidf);
 - hash-table lookups (scanner/detectors/_hashtable.py) = binary search;
-- names: dense-table emissions = every feature code looked up; the batched Viterbi = brute force.
+- names: dense-table emissions = every feature code looked up; the batched Viterbi = brute force
+  and = the plain step (a max over the middle axis), label for label; spans of all paths at once =
+  path by path; lattice marks of both lattices at once = one lattice at a time.
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import pytest
 from scanner.detectors import _hashtable, _models
 from scanner.detectors._firstchar import guarded
 from scanner.detectors.names import MODEL_FILE as NAMES_FILE
-from scanner.detectors.names_tagger import Tagger, allowed_transitions, viterbi_batch
+from scanner.detectors.names_tagger import (Tagger, allowed_transitions, encode, lattice_marks, spans_of_paths,
+                                            viterbi_batch)
 from scanner.detectors.passage import MODEL_FILE as PASSAGE_FILE
 from scanner.detectors.passage import PassageModel, _spans_safe, load_lexicon, tfidf, tfidf_spans, units
 from training.common import DATA
@@ -90,6 +93,19 @@ def test_hash_table_lookup_equals_binary_search():
         j[j >= keys.size] = 0
         want = np.where(keys[j] == q, j, -1)
         assert np.array_equal(_hashtable.lookup(tk, tv, q, -1, mixed=mixed), want)
+        # the rest of a chain read at once, up to the table's largest displacement
+        disp = _hashtable.max_displacement(tk, mixed=mixed)
+        assert disp > 2                     # so the one-gather path runs
+        assert np.array_equal(_hashtable.lookup(tk, tv, q, -1, mixed=mixed, max_disp=disp), want)
+    # a crowded table (every key aimed at a few home slots): long chains, misses beyond them
+    keys = np.arange(0, 64 * 1024, 1024, dtype=np.int64)          # 64 keys, low bits all zero
+    tk, tv = _hashtable.build(keys, mixed=False, missing=-1)
+    disp = _hashtable.max_displacement(tk)
+    assert disp == keys.size - 1
+    q = np.concatenate([keys, keys + 1, keys + 64 * 1024])
+    want = np.concatenate([np.arange(keys.size), np.full(2 * keys.size, -1)])
+    assert np.array_equal(_hashtable.lookup(tk, tv, q, -1, max_disp=disp), want)
+    assert np.array_equal(_hashtable.lookup(tk, tv, q, -1), want)
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +150,78 @@ def test_spans_from_a_constrained_path_are_the_plain_ones():
     lengths = [int(x) for x in rng.integers(1, 40, 60)]
     for p in viterbi_batch(rng.normal(size=(sum(lengths), 7)) * 2, lengths, trans):
         assert spans_from_tags_fast(p) == spans_from_tags(p)
+
+
+def _viterbi_plain(emis, lengths, trans):
+    """Text by text, the step written out: dp[prev] + trans[prev, cur], max and argmax over prev."""
+    L = emis.shape[1]
+    out, pos = [], 0
+    for n in lengths:
+        e = emis[pos:pos + n].astype(np.float64)
+        pos += n
+        dp = e[0] + trans[L]
+        back = np.zeros((n, L), dtype=np.int64)
+        for t in range(1, n):
+            s = dp[:, None] + trans[:L].astype(np.float64)
+            back[t] = s.argmax(0)
+            dp = s.max(0) + e[t]
+        k = int(dp.argmax())
+        path = [k]
+        for t in range(n - 1, 0, -1):
+            k = int(back[t, k])
+            path.append(k)
+        out.append(np.array(path[::-1]))
+    return out
+
+
+def test_batched_viterbi_equals_the_plain_step_on_real_emissions(tagger):
+    texts = [s for t in _texts(20) for s in re.split("(?<=[。；])|\n", t) if s]
+    emis = tagger.emissions(texts)
+    got = viterbi_batch(emis, [len(t) for t in texts], tagger.trans)
+    want = _viterbi_plain(emis, [len(t) for t in texts], tagger.trans)
+    assert len(got) == len(want) == len(texts)
+    for g, w in zip(got, want):
+        assert g.tolist() == w.tolist()
+    assert sum((g != 0).sum() for g in got) > 20          # names and places were tagged
+
+
+def test_spans_of_all_paths_at_once_are_the_spans_path_by_path():
+    from scanner.detectors.names_tagger import spans_from_tags
+    rng = np.random.default_rng(3)
+    trans = (rng.normal(size=(8, 7)) + allowed_transitions()).astype(np.float32)
+    lengths = [int(x) for x in rng.integers(1, 30, 80)]
+    paths = viterbi_batch(rng.normal(size=(sum(lengths), 7)) * 2, lengths, trans)
+    assert spans_of_paths(paths) == [spans_from_tags(p) for p in paths]
+    assert spans_of_paths([]) == [] and spans_of_paths([np.zeros(3, dtype=np.int64)]) == [[]]
+
+
+def test_lattice_marks_at_once_equal_one_lattice_at_a_time(tagger):
+    texts = [line for t in _texts(10) for line in t.split("\n") if line]
+    cps, _, valid = encode(texts)
+    both = lattice_marks([tagger.dict, tagger.gaz], cps, valid)
+    for lat, got in zip((tagger.dict, tagger.gaz), both):
+        want = np.zeros(cps.size, dtype=np.int64)
+        for L in range(2, 5):               # every string of L real characters, looked up alone
+            for p in range(cps.size - L + 1):
+                if valid[p:p + L].all():
+                    lat.mark_hits(want, np.array([p]), np.array([_word_code(cps, p, L)]), L)
+        assert (got == want).all()
+        assert got.any()
+
+
+def _word_code(cps, p, L):
+    from scanner.detectors.names_tagger import word_codes
+    return int(word_codes(cps, np.array([p]), L)[0])
+
+
+def test_warm_loads_what_detectors_load_on_first_use():
+    """Scanner.warm (the batch pool calls it before forking): the names tagger's dense and lattice
+    tables and the explanations' segmenter exist afterwards, so workers inherit them."""
+    from scanner import get_scanner
+    from scanner.detectors import passage as passage_mod
+    from scanner.detectors.names import NamesDetector
+    sc = get_scanner()
+    assert sc.warm() is sc
+    names = next(d for d in sc.detectors if isinstance(d, NamesDetector))
+    assert hasattr(names.model, "_uni") and names.model.dict is not None and names.model.dict._table is not None
+    assert passage_mod._JIEBA is not None

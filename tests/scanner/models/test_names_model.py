@@ -134,6 +134,7 @@ def test_batched_tagging_equals_one_at_a_time():
 
 
 def test_relevant_scope_reads_only_where_names_can_matter():
+    """Whole segments or nothing (which segments: tests/scanner/models/test_names_scope.py)."""
     from scanner.harm import HarmRules, default_path
     from scanner.model import Segment
     from scanner.rules import default_lexicon_dir
@@ -141,12 +142,13 @@ def test_relevant_scope_reads_only_where_names_can_matter():
     det = NamesDetector(scope="relevant", personnel_cue=rules.personnel_cue)
     news = "在昨晚结束的比赛中，主队逆转取胜，主教练对队员表现给予肯定。"
     assert det.windows(Segment(0, "body", news), news, False) == []
-    assert det.windows(Segment(0, "body", news), news, True) == [(0, len(news))]      # line after a cue
-    text = "会议于上午召开。出席人员有王建国等人。联系电话13912345678。会议讨论了明年的计划。天气晴。"
-    w = det.windows(Segment(0, "body", text), text, False)
-    assert [text[a:b] for a, b in w] == ["出席人员有王建国等人。联系电话13912345678。会议讨论了明年的计划。"]
+    assert det.windows(Segment(0, "body", news), news, True) == [(0, len(news))]
+    assert det.windows(Segment(0, "body", "12345678"), "12345678", True) == []    # no Han character
     assert det.windows(Segment(0, "table", "唐雨婷"), "唐雨婷", False) == [(0, 3)]
     cue = NamesDetector(scope="cue")
+    text = "会议于上午召开。联系电话13912345678。"
+    assert cue.windows(Segment(0, "body", text), text) == [(0, len(text))]
+    assert cue.windows(Segment(0, "body", news), news) == []
     assert cue.model_version.startswith("names-") and "-cue@" in cue.model_version
     with pytest.raises(ValueError):
         NamesDetector(scope="everything")

@@ -1,0 +1,142 @@
+"""Blank is not unread: structural proof that an office file shows nothing at all.
+
+The empty-document rule (scanner.extract.empty_document) makes a file with no visible text a
+review (`extract.no_text`), unless its extractor verified that nothing visible was left unread.
+These checks are that verification for pptx and docx, strict by construction: anything that could
+draw on a page or slide (a picture, a chart or table, a shape, a filled or outlined placeholder,
+a picture or pattern background, a drawing, a text box, an embedded object, a media file in the
+package) makes the file *not* blank, and it stays `extract.no_text`. Each check returns a short
+English detail of what was verified, or None.
+"""
+from __future__ import annotations
+
+import zipfile
+
+from .ooxml_props import part_rels
+from .xmlsafe import local, parse_xml
+from .zipsafe import read_member
+
+A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
+PAINTS = ("solidFill", "gradFill", "blipFill", "pattFill", "grpFill")
+PICTURE_BG = ("blipFill", "pattFill")       # a background that can carry content (not one colour/gradient)
+
+
+def _has_text(el) -> bool:
+    return any((t.text or "").strip() for t in el.iter(A + "t"))
+
+
+def _painted(sp) -> bool:
+    """A shape that draws something even when empty: a fill or outline of its own, or a theme style."""
+    sppr = next((c for c in sp if local(c.tag) == "spPr"), None)
+    if any(local(c.tag) == "style" for c in sp):
+        return True
+    if sppr is None:
+        return False
+    for c in sppr:
+        name = local(c.tag)
+        if name in PAINTS:
+            return True
+        if name == "ln" and any(local(x.tag) != "noFill" for x in c if local(x.tag).endswith("Fill")):
+            return True
+        if name in ("effectLst", "scene3d", "sp3d") and len(c):
+            return True
+    return False
+
+
+def _placeholder(sp) -> bool:
+    nv = next((c for c in sp if local(c.tag) == "nvSpPr"), None)
+    nvpr = next((c for c in nv if local(c.tag) == "nvPr"), None) if nv is not None else None
+    return nvpr is not None and any(local(c.tag) == "ph" for c in nvpr)
+
+
+def _tree_blank(root, placeholders_only_empty: bool) -> bool:
+    """The shape tree shows nothing: only group properties and, when allowed, empty unpainted
+    placeholders (a slideshow does not show an empty placeholder's prompt)."""
+    tree = next(root.iter(P + "spTree"), None)
+    if tree is None:
+        return True
+    for el in tree:
+        name = local(el.tag)
+        if name in ("nvGrpSpPr", "grpSpPr", "extLst"):
+            continue
+        if name == "sp" and _placeholder(el) and not _painted(el) and (
+                not placeholders_only_empty or not _has_text(el)):
+            continue
+        return False
+    return True
+
+
+def _background_blank(root, zf, names, theme: str | None) -> bool:
+    bg = next(root.iter(P + "bg"), None)
+    if bg is None:
+        return True
+    if any(local(x.tag) in PICTURE_BG for x in bg.iter()):
+        return False
+    ref = next((x for x in bg if local(x.tag) == "bgRef"), None)
+    if ref is None:
+        return True
+    try:
+        idx = int(ref.get("idx") or 0)
+    except ValueError:
+        return False
+    if idx < 1001:
+        return True
+    if theme is None or theme not in names:
+        return False
+    troot = parse_xml(read_member(zf, theme))
+    lst = next((x for x in troot.iter(A + "bgFillStyleLst")), None)
+    styles = list(lst) if lst is not None else []
+    return idx - 1001 < len(styles) and local(styles[idx - 1001].tag) not in PICTURE_BG
+
+
+def _related(zf, names, part: str, rtype: str) -> str | None:
+    return next((t for t, r in part_rels(zf, names, part).values() if r == rtype and t in names), None)
+
+
+def pptx_blank(zf: zipfile.ZipFile, names, order: list[str]) -> str | None:
+    """Every slide (hidden ones too) shows nothing: its shapes are empty unpainted placeholders, and
+    its layout and master add no shape, picture or picture background; no media in the package."""
+    if any(n.startswith(("ppt/media/", "ppt/embeddings/")) for n in names):
+        return None
+    for part in order:
+        root = parse_xml(read_member(zf, part))
+        if not _tree_blank(root, placeholders_only_empty=True):
+            return None
+        layout = _related(zf, names, part, "slideLayout")
+        master = _related(zf, names, layout, "slideMaster") if layout else None
+        theme = _related(zf, names, master, "theme") if master else None
+        if not _background_blank(root, zf, names, theme):
+            return None
+        for inherited in (layout, master):
+            if inherited is None:
+                return None
+            iroot = parse_xml(read_member(zf, inherited))
+            # a layout's or master's placeholders are not shown on the slide (only the slide's own,
+            # which inherit their paint: so those must be unpainted too); anything else is
+            if not _tree_blank(iroot, placeholders_only_empty=False) or not _background_blank(iroot, zf, names, theme):
+                return None
+    return f"pptx: {len(order)} slide(s) with only empty placeholders" if order else "pptx: no slides"
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+DRAWN = {"drawing", "pict", "object", "tbl", "background", "pgBorders", "txbxContent", "AlternateContent",
+         "control", "fldSimple", "fldChar", "ruby", "sym", "ptab", "dayLong", "monthLong", "pgNum"}
+
+
+def docx_blank(zf: zipfile.ZipFile, names, roots: list) -> str | None:
+    """The document body, headers and footers show nothing: no text, no drawing, picture, VML, OLE
+    object, table (its borders show), page border, background, field or symbol; no media in the
+    package. roots: the parsed document, header and footer parts."""
+    if any(n.startswith(("word/media/", "word/embeddings/")) for n in names):
+        return None
+    for root in roots:
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            name = local(el.tag)
+            if name in DRAWN:
+                return None
+            if name in ("t", "delText", "instrText") and (el.text or "").strip():
+                return None
+    return f"docx: {len(roots)} part(s) without content"

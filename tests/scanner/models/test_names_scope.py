@@ -1,0 +1,195 @@
+"""The names tagger's default scope ("relevant") reports exactly what tagging every segment
+reports (issue 17): it skips only segments where whatever the tagger found would be dropped by
+names_report="relevant" (scanner/detectors/names.py, ADDRESS_CUE_RE and what follows).
+
+Checked on real text: the shared news and NER sentences (grouped into documents of lines), the
+shared evaluation's dev cases built as files, the bench corpus's 5,000-character texts when they
+have been generated, and the real-document set (tests/realdocs/files) when it is present.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scanner import get_scanner
+from scanner.detectors.names import (ADDRESS_CUE_RE, PERSONAL, PERSONAL_CUE_RE, NamesDetector,
+                                     is_specific_address)
+from scanner.detectors.base import ScanContext
+from scanner.model import Document
+from scanner.normalize import normalize
+from scanner.rules import Ruleset, default_lexicon_dir
+from training.common import DATA
+
+ROOT = Path(__file__).resolve().parents[3]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """(the default scanner, the same scanner with the tagger reading every segment)."""
+    scoped = get_scanner()
+    det = next(d for d in scoped.detectors if isinstance(d, NamesDetector))
+    assert det.scope == "relevant"
+    everything = copy.copy(det)
+    everything.scope = "all"
+    full = copy.copy(scoped)
+    full.detectors = [everything if d is det else d for d in scoped.detectors]
+    return scoped, full, det
+
+
+def _key(report) -> tuple:
+    return (report.decision, report.risk_score,
+            [(f.segment_id, f.start, f.end, f.category, f.rule_id, f.severity, f.confidence,
+              tuple(f.evidence), f.explanation) for f in report.findings])
+
+
+def _check(pair, docs: list[Document]) -> tuple[int, int]:
+    """Every document reports the same with both scanners; -> (characters the scoped tagger
+    reads, characters of the documents)."""
+    scoped, full, det = pair
+    read = total = 0
+    for doc in docs:
+        a, b = scoped.scan_document(copy.deepcopy(doc)), full.scan_document(copy.deepcopy(doc))
+        assert _key(a) == _key(b), doc.source
+        ctx = ScanContext.of(doc)
+        hot = det.relevant_segments(ctx)
+        read += sum(len(s.text) for s in doc.segments if s.id in hot)
+        total += sum(len(s.text) for s in doc.segments)
+    return read, total
+
+
+def _docs_of_lines(texts: list[str], per_doc: int, name: str) -> list[Document]:
+    docs = []
+    for k in range(0, len(texts), per_doc):
+        doc = Document(source=f"{name}-{k}", sha256="0" * 64, media_type="text/plain")
+        for line in texts[k:k + per_doc]:
+            doc.add("body", line)
+        docs.append(doc)
+    return docs
+
+
+def _jsonl(path: Path, n: int) -> list[str]:
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            out.append(json.loads(line)["text"])
+            if len(out) == n:
+                break
+    return out
+
+
+def test_personal_data_rules_always_hold_the_cue():
+    """Every example match of a personal-data rule holds PERSONAL_CUE_RE (or, for addresses,
+    ADDRESS_CUE_RE): a new rule whose matches do not must widen the cue."""
+    rs = Ruleset.load(default_lexicon_dir())
+    checked = 0
+    for rule in rs.rules:
+        if not rule.category.startswith(PERSONAL):
+            continue
+        cue = ADDRESS_CUE_RE if rule.category == "pii.address" else PERSONAL_CUE_RE
+        for ex in rule.examples_true:
+            text = normalize(ex).text
+            for m in rule.regex.finditer(text):
+                assert cue.search(m.group()), (rule.id, ex)
+                checked += 1
+    assert checked >= 20
+
+
+def test_specific_addresses_always_hold_the_address_cue():
+    """is_specific_address needs a numbered unit, which ADDRESS_CUE_RE finds (on the shared
+    address corpus: every specific address span and every prefix and suffix of its text)."""
+    seen = 0
+    for text in _jsonl(DATA / "address" / "address_train.jsonl", 3000):
+        for a in range(0, len(text), 3):
+            for b in range(a + 4, len(text) + 1, 2):
+                if is_specific_address(text[a:b]):
+                    assert ADDRESS_CUE_RE.search(text[a:b]), text[a:b]
+                    seen += 1
+    assert seen > 1000
+
+
+def test_segments_the_relevant_scope_reads(pair):
+    det = pair[2]
+    doc = Document(source="t", sha256="0" * 64, media_type="text/plain")
+    lines = ["在昨晚结束的比赛中，主队逆转取胜。",           # 0: nothing: not read
+             "王建国参加了会议。",                          # 1: the line before a personnel cue
+             "姓名：李秀英",                                # 2: the personnel cue
+             "会议讨论了明年的计划。",                       # 3: the line after it
+             "天气晴。",                                    # 4
+             "请联系马晓东，电话139 1234",                   # 5: a phone number split over two lines
+             "5678。",                                     # 6
+             "地址：人民路十二号院。",                       # 7: a numbered unit in Chinese numerals
+             "联系邮箱 a@b.cn，经办人张三。"]                 # 8: an e-mail
+    for t in lines:
+        doc.add("body", t)
+    doc.add("metadata", "张三", field="author")
+    doc.add("body", "赵四", table=0, row=1, col=0)      # a table cell in another layer's name
+    hot = det.relevant_segments(ScanContext.of(doc))
+    assert hot == {1, 2, 3, 5, 6, 7, 8, 9, 10}
+
+
+@pytest.mark.slow
+def test_scoped_tagger_reports_the_same_on_shared_text(pair):
+    docs = []
+    for name, n, per_doc in (("news/peoplesdaily_dev.jsonl", 800, 8), ("news/msra_val.jsonl", 400, 8),
+                             ("ner/cluener_train.jsonl", 800, 8), ("ner/weibo_train.jsonl", 400, 4),
+                             ("address/address_train.jsonl", 200, 4)):
+        docs += _docs_of_lines(_jsonl(DATA / name, n), per_doc, name)
+    read, total = _check(pair, docs)
+    assert 0 < read < total
+
+
+def test_scoped_tagger_reports_the_same_on_the_dev_cases(pair, tmp_path):
+    build = SHARED / "eval" / "build.py"
+    if not build.exists():
+        pytest.skip("../shared/eval absent")
+    subprocess.run([sys.executable, str(build), str(SHARED / "eval" / "dev_cases.py"), str(tmp_path)],
+                   check=True, capture_output=True)
+    from scanner.extract import extract
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".jsonl" and p.name != "labels.json")
+    assert len(files) >= 20
+    _check(pair, [extract(p) for p in files])
+
+
+@pytest.mark.slow
+def test_scoped_tagger_reports_the_same_on_the_bench_texts(pair):
+    path = ROOT / "bench" / "corpus" / "texts_5k.jsonl"
+    if not path.exists():
+        pytest.skip("bench corpus not generated (python bench/corpus.py)")
+    from scanner.extract.txt import add_lines
+    docs = []
+    for k, text in enumerate(_jsonl(path, 60)):
+        doc = Document(source=f"bench-{k}", sha256="0" * 64, media_type="text/plain")
+        add_lines(doc, text, "body")
+        docs.append(doc)
+    read, total = _check(pair, docs)
+    assert read < 0.8 * total
+
+
+@pytest.mark.slow
+def test_scoped_tagger_reports_the_same_on_the_real_documents(pair):
+    base = ROOT / "tests" / "realdocs" / "files"
+    if not base.is_dir() or not any(base.iterdir()):
+        pytest.skip("real-document files absent: run `make realdocs`")
+    from scanner.extract import extract
+    from scanner.extract.ocr import OcrOptions
+    files = sorted(p for p in base.rglob("*") if p.is_file())
+    docs = [extract(p, ocr=OcrOptions(enabled=False)) for p in files]
+    read, total = _check(pair, docs)
+    assert 0 < read < total
+
+
+def test_documents_scanned_together_report_as_scanned_alone(pair):
+    """Scanner.scan_documents (the batch's chunks: the tagger over every document at once)."""
+    scoped = pair[0]
+    docs = _docs_of_lines(_jsonl(DATA / "ner" / "cluener_train.jsonl", 240), 6, "cluener")
+    docs += _docs_of_lines(["姓名：王建国", "王建国住人民路12号3单元502室，电话13912345678。"], 2, "person")
+    together = scoped.scan_documents([copy.deepcopy(d) for d in docs])
+    alone = [scoped.scan_document(copy.deepcopy(d)) for d in docs]
+    assert [_key(r) for r in together] == [_key(r) for r in alone]
+    assert sum(f.category == "pii.name" for r in together for f in r.findings) >= 3

@@ -69,6 +69,12 @@ class Scanner:
         self.ruleset_hash = hashlib.sha256(
             (self.ruleset.hash + self.policy.source_hash + self.postprocess.harm.source_hash).encode()).hexdigest()[:16]
 
+    def warm(self) -> Scanner:
+        """Load what the detectors load lazily (see Detector.warm); before forking workers."""
+        for det in self.detectors:
+            det.warm()
+        return self
+
     # -- entry points ---------------------------------------------------------------------------
     def scan_text(self, text: str, source: str = "<text>") -> Report:
         from .extract.txt import add_lines
@@ -92,6 +98,12 @@ class Scanner:
     def scan_file(self, path: str | Path, source: str | None = None, isolated: bool = False,
                   progress: Callable[[int, int], None] | None = None) -> Report:
         """progress(done, total): called as the pages of a multi-page scan are OCR'd."""
+        doc, ms = self.extract_file(path, source=source, isolated=isolated, progress=progress)
+        return self.scan_document(doc, extract_ms=ms)
+
+    def extract_file(self, path: str | Path, source: str | None = None, isolated: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> tuple[Document, float]:
+        """The document scan_file scans, and the milliseconds its extraction took."""
         t0 = time.perf_counter()
         if isolated:
             from .extract.isolated import extract_isolated
@@ -99,7 +111,7 @@ class Scanner:
         else:
             from .extract import extract
             doc = extract(path, source=source, ocr=self._ocr(progress))
-        return self.scan_document(doc, extract_ms=(time.perf_counter() - t0) * 1000)
+        return doc, (time.perf_counter() - t0) * 1000
 
     def _ocr(self, progress: Callable[[int, int], None] | None = None) -> OcrOptions:
         """A fresh copy per file: the OCR budget is per document."""
@@ -108,20 +120,47 @@ class Scanner:
 
     # -- pipeline -------------------------------------------------------------------------------
     def scan_document(self, doc: Document, extract_ms: float = 0.0) -> Report:
-        timings = {"extract": extract_ms}
+        return self.scan_documents([doc], [extract_ms])[0]
+
+    def scan_documents(self, docs: list[Document], extract_ms: list[float] | None = None) -> list[Report]:
+        """scan_document of each document, the detectors run over all of them at once
+        (Detector.detect_many: the names tagger tags every document's text in one batch, which
+        costs less per document than one batch each: scanner.batch scans its chunks this way).
+        The reports are those of one scan_document each; a detector's time is shared equally."""
+        extract_ms = list(extract_ms) if extract_ms is not None else [0.0] * len(docs)
         t0 = time.perf_counter()
-        ctx = ScanContext.of(doc)
-        timings["normalize"] = (time.perf_counter() - t0) * 1000
-        findings: list[Finding] = []
-        errors: list[ScanError] = list(doc.errors)
+        ctxs = [ScanContext.of(doc) for doc in docs]
+        share = len(docs) or 1
+        timings = [{"extract": ms, "normalize": (time.perf_counter() - t0) * 1000 / share} for ms in extract_ms]
+        findings: list[list[Finding]] = [[] for _ in docs]
+        errors: list[list[ScanError]] = [list(doc.errors) for doc in docs]
         for det in self.detectors:
             t1 = time.perf_counter()
-            try:
-                findings.extend(det.detect(ctx))
-            except Exception as exc:   # noqa: BLE001 - a detector bug must not turn into a silent pass
-                log.warning("detector %s failed: %s", det.name, type(exc).__name__)
-                errors.append(ScanError("scan.detector_failed", _FAILED, f"{det.name}: {type(exc).__name__}"))
-            timings[f"detect.{det.name}"] = (time.perf_counter() - t1) * 1000
+            got = None
+            if len(ctxs) > 1:
+                try:
+                    got = det.detect_many(ctxs)
+                except Exception:     # noqa: BLE001 - retried document by document below
+                    got = None
+            for k, ctx in enumerate(ctxs):
+                if got is not None:
+                    findings[k].extend(got[k])
+                    continue
+                try:
+                    findings[k].extend(det.detect(ctx))
+                except Exception as exc:   # noqa: BLE001 - a detector bug must not turn into a silent pass
+                    log.warning("detector %s failed: %s", det.name, type(exc).__name__)
+                    errors[k].append(ScanError("scan.detector_failed", _FAILED, f"{det.name}: {type(exc).__name__}"))
+            ms = (time.perf_counter() - t1) * 1000 / share
+            for tm in timings:
+                tm[f"detect.{det.name}"] = ms
+        return [self._finish(doc, ctx, fs, errs, tm, ms0)
+                for doc, ctx, fs, errs, tm, ms0 in zip(docs, ctxs, findings, errors, timings, extract_ms)]
+
+    def _finish(self, doc: Document, ctx: ScanContext, findings: list[Finding], errors: list[ScanError],
+                timings: dict[str, float], extract_ms: float) -> Report:
+        """Post-processing, fingerprints, allowlist and policy: the report of one document."""
+        t0 = time.perf_counter() - sum(v for k, v in timings.items() if k != "extract") / 1000
         t2 = time.perf_counter()
         findings = [f.with_fingerprint(self.fingerprint_key)
                     for f in postprocess.run(findings, ctx, self.postprocess)]

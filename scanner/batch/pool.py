@@ -24,7 +24,7 @@ from ..config import SandboxLimits
 from ..extract import errors as E
 from ..extract.sandbox import (cap_worker_memory, cpu_budget, default_limits, enter_network_namespace,
                                needs_isolation, path_needs_isolation)
-from ..model import Report, ScanError
+from ..model import Document, Report, ScanError
 from .inputs import Item
 
 _worker_opts: dict = {}
@@ -106,14 +106,74 @@ def scan_paths(items: list[Item], light: bool = False, isolated: bool | str = Fa
     limits = _worker_opts.get("limits")
     kw = {"with_segments": _worker_opts.get("with_segments", with_segments), "names_report": _worker_opts.get("names_report")}
     if limits is None:
-        return [scan_one(it, light=light, isolated=isolated, **kw) for it in items]
+        return scan_group(items, light=light, isolated=isolated, **kw)
     ocr = get_scanner(light, names_report=kw["names_report"]).ocr
     ocr_cpu = int(ocr.budget_s * max(1, ocr.threads)) if ocr.enabled else 0    # OCR's own budget on top
-    out = []
-    for it in items:
-        cpu_budget(limits.cpu_s + ocr_cpu)
-        out.append(scan_one(it, light=light, isolated=False, **kw))
+    return scan_group(items, light=light, isolated=False, limits=limits, ocr_cpu=ocr_cpu, **kw)
+
+
+# documents up to this many characters are scanned together (Scanner.scan_documents: the models'
+# fixed cost per call shared); a larger one is scanned alone
+GROUP_MAX_CHARS = 50_000
+
+
+def scan_group(items: list[Item], light: bool = False, isolated: bool | str = False, with_segments: bool = False,
+               names_report: str | None = None, limits: SandboxLimits | None = None, ocr_cpu: int = 0) -> list[dict]:
+    """scan_one of each item, in order, the small documents' detection run together
+    (Scanner.scan_documents; the same reports). limits: a sandboxed worker's per-file CPU budget
+    (each extraction gets one; the documents scanned together get one each, summed). A record's
+    batch.ms: its extraction and its share of the detection."""
+    try:
+        sc = get_scanner(light, names_report=names_report)
+    except Exception:   # every file fails closed the way scan_one records it
+        return [scan_one(it, light=light, isolated=isolated, with_segments=with_segments,
+                         names_report=names_report) for it in items]
+    out: list[dict] = [{} for _ in items]
+    small: list[tuple[int, Document, float]] = []        # (index, document, extraction ms)
+    for n, it in enumerate(items):
+        t0 = time.perf_counter()
+        if limits is not None:
+            cpu_budget(limits.cpu_s + ocr_cpu)
+        try:
+            doc, ms = extract_item(sc, it, isolated)
+            if sum(len(seg.text) for seg in doc.segments) <= GROUP_MAX_CHARS:
+                small.append((n, doc, ms))
+                continue
+            rep: Report | Exception = sc.scan_document(doc, extract_ms=ms)
+        except Exception as exc:   # noqa: BLE001 - recorded as a failed scan (review)
+            rep = exc
+        out[n] = _record(rep, it, time.perf_counter() - t0, with_segments)
+    if small:
+        if limits is not None:
+            cpu_budget(limits.cpu_s * len(small))
+        t1 = time.perf_counter()
+        reports: list[Report] | list[Exception]
+        try:
+            reports = sc.scan_documents([d for _, d, _ in small], [m for _, _, m in small])
+        except Exception as exc:   # noqa: BLE001 - recorded as failed scans (review)
+            reports = [exc] * len(small)
+        share = (time.perf_counter() - t1) / len(small)
+        for (n, _doc, ms), r in zip(small, reports):
+            out[n] = _record(r, items[n], ms / 1000 + share, with_segments)
     return out
+
+
+def extract_item(sc, item: Item, isolated: bool | str) -> tuple[Document, float]:
+    """The document of one file (the parsing step of scan_group) and its extraction ms."""
+    return sc.extract_file(item.path, isolated=_isolate(item.path, isolated))
+
+
+def _record(rep: Report | Exception, item: Item, busy_s: float, with_segments: bool) -> dict:
+    """The JSON record of a report (or of a scan that raised: fails closed) with its `batch` object."""
+    try:
+        if isinstance(rep, Exception):
+            raise rep
+        d = rep.to_dict(with_segments=with_segments)
+    except Exception as exc:   # fail closed: a scanner bug becomes a review, never a silent pass
+        d = error_record(item, scan_failed(type(exc).__name__))
+    d["batch"] = {"path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
+                  "ms": round(busy_s * 1000, 2), "pid": os.getpid()}
+    return d
 
 
 # -- running many ----------------------------------------------------------------------------------
@@ -166,10 +226,11 @@ def _mp_context():
 def _prebuild(light: bool, names_report: str | None) -> None:
     """Build the scanner (imports, rules, automata, models) once in this process before the pool
     forks: every worker, and every pool rebuilt after a crash, inherits it instead of building its
-    own (~1-2 s of CPU per worker, the whole cost of a small batch). A failure here is left to
+    own (~1-2 s of CPU per worker, the whole cost of a small batch), with what the detectors load
+    on first use (Scanner.warm: the segmenter of the explanations, ~1 s). A failure here is left to
     the workers, whose scans then fail closed."""
     try:
-        get_scanner(light, names_report=names_report)
+        get_scanner(light, names_report=names_report).warm()
     except Exception:
         pass
 
@@ -210,7 +271,13 @@ def _run_pool(todo: list[Item], emit: Callable[[dict], None], jobs: int, light: 
             while (pending or inflight) and not suspects:
                 while pending and len(inflight) < jobs * 3:
                     chunk = pending.pop()
-                    inflight[pool.submit(scan_paths, chunk, light, isolated)] = chunk
+                    try:
+                        inflight[pool.submit(scan_paths, chunk, light, isolated)] = chunk
+                    except BrokenProcessPool:     # a worker died since the last results: rescan below
+                        suspects.append(chunk)
+                        break
+                if suspects:
+                    break
                 finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED,
                                    timeout=None if watchdog is None else watchdog + (0 if started else STARTUP_S))
                 started = started or bool(finished)

@@ -156,9 +156,19 @@ class Detector(ABC):
         """The detector for this configuration, or None when it does not run (e.g. names_scope=off)."""
         return cls()
 
+    def warm(self) -> None:
+        """Load what the detector would otherwise load on first use (tables, a segmenter), so that
+        processes forked from this one inherit it (scanner.batch) instead of each loading it."""
+        return None
+
     @abstractmethod
     def detect(self, ctx: ScanContext) -> Iterable[Finding]:
         """Findings in the document (offsets into each segment's original text)."""
+
+    def detect_many(self, ctxs: list[ScanContext]) -> list[list[Finding]]:
+        """detect of each document (Scanner.scan_documents); a detector whose fixed cost per call
+        is high overrides it to work on all the documents at once, with the same findings."""
+        return [list(self.detect(ctx)) for ctx in ctxs]
 
 
 def make_finding(seg: Segment, norm: NormalizedText, i: int, j: int, *, category: str, rule_id: str,

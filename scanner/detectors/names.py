@@ -157,6 +157,9 @@ class NamesDetector(Detector):
         self.model_version = (self.model.version + ("" if scope == "all" else "-" + scope)
                               + "@" + short_hash(MODEL_FILE, directory))
 
+    def warm(self) -> None:
+        self.model.spans_many(["王建国住人民路1号。"])      # dense tables and lattice hash tables
+
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         if not text.strip():
             return []
@@ -197,8 +200,8 @@ class NamesDetector(Detector):
                 hot.add(k)
         return {segs[k].id for k in hot}
 
-    def _document(self, ctx: ScanContext) -> dict[int, list[tuple[int, int, str]]]:
-        """(segment id -> spans) for the windows of the whole document, tagged in one batch."""
+    def _jobs(self, ctx: ScanContext) -> list[tuple[int, int, int]]:
+        """(segment id, start, end) of the sentences of the document the scope reads."""
         jobs: list[tuple[int, int, int]] = []
         hot = self.relevant_segments(ctx) if self.scope == "relevant" else set()
         for s, norm in ctx.views():
@@ -208,11 +211,21 @@ class NamesDetector(Detector):
                 # longest sentence, not the longest line
                 for m in SENT_RE.finditer(text, a, b):
                     jobs.append((s.id, m.start(), m.end()))
-        texts = [ctx.normalized[k].text[a:b] for k, a, b in jobs]
-        by_seg: dict[int, list[tuple[int, int, str]]] = {}
-        for (k, a, _), spans in zip(jobs, self.model.spans_many(texts)):
-            by_seg.setdefault(k, []).extend((a + i, a + j, kind) for i, j, kind in spans)
-        return by_seg
+        return jobs
+
+    def _documents(self, ctxs: list[ScanContext]) -> list[dict[int, list[tuple[int, int, str]]]]:
+        """Per document, (segment id -> spans), every sentence of every document tagged in one
+        batch (a sentence is tagged alone: the same spans as one batch per document)."""
+        jobs = [self._jobs(ctx) for ctx in ctxs]
+        texts = [ctx.normalized[k].text[a:b] for ctx, js in zip(ctxs, jobs) for k, a, b in js]
+        spans = iter(self.model.spans_many(texts))
+        out: list[dict[int, list[tuple[int, int, str]]]] = []
+        for js in jobs:
+            by_seg: dict[int, list[tuple[int, int, str]]] = {}
+            for (k, a, _), sp in zip(js, spans):
+                by_seg.setdefault(k, []).extend((a + i, a + j, kind) for i, j, kind in sp)
+            out.append(by_seg)
+        return out
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> NamesDetector | None:
@@ -235,10 +248,15 @@ class NamesDetector(Detector):
 
     def detect(self, ctx: ScanContext) -> list[Finding]:
         """Every window of the document tagged in one batch."""
-        by_seg = self._document(ctx)
-        out: list[Finding] = []
-        for seg, norm in ctx.views():
-            out.extend(self._findings(seg, norm, by_seg.get(seg.id, [])))
+        return self.detect_many([ctx])[0]
+
+    def detect_many(self, ctxs: list[ScanContext]) -> list[list[Finding]]:
+        out: list[list[Finding]] = []
+        for ctx, by_seg in zip(ctxs, self._documents(ctxs)):
+            found: list[Finding] = []
+            for seg, norm in ctx.views():
+                found.extend(self._findings(seg, norm, by_seg.get(seg.id, [])))
+            out.append(found)
         return out
 
     def detect_segment(self, seg: Segment, norm: NormalizedText) -> list[Finding]:

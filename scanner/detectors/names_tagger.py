@@ -63,6 +63,7 @@ class Lattice:
         self.codes = codes[order].astype(np.int64)
         self.cats = cats[order].astype(np.int64)
         self._table: tuple[np.ndarray, np.ndarray] | None = None
+        self._disp = 0
 
     @classmethod
     def from_dict(cls, words: dict[str, int]) -> Lattice:
@@ -73,7 +74,9 @@ class Lattice:
 
     def table(self) -> tuple[np.ndarray, np.ndarray]:
         if self._table is None:      # hash table of the codes (already hashes: low bits are the slot)
-            self._table = _hashtable.build(self.codes, mixed=False, missing=-1)
+            tk, tv = _hashtable.build(self.codes, mixed=False, missing=-1)
+            self._disp = _hashtable.max_displacement(tk)
+            self._table = (tk, tv)
         return self._table
 
     def marks(self, cps: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -85,7 +88,7 @@ class Lattice:
         if self.codes.size == 0:
             return
         tk, tv = self.table()
-        j = _hashtable.lookup(tk, tv, c, -1)
+        j = _hashtable.lookup(tk, tv, c, -1, max_disp=self._disp)
         hit = j >= 0
         # within one length every start position holds one string: plain fancy-index OR is exact
         i, cat = i[hit], self.cats[j[hit]]
@@ -263,17 +266,19 @@ class Tagger:
         if "table_keys" in arrays:      # the lookup table, built once at training time
             self._tk = arrays["table_keys"].astype(np.int64)
             self._tv = arrays["table_rows"].astype(np.int32)
+            self._disp = _hashtable.max_displacement(self._tk)
 
     def _build_table(self) -> None:
         """Open addressing (linear probing) from feature code to row: two memory reads a lookup
         instead of a binary search's twenty (scanner/detectors/_hashtable.py)."""
         self._tk, self._tv = _hashtable.build(self.keys, mixed=False)
+        self._disp = _hashtable.max_displacement(self._tk)
 
     def index(self, feats: np.ndarray) -> np.ndarray:
         """Row of W for every feature code (the last, zero row for unknown codes)."""
         if not hasattr(self, "_tk"):
             self._build_table()
-        return _hashtable.lookup(self._tk, self._tv, feats, self.keys.size)
+        return _hashtable.lookup(self._tk, self._tv, feats, self.keys.size, max_disp=self._disp)
 
     def emissions_hashed(self, texts: list[str]) -> np.ndarray:
         """Emissions the way training computes them: every feature code looked up."""

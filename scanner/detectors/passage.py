@@ -219,7 +219,7 @@ def _spans_safe(text: str, starts: np.ndarray, ends: np.ndarray) -> bool:
 
 
 def tfidf_spans(text: str, starts: np.ndarray, ends: np.ndarray, vocab: np.ndarray, idf: np.ndarray,
-                table: tuple[np.ndarray, np.ndarray] | None = None) -> Rows:
+                table: tuple[np.ndarray, np.ndarray] | None = None, max_disp: int | None = None) -> Rows:
     """tfidf([text[a:b] for a, b in spans], vocab, idf), computed over the whole text at once: every
     n-gram position is looked up in the vocabulary once (not once for each unit holding it: sentences
     and their pairs overlap), then counted per unit. Units must not cross a newline (sentences and
@@ -244,7 +244,8 @@ def tfidf_spans(text: str, starts: np.ndarray, ends: np.ndarray, vocab: np.ndarr
         g = c[: N - k + 1].copy()
         for q in range(1, k):
             g = (g << 21) | c[q: N - k + 1 + q]
-        col = _lookup(vocab, g) if table is None else _hashtable.lookup(table[0], table[1], g, -1, mixed=True)
+        col = _lookup(vocab, g) if table is None else _hashtable.lookup(table[0], table[1], g, -1, mixed=True,
+                                                                          max_disp=max_disp)
         m = np.maximum(0, e - s - k + 1)
         tot = int(m.sum())
         if tot == 0:
@@ -283,6 +284,7 @@ class PassageModel:
         self.cue_W = arrays["cue_W"].astype(np.float64)      # (cues, classes)
         self.intercept = arrays["intercept"].astype(np.float64)
         self.table = _hashtable.build(self.vocab, mixed=True, missing=-1)     # n-gram code -> column
+        self.table_disp = _hashtable.max_displacement(self.table[0], mixed=True)
         self.labels = unpack_strings(arrays["labels"])
         self.threshold = float(arrays["threshold"][0])
         self.version = str(arrays["version"][0])
@@ -297,15 +299,17 @@ class PassageModel:
     def logits(self, X, C: np.ndarray) -> np.ndarray:
         return X.dot(self.W) + C @ self.cue_W + self.intercept
 
-    def proba_units(self, text: str, starts, ends, found=None) -> np.ndarray:
-        """Class probabilities of the units text[start:end] (one row a unit)."""
+    def proba_units(self, text: str, starts, ends, found=None, C: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities of the units text[start:end] (one row a unit); C: their cue matrix
+        when the caller has it."""
         starts = np.asarray(starts, dtype=np.int64)
         ends = np.asarray(ends, dtype=np.int64)
         if _spans_safe(text, starts, ends):
-            X = tfidf_spans(text, starts, ends, self.vocab, self.idf, self.table)
+            X = tfidf_spans(text, starts, ends, self.vocab, self.idf, self.table, self.table_disp)
         else:
             X = tfidf([text[a:b] for a, b in zip(starts, ends)], self.vocab, self.idf)
-        C = self.cues.matrix(text, starts, ends, found)
+        if C is None:
+            C = self.cues.matrix(text, starts, ends, found)
         z = self.logits(X, C)
         z -= z.max(1, keepdims=True)
         np.exp(z, out=z)
@@ -424,6 +428,9 @@ class PassageDetector(Detector):
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> PassageDetector:
         return cls(min_confidence=policy.min_confidence)  # a missing or altered model file raises
 
+    def warm(self) -> None:
+        _cut("")        # the explanations' segmenter, loaded once here rather than in every worker
+
     def classify(self, text: str) -> tuple[str, float]:
         p = self.model.proba(text)
         return self._label(p)
@@ -462,7 +469,7 @@ class PassageDetector(Detector):
                                           and C[single, norm_k].mean() >= NORMATIVE_SHARE)
         if normative_doc:
             return []         # laws, regulations and published judgments are not drafts
-        P = self.model.proba_units(text, starts, ends, found)
+        P = self.model.proba_units(text, starts, ends, found, C)
         thr = self.model.threshold
         out: list[tuple[int, int, str, float]] = []
         risks = 1.0 - P[:, self.model.public]

@@ -168,24 +168,24 @@ def test_exit_code_and_cli_compat_arguments(tmp_path):
     assert int(s3) == 0
 
 
-_orig_scan_one = pool.scan_one
+_orig_extract_item = pool.extract_item
 
 
-def _hostile_scan_one(item, light=False, isolated=False, data=None, **kw):
+def _hostile_extract_item(sc, item, isolated):
     """Stands in for parsers that spin (CPU) or hang (no CPU) on a hostile file."""
     if item.path.endswith("spin.txt"):
         while True:
             pass
     if item.path.endswith("hang.txt"):
         time.sleep(3600)
-    return _orig_scan_one(item, light=light, isolated=isolated, data=data, **kw)
+    return _orig_extract_item(sc, item, isolated)
 
 
 def test_sandboxed_workers_stop_spinning_and_hanging_files(tmp_path, monkeypatch):
     files = _make_tree(tmp_path / "in", 6)
     (tmp_path / "in" / "d1" / "spin.txt").write_text("x\n", encoding="utf-8")
     (tmp_path / "in" / "d2" / "hang.txt").write_text("x\n", encoding="utf-8")
-    monkeypatch.setattr(pool, "scan_one", _hostile_scan_one)     # inherited by forked workers
+    monkeypatch.setattr(pool, "extract_item", _hostile_extract_item)     # inherited by forked workers
     out = tmp_path / "out.jsonl"
     t0 = time.monotonic()
     s = run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, isolated=True, chunk_size=1,
@@ -202,18 +202,19 @@ def test_sandboxed_workers_stop_spinning_and_hanging_files(tmp_path, monkeypatch
     assert s.crashed == 2
 
 
-def _probe_network(item, light=False, isolated=False, data=None, **kw):
-    """Stands in for a parser that tries to reach a host (here: a listener on loopback)."""
+def _probe_network(sc, item, isolated):
+    """Stands in for a parser that tries to reach a host (here: a listener on loopback); what it
+    saw travels in the document's source name."""
     import socket
-    rec = _orig_scan_one(item, light=light, isolated=isolated, data=data, **kw)
+    doc, ms = _orig_extract_item(sc, item, isolated)
     port = int(Path(item.path).read_text(encoding="utf-8").split()[-1])
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        rec["net"] = "reached"
+        net = "reached"
     except OSError:
-        rec["net"] = "blocked"
-    rec["netns"] = pool._worker_opts.get("netns")
-    return rec
+        net = "blocked"
+    doc.source = json.dumps({"net": net, "netns": pool._worker_opts.get("netns")})
+    return doc, ms
 
 
 def test_sandboxed_workers_have_no_network(tmp_path, monkeypatch):
@@ -225,7 +226,7 @@ def test_sandboxed_workers_have_no_network(tmp_path, monkeypatch):
     (tmp_path / "in").mkdir()
     for i in range(3):
         (tmp_path / "in" / f"p{i}.txt").write_text(f"端口 {port}\n", encoding="utf-8")
-    monkeypatch.setattr(pool, "scan_one", _probe_network)
+    monkeypatch.setattr(pool, "extract_item", _probe_network)
     out = tmp_path / "out.jsonl"
     try:
         run_batch(tmp_path / "in", out, jobs=2, light=True, progress=False, isolated=True, write_summary=False)
@@ -233,8 +234,8 @@ def test_sandboxed_workers_have_no_network(tmp_path, monkeypatch):
                   write_summary=False)
     finally:
         srv.close()
-    sandboxed = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
-    plain = [json.loads(x) for x in (tmp_path / "plain.jsonl").read_text(encoding="utf-8").splitlines()]
+    sandboxed = [json.loads(json.loads(x)["source"]) for x in out.read_text(encoding="utf-8").splitlines()]
+    plain = [json.loads(json.loads(x)["source"]) for x in (tmp_path / "plain.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {r["net"] for r in plain} == {"reached"}           # the probe works
     if not all(r["netns"] for r in sandboxed):
         pytest.skip("kernel refuses new network namespaces here")
@@ -266,3 +267,33 @@ def test_pool_workers_inherit_the_scanner_built_before_the_fork(tmp_path, monkey
     assert len(recs) == 12
     assert {r["batch"]["pid"] for r in recs} - {os.getpid()}
     assert {r["batch"]["scanner_id"] for r in recs} == {id(get_scanner(light=True))}
+
+
+def _comparable(rec: dict) -> dict:
+    """A record without what differs from run to run (times, worker pid)."""
+    rec = dict(rec)
+    rec.pop("timings_ms", None)
+    rec["batch"] = {k: v for k, v in rec["batch"].items() if k not in ("ms", "pid")}
+    return rec
+
+
+def test_files_scanned_together_give_the_reports_scanned_alone(tmp_path, monkeypatch):
+    """scan_paths runs the detection of a chunk's small documents together (scan_group ->
+    Scanner.scan_documents, the names tagger in one batch): every record equals scan_one's, in
+    full mode, with a file that cannot be read and one larger than GROUP_MAX_CHARS among them."""
+    from scanner.batch.inputs import iter_inputs as walk
+    root = tmp_path / "in"
+    _make_tree(root, 6)
+    (root / "people.txt").write_text("姓名：王建国\n王建国住人民路12号3单元502室，电话13912345678。\n李秀英参加了会议。\n",
+                                     encoding="utf-8")
+    (root / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+    (root / "big.txt").write_text("员工马晓东的手机13812345678。\n" + "今天天气很好，大家按时参加会议。\n" * 4000,
+                                  encoding="utf-8")
+    items = list(walk(root))
+    assert len(items) == 9
+    monkeypatch.setattr(pool, "_worker_opts", {})      # not a pool worker (an in-process run sets them)
+    together = pool.scan_paths(items, light=False, isolated="auto")
+    alone = [pool.scan_one(it, light=False, isolated="auto") for it in items]
+    assert [_comparable(r) for r in together] == [_comparable(r) for r in alone]
+    assert any(f["category"] == "pii.name" for r in together for f in r["findings"])
+    assert all(r["batch"]["ms"] > 0 for r in together)

@@ -133,7 +133,7 @@ def test_hostile_filenames(svc, hostile, caplog):
         for f in files:
             rel = Path(root).relative_to(data_dir)
             if str(rel) in ("blobs", "tmp"):
-                assert re.fullmatch(r"[0-9a-f-]{36}(\.part)?|[0-9a-f]{64}", f), f
+                assert re.fullmatch(r"[0-9a-f-]{36}(\.[0-9]+\.part)?|[0-9a-f]{64}", f), f
     new_tmp = set(os.listdir("/tmp")) - before_tmp
     bases = {n.replace("\\", "/").split("/")[-1] for n in names} - {"", " ", "..."}
     assert not (new_tmp & bases), new_tmp & bases

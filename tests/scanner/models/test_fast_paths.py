@@ -93,6 +93,19 @@ def test_hash_table_lookup_equals_binary_search():
         j[j >= keys.size] = 0
         want = np.where(keys[j] == q, j, -1)
         assert np.array_equal(_hashtable.lookup(tk, tv, q, -1, mixed=mixed), want)
+        # the rest of a chain read at once, up to the table's largest displacement
+        disp = _hashtable.max_displacement(tk, mixed=mixed)
+        assert disp > 2                     # so the one-gather path runs
+        assert np.array_equal(_hashtable.lookup(tk, tv, q, -1, mixed=mixed, max_disp=disp), want)
+    # a crowded table (every key aimed at a few home slots): long chains, misses beyond them
+    keys = np.arange(0, 64 * 1024, 1024, dtype=np.int64)          # 64 keys, low bits all zero
+    tk, tv = _hashtable.build(keys, mixed=False, missing=-1)
+    disp = _hashtable.max_displacement(tk)
+    assert disp == keys.size - 1
+    q = np.concatenate([keys, keys + 1, keys + 64 * 1024])
+    want = np.concatenate([np.arange(keys.size), np.full(2 * keys.size, -1)])
+    assert np.array_equal(_hashtable.lookup(tk, tv, q, -1, max_disp=disp), want)
+    assert np.array_equal(_hashtable.lookup(tk, tv, q, -1), want)
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +212,16 @@ def test_lattice_marks_at_once_equal_one_lattice_at_a_time(tagger):
 def _word_code(cps, p, L):
     from scanner.detectors.names_tagger import word_codes
     return int(word_codes(cps, np.array([p]), L)[0])
+
+
+def test_warm_loads_what_detectors_load_on_first_use():
+    """Scanner.warm (the batch pool calls it before forking): the names tagger's dense and lattice
+    tables and the explanations' segmenter exist afterwards, so workers inherit them."""
+    from scanner import get_scanner
+    from scanner.detectors import passage as passage_mod
+    from scanner.detectors.names import NamesDetector
+    sc = get_scanner()
+    assert sc.warm() is sc
+    names = next(d for d in sc.detectors if isinstance(d, NamesDetector))
+    assert hasattr(names.model, "_uni") and names.model.dict is not None and names.model.dict._table is not None
+    assert passage_mod._JIEBA is not None

@@ -182,3 +182,14 @@ def test_scoped_tagger_reports_the_same_on_the_real_documents(pair):
     docs = [extract(p, ocr=OcrOptions(enabled=False)) for p in files]
     read, total = _check(pair, docs)
     assert 0 < read < total
+
+
+def test_documents_scanned_together_report_as_scanned_alone(pair):
+    """Scanner.scan_documents (the batch's chunks: the tagger over every document at once)."""
+    scoped = pair[0]
+    docs = _docs_of_lines(_jsonl(DATA / "ner" / "cluener_train.jsonl", 240), 6, "cluener")
+    docs += _docs_of_lines(["姓名：王建国", "王建国住人民路12号3单元502室，电话13912345678。"], 2, "person")
+    together = scoped.scan_documents([copy.deepcopy(d) for d in docs])
+    alone = [scoped.scan_document(copy.deepcopy(d)) for d in docs]
+    assert [_key(r) for r in together] == [_key(r) for r in alone]
+    assert sum(f.category == "pii.name" for r in together for f in r.findings) >= 3

@@ -65,7 +65,7 @@ def insert_report(s, prep: PreparedReport) -> ReportRow:
     s.add(prep.row)
     s.flush()
     if prep.findings:      # one multi-row INSERT (a 5,000-character draft has ~50 findings): no ORM object each
-        s.execute(insert(FindingRow), prep.findings)
+        s.execute(insert(FindingRow.__table__), prep.findings)     # Core: no ORM bulk bookkeeping per row
     return prep.row
 
 

@@ -40,12 +40,7 @@ def svc1(tmp_path):
 
 
 def _people(s):
-    s.user("alice", "author")
-    s.user("bob", "author")
-    s.user("rita", "reviewer")
-    s.user("rex", "reviewer")
-    s.user("apollo", "approver")
-    s.user("root", "admin")
+    s.users(alice="author", bob="author", rita="reviewer", rex="reviewer", apollo="approver", root="admin")
 
 
 def submit(client, text, channel="单位门户网站", title="活动通知"):

@@ -102,6 +102,21 @@ def test_composite_objects_draw_their_unit_and_a_missing_unit_is_refused():
         render([layer], (50, 50), Resources(), dpi=254)
 
 
+def test_hostile_geometry_is_bounded():
+    """A CTM scaling by a million, an arc with a huge radius, 20,000 subpaths: drawn in bounded time
+    and size (strokes capped at MAX_LINE_PX, the page at MAX_PIXELS)."""
+    import time
+    many = " ".join(f"M {i % 200} {i // 200} L {i % 200 + 0.5} {i // 200} L {i % 200} {i // 200 + 0.5} C"
+                    for i in range(20_000))
+    layer = _layer(f'<ofd:PathObject Boundary="0 0 10 10" CTM="1000000 0 0 1000000 0 0" LineWidth="1">'
+                   f'<ofd:AbbreviatedData>M 0 0 L 1 1 A 1e9 1e9 0 1 1 0.5 0.5</ofd:AbbreviatedData></ofd:PathObject>'
+                   f'<ofd:PathObject Boundary="0 0 200 100" Fill="true"><ofd:AbbreviatedData>{many}'
+                   f'</ofd:AbbreviatedData></ofd:PathObject>')
+    t0 = time.monotonic()
+    img, _ = render([layer], (210, 297), Resources(), dpi=200)
+    assert time.monotonic() - t0 < 60 and img.size == (1654, 2339)
+
+
 # -- extraction -----------------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -118,12 +133,13 @@ def test_an_ofd_page_with_text_drawn_as_outlines_is_read_and_its_marking_blocks(
 
 
 def test_a_drawn_ofd_page_is_not_passed_unread():
-    """Light mode (no OCR) and a path that cannot be drawn: the drawn page is review, never pass."""
+    """Light mode (no OCR: the page is not even drawn) and a path that cannot be drawn: the drawn page
+    is review, never pass."""
     data = _ofd(outline_text("秘密", 30, 20, 12))
     assert [e.code for e in extract_bytes(data, "a.ofd", ocr=NO_OCR).errors] == ["extract.ocr_unavailable"]
     bad = _ofd('<ofd:PathObject Boundary="0 0 10 10"><ofd:AbbreviatedData>M 0 0 L 5</ofd:AbbreviatedData>'
                '</ofd:PathObject>')
-    doc = extract_bytes(bad, "b.ofd", ocr=NO_OCR)
+    doc = extract_bytes(bad, "b.ofd")         # OCR on: the page fails at drawing, before OCR
     assert [e.code for e in doc.errors] == ["extract.image_unreadable"] and "not rendered" in doc.errors[0].detail
 
 

@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     ap.add_argument("--kill-at", type=float, default=30.0, help="seconds; 0 = no kill")
     ap.add_argument("--upload-ratio", type=float, default=0.2)
     ap.add_argument("--workers", type=int, default=2, help="job threads per server process")
-    ap.add_argument("--http-workers", type=int, default=1, help="server processes")
+    ap.add_argument("--http-workers", type=int, default=0, help="server processes (0 = the server's default: one per core)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--db-url", default="", help="postgresql://... (default: SQLite in the data dir)")
     ap.add_argument("--drain-timeout", type=float, default=600.0)

@@ -110,7 +110,7 @@ def cmd_serve(args) -> int:
         settings.http_workers = args.http_workers
     if args.limit_concurrency is not None:
         settings.limit_concurrency = args.limit_concurrency
-    multi = settings.http_workers > 1
+    multi = settings.processes > 1
     busy = _port_taken(settings.host, settings.port)
     if busy:            # say so before anything is created or printed (demo accounts, banner)
         print(f"无法启动：{settings.host}:{settings.port} 已被占用（{busy}）。请换一个端口："
@@ -145,11 +145,12 @@ def cmd_serve(args) -> int:
         # each process builds its own state from the environment (migrations are already done)
         os.environ.update({"BAOMI_DATA_DIR": str(s.data_dir.resolve()), "BAOMI_DB_URL": s.db_url,
                            "BAOMI_WORKERS": str(s.workers), "BAOMI_CREATE_DEMO_ACCOUNTS": "false",
+                           "BAOMI_HTTP_WORKERS": str(s.processes),
                            "BAOMI_HEADER_TIMEOUT_S": str(s.header_timeout_s)})
         st.db.dispose()
-        print(f"HTTP 进程 / processes: {s.http_workers}")
+        print(f"HTTP 进程 / processes: {s.processes}")
         sys.stdout.flush()
-        uvicorn.run("service.main:create_app", factory=True, workers=s.http_workers, host=s.host, port=s.port,
+        uvicorn.run("service.main:create_app", factory=True, workers=s.processes, host=s.host, port=s.port,
                     log_level="warning", access_log=False, log_config=log_config,
                     **{**_http_limits(s), "http": "service.httpproto:GuardedH11Protocol"})
         return 0
@@ -326,7 +327,7 @@ def add_commands(sub) -> None:
     sp.add_argument("--host", default=None)
     sp.add_argument("--port", type=int, default=None)
     sp.add_argument("--workers", type=int, default=None, help="任务工作线程数 / job workers")
-    sp.add_argument("--http-workers", type=int, default=None, help="HTTP 进程数 / server processes")
+    sp.add_argument("--http-workers", type=int, default=None, help="HTTP 进程数（默认每核一个）/ server processes (default: one per core)")
     sp.add_argument("--limit-concurrency", type=int, default=None,
                     help="同时处理的连接与请求上限（默认 200，BAOMI_LIMIT_CONCURRENCY）/ connections and tasks at once")
     sp.set_defaults(func=cmd_serve)

@@ -10,6 +10,7 @@ import json
 import os
 import uuid
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 from sqlalchemy import insert
 
@@ -18,9 +19,22 @@ from scanner.model import Report, ScanError
 
 from .models import FindingRow, ReportRow
 from .state import ServiceState
+from .storage import tmp_name
 
 
 def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportRow:
+    return insert_report(s, prepare_report(st, report, created_by))
+
+
+@dataclass
+class PreparedReport:
+    """A report's rows, serialised and encrypted (prepare_report) before any transaction: the
+    writer lock is held only for the INSERTs (insert_report)."""
+    row: ReportRow
+    findings: list[dict]
+
+
+def prepare_report(st: ServiceState, report, created_by: int | None) -> PreparedReport:
     rid = str(uuid.uuid4())
     full = report.to_dict(with_segments=True)
     row = ReportRow(id=rid, sha256=report.sha256 or "", source=report.source[:255],
@@ -32,8 +46,6 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
                     body_enc=st.cipher.encrypt(json.dumps(full, ensure_ascii=False).encode("utf-8"),
                                                aad=rid.encode()),
                     created_by=created_by)
-    s.add(row)
-    s.flush()
     rows = []
     for i, f in enumerate(report.findings):
         # explanation, suggestion and location can quote the matched text: encrypted, never plain
@@ -46,9 +58,15 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
                          group_id=(f.group or "")[:24], needs_verdict=bool(f.needs_verdict),
                          allow_entry_id=_entry_id(f.allowlisted),
                          detail_enc=st.cipher.encrypt(detail, aad=_detail_aad(rid, i))))
-    if rows:      # one multi-row INSERT (a 5,000-character draft has ~50 findings): no ORM object each
-        s.execute(insert(FindingRow), rows)
-    return row
+    return PreparedReport(row, rows)
+
+
+def insert_report(s, prep: PreparedReport) -> ReportRow:
+    s.add(prep.row)
+    s.flush()
+    if prep.findings:      # one multi-row INSERT (a 5,000-character draft has ~50 findings): no ORM object each
+        s.execute(insert(FindingRow.__table__), prep.findings)     # Core: no ORM bulk bookkeeping per row
+    return prep.row
 
 
 def _entry_id(allowlisted: dict | None) -> int | None:
@@ -136,7 +154,7 @@ def scan_draft(st: ServiceState, data: bytes, filename: str, text_input: bool = 
     if not needs_isolation(data, st.isolation):
         with st.scan_slots if sync else nullcontext():
             return sc.scan_bytes(data, source=filename, isolated=False, progress=progress)
-    work = st.blobs.tmp / f"{uuid.uuid4()}.work"
+    work = st.blobs.tmp / tmp_name(str(uuid.uuid4()), "work")
     fd = os.open(work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:

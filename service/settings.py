@@ -1,6 +1,7 @@
 """Service settings from the environment (prefix BAOMI_) via pydantic-settings."""
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -43,14 +44,14 @@ class Settings(BaseSettings):
     queue_max_per_principal: int = 50
     # job worker threads per server process
     workers: int = 2
-    # scans running at once in one server process (HTTP scans, the gate, job workers; 0 = one per
-    # core): the others wait their turn in order instead of all sharing one interpreter lock, so a
-    # scan takes its own time plus its wait and the slowest requests are not stretched by dozens of
-    # concurrent ones (p99 under load)
+    # synchronous scans running at once in one server process (/scan, /gate; 0 = the cores left to
+    # each server process: cores // processes, at least 1): the others wait their turn in order
+    # instead of all sharing one interpreter lock, so a scan takes its own time plus its wait and the
+    # slowest requests are not stretched by dozens of concurrent ones (p99 under load)
     scan_concurrency: int = 0
-    # HTTP server processes (uvicorn workers; each also runs `workers` job threads). Scanning is
-    # CPU-bound Python: one process uses one core.
-    http_workers: int = 1
+    # HTTP server processes (uvicorn workers; each also runs `workers` job threads; 0 = one per
+    # core). Scanning is CPU-bound Python: one process uses one core.
+    http_workers: int = 0
     job_lease_s: float = 120.0
     job_max_attempts: int = 3
     # a full disk is temporary: workers claim no job while the data directory has less free space
@@ -120,6 +121,11 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
+
+    @property
+    def processes(self) -> int:
+        """How many server processes `baomi serve` runs (http_workers; 0 = one per core)."""
+        return self.http_workers if self.http_workers > 0 else max(1, os.cpu_count() or 1)
 
     @cached_property
     def resolved_db_url(self) -> str:

@@ -75,11 +75,12 @@ class ServiceState:
 
     @property
     def scan_slots(self) -> threading.BoundedSemaphore:
-        """At most settings.scan_concurrency scans at once in this process (0: one per core)."""
+        """At most settings.scan_concurrency scans at once in this process (0: the cores left to
+        each server process, at least one)."""
         if self._scan_slots is None:
             with self._rules_lock:
                 if self._scan_slots is None:
-                    n = self.settings.scan_concurrency or os.cpu_count() or 1
+                    n = self.settings.scan_concurrency or (os.cpu_count() or 1) // self.settings.processes
                     self._scan_slots = threading.BoundedSemaphore(max(1, n))
         return self._scan_slots
 

@@ -1,8 +1,9 @@
 """Durable, encrypted blob store for uploaded drafts.
 
-Write-ahead protocol: encrypt, write data/tmp/<uuid>.part (0600), fsync,
+Write-ahead protocol: encrypt, write data/tmp/<uuid>.<pid>.part (0600), fsync,
 rename to data/blobs/<uuid>, fsync the directory; only then is a row committed and the upload
-acknowledged. File names are UUIDs: nothing of the user's file name reaches the file system.
+acknowledged. File names are UUIDs (and the writer's process id for temporary files): nothing of
+the user's file name reaches the file system.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class BlobStore:
 
     def _put(self, data: bytes) -> str:
         blob_id = str(uuid.uuid4())
-        part = self.tmp / f"{blob_id}.part"
+        part = self.tmp / tmp_name(blob_id, "part")
         enc = self.cipher.encrypt(data, aad=blob_id.encode())
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -92,11 +93,17 @@ class BlobStore:
         (self.blobs / _safe(blob_id)).unlink(missing_ok=True)
 
     def sweep_tmp(self, older_than_s: float = 0.0) -> int:
+        """Remove temporary files (.part, .work) left by a process that is gone: a server process
+        starting next to live siblings (`--http-workers`, one restarted after a crash) must not
+        delete the files they are writing. A file of a live process is kept unless it is a day
+        old (a process id reused after a reboot)."""
         n = 0
-        cutoff = time.time() - older_than_s
+        t = time.time()
+        cutoff = t - older_than_s
         for p in [*self.tmp.glob("*.part"), *self.tmp.glob("*.work")]:
             try:
-                if p.stat().st_mtime <= cutoff:
+                mtime = p.stat().st_mtime
+                if mtime <= cutoff and (not _writer_alive(p.name) or mtime < t - 86400):
                     p.unlink()
                     n += 1
             except FileNotFoundError:
@@ -105,6 +112,27 @@ class BlobStore:
 
     def list_ids(self) -> set[str]:
         return {p.name for p in self.blobs.iterdir() if p.is_file()}
+
+
+def tmp_name(file_id: str, kind: str) -> str:
+    """The name of a temporary file in data/tmp: <uuid>.<writer's pid>.<kind> (part, work)."""
+    return f"{file_id}.{os.getpid()}.{kind}"
+
+
+def _writer_alive(name: str) -> bool:
+    """Is the process that wrote temporary file `name` (tmp_name) another live process? A name
+    without a process id (written before it was in the name) has no live writer."""
+    parts = name.split(".")
+    pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # alive, under another user
+        return True
+    return True
 
 
 def _safe(blob_id: str) -> str:

@@ -50,11 +50,21 @@ def _shape_state(p, slide_size) -> str | None:
     return None
 
 
+def paragraph_text(p) -> str:
+    """A DrawingML paragraph's text as the segments hold it: its a:t texts, a:br as a line break
+    (the redaction walks the same nodes: scanner.redact.pptx)."""
+    return "".join((n.text or "") if local(n.tag) == "t" else "\n" for n in p.iter(A + "t", A + "br"))
+
+
+def text_paragraphs(root) -> list:
+    """The a:p elements of a part that hold text, in order: a segment's `paragraph` indexes these."""
+    return [p for p in root.iter(A + "p") if paragraph_text(p).strip()]
+
+
 def _paragraphs(root, with_state: bool = False, slide_size=None):
-    for p in root.iter(A + "p"):
-        text = "".join((n.text or "") if local(n.tag) == "t" else "\n" for n in p.iter(A + "t", A + "br"))
-        if text.strip():
-            yield (text, _shape_state(p, slide_size)) if with_state else text
+    for p in text_paragraphs(root):
+        text = paragraph_text(p)
+        yield (text, _shape_state(p, slide_size)) if with_state else text
 
 
 def _slide_size(zf) -> tuple[int, int] | None:

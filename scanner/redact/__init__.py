@@ -2,7 +2,7 @@
 
 `redact_bytes(data, report)` takes a file's bytes and its scan report (findings with layer,
 locator and start/end offsets into the original segment text) and returns the redacted file in
-the same format: docx and xlsx edited in their OOXML parts, text in place, PDF rasterised with the
+the same format: docx, xlsx and pptx edited in their OOXML parts, text in place, PDF rasterised with the
 boxes burnt in and no text layer left. Operators and the category choice are in `ops`; the
 scanner's formats each have one module here. The caller re-scans the copy (`verify`)."""
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .ops import DEFAULT_PREFIXES, MODES, selected
 SUPPORTED = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
     "text/plain": "txt",
     "application/pdf": "pdf",
 }
@@ -26,7 +27,7 @@ class RedactError(Exception):
 @dataclass
 class Redacted:
     data: bytes
-    kind: str                      # docx / xlsx / txt / pdf
+    kind: str                      # docx / xlsx / pptx / txt / pdf
     count: int                     # findings redacted
     categories: list[str] = field(default_factory=list)
     unplaced: int = 0              # findings the copy could not locate (PDF): the caller fails closed
@@ -47,6 +48,8 @@ def redact_bytes(data: bytes, report, categories=None, mode: str = "block") -> R
         from .docx import redact_docx as fn
     elif kind == "xlsx":
         from .xlsx import redact_xlsx as fn
+    elif kind == "pptx":
+        from .pptx import redact_pptx as fn
     elif kind == "txt":
         from .txt import redact_txt as fn
     else:

@@ -22,7 +22,7 @@ EXIT_CLEAN, EXIT_LEFT, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 3, 64
 
 
 def add_redact_parser(sub) -> None:
-    p = sub.add_parser("redact", help="生成脱敏副本（保持原格式：docx、xlsx、txt、pdf）",
+    p = sub.add_parser("redact", help="生成脱敏副本（保持原格式：docx、xlsx、pptx、txt、pdf）",
                        description="扫描文件，按发现生成原格式的脱敏副本，并对副本重新扫描。")
     p.add_argument("path", help="待脱敏的文件")
     p.add_argument("--output", "-o", required=True, help="脱敏副本的路径")

@@ -15,17 +15,16 @@
 """
 from __future__ import annotations
 
-from lxml import etree
 
 from ..extract.docx import main_part, story_parts
-from ..extract.wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, parse_xml, read_part
+from ..extract.wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, read_part
 from ..extract.zipsafe import open_zip
-from .ops import apply_spans, mask, removes
-from .package import PROPERTY_PARTS, common_part, replace_everywhere, strip_embedded, write_package
+from .ops import apply_spans, mask, removes, spans_by_paragraph
+from .package import redact_package
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 STORY_LAYERS = ("body", "table", "header", "footer", "note")
-_CLEARED_PARTS = (*PROPERTY_PARTS, "word/comments.xml", "word/commentsExtended.xml", "word/commentsIds.xml",
+_CLEARED_PARTS = ("word/comments.xml", "word/commentsExtended.xml", "word/commentsIds.xml",
                   "word/commentsExtensible.xml", "word/people.xml")
 
 
@@ -67,11 +66,11 @@ def spread(cells: list[tuple], rep: str, edits: dict) -> None:
         first = False
 
 
-def _redact_paragraph(p, rs: RunStyle, spans: list[tuple[int, int, str, str]], mode: str) -> set[str]:
-    """Replace the spans (start, end, category, text) in place; return the texts not found where
-    the finding said (they go to the text-wide pass)."""
-    cmap = char_map(p, rs)
-    text = "".join((n.text[i] if n is not None else "\t") for n, i in cmap)
+def redact_spans(cmap: list[tuple], text: str, spans: list[tuple[int, int, str, str]], mode: str) -> set[str]:
+    """Replace the spans (start, end, category, text) of a paragraph whose `text` the character
+    map `cmap` ((text node, index), None for breaks) covers, in place; a span whose text is not
+    where the finding said is looked for in the paragraph. -> the texts not found (they go to the
+    text-wide pass)."""
     edits: dict = {}
     missed: set[str] = set()
     for a, b, cat, ftext in spans:
@@ -86,6 +85,11 @@ def _redact_paragraph(p, rs: RunStyle, spans: list[tuple[int, int, str, str]], m
         n.text = "".join(chars)
         n.set(XML_SPACE, "preserve")
     return missed
+
+
+def _redact_paragraph(p, rs: RunStyle, spans: list[tuple[int, int, str, str]], mode: str) -> set[str]:
+    cmap = char_map(p, rs)
+    return redact_spans(cmap, "".join((n.text[i] if n is not None else "\t") for n, i in cmap), spans, mode)
 
 
 def _drop_if_empty(p, rs: RunStyle) -> None:
@@ -152,49 +156,28 @@ def _drop_template_path(root) -> None:
 def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
     zf = open_zip(data)
     with zf:
-        names = zf.namelist()
-        nameset = set(names)
+        nameset = set(zf.namelist())
         main = main_part(zf, nameset)
         rs = RunStyle(hidden_styles_from(zf, nameset))
-        stories = [main] + story_parts(nameset, "word/header") + story_parts(nameset, "word/footer") \
-            + [n for n in ("word/footnotes.xml", "word/endnotes.xml") if n in nameset]
-        everywhere: dict[str, str] = {}
-        for f in findings:
-            if f.text:
-                everywhere[f.text] = mask(f.text, f.category, mode)
-        out_parts: dict[str, bytes] = {}
-        for part in names:
-            if not part.endswith((".xml", ".rels")) or part.startswith("docProps/thumbnail"):
-                continue
-            raw = read_part(zf, part)
-            common = common_part(part, raw, everywhere, _CLEARED_PARTS)
-            if common is not None:
-                out_parts[part] = common
-                continue
-            if not part.startswith("word/"):
-                continue
-            root = parse_xml(raw)
-            _drop_template_path(root)
-            if part in stories:
-                pindex = {i: p for p, i in paragraph_index(root).items()}
-                by_para: dict[int, list] = {}
-                for f in findings:
-                    loc = f.location or {}
-                    if f.layer in STORY_LAYERS and loc.get("part") == part and "paragraph" in loc \
-                            and "member" not in loc:      # a nested file's own part names are not ours
-                        by_para.setdefault(loc["paragraph"], []).append((f.start, f.end, f.category, f.text))
-                for i, spans in by_para.items():
-                    p = pindex.get(i)
-                    if p is not None:
-                        _redact_paragraph(p, rs, spans, mode)
-                        if any(removes(s[2]) for s in spans):
-                            _drop_if_empty(p, rs)
-                _accept_revisions(root)
-                _drop_comments_and_hidden(root, rs)
-            replace_everywhere(root, everywhere)
-            out_parts[part] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-        redacted = write_package(zf, out_parts)
-    return strip_embedded(redacted, "word/")[0]
+    stories = [main] + story_parts(nameset, "word/header") + story_parts(nameset, "word/footer") \
+        + [n for n in ("word/footnotes.xml", "word/endnotes.xml") if n in nameset]
+    everywhere = {f.text: mask(f.text, f.category, mode) for f in findings if f.text}
+
+    def edit(part: str, root) -> bool:
+        _drop_template_path(root)
+        if part in stories:
+            pindex = {i: p for p, i in paragraph_index(root).items()}
+            for i, spans in spans_by_paragraph(findings, part, STORY_LAYERS).items():
+                p = pindex.get(i)
+                if p is not None:
+                    _redact_paragraph(p, rs, spans, mode)
+                    if any(removes(s[2]) for s in spans):
+                        _drop_if_empty(p, rs)
+            _accept_revisions(root)
+            _drop_comments_and_hidden(root, rs)
+        return True
+
+    return redact_package(data, "word/", everywhere, edit, _CLEARED_PARTS.__contains__, read=read_part)
 
 
 __all__ = ["redact_docx", "apply_spans", "removes"]

@@ -31,6 +31,18 @@ def selected(findings: Iterable, categories: Iterable[str] | None = None) -> lis
     return out
 
 
+def spans_by_paragraph(findings: Iterable, part: str, layers: tuple[str, ...]) -> dict[int, list]:
+    """The findings of `layers` located in paragraphs of the package part `part`, per paragraph
+    index: (start, end, category, text) each. A nested file's findings (location `member`) name
+    the nested file's own parts, not ours: left out."""
+    out: dict[int, list] = {}
+    for f in findings:
+        loc = f.location or {}
+        if f.layer in layers and loc.get("part") == part and "paragraph" in loc and "member" not in loc:
+            out.setdefault(loc["paragraph"], []).append((f.start, f.end, f.category, f.text))
+    return out
+
+
 def removes(category: str) -> bool:
     return category.startswith(REMOVE_PREFIXES)
 

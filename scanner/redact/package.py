@@ -1,7 +1,8 @@
-"""What every redacted OOXML package (docx, xlsx) shares: the common parts redacted one way
+"""What every redacted OOXML package (docx, xlsx, pptx) shares: the common parts redacted one way
 (`common_part`: properties emptied, the thumbnail's relationship dropped, the custom XML data
 bound to content controls and cover pages masked), the package written again without its
-thumbnail (`write_package`), and embedded files taken out (`strip_embedded`).
+thumbnail (`write_package`), and embedded files taken out (`strip_embedded`); `redact_package`
+walks a package's parts with them, the format's own redaction given as a function.
 
 Embedded files out of a redacted OOXML package: whatever sits under
 `<prefix>embeddings/` (OLE objects, embedded workbooks/documents/PDFs) and imported chunks
@@ -17,6 +18,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -28,6 +30,7 @@ R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_ALT = "{http://schemas.openxmlformats.org/markup-compatibility/2006}AlternateContent"
+P_FRAME = "{http://schemas.openxmlformats.org/presentationml/2006/main}graphicFrame"
 REMOVED_TEXT = "〔嵌入对象已删除〕"
 _CONTAINERS = {W + "object", W + "altChunk", MC_ALT}
 
@@ -85,12 +88,12 @@ def replace_everywhere(root, texts: dict[str, str]) -> None:
                     el.set(k, v)
 
 
-def common_part(name: str, raw: bytes, texts: dict[str, str], cleared_parts=PROPERTY_PARTS) -> bytes | None:
-    """A part every OOXML package may have, redacted: the parts named in `cleared_parts` emptied,
-    the package relationships without the thumbnail, the custom XML data items (data bound to
-    content controls, cover-page properties: company phone, address ...) with `texts` masked.
-    None: not one of those parts (the format's own code redacts it)."""
-    if name in cleared_parts:
+def common_part(name: str, raw: bytes, texts: dict[str, str], is_cleared: Callable[[str], bool]) -> bytes | None:
+    """A part every OOXML package may have, redacted: the properties (PROPERTY_PARTS) and the parts
+    `is_cleared` names emptied, the package relationships without the thumbnail, the custom XML
+    data items (data bound to content controls, cover-page properties: company phone, address ...)
+    with `texts` masked. None: not one of those parts (the format's own code redacts it)."""
+    if name in PROPERTY_PARTS or is_cleared(name):
         return cleared(raw)
     if name == "_rels/.rels":
         return drop_thumbnail_rel(raw)
@@ -99,6 +102,34 @@ def common_part(name: str, raw: bytes, texts: dict[str, str], cleared_parts=PROP
         replace_everywhere(root, texts)
         return _xml(root)
     return None
+
+
+def redact_package(data: bytes, prefix: str, texts: dict[str, str], edit: Callable[[str, object], bool],
+                   is_cleared: Callable[[str], bool] = lambda name: False, read=read_member) -> bytes:
+    """The redaction walk every OOXML format shares: each XML part once, a common part as
+    `common_part` redacts it, a part of the format's folder `prefix` (word/, xl/, ppt/) parsed and
+    given to `edit(name, root)` (the format's own redaction, in place; True: `texts` are then also
+    masked wherever they still occur in the part); then the package written again without its
+    thumbnail and without embedded files. `read(zf, name)`: how a part is read (its size cap)."""
+    zf = open_zip(data)
+    with zf:
+        out: dict[str, bytes] = {}
+        for name in zf.namelist():
+            if not name.endswith((".xml", ".rels")) or name.startswith("docProps/thumbnail"):
+                continue
+            raw = read(zf, name)
+            common = common_part(name, raw, texts, is_cleared)
+            if common is not None:
+                out[name] = common
+                continue
+            if not name.startswith(prefix):
+                continue
+            root = parse_xml(raw)
+            if edit(name, root):
+                replace_everywhere(root, texts)
+            out[name] = _xml(root)
+        redacted = write_package(zf, out)
+    return strip_embedded(redacted, prefix)[0]
 
 
 def write_package(zf: zipfile.ZipFile, parts: dict[str, bytes]) -> bytes:
@@ -114,13 +145,15 @@ def write_package(zf: zipfile.ZipFile, parts: dict[str, bytes]) -> bytes:
 
 
 def _container(el):
-    """The element to remove for a reference to a removed part."""
-    node = el
+    """The element to remove for a reference to a removed part (on a slide: the whole frame)."""
+    node, found = el, None
     while node is not None:
-        if node.tag in _CONTAINERS:
+        if node.tag == P_FRAME:
             return node
+        if found is None and node.tag in _CONTAINERS:
+            found = node
         node = node.getparent()
-    return el
+    return found if found is not None else el
 
 
 def _remove(el) -> None:

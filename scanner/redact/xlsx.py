@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..extract.xmlsafe import parse_xml
-from ..extract.zipsafe import open_zip, read_member
 from .docx import XML_SPACE, spread
 from .ops import mask
-from .package import PROPERTY_PARTS, cleared, common_part, replace_everywhere, strip_embedded, write_package
+from .package import redact_package
 
 S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
@@ -88,35 +86,20 @@ def _comments(root) -> None:
 
 def redact_xlsx(data: bytes, findings: list, mode: str = "block") -> bytes:
     texts = {f.text: mask(f.text, f.category, mode) for f in findings if f.text}
-    zf = open_zip(data)
-    with zf:
-        out_parts: dict[str, bytes] = {}
-        for name in zf.namelist():
-            if not name.endswith((".xml", ".rels")):
-                continue
-            raw = read_member(zf, name)
-            if "threadedComment" in name or name.startswith("xl/persons/"):
-                out_parts[name] = cleared(raw)
-                continue
-            common = common_part(name, raw, texts, PROPERTY_PARTS)
-            if common is not None:
-                out_parts[name] = common
-                continue
-            if not name.startswith("xl/"):
-                continue
-            root = parse_xml(raw)
-            tag = root.tag
-            if tag == S + "sst":
-                for si in root.iter(S + "si"):
-                    mask_occurrences(_string_nodes(si), texts)
-            elif tag in (S + "worksheet", S + "chartsheet"):
-                _sheet(root, texts)
-            elif tag == S + "comments":
-                _comments(root)
-            if tag == S + "workbook":
-                _drop_abs_path(root)
-            else:                             # sheet names are references: left alone
-                replace_everywhere(root, texts)
-            out_parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-        redacted = write_package(zf, out_parts)
-    return strip_embedded(redacted, "xl/")[0]
+
+    def edit(name: str, root) -> bool:
+        tag = root.tag
+        if tag == S + "sst":
+            for si in root.iter(S + "si"):
+                mask_occurrences(_string_nodes(si), texts)
+        elif tag in (S + "worksheet", S + "chartsheet"):
+            _sheet(root, texts)
+        elif tag == S + "comments":
+            _comments(root)
+        if tag == S + "workbook":
+            _drop_abs_path(root)
+            return False                  # sheet names are references: left alone
+        return True
+
+    return redact_package(data, "xl/", texts, edit,
+                          lambda name: "threadedComment" in name or name.startswith("xl/persons/"))

@@ -16,7 +16,7 @@ from .. import audit, remembered, workflow
 from ..deps import CurrentPrincipal, Principal, Requires, State
 from ..errors import err
 from ..intake import Draft, read_draft
-from ..reports import load_report, scan_draft, store_report, text_mac
+from ..reports import insert_report, load_report, prepare_report, scan_draft, text_mac
 from ..models import AllowEntry, GateRequest, ReportRow, Submission, Version
 from ..schemas import errors
 from ..state import ServiceState
@@ -105,11 +105,10 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None,
     judged = list(judged_report.decision_reasons)
     spared = {(f.allowlisted or {}).get("entry"): (f.rule_id, (f.allowlisted or {}).get("reason", ""))
               for f in judged_report.findings if f.allowlisted}
-    with st.db.write() as s:
-        if report is not None:
-            rid = store_report(s, st, report, p.user_id).id
-        else:
-            rid = cached_info[0]
+    prep = prepare_report(st, report, p.user_id) if report is not None else None
+
+    def keep(s) -> dict:
+        rid = insert_report(s, prep).id if prep is not None else cached_info[0]
         approved = allow_entry = None
         reasons = category_reasons(cats, judged) if decision != "pass" else []
         reasons += [f"无法完整读取：{e}" for e in errs]
@@ -134,6 +133,10 @@ def gate_decide(st: ServiceState, p: Principal, d: Draft, idem_key: str | None,
                             "categories": cats, "approved_submission": approved,
                             "allowlisted": allow_entry is not None,
                             "allowlist_entries": sorted(str(k) for k in spared)})
+        return out
+    # concurrent requests' rows share one commit (service.db.write_grouped); answered once committed
+    out = st.db.write_grouped(keep)
+    allow = out["allow"]
     st.metrics.inc("baomi_gate_total", allow=str(allow).lower(), decision=decision)
     return out, False
 

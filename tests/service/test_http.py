@@ -33,11 +33,7 @@ def hostile(tmp_path_factory):
 @pytest.fixture
 def svc(tmp_path):
     with running_service(tmp_path, "sqlite", max_body_bytes=MAX, sync_max_file_bytes=64 * 1024) as s:
-        s.user("alice", "author")
-        s.user("bob", "author")
-        s.user("rita", "reviewer")
-        s.user("apollo", "approver")
-        s.user("root", "admin")
+        s.users(alice="author", bob="author", rita="reviewer", apollo="approver", root="admin")
         yield s
 
 
@@ -133,7 +129,7 @@ def test_hostile_filenames(svc, hostile, caplog):
         for f in files:
             rel = Path(root).relative_to(data_dir)
             if str(rel) in ("blobs", "tmp"):
-                assert re.fullmatch(r"[0-9a-f-]{36}(\.part)?|[0-9a-f]{64}", f), f
+                assert re.fullmatch(r"[0-9a-f-]{36}(\.[0-9]+\.part)?|[0-9a-f]{64}", f), f
     new_tmp = set(os.listdir("/tmp")) - before_tmp
     bases = {n.replace("\\", "/").split("/")[-1] for n in names} - {"", " ", "..."}
     assert not (new_tmp & bases), new_tmp & bases

@@ -294,3 +294,17 @@ def test_head_revision_constant_matches_alembic():
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+
+
+def test_full_queue_refuses_what_may_become_a_job_and_still_answers_a_small_sync_scan(tmp_path):
+    """A small JSON scan is answered synchronously and never queued: a full queue does not refuse
+    it (the bound is not even counted for it); async=true and bodies over sync_max_chars are refused."""
+    with running_service(tmp_path, "sqlite", workers=0, queue_max=1, sync_max_chars=200) as s:
+        s.user("alice", "author")
+        a = s.login("alice")
+        assert a.post("/api/v1/scan?async=true", json={"text": "第一份"}).status_code == 202     # the queue is full now
+        assert a.post("/api/v1/scan", json={"text": "关于举办读书会的通知"}).status_code == 200
+        r = a.post("/api/v1/scan?async=true", json={"text": "第二份"})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "queue_full"
+        r = a.post("/api/v1/scan", json={"text": "长" * 150})        # 450 bytes: may be a job, checked first
+        assert r.status_code == 503 and r.json()["error"]["code"] == "queue_full"

@@ -14,6 +14,9 @@ import pytest
 from scanner.engine import Scanner
 from scanner.redact import redact_bytes, remaining
 from scanner.redact.package import REMOVED_TEXT
+from support.zipread import every_member as _every_member
+from support.zipread import nothing_readable as _nothing_readable
+from support.zipread import rewrite as _rewrite
 
 PHONE = "13812345678"
 ID = "330106197904082160"            # synthetic, valid GB 11643 check digit
@@ -199,21 +202,6 @@ def _docx_with_embedded_workbook() -> bytes:
     return out.getvalue()
 
 
-def _every_member(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        return {n: zf.read(n) for n in zf.namelist()}
-
-
-def _nothing_readable(data: bytes, secrets) -> None:
-    """No secret in any member, as UTF-8 or UTF-16, nor inside a nested zip of a member."""
-    for name, body in _every_member(data).items():
-        for s in secrets:
-            for enc in ("utf-8", "utf-16-le"):
-                assert s.encode(enc) not in body, (name, s)
-        if body[:2] == b"PK":
-            _nothing_readable(body, secrets)
-
-
 def test_docx_embedded_workbook_is_removed_and_properties_cleaned(light):
     import docx
     data = _docx_with_embedded_workbook()
@@ -307,19 +295,6 @@ def test_rotated_scanned_pdf_boxes_from_the_ocr_pixels():
     for s in ("13812345678", "王建国", "王建", "建国"):
         assert s not in seen, s
     assert "特此通报" in seen and "春节期间安全生产" in seen
-
-
-def _rewrite(data: bytes, edits: dict, add: dict | None = None) -> bytes:
-    """A zip with `edits[name](body) -> body` applied and `add` members added."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            z.writestr(info.filename, edits[info.filename](body) if info.filename in edits else body)
-        for name, body in (add or {}).items():
-            z.writestr(name, body)
-    return out.getvalue()
 
 
 FOLDER = "C:\\Users\\zhangsan\\Desktop\\内部\\"

@@ -1,5 +1,5 @@
 """OCR benchmarks (issue 11), part of `make bench` (bench/run.py, section "ocr"; alone:
-`python bench/ocr_bench.py [--quick]`).
+`python bench/ocr_bench.py [--quick] [--one-core]`).
 
 1. OCR seconds per dense A4 page at 200 dpi on one core: pages of 26 lines of Chinese drawn with
    the CJK font, each OCR'd by the engine in a child process pinned to one core (one onnxruntime
@@ -57,6 +57,10 @@ sys.path.insert(0, sys.argv[1])
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 from PIL import Image
 from scanner.extract import ocr
+if sys.argv[2] in ("package", "float"):      # the wheel's float recogniser instead of the int8 one
+    from scanner.modelfiles import verify_external
+    ocr.rec_model_path = lambda: (verify_external("ch_PP-OCRv4_rec_infer.onnx", ocr.model_dir() / "ch_PP-OCRv4_rec_infer.onnx")
+                                  or ocr.model_dir() / "ch_PP-OCRv4_rec_infer.onnx")
 if sys.argv[2] == "package":          # the settings before the tuning: 1600 px, batches of 6 lines
     ocr.MAX_SIDE, ocr.REC_BATCH = 1600, 6
 ocr.use_options(ocr.OcrOptions(threads=1))
@@ -103,9 +107,13 @@ def variant(img, k: int):
     return img
 
 
+SETTINGS = {"tuned": "as shipped: int8 recogniser (models/, training/ocr_quant.py), 1280 px, one line per run",
+            "float": "the wheel's float recogniser, otherwise as shipped (the settings before the int8 model)",
+            "package": "the wheel's float recogniser, 1600 px, rec batches of 6 (the package's defaults)"}
+
+
 def ocr_one_core(n_pages: int, settings: str = "tuned") -> dict:
-    """settings: "tuned" (scanner.extract.ocr as shipped) or "package" (1600 px, rec batches of 6:
-    what it did before, side by side on the same pages)."""
+    """settings: one of SETTINGS, side by side on the same pages."""
     with tempfile.TemporaryDirectory(prefix="baomi-ocrb-") as tmp:
         items = []
         for k in range(n_pages):
@@ -119,7 +127,7 @@ def ocr_one_core(n_pages: int, settings: str = "tuned") -> dict:
     walls = [p["wall_s"] for p in data["pages"]]
     cpus = [p["cpu_s"] for p in data["pages"]]
     lines = sum(p["lines"] for p in data["pages"])
-    return {"settings": settings, "pages": n_pages, "engine_load_s": round(data["load_s"], 2),
+    return {"settings": settings, "what": SETTINGS[settings], "pages": n_pages, "engine_load_s": round(data["load_s"], 2),
             "load_average": [round(x, 1) for x in __import__("os").getloadavg()],
             "wall_p50_s": round(pct(walls, 50), 2), "wall_p99_s": round(pct(walls, 99), 2),
             "cpu_p50_s": round(pct(cpus, 50), 2), "cpu_p99_s": round(pct(cpus, 99), 2),
@@ -182,13 +190,17 @@ def textlayer_cost(pdf_path: Path, repeat: int = 3) -> dict:
             "pages_without_text": len(empty), "ocr_images": doc.meta.get("ocr_images", 0)}
 
 
-def run(corpus_pdf: Path | None, quick: bool, log=print) -> dict:
+def run(corpus_pdf: Path | None, quick: bool, log=print, one_core_only: bool = False) -> dict:
     out = {}
     n = 4 if quick else 12
     log(f"[ocr] {n} dense A4 pages at 200 dpi, one core")
     out["one_core"] = ocr_one_core(n)
+    log(f"[ocr] the same {n} pages with the wheel's float recogniser, side by side")
+    out["one_core_float"] = ocr_one_core(n, "float")
     log(f"[ocr] the same {n} pages with the package's settings (1600 px, rec batches of 6), side by side")
     out["one_core_package"] = ocr_one_core(n, "package")
+    if one_core_only:
+        return out
     n = 8 if quick else 50
     log(f"[ocr] {n}-page scanned PDF end to end, 2 cores")
     out["scanned_pdf"] = scanned_pdf_end_to_end(n)
@@ -200,6 +212,10 @@ def run(corpus_pdf: Path | None, quick: bool, log=print) -> dict:
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    if "--one-core" in argv:           # only the per-page figures, the three settings side by side
+        print(json.dumps(run(None, quick, log=lambda m: print(m, file=sys.stderr), one_core_only=True),
+                         ensure_ascii=False, indent=2))
+        return 0
     pdf = HERE / ("corpus-quick" if quick else "corpus") / "doc" / "bench_100p.pdf"
     if not pdf.exists():            # the benchmark corpus's 100-page PDF, built alone
         import corpus as corpus_mod

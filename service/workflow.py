@@ -529,6 +529,19 @@ def carry_verdicts(s, sub: Submission, ver: Version) -> int:
     return n
 
 
+def _current_finding(s, p: Principal, sub_id: str, finding_id: int,
+                     action: str) -> tuple[Submission, Version, FindingRow]:
+    """The submission (`action` allowed on it), its current version and one finding of that
+    version's report; 404 finding_not_found for a finding of another version or submission."""
+    sub = load(s, p, sub_id)
+    check(p, action, sub)
+    ver = current_version(s, sub)
+    f = s.get(FindingRow, finding_id)
+    if f is None or f.report_id != ver.report_id:
+        raise err(404, "finding_not_found", "该发现不属于本申请的当前版本。")
+    return sub, ver, f
+
+
 def put_verdict(st: ServiceState, p: Principal, sub_id: str, finding_id: int, verdict: str, reason: str) -> dict:
     """A reviewer's verdict on one finding of the current version (replaces an earlier one)."""
     check(p, "verdict")
@@ -537,12 +550,7 @@ def put_verdict(st: ServiceState, p: Principal, sub_id: str, finding_id: int, ve
     if verdict != "confirmed" and not _reason_ok(reason):
         raise err(422, "reason_required", "判定为误报或接受风险时必须填写理由。")
     with st.db.write() as s:
-        sub = load(s, p, sub_id)
-        check(p, "verdict", sub)
-        ver = current_version(s, sub)
-        f = s.get(FindingRow, finding_id)
-        if f is None or f.report_id != ver.report_id:
-            raise err(404, "finding_not_found", "该发现不属于本申请的当前版本。")
+        sub, ver, f = _current_finding(s, p, sub_id, finding_id, "verdict")
         # a verdict is on the reviewable item: every occurrence of the same group (rule + text)
         rows = ([f] if not f.group_id else s.execute(select(FindingRow).where(
             FindingRow.report_id == ver.report_id, FindingRow.group_id == f.group_id)).scalars().all())
@@ -745,12 +753,7 @@ def promote(st: ServiceState, p: Principal, sub_id: str, finding_id: int, scope_
         raise err(422, "reason_required", "加入白名单必须填写理由。")
     exp = remembered.parse_expiry(expires)
     with st.db.write() as s:
-        sub = load(s, p, sub_id)
-        check(p, "allowlist.promote", sub)
-        ver = current_version(s, sub)
-        f = s.get(FindingRow, finding_id)
-        if f is None or f.report_id != ver.report_id:
-            raise err(404, "finding_not_found", "该发现不属于本申请的当前版本。")
+        sub, ver, f = _current_finding(s, p, sub_id, finding_id, "allowlist.promote")
         v = s.execute(select(Verdict).where(Verdict.finding_id == f.id)).scalar_one_or_none()
         if v is None or v.verdict not in remembered.LABEL_OF:
             raise err(409, "verdict_not_promotable", "只有判定为误报或接受风险的发现可以加入白名单。")

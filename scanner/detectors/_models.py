@@ -11,21 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelIntegrityError
-from ..modelfiles import manifest, models_dir, sha256_file, verify_external  # noqa: F401  (one home: scanner/modelfiles.py)
-
-
-def verified_path(name: str, directory: Path | None = None) -> Path:
-    """Path of models/<name> after checking its sha256 against the manifest."""
-    d = directory or models_dir()
-    entry = manifest(d).get("files", {}).get(name)
-    if entry is None:
-        raise ModelIntegrityError(f"{name} is not listed in models/manifest.json")
-    path = d / name
-    got = sha256_file(path)
-    if got != entry["sha256"]:
-        raise ModelIntegrityError(f"{name}: sha256 mismatch (manifest {entry['sha256'][:12]}, file {got[:12]})")
-    return path
+from ..errors import ModelIntegrityError  # noqa: F401  (re-exported for the detectors and tests)
+from ..modelfiles import manifest, models_dir, sha256_file, verified_path, verify_external  # noqa: F401  (one home: scanner/modelfiles.py)
 
 
 def load_npz(name: str, directory: Path | None = None) -> dict:

@@ -1,8 +1,9 @@
 """OCR: text read from images and scanned pages (PP-OCRv4 through rapidocr-onnxruntime, offline).
 
-The engine is a lazy singleton per process, built on first use: its three ONNX model files (det,
-cls, rec) ship in the pinned rapidocr-onnxruntime wheel and are checked against
-models/manifest.json ("external") before they are loaded; onnxruntime runs with `threads`
+The engine is a lazy singleton per process, built on first use: its detector and angle classifier
+ship in the pinned rapidocr-onnxruntime wheel and are checked against models/manifest.json
+("external"), its recogniser is models/ch_PP-OCRv4_rec_int8.onnx (derived from the wheel's by
+training/ocr_quant.py, checked against "files"), all before they are loaded; onnxruntime runs with `threads`
 intra-op threads (1 by default: the machine is shared) and no inter-op pool. It is used from the
 extraction code only, which for untrusted input runs in the sandboxed child (no network, memory
 and CPU limits; scanner.extract.isolated), never in the service process itself.
@@ -64,7 +65,10 @@ MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339
 REC_BATCH = 1            # text lines per recogniser run: a batch is padded to its widest line, and lines of a
                          # page differ in width (a title, a short date line, full lines), so batches of 6
                          # (the package default) cost 1.8x the CPU of one line at a time (measured, README)
-ENGINE_FILES = ("ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx")
+ENGINE_FILES = ("ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx")    # from the wheel, as shipped
+REC_MODEL = "ch_PP-OCRv4_rec_int8.onnx"     # models/: the wheel's PP-OCRv4 rec with HardSwish fused and int8
+                                            # Conv/MatMul (training/ocr_quant.py, bit for bit): ~0.65x its CPU
+                                            # (README "OCR")
 
 
 @dataclass
@@ -156,6 +160,12 @@ def model_dir():
     return Path(rapidocr_onnxruntime.__file__).resolve().parent / "models"
 
 
+def rec_model_path():
+    """The recogniser's model file, checked against the manifest (bench/ocr_bench.py swaps it to compare)."""
+    from ..modelfiles import verified_path
+    return verified_path(REC_MODEL)
+
+
 def engine(threads: int = 1):
     """The process's RapidOCR instance (built once; a failure is remembered, not retried)."""
     global _engine, _engine_error
@@ -168,11 +178,12 @@ def engine(threads: int = 1):
         d = model_dir()
         for name in ENGINE_FILES:
             verify_external(name, d / name)
+        rec = rec_model_path()
         from rapidocr_onnxruntime import RapidOCR
         n = max(1, int(threads))
         with _quiet_thread_pools():
             _engine = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
-                               max_side_len=MAX_SIDE, print_verbose=False)
+                               max_side_len=MAX_SIDE, print_verbose=False, rec_model_path=str(rec))
         _engine.text_rec.rec_batch_num = REC_BATCH
     except Exception as exc:   # ImportError, ModelIntegrityError, onnxruntime load errors
         _engine_error = f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -106,6 +106,13 @@ def _read_drawn_page(doc: Document, no: int, layers: list, box, units: dict) -> 
     text region at all), 'unread' (not rendered or not read: recorded for the report)."""
     from . import ocr
     from .ofd_render import RenderError, Resources, render
+    opts = ocr.options()
+    if not opts.enabled:            # no rendering without OCR to read it (light mode): unread
+        ocr.unread(doc, ("page", no), "extract.ocr_unavailable", opts.reason or "off")
+        return "unread"
+    if opts.remaining() <= 0:
+        ocr.unread(doc, ("page", no), "extract.timeout", "budget")
+        return "unread"
     x, y, w, h = box
     try:
         img, _scale = render(layers, (w, h), Resources(units), dpi=RENDER_DPI, origin_mm=(x, y))

@@ -34,6 +34,7 @@ MAX_OBJECTS = 50_000           # path objects drawn per page
 MAX_DEPTH = 8                  # CompositeObject / PageBlock nesting
 MAX_PIXELS = 12_000_000
 CURVE_STEPS = 12               # line segments per Bézier or arc quarter
+MAX_LINE_PX = 200              # a stroke wider than this (a hostile CTM) is drawn this wide
 
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -313,7 +314,7 @@ def render(layers: list, size_mm: tuple[float, float], resources: Resources, dpi
             if pd.fill is not None:
                 _fill(page, dev, pd.fill, Image, ImageChops, ImageDraw)
             if pd.stroke is not None:
-                width = max(1, round(pd.width_mm * scale))
+                width = max(1, min(MAX_LINE_PX, round(pd.width_mm * scale)))
                 for pts, _closed in dev:
                     draw.line(pts, fill=pd.stroke, width=width, joint="curve")
     return page, scale

@@ -283,13 +283,15 @@ def test_workflow_in_browser(server, browser, shots):
     # -- from the review page: the record as docx (every version, verdicts, signature block) and the
     # redacted copy of the current version as docx ------------------------------------------------
     _open_submission(appr, server, sub_id)
+    record_no = appr.inner_text("#record-no").strip()        # the page shows the 一事一审 number
+    assert re.fullmatch(r"保审〔\d{4}〕\d+号", record_no), record_no
     with appr.expect_download() as dl:
         appr.click("#record-docx")
     assert dl.value.suggested_filename.endswith(".docx")
     rec = docx.Document(dl.value.path())
     rec_text = "\n".join([p.text for p in rec.paragraphs] + [c.text for t in rec.tables for row in t.rows
                                                                 for c in row.cells])
-    for s in ("上网信息发布保密审查单", f"一事一审编号：{sub_id}", "第 1 版", "第 2 版", "确认风险", "接受风险", "误报",
+    for s in ("上网信息发布保密审查单", f"一事一审编号：{record_no}", "第 1 版", "第 2 版", "确认风险", "接受风险", "误报",
               "活动公开联系人手机，本人同意公开", "退回修改", "批准发布", "保密审查人签字：", "审批人签字：", "单位（盖章）：",):
         assert s in rec_text, s
     sign = next(t for t in rec.tables if t.rows[0].cells[0].text == "保密审查人（系统记录）")

@@ -20,7 +20,11 @@ def test_realdocs_precision_and_recall(tmp_path):
     out = tmp_path / "realdocs.jsonl"
     measure.scan(rows, base, out, jobs=2)
     figures = measure.score(rows, measure.load_results(out, base), verbose=False)
+    # heldout2 (issue 16, other repositories) was measured once after tuning: reported in the README,
+    # not asserted here, so that no later change is tuned against it
     for split, f in figures.items():
+        if split == "heldout2":
+            continue
         assert f["publishable"] > 0 and f["must_catch"] > 0, split
         assert f["missed"] == [], (split, f["missed"])
         assert f["read_whole_rate"] >= 0.95, (split, f["held_back"])

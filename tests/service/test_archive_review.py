@@ -20,10 +20,7 @@ from support.service_helpers import BACKENDS, running_service
 @pytest.fixture(params=BACKENDS)
 def svc(request, tmp_path):
     with running_service(tmp_path, request.param) as s:
-        s.user("alice", "author")
-        s.user("rita", "reviewer")
-        s.user("apollo", "approver")
-        s.user("athena", "approver")
+        s.users(alice="author", rita="reviewer", apollo="approver", athena="approver")
         yield s
 
 

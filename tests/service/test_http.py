@@ -33,11 +33,7 @@ def hostile(tmp_path_factory):
 @pytest.fixture
 def svc(tmp_path):
     with running_service(tmp_path, "sqlite", max_body_bytes=MAX, sync_max_file_bytes=64 * 1024) as s:
-        s.user("alice", "author")
-        s.user("bob", "author")
-        s.user("rita", "reviewer")
-        s.user("apollo", "approver")
-        s.user("root", "admin")
+        s.users(alice="author", bob="author", rita="reviewer", apollo="approver", root="admin")
         yield s
 
 

@@ -40,12 +40,7 @@ def svc1(tmp_path):
 
 
 def _people(s):
-    s.user("alice", "author")
-    s.user("bob", "author")
-    s.user("rita", "reviewer")
-    s.user("rex", "reviewer")
-    s.user("apollo", "approver")
-    s.user("root", "admin")
+    s.users(alice="author", bob="author", rita="reviewer", rex="reviewer", apollo="approver", root="admin")
 
 
 def submit(client, text, channel="单位门户网站", title="活动通知"):
@@ -136,6 +131,11 @@ def test_verdicts_carry_over_to_the_next_version(svc):
     users = {u["username"]: u["id"] for u in svc.login("root").get("/api/v1/admin/users").json()}
     assert kept[0]["verdict"]["user_id"] == users["rita"]
     assert new["verdict"] is None and new["state"] == "open"
+    # a finding of the earlier version takes no verdict and no allowlist entry now
+    for path, body in (("verdict", {"verdict": "confirmed", "reason": ""}),
+                       ("allowlist", {"scope": "everywhere", "reason": "测试理由"})):
+        r = (rita.put if path == "verdict" else rex.post)(f"/api/v1/submissions/{sid}/findings/{host['id']}/{path}", json=body)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "finding_not_found", (path, r.text)
     # one audit entry says how many were carried
     with svc.st.db.read() as s:
         carried = [json.loads(e.after) for e in s.execute(select(AuditEntry).where(

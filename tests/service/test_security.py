@@ -17,12 +17,7 @@ DRAFT = "内部资料，联系电话 13800138000。"
 @pytest.fixture(params=BACKENDS)
 def svc(request, tmp_path):
     with running_service(tmp_path, request.param) as s:
-        s.user("alice", "author")
-        s.user("rita", "reviewer")
-        s.user("rex", "reviewer")
-        s.user("apollo", "approver")
-        s.user("root", "admin")
-        s.user("boss", "admin")
+        s.users(alice="author", rita="reviewer", rex="reviewer", apollo="approver", root="admin", boss="admin")
         s.cms = s.key_client(s.api_key("alice", scopes=("gate", "scan")))
         yield s
 

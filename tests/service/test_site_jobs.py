@@ -28,9 +28,7 @@ def wait_run(c, run_id: str, timeout: float = 180.0) -> dict:
 def svc(tmp_path, request):
     with running_service(tmp_path, request.param, site_loopback_only=True, site_min_delay_s=0.0,
                          site_poll_s=0.2) as s:
-        s.user("insp", "inspector")
-        s.user("alice", "author")
-        s.user("rev", "reviewer")
+        s.users(insp="inspector", alice="author", rev="reviewer")
         yield s
 
 

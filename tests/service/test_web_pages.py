@@ -96,11 +96,7 @@ def test_redacted_copy_masks_personal_data_and_lists_markings_and_hidden():
 @pytest.fixture
 def svc(tmp_path):
     with running_service(tmp_path) as s:
-        s.user("alice", "author")
-        s.user("bob", "author")
-        s.user("rita", "reviewer")
-        s.user("apollo", "approver")
-        s.user("root", "admin")
+        s.users(alice="author", bob="author", rita="reviewer", apollo="approver", root="admin")
         yield s
 
 

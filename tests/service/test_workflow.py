@@ -13,11 +13,7 @@ MARKED = "秘密★5年\n关于2027年度某项工作安排的通知\n各单位�
 @pytest.fixture(params=BACKENDS)
 def svc(request, tmp_path):
     with running_service(tmp_path, request.param) as s:
-        s.user("alice", "author")
-        s.user("bob", "author")
-        s.user("rita", "reviewer")
-        s.user("apollo", "approver")
-        s.user("root", "admin")
+        s.users(alice="author", bob="author", rita="reviewer", apollo="approver", root="admin")
         s.cms_key = s.api_key("root", scopes=("gate", "scan"))
         yield s
 

@@ -103,6 +103,10 @@ class Svc:
         self.passwords[username] = pw
         return uid
 
+    def users(self, **roles: str) -> dict[str, int]:
+        """Several accounts at once, username=role each (in that order) -> their ids."""
+        return {name: self.user(name, role) for name, role in roles.items()}
+
     def login(self, username: str):
         """A TestClient logged in as `username`, sending its CSRF token on every request."""
         c = TestClient(self.app, base_url="http://testserver")

@@ -269,21 +269,10 @@ def test_ocr_runs_in_the_sandbox_child_without_network(tmp_path, marked_png):
 
 
 def _ofd(page_text: str, picture: bytes | None = None) -> bytes:
-    import zipfile
-    ns = 'xmlns:ofd="http://www.ofdspec.org/2016"'
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("OFD.xml", f'<ofd:OFD {ns} Version="1.1"><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml'
-                    f'</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
-        zf.writestr("Doc_0/Document.xml", f'<ofd:Document {ns}><ofd:Pages><ofd:Page ID="1" '
-                    f'BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>')
-        image = ('<ofd:ImageObject ID="3" ResourceID="4" Boundary="0 0 210 297"/>' if picture else "")
-        zf.writestr("Doc_0/Pages/Page_0/Content.xml", f'<ofd:Page {ns}><ofd:Content><ofd:Layer>{image}'
-                    f'<ofd:TextObject ID="2"><ofd:TextCode X="0" Y="0">{page_text}</ofd:TextCode></ofd:TextObject>'
-                    f'</ofd:Layer></ofd:Content></ofd:Page>')
-        if picture:
-            zf.writestr("Doc_0/Res/scan.png", picture)
-    return buf.getvalue()
+    from support.ofd import ofd_package
+    image = ('<ofd:ImageObject ID="3" ResourceID="4" Boundary="0 0 210 297"/>' if picture else "")
+    return ofd_package([f'{image}<ofd:TextObject ID="2"><ofd:TextCode X="0" Y="0">{page_text}</ofd:TextCode>'
+                        '</ofd:TextObject>'], parts={"Doc_0/Res/scan.png": picture} if picture else None)
 
 
 def test_ofd_picture_of_a_marked_page_blocks_and_a_garbled_ofd_page_is_review(full, marked_png):

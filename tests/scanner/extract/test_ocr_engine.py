@@ -14,3 +14,26 @@ def test_every_engine_file_is_in_the_manifest_and_matches_the_wheel():
         assert name in external, name
         assert external[name]["package"].startswith("rapidocr-onnxruntime==")
         verify_external(name, d / name)          # raises ModelIntegrityError on a mismatch
+
+
+def test_the_recogniser_is_the_derived_int8_file_checked_by_hash(tmp_path):
+    """models/ch_PP-OCRv4_rec_int8.onnx (training/ocr_quant.py) is what the engine loads: listed with its
+    sha256 and provenance, derived from the wheel file the manifest pins; a changed byte is refused."""
+    import shutil
+
+    import pytest
+
+    from scanner.errors import ModelIntegrityError
+    from scanner.modelfiles import models_dir, verified_path
+    entry = manifest()["files"][ocr.REC_MODEL]
+    assert entry["command"] == "python -m training.ocr_quant build" and "ch_PP-OCRv4_rec_infer.onnx" in entry["derived_from"]
+    assert "ch_PP-OCRv4_rec_infer.onnx" in manifest()["external"]
+    assert verified_path(ocr.REC_MODEL) == models_dir() / ocr.REC_MODEL
+    shutil.copy(models_dir() / "manifest.json", tmp_path / "manifest.json")
+    data = bytearray((models_dir() / ocr.REC_MODEL).read_bytes())
+    data[len(data) // 2] ^= 1
+    (tmp_path / ocr.REC_MODEL).write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError):
+        verified_path(ocr.REC_MODEL, tmp_path)
+    eng = ocr.engine(1)
+    assert eng.text_rec.session.session._model_path.endswith(ocr.REC_MODEL)

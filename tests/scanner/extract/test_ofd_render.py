@@ -6,7 +6,6 @@ outlines: the glyphs of a real CJK font traced into filled paths) and on the rea
 real-document set (tests/realdocs/files, skipped when they are absent)."""
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from scanner.extract import extract_bytes
 from scanner.extract.ocr import OcrOptions
 from scanner.extract.ofd_render import RenderError, Resources, parse_path, render
 from scanner.extract.xmlsafe import parse_xml
+from support.ofd import NS, ofd_package
 
-NS = 'xmlns:ofd="http://www.ofdspec.org/2016"'
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 REALDOCS = Path(__file__).resolve().parents[2] / "realdocs" / "files" / "ofdrw"
 NO_OCR = OcrOptions(enabled=False, reason="off")
@@ -27,17 +26,8 @@ def _layer(objects: str):
     return parse_xml(f'<ofd:Layer {NS}>{objects}</ofd:Layer>'.encode())
 
 
-def _ofd(objects: str, page_box: str = "0 0 210 297", annotations: bool = False) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("OFD.xml", f'<ofd:OFD {NS} Version="1.1"><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml'
-                    f'</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
-        zf.writestr("Doc_0/Document.xml", f'<ofd:Document {NS}><ofd:CommonData><ofd:PageArea><ofd:PhysicalBox>'
-                    f'{page_box}</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData><ofd:Pages><ofd:Page ID="1" '
-                    f'BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>')
-        zf.writestr("Doc_0/Pages/Page_0/Content.xml", f'<ofd:Page {NS}><ofd:Content><ofd:Layer ID="2">{objects}'
-                    f'</ofd:Layer></ofd:Content></ofd:Page>')
-    return buf.getvalue()
+def _ofd(objects: str, page_box: str = "0 0 210 297") -> bytes:
+    return ofd_package([objects], common_data=f"<ofd:PageArea><ofd:PhysicalBox>{page_box}</ofd:PhysicalBox></ofd:PageArea>")
 
 
 def outline_text(text: str, x_mm: float, y_mm: float, height_mm: float, px_per_mm: float = 8.0) -> str:
@@ -112,6 +102,21 @@ def test_composite_objects_draw_their_unit_and_a_missing_unit_is_refused():
         render([layer], (50, 50), Resources(), dpi=254)
 
 
+def test_hostile_geometry_is_bounded():
+    """A CTM scaling by a million, an arc with a huge radius, 20,000 subpaths: drawn in bounded time
+    and size (strokes capped at MAX_LINE_PX, the page at MAX_PIXELS)."""
+    import time
+    many = " ".join(f"M {i % 200} {i // 200} L {i % 200 + 0.5} {i // 200} L {i % 200} {i // 200 + 0.5} C"
+                    for i in range(20_000))
+    layer = _layer(f'<ofd:PathObject Boundary="0 0 10 10" CTM="1000000 0 0 1000000 0 0" LineWidth="1">'
+                   f'<ofd:AbbreviatedData>M 0 0 L 1 1 A 1e9 1e9 0 1 1 0.5 0.5</ofd:AbbreviatedData></ofd:PathObject>'
+                   f'<ofd:PathObject Boundary="0 0 200 100" Fill="true"><ofd:AbbreviatedData>{many}'
+                   f'</ofd:AbbreviatedData></ofd:PathObject>')
+    t0 = time.monotonic()
+    img, _ = render([layer], (210, 297), Resources(), dpi=200)
+    assert time.monotonic() - t0 < 60 and img.size == (1654, 2339)
+
+
 # -- extraction -----------------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -128,12 +133,13 @@ def test_an_ofd_page_with_text_drawn_as_outlines_is_read_and_its_marking_blocks(
 
 
 def test_a_drawn_ofd_page_is_not_passed_unread():
-    """Light mode (no OCR) and a path that cannot be drawn: the drawn page is review, never pass."""
+    """Light mode (no OCR: the page is not even drawn) and a path that cannot be drawn: the drawn page
+    is review, never pass."""
     data = _ofd(outline_text("秘密", 30, 20, 12))
     assert [e.code for e in extract_bytes(data, "a.ofd", ocr=NO_OCR).errors] == ["extract.ocr_unavailable"]
     bad = _ofd('<ofd:PathObject Boundary="0 0 10 10"><ofd:AbbreviatedData>M 0 0 L 5</ofd:AbbreviatedData>'
                '</ofd:PathObject>')
-    doc = extract_bytes(bad, "b.ofd", ocr=NO_OCR)
+    doc = extract_bytes(bad, "b.ofd")         # OCR on: the page fails at drawing, before OCR
     assert [e.code for e in doc.errors] == ["extract.image_unreadable"] and "not rendered" in doc.errors[0].detail
 
 
@@ -187,19 +193,12 @@ def test_a_malformed_custom_tag_part_is_read_as_text_not_skipped():
     """ofdrw writes custom tags as `<:params>` (not well-formed): the part's characters are still
     scanned (here an ID number in it is found), a malformed page is still corrupt."""
     def build(tag: bytes, page_ok: bool = True) -> bytes:
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as zf:
-            zf.writestr("OFD.xml", f'<ofd:OFD {NS}><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot>'
-                        f'</ofd:DocBody></ofd:OFD>')
-            zf.writestr("Doc_0/Document.xml", f'<ofd:Document {NS}><ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/P0.xml"/>'
-                        f'</ofd:Pages><ofd:CustomTags>Tags/CustomTags.xml</ofd:CustomTags></ofd:Document>')
-            page = (f'<ofd:Page {NS}><ofd:Content><ofd:Layer><ofd:TextObject ID="2"><ofd:TextCode>建设项目用地预审'
-                    f'与选址意见书</ofd:TextCode></ofd:TextObject></ofd:Layer></ofd:Content></ofd:Page>')
-            zf.writestr("Doc_0/Pages/P0.xml", page if page_ok else page[:-12])
-            zf.writestr("Doc_0/Tags/CustomTags.xml", f'<ofd:CustomTags {NS}><ofd:CustomTag><ofd:FileLoc>Tag.xml'
-                        f'</ofd:FileLoc></ofd:CustomTag></ofd:CustomTags>')
-            zf.writestr("Doc_0/Tags/Tag.xml", tag)
-        return buf.getvalue()
+        text = '<ofd:TextObject ID="2"><ofd:TextCode>建设项目用地预审与选址意见书</ofd:TextCode></ofd:TextObject>'
+        page = f'<ofd:Page {NS}><ofd:Content><ofd:Layer>{text}</ofd:Layer></ofd:Content></ofd:Page>'
+        return ofd_package([page if page_ok else page[:-12]],
+                           document_extra="<ofd:CustomTags>Tags/CustomTags.xml</ofd:CustomTags>",
+                           parts={"Doc_0/Tags/CustomTags.xml": f'<ofd:CustomTags {NS}><ofd:CustomTag><ofd:FileLoc>'
+                                  f'Tag.xml</ofd:FileLoc></ofd:CustomTag></ofd:CustomTags>', "Doc_0/Tags/Tag.xml": tag})
     tag = b'<?xml version="1.0" encoding="UTF-8"?>\n<:params><id>330106197904082160</id></:params>'
     doc = extract_bytes(build(tag), "tags.ofd", ocr=NO_OCR)
     assert doc.errors == []

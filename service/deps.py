@@ -102,7 +102,9 @@ def Requires(action: str):
         @router.post("/scan", dependencies=[Requires("scan")])"""
     workflow.PERMISSIONS[action]           # an unknown action fails when the route is defined
 
-    def _requires(p: CurrentPrincipal) -> Principal:
+    async def _requires(p: CurrentPrincipal) -> Principal:
+        # a check of the principal in memory: run on the event loop (a sync dependency would take
+        # a worker thread and two thread switches per request)
         workflow.check(p, action)
         return p
     _requires.action = action              # type: ignore[attr-defined]  (which action a route requires)

@@ -310,7 +310,11 @@ class PassageModel:
             X = tfidf([text[a:b] for a, b in zip(starts, ends)], self.vocab, self.idf)
         if C is None:
             C = self.cues.matrix(text, starts, ends, found)
-        z = self.logits(X, C)
+        return self.softmax(self.logits(X, C))
+
+    @staticmethod
+    def softmax(z: np.ndarray) -> np.ndarray:
+        """Row by row (each row's result depends on that row alone)."""
         z -= z.max(1, keepdims=True)
         np.exp(z, out=z)
         return z / z.sum(1, keepdims=True)
@@ -449,12 +453,55 @@ class PassageDetector(Detector):
     def flagged(self, text: str) -> list[tuple[int, int, str, float]]:
         """(start, end, label, risk) of the flagged units of a text: flagged sentences, and pairs of
         sentences whose judgement together crosses the threshold when neither sentence alone did."""
+        prep = self._prepare(text)
+        if prep is None:
+            return []
+        us, starts, ends, found, C = prep
+        return self._decide(us, self.model.proba_units(text, starts, ends, found, C))
+
+    def flagged_many(self, texts: list[str]) -> list[list[tuple[int, int, str, float]]]:
+        """flagged of each text, the TF-IDF rows and their product with the weights computed for
+        all texts at once (one call's fixed cost instead of one per text). The same bits: a row's
+        TF-IDF values and its product depend on that unit alone, and the cue part (a BLAS product,
+        whose rounding may depend on the shape) is computed per text, as flagged does."""
+        preps = [self._prepare(t) for t in texts]
+        out: list[list[tuple[int, int, str, float]]] = [[] for _ in texts]
+        group = []
+        for k, (t, prep) in enumerate(zip(texts, preps)):
+            if prep is None:
+                continue
+            if _spans_safe(t, prep[1], prep[2]):
+                group.append(k)
+            else:
+                out[k] = self._decide(prep[0], self.model.proba_units(t, prep[1], prep[2], prep[3], prep[4]))
+        if not group:
+            return out
+        bases, pos = [], 0
+        for k in group:
+            bases.append(pos)
+            pos += len(texts[k]) + 1
+        joined = "\n".join(texts[k] for k in group)
+        starts = np.concatenate([preps[k][1] + base for k, base in zip(group, bases)])   # type: ignore[index]
+        ends = np.concatenate([preps[k][2] + base for k, base in zip(group, bases)])     # type: ignore[index]
+        m = self.model
+        XW = tfidf_spans(joined, starts, ends, m.vocab, m.idf, m.table, m.table_disp).dot(m.W)
+        row = 0
+        for k in group:
+            us, _, _, _, C = preps[k]    # type: ignore[misc]
+            n = len(us)
+            out[k] = self._decide(us, m.softmax(XW[row:row + n] + C @ m.cue_W + m.intercept))
+            row += n
+        return out
+
+    def _prepare(self, text: str):
+        """(units, starts, ends, cue matches, cue matrix) of a text, or None when it has no unit
+        to judge or reads as a law, regulation or published judgment."""
         cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         cjk = np.zeros(cps.size + 1, dtype=np.int64)     # CJK characters before each position
         np.cumsum((cps >= 0x4E00) & (cps <= 0x9FFF), out=cjk[1:])
         us = [(a, b, n) for a, b, n in units(text) if cjk[b] - cjk[a] >= MIN_CJK]
         if not us:
-            return []
+            return None
         found = self.model.cues.matches(text)
         starts = np.array([a for a, _, _ in us], dtype=np.int64)
         ends = np.array([b for _, b, _ in us], dtype=np.int64)
@@ -468,8 +515,10 @@ class PassageDetector(Detector):
         normative_doc = articles >= 3 or (len(single) >= NORMATIVE_MIN_SENTENCES
                                           and C[single, norm_k].mean() >= NORMATIVE_SHARE)
         if normative_doc:
-            return []         # laws, regulations and published judgments are not drafts
-        P = self.model.proba_units(text, starts, ends, found, C)
+            return None       # laws, regulations and published judgments are not drafts
+        return us, starts, ends, found, C
+
+    def _decide(self, us: list[tuple[int, int, int]], P: np.ndarray) -> list[tuple[int, int, str, float]]:
         thr = self.model.threshold
         out: list[tuple[int, int, str, float]] = []
         risks = 1.0 - P[:, self.model.public]
@@ -485,9 +534,17 @@ class PassageDetector(Detector):
 
     def detect(self, ctx: ScanContext) -> list[Finding]:
         """All units of the document scored at once, over the joined normalised text."""
+        return self._located(ctx, self.flagged(ctx.joined("norm").text))
+
+    def detect_many(self, ctxs: list[ScanContext]) -> list[list[Finding]]:
+        """All units of all the documents scored at once (flagged_many)."""
+        flags = self.flagged_many([ctx.joined("norm").text for ctx in ctxs])
+        return [self._located(ctx, fl) for ctx, fl in zip(ctxs, flags)]
+
+    def _located(self, ctx: ScanContext, flags: list[tuple[int, int, str, float]]) -> list[Finding]:
         jt = ctx.joined("norm")
         out: list[Finding] = []
-        for a, b, label, risk in self.flagged(jt.text):
+        for a, b, label, risk in flags:
             loc = jt.locate(a, b)
             if loc is not None:
                 k, i, j = loc

@@ -225,3 +225,21 @@ def test_warm_loads_what_detectors_load_on_first_use():
     names = next(d for d in sc.detectors if isinstance(d, NamesDetector))
     assert hasattr(names.model, "_uni") and names.model.dict is not None and names.model.dict._table is not None
     assert passage_mod._JIEBA is not None
+
+
+def test_passage_units_of_several_texts_at_once_equal_text_by_text():
+    """PassageDetector.flagged_many (the batch's chunks) = flagged of each text, risks to the bit,
+    with texts that have no unit, a law (normative: nothing flagged) and unsafe spacing among them."""
+    from scanner import get_scanner
+    from scanner.detectors.passage import PassageDetector
+    det = next(d for d in get_scanner().detectors if isinstance(d, PassageDetector))
+    flagged_texts = ["根据会议安排，拟于下周三上午9:30经长安街前往某基地考察，行程暂不对外公布。",
+                     "该系统存在SQL注入漏洞，尚未修复，服务器IP 10.2.3.4，请勿外传。",
+                     "并购方案拟以每股12.5元收购，尚未公告，谈判底价不低于8亿元。"]
+    law = "\n".join(f"第{n}条 本法所称国家秘密，是指关系国家安全和利益的事项。" for n in "一二三四")
+    texts = _texts(24) + flagged_texts + ["", "短句。", law, "甲  乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未。  \n  申酉戌亥。"]
+    alone = [det.flagged(t) for t in texts]
+    for size in (1, 3, 8, len(texts)):
+        together = [f for k in range(0, len(texts), size) for f in det.flagged_many(texts[k:k + size])]
+        assert together == alone
+    assert sum(map(len, alone)) >= 3 and alone[-2] == []

@@ -156,7 +156,7 @@ def run(args) -> int:
     total_ok = sum(len(v) for v in out["lat"].values())
     five = sum(v for k, v in out["status"].items() if k.split(":")[1].startswith("5"))
     summary = {
-        "clients": args.clients, "http_workers": args.http_workers, "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
+        "clients": args.clients, "http_workers": args.http_workers or __import__("os").cpu_count(), "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
         "requests_ok": total_ok, "throughput_rps": round(total_ok / elapsed, 1), "status": out["status"],
         # the server's CPU per answered request (no kill): what sets the closed-loop latency,
         # whatever else the machine runs; 2 free cores serve at most 2000 / this requests per second

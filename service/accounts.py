@@ -14,7 +14,7 @@ from . import audit
 from .errors import err
 from .models import ApiKey, LoginThrottle, User, WebSession
 from .principal import Principal
-from .security import (ROLE_RANK, ROLES, SCOPES, create_session, end_sessions, hash_password, new_api_key,
+from .security import (ROLE_RANK, ROLES, SCOPES, auth_epoch_bump, create_session, end_sessions, hash_password, new_api_key,
                        password_problem, sha256_hex, verify_password)
 from .state import ServiceState
 from .workflow import check
@@ -209,7 +209,9 @@ def patch_user(st: ServiceState, p: Principal, user_id: int, body: UserPatch) ->
         audit.append(s, p.actor, "user.updated", "user", str(u.id), before=before,
                      after={"role": u.role, "active": u.active, "password_reset": body.password is not None,
                             "sessions_ended": ended})
-        return _user_out(u)
+        out = _user_out(u)
+    auth_epoch_bump(st.settings.data_dir)         # committed: cached API-key checks of the user are stale
+    return out
 
 
 # -- API keys -------------------------------------------------------------------------------------
@@ -272,4 +274,6 @@ def revoke_key(st: ServiceState, p: Principal, key_id: int) -> KeyOut:
         if k.revoked_at is None:
             k.revoked_at = time.time()
             audit.append(s, p.actor, "apikey.revoked", "api_key", str(k.id))
-        return _key_out(k)
+        out = _key_out(k)
+    auth_epoch_bump(st.settings.data_dir)         # committed: no process's cached check of it stands
+    return out

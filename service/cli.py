@@ -307,6 +307,9 @@ def cmd_apikey(args) -> int:
                 return 1
             k.revoked_at = time.time()
             audit.append(s, audit.SYSTEM, "apikey.revoked", "api_key", str(k.id))
+    if args.action == "revoke":         # committed: the running servers' cached checks of it are stale
+        from .security import auth_epoch_bump
+        auth_epoch_bump(st.settings.data_dir)
     return 0
 
 

@@ -4,6 +4,7 @@ table. Every denial is 401 (who are you) or 403 (not allowed) with a code."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,8 +13,8 @@ from . import audit, workflow
 from .errors import err
 from .models import User, WebSession
 from .principal import Principal
-from .security import (CSRF_HEADER, ROLE_SCOPES, SESSION_COOKIE, csrf_ok, lookup_api_key,
-                       lookup_session)
+from .security import (CSRF_HEADER, ROLE_SCOPES, SESSION_COOKIE, auth_epoch, csrf_ok, lookup_api_key,
+                       lookup_session, sha256_hex)
 from .state import ServiceState
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -31,6 +32,30 @@ def client_ip(request: Request) -> str:
 
 
 def _from_api_key(st: ServiceState, raw: str, ip: str) -> Principal:
+    """The principal of an API key. A key that passed is remembered (by the SHA-256 of what was
+    presented, at most KEY_CACHE_MAX) under the data directory's credential epoch
+    (security.auth_epoch), which every revocation and user change rewrites after its commit: a
+    revoked key or a disabled account fails at once, in every process. SQLite only (one host, one
+    data directory); with PostgreSQL every request reads the database."""
+    cache = st.key_cache if st.db.is_sqlite else None
+    digest = epoch = ""
+    if cache is not None:
+        digest, epoch = sha256_hex(raw), auth_epoch(st.settings.data_dir)    # the epoch before the read
+        hit = cache.get(digest)
+        if hit is not None and hit[0] == epoch:
+            return replace(hit[1], scopes=set(hit[1].scopes), ip=ip)
+    p = _read_api_key(st, raw, ip)
+    if cache is not None:
+        if len(cache) >= KEY_CACHE_MAX:
+            cache.clear()
+        cache[digest] = (epoch, replace(p, scopes=set(p.scopes)))
+    return p
+
+
+KEY_CACHE_MAX = 1024
+
+
+def _read_api_key(st: ServiceState, raw: str, ip: str) -> Principal:
     with st.db.read() as s:
         key = lookup_api_key(s, raw)
         if key is None:
@@ -102,7 +127,9 @@ def Requires(action: str):
         @router.post("/scan", dependencies=[Requires("scan")])"""
     workflow.PERMISSIONS[action]           # an unknown action fails when the route is defined
 
-    def _requires(p: CurrentPrincipal) -> Principal:
+    async def _requires(p: CurrentPrincipal) -> Principal:
+        # a check of the principal in memory: run on the event loop (a sync dependency would take
+        # a worker thread and two thread switches per request)
         workflow.check(p, action)
         return p
     _requires.action = action              # type: ignore[attr-defined]  (which action a route requires)

@@ -7,6 +7,7 @@ import hmac
 import os
 import secrets
 import time
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -96,6 +97,29 @@ def lookup_api_key(s: Session, presented: str) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.secret_hash, sha256_hex(parts[2])):
         return None
     return key
+
+
+# -- the API-key cache's epoch ---------------------------------------------------------------------
+AUTH_EPOCH_FILE = "auth-epoch"
+
+
+def auth_epoch(data_dir: Path) -> str:
+    """The data directory's credential epoch: a random token rewritten (auth_epoch_bump) after
+    every commit that revokes a key or changes a user's role or status, by any process of this
+    install (server processes, `baomi apikey revoke`). "" before the first change."""
+    try:
+        return (data_dir / AUTH_EPOCH_FILE).read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def auth_epoch_bump(data_dir: Path) -> None:
+    """A new epoch (atomic rename): every cached API-key check of every process is stale at once."""
+    tmp = data_dir / f"{AUTH_EPOCH_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(16))
+    os.replace(tmp, data_dir / AUTH_EPOCH_FILE)
 
 
 def create_session(s: Session, user: User, ttl_s: int) -> tuple[str, WebSession]:

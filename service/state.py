@@ -56,6 +56,8 @@ class ServiceState:
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _taxonomy: tuple = field(default=(None, None), repr=False)       # (scanner, its taxonomy)
     _scan_slots: threading.BoundedSemaphore | None = field(default=None, repr=False)
+    # API keys that passed: SHA-256 of the key -> (credential epoch, principal) (service.deps)
+    key_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, load_scanner: bool = True) -> ServiceState:

@@ -140,3 +140,73 @@ def docx_blank(zf: zipfile.ZipFile, names, roots: list) -> str | None:
             if name in ("t", "delText", "instrText") and (el.text or "").strip():
                 return None
     return f"docx: {len(roots)} part(s) without content"
+
+
+# -- PDF: a page rendered without ink is blank only if everything it could draw was read -----------
+PDF_DECODED_MAX = 4 << 20      # bytes of decoded content streams in all (a blank page has a few hundred)
+PDF_FILTERS = {"FlateDecode", "Fl", "ASCIIHexDecode", "AHx", "ASCII85Decode", "A85"}
+
+
+def _bounded_decode(raw: bytes, filters: list, budget: int) -> bytes | None:
+    """Decode a stream through its filters, never producing more than `budget` bytes; None when a
+    filter is not one of PDF_FILTERS (strict: an unusual filter is not taken for nothing), has
+    parameters (a predictor), or the output would exceed the budget (a decompression bomb)."""
+    import base64
+    import binascii
+    import zlib
+    data = raw
+    for name, params in filters:
+        fname = getattr(name, "name", name)
+        if fname not in PDF_FILTERS or params:
+            return None
+        try:
+            if fname in ("FlateDecode", "Fl"):
+                d = zlib.decompressobj()
+                data = d.decompress(data, budget + 1)
+                if len(data) > budget or d.unconsumed_tail:
+                    return None
+            elif fname in ("ASCIIHexDecode", "AHx"):
+                hexd = bytes(c for c in data.split(b">", 1)[0] if chr(c) in "0123456789abcdefABCDEF")
+                data = binascii.unhexlify(hexd + b"0" * (len(hexd) % 2))
+            else:
+                body = data.strip()
+                body = body[2:] if body.startswith(b"<~") else body
+                data = base64.a85decode(body.split(b"~>", 1)[0], adobe=False)
+        except (zlib.error, ValueError, binascii.Error):
+            return None
+    return data if len(data) <= budget else None
+
+
+def pdf_contents_readable(data: bytes, max_pages: int) -> bool:
+    """Every page's content streams decode within PDF_DECODED_MAX bytes in all, and no page has an
+    XObject (picture or form) or an annotation: then pdfium's ink-free rendering is a reading of
+    everything the page could show. Otherwise (a bomb pdfium silently drops, an undecodable filter,
+    a form or picture, an annotation's appearance) the page is not proven blank."""
+    import io
+
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import PDFStream, resolve1
+    budget = PDF_DECODED_MAX
+    try:
+        pdoc = PDFDocument(PDFParser(io.BytesIO(data)))
+        for i, page in enumerate(PDFPage.create_pages(pdoc)):
+            if i >= max_pages:
+                return False
+            if resolve1(page.attrs.get("Annots")):
+                return False
+            res = resolve1(page.resources) or {}
+            if resolve1(res.get("XObject")) if isinstance(res, dict) else False:
+                return False
+            for stm in page.contents:
+                stm = resolve1(stm)
+                if not isinstance(stm, PDFStream):
+                    return False
+                out = _bounded_decode(stm.rawdata or b"", stm.get_filters(), budget)
+                if out is None:
+                    return False
+                budget -= len(out)
+    except Exception:       # anything pdfminer cannot parse is not proven blank
+        return False
+    return True

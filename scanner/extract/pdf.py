@@ -70,6 +70,10 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         from .pdf_layers import extract_pdf_layers
         stats = extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS)
         read_pages(pdf, doc, texts, stats.get("pages", {}), stats.get("invisible_over_image", {}))
+        if (doc.meta.get("textless") or {}).get("kind") == "blank":
+            from .blank import pdf_contents_readable
+            if not pdf_contents_readable(data, MAX_PAGES):
+                doc.meta.pop("textless")        # rendered without ink, but not all of it was read
     finally:
         pdf.close()
 

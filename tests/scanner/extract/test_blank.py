@@ -90,6 +90,41 @@ def test_the_speck_is_invisible_at_the_preview_but_found_at_72_dpi():
         pdf.close()
 
 
+@pytest.fixture(scope="module")
+def hostile_pdfs(tmp_path_factory):
+    """The shared hostile generator's files (../shared/hostile/make_hostile.py --small)."""
+    import sys
+    from pathlib import Path
+    maker = Path(__file__).resolve().parents[4] / "shared" / "hostile" / "make_hostile.py"
+    out = tmp_path_factory.mktemp("hostile")
+    subprocess.run([sys.executable, str(maker), "--small", str(out)], check=True, capture_output=True, timeout=300)
+    return out
+
+
+def test_a_page_whose_content_was_dropped_is_not_blank(hostile_pdfs, light_scanner):
+    """nested_flate.pdf: a triple-FlateDecode bomb that pdfium drops without an error, so the page
+    renders without ink. What it would have drawn was never read: extract.no_text (review), not a
+    blank note."""
+    from scanner.extract.blank import pdf_contents_readable
+    data = (hostile_pdfs / "nested_flate.pdf").read_bytes()
+    assert not pdf_contents_readable(data, 10)
+    doc = extract_bytes(data, "nested_flate.pdf", ocr=NO_OCR)
+    assert "extract.no_text" in _codes(doc) and _notes(doc) == []
+    assert light_scanner.scan_bytes(data, "nested_flate.pdf").decision != "pass"
+
+
+def test_contents_readable_on_real_blank_and_drawn_pages():
+    from reportlab.lib.utils import ImageReader
+    from PIL import Image
+
+    from scanner.extract.blank import pdf_contents_readable
+    assert pdf_contents_readable(_pdf(pages=3), 10)
+    assert not pdf_contents_readable(_pdf(pages=11), 10)          # more pages than were looked at
+    img = ImageReader(Image.new("RGB", (8, 8), "white"))
+    assert not pdf_contents_readable(_pdf(lambda c: c.drawImage(img, 10, 10, 8, 8)), 10)     # a picture XObject
+    assert not pdf_contents_readable(b"%PDF-1.4 not a pdf", 10)
+
+
 @pytest.mark.slow
 def test_a_drawn_page_read_by_ocr_without_text_stays_review():
     doc = extract_bytes(_pdf(_line), "drawn.pdf")

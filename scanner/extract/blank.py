@@ -10,6 +10,7 @@ English detail of what was verified, or None.
 """
 from __future__ import annotations
 
+import re
 import zipfile
 
 from .ooxml_props import part_rels
@@ -177,36 +178,73 @@ def _bounded_decode(raw: bytes, filters: list, budget: int) -> bytes | None:
     return data if len(data) <= budget else None
 
 
-def pdf_contents_readable(data: bytes, max_pages: int) -> bool:
-    """Every page's content streams decode within PDF_DECODED_MAX bytes in all, and no page has an
+# what could show something: a string (text shown by any operator, or by one a damaged file misspells),
+# a text-showing, XObject, inline-image or shading operator, or a path painted by fill or stroke. A
+# blank page's content has none of them (empty, q/Q, or reportlab's `BT /F1 12 Tf 14.4 TL ET`).
+PAINTING = re.compile(
+    rb"[(]|(?<!<)<(?!<)|(?<![A-Za-z0-9*'\"/])(?:Tj|TJ|'|\"|Do|BI|ID|sh|f\*?|F|S|s|B\*?|b\*?)(?![A-Za-z0-9*'\"])")
+
+
+def pdf_contents_readable(data: bytes, max_pages: int, page_count: int | None = None) -> bool:
+    """Every page's content streams decode within PDF_DECODED_MAX bytes in all and hold nothing that
+    could show (PAINTING), no other stream of the file would show anything, and no page has an
     XObject (picture or form) or an annotation: then pdfium's ink-free rendering is a reading of
     everything the page could show. Otherwise (a bomb pdfium silently drops, an undecodable filter,
-    a form or picture, an annotation's appearance) the page is not proven blank."""
+    a damaged /Contents reference, a form or picture, an annotation's appearance, fewer or more pages
+    than pdfium's `page_count`) the page is not proven blank."""
     import io
 
     from pdfminer.pdfdocument import PDFDocument
     from pdfminer.pdfpage import PDFPage
     from pdfminer.pdfparser import PDFParser
     from pdfminer.pdftypes import PDFStream, resolve1
-    budget = PDF_DECODED_MAX
+    budget, seen = PDF_DECODED_MAX, 0
     try:
         pdoc = PDFDocument(PDFParser(io.BytesIO(data)))
-        for i, page in enumerate(PDFPage.create_pages(pdoc)):
-            if i >= max_pages:
+        for page in PDFPage.create_pages(pdoc):
+            seen += 1
+            if seen > max_pages:
                 return False
             if resolve1(page.attrs.get("Annots")):
                 return False
             res = resolve1(page.resources) or {}
             if resolve1(res.get("XObject")) if isinstance(res, dict) else False:
                 return False
-            for stm in page.contents:
-                stm = resolve1(stm)
-                if not isinstance(stm, PDFStream):
+            raw = resolve1(page.attrs.get("Contents"))
+            streams = [] if raw is None else [resolve1(x) for x in raw] if isinstance(raw, list) else [raw]
+            for stm in streams:
+                if not isinstance(stm, PDFStream):      # a damaged reference: what it pointed at is unknown
                     return False
                 out = _bounded_decode(stm.rawdata or b"", stm.get_filters(), budget)
-                if out is None:
+                if out is None or PAINTING.search(out):
                     return False
                 budget -= len(out)
+        # a stream no page draws (a damaged /Contents key orphans the page's text) is content that
+        # nobody sees: only metadata, or a stream that would show nothing, leaves the file blank
+        if not _orphans_show_nothing(pdoc, budget):
+            return False
     except Exception:       # anything pdfminer cannot parse is not proven blank
         return False
+    return seen > 0 and (page_count is None or seen == page_count)
+
+
+PDF_MAX_OBJECTS = 5000
+
+
+def _orphans_show_nothing(pdoc, budget: int) -> bool:
+    from pdfminer.pdftypes import PDFStream
+    ids = {i for xref in pdoc.xrefs for i in xref.get_objids()}
+    if len(ids) > PDF_MAX_OBJECTS:
+        return False
+    for objid in sorted(ids):
+        try:
+            obj = pdoc.getobj(objid)
+        except Exception:
+            return False
+        if not isinstance(obj, PDFStream) or getattr(obj.get("Type"), "name", None) in ("Metadata", "XRef", "ObjStm"):
+            continue
+        out = _bounded_decode(obj.rawdata or b"", obj.get_filters(), budget)
+        if out is None or PAINTING.search(out):
+            return False
+        budget -= len(out)
     return True

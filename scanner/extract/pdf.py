@@ -72,7 +72,7 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         read_pages(pdf, doc, texts, stats.get("pages", {}), stats.get("invisible_over_image", {}))
         if (doc.meta.get("textless") or {}).get("kind") == "blank":
             from .blank import pdf_contents_readable
-            if not pdf_contents_readable(data, MAX_PAGES):
+            if not pdf_contents_readable(data, MAX_PAGES, doc.meta.get("page_count")):
                 doc.meta.pop("textless")        # rendered without ink, but not all of it was read
     finally:
         pdf.close()

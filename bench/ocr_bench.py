@@ -57,10 +57,10 @@ sys.path.insert(0, sys.argv[1])
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 from PIL import Image
 from scanner.extract import ocr
-if sys.argv[2] in ("package", "float"):      # the wheel's float recogniser instead of the int8 one
-    from scanner.modelfiles import verify_external
-    ocr.rec_model_path = lambda: (verify_external("ch_PP-OCRv4_rec_infer.onnx", ocr.model_dir() / "ch_PP-OCRv4_rec_infer.onnx")
-                                  or ocr.model_dir() / "ch_PP-OCRv4_rec_infer.onnx")
+if sys.argv[2] == "int8":             # the opt-in int8 recogniser (BAOMI_OCR_REC=int8) instead of the wheel's
+    os.environ["BAOMI_OCR_REC"] = "int8"
+else:
+    os.environ.pop("BAOMI_OCR_REC", None)
 if sys.argv[2] == "package":          # the settings before the tuning: 1600 px, batches of 6 lines
     ocr.MAX_SIDE, ocr.REC_BATCH = 1600, 6
 ocr.use_options(ocr.OcrOptions(threads=1))
@@ -107,8 +107,8 @@ def variant(img, k: int):
     return img
 
 
-SETTINGS = {"tuned": "as shipped: int8 recogniser (models/, training/ocr_quant.py), 1280 px, one line per run",
-            "float": "the wheel's float recogniser, otherwise as shipped (the settings before the int8 model)",
+SETTINGS = {"tuned": "as shipped: the wheel's float recogniser, 1280 px, one line per run",
+            "int8": "BAOMI_OCR_REC=int8: the int8 recogniser (models/, training/ocr_quant.py), otherwise as shipped",
             "package": "the wheel's float recogniser, 1600 px, rec batches of 6 (the package's defaults)"}
 
 
@@ -195,8 +195,8 @@ def run(corpus_pdf: Path | None, quick: bool, log=print, one_core_only: bool = F
     n = 4 if quick else 12
     log(f"[ocr] {n} dense A4 pages at 200 dpi, one core")
     out["one_core"] = ocr_one_core(n)
-    log(f"[ocr] the same {n} pages with the wheel's float recogniser, side by side")
-    out["one_core_float"] = ocr_one_core(n, "float")
+    log(f"[ocr] the same {n} pages with the int8 recogniser (BAOMI_OCR_REC=int8), side by side")
+    out["one_core_int8"] = ocr_one_core(n, "int8")
     log(f"[ocr] the same {n} pages with the package's settings (1600 px, rec batches of 6), side by side")
     out["one_core_package"] = ocr_one_core(n, "package")
     if one_core_only:

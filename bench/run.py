@@ -540,7 +540,7 @@ def print_table(res: dict) -> None:
         c = o["one_core"]
         print(f"\nOCR, {c['page']}: wall p50 {c['wall_p50_s']} s, p99 {c['wall_p99_s']} s; CPU p50 "
               f"{c['cpu_p50_s']} s, p99 {c['cpu_p99_s']} s; lines read exactly {c['lines_exact']} (goal <= 2 s)")
-        for key in ("one_core", "one_core_float", "one_core_package"):
+        for key in ("one_core", "one_core_int8", "one_core_package"):
             c = o.get(key)
             if c and "det_cpu_p50_s" in c:
                 print(f"  {c['settings']:<8} CPU p50 {c['cpu_p50_s']} s = det {c['det_cpu_p50_s']} + cls {c['cls_cpu_p50_s']}"

@@ -2,8 +2,8 @@
 
 The engine is a lazy singleton per process, built on first use: its detector and angle classifier
 ship in the pinned rapidocr-onnxruntime wheel and are checked against models/manifest.json
-("external"), its recogniser is models/ch_PP-OCRv4_rec_int8.onnx (derived from the wheel's by
-training/ocr_quant.py, checked against "files"), all before they are loaded; onnxruntime runs with `threads`
+("external"), and so does its recogniser (or, with BAOMI_OCR_REC=int8, models/ch_PP-OCRv4_rec_int8.onnx,
+derived from the wheel's by training/ocr_quant.py, checked against "files"), all before they are loaded; onnxruntime runs with `threads`
 intra-op threads (1 by default: the machine is shared) and no inter-op pool. It is used from the
 extraction code only, which for untrusted input runs in the sandboxed child (no network, memory
 and CPU limits; scanner.extract.isolated), never in the service process itself.
@@ -66,9 +66,12 @@ REC_BATCH = 1            # text lines per recogniser run: a batch is padded to i
                          # page differ in width (a title, a short date line, full lines), so batches of 6
                          # (the package default) cost 1.8x the CPU of one line at a time (measured, README)
 ENGINE_FILES = ("ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx")    # from the wheel, as shipped
-REC_MODEL = "ch_PP-OCRv4_rec_int8.onnx"     # models/: the wheel's PP-OCRv4 rec with HardSwish fused and int8
-                                            # Conv/MatMul (training/ocr_quant.py, bit for bit): ~0.65x its CPU
-                                            # (README "OCR")
+# The recogniser: the wheel's PP-OCRv4 rec (default), or with BAOMI_OCR_REC=int8 models/' derivation of it
+# with HardSwish fused and int8 Conv/MatMul (training/ocr_quant.py, bit for bit): ~0.65x its CPU, but
+# less sure on real documents (tests/realdocs: 4 files more to review for unsure OCR), so opt-in (README "OCR")
+REC_FLOAT = "ch_PP-OCRv4_rec_infer.onnx"
+REC_MODEL = "ch_PP-OCRv4_rec_int8.onnx"
+REC_CHOICES = ("float", "int8")
 
 
 @dataclass
@@ -161,9 +164,20 @@ def model_dir():
 
 
 def rec_model_path():
-    """The recogniser's model file, checked against the manifest (bench/ocr_bench.py swaps it to compare)."""
-    from ..modelfiles import verified_path
-    return verified_path(REC_MODEL)
+    """The recogniser's model file (BAOMI_OCR_REC: float, the default, or int8), checked against the
+    manifest before it is loaded (bench/ocr_bench.py swaps it to compare). Another value is an error:
+    the engine is unavailable and pictures go to review."""
+    import os
+
+    from ..modelfiles import verified_path, verify_external
+    choice = os.environ.get("BAOMI_OCR_REC", "float").strip().lower() or "float"
+    if choice not in REC_CHOICES:
+        raise ValueError(f"BAOMI_OCR_REC must be one of {REC_CHOICES}")
+    if choice == "int8":
+        return verified_path(REC_MODEL)
+    path = model_dir() / REC_FLOAT
+    verify_external(REC_FLOAT, path)
+    return path
 
 
 def engine(threads: int = 1):

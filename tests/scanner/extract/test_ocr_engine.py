@@ -16,9 +16,21 @@ def test_every_engine_file_is_in_the_manifest_and_matches_the_wheel():
         verify_external(name, d / name)          # raises ModelIntegrityError on a mismatch
 
 
-def test_the_recogniser_is_the_derived_int8_file_checked_by_hash(tmp_path):
-    """models/ch_PP-OCRv4_rec_int8.onnx (training/ocr_quant.py) is what the engine loads: listed with its
-    sha256 and provenance, derived from the wheel file the manifest pins; a changed byte is refused."""
+def test_the_recogniser_is_the_wheels_by_default_and_the_int8_file_on_request(monkeypatch):
+    """By default the engine loads the wheel's float recogniser (checked against "external"); with
+    BAOMI_OCR_REC=int8 the derived file; any other value is refused (the engine is then unavailable)."""
+    import pytest
+    assert ocr.rec_model_path() == ocr.model_dir() / ocr.REC_FLOAT
+    monkeypatch.setenv("BAOMI_OCR_REC", "int8")
+    assert ocr.rec_model_path().name == ocr.REC_MODEL
+    monkeypatch.setenv("BAOMI_OCR_REC", "fast")
+    with pytest.raises(ValueError):
+        ocr.rec_model_path()
+
+
+def test_the_int8_recogniser_is_the_derived_file_checked_by_hash(tmp_path, monkeypatch):
+    """models/ch_PP-OCRv4_rec_int8.onnx (training/ocr_quant.py), what BAOMI_OCR_REC=int8 loads: listed
+    with its sha256 and provenance, derived from the wheel file the manifest pins; a changed byte is refused."""
     import shutil
 
     import pytest
@@ -36,4 +48,4 @@ def test_the_recogniser_is_the_derived_int8_file_checked_by_hash(tmp_path):
     with pytest.raises(ModelIntegrityError):
         verified_path(ocr.REC_MODEL, tmp_path)
     eng = ocr.engine(1)
-    assert eng.text_rec.session.session._model_path.endswith(ocr.REC_MODEL)
+    assert eng.text_rec.session.session._model_path.endswith(ocr.REC_FLOAT)

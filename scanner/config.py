@@ -19,8 +19,8 @@ Environment variables (all optional):
     BAOMI_OCR                1 (default) / 0: read images and scanned pages (always off in light mode,
                              where image-only content goes to review with extract.ocr_unavailable)
     BAOMI_OCR_THREADS        onnxruntime threads of the OCR engine (default 1)
-    BAOMI_OCR_REC            float (default) / int8: the OCR recogniser; int8 costs ~0.65x the CPU and is less
-                             sure on real documents (read by scanner.extract.ocr.rec_model_path in every process)
+    BAOMI_OCR_REC            float (default) / int8: the OCR recogniser; int8 costs ~0.65x the CPU and reads
+                             less (README "OCR"; read by scanner.extract.ocr.rec_model_path in every process)
     BAOMI_OCR_BUDGET_S       OCR seconds per document, in CPU time per OCR thread (default 300; pages beyond: review)
 """
 from __future__ import annotations

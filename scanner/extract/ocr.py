@@ -67,8 +67,8 @@ REC_BATCH = 1            # text lines per recogniser run: a batch is padded to i
                          # (the package default) cost 1.8x the CPU of one line at a time (measured, README)
 ENGINE_FILES = ("ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx")    # from the wheel, as shipped
 # The recogniser: the wheel's PP-OCRv4 rec (default), or with BAOMI_OCR_REC=int8 models/' derivation of it
-# with HardSwish fused and int8 Conv/MatMul (training/ocr_quant.py, bit for bit): ~0.65x its CPU, but
-# less sure on real documents (tests/realdocs: 4 files more to review for unsure OCR), so opt-in (README "OCR")
+# with HardSwish fused and int8 Conv/MatMul (training/ocr_quant.py, bit for bit): ~0.65x its CPU, but it
+# missed a 秘密★ mark drawn as OFD outlines that float reads, so opt-in (README "OCR")
 REC_FLOAT = "ch_PP-OCRv4_rec_infer.onnx"
 REC_MODEL = "ch_PP-OCRv4_rec_int8.onnx"
 REC_CHOICES = ("float", "int8")

@@ -159,11 +159,18 @@ def test_scoped_tagger_reports_the_same_on_the_dev_cases(pair, tmp_path):
 @pytest.mark.slow
 def test_scoped_tagger_reports_the_same_on_the_bench_texts(pair):
     path = ROOT / "bench" / "corpus" / "texts_5k.jsonl"
-    if not path.exists():
-        pytest.skip("bench corpus not generated (python bench/corpus.py)")
+    if path.exists():
+        texts = list(_jsonl(path, 60))
+    else:       # not generated here: the same generator (bench/corpus.py TextGen, seeded), 60 texts
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
+        corpus = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(corpus)
+        gen = corpus.TextGen(corpus.SEED)
+        texts = [gen.text(5000)[0] for _ in range(60)]
     from scanner.extract.txt import add_lines
     docs = []
-    for k, text in enumerate(_jsonl(path, 60)):
+    for k, text in enumerate(texts):
         doc = Document(source=f"bench-{k}", sha256="0" * 64, media_type="text/plain")
         add_lines(doc, text, "body")
         docs.append(doc)

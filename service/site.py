@@ -32,6 +32,7 @@ from scanner.site.report import build
 from scanner.site.state import run_state
 
 from . import audit
+from .clock import BEIJING
 from .errors import err
 from .models import SiteRun, SiteTarget, User, now
 from .principal import Principal
@@ -50,7 +51,7 @@ LEASE_S = 600.0          # a run whose lease runs out (its process died) is queu
 
 
 # -- schedule ---------------------------------------------------------------------------------------
-TZ = dt.timezone(dt.timedelta(hours=8))       # schedules are in 北京时间, as every page shows times (record.fmt_ts)
+# schedules are in 北京时间 (service.clock.BEIJING), as every page shows times
 
 
 def next_run(schedule: str, at_time: str, weekday: int = 0, after: float | None = None) -> float | None:
@@ -58,7 +59,7 @@ def next_run(schedule: str, at_time: str, weekday: int = 0, after: float | None 
     if schedule not in ("daily", "weekly"):
         return None
     hh, mm = (int(x) for x in at_time.split(":"))
-    base = dt.datetime.fromtimestamp(after if after is not None else time.time(), TZ)
+    base = dt.datetime.fromtimestamp(after if after is not None else time.time(), BEIJING)
     t = base.replace(hour=hh, minute=mm, second=0, microsecond=0)
     if schedule == "daily":
         if t <= base:

@@ -3,7 +3,6 @@ lexicons and policy (view, and editing for admins). Writes go through service.ac
 service.web.lexedit, the same functions as the API (checked and audited there)."""
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import time
 
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from .. import accounts, remembered, workflow
+from ..clock import beijing
 from ..errors import APIError
 from ..models import AuditEntry, Decision, FindingRow, ReportRow, Submission, User, Verdict, Version
 from ..security import SESSION_COOKIE, sha256_hex
@@ -22,7 +22,6 @@ from .charts import hbars, stacked_bars
 from .common import ROLE_ZH, PageRoute, form_principal_async, page_principal, redirect, render, state
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-TZ = dt.timezone(dt.timedelta(hours=8))
 PRECISION_DAYS = (30, 90)
 BUCKETS = ((600, "<10分钟"), (3600, "10分钟–1小时"), (4 * 3600, "1–4小时"), (86400, "4–24小时"),
            (3 * 86400, "1–3天"), (float("inf"), ">3天"))
@@ -35,7 +34,7 @@ def _admin(request: Request):
 
 
 def _day(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, TZ).strftime("%m-%d")
+    return beijing(ts).strftime("%m-%d")
 
 
 def dashboard_data(st, days: int = 14) -> dict:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from scanner.taxonomy import DECISION_ZH, LAYER_ZH, OTHER, OTHER_FAMILY, SEVERITY_ZH, Taxonomy
 
 from .. import workflow
+from ..clock import BEIJING
 from ..record import fmt_ts
 from ..deps import Principal, get_principal
 from ..errors import APIError, err
@@ -79,7 +80,7 @@ def taxonomy_css(tax: Taxonomy) -> str:
 
 def fmt_iso(s: str) -> str:
     try:
-        return dt.datetime.fromisoformat(s).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+        return dt.datetime.fromisoformat(s).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
     except (TypeError, ValueError):
         return s or ""
 

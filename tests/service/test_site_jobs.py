@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from service import site as site_mod
+from service.clock import BEIJING
 from service.models import AuditEntry, SiteRun, SiteTarget
 from support.egress import outbound, strace_cmd
 from support.server import Server
@@ -50,7 +51,7 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         assert r.status_code == 201, r.text
         t = r.json()
         assert t["schedule_zh"] == "每天" and 0 < t["next_run_at"] - time.time() <= 86400
-        when = dt.datetime.fromtimestamp(t["next_run_at"], site_mod.TZ)
+        when = dt.datetime.fromtimestamp(t["next_run_at"], BEIJING)
         assert (when.hour, when.minute) == (3, 30)
 
         r = insp.post(f"/api/v1/site/targets/{t['id']}/runs")
@@ -113,14 +114,14 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
         t2 = insp.get(f"/api/v1/site/targets/{t['id']}").json()
         # the next 03:30 北京时间 after the run (today's when the run came before 03:30, else tomorrow's)
         assert time.time() < t2["next_run_at"] <= time.time() + 86400
-        assert dt.datetime.fromtimestamp(t2["next_run_at"], site_mod.TZ).strftime("%H:%M:%S") == "03:30:00"
+        assert dt.datetime.fromtimestamp(t2["next_run_at"], BEIJING).strftime("%H:%M:%S") == "03:30:00"
 
         # the schedule setting
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "weekly", "at_time": "25:00"})
         assert r.status_code == 422
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "weekly", "at_time": "01:15",
                                                                       "weekday": 6})
-        assert r.status_code == 200 and dt.datetime.fromtimestamp(r.json()["next_run_at"], site_mod.TZ).weekday() == 6
+        assert r.status_code == 200 and dt.datetime.fromtimestamp(r.json()["next_run_at"], BEIJING).weekday() == 6
         r = insp.put(f"/api/v1/site/targets/{t['id']}/schedule", json={"schedule": "off"})
         assert r.json()["next_run_at"] is None
 
@@ -141,7 +142,7 @@ def test_site_job_two_runs_since_schedule_and_permissions(svc):
 
 def test_next_run_times():
     def at(*a):
-        return dt.datetime(*a, tzinfo=site_mod.TZ).timestamp()
+        return dt.datetime(*a, tzinfo=BEIJING).timestamp()
     base = at(2026, 12, 2, 10, 0)        # a Wednesday, 10:00 北京时间
     assert site_mod.next_run("daily", "02:00", after=base) == at(2026, 12, 3, 2, 0)
     assert site_mod.next_run("daily", "11:00", after=base) == at(2026, 12, 2, 11, 0)

@@ -198,7 +198,7 @@ def pdf_contents_readable(data: bytes, max_pages: int, page_count: int | None = 
     from pdfminer.pdfpage import PDFPage
     from pdfminer.pdfparser import PDFParser
     from pdfminer.pdftypes import PDFStream, resolve1
-    budget, seen = PDF_DECODED_MAX, 0
+    seen = 0
     try:
         pdoc = PDFDocument(PDFParser(io.BytesIO(data)))
         for page in PDFPage.create_pages(pdoc):
@@ -212,16 +212,11 @@ def pdf_contents_readable(data: bytes, max_pages: int, page_count: int | None = 
                 return False
             raw = resolve1(page.attrs.get("Contents"))
             streams = [] if raw is None else [resolve1(x) for x in raw] if isinstance(raw, list) else [raw]
-            for stm in streams:
-                if not isinstance(stm, PDFStream):      # a damaged reference: what it pointed at is unknown
-                    return False
-                out = _bounded_decode(stm.rawdata or b"", stm.get_filters(), budget)
-                if out is None or PAINTING.search(out):
-                    return False
-                budget -= len(out)
-        # a stream no page draws (a damaged /Contents key orphans the page's text) is content that
-        # nobody sees: only metadata, or a stream that would show nothing, leaves the file blank
-        if not _orphans_show_nothing(pdoc, budget):
+            if not all(isinstance(stm, PDFStream) for stm in streams):
+                return False        # a damaged reference: what it pointed at is unknown
+        # every stream of the file once, the pages' contents and any a page does not draw (a damaged
+        # /Contents key orphans the page's text): only metadata, or streams that show nothing
+        if not _no_stream_shows_anything(pdoc):
             return False
     except Exception:       # anything pdfminer cannot parse is not proven blank
         return False
@@ -231,8 +226,11 @@ def pdf_contents_readable(data: bytes, max_pages: int, page_count: int | None = 
 PDF_MAX_OBJECTS = 5000
 
 
-def _orphans_show_nothing(pdoc, budget: int) -> bool:
+def _no_stream_shows_anything(pdoc) -> bool:
+    """Every stream decodes within PDF_DECODED_MAX bytes in all and has nothing PAINTING finds
+    (metadata, cross-reference and object streams aside)."""
     from pdfminer.pdftypes import PDFStream
+    budget = PDF_DECODED_MAX
     ids = {i for xref in pdoc.xrefs for i in xref.get_objids()}
     if len(ids) > PDF_MAX_OBJECTS:
         return False

@@ -248,3 +248,24 @@ def test_fixed_notes_of_an_e_invoice_format_are_low(full, text):
 def test_a_passage_saying_more_than_the_note_still_decides(full, text):
     rep = full.scan_document(lines_doc(text, layer="body"))
     assert worst(rep, "passage.") == "medium" and rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["email"]["paper_lowered"])
+def test_authors_mailbox_on_a_papers_first_page_is_low(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    mails = [f for f in rep.findings if f.category == "pii.email"]
+    assert mails and all(f.severity == "low" for f in mails), [(f.text, f.severity) for f in mails]
+    assert rep.decision == "pass"
+
+
+@pytest.mark.parametrize("text", HARM["email"]["paper_kept"])
+def test_mailbox_outside_a_papers_author_block_still_decides(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
+def test_paper_mailbox_on_a_later_page_keeps_its_severity(light):
+    doc = lines_doc("TableFormer\nAbstract\nUnderstanding tables is important.", page=1)
+    doc.add("body", "Contact the first author at li.na@gmail.com", page=3)
+    rep = light.scan_document(doc)
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"

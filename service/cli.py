@@ -150,9 +150,16 @@ def cmd_serve(args) -> int:
         st.db.dispose()
         print(f"HTTP 进程 / processes: {s.processes}")
         sys.stdout.flush()
-        uvicorn.run("service.main:create_app", factory=True, workers=s.processes, host=s.host, port=s.port,
-                    log_level="warning", access_log=False, log_config=log_config,
-                    **{**_http_limits(s), "http": "service.httpproto:GuardedH11Protocol"})
+        from uvicorn.supervisors import Multiprocess
+        config = uvicorn.Config("service.main:create_app", factory=True, workers=s.processes, host=s.host,
+                                port=s.port, log_level="warning", access_log=False, log_config=log_config,
+                                **{**_http_limits(s), "http": "service.httpproto:GuardedH11Protocol"})
+        from .listen import per_process_listener
+        hold, listener = per_process_listener(s.host, s.port)
+        try:
+            Multiprocess(config, sockets=[listener]).run()     # type: ignore[list-item]
+        finally:
+            hold.close()
         return 0
     app = create_app(state=st)
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False, log_config=log_config,

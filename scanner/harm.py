@@ -72,6 +72,8 @@ class HarmRules:
         r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
         r.not_names = frozenset(n["not_names"])
         r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])
+        r.group_label = _rx(f"(?:{n['group_words']})\\s*[：:]")      # 获奖学生：王建国、李秀英
+        r.group_before = _rx(f"(?:{n['group_words']})[ \\u3000]?$")    # 员工王建国
         r.banner, r.template_tag = re.compile(h["generator_banner"], re.I), _rx(h["template_tag"])
         r.template_rest_max_cjk = int(h["template_rest_max_cjk"])
         r.redaction_trivial = _rx(h["redaction_trivial"])
@@ -280,10 +282,14 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
 def name_matters(rules: HarmRules, f: Finding, segs: list[Segment], seg_text: dict[int, str],
                  header_tables: set) -> bool:
     """A low name is reported when it matters: in the file properties, in personnel context
-    (this line or the one before), or in a table that lists persons (a 姓名 column)."""
+    (this line or a neighbour), labelled by a word for a group of people (员工王建国; 获奖学生：
+    in this line or a neighbour), or in a table that lists persons (a 姓名 column)."""
     if f.layer == "metadata":
         return True
-    if rules.personnel_cue.search(_near_text(segs, f.segment_id, 1)):
+    near = _near_text(segs, f.segment_id, 1)
+    if rules.personnel_cue.search(near) or rules.group_label.search(near):
+        return True
+    if rules.group_before.search(seg_text.get(f.segment_id, "")[max(0, f.start - 4):f.start]):
         return True
     if 0 <= f.segment_id < len(segs):
         loc = segs[f.segment_id].locator

@@ -15,6 +15,7 @@ Visible content that could not be read this way is recorded by scanner.extract.o
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 from ..model import Document
 from . import errors as E
@@ -41,6 +42,7 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         if "password" in msg:
             raise E.ExtractionFailed(E.encrypted())
         raise E.ExtractionFailed(E.corrupt(str(exc)[:200]))
+    pages = Pages(pdf)
     try:
         n = len(pdf)
         doc.meta["page_count"] = n
@@ -49,13 +51,8 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         total = 0
         texts: dict[int, str] = {}
         for i in range(min(n, MAX_PAGES)):
-            page = pdf[i]
-            try:
-                tp = page.get_textpage()
-                text = tp.get_text_bounded() or ""
-                tp.close()
-            finally:
-                page.close()
+            with pages.page(i) as page:
+                text = pages.textpage(i, page).get_text_bounded() or ""
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
             texts[i + 1] = text
             for li, line in enumerate(text.split("\n")):
@@ -68,14 +65,65 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         import time
 
         from .pdf_layers import extract_pdf_layers
-        stats = extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS)
-        read_pages(pdf, doc, texts, stats.get("pages", {}), stats.get("invisible_over_image", {}))
+        stats = extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS,
+                                   pages=pages)
+        read_pages(pdf, doc, texts, stats.get("pages", {}), stats.get("invisible_over_image", {}), pages=pages)
         if (doc.meta.get("textless") or {}).get("kind") == "blank":
             from .blank import pdf_contents_readable
             if not pdf_contents_readable(data, MAX_PAGES, doc.meta.get("page_count")):
                 doc.meta.pop("textless")        # rendered without ink, but not all of it was read
     finally:
+        pages.close()
         pdf.close()
+
+
+class Pages:
+    """The pages of one PDF for the passes of its extraction (text, hidden layers, pictures and
+    OCR): the first KEEP pages are loaded once, with their text page, and stay open until close()
+    (loading a page is most of a small PDF's extraction time); later pages are loaded per use, as
+    each pass did alone."""
+    KEEP = 64
+
+    def __init__(self, pdf):
+        self.pdf = pdf
+        self._pages: dict[int, object] = {}
+        self._text: dict[int, object] = {}
+
+    @contextmanager
+    def page(self, i: int):
+        if i in self._pages:
+            yield self._pages[i]
+            return
+        page = self.pdf[i]
+        if i < self.KEEP:
+            self._pages[i] = page
+            yield page
+            return
+        try:
+            yield page
+        finally:
+            page.close()
+
+    def textpage(self, i: int, page):
+        """The page's text page: kept with the page when the page is kept (close it only through
+        close()), else a new one the caller closes."""
+        if i in self._pages:
+            tp = self._text.get(i)
+            if tp is None:
+                tp = self._text[i] = page.get_textpage()
+            return tp
+        return page.get_textpage()
+
+    def kept(self, i: int) -> bool:
+        return i in self._pages
+
+    def close(self) -> None:
+        for tp in self._text.values():
+            tp.close()
+        for page in self._pages.values():
+            page.close()
+        self._text.clear()
+        self._pages.clear()
 
 
 def judge_pages(texts: dict[int, str], page_stats: dict) -> tuple[dict[int, str], list[int]]:
@@ -92,8 +140,9 @@ def judge_pages(texts: dict[int, str], page_stats: dict) -> tuple[dict[int, str]
 
 
 def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
-               invisible_over_image: dict[int, int] | None = None) -> None:
+               invisible_over_image: dict[int, int] | None = None, pages: Pages | None = None) -> None:
     from . import ocr
+    pages = pages if pages is not None else Pages(pdf)
     garbled, empty = judge_pages(texts, page_stats)
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
@@ -101,8 +150,7 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
     to_ocr = len(set(garbled) | set(empty))
     done = 0
     for no in sorted(texts):
-        page = pdf[no - 1]
-        try:
+        with pages.page(no - 1) as page:
             if no in garbled or no in empty:
                 got = _read_page(page, no, doc, blank)
                 if no in garbled and got:
@@ -111,8 +159,6 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                 ocr.progress(done, to_ocr)
             else:
                 _read_pictures(page, no, doc, texts[no], (invisible_over_image or {}).get(no, 0))
-        finally:
-            page.close()
     if texts and len(blank) == len(texts) == doc.meta.get("page_count"):
         doc.meta["textless"] = {"kind": "blank", "detail": f"pdf: {len(blank)} page(s) rendered without ink"}
     if garbled:

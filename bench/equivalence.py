@@ -1,7 +1,8 @@
 """Report equivalence between two trees (issue 17: a speed change must not change any report).
 
     # in each tree (e.g. main and a branch), the same command:
-    PYTHONPATH=<tree> .venv/bin/python bench/equivalence.py dump /tmp/a.jsonl [--sets ...] [--files N]
+    PYTHONPATH=<tree> .venv/bin/python bench/equivalence.py dump /tmp/a.jsonl [--sets ...] [--files N] \
+        [--eval-dir /tmp/eval-cases]
     .venv/bin/python bench/equivalence.py diff /tmp/a.jsonl /tmp/b.jsonl
 
 `dump` writes one line per (set, document, configuration): a digest of the extracted document
@@ -9,7 +10,8 @@
 reasons, every finding with its offsets, severity, confidence, explanation, evidence and
 fingerprint under a fixed key). `diff` names the documents whose lines differ. Sets:
 
-- `eval`: the shared evaluation's dev cases (../shared/eval, built into a temporary directory);
+- `eval`: the shared evaluation's dev cases (../shared/eval, built into a temporary directory, or
+  once into `--eval-dir` and reused: the builder stamps dates into the files);
 - `texts`: the bench corpus's 5,000-character texts (bench/corpus/texts_5k.jsonl), full mode with
   the default names scope, with names_report "all" (every segment tagged) and the CMS gate's
   names scope "cue";
@@ -76,7 +78,7 @@ def _rows_of(name: str, docs: list, scanners: dict, chunked: bool = False):
                            "report": report_key(rep)}
 
 
-def dump(out: Path, sets: list[str], n_files: int | None, log) -> int:
+def dump(out: Path, sets: list[str], n_files: int | None, log, eval_dir: str | None = None) -> int:
     from scanner.extract import extract
     from scanner.extract.ocr import OcrOptions
     from scanner.extract.txt import add_lines
@@ -90,10 +92,13 @@ def dump(out: Path, sets: list[str], n_files: int | None, log) -> int:
                 fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
                 rows += 1
         if "eval" in sets and (SHARED / "eval" / "build.py").exists():
-            with tempfile.TemporaryDirectory() as d:
-                subprocess.run([sys.executable, str(SHARED / "eval" / "build.py"),
-                                str(SHARED / "eval" / "dev_cases.py"), d], check=True, capture_output=True)
-                files = sorted(p for p in Path(d).rglob("*")
+            with tempfile.TemporaryDirectory() as tmp:
+                d = Path(eval_dir) if eval_dir else Path(tmp)
+                if not any(d.glob("*.*")):       # built once: the builder stamps dates into the files
+                    d.mkdir(parents=True, exist_ok=True)
+                    subprocess.run([sys.executable, str(SHARED / "eval" / "build.py"),
+                                    str(SHARED / "eval" / "dev_cases.py"), str(d)], check=True, capture_output=True)
+                files = sorted(p for p in d.rglob("*")
                                if p.is_file() and p.suffix != ".jsonl" and p.name != "labels.json")
                 docs = [extract(p, source=p.name) for p in files]
             log(f"eval: {len(docs)} documents")
@@ -160,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("out")
     d.add_argument("--sets", default=",".join(SETS))
     d.add_argument("--files", type=int, default=None, help="the first N small files (default all)")
+    d.add_argument("--eval-dir", default=None, help="build the dev cases here once and reuse them (the builder "
+                   "stamps dates into docx/pdf files, so two builds differ)")
     c = sub.add_parser("diff")
     c.add_argument("a")
     c.add_argument("b")
@@ -167,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "diff":
         return diff(Path(a.a), Path(a.b))
     n = dump(Path(a.out), [s for s in a.sets.split(",") if s], a.files,
-             lambda m: print(f"[equivalence] {m}", file=sys.stderr, flush=True))
+             lambda m: print(f"[equivalence] {m}", file=sys.stderr, flush=True), a.eval_dir)
     print(f"{n} rows → {a.out}")
     return 0
 

@@ -15,11 +15,11 @@ Visible content that could not be read this way is recorded by scanner.extract.o
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 from ..model import Document
 from . import errors as E
 from . import textlayer
+from .pdf_pages import Pages
 
 MAX_PAGES = 2000
 MAX_CHARS = 5_000_000
@@ -51,8 +51,8 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         total = 0
         texts: dict[int, str] = {}
         for i in range(min(n, MAX_PAGES)):
-            with pages.page(i) as page:
-                text = pages.textpage(i, page).get_text_bounded() or ""
+            with pages.page(i) as page, pages.textpage(i, page) as tp:
+                text = tp.get_text_bounded() or ""
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
             texts[i + 1] = text
             for li, line in enumerate(text.split("\n")):
@@ -75,55 +75,6 @@ def extract_pdf(data: bytes, doc: Document) -> None:
     finally:
         pages.close()
         pdf.close()
-
-
-class Pages:
-    """The pages of one PDF for the passes of its extraction (text, hidden layers, pictures and
-    OCR): the first KEEP pages are loaded once, with their text page, and stay open until close()
-    (loading a page is most of a small PDF's extraction time); later pages are loaded per use, as
-    each pass did alone."""
-    KEEP = 64
-
-    def __init__(self, pdf):
-        self.pdf = pdf
-        self._pages: dict[int, object] = {}
-        self._text: dict[int, object] = {}
-
-    @contextmanager
-    def page(self, i: int):
-        if i in self._pages:
-            yield self._pages[i]
-            return
-        page = self.pdf[i]
-        if i < self.KEEP:
-            self._pages[i] = page
-            yield page
-            return
-        try:
-            yield page
-        finally:
-            page.close()
-
-    def textpage(self, i: int, page):
-        """The page's text page: kept with the page when the page is kept (close it only through
-        close()), else a new one the caller closes."""
-        if i in self._pages:
-            tp = self._text.get(i)
-            if tp is None:
-                tp = self._text[i] = page.get_textpage()
-            return tp
-        return page.get_textpage()
-
-    def kept(self, i: int) -> bool:
-        return i in self._pages
-
-    def close(self) -> None:
-        for tp in self._text.values():
-            tp.close()
-        for page in self._pages.values():
-            page.close()
-        self._text.clear()
-        self._pages.clear()
 
 
 def judge_pages(texts: dict[int, str], page_stats: dict) -> tuple[dict[int, str], list[int]]:

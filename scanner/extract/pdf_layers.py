@@ -580,12 +580,12 @@ def is_garbled(chars: int, bad: int) -> bool:
 
 def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None,
                        pages=None) -> dict:
-    """pages: the extraction's scanner.extract.pdf.Pages (pages and text pages loaded once)."""
+    """pages: the extraction's Pages (pages and text pages loaded once)."""
     import time
 
     import pypdfium2.raw as R
 
-    from .pdf import Pages
+    from .pdf_pages import Pages
     pages = pages if pages is not None else Pages(pdf)
     stats = {"chars": 0, "bad": 0, "truncated_pages": 0, "pages": {}}
     n = min(len(pdf), max_pages)
@@ -595,12 +595,8 @@ def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, d
             break
         chars0, bad0 = stats["chars"], stats["bad"]
         with pages.page(i) as page:
-            tp = pages.textpage(i, page)
-            try:
+            with pages.textpage(i, page) as tp:
                 analyse_page(R, page, i + 1, doc, stats, tp)
-            finally:
-                if not pages.kept(i):
-                    tp.close()
             annotations(R, page, i + 1, doc)
         stats["pages"][i + 1] = (stats["chars"] - chars0, stats["bad"] - bad0)
     if stats["truncated_pages"]:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -50,41 +52,103 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, int(round(q * len(xs))) - 1))]
 
 
-async def client_loop(cid: int, srv: Server, cookies, csrf: str, deadline: float, ratio: float, out: dict):
+class Conn:
+    """One keep-alive HTTP/1.1 connection over raw asyncio streams: the load generator runs on the
+    same cores as the server, so it must cost little (httpx's AsyncClient cost ~10 ms of CPU per
+    request here, about a third of the server's own). Enough HTTP for this server: Content-Length
+    or chunked answers, `Connection: close` honoured, reconnect on the next request."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]):
+        self.host, self.port = host, port
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"{host}:{port}", **headers}.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes, ctype: str) -> tuple[int, dict, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        try:
+            self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}Content-Type: {ctype}\r\n"
+                              f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+            lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            headers = {}
+            for line in lines[1:]:
+                if line:
+                    k, _, v = line.partition(":")
+                    headers[k.strip().lower()] = v.strip()
+            if headers.get("transfer-encoding", "").lower() == "chunked":
+                parts = []
+                while True:
+                    n = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                    parts.append(await self.reader.readexactly(n + 2))
+                    if n == 0:
+                        break
+                data = b"".join(p[:-2] for p in parts)
+            else:
+                data = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        except BaseException:
+            self.close()
+            raise
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def multipart(fields: dict[str, str], name: str, filename: str, data: bytes, ctype: str) -> tuple[bytes, str]:
+    boundary = f"baomi{random.getrandbits(64):016x}"
+    out = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+           for k, v in fields.items()]
+    out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+               f"Content-Type: {ctype}\r\n\r\n".encode() + data + f"\r\n--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+async def client_loop(cid: int, srv: Server, headers: dict[str, str], deadline: float, ratio: float, out: dict):
     rnd = random.Random(cid)
-    async with httpx.AsyncClient(base_url=srv.url, timeout=120.0, cookies=cookies,
-                                 headers={"X-CSRF-Token": csrf}) as c:
-        i = 0
+    c = Conn("127.0.0.1", srv.port, headers)
+    i = 0
+    try:
         while time.monotonic() < deadline:
             i += 1
             kind = "upload" if rnd.random() < ratio else "scan"
             text = make_text(cid * 100000 + i)
+            if kind == "scan":
+                path, ctype = "/api/v1/scan", "application/json"
+                body = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
+            else:
+                path = "/api/v1/submissions"
+                body, ctype = multipart({"title": f"负载测试 {cid}-{i}", "channel": "门户网站"}, "file",
+                                        f"draft-{cid}-{i}.txt", text.encode("utf-8"), "text/plain")
             t0 = time.perf_counter()
             try:
-                if kind == "scan":
-                    r = await c.post("/api/v1/scan", json={"text": text})
-                else:
-                    r = await c.post("/api/v1/submissions", data={"title": f"负载测试 {cid}-{i}", "channel": "门户网站"},
-                                     files={"file": (f"draft-{cid}-{i}.txt", text.encode("utf-8"), "text/plain")})
-            except httpx.HTTPError as exc:
+                status, rh, data = await asyncio.wait_for(c.request("POST", path, body, ctype), 120.0)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError) as exc:
                 out["conn_errors"] += 1
                 out["conn_error_types"][type(exc).__name__] = out["conn_error_types"].get(type(exc).__name__, 0) + 1
                 await asyncio.sleep(1.0)     # server down (the kill): back off, don't storm the restart
                 continue
             dt = time.perf_counter() - t0
-            key = f"{kind}:{r.status_code}"
+            key = f"{kind}:{status}"
             out["status"][key] = out["status"].get(key, 0) + 1
-            if r.status_code < 400:
+            if status < 400:
                 out["lat"][kind].append(dt)
-            if kind == "upload" and r.status_code == 202:
-                out["acked"].append(r.json()["id"])
-            if r.status_code in (429, 503):
-                await asyncio.sleep(float(r.headers.get("retry-after", "1")) / 10)
+            if kind == "upload" and status == 202:
+                out["acked"].append(json.loads(data)["id"])
+            if status in (429, 503):
+                await asyncio.sleep(float(rh.get("retry-after", "1")) / 10)
+    finally:
+        c.close()
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of a process and every live descendant, from /proc."""
-    import os
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """pid -> (ppid, CPU seconds user + system) of every process, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     stats = {}
     for d in os.listdir("/proc"):
@@ -94,6 +158,12 @@ def tree_cpu_s(pid: int) -> float:
             except OSError:
                 continue
             stats[int(d)] = (int(f[1]), (int(f[11]) + int(f[12])) / tick)     # ppid, utime + stime
+    return stats
+
+
+def tree_cpu_s(pid: int, stats: dict[int, tuple[int, float]] | None = None) -> float:
+    """CPU seconds (user + system) of a process and every live descendant, from /proc."""
+    stats = stats if stats is not None else _proc_stats()
     todo, total = [pid], 0.0
     while todo:
         p = todo.pop()
@@ -102,14 +172,69 @@ def tree_cpu_s(pid: int) -> float:
     return total
 
 
+def worker_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds of each child tree of the server (its HTTP worker processes), by pid."""
+    stats = _proc_stats()
+    return {c: tree_cpu_s(c, stats) for c, (pp, _) in stats.items() if pp == pid}
+
+
+def connections_per_process(pid: int, port: int) -> list[int]:
+    """Established connections to `port` held by each child of the server (its HTTP processes),
+    from /proc/net/tcp and each process's descriptors; largest first."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port:     # ESTABLISHED, local port
+                inodes.add(f[9])
+    counts = []
+    for c, (pp, _) in _proc_stats().items():
+        if pp != pid:
+            continue
+        n = 0
+        try:
+            for fd in os.listdir(f"/proc/{c}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{c}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    n += 1
+        except OSError:
+            continue
+        if n:
+            counts.append(n)
+    return sorted(counts, reverse=True)
+
+
+def wait_started(pid: int, bound_s: float = 120.0) -> float:
+    """Wait until every server process has finished starting (the whole tree's CPU idle for
+    0.5 s): /healthz answers once the first HTTP process is up, and keep-alive clients that
+    connect before the others listen all stay on that one. -> seconds waited."""
+    t0 = time.monotonic()
+    last = tree_cpu_s(pid)
+    while time.monotonic() - t0 < bound_s:
+        time.sleep(0.5)
+        now = tree_cpu_s(pid)
+        if now - last < 0.03:
+            break
+        last = now
+    return time.monotonic() - t0
+
+
 def run(args) -> int:
     base = Path(args.data_dir or tempfile.mkdtemp(prefix="baomi-load-"))
     env = dict(baomi_workers=str(args.workers), baomi_http_workers=str(args.http_workers), baomi_queue_max="100000",
                baomi_queue_max_per_principal="100000", baomi_light_scanner="1" if args.light else "0")
     srv = Server(base / "data", db_url=args.db_url, **env).start()
-    print(f"server {srv.url}  data {base}", flush=True)
+    print(f"server {srv.url}  data {base}  started after {wait_started(srv.proc.pid):.1f}s more", flush=True)
     login = srv.login("author")
-    cookies, csrf = login.cookies, login.headers["X-CSRF-Token"]
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in login.cookies.items()),
+               "X-CSRF-Token": login.headers["X-CSRF-Token"]}
     out = {"status": {}, "lat": {"scan": [], "upload": []}, "acked": [], "conn_errors": 0, "conn_error_types": {}}
     killed = {"at": None, "restart_s": None}
 
@@ -121,19 +246,34 @@ def run(args) -> int:
         srv.kill9()
         t0 = time.monotonic()
         await asyncio.to_thread(srv.start)
+        await asyncio.to_thread(wait_started, srv.proc.pid)
         killed["restart_s"] = time.monotonic() - t0
         print(f"kill -9 at {killed['at']:.1f}s, restarted in {killed['restart_s']:.1f}s", flush=True)
+
+    conns: list[list[int]] = []
+
+    async def census():
+        # where the clients' keep-alive connections are, a few seconds in (kept while the server runs)
+        await asyncio.sleep(min(3.0, args.duration / 3))
+        if args.kill_at <= 0:
+            conns.append(await asyncio.to_thread(connections_per_process, srv.proc.pid, srv.port))
 
     async def main():
         t_start = time.monotonic()
         deadline = t_start + args.duration
-        await asyncio.gather(killer(t_start), *[client_loop(i, srv, cookies, csrf, deadline, args.upload_ratio, out)
+        await asyncio.gather(killer(t_start), census(), *[client_loop(i, srv, headers, deadline, args.upload_ratio, out)
                                                 for i in range(args.clients)])
     t0 = time.time()
-    cpu0 = tree_cpu_s(srv.proc.pid)
+    cpu0, workers0 = tree_cpu_s(srv.proc.pid), worker_cpu_s(srv.proc.pid)
+    client0 = resource.getrusage(resource.RUSAGE_SELF)
     asyncio.run(main())
+    client1 = resource.getrusage(resource.RUSAGE_SELF)
     elapsed = time.time() - t0
     server_cpu = tree_cpu_s(srv.proc.pid) - cpu0 if args.kill_at <= 0 else None   # a restart resets it
+    workers1 = worker_cpu_s(srv.proc.pid)
+    # how evenly the HTTP processes shared the work (keep-alive clients stay where they were accepted)
+    shares = sorted((workers1[w] - workers0[w] for w in workers1 if w in workers0), reverse=True)
+    client_cpu = client1.ru_utime + client1.ru_stime - client0.ru_utime - client0.ru_stime
     # crash check: every acknowledged submission exists and its job completes
     staff = srv.login("reviewer")
     missing, t_drain = [], time.time()
@@ -156,11 +296,15 @@ def run(args) -> int:
     total_ok = sum(len(v) for v in out["lat"].values())
     five = sum(v for k, v in out["status"].items() if k.split(":")[1].startswith("5"))
     summary = {
-        "clients": args.clients, "http_workers": args.http_workers or __import__("os").cpu_count(), "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
+        "clients": args.clients, "http_workers": args.http_workers or os.cpu_count(), "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
         "requests_ok": total_ok, "throughput_rps": round(total_ok / elapsed, 1), "status": out["status"],
         # the server's CPU per answered request (no kill): what sets the closed-loop latency,
         # whatever else the machine runs; 2 free cores serve at most 2000 / this requests per second
         "server_cpu_ms_per_request": round(server_cpu / total_ok * 1000, 1) if server_cpu and total_ok else None,
+        # the load generator's own CPU (it runs on the same cores): ~1 ms per request with raw streams
+        "client_cpu_ms_per_request": round(client_cpu / total_ok * 1000, 1) if total_ok else None,
+        "server_process_cpu_shares": [round(x / sum(shares), 2) for x in shares] if args.kill_at <= 0 and sum(shares) else None,
+        "connections_per_process": conns[0] if conns else None,
         "http_5xx": five, "connection_errors_during_restart": out["conn_errors"], "conn_error_types": out["conn_error_types"],
         "scan_p50_ms": round(pct(out["lat"]["scan"], 0.5) * 1000, 1), "scan_p95_ms": round(pct(out["lat"]["scan"], 0.95) * 1000, 1),
         "scan_p99_ms": round(pct(out["lat"]["scan"], 0.99) * 1000, 1),
@@ -168,7 +312,7 @@ def run(args) -> int:
         "killed_at_s": killed["at"] and round(killed["at"], 1), "restart_s": killed["restart_s"] and round(killed["restart_s"], 1),
         "acknowledged_submissions": len(out["acked"]), "missing_after_restart": len(missing),
         "jobs_not_completed": len(pending), "job_states": states, "drain_s": round(drain_s, 1),
-        "load_average_at_end": [round(x, 2) for x in __import__("os").getloadavg()],
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
     }
     srv.stop()
     print(json.dumps(summary, ensure_ascii=False, indent=1))
@@ -202,7 +346,7 @@ def gate_bench(args) -> int:
     print(json.dumps({"gate_requests": args.gate_bench,
                       "fresh_p50_ms": round(pct(fresh, 0.5) * 1000), "fresh_p95_ms": round(pct(fresh, 0.95) * 1000),
                       "cached_p50_ms": round(pct(cached, 0.5) * 1000), "cached_p95_ms": round(pct(cached, 0.95) * 1000),
-                      "load_average": [round(x, 2) for x in __import__("os").getloadavg()]}))
+                      "load_average": [round(x, 2) for x in os.getloadavg()]}))
     return 0
 
 

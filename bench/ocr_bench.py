@@ -57,14 +57,12 @@ sys.path.insert(0, sys.argv[1])
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 from PIL import Image
 from scanner.extract import ocr
-if sys.argv[2] == "int8":             # the opt-in int8 recogniser (BAOMI_OCR_REC=int8) instead of the wheel's
-    os.environ["BAOMI_OCR_REC"] = "int8"
-else:
-    os.environ.pop("BAOMI_OCR_REC", None)
+# the opt-in int8 recogniser (BAOMI_OCR_REC=int8, ScanConfig.ocr_rec) instead of the wheel's
+REC = "int8" if sys.argv[2] == "int8" else "float"
 if sys.argv[2] == "package":          # the settings before the tuning: 1600 px, batches of 6 lines
     ocr.MAX_SIDE, ocr.REC_BATCH = 1600, 6
-ocr.use_options(ocr.OcrOptions(threads=1))
-t0 = time.perf_counter(); eng = ocr.engine(1); load = time.perf_counter() - t0
+ocr.use_options(ocr.OcrOptions(threads=1, rec=REC))
+t0 = time.perf_counter(); eng = ocr.engine(1, REC); load = time.perf_counter() - t0
 eng.max_side_len = ocr.MAX_SIDE
 stage = {"det": 0.0, "cls": 0.0, "rec": 0.0}
 def timed(name, fn):

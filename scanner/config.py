@@ -20,7 +20,7 @@ Environment variables (all optional):
                              where image-only content goes to review with extract.ocr_unavailable)
     BAOMI_OCR_THREADS        onnxruntime threads of the OCR engine (default 1)
     BAOMI_OCR_REC            float (default) / int8: the OCR recogniser; int8 costs ~0.65x the CPU and reads
-                             less (README "OCR"; read by scanner.extract.ocr.rec_model_path in every process)
+                             less (README "OCR"); carried to the extraction child by OcrOptions.rec
     BAOMI_OCR_BUDGET_S       OCR seconds per document, in CPU time per OCR thread (default 300; pages beyond: review)
 """
 from __future__ import annotations
@@ -102,6 +102,11 @@ class _SandboxEnv(BaseSettings):
     netns: str = "auto"
 
 
+# The OCR recogniser (scanner.extract.ocr.rec_model_path): the wheel's float PP-OCRv4 model, or the
+# int8 derivation of it in models/ (training/ocr_quant.py; cheaper, reads less: opt-in)
+OCR_REC_CHOICES = ("float", "int8")
+
+
 class ScanConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,6 +123,16 @@ class ScanConfig(BaseModel):
     ocr: bool = True
     ocr_threads: int = Field(1, ge=1, le=16)
     ocr_budget_s: float = Field(300.0, gt=0)
+    ocr_rec: str = "float"
+
+    @field_validator("ocr_rec", mode="before")
+    @classmethod
+    def _ocr_rec(cls, v: Any) -> str:
+        choice = "float" if v is None else str(v).strip().lower() or "float"
+        if choice not in OCR_REC_CHOICES:
+            raise ValueError(f"OCR 识别模型只能是 float（默认，随识别引擎发布的模型）或 int8（量化模型），"
+                             f"不能是 {str(v)[:40]!r}")
+        return choice
 
     @field_validator("isolation", mode="before")
     @classmethod
@@ -178,3 +193,4 @@ class _Env(BaseSettings):
     ocr: bool | None = None
     ocr_threads: int | None = None
     ocr_budget_s: float | None = None
+    ocr_rec: str | None = None

@@ -4,11 +4,13 @@ private person's data from published institutional data. The knowledge is data
 
 Steps, in order (each documented in harm.toml):
 1. addresses that are not addresses: case numbers, already-masked addresses -> dropped;
-2. e-mail: institutional domains, an author's address in the file properties -> low;
+2. e-mail: institutional domains, an author's address in the file properties, the authors'
+   mailboxes on a published paper's first page -> low;
 3. organisation contact lines: a mobile or address beside an organisation's registration data,
    without a residence/personal cue nearby -> low;
 4. copy-only restrictions (严禁复制 alone) -> low;
-5. hidden layers: generator banners dropped, template-only comments and trivial boxes -> low;
+5. hidden layers: generator banners dropped, template-only comments, form hints and placeholder
+   comments (必填, 批注的内容) and trivial boxes -> low;
 6. names: form words dropped; a name raised for personal data that is no longer medium goes back
    to low; by default (names_report="relevant") a name is kept only where it matters;
 7. file properties: plain fields -> info, unless another medium+ finding sits on the same property;
@@ -62,15 +64,20 @@ class HarmRules:
         r.meta_restricted = _rx(m["restricted_cue"])
         r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
         r.email_person_fields = frozenset(e["metadata_person_fields"])
+        r.paper_heading, r.correspondence = re.compile(e["paper_heading"]), _rx(e["correspondence_cue"])
+        r.correspondence_window = int(e["correspondence_window"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
         r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
         r.org_categories = tuple(o["categories"])
         r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
         r.not_names = frozenset(n["not_names"])
         r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])
+        r.group_label = _rx(f"(?:{n['group_words']})\\s*[：:]")      # 获奖学生：王建国、李秀英
+        r.group_before = _rx(f"(?:{n['group_words']})[ \\u3000]?$")    # 员工王建国
         r.banner, r.template_tag = re.compile(h["generator_banner"], re.I), _rx(h["template_tag"])
         r.template_rest_max_cjk = int(h["template_rest_max_cjk"])
         r.redaction_trivial = _rx(h["redaction_trivial"])
+        r.form_hint = re.compile(h["form_hint"], re.I)
         r.copy_terms = frozenset(c["terms"])
         r.copy_cue, r.copy_window = _rx(c["restriction_cue"]), int(c["window"])
         r.norm_categories = frozenset(nv["categories"])
@@ -141,6 +148,26 @@ def email_is_institutional(rules: HarmRules, address: str) -> bool:
     return any(p.search(domain) for p in rules.email_domains)
 
 
+def is_form_hint(rules: HarmRules, text: str) -> bool:
+    return bool(rules.form_hint.fullmatch(_PUNCT.sub("", text).strip()))
+
+
+def paper_author_segments(rules: HarmRules, segs: list[Segment]) -> set[int]:
+    """Ids of the segments where a published paper prints its authors' mailboxes: on the first page
+    (a document without pages counts as one), the lines before the first abstract heading and the
+    lines of a correspondence footnote. Empty when the first page has no abstract heading."""
+    first = [s for s in segs if s.layer in ("body", "ocr") and s.locator.get("page", 1) == 1]
+    heads = [i for i, s in enumerate(first) if rules.paper_heading.match(s.text)]
+    if not heads:
+        return set()
+    out = {s.id for s in first[:heads[0]]}
+    w = rules.correspondence_window
+    for i, s in enumerate(first):
+        if any(rules.correspondence.search(t.text) for t in first[max(0, i - w):i + 1]):
+            out.add(s.id)
+    return out
+
+
 def _row_key(segs: list[Segment], seg_id: int):
     loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
     if "table" in loc and "row" in loc:
@@ -155,6 +182,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     if names_report not in NAMES_REPORT:
         raise ValueError(f"names_report must be one of {NAMES_REPORT}")
     seg_text = {s.id: s.text for s in segs}
+    paper_page: set[int] | None = None      # computed on the first e-mail finding
     out: list[Finding] = []
     for f in findings:
         text = seg_text.get(f.segment_id, "")
@@ -170,6 +198,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         if f.category in ("hidden.comment", "hidden.metadata") and is_template_only(rules, f.text):
             f = _lower(f, "low" if f.category == "hidden.comment" else "info", "template",
                    "内容仅为模板占位符，无实际内容。")
+        if f.category == "hidden.comment" and is_form_hint(rules, f.text):
+            f = _lower(f, "low", "form_hint", "批注只是表单填写提示或占位文字，没有实际内容。")
         if f.category == "hidden.redaction" and rules.redaction_trivial.match(f.text):
             f = _lower(f, "low", "trivial_box", "遮盖处仅有一至三位数字，更像有底色的表格单元格。")
         # 2. e-mail
@@ -179,6 +209,11 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 f = _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
             elif email_is_institutional(rules, f.text):
                 f = _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
+            else:
+                if paper_page is None:
+                    paper_page = paper_author_segments(rules, segs)
+                if f.segment_id in paper_page:
+                    f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
         # 3. organisation contact lines
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
                 and organisation_context(rules, segs, f.segment_id):
@@ -247,10 +282,14 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
 def name_matters(rules: HarmRules, f: Finding, segs: list[Segment], seg_text: dict[int, str],
                  header_tables: set) -> bool:
     """A low name is reported when it matters: in the file properties, in personnel context
-    (this line or the one before), or in a table that lists persons (a 姓名 column)."""
+    (this line or a neighbour), labelled by a word for a group of people (员工王建国; 获奖学生：
+    in this line or a neighbour), or in a table that lists persons (a 姓名 column)."""
     if f.layer == "metadata":
         return True
-    if rules.personnel_cue.search(_near_text(segs, f.segment_id, 1)):
+    near = _near_text(segs, f.segment_id, 1)
+    if rules.personnel_cue.search(near) or rules.group_label.search(near):
+        return True
+    if rules.group_before.search(seg_text.get(f.segment_id, "")[max(0, f.start - 4):f.start]):
         return True
     if 0 <= f.segment_id < len(segs):
         loc = segs[f.segment_id].locator

@@ -150,9 +150,16 @@ def cmd_serve(args) -> int:
         st.db.dispose()
         print(f"HTTP 进程 / processes: {s.processes}")
         sys.stdout.flush()
-        uvicorn.run("service.main:create_app", factory=True, workers=s.processes, host=s.host, port=s.port,
-                    log_level="warning", access_log=False, log_config=log_config,
-                    **{**_http_limits(s), "http": "service.httpproto:GuardedH11Protocol"})
+        from uvicorn.supervisors import Multiprocess
+        config = uvicorn.Config("service.main:create_app", factory=True, workers=s.processes, host=s.host,
+                                port=s.port, log_level="warning", access_log=False, log_config=log_config,
+                                **{**_http_limits(s), "http": "service.httpproto:GuardedH11Protocol"})
+        from .listen import per_process_listener
+        hold, listener = per_process_listener(s.host, s.port)
+        try:
+            Multiprocess(config, sockets=[listener]).run()     # type: ignore[list-item]
+        finally:
+            hold.close()
         return 0
     app = create_app(state=st)
     uvicorn.run(app, host=s.host, port=s.port, log_level="warning", access_log=False, log_config=log_config,
@@ -182,7 +189,7 @@ def _http_limits(s) -> dict:
     """Slow and idle clients (service.httpproto): header deadline, keep-alive, concurrency."""
     from .httpproto import protocol
     return {"http": protocol(s.header_timeout_s), "timeout_keep_alive": s.keepalive_s,
-            "limit_concurrency": s.limit_concurrency}
+            "limit_concurrency": s.limit_per_process}     # the whole service's limit, shared out
 
 
 def cmd_worker(args) -> int:
@@ -332,7 +339,8 @@ def add_commands(sub) -> None:
     sp.add_argument("--workers", type=int, default=None, help="任务工作线程数 / job workers")
     sp.add_argument("--http-workers", type=int, default=None, help="HTTP 进程数（默认每核一个）/ server processes (default: one per core)")
     sp.add_argument("--limit-concurrency", type=int, default=None,
-                    help="同时处理的连接与请求上限（默认 200，BAOMI_LIMIT_CONCURRENCY）/ connections and tasks at once")
+                    help="整个服务同时处理的连接与请求上限（默认 200，各 HTTP 进程均分，BAOMI_LIMIT_CONCURRENCY）"
+                         "/ connections and tasks at once, whole service (shared out over the processes)")
     sp.set_defaults(func=cmd_serve)
     sp = common(sub.add_parser("worker", help="独立的任务进程 / standalone job worker"))
     sp.add_argument("--workers", type=int, default=None)

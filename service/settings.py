@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     # slow and idle clients (service.httpproto): a connection that has not sent a complete request
     # head within header_timeout_s of opening (or of its last response) is closed; an idle
     # keep-alive connection is closed after keepalive_s; at most limit_concurrency connections and
-    # tasks at once (503 beyond)
+    # tasks at once in the whole service (503 beyond; each of the `processes` HTTP processes admits
+    # its share, limit_per_process)
     header_timeout_s: float = 10.0
     keepalive_s: float = 5.0
     limit_concurrency: int = 200
@@ -126,6 +127,13 @@ class Settings(BaseSettings):
     def processes(self) -> int:
         """How many server processes `baomi serve` runs (http_workers; 0 = one per core)."""
         return self.http_workers if self.http_workers > 0 else max(1, os.cpu_count() or 1)
+
+    @property
+    def limit_per_process(self) -> int:
+        """Each HTTP process's share of limit_concurrency (uvicorn counts per process): the whole
+        service never holds more than limit_concurrency connections or tasks. At least 2: uvicorn
+        counts the connection asking, so a limit of 1 would refuse every request."""
+        return max(2, self.limit_concurrency // self.processes)
 
     @cached_property
     def resolved_db_url(self) -> str:

@@ -135,11 +135,17 @@ class ServiceState:
         return gate
 
     def _ocr(self):
-        """OCR options of the service's scanners (settings.ocr; None = the scanner's default)."""
-        if self.settings.ocr is None:
-            return None
-        from scanner.extract.ocr import OcrOptions
-        return OcrOptions(enabled=self.settings.ocr, reason="" if self.settings.ocr else "off")
+        """OCR options of the service's scanners: on (settings.ocr; unset = on unless light_scanner,
+        true = on even then), with the engine's threads, budget and recogniser of the scan
+        configuration (BAOMI_OCR_THREADS, BAOMI_OCR_BUDGET_S, BAOMI_OCR_REC: ScanConfig.from_env,
+        their one home)."""
+        from scanner.config import ScanConfig
+        from scanner.extract.ocr import from_config
+        on = self.settings.ocr if self.settings.ocr is not None else not self.settings.light_scanner
+        opts = from_config(ScanConfig.from_env(light=False, ocr=on))
+        if not on and self.settings.ocr is None:
+            opts.reason = "light"          # light_scanner without OCR: the message says 轻量模式
+        return opts
 
     def _build(self, lexicon_dir: Path, gate: bool = False) -> Scanner:
         if gate:

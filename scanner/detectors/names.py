@@ -238,12 +238,14 @@ class NamesDetector(Detector):
         scope = config.names_scope.value
         if scope == "all" and config.names_report == "relevant":
             scope = "relevant"
-        # the personnel cue is data of the post-processing (lexicons/harm.toml [names]); read here
-        # from the same file, so the tagger reads exactly where harm.name_matters will look
+        # the personnel cue and the group words are data of the post-processing (lexicons/harm.toml
+        # [names]); read here from the same file, so the tagger reads wherever harm.name_matters may
+        # keep a name (a segment holding a group word: harm keeps only the name it labels)
         harm_toml = config.lexicons / "harm.toml"
         cue = None
         if harm_toml.exists():
-            cue = re.compile(guarded(tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]["personnel_cue"]))
+            n = tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]
+            cue = re.compile(guarded("|".join(p for p in (n["personnel_cue"], n.get("group_words", "")) if p)))
         return cls(scope=scope, personnel_cue=cue)   # a missing or altered model file raises
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

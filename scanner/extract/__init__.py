@@ -70,19 +70,18 @@ def empty_document(doc: Document) -> None:
     """The empty-document rule, for a document that was read without error and has no visible text.
 
     Fail closed: `extract.no_text` (review), unless its extractor verified that nothing visible was
-    left unread and recorded how in `doc.meta["textless"]` = {"kind": "blank" | "drawing",
-    "detail": ..., "where": ...}: "blank" when nothing is shown at all (a PDF page rendered without
-    ink, slides whose only shapes are unfilled empty placeholders, a docx body with no drawing,
-    table, picture or object), "drawing" when what is shown are drawings that were rendered and
-    OCR'd without a single text region (an OFD page of lines and boxes). Then the report carries an
-    info note (`extract.blank` / `extract.drawing_only`) instead of the error."""
+    left unread and recorded how in `doc.meta["textless"]` = {"kind": "blank", "detail": ...}:
+    nothing is shown at all (PDF pages rendered without ink, OFD pages without objects, slides whose
+    only shapes are unfilled empty placeholders, a docx body with no drawing, table, picture or
+    object). Then the report carries the info note `extract.blank` instead of the error. A page that
+    shows ink but no text (drawings or pictures, rendered and OCR'd without a single text region) is
+    never blank: the extractors record it as `extract.no_text` themselves, page by page, in PDF and
+    OFD alike (E.no_text_pages), even when other pages have text."""
     how = doc.meta.pop("textless", None)
-    if not isinstance(how, dict) or how.get("kind") not in ("blank", "drawing"):
+    if not isinstance(how, dict) or how.get("kind") != "blank":
         doc.errors.append(E.no_text(doc.media_type))
-    elif how["kind"] == "blank":
-        add_note(doc, E.blank_note(str(how.get("detail", ""))[:300]))
     else:
-        add_note(doc, E.drawing_only_note(str(how.get("where") or "页面"), str(how.get("detail", ""))[:300]))
+        add_note(doc, E.blank_note(str(how.get("detail", ""))[:300]))
 
 
 def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: OcrOptions | None = None) -> Document:

@@ -25,6 +25,7 @@ def arguments(prog: str) -> argparse.ArgumentParser:
     ap.add_argument("--ocr", default="on")                    # on | off | off:<reason> (ocr.OcrOptions)
     ap.add_argument("--ocr-threads", type=int, default=1)
     ap.add_argument("--ocr-budget-s", type=float, default=0.0)
+    ap.add_argument("--ocr-rec", default="float")                 # ocr.OcrOptions.rec (ScanConfig.ocr_rec)
     ap.add_argument("--progress", action="store_true")           # OCR pages done/total on stderr
     return ap
 
@@ -39,7 +40,7 @@ def ocr_options(args: argparse.Namespace):
     from .ocr import OcrOptions, stderr_progress
     mode, _, reason = args.ocr.partition(":")
     return OcrOptions(enabled=mode == "on", threads=max(1, args.ocr_threads),
-                      budget_s=args.ocr_budget_s or OcrOptions.budget_s, reason=reason,
+                      budget_s=args.ocr_budget_s or OcrOptions.budget_s, reason=reason, rec=args.ocr_rec,
                       on_progress=stderr_progress if getattr(args, "progress", False) else None)
 
 

@@ -154,6 +154,8 @@ def blank_note(detail: str = "") -> ScanError:
                      detail)
 
 
-def drawing_only_note(where: str, detail: str = "") -> ScanError:
-    return ScanError("extract.drawing_only", f"{where}只有图形（线条、色块），已渲染并做图片文字识别，未发现文字。",
-                     detail)
+def no_text_pages(where: str, detail: str = "") -> ScanError:
+    """Pages that show ink (drawings, pictures) but no text: no text layer, and OCR of the rendered
+    page found none. What they show (a chart, a drawing, a signature, a map) was not read: review."""
+    return ScanError("extract.no_text", f"{where}有图形或图片，但没有文字层，图片文字识别也未发现文字；"
+                     "其内容（图表、手绘、签名、地图等）未能自动审查，需人工查看。", detail)

@@ -296,13 +296,12 @@ def read_metafile(data: bytes, name: str | None, doc: Document, *, upload: bool 
     if n > MAX_METAFILES:
         ocr.unread(doc, place, "extract.ocr_unsupported_image", f"more than {MAX_METAFILES} metafiles")
         return
-    from .legacy import convert, soffice
+    from .legacy import soffice
     if soffice() is None:
         ocr.unread(doc, place, "extract.ocr_unsupported_image", "LibreOffice not installed")
         return
     try:
-        pdf = convert(data, "pdf", seconds=METAFILE_SECONDS, suffix=".emf" if data[40:44] == b" EMF" else ".wmf")
-        img = _render_first_page(pdf)
+        img = metafile_picture(data)
     except E.ExtractionFailed as exc:
         ocr.unread(doc, place, "extract.ocr_unsupported_image", exc.error.code)
         return
@@ -315,6 +314,16 @@ def read_metafile(data: bytes, name: str | None, doc: Document, *, upload: bool 
     if not upload:
         locator = {"image": name, "kind": "embedded_image", **locator}
     ocr.read_into(doc, img, place=place, converted="metafile", **locator)
+
+
+def metafile_picture(data: bytes):
+    """An EMF/WMF as the scanner reads it: converted by LibreOffice to a PDF page, rendered at
+    METAFILE_DPI and cropped to what is drawn (None: blank); raises ExtractionFailed when the
+    conversion fails. The OCR boxes of its findings are in this picture's pixels, so the reviewer
+    page draws them on this same picture (service.web.pdfrender, op "metafile")."""
+    from .legacy import convert
+    pdf = convert(data, "pdf", seconds=METAFILE_SECONDS, suffix=".emf" if data[40:44] == b" EMF" else ".wmf")
+    return _render_first_page(pdf)
 
 
 def _render_first_page(pdf: bytes):

@@ -94,7 +94,8 @@ def ocr_args(ocr: OcrOptions | None) -> list[str]:
     from .ocr import OcrOptions
     ocr = ocr or OcrOptions()
     mode = "on" if ocr.enabled else "off" + (f":{ocr.reason}" if ocr.reason else "")
-    return ["--ocr", mode, "--ocr-threads", str(ocr.threads), "--ocr-budget-s", f"{ocr.budget_s:g}"] + (
+    return ["--ocr", mode, "--ocr-threads", str(ocr.threads), "--ocr-budget-s", f"{ocr.budget_s:g}",
+            "--ocr-rec", ocr.rec] + (
         ["--progress"] if ocr.enabled and ocr.on_progress is not None else [])
 
 

@@ -2,8 +2,9 @@
 
 The engine is a lazy singleton per process, built on first use: its detector and angle classifier
 ship in the pinned rapidocr-onnxruntime wheel and are checked against models/manifest.json
-("external"), and so does its recogniser (or, with BAOMI_OCR_REC=int8, models/ch_PP-OCRv4_rec_int8.onnx,
-derived from the wheel's by training/ocr_quant.py, checked against "files"), all before they are loaded; onnxruntime runs with `threads`
+("external"), and so does its recogniser (or, with OcrOptions.rec "int8" — ScanConfig.ocr_rec,
+BAOMI_OCR_REC=int8 — models/ch_PP-OCRv4_rec_int8.onnx, derived from the wheel's by
+training/ocr_quant.py, checked against "files"), all before they are loaded; onnxruntime runs with `threads`
 intra-op threads (1 by default: the machine is shared) and no inter-op pool. It is used from the
 extraction code only, which for untrusted input runs in the sandboxed child (no network, memory
 and CPU limits; scanner.extract.isolated), never in the service process itself.
@@ -52,6 +53,7 @@ from dataclasses import dataclass, field, replace
 from collections.abc import Callable
 from typing import Any
 
+from ..config import OCR_REC_CHOICES
 from ..model import Document
 from . import errors as E
 
@@ -66,12 +68,12 @@ REC_BATCH = 1            # text lines per recogniser run: a batch is padded to i
                          # page differ in width (a title, a short date line, full lines), so batches of 6
                          # (the package default) cost 1.8x the CPU of one line at a time (measured, README)
 ENGINE_FILES = ("ch_PP-OCRv4_det_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx")    # from the wheel, as shipped
-# The recogniser: the wheel's PP-OCRv4 rec (default), or with BAOMI_OCR_REC=int8 models/' derivation of it
+# The recogniser: the wheel's PP-OCRv4 rec (default), or with rec="int8" (BAOMI_OCR_REC) models/' derivation of it
 # with HardSwish fused and int8 Conv/MatMul (training/ocr_quant.py, bit for bit): ~0.65x its CPU, but it
 # missed a 秘密★ mark drawn as OFD outlines that float reads, so opt-in (README "OCR")
 REC_FLOAT = "ch_PP-OCRv4_rec_infer.onnx"
 REC_MODEL = "ch_PP-OCRv4_rec_int8.onnx"
-REC_CHOICES = ("float", "int8")
+REC_CHOICES = OCR_REC_CHOICES         # scanner.config: ScanConfig.ocr_rec validates the choice
 
 
 @dataclass
@@ -87,6 +89,7 @@ class OcrOptions:
     threads: int = 1
     budget_s: float = 300.0
     reason: str = ""             # why OCR is off, for the message ("light" = 轻量模式)
+    rec: str = "float"           # the recogniser (REC_CHOICES; ScanConfig.ocr_rec)
     started: float | None = None     # time.process_time() at the first picture
     # pages (or frames) OCR'd so far and how many there are to OCR, after each one of a document
     # with several (a scanned PDF, a multi-page TIFF): the service's job status and the batch line
@@ -104,7 +107,7 @@ _OPTIONS: contextvars.ContextVar[OcrOptions | None] = contextvars.ContextVar("ba
 def from_config(cfg) -> OcrOptions:
     """The extraction's OCR options from a scanner.config.ScanConfig: off in light mode."""
     return OcrOptions(enabled=cfg.ocr and not cfg.light, threads=cfg.ocr_threads, budget_s=cfg.ocr_budget_s,
-                      reason="light" if cfg.light else ("off" if not cfg.ocr else ""))
+                      reason="light" if cfg.light else ("off" if not cfg.ocr else ""), rec=cfg.ocr_rec)
 
 
 def current() -> OcrOptions | None:
@@ -152,8 +155,9 @@ class OcrUnavailable(Exception):
     """The engine cannot be built here (package missing, model hash mismatch, load failure)."""
 
 
-_engine: Any = None
-_engine_error: str | None = None
+# one engine per recogniser in a process (built on first use; a failure is remembered, not retried)
+_engines: dict[str, Any] = {}
+_engine_errors: dict[str, str] = {}
 
 
 def model_dir():
@@ -163,16 +167,13 @@ def model_dir():
     return Path(rapidocr_onnxruntime.__file__).resolve().parent / "models"
 
 
-def rec_model_path():
-    """The recogniser's model file (BAOMI_OCR_REC: float, the default, or int8), checked against the
-    manifest before it is loaded (bench/ocr_bench.py swaps it to compare). Another value is an error:
-    the engine is unavailable and pictures go to review."""
-    import os
-
+def rec_model_path(choice: str = "float"):
+    """The recogniser's model file (`choice`: float, the default, or int8; ScanConfig.ocr_rec, which
+    validates it), checked against the manifest before it is loaded (bench/ocr_bench.py swaps it to
+    compare). Another value is an error: the engine is unavailable and pictures go to review."""
     from ..modelfiles import verified_path, verify_external
-    choice = os.environ.get("BAOMI_OCR_REC", "float").strip().lower() or "float"
     if choice not in REC_CHOICES:
-        raise ValueError(f"BAOMI_OCR_REC must be one of {REC_CHOICES}")
+        raise ValueError(f"the OCR recogniser must be one of {REC_CHOICES}, not {choice!r}")
     if choice == "int8":
         return verified_path(REC_MODEL)
     path = model_dir() / REC_FLOAT
@@ -180,29 +181,30 @@ def rec_model_path():
     return path
 
 
-def engine(threads: int = 1):
-    """The process's RapidOCR instance (built once; a failure is remembered, not retried)."""
-    global _engine, _engine_error
-    if _engine is not None:
-        return _engine
-    if _engine_error is not None:
-        raise OcrUnavailable(_engine_error)
+def engine(threads: int = 1, rec: str = "float"):
+    """The process's RapidOCR instance with recogniser `rec` (built once; a failure is remembered,
+    not retried)."""
+    if rec in _engines:
+        return _engines[rec]
+    if rec in _engine_errors:
+        raise OcrUnavailable(_engine_errors[rec])
     try:
         from ..modelfiles import verify_external
         d = model_dir()
         for name in ENGINE_FILES:
             verify_external(name, d / name)
-        rec = rec_model_path()
+        rec_path = rec_model_path(rec)
         from rapidocr_onnxruntime import RapidOCR
         n = max(1, int(threads))
         with _quiet_thread_pools():
-            _engine = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
-                               max_side_len=MAX_SIDE, print_verbose=False, rec_model_path=str(rec))
-        _engine.text_rec.rec_batch_num = REC_BATCH
-    except Exception as exc:   # ImportError, ModelIntegrityError, onnxruntime load errors
-        _engine_error = f"{type(exc).__name__}: {str(exc)[:200]}"
-        raise OcrUnavailable(_engine_error) from None
-    return _engine
+            eng = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
+                           max_side_len=MAX_SIDE, print_verbose=False, rec_model_path=str(rec_path))
+        eng.text_rec.rec_batch_num = REC_BATCH
+    except Exception as exc:   # ImportError, ModelIntegrityError, ValueError, onnxruntime load errors
+        _engine_errors[rec] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        raise OcrUnavailable(_engine_errors[rec]) from None
+    _engines[rec] = eng
+    return eng
 
 
 class _quiet_thread_pools:
@@ -231,7 +233,8 @@ class _quiet_thread_pools:
 
 def available() -> bool:
     try:
-        engine(options().threads)
+        opts = options()
+        engine(opts.threads, opts.rec)
         return True
     except OcrUnavailable:
         return False
@@ -268,7 +271,8 @@ class OcrResult:
 def recognize(img) -> OcrResult:
     """OCR one image (PIL image, any mode) -> lines in reading order with confidence and box."""
     import numpy as np
-    eng = engine(options().threads)
+    opts = options()
+    eng = engine(opts.threads, opts.rec)
     rgb = img.convert("RGB") if img.mode != "RGB" else img
     t0 = time.perf_counter()
     # the whole picture, not cropped to its content: the detector scales a picture whose short side

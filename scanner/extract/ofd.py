@@ -5,9 +5,11 @@ annotations, custom tags, attachments, and document info (author, title, ...).
 A page without a usable text layer that draws paths (text as outlines, scanner.extract.ofd_render)
 is rendered and OCR'd like a scanned PDF page; a page that cannot be rendered is unread (review).
 The pictures of an electronic seal (Signs/…/Seal.esl, a PNG/JPEG/GIF inside the SES structure) are
-read like any embedded picture. A document whose pages show nothing, or only drawings in which OCR
-found no text region at all, with no picture, seal or annotation, gets a note instead of
-`extract.no_text` (scanner.extract.empty_document).
+read like any embedded picture. A page that draws ink in which OCR found no text region at all is
+`extract.no_text` (review), page by page, as a PDF page whose OCR finds nothing: what a drawing
+shows was not read. A document whose pages show nothing (no objects, or paths whose render has no
+ink), with no picture, seal or annotation, gets the `extract.blank` note instead
+(scanner.extract.empty_document).
 """
 from __future__ import annotations
 
@@ -102,8 +104,9 @@ def _draws(root) -> bool:
 
 
 def _read_drawn_page(doc: Document, no: int, layers: list, box, units: dict) -> str:
-    """Render the page's paths and OCR them: 'text' (OCR read something), 'drawing' (OCR found no
-    text region at all), 'unread' (not rendered or not read: recorded for the report)."""
+    """Render the page's paths and OCR them: 'text' (OCR read something), 'drawing' (it shows ink and
+    OCR found no text region at all: not read, extract.no_text), 'faint' (the render shows no ink,
+    as a PDF page rendered without ink), 'unread' (not rendered or not read: recorded)."""
     from . import ocr
     from .ofd_render import RenderError, Resources, render
     opts = ocr.options()
@@ -121,7 +124,7 @@ def _read_drawn_page(doc: Document, no: int, layers: list, box, units: dict) -> 
         return "unread"
     from .image import blank
     if blank(img):
-        return "drawing"        # hairlines or paint too faint to carry text at this resolution
+        return "faint"          # hairlines or paint too faint to show at this resolution: no ink
     before = len(doc.segments)
     res = ocr.read_into(doc, img, place=("page", no), page=no, kind="drawn_page")
     if res is None:
@@ -181,14 +184,13 @@ def extract_ofd(data: bytes, doc: Document) -> None:
         pictures = any(n.lower().endswith(MEDIA_EXT) for n in names)
         annotations = any(s.locator.get("kind") == "annotation" for s in doc.segments) or any(
             "Annot" in n.rsplit("/", 1)[-1] for n in names)
-        if states and not pictures and not seals and not annotations and set(states) <= {"empty", "drawing"}:
-            if "drawing" in states:
-                from .ocr import _ranges
-                drawn = [i + 1 for i, st in enumerate(states) if st == "drawing"]
-                doc.meta["textless"] = {"kind": "drawing", "where": f"第 {_ranges(drawn)} 页",
-                                        "detail": f"ofd: {len(drawn)} drawn page(s) rendered, no text region"}
-            else:
-                doc.meta["textless"] = {"kind": "blank", "detail": f"ofd: {len(states)} page(s) without objects"}
+        drawn = [i + 1 for i, st in enumerate(states) if st == "drawing"]
+        if drawn:       # ink but no text on these pages (as a PDF page OCR finds nothing in): not read
+            from .ocr import _ranges
+            doc.errors.append(E.no_text_pages(f"第 {_ranges(drawn)} 页",
+                                              f"ofd: {len(drawn)} drawn page(s) rendered, no text region"))
+        elif states and not pictures and not seals and not annotations and set(states) <= {"empty", "faint"}:
+            doc.meta["textless"] = {"kind": "blank", "detail": f"ofd: {len(states)} page(s) without objects or ink"}
 
 
 def _document(zf, names, doc_path: str, doc: Document) -> None:

@@ -97,21 +97,26 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
     garbled, empty = judge_pages(texts, page_stats)
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
-    replaced, blank = [], []
+    replaced, blank, inked = [], [], []
     to_ocr = len(set(garbled) | set(empty))
     done = 0
     for no in sorted(texts):
         with pages.page(no - 1) as page:
             if no in garbled or no in empty:
                 got = _read_page(page, no, doc, blank)
-                if no in garbled and got:
+                if no in garbled and got in ("text", "unsure", "none"):
                     replaced.append(no)
+                elif no in empty and got == "none":
+                    inked.append(no)        # ink, no text layer, OCR found no text: not read
                 done += 1
                 ocr.progress(done, to_ocr)
             else:
                 _read_pictures(page, no, doc, texts[no], (invisible_over_image or {}).get(no, 0))
     if texts and len(blank) == len(texts) == doc.meta.get("page_count"):
         doc.meta["textless"] = {"kind": "blank", "detail": f"pdf: {len(blank)} page(s) rendered without ink"}
+    if inked:
+        doc.errors.append(E.no_text_pages(f"第 {ocr._ranges(inked)} 页",
+                                          f"pdf: {len(inked)} page(s) with ink, no text layer, no OCR text"))
     if garbled:
         drop = set(garbled)
         keep_body = drop - set(replaced)          # OCR not done: the garbled text is all there is
@@ -183,21 +188,27 @@ INK_DPI = 72
 INK_SPREAD = 16       # grey levels: anti-aliased hairlines and 6 pt print differ by far more
 
 
-def _read_page(page, no: int, doc: Document, blank: list[int] | None = None) -> bool:
-    """Render and OCR one page; False when it shows nothing (then `no` joins `blank`) or could not
-    be read."""
+def _read_page(page, no: int, doc: Document, blank: list[int] | None = None) -> str:
+    """Render and OCR one page: 'blank' (it shows nothing; `no` joins `blank`), 'unread' (not
+    rendered or not OCR'd, recorded), 'unsure' (OCR unsure, recorded), 'text' (OCR read text),
+    'none' (it shows ink and OCR found no text in it)."""
     from . import ocr
     try:
         if not _shows_something(page):
             if blank is not None:
                 blank.append(no)
-            return False
+            return "blank"
         img, scale = _render(page, OCR_DPI)
     except Exception:
         ocr.unread(doc, ("page", no), "extract.image_unreadable", "page could not be rendered")
-        return False
+        return "unread"
+    before = len(doc.segments)
     res = ocr.read_into(doc, img, place=("page", no), to_points=_page_mapper(page, scale), page=no, kind="scan")
-    return res is not None
+    if res is None:
+        return "unread"
+    if res.low_confidence:
+        return "unsure"
+    return "text" if len(doc.segments) > before else "none"
 
 
 def _read_pictures(page, no: int, doc: Document, text: str, invisible: int = 0) -> None:

@@ -2,7 +2,11 @@
 hidden sheets / rows / columns, comments (legacy and threaded), defined names, properties.
 
 Streaming lxml iterparse over each sheet part, never openpyxl (a 1.6 kB file hung openpyxl > 30 s).
-Cells in a hidden sheet, row or column go to the `hidden` layer (kind hidden_sheet/row/col).
+Cells in a hidden sheet, row or column go to the `hidden` layer (kind hidden_sheet/row/col), except
+the cells a visible sheet's drop-down list shows (data validation of type list, by range or defined
+name): what the list offers is what a reader sees when opening it, so those cells are read as
+`table` (kind list_source), with the header cell directly above a list; a hidden sheet holding only
+such lists (a 下拉选项 sheet) has its name read as `body` (kind list_source_sheet) too.
 """
 from __future__ import annotations
 
@@ -21,6 +25,10 @@ R_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 MAX_CELLS = 1_000_000
 MAX_SHARED = 2_000_000
 _COL = re.compile(r"^([A-Z]+)(\d+)$")
+X14 = "{http://schemas.microsoft.com/office/spreadsheetml/2009/9/main}"
+XM = "{http://schemas.microsoft.com/office/excel/2006/main}"
+# Sheet!$A$2:$A$9, 'My sheet'!A2, or a bare range (the validating sheet itself)
+_RANGE = re.compile(r"^=?(?:(?:'((?:[^']|'')+)'|([^!'\s,]+))!)?\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 
 
 def _col_index(letters: str) -> int:
@@ -28,6 +36,50 @@ def _col_index(letters: str) -> int:
     for ch in letters:
         n = n * 26 + (ord(ch) - 64)
     return n
+
+
+def _parse_range(ref: str, default_sheet: str):
+    """(sheet, c1, r1, c2, r2) of a cell or range reference, or None (formulas, INDIRECT, lists typed in)."""
+    m = _RANGE.match(ref.strip())
+    if not m:
+        return None
+    sheet = (m.group(1) or "").replace("''", "'") or m.group(2) or default_sheet
+    c1, r1 = _col_index(m.group(3)), int(m.group(4))
+    c2, r2 = (_col_index(m.group(5)), int(m.group(6))) if m.group(5) else (c1, r1)
+    return sheet, min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2)
+
+
+def _list_sources(zf, sheets, names, defined: dict[str, str]) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Ranges shown by the drop-down lists (data validation of type list) of the visible sheets:
+    sheet name -> [(c1, r1, c2, r2)]."""
+    out: dict[str, list[tuple[int, int, int, int]]] = {}
+    for sname, state, part in sheets:
+        if state != "visible" or not part or part not in names:
+            continue
+        raw = read_member(zf, part)
+        if b"dataValidation" not in raw:
+            continue
+        for el in _iter(raw, (S + "dataValidation", X14 + "dataValidation")):
+            if el.get("type") != "list":
+                continue
+            f1 = el.find(S + "formula1")
+            if f1 is None:
+                f1 = el.find(X14 + "formula1/" + XM + "f")
+            ref = (f1.text or "").strip() if f1 is not None else ""
+            ref = defined.get(ref, ref)
+            got = _parse_range(ref, sname)
+            if got:
+                out.setdefault(got[0], []).append(got[1:])
+    return out
+
+
+def _in_lists(ref: str, lists) -> bool:
+    """A cell of a list range, or the header cell directly above one."""
+    m = _COL.match(ref)
+    if not m or not lists:
+        return False
+    c, r = _col_index(m.group(1)), int(m.group(2))
+    return any(c1 <= c <= c2 and r1 - 1 <= r <= r2 for c1, r1, c2, r2 in lists)
 
 
 def _iter(raw: bytes, tags):
@@ -70,22 +122,32 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
         sheets = []
         for sh in wb.iter(S + "sheet"):
             sheets.append((sh.get("name") or "", sh.get("state") or "visible", rels.get(sh.get(R_NS + "id") or "")))
+        defined = {}
         for dn in wb.iter(S + "definedName"):
             val = (dn.text or "").strip()
             nm = dn.get("name") or ""
+            defined[nm] = val
             if nm.startswith("_xlnm."):
                 continue        # print areas, filters: generated
             layer = "hidden" if (dn.get("hidden") or "0") in ("1", "true") else "metadata"
             if val:
                 doc.add(layer, f"{nm}: {val}"[:4000], field="defined_name", kind="defined_name", name=nm[:200])
+        lists = _list_sources(zf, sheets, names, defined) if any(st != "visible" for _n, st, _p in sheets) else {}
         cells = 0
         for sname, state, part in sheets:
             hidden_sheet = state in ("hidden", "veryHidden")
-            doc.add("hidden" if hidden_sheet else "body", sname, sheet=sname, kind="sheet_name" if not hidden_sheet
-                    else "hidden_sheet", field="sheet_name")
+            if not hidden_sheet:
+                doc.add("body", sname, sheet=sname, kind="sheet_name", field="sheet_name")
             if not part or part not in names:
+                if hidden_sheet:
+                    doc.add("hidden", sname, sheet=sname, kind="hidden_sheet", field="sheet_name")
                 continue
-            cells = _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible)
+            counts = {"hidden": 0, "list": 0}
+            cells = _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible, lists.get(sname), counts)
+            if hidden_sheet:
+                only_lists = counts["list"] and not counts["hidden"]
+                doc.add("body" if only_lists else "hidden", sname, sheet=sname,
+                        kind="list_source_sheet" if only_lists else "hidden_sheet", field="sheet_name")
             _sheet_comments(zf, names, part, sname, doc)
             if cells > MAX_CELLS:
                 doc.errors.append(E.truncated(f"more than {MAX_CELLS} cells"))
@@ -134,8 +196,9 @@ def _invisible_styles(zf, names) -> dict[int, str]:
     return out
 
 
-def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None) -> int:
+def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None, lists=None, counts=None) -> int:
     invisible = invisible or {}
+    counts = counts if counts is not None else {"hidden": 0, "list": 0}
     raw = read_member(zf, part)
     hidden_cols: list[tuple[int, int]] = []
     for el in _iter_all(raw):
@@ -167,7 +230,11 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None) ->
                 kind = "hidden_sheet" if hidden_sheet else "hidden_row" if row_hidden else \
                     "hidden_col" if col_hidden else style_kind
                 loc = {"sheet": sname, "cell": ref}
-                if kind:
+                if kind == "hidden_sheet" and _in_lists(ref, lists):
+                    counts["list"] += 1
+                    doc.add("table", text, kind="list_source", **loc)
+                elif kind:
+                    counts["hidden"] += 1
                     doc.add("hidden", text, kind=kind, **loc)
                 else:
                     doc.add("table", text, **loc)

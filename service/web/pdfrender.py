@@ -2,7 +2,8 @@
 PDFs can be hostile; see DESIGN.md). Runs as `python -I -m service.web.pdfrender` with memory
 and CPU limits. stdin: one JSON line, then the PDF bytes. stdout: PNG bytes (op=render) or
 JSON (op=boxes: per page, normalised [x, y, w, h] rectangles for each query); op=image: one frame
-of an uploaded picture as PNG."""
+of an uploaded picture as PNG; op=metafile: an uploaded EMF/WMF as the scanner OCR'd it (converted
+by LibreOffice in its own sandbox, rendered and cropped: scanner.extract.image.metafile_picture)."""
 from __future__ import annotations
 
 import io
@@ -53,7 +54,10 @@ def _image(data: bytes, page: int) -> bytes:
     if page > 1:
         img.seek(page - 1)
     img.load()
-    img = flatten(img)
+    return _png(flatten(img))
+
+
+def _png(img) -> bytes:
     if img.width * img.height > MAX_PIXELS:
         f = (MAX_PIXELS / (img.width * img.height)) ** 0.5
         img = img.resize((max(1, int(img.width * f)), max(1, int(img.height * f))))
@@ -62,14 +66,34 @@ def _image(data: bytes, page: int) -> bytes:
     return buf.getvalue()
 
 
+def _metafile(data: bytes) -> bytes:
+    """An uploaded EMF/WMF as the PNG the scanner OCR'd (the same conversion, render and crop), so
+    that the boxes of its OCR findings (pixels of that picture) land on what they mark."""
+    from scanner.extract.image import is_metafile, metafile_picture
+    if not is_metafile(data):
+        raise SystemExit(2)
+    img = metafile_picture(data)
+    if img is None:
+        raise SystemExit(3)
+    return _png(img)
+
+
+# LibreOffice converts a metafile in a process of its own under these limits (as in the extraction
+# child without OCR: config.SandboxLimits' defaults); drawing a page or a picture needs less
+LIMITS = {"metafile": (1536, 60)}
+
+
 def main() -> int:
     from scanner.extract.sandbox import limit_child
-    limit_child(768, 20)
     header = sys.stdin.buffer.readline()
     cmd = json.loads(header)
+    limit_child(*LIMITS.get(cmd.get("op"), (768, 20)))
     data = sys.stdin.buffer.read()
     if cmd["op"] == "image":
         sys.stdout.buffer.write(_image(data, int(cmd.get("page", 1))))
+        return 0
+    if cmd["op"] == "metafile":
+        sys.stdout.buffer.write(_metafile(data))
         return 0
     import pypdfium2 as pdfium
     pdf = pdfium.PdfDocument(data)

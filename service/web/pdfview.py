@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from scanner.extract.formats import EMF, WMF
+
 from .. import workflow
 from ..errors import err
 from ..models import Version
@@ -70,17 +72,25 @@ def render_page(st, p: Principal, sub_id: str, number: int, page: int) -> bytes:
     if not 1 <= page <= 5000:
         raise err(404, "page_not_found", "页码不存在。")
     v, data = _version_blob(st, sub_id, number)
+    if v.media_type in METAFILE_TYPES:        # one picture: LibreOffice converts it (seconds), then cached
+        if page != 1:
+            raise err(404, "page_not_found", "页码不存在。")
+        return _cached(("png", v.id, page), lambda: _child({"op": "metafile"}, data, timeout=METAFILE_TIMEOUT_S))
     op = "render" if v.media_type == "application/pdf" else "image"
     return _cached(("png", v.id, page), lambda: _child({"op": op, "page": page, "scale": 1.5}, data))
 
 
-# pictures the reviewer page shows with their OCR boxes (SVG is text: shown as text, not drawn)
+# pictures the reviewer page shows with their OCR boxes (SVG is text: shown as text, not drawn);
+# EMF/WMF are drawn as the picture the scanner OCR'd (LibreOffice's conversion, rendered and cropped)
 IMAGE_VIEW_W = 600
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/tiff", "image/bmp", "image/webp")
+METAFILE_TYPES = (EMF, WMF)
+PICTURE_TYPES = IMAGE_TYPES + METAFILE_TYPES
+METAFILE_TIMEOUT_S = 90.0
 
 
 def is_drawable(media_type: str) -> bool:
-    return media_type == "application/pdf" or media_type in IMAGE_TYPES
+    return media_type == "application/pdf" or media_type in PICTURE_TYPES
 
 
 def image_boxes(sub_id: str, number: int, findings: list[dict], segments: list[dict]) -> list[dict]:

@@ -26,7 +26,7 @@ from ..workflow import STATUS_ZH, STEPS, VERDICT_ZH, check
 from .common import (ERR_ZH, LOGIN_CSRF_COOKIE, PageRoute, form_principal, form_principal_async,
                      new_login_csrf, page_principal, redirect, render, safe_next, state, taxonomy_css)
 from .highlight import document_view
-from .pdfview import IMAGE_TYPES, image_boxes, page_boxes, render_page
+from .pdfview import PICTURE_TYPES, image_boxes, page_boxes, render_page
 from .auditview import rows_zh
 from .redact import redacted_copy
 
@@ -234,7 +234,7 @@ def load_page(st, p: Principal, sub_id: str, version: int | None, only: bool,
     step = next((i for i, (_, sts) in enumerate(STEPS) if status in sts), -1)
     return {"sub": data, "view": view, "diff": diff, "names": names, "counts": counts,
             "is_pdf": media_type == "application/pdf" and bool(view) and not rep.get("purged"),
-            "is_image": media_type in IMAGE_TYPES and bool(view) and not rep.get("purged"),
+            "is_image": media_type in PICTURE_TYPES and bool(view) and not rep.get("purged"),
             "version": version or data["current_version"], "is_current": is_current,
             # what the page offers is what the workflow allows (decisions only on the current version)
             "can_verdict": is_current and "verdict" in acts,

@@ -5,7 +5,7 @@ this workplace keeps fetched repository content out of project commits. `make re
 blob out of a local git snapshot of its repository (a bare or normal clone, one directory per
 repository, named `owner+name/repo` or `owner+name`) and checks its sha256 against the manifest.
 
-    python tests/realdocs/build.py --mirrors /work/.mirror [--out tests/realdocs/files]
+    python tests/realdocs/build.py --mirrors /work/.mirror [--out tests/realdocs/files] [--split heldout3]
 
 A file whose snapshot is missing is listed and skipped; a sha256 mismatch is an error.
 Standard library only.
@@ -44,10 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mirrors", default="/work/.mirror", help="directory of repository snapshots")
     ap.add_argument("--out", default=str(HERE / "files"))
+    ap.add_argument("--split", action="append", help="only the files of these splits (repeatable)")
     args = ap.parse_args(argv)
     out, mirrors = Path(args.out), Path(args.mirrors)
     missing, bad, done = [], [], 0
-    for row in load_manifest():
+    rows = [r for r in load_manifest() if not args.split or r.get("split") in args.split]
+    for row in rows:
         src = row["source"]
         target = out / row["file"]
         if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == row["sha256"]:

@@ -108,9 +108,26 @@ def test_name_in_personnel_context_is_reported(full, text):
     assert names and names[0].text == "王建国"
 
 
+@pytest.fixture(scope="module")
+def inventory():
+    return Scanner(names_report="all")
+
+
 @pytest.mark.parametrize("text", HARM["names"]["irrelevant_texts"])
-def test_name_that_does_not_matter_is_not_reported_by_default(full, text):
+def test_name_that_does_not_matter_is_not_reported_by_default(full, inventory, text):
     assert [f for f in full.scan_text(text).findings if f.category == "pii.name"] == []
+    # not vacuous: the tagger does find a name there (a full inventory keeps it)
+    assert [f for f in inventory.scan_text(text).findings if f.category == "pii.name"]
+
+
+def test_group_words_count_only_where_they_label_the_name(full):
+    """学生, 职工, 居民 ... anywhere in a line are news words; right before the name they label it."""
+    def names(text):
+        return [f.text for f in full.scan_text(text).findings if f.category == "pii.name"]
+    assert names("学生王建国参加了比赛。") == ["王建国"]
+    assert names("王建国参加了学生的比赛。") == []
+    assert names("居民：王建国、李秀英") == ["王建国", "李秀英"]
+    assert names("居民李秀英说，王建国书记常来社区。") == ["李秀英"]      # only the one labelled
 
 
 def test_names_report_all_keeps_an_inventory():
@@ -231,3 +248,24 @@ def test_fixed_notes_of_an_e_invoice_format_are_low(full, text):
 def test_a_passage_saying_more_than_the_note_still_decides(full, text):
     rep = full.scan_document(lines_doc(text, layer="body"))
     assert worst(rep, "passage.") == "medium" and rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["email"]["paper_lowered"])
+def test_authors_mailbox_on_a_papers_first_page_is_low(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    mails = [f for f in rep.findings if f.category == "pii.email"]
+    assert mails and all(f.severity == "low" for f in mails), [(f.text, f.severity) for f in mails]
+    assert rep.decision == "pass"
+
+
+@pytest.mark.parametrize("text", HARM["email"]["paper_kept"])
+def test_mailbox_outside_a_papers_author_block_still_decides(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
+def test_paper_mailbox_on_a_later_page_keeps_its_severity(light):
+    doc = lines_doc("TableFormer\nAbstract\nUnderstanding tables is important.", page=1)
+    doc.add("body", "Contact the first author at li.na@gmail.com", page=3)
+    rep = light.scan_document(doc)
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"

@@ -89,3 +89,40 @@ def test_job_status_reports_pages_ocrd_of_a_multi_page_scan(tmp_path, monkeypatc
         assert len(set(done)) >= 2 and done == sorted(done), seen       # seen rising while running
         assert {t for _d, t, _p in seen} == {4} and all(0.1 < p < 1.0 for _d, _t, p in seen)
         assert a.get(job["report_url"]).json()["decision"] == "block"    # the mark on page 2 was read
+
+
+@pytest.mark.parametrize("fmt", ["emf", "wmf"])
+def test_an_uploaded_metafile_gets_its_converted_picture_with_the_ocr_boxes(svc, fmt):
+    """An EMF/WMF upload: the scanner converts it with LibreOffice and OCRs the picture; the page
+    draws that same picture (converted again in the render child, cached) with the finding's box,
+    and the box covers ink on it: the phone number where it was drawn."""
+    import io
+
+    from PIL import Image
+
+    from support.pictures import metafile
+    data = metafile(["关于开展社区活动的通知", "联系人手机13812345678"], fmt)
+    a = web_login(svc, "alice")
+    sid = _upload(a, f"drawing.{fmt}", data, "application/octet-stream")
+    sub = wait_submission(svc.login("alice"), sid)
+    rep = sub["report"]
+    assert rep["media_type"] == f"image/{fmt}"
+    phone = next(f for f in rep["findings"] if f["category"] == "pii.phone")
+    assert phone["layer"] == "ocr" and phone["location"]["converted"] == "metafile"
+    html = a.get(f"/s/{sid}").text
+    assert '<figure class="pdfpage">' in html and f'href="/s/{sid}/v/1/page/1.png"' in html
+    (x, y, w, h), title = _box(html, phone["id"])
+    assert "图片文字识别（置信度" in title
+    r = a.get(f"/s/{sid}/v/1/page/1.png")
+    assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+    img = Image.open(io.BytesIO(r.content)).convert("L")
+    size = phone["location"]["size"]
+    assert list(img.size) == size                       # the very picture the boxes are in
+    # the box (page units: 600 px wide frame) mapped back to the picture's pixels holds dark ink
+    f = size[0] / 600
+    crop = img.crop((int(x * f), int(y * f), int((x + w) * f), int((y + h) * f)))
+    assert crop.getextrema()[0] < 100, crop.getextrema()
+    # second line of the drawing, not the first
+    assert y * f > size[1] * 0.4
+    assert a.get(f"/s/{sid}/v/1/page/2.png").status_code == 404
+    assert web_login(svc, "bob").get(f"/s/{sid}/v/1/page/1.png").status_code == 403

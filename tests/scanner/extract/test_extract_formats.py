@@ -264,6 +264,51 @@ def test_xlsx_hidden_sheet_row_col_comment_defined_name(tmp_path):
     assert {"hidden.text", "hidden.comment", "pii.id_card"} <= cats
 
 
+def _list_workbook(tmp_path, ref: str, extra: str = ""):
+    """A form sheet whose column B offers a drop-down list kept in a hidden sheet 选项."""
+    from openpyxl import Workbook
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.datavalidation import DataValidation
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "登记表"
+    ws["A1"], ws["B1"] = "设备名称", "设备来源"
+    hs = wb.create_sheet("选项")
+    hs["A1"], hs["A2"], hs["A3"] = "设备来源", "自有设备", "合作方设备"
+    if extra:
+        hs["C5"] = extra
+    hs.sheet_state = "hidden"
+    wb.defined_names["设备来源"] = DefinedName("设备来源", attr_text="'选项'!$A$2:$A$3")
+    dv = DataValidation(type="list", formula1=ref, allow_blank=True)
+    ws.add_data_validation(dv)
+    dv.add("B2:B100")
+    p = tmp_path / "list.xlsx"
+    wb.save(p)
+    return extract(p)
+
+
+@pytest.mark.parametrize("ref", ["设备来源", "'选项'!$A$2:$A$3"])
+def test_xlsx_hidden_sheet_of_drop_down_lists_is_read_as_shown(tmp_path, ref):
+    """What a drop-down list offers is what a reader sees when opening it: the hidden sheet that
+    holds only the lists (with their header) is not hidden content."""
+    doc = _list_workbook(tmp_path, ref)
+    seg = {s.text: s for s in doc.segments}
+    for t in ("设备来源", "自有设备", "合作方设备"):
+        assert seg[t].layer in ("table", "body"), t
+    assert seg["自有设备"].locator["kind"] == "list_source"
+    assert seg["选项"].layer == "body" and seg["选项"].locator["kind"] == "list_source_sheet"
+    assert "hidden.text" not in _cats(get_scanner(light=True).scan_document(doc))
+
+
+def test_xlsx_hidden_sheet_with_more_than_its_lists_stays_hidden(tmp_path):
+    doc = _list_workbook(tmp_path, "设备来源", extra=f"身份证{ID}")
+    seg = {s.text: s for s in doc.segments}
+    assert seg["自有设备"].layer == "table"                       # the list is still what the list shows
+    assert seg[f"身份证{ID}"].layer == "hidden" and seg[f"身份证{ID}"].locator["kind"] == "hidden_sheet"
+    assert seg["选项"].layer == "hidden"                           # the sheet holds more than lists
+    assert {"hidden.text", "pii.id_card"} <= _cats(get_scanner(light=True).scan_document(doc))
+
+
 # --- pptx ---------------------------------------------------------------------------------------
 def test_pptx_slides_notes_hidden_slide(tmp_path):
     from pptx import Presentation

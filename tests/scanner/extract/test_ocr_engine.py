@@ -18,14 +18,18 @@ def test_every_engine_file_is_in_the_manifest_and_matches_the_wheel():
 
 def test_the_recogniser_is_the_wheels_by_default_and_the_int8_file_on_request(monkeypatch):
     """By default the engine loads the wheel's float recogniser (checked against "external"); with
-    BAOMI_OCR_REC=int8 the derived file; any other value is refused (the engine is then unavailable)."""
+    rec "int8" (ScanConfig.ocr_rec, BAOMI_OCR_REC=int8) the derived file; any other value is refused
+    (the engine is then unavailable). The environment is read by ScanConfig.from_env only."""
     import pytest
     assert ocr.rec_model_path() == ocr.model_dir() / ocr.REC_FLOAT
-    monkeypatch.setenv("BAOMI_OCR_REC", "int8")
-    assert ocr.rec_model_path().name == ocr.REC_MODEL
-    monkeypatch.setenv("BAOMI_OCR_REC", "fast")
+    assert ocr.rec_model_path("int8").name == ocr.REC_MODEL
     with pytest.raises(ValueError):
-        ocr.rec_model_path()
+        ocr.rec_model_path("fast")
+    monkeypatch.setenv("BAOMI_OCR_REC", "int8")              # not read behind the caller's back
+    assert ocr.rec_model_path() == ocr.model_dir() / ocr.REC_FLOAT
+    assert ocr.OcrOptions().rec == "float"
+    with pytest.raises(ocr.OcrUnavailable, match="fast"):
+        ocr.engine(1, "fast")
 
 
 def test_the_int8_recogniser_is_the_derived_file_checked_by_hash(tmp_path, monkeypatch):

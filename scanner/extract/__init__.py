@@ -71,17 +71,20 @@ def empty_document(doc: Document) -> None:
 
     Fail closed: `extract.no_text` (review), unless its extractor verified that nothing visible was
     left unread and recorded how in `doc.meta["textless"]` = {"kind": "blank", "detail": ...}:
-    nothing is shown at all (PDF pages rendered without ink, OFD pages without objects, slides whose
-    only shapes are unfilled empty placeholders, a docx body with no drawing, table, picture or
-    object). Then the report carries the info note `extract.blank` instead of the error. A page that
-    shows ink but no text (drawings or pictures, rendered and OCR'd without a single text region) is
-    never blank: the extractors record it as `extract.no_text` themselves, page by page, in PDF and
-    OFD alike (E.no_text_pages), even when other pages have text."""
+    nothing is shown at all (PDF pages rendered without ink, OFD pages without objects or whose
+    paths render without ink, slides whose only shapes are unfilled empty placeholders, a docx body
+    with no drawing, table, picture or object). Then the report carries the info note
+    `extract.blank` instead of the error. Pages that show ink from which nothing was read (drawings
+    rendered and OCR'd without a single text region: {"kind": "drawing", "where": "第 2 页"}) are
+    never blank, in PDF and OFD alike: `extract.no_text` naming those pages."""
     how = doc.meta.pop("textless", None)
-    if not isinstance(how, dict) or how.get("kind") != "blank":
-        doc.errors.append(E.no_text(doc.media_type))
-    else:
+    kind = how.get("kind") if isinstance(how, dict) else None
+    if kind == "blank":
         add_note(doc, E.blank_note(str(how.get("detail", ""))[:300]))
+    elif kind == "drawing":
+        doc.errors.append(E.no_text_pages(str(how.get("where") or "页面"), str(how.get("detail", ""))[:300]))
+    else:
+        doc.errors.append(E.no_text(doc.media_type))
 
 
 def extract_bytes(data: bytes, source: str, _depth: int = 0, ocr: OcrOptions | None = None) -> Document:

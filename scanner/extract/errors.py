@@ -155,7 +155,8 @@ def blank_note(detail: str = "") -> ScanError:
 
 
 def no_text_pages(where: str, detail: str = "") -> ScanError:
-    """Pages that show ink (drawings, pictures) but no text: no text layer, and OCR of the rendered
-    page found none. What they show (a chart, a drawing, a signature, a map) was not read: review."""
-    return ScanError("extract.no_text", f"{where}有图形或图片，但没有文字层，图片文字识别也未发现文字；"
+    """A document from which nothing was read whose pages show ink (drawings): no text layer, and
+    OCR of the rendered pages found none. What they show (a chart, a drawing, a signature, a map)
+    was not read: review."""
+    return ScanError("extract.no_text", f"文件中未读到任何文字：{where}只有图形，没有文字层，图片文字识别也未发现文字；"
                      "其内容（图表、手绘、签名、地图等）未能自动审查，需人工查看。", detail)

@@ -5,11 +5,11 @@ annotations, custom tags, attachments, and document info (author, title, ...).
 A page without a usable text layer that draws paths (text as outlines, scanner.extract.ofd_render)
 is rendered and OCR'd like a scanned PDF page; a page that cannot be rendered is unread (review).
 The pictures of an electronic seal (Signs/…/Seal.esl, a PNG/JPEG/GIF inside the SES structure) are
-read like any embedded picture. A page that draws ink in which OCR found no text region at all is
-`extract.no_text` (review), page by page, as a PDF page whose OCR finds nothing: what a drawing
-shows was not read. A document whose pages show nothing (no objects, or paths whose render has no
-ink), with no picture, seal or annotation, gets the `extract.blank` note instead
-(scanner.extract.empty_document).
+read like any embedded picture. A document in which nothing was read, whose pages show ink (drawings
+in which OCR found no text region at all), is `extract.no_text` (review) naming those pages, as a PDF
+of such pages: what the drawings show was not read. A document whose pages show nothing (no objects,
+or paths whose render has no ink), with no picture, seal or annotation, gets the `extract.blank`
+note instead (scanner.extract.empty_document).
 """
 from __future__ import annotations
 
@@ -185,12 +185,13 @@ def extract_ofd(data: bytes, doc: Document) -> None:
         annotations = any(s.locator.get("kind") == "annotation" for s in doc.segments) or any(
             "Annot" in n.rsplit("/", 1)[-1] for n in names)
         drawn = [i + 1 for i, st in enumerate(states) if st == "drawing"]
-        if drawn:       # ink but no text on these pages (as a PDF page OCR finds nothing in): not read
-            from .ocr import _ranges
-            doc.errors.append(E.no_text_pages(f"第 {_ranges(drawn)} 页",
-                                              f"ofd: {len(drawn)} drawn page(s) rendered, no text region"))
-        elif states and not pictures and not seals and not annotations and set(states) <= {"empty", "faint"}:
-            doc.meta["textless"] = {"kind": "blank", "detail": f"ofd: {len(states)} page(s) without objects or ink"}
+        if states and not pictures and not seals and not annotations and set(states) <= {"empty", "faint", "drawing"}:
+            if drawn:   # ink, and OCR found no text in it: not blank, as a PDF of drawn pages
+                from .ocr import _ranges
+                doc.meta["textless"] = {"kind": "drawing", "where": f"第 {_ranges(drawn)} 页",
+                                        "detail": f"ofd: {len(drawn)} drawn page(s) rendered, no text region"}
+            else:
+                doc.meta["textless"] = {"kind": "blank", "detail": f"ofd: {len(states)} page(s) without objects or ink"}
 
 
 def _document(zf, names, doc_path: str, doc: Document) -> None:

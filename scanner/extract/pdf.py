@@ -107,16 +107,18 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                 if no in garbled and got in ("text", "unsure", "none"):
                     replaced.append(no)
                 elif no in empty and got == "none":
-                    inked.append(no)        # ink, no text layer, OCR found no text: not read
+                    inked.append(no)        # ink, no text layer, OCR found no text
                 done += 1
                 ocr.progress(done, to_ocr)
             else:
                 _read_pictures(page, no, doc, texts[no], (invisible_over_image or {}).get(no, 0))
     if texts and len(blank) == len(texts) == doc.meta.get("page_count"):
         doc.meta["textless"] = {"kind": "blank", "detail": f"pdf: {len(blank)} page(s) rendered without ink"}
-    if inked:
-        doc.errors.append(E.no_text_pages(f"第 {ocr._ranges(inked)} 页",
-                                          f"pdf: {len(inked)} page(s) with ink, no text layer, no OCR text"))
+    elif inked and len(blank) + len(inked) == len(texts) and not any(s.layer in ("body", "ocr") for s in doc.segments):
+        # nothing read anywhere, and the pages that show ink were OCR'd without a single text region:
+        # not blank (scanner.extract.empty_document makes it extract.no_text naming those pages)
+        doc.meta["textless"] = {"kind": "drawing", "where": f"第 {ocr._ranges(inked)} 页",
+                                "detail": f"pdf: {len(inked)} page(s) with ink, no text layer, no OCR text"}
     if garbled:
         drop = set(garbled)
         keep_body = drop - set(replaced)          # OCR not done: the garbled text is all there is

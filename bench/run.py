@@ -409,6 +409,7 @@ def http_load(quick: bool) -> dict:
             return {"error": (p.stderr or p.stdout).strip()[-300:]}
         r = json.loads(out.read_text(encoding="utf-8"))
     keep = ("clients", "http_workers", "duration_s", "requests_ok", "throughput_rps", "server_cpu_ms_per_request",
+            "client_cpu_ms_per_request", "connections_per_process",
             "status", "http_5xx",
             "scan_p50_ms", "scan_p95_ms", "scan_p99_ms", "load_average_at_end")
     res = {k: r.get(k) for k in keep}

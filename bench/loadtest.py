@@ -253,8 +253,8 @@ def run(args) -> int:
     conns: list[list[int]] = []
 
     async def census():
-        # where the clients' keep-alive connections are, a few seconds in (kept while the server runs)
-        await asyncio.sleep(min(3.0, args.duration / 3))
+        # where the clients' keep-alive connections are, halfway (kept while the server runs)
+        await asyncio.sleep(args.duration / 2)
         if args.kill_at <= 0:
             conns.append(await asyncio.to_thread(connections_per_process, srv.proc.pid, srv.port))
 

@@ -142,11 +142,13 @@ def cmd_serve(args) -> int:
                   "loggers": {"uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
                               "uvicorn.error": {"handlers": ["default"], "level": "WARNING", "propagate": False}}}
     if multi:
+        from .listen import CENSUS_ENV, census_dir
         # each process builds its own state from the environment (migrations are already done)
         os.environ.update({"BAOMI_DATA_DIR": str(s.data_dir.resolve()), "BAOMI_DB_URL": s.db_url,
                            "BAOMI_WORKERS": str(s.workers), "BAOMI_CREATE_DEMO_ACCOUNTS": "false",
                            "BAOMI_HTTP_WORKERS": str(s.processes),
-                           "BAOMI_HEADER_TIMEOUT_S": str(s.header_timeout_s)})
+                           "BAOMI_HEADER_TIMEOUT_S": str(s.header_timeout_s),
+                           CENSUS_ENV: census_dir(s.data_dir.resolve())})
         st.db.dispose()
         print(f"HTTP 进程 / processes: {s.processes}")
         sys.stdout.flush()

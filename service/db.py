@@ -157,6 +157,21 @@ class Database:
         return it.result
 
     def _commit_group(self, batch: list[_Grouped]) -> None:
+        if len(batch) == 1:
+            # alone in its group (the common case at moderate load): the transaction holds only this
+            # call's work, so its rollback is the savepoint's; SAVEPOINT and RELEASE cost ~0.5 ms
+            it = batch[0]
+            try:
+                with self.write() as s:
+                    it.result = it.fn(s)
+            except BaseException as exc:
+                it.result, it.exc = None, exc
+                if not isinstance(exc, Exception):
+                    raise
+            finally:
+                it.lead = False
+                it.event.set()
+            return
         try:
             with self.write() as s:
                 for it in batch:

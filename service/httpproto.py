@@ -13,7 +13,21 @@ import asyncio
 import os
 
 import h11
+from uvicorn.protocols.http.flow_control import CLOSE_HEADER
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .listen import CENSUS_ENV, ConnectionCensus
+
+_census: ConnectionCensus | None = None
+_closing = 0        # connections of this process told to close after their answer, not yet closed
+
+
+def census() -> ConnectionCensus | None:
+    """This process's connection census (service.listen), when `baomi serve` runs several processes."""
+    global _census
+    if _census is None and os.environ.get(CENSUS_ENV):
+        _census = ConnectionCensus(os.environ[CENSUS_ENV])
+    return _census
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -24,6 +38,14 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
         self._arm_head_timer()
+        self._census = census()
+        self._told_to_close = False
+        if self._census is not None:
+            self._census.publish(self._staying())
+
+    def _staying(self) -> int:
+        """This process's connections that stay (those told to close are leaving)."""
+        return len(self.connections) - _closing
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -35,6 +57,24 @@ class GuardedH11Protocol(H11Protocol):
         # still waiting for (the rest of) a request head: give up on this client
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
+
+    def handle_events(self) -> None:
+        cycle = self.cycle
+        super().handle_events()
+        global _closing
+        if self.cycle is not cycle and self.cycle is not None and self._census is not None \
+                and not self._told_to_close and self._census.should_shed(self._staying()):
+            # more connections here than in the emptiest process: this answer closes the
+            # connection (uvicorn adds `Connection: close` when the request asks for it; the
+            # request's task has not run yet), and the client's next one is hashed anew. Counted
+            # as leaving at once: the answer may be a queue's length away, and the connections
+            # whose requests arrive meanwhile must not all be sent away too (they would all be
+            # hashed anew, as unevenly as the first time)
+            self._told_to_close = True
+            _closing += 1
+            self._census.publish(self._staying())
+            if CLOSE_HEADER not in self.cycle.scope["headers"]:
+                self.cycle.scope["headers"].append(CLOSE_HEADER)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -51,7 +91,13 @@ class GuardedH11Protocol(H11Protocol):
         if getattr(self, "_head_timer", None) is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        global _closing
         super().connection_lost(exc)
+        if getattr(self, "_told_to_close", False):
+            self._told_to_close = False
+            _closing -= 1
+        if getattr(self, "_census", None) is not None:
+            self._census.publish(self._staying())
 
 
 def protocol(header_timeout: float) -> type[GuardedH11Protocol]:

@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
 
     app = FastAPI(title="Baomi 保密审查 API", version="1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None,
+                  # FastAPI's native OpenTelemetry off: nothing leaves the machine (not even when
+                  # FASTAPI_OTEL_AUTO_CONFIGURE is set), and no provider checks on every request
+                  telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+                             "auto_configure": False},
                   # backstop only: BodyGuardMiddleware answers first with the JSON error shape
                   max_body_size=2 * settings.max_body_bytes)
     errors.install(app)

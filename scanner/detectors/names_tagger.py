@@ -91,21 +91,45 @@ class Lattice:
         j = _hashtable.lookup(tk, tv, c, -1, max_disp=self._disp)
         hit = j >= 0
         # within one length every start position holds one string: plain fancy-index OR is exact
-        i, cat = i[hit], self.cats[j[hit]]
-        bit = np.int64(1) << (3 * cat)
-        out[i] |= bit
-        out[i + L - 1] |= bit << 2
-        for k in range(1, L - 1):
-            out[i + k] |= bit << 1
+        _or_marks(out, i[hit], self.cats[j[hit]], L)
 
 
-def lattice_marks(lattices: list[Lattice], cps: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
-    """Lattice.marks of several lattices, the string codes at each position hashed once for all."""
+class LatticeUnion:
+    """The string codes of several lattices in one hash table, so that each code of a text is
+    looked up once for all of them (lattice_marks). For each lattice, `rows[k]` maps a row of the
+    table to that lattice's row (-1: not in it); among equal codes of one lattice the first row
+    counts, as its own table's lookup finds it."""
+
+    def __init__(self, lattices: list[Lattice]):
+        self.lattices = list(lattices)
+        codes = np.unique(np.concatenate([lat.codes for lat in self.lattices])) if self.lattices \
+            else np.zeros(0, dtype=np.int64)
+        self.size = codes.size
+        self.rows = []
+        for lat in self.lattices:
+            r = np.full(codes.size, -1, dtype=np.int64)
+            if lat.codes.size:
+                _, first = np.unique(lat.codes, return_index=True)
+                r[np.searchsorted(codes, lat.codes[first])] = first
+            self.rows.append(r)
+        self.tk, self.tv = _hashtable.build(codes, mixed=False, missing=-1)
+        self.disp = _hashtable.max_displacement(self.tk)
+
+    def of(self, lattices: list[Lattice]) -> bool:
+        return len(lattices) == len(self.lattices) and all(a is b for a, b in zip(lattices, self.lattices))
+
+
+def lattice_marks(lattices: list[Lattice], cps: np.ndarray, valid: np.ndarray,
+                  union: LatticeUnion | None = None) -> list[np.ndarray]:
+    """Lattice.marks of several lattices, the string codes at each position hashed once for all;
+    with `union` (a LatticeUnion of these lattices) also looked up once for all, every length in
+    one lookup."""
     n = cps.size
     outs = [np.zeros(n, dtype=np.int64) for _ in lattices]
     if not any(lat.codes.size for lat in lattices):
         return outs
     ok = valid.copy()                   # ok[p]: the L characters from p are all real
+    starts, codes, lens = [], [], []
     for L in range(2, min(MAX_WORD, n) + 1):
         ok[: n - L + 1] &= valid[L - 1:]
         ok[n - L + 1:] = False
@@ -113,9 +137,37 @@ def lattice_marks(lattices: list[Lattice], cps: np.ndarray, valid: np.ndarray) -
         if i.size == 0:
             continue
         c = word_codes(cps, i, L)
-        for lat, out in zip(lattices, outs):
-            lat.mark_hits(out, i, c, L)
+        if union is None:
+            for lat, out in zip(lattices, outs):
+                lat.mark_hits(out, i, c, L)
+        else:
+            starts.append(i)
+            codes.append(c)
+            lens.append(L)
+    if union is None or not codes:
+        return outs
+    if not union.of(lattices):
+        raise ValueError("the union is of other lattices")
+    j = _hashtable.lookup(union.tk, union.tv, np.concatenate(codes), -1, max_disp=union.disp)
+    bounds = np.cumsum([0] + [c.size for c in codes])
+    found = np.nonzero(j >= 0)[0]
+    for rows, lat, out in zip(union.rows, lattices, outs):
+        r = rows[j[found]]
+        keep = r >= 0
+        pos, r = found[keep], r[keep]
+        for k, L in enumerate(lens):
+            sel = (pos >= bounds[k]) & (pos < bounds[k + 1])
+            _or_marks(out, starts[k][pos[sel] - bounds[k]], lat.cats[r[sel]], L)
     return outs
+
+
+def _or_marks(out: np.ndarray, i: np.ndarray, cat: np.ndarray, L: int) -> None:
+    """OR into out the marks of strings of length L (categories cat) starting at positions i."""
+    bit = np.int64(1) << (3 * cat)
+    out[i] |= bit
+    out[i + L - 1] |= bit << 2
+    for k in range(1, L - 1):
+        out[i + k] |= bit << 1
 
 
 def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -131,10 +183,10 @@ def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _marks(dict_lattice: Lattice | None, gaz_lattice: Lattice | None, cps: np.ndarray,
-           valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           valid: np.ndarray, union: LatticeUnion | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The dictionary and gazetteer marks (zeros for a missing lattice)."""
     lats = [lat for lat in (dict_lattice, gaz_lattice) if lat is not None]
-    got = iter(lattice_marks(lats, cps, valid))
+    got = iter(lattice_marks(lats, cps, valid, union))
     return (next(got) if dict_lattice is not None else np.zeros_like(cps),
             next(got) if gaz_lattice is not None else np.zeros_like(cps))
 
@@ -202,13 +254,18 @@ def viterbi_batch(emis: np.ndarray, lengths: list[int], trans: np.ndarray) -> li
     back[:] = np.arange(L)              # steps past a text's end map a label to itself
     S = np.empty(B * L * L)
     base = np.arange(B * L, dtype=np.int64) * L
+    add = np.add
     for t in range(1, T):
         n = live[t]
-        s = S[: n * L * L].reshape(n, L, L)
-        np.add(dp[:n, None, :], trT, out=s)
-        a = s.argmax(2)
-        back[t, :n] = a
-        np.add(np.take(S, base[: n * L] + a.ravel()).reshape(n, L), E[:n, t], out=dp[:n])
+        nl = n * L
+        s = S[: nl * L].reshape(n, L, L)
+        add(dp[:n, None, :], trT, out=s)
+        # the argmax of each (text, label) row written straight into back[t] (2-D rows: numpy's
+        # last-axis argmax of a 3-D array costs twice as much), the maximum read back with the
+        # array's own take (np.take's wrapper is a third of the step's fixed cost)
+        a = back[t, :n].reshape(nl)
+        s.reshape(nl, L).argmax(1, out=a)
+        add(S.take(base[:nl] + a).reshape(n, L), E[:n, t], out=dp[:n])
     k = dp.argmax(1)
     ar = np.arange(B)
     paths = np.empty((T, B), dtype=np.int64)
@@ -314,13 +371,14 @@ class Tagger:
         self._gbits = 3 * (int(self.gaz.cats.max()) + 1) if self.gaz is not None and self.gaz.cats.size else 0
         self._dtab = W[self.index(_mix(t[16], np.arange(1 << self._dbits, dtype=np.int64)))]
         self._gtab = W[self.index(_mix(t[18], np.arange(1 << self._gbits, dtype=np.int64)))]
+        self._union = LatticeUnion([lat for lat in (self.dict, self.gaz) if lat is not None])
 
     def emissions(self, texts: list[str]) -> np.ndarray:
         if not hasattr(self, "_uni"):
             self._build_dense()
         cps, i, valid = encode(texts)
         cls = char_classes(cps)
-        d, g = _marks(self.dict, self.gaz, cps, valid)
+        d, g = _marks(self.dict, self.gaz, cps, valid, self._union)
         bmp = cps < 0x10000
         cid = np.where(bmp, self._cid[np.where(bmp, cps, 0)], np.where(cps == BOS, self._cid[-1], 0))
         E = np.take(self._uni[0], cid[i - 3], axis=0)

@@ -148,6 +148,50 @@ def gram_of(code: int) -> str:
     return "".join(reversed(out))
 
 
+def gram_length(codes: np.ndarray) -> np.ndarray:
+    """Characters of each n-gram code (its first character is never NUL: 21 bits a character)."""
+    return 1 + (codes >= 1 << 21).astype(np.int64) + (codes >= 1 << 42).astype(np.int64)
+
+
+def spread_heat(t: str, codes: np.ndarray, contrib: np.ndarray) -> np.ndarray:
+    """Per character of t, the sum of contrib[k] / len(gram k) over every occurrence (overlapping
+    ones included) of n-gram codes[k] that covers it: what adding each gram's share to the slice of
+    each occurrence found by t.find, gram after gram (in the order of codes) and occurrence after
+    occurrence, gives, to the bit (np.add.at adds in that same order)."""
+    heat = np.zeros(len(t))
+    if codes.size == 0 or not t:
+        return heat
+    lens = gram_length(codes)
+    shares = contrib / lens
+    order = np.argsort(codes, kind="stable")
+    sc = codes[order]
+    cps = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    n = cps.size
+    ks, ps = [], []
+    for m in (1, 2, 3):
+        if n < m:
+            break
+        g = cps[: n - m + 1].copy()
+        for q in range(1, m):
+            g = (g << 21) | cps[q: n - m + 1 + q]
+        j = np.minimum(np.searchsorted(sc, g), sc.size - 1)
+        hit = np.nonzero(sc[j] == g)[0]
+        k = order[j[hit]]
+        same = lens[k] == m         # a window of t opening with NUL packs like a shorter gram
+        ks.append(k[same])
+        ps.append(hit[same])
+    k = np.concatenate(ks)
+    p = np.concatenate(ps)
+    if k.size == 0:
+        return heat
+    first = np.lexsort((p, k))              # gram by gram (their order in codes), then by position
+    k, p = k[first], p[first]
+    m = lens[k]
+    cells = np.repeat(p, m) + (np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m))
+    np.add.at(heat, cells, np.repeat(shares[k], m))
+    return heat
+
+
 class Rows:
     """A small CSR matrix (numpy only): rows of sparse TF-IDF values."""
 
@@ -218,13 +262,26 @@ def _spans_safe(text: str, starts: np.ndarray, ends: np.ndarray) -> bool:
     return True
 
 
+def unigram_columns(vocab: np.ndarray) -> np.ndarray:
+    """Column of each character of the Basic Multilingual Plane as a 1-gram (-1: not in the
+    vocabulary): tfidf_spans reads 1-grams from this dense table instead of hashing them."""
+    out = np.full(0x10000, -1, dtype=np.int64)
+    cps = np.arange(0x10000, dtype=np.int64)
+    j = np.minimum(np.searchsorted(vocab, cps), max(0, vocab.size - 1))
+    hit = vocab[j] == cps if vocab.size else np.zeros(cps.size, dtype=bool)
+    out[hit] = j[hit]
+    return out
+
+
 def tfidf_spans(text: str, starts: np.ndarray, ends: np.ndarray, vocab: np.ndarray, idf: np.ndarray,
-                table: tuple[np.ndarray, np.ndarray] | None = None, max_disp: int | None = None) -> Rows:
+                table: tuple[np.ndarray, np.ndarray] | None = None, max_disp: int | None = None,
+                unigrams: np.ndarray | None = None) -> Rows:
     """tfidf([text[a:b] for a, b in spans], vocab, idf), computed over the whole text at once: every
     n-gram position is looked up in the vocabulary once (not once for each unit holding it: sentences
     and their pairs overlap), then counted per unit. Units must not cross a newline (sentences and
     pairs of sentences of one line do not), so collapsing white-space runs line by line is the same
-    as collapsing them unit by unit."""
+    as collapsing them unit by unit. unigrams: `unigram_columns(vocab)`, the 1-grams' columns of
+    the BMP (the others are looked up as before)."""
     n = len(starts)
     cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
     keep = np.ones(cps.size, dtype=bool)
@@ -244,8 +301,17 @@ def tfidf_spans(text: str, starts: np.ndarray, ends: np.ndarray, vocab: np.ndarr
         g = c[: N - k + 1].copy()
         for q in range(1, k):
             g = (g << 21) | c[q: N - k + 1 + q]
-        col = _lookup(vocab, g) if table is None else _hashtable.lookup(table[0], table[1], g, -1, mixed=True,
-                                                                          max_disp=max_disp)
+        if k == 1 and unigrams is not None:
+            bmp = g < 0x10000
+            col = unigrams[np.where(bmp, g, 0)]
+            if not bmp.all():
+                rare = np.nonzero(~bmp)[0]
+                col[rare] = _lookup(vocab, g[rare]) if table is None else \
+                    _hashtable.lookup(table[0], table[1], g[rare], -1, mixed=True, max_disp=max_disp)
+        elif table is None:
+            col = _lookup(vocab, g)
+        else:
+            col = _hashtable.lookup(table[0], table[1], g, -1, mixed=True, max_disp=max_disp)
         m = np.maximum(0, e - s - k + 1)
         tot = int(m.sum())
         if tot == 0:
@@ -285,6 +351,7 @@ class PassageModel:
         self.intercept = arrays["intercept"].astype(np.float64)
         self.table = _hashtable.build(self.vocab, mixed=True, missing=-1)     # n-gram code -> column
         self.table_disp = _hashtable.max_displacement(self.table[0], mixed=True)
+        self.unigrams = unigram_columns(self.vocab)
         self.labels = unpack_strings(arrays["labels"])
         self.threshold = float(arrays["threshold"][0])
         self.version = str(arrays["version"][0])
@@ -305,7 +372,7 @@ class PassageModel:
         starts = np.asarray(starts, dtype=np.int64)
         ends = np.asarray(ends, dtype=np.int64)
         if _spans_safe(text, starts, ends):
-            X = tfidf_spans(text, starts, ends, self.vocab, self.idf, self.table, self.table_disp)
+            X = tfidf_spans(text, starts, ends, self.vocab, self.idf, self.table, self.table_disp, self.unigrams)
         else:
             X = tfidf([text[a:b] for a, b in zip(starts, ends)], self.vocab, self.idf)
         if C is None:
@@ -344,14 +411,8 @@ class PassageModel:
             return []
         contrib = val * (self.W[idx, label] - self.W[idx, self.public])
         t = _WS.sub(" ", text)
-        heat = np.zeros(len(t))
-        for k in np.nonzero(contrib > 0)[0]:
-            g = gram_of(int(self.vocab[idx[k]]))
-            share = contrib[k] / len(g)
-            p = t.find(g)
-            while p >= 0:
-                heat[p:p + len(g)] += share
-                p = t.find(g, p + 1)
+        up = np.nonzero(contrib > 0)[0]
+        heat = spread_heat(t, self.vocab[idx[up]], contrib[up])
         if not heat.any():
             return []
         runs, pos = [], 0
@@ -484,7 +545,7 @@ class PassageDetector(Detector):
         starts = np.concatenate([preps[k][1] + base for k, base in zip(group, bases)])   # type: ignore[index]
         ends = np.concatenate([preps[k][2] + base for k, base in zip(group, bases)])     # type: ignore[index]
         m = self.model
-        XW = tfidf_spans(joined, starts, ends, m.vocab, m.idf, m.table, m.table_disp).dot(m.W)
+        XW = tfidf_spans(joined, starts, ends, m.vocab, m.idf, m.table, m.table_disp, m.unigrams).dot(m.W)
         row = 0
         for k in group:
             us, _, _, _, C = preps[k]    # type: ignore[misc]

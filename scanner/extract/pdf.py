@@ -19,6 +19,7 @@ import math
 from ..model import Document
 from . import errors as E
 from . import textlayer
+from .pdf_pages import Pages
 
 MAX_PAGES = 2000
 MAX_CHARS = 5_000_000
@@ -41,6 +42,7 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         if "password" in msg:
             raise E.ExtractionFailed(E.encrypted())
         raise E.ExtractionFailed(E.corrupt(str(exc)[:200]))
+    pages = Pages(pdf)
     try:
         n = len(pdf)
         doc.meta["page_count"] = n
@@ -49,13 +51,8 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         total = 0
         texts: dict[int, str] = {}
         for i in range(min(n, MAX_PAGES)):
-            page = pdf[i]
-            try:
-                tp = page.get_textpage()
+            with pages.page(i) as page, pages.textpage(i, page) as tp:
                 text = tp.get_text_bounded() or ""
-                tp.close()
-            finally:
-                page.close()
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
             texts[i + 1] = text
             for li, line in enumerate(text.split("\n")):
@@ -68,13 +65,15 @@ def extract_pdf(data: bytes, doc: Document) -> None:
         import time
 
         from .pdf_layers import extract_pdf_layers
-        stats = extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS)
-        read_pages(pdf, doc, texts, stats.get("pages", {}), stats.get("invisible_over_image", {}))
+        stats = extract_pdf_layers(data, pdf, doc, max_pages=MAX_PAGES, deadline=time.monotonic() + LAYER_SECONDS,
+                                   pages=pages)
+        read_pages(pdf, doc, texts, stats.get("pages", {}), stats.get("invisible_over_image", {}), pages=pages)
         if (doc.meta.get("textless") or {}).get("kind") == "blank":
             from .blank import pdf_contents_readable
             if not pdf_contents_readable(data, MAX_PAGES, doc.meta.get("page_count")):
                 doc.meta.pop("textless")        # rendered without ink, but not all of it was read
     finally:
+        pages.close()
         pdf.close()
 
 
@@ -92,8 +91,9 @@ def judge_pages(texts: dict[int, str], page_stats: dict) -> tuple[dict[int, str]
 
 
 def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
-               invisible_over_image: dict[int, int] | None = None) -> None:
+               invisible_over_image: dict[int, int] | None = None, pages: Pages | None = None) -> None:
     from . import ocr
+    pages = pages if pages is not None else Pages(pdf)
     garbled, empty = judge_pages(texts, page_stats)
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
@@ -101,8 +101,7 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
     to_ocr = len(set(garbled) | set(empty))
     done = 0
     for no in sorted(texts):
-        page = pdf[no - 1]
-        try:
+        with pages.page(no - 1) as page:
             if no in garbled or no in empty:
                 got = _read_page(page, no, doc, blank)
                 if no in garbled and got in ("text", "unsure", "none"):
@@ -113,8 +112,6 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                 ocr.progress(done, to_ocr)
             else:
                 _read_pictures(page, no, doc, texts[no], (invisible_over_image or {}).get(no, 0))
-        finally:
-            page.close()
     if texts and len(blank) == len(texts) == doc.meta.get("page_count"):
         doc.meta["textless"] = {"kind": "blank", "detail": f"pdf: {len(blank)} page(s) rendered without ink"}
     elif inked and len(blank) + len(inked) == len(texts) and not any(s.layer in ("body", "ocr") for s in doc.segments):

@@ -40,6 +40,20 @@ def _addr(h) -> int:
     return ctypes.cast(h, ctypes.c_void_p).value or 0
 
 
+_ADDR_FNS: dict[str, object] = {}
+
+
+def _returning_address(fn):
+    """The pdfium function `fn` (returning a handle) declared to return the handle's address as
+    an int: what _addr(fn(...)) gives, without a ctypes.cast per call (the per-character loop)."""
+    name = getattr(fn, "__name__", "")
+    got = _ADDR_FNS.get(name)
+    if got is None:
+        proto = ctypes.CFUNCTYPE(ctypes.c_void_p, *fn.argtypes)
+        got = _ADDR_FNS[name] = proto(ctypes.cast(fn, ctypes.c_void_p).value)
+    return got
+
+
 def _bounds(R, obj):
     lf, b, r, t = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
     if not R.FPDFPageObj_GetBounds(obj, ctypes.byref(lf), ctypes.byref(b), ctypes.byref(r), ctypes.byref(t)):
@@ -128,14 +142,13 @@ def _char_table(R, tp_raw, n):
     bl, br, bb, bt = ctypes.byref(lf), ctypes.byref(r), ctypes.byref(b), ctypes.byref(t)
     bcr, bcg, bcb, bca = ctypes.byref(cr), ctypes.byref(cg), ctypes.byref(cb), ctypes.byref(ca)
     get_unicode, get_box = R.FPDFText_GetUnicode, R.FPDFText_GetCharBox
-    get_obj, has_maperr = R.FPDFText_GetTextObject, R.FPDFText_HasUnicodeMapError
+    get_obj_addr, has_maperr = _returning_address(R.FPDFText_GetTextObject), R.FPDFText_HasUnicodeMapError
     per_object: dict[int, tuple] = {}
     rows = []
     for i in range(n):
         u = get_unicode(tp_raw, i)
         ok = get_box(tp_raw, i, bl, br, bb, bt)
-        obj = get_obj(tp_raw, i)
-        oaddr = _addr(obj) if obj else 0
+        oaddr = get_obj_addr(tp_raw, i) or 0
         style = per_object.get(oaddr) if oaddr else None
         if style is None:
             if R.FPDFText_GetFillColor(tp_raw, i, bcr, bcg, bcb, bca):
@@ -257,16 +270,20 @@ def _annot_boxes(R, page) -> list[tuple[float, float, float, float, int]]:
     return out
 
 
-def analyse_page(R, page, page_no: int, doc: Document, stats: dict) -> None:
-    """Redaction, invisible text and text-layer quality for one page."""
+def analyse_page(R, page, page_no: int, doc: Document, stats: dict, tp=None) -> None:
+    """Redaction, invisible text and text-layer quality for one page. tp: its text page (the
+    caller's, which the caller closes; default a new one, closed here)."""
     objs = PageObjects(R, page.raw)
-    tp = page.get_textpage()
+    own = tp is None
+    if own:
+        tp = page.get_textpage()
     try:
         n = min(R.FPDFText_CountChars(tp.raw), MAX_CHARS_PER_PAGE)
         rows = _char_table(R, tp.raw, n)
         _classify_chars(R, tp.raw, page, page_no, doc, stats, objs, rows)
     finally:
-        tp.close()
+        if own:
+            tp.close()
     if objs.truncated:
         stats["truncated_pages"] += 1
 
@@ -561,23 +578,26 @@ def is_garbled(chars: int, bad: int) -> bool:
     return chars >= 20 and bad / chars > 0.1
 
 
-def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None) -> dict:
+def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, deadline: float | None = None,
+                       pages=None) -> dict:
+    """pages: the extraction's Pages (pages and text pages loaded once)."""
     import time
 
     import pypdfium2.raw as R
+
+    from .pdf_pages import Pages
+    pages = pages if pages is not None else Pages(pdf)
     stats = {"chars": 0, "bad": 0, "truncated_pages": 0, "pages": {}}
     n = min(len(pdf), max_pages)
     for i in range(n):
         if deadline is not None and time.monotonic() > deadline:
             doc.errors.append(E.timeout(f"page analysis stopped at page {i + 1}"))
             break
-        page = pdf[i]
         chars0, bad0 = stats["chars"], stats["bad"]
-        try:
-            analyse_page(R, page, i + 1, doc, stats)
+        with pages.page(i) as page:
+            with pages.textpage(i, page) as tp:
+                analyse_page(R, page, i + 1, doc, stats, tp)
             annotations(R, page, i + 1, doc)
-        finally:
-            page.close()
         stats["pages"][i + 1] = (stats["chars"] - chars0, stats["bad"] - bad0)
     if stats["truncated_pages"]:
         doc.errors.append(E.truncated(f"{stats['truncated_pages']} pages with too many objects"))

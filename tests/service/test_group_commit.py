@@ -107,6 +107,28 @@ def test_a_failing_call_loses_only_its_own_rows(svc):
         assert v.ok and v.count == s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
 
 
+def test_a_call_alone_in_its_group_that_fails_keeps_nothing(svc):
+    """A lone call runs without a savepoint: its failure rolls the whole transaction back, which
+    held only its own work (its rows and its audit entry), and the next call leads again."""
+    db = svc.st.db
+    with db.read() as s:
+        seq0 = s.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+
+    def fails(s):
+        _submission(s, "单独失败")
+        s.flush()
+        raise ValueError("after its rows were written")
+    with pytest.raises(ValueError):
+        db.write_grouped(fails)
+    assert not db._leading
+    with db.read() as s:
+        assert "单独失败" not in set(s.execute(select(Submission.title)).scalars())
+        assert s.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == seq0
+    assert db.write_grouped(lambda s: _submission(s, "单独之后"))
+    with db.read() as s:
+        assert audit.verify(s).ok
+
+
 def test_a_failed_commit_raises_to_every_caller_of_the_group(svc, monkeypatch):
     db = svc.st.db
     real = db._write_txn

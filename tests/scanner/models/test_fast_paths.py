@@ -3,9 +3,12 @@
 - regex first-character guards (scanner/detectors/_firstchar.py): the same matches;
 - passage TF-IDF over the whole text at once (tfidf_spans) = TF-IDF unit by unit (tfidf);
 - hash-table lookups (scanner/detectors/_hashtable.py) = binary search;
+- passage 1-grams read from a dense table of the BMP = looked up in the hash table; the
+  explanation's heat spread by numpy = gram by gram with str.find, to the bit;
 - names: dense-table emissions = every feature code looked up; the batched Viterbi = brute force
   and = the plain step (a max over the middle axis), label for label; spans of all paths at once =
-  path by path; lattice marks of both lattices at once = one lattice at a time.
+  path by path; lattice marks of both lattices at once = one lattice at a time, and = both
+  lattices' codes in one table (LatticeUnion), every length looked up at once.
 """
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ import pytest
 from scanner.detectors import _hashtable, _models
 from scanner.detectors._firstchar import guarded
 from scanner.detectors.names import MODEL_FILE as NAMES_FILE
-from scanner.detectors.names_tagger import (Tagger, allowed_transitions, encode, lattice_marks, spans_of_paths,
-                                            viterbi_batch)
+from scanner.detectors.names_tagger import (LatticeUnion, Tagger, allowed_transitions, encode, lattice_marks,
+                                            spans_of_paths, viterbi_batch)
 from scanner.detectors.passage import MODEL_FILE as PASSAGE_FILE
-from scanner.detectors.passage import PassageModel, _spans_safe, load_lexicon, tfidf, tfidf_spans, units
+from scanner.detectors.passage import (PassageModel, _spans_safe, gram_of, load_lexicon, spread_heat, tfidf, tfidf_spans,
+                                      unigram_columns, units)
 from training.common import DATA
 
 NEWS = DATA / "news" / "peoplesdaily_dev.jsonl"
@@ -74,6 +78,49 @@ def test_tfidf_over_the_whole_text_equals_unit_by_unit(passage):
             b = tfidf_spans(t, s, e, passage.vocab, passage.idf, table)
             assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
             assert np.array_equal(a.data, b.data)
+
+
+def test_unigrams_from_the_dense_table_equal_the_hashed_lookup(passage):
+    uni = unigram_columns(passage.vocab)
+    assert (uni >= 0).sum() > 3000 and uni[ord("的")] >= 0
+    for t in _texts() + ["王𠀋华在北京见了李四，𠀋𠀋。", "\U0001F600 表情"]:
+        us = units(t)
+        s = np.array([a for a, _, _ in us], dtype=np.int64)
+        e = np.array([b for _, b, _ in us], dtype=np.int64)
+        a = tfidf_spans(t, s, e, passage.vocab, passage.idf, passage.table, passage.table_disp)
+        b = tfidf_spans(t, s, e, passage.vocab, passage.idf, passage.table, passage.table_disp, uni)
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+        assert np.array_equal(a.data, b.data)
+
+
+def _heat_by_find(t: str, codes, contrib) -> np.ndarray:
+    heat = np.zeros(len(t))
+    for code, v in zip(codes, contrib):
+        g = gram_of(int(code))
+        share = v / len(g)
+        p = t.find(g)
+        while p >= 0:
+            heat[p:p + len(g)] += share
+            p = t.find(g, p + 1)
+    return heat
+
+
+def test_explanation_heat_equals_the_find_loop(passage):
+    checked = 0
+    for text in _texts(12) + ["啊啊啊啊啊啊", "拟  于\x00下周 三", "王𠀋华在北京"]:
+        for a, b, _ in units(text):
+            u = text[a:b]
+            X = tfidf([u], passage.vocab, passage.idf)
+            if X.indices.size == 0:
+                continue
+            t = re.sub(r"\s\s+", " ", u)
+            for label in range(len(passage.labels)):
+                contrib = X.data * (passage.W[X.indices, label] - passage.W[X.indices, passage.public])
+                up = np.nonzero(contrib > 0)[0]
+                codes = passage.vocab[X.indices[up]]
+                assert np.array_equal(spread_heat(t, codes, contrib[up]), _heat_by_find(t, codes, contrib[up]))
+                checked += 1
+    assert checked > 500
 
 
 def test_units_across_a_newline_or_inside_a_space_run_take_the_plain_path():
@@ -209,6 +256,33 @@ def test_lattice_marks_at_once_equal_one_lattice_at_a_time(tagger):
         assert got.any()
 
 
+def test_lattice_union_marks_equal_each_lattice_alone(tagger):
+    texts = [line for t in _texts(10) for line in t.split("\n") if line] + ["王𠀋华住在人民路十二号"]
+    cps, _, valid = encode(texts)
+    lats = [tagger.dict, tagger.gaz]
+    union = LatticeUnion(lats)
+    assert union.size < tagger.dict.codes.size + tagger.gaz.codes.size     # shared strings stored once
+    got = lattice_marks(lats, cps, valid, union)
+    want = lattice_marks(lats, cps, valid)
+    for g, w in zip(got, want):
+        assert np.array_equal(g, w) and g.any()
+    with pytest.raises(ValueError):
+        lattice_marks([tagger.gaz], cps, valid, union)
+
+
+def test_lattice_union_keeps_the_first_of_equal_codes():
+    """A lattice with one code twice (a hash collision between two strings) marks the first
+    string's category, as its own table's lookup does."""
+    from scanner.detectors.names_tagger import Lattice
+    lat = Lattice(np.array([5, 9, 5], dtype=np.int64), np.array([1, 2, 3], dtype=np.int64))
+    other = Lattice(np.array([9], dtype=np.int64), np.array([0], dtype=np.int64))
+    union = LatticeUnion([lat, other])
+    tk, tv = lat.table()
+    k = union.tv[np.nonzero(union.tk == 5)[0][0]]
+    assert lat.cats[union.rows[0][k]] == lat.cats[tv[np.nonzero(tk == 5)[0][0]]] == 1
+    assert union.rows[1][k] == -1
+
+
 def _word_code(cps, p, L):
     from scanner.detectors.names_tagger import word_codes
     return int(word_codes(cps, np.array([p]), L)[0])
@@ -223,7 +297,7 @@ def test_warm_loads_what_detectors_load_on_first_use():
     sc = get_scanner()
     assert sc.warm() is sc
     names = next(d for d in sc.detectors if isinstance(d, NamesDetector))
-    assert hasattr(names.model, "_uni") and names.model.dict is not None and names.model.dict._table is not None
+    assert hasattr(names.model, "_uni") and names.model.dict is not None and names.model._union.size > 0
     assert passage_mod._JIEBA is not None
 
 

@@ -125,8 +125,10 @@ SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;
 # real corpora). A segment is tagged whole (a name anywhere in it can be raised by personal data
 # anywhere in it) when
 # - it is a table cell or a file property (tables that list persons, a private person's properties);
-# - it or a neighbour of the same layer holds the personnel cue (harm.name_matters reads the line
-#   before and after), matched on the original text as harm.py does;
+# - the personnel cue or a group-word label (获奖学生：) is in the text harm.name_matters reads for
+#   it: the segment and its neighbours of the same layer joined by "\n", the original text, as
+#   harm.py joins them; or the segment itself holds a group word (员工王建国: harm keeps only the
+#   name a group word of the same segment labels, so the neighbours of a bare 学生 are not read);
 # - it may hold a specific address: is_specific_address needs a numbered unit (NUMBERED_UNIT_RE),
 #   and the dwelling rule a digit before its unit; ADDRESS_CUE_RE is looser than both. A model
 #   address is reported wherever it is found, and turns medium beside a name of its segment;
@@ -140,6 +142,12 @@ PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|[@�
 _ALWAYS_LAYERS = ("table", "metadata")
 
 
+def _near_text(segs: list[Segment], k: int) -> str:
+    """Segment k and its neighbours of the same layer joined by "\\n": what harm.name_matters reads."""
+    layer = segs[k].layer
+    return "\n".join(s.text for s in segs[max(0, k - 1):k + 2] if s.layer == layer)
+
+
 def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= c <= "\u9fff" for c in text)
 
@@ -148,12 +156,18 @@ class NamesDetector(Detector):
     name = "names"
     needs_models = True
 
-    def __init__(self, directory: Path | None = None, scope: str = "relevant", personnel_cue=None):
+    def __init__(self, directory: Path | None = None, scope: str = "relevant", personnel_cue=None,
+                 near_cue=None, own_cue=None):
+        """`personnel_cue`: the lines the "cue" scope reads. `near_cue` (the cue harm reads in a name's
+        segment and its neighbours) and `own_cue` (what harm reads in the name's own segment only):
+        the "relevant" scope; either defaults to `personnel_cue`."""
         if scope not in SCOPES or scope == "off":
             raise ValueError(f"names scope must be one of {SCOPES}")
         self.scope = scope
         self.model = Tagger(load_npz(MODEL_FILE, directory))
         self.personnel_cue = personnel_cue
+        self.near_cue = near_cue if near_cue is not None else personnel_cue
+        self.own_cue = own_cue if own_cue is not None else personnel_cue
         self.model_version = (self.model.version + ("" if scope == "all" else "-" + scope)
                               + "@" + short_hash(MODEL_FILE, directory))
 
@@ -186,16 +200,13 @@ class NamesDetector(Detector):
         hot: set[int] = set()
         for m in PERSONAL_CUE_RE.finditer(jt.text):
             hot.update(range(jt.segment_at(m.start()), jt.segment_at(m.end() - 1) + 1))
-        cue = self.personnel_cue
-        # "+ \n": harm joins a segment and its neighbours with "\n", which the cue's 民族[：:\s] may end on
-        pers = [cue is not None and cue.search(s.text + "\n") is not None for s in segs]
-        n = len(segs)
+        near_cue, own_cue = self.near_cue, self.own_cue
         for k, s in enumerate(segs):
             if k in hot:
                 continue
             if s.layer in _ALWAYS_LAYERS or "table" in s.locator \
-                    or pers[k] or (k > 0 and pers[k - 1] and segs[k - 1].layer == s.layer) \
-                    or (k + 1 < n and pers[k + 1] and segs[k + 1].layer == s.layer) \
+                    or (own_cue is not None and own_cue.search(s.text)) \
+                    or (near_cue is not None and near_cue.search(_near_text(segs, k))) \
                     or ADDRESS_CUE_RE.search(jt.views[k].text):
                 hot.add(k)
         return {segs[k].id for k in hot}
@@ -242,11 +253,14 @@ class NamesDetector(Detector):
         # [names]); read here from the same file, so the tagger reads wherever harm.name_matters may
         # keep a name (a segment holding a group word: harm keeps only the name it labels)
         harm_toml = config.lexicons / "harm.toml"
-        cue = None
+        cue = near = own = None
         if harm_toml.exists():
             n = tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]
             cue = re.compile(guarded("|".join(p for p in (n["personnel_cue"], n.get("group_words", "")) if p)))
-        return cls(scope=scope, personnel_cue=cue)   # a missing or altered model file raises
+            if n.get("group_words"):     # harm.HarmRules.group_label / group_before
+                near = re.compile(guarded(f"{n['personnel_cue']}|(?:{n['group_words']})\\s*[：:]"))
+                own = re.compile(guarded(n["group_words"]))
+        return cls(scope=scope, personnel_cue=cue, near_cue=near, own_cue=own)   # a missing or altered model file raises
 
     def detect(self, ctx: ScanContext) -> list[Finding]:
         """Every window of the document tagged in one batch."""

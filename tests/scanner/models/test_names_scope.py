@@ -134,6 +134,23 @@ def test_segments_the_relevant_scope_reads(pair):
 
 
 @pytest.mark.slow
+def test_group_words_widen_the_scope_only_where_harm_reads_them(pair):
+    """A bare group word (学生) makes only its own line read: harm keeps a name it labels there
+    (员工王建国); a group-word label (获奖学生：) reaches the neighbours too, like the personnel cue."""
+    det = pair[2]
+    doc = Document(source="t", sha256="0" * 64, media_type="text/plain")
+    lines = ["王建国出席了开幕式。",                         # 0: before a bare group word: not read
+             "全市学生参加了运动会。",                       # 1: a bare group word: read
+             "李秀英致辞。",                                 # 2: after it: not read
+             "天气晴。",                                     # 3
+             "马晓东主持。",                                 # 4: before a group label: read
+             "获奖学生：",                                   # 5: the label
+             "张三、李四"]                                   # 6: after it: read
+    for t in lines:
+        doc.add("body", t)
+    assert det.relevant_segments(ScanContext.of(doc)) == {1, 4, 5, 6}
+
+
 def test_scoped_tagger_reports_the_same_on_shared_text(pair):
     docs = []
     for name, n, per_doc in (("news/peoplesdaily_dev.jsonl", 800, 8), ("news/msra_val.jsonl", 400, 8),

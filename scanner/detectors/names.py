@@ -194,29 +194,47 @@ class NamesDetector(Detector):
         return [(0, len(text))] if hot else []
 
     def relevant_segments(self, ctx: ScanContext) -> set[int]:
-        """Ids of the segments the relevant scope tags (see ADDRESS_CUE_RE above for why)."""
+        """Ids of the segments the relevant scope reads, wholly or in part (`relevant_scope`)."""
+        whole, part = self.relevant_scope(ctx)
+        return whole | part
+
+    def relevant_scope(self, ctx: ScanContext) -> tuple[set[int], set[int]]:
+        """(ids of the segments tagged whole, ids of the segments of which only the sentences holding
+        a group word are tagged). A segment is in the second set only when nothing but a group word
+        of its own makes it relevant: harm keeps only a name the group word labels (员工王建国, the
+        name right after the word), and that name is in the word's sentence (see ADDRESS_CUE_RE above
+        for the rest)."""
         segs = ctx.document.segments
         jt = ctx.joined("norm")
         hot: set[int] = set()
         for m in PERSONAL_CUE_RE.finditer(jt.text):
             hot.update(range(jt.segment_at(m.start()), jt.segment_at(m.end() - 1) + 1))
         near_cue, own_cue = self.near_cue, self.own_cue
+        part: set[int] = set()
         for k, s in enumerate(segs):
             if k in hot:
                 continue
             if s.layer in _ALWAYS_LAYERS or "table" in s.locator \
-                    or (own_cue is not None and own_cue.search(s.text)) \
                     or (near_cue is not None and near_cue.search(_near_text(segs, k))) \
                     or ADDRESS_CUE_RE.search(jt.views[k].text):
                 hot.add(k)
-        return {segs[k].id for k in hot}
+            elif own_cue is not None and own_cue.search(s.text):
+                part.add(k)
+        return {segs[k].id for k in hot}, {segs[k].id for k in part}
 
     def _jobs(self, ctx: ScanContext) -> list[tuple[int, int, int]]:
         """(segment id, start, end) of the sentences of the document the scope reads."""
         jobs: list[tuple[int, int, int]] = []
-        hot = self.relevant_segments(ctx) if self.scope == "relevant" else set()
+        hot, part = self.relevant_scope(ctx) if self.scope == "relevant" else (set(), set())
+        own_cue = self.own_cue
         for s, norm in ctx.views():
             text = norm.text
+            if s.id in part and own_cue is not None:
+                # only the sentences holding a group word (matched on the normalised sentence, a
+                # superset of what harm matches on the original text)
+                jobs.extend((s.id, m.start(), m.end()) for m in SENT_RE.finditer(text)
+                            if own_cue.search(m.group()))
+                continue
             for a, b in self.windows(s, text, s.id in hot):
                 # tagged sentence by sentence (as trained): the batched Viterbi runs over the
                 # longest sentence, not the longest line

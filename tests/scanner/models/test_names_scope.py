@@ -148,7 +148,20 @@ def test_group_words_widen_the_scope_only_where_harm_reads_them(pair):
              "张三、李四"]                                   # 6: after it: read
     for t in lines:
         doc.add("body", t)
-    assert det.relevant_segments(ScanContext.of(doc)) == {1, 4, 5, 6}
+    ctx = ScanContext.of(doc)
+    assert det.relevant_segments(ctx) == {1, 4, 5, 6}
+    assert det.relevant_scope(ctx) == ({4, 5, 6}, {1})
+
+
+def test_a_bare_group_word_makes_only_its_sentence_read(pair):
+    """Of a segment read only for a group word, the tagger reads the sentences holding one: the
+    name the word labels (员工王建国) is in the word's sentence."""
+    det = pair[2]
+    doc = Document(source="t", sha256="0" * 64, media_type="text/plain")
+    text = "王建国出席了开幕式。全市学生参加了运动会；优秀员工李秀英发言。天气晴。"
+    doc.add("body", text)
+    jobs = det._jobs(ScanContext.of(doc))
+    assert [text[a:b] for _, a, b in jobs] == ["全市学生参加了运动会；", "优秀员工李秀英发言。"]
 
 
 def test_scoped_tagger_reports_the_same_on_shared_text(pair):

@@ -28,7 +28,8 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .model import Finding, Segment
+from .detectors.names import group_patterns
+from .model import Finding, Segment, near_text
 from .taxonomy import SEVERITY_RANK
 
 NAMES_REPORT = ("relevant", "all")
@@ -72,8 +73,8 @@ class HarmRules:
         r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
         r.not_names = frozenset(n["not_names"])
         r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])
-        r.group_label = _rx(f"(?:{n['group_words']})\\s*[：:]")      # 获奖学生：王建国、李秀英
-        r.group_before = _rx(f"(?:{n['group_words']})[ \\u3000]?$")    # 员工王建国
+        label, before = group_patterns(n["group_words"])
+        r.group_label, r.group_before = _rx(label), _rx(before)    # 获奖学生：王建国、李秀英 / 员工王建国
         r.banner, r.template_tag = re.compile(h["generator_banner"], re.I), _rx(h["template_tag"])
         r.template_rest_max_cjk = int(h["template_rest_max_cjk"])
         r.redaction_trivial = _rx(h["redaction_trivial"])
@@ -95,15 +96,6 @@ def default_path(lexicon_dir: Path) -> Path:
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def _near_text(segs: list[Segment], seg_id: int, window: int) -> str:
-    """The segment's text and its neighbours' (same layer) within `window` segments."""
-    if not (0 <= seg_id < len(segs)):
-        return ""
-    layer = segs[seg_id].layer
-    lo, hi = max(0, seg_id - window), min(len(segs), seg_id + window + 1)
-    return "\n".join(s.text for s in segs[lo:hi] if s.layer == layer)
-
-
 def _lower(f: Finding, severity: str, step: str, why: str | None = None) -> Finding:
     """f with a lower severity (a copy: findings are frozen), or f itself when not lower."""
     if SEVERITY_RANK[severity] < SEVERITY_RANK[f.severity]:
@@ -123,10 +115,10 @@ def is_template_only(rules: HarmRules, text: str) -> bool:
 
 
 def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
-    near = _near_text(segs, seg_id, rules.org_window)
+    near = near_text(segs, seg_id, rules.org_window)
     if not (rules.uscc.search(near) or rules.org_name.search(near)):
         return False
-    return not rules.residence_cue.search(_near_text(segs, seg_id, rules.org_cue_window))
+    return not rules.residence_cue.search(near_text(segs, seg_id, rules.org_cue_window))
 
 
 def normative_document(rules: HarmRules, segs: list[Segment]) -> bool:
@@ -223,7 +215,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
             f = _lower(f, "low", "boilerplate", "这是电子发票等版式文件固定印制的使用说明，不是本文件的限制标志。")
         # 4. copy-only restrictions
         if f.category.startswith("term.") and "".join(f.text.split()) in rules.copy_terms \
-                and not rules.copy_cue.search(_near_text(segs, f.segment_id, rules.copy_window)):
+                and not rules.copy_cue.search(near_text(segs, f.segment_id, rules.copy_window)):
             f = _lower(f, "low", "copy_only", "仅为版权性质的“禁止复制”声明，不是限制传播的标志。")
         out.append(f)
 
@@ -274,7 +266,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     if any(f.category in rules.norm_categories for f in result) and normative_document(rules, segs):
         result = [_lower(f, "low", "normative", "这是法律法规或裁判文书中的一般性表述，不是本文件的公开状态。")
                   if f.category in rules.norm_categories
-                  and not rules.norm_keep.search(_near_text(segs, f.segment_id, rules.norm_window)) else f
+                  and not rules.norm_keep.search(near_text(segs, f.segment_id, rules.norm_window)) else f
                   for f in result]
     return result
 
@@ -286,7 +278,7 @@ def name_matters(rules: HarmRules, f: Finding, segs: list[Segment], seg_text: di
     in this line or a neighbour), or in a table that lists persons (a 姓名 column)."""
     if f.layer == "metadata":
         return True
-    near = _near_text(segs, f.segment_id, 1)
+    near = near_text(segs, f.segment_id, 1)
     if rules.personnel_cue.search(near) or rules.group_label.search(near):
         return True
     if rules.group_before.search(seg_text.get(f.segment_id, "")[max(0, f.start - 4):f.start]):

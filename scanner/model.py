@@ -30,6 +30,15 @@ class Segment:
         return {"id": self.id, "layer": self.layer, "text": self.text, "locator": self.locator}
 
 
+def near_text(segs: list[Segment], index: int, window: int = 1) -> str:
+    """Segment `index` of `segs` and its neighbours of the same layer within `window`, joined by
+    "\n" (the context harm reads around a finding; the names scope reads the same)."""
+    if not (0 <= index < len(segs)):
+        return ""
+    layer = segs[index].layer
+    return "\n".join(s.text for s in segs[max(0, index - window):index + window + 1] if s.layer == layer)
+
+
 @dataclass
 class ScanError:
     """Something the scanner could not read. A report with errors is never `pass` (fail closed)."""

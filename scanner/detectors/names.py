@@ -26,7 +26,7 @@ import tomllib
 from pathlib import Path
 
 from ..config import NamesScope, ScanConfig
-from ..model import Finding, Segment
+from ..model import Finding, Segment, near_text
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
@@ -142,10 +142,12 @@ PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|[@�
 _ALWAYS_LAYERS = ("table", "metadata")
 
 
-def _near_text(segs: list[Segment], k: int) -> str:
-    """Segment k and its neighbours of the same layer joined by "\\n": what harm.name_matters reads."""
-    layer = segs[k].layer
-    return "\n".join(s.text for s in segs[max(0, k - 1):k + 2] if s.layer == layer)
+def group_patterns(group_words: str) -> tuple[str, str]:
+    """The patterns of a group word that labels a name (lexicons/harm.toml [names] group_words): as
+    a label (获奖学生：) anywhere in the name's line or a neighbour, and right before the name (员工王建国,
+    matched on the four characters before it). scanner.harm keeps a name by them; the relevant
+    scope reads where they can match."""
+    return f"(?:{group_words})\\s*[：:]", f"(?:{group_words})[ \\u3000]?$"
 
 
 def _has_cjk(text: str) -> bool:
@@ -215,7 +217,7 @@ class NamesDetector(Detector):
             if k in hot:
                 continue
             if s.layer in _ALWAYS_LAYERS or "table" in s.locator \
-                    or (near_cue is not None and near_cue.search(_near_text(segs, k))) \
+                    or (near_cue is not None and near_cue.search(near_text(segs, k))) \
                     or ADDRESS_CUE_RE.search(jt.views[k].text):
                 hot.add(k)
             elif own_cue is not None and own_cue.search(s.text):
@@ -276,7 +278,7 @@ class NamesDetector(Detector):
             n = tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]
             cue = re.compile(guarded("|".join(p for p in (n["personnel_cue"], n.get("group_words", "")) if p)))
             if n.get("group_words"):     # harm.HarmRules.group_label / group_before
-                near = re.compile(guarded(f"{n['personnel_cue']}|(?:{n['group_words']})\\s*[：:]"))
+                near = re.compile(guarded(f"{n['personnel_cue']}|{group_patterns(n['group_words'])[0]}"))
                 own = re.compile(guarded(n["group_words"]))
         return cls(scope=scope, personnel_cue=cue, near_cue=near, own_cue=own)   # a missing or altered model file raises
 

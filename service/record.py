@@ -17,7 +17,7 @@ from .clock import beijing
 from .recordno import record_number
 from .remembered import LABEL_ZH, SCOPE_ZH
 from .remembered import status as entry_status
-from .reports import finding_detail
+from .reports import finding_detail, reading_issues
 from .workflow import LEVEL_ZH, OPINION_ZH, STATUS_ZH, VERDICT_ZH, carried_zh
 
 
@@ -99,12 +99,13 @@ def collect(s, sub: Submission) -> dict:
     versions = []
     for v in vers:
         rep = reports.get(v.report_id) if v.report_id else None
+        errors, notes = reading_issues(s, rep) if rep else ([], [])
         versions.append({"number": v.number, "filename": v.filename, "size": v.size, "sha256": v.sha256,
                          "created": fmt_ts(v.created_at), "note": v.note or "",
                          "decision": decision_zh(rep.decision) if rep else "自动审查未完成",
                          "purged": bool(v.purged_at or (rep and rep.purged_at)),
                          "current": v.number == sub.current_version,
-                         "findings": _finding_rows(s, v.report_id, name)})
+                         "findings": _finding_rows(s, v.report_id, name), "errors": errors, "notes": notes})
     decisions = [{"level": LEVEL_ZH.get(d.level, "其他"), "decision": OPINION_ZH.get(d.decision, "其他"),
                   "reason": d.reason, "by": name(d.user_id), "at": fmt_ts(d.created_at), "version": d.version_number}
                  for d in s.execute(select(Decision).where(Decision.submission_id == sub.id).order_by(Decision.id)).scalars()]
@@ -125,6 +126,10 @@ DECISION_HEAD = ("环节", "版本", "意见", "理由", "签署人", "时间")
 DECISION_MM = (18, 13, 22, 67, 22, 30)
 VERSION_HEAD = ("版本", "文件", "大小（字节）", "内容 SHA-256", "提交时间", "自动审查结论", "修改说明")
 VERSION_MM = (13, 30, 15, 44, 24, 20, 26)
+ERROR_HEAD = ("序号", "代码", "未能读取的内容（需人工审查）")
+NOTE_HEAD = ("序号", "代码", "读取说明（供参考，不影响结论）")
+ISSUE_MM = (11, 45, 116)
+PURGED_MESSAGE = "（草稿已按保留期清除，说明不再保存）"
 SIGN_ROWS = (("保密审查人签字：", "日期："), ("审批人签字：", "日期："))
 SEAL = "单位（盖章）："
 FOOT = "本审查单由保密审查系统生成，一事一审；审计记录经哈希链保护，管理员可用 baomi audit verify 校验。"
@@ -148,8 +153,13 @@ def blocks(data: dict) -> list[tuple]:
                                          v["decision"], v["note"]) for v in data["versions"]], VERSION_MM))
     out.append(("h2", "二、自动审查发现与逐条审查结论（每一版）"))
     for v in data["versions"]:
+        unread = f"，未能完整读取 {len(v['errors'])} 处" if v["errors"] else ""
         out.append(("h3", f"第 {v['number']} 版（{v['filename']}）：自动审查结论 {v['decision']}，"
-                          f"发现 {len(v['findings'])} 项{'（当前版本）' if v['current'] else ''}"))
+                          f"发现 {len(v['findings'])} 项{unread}{'（当前版本）' if v['current'] else ''}"))
+        for head, issues in ((ERROR_HEAD, v["errors"]), (NOTE_HEAD, v["notes"])):
+            if issues:
+                out.append(("table", head, [(str(n), i["code"], i["message"] or PURGED_MESSAGE)
+                                            for n, i in enumerate(issues, 1)], ISSUE_MM))
         if v["findings"]:
             out.append(("table", FINDING_HEAD, [
                 (str(f["n"]), f["category_zh"], f["severity_zh"], f["location"], f["explanation"], f["verdict"],

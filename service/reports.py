@@ -120,6 +120,18 @@ def load_report(st: ServiceState, row: ReportRow, with_segments: bool = False) -
     return d
 
 
+def reading_issues(s, row: ReportRow) -> tuple[list[dict], list[dict]]:
+    """What the scanner could not read (errors) and how it read the file (notes) of a stored
+    report, each {code, message} with the Chinese message (which names the pages or parts): from
+    the encrypted body (the session carries the cipher: service.db); after the retention purge only
+    the error codes remain (message empty)."""
+    if row.body_enc is None:
+        return [{"code": c, "message": ""} for c in (row.error_codes or "").split(",") if c], []
+    body = json.loads(s.info["cipher"].decrypt(row.body_enc, aad=row.id.encode()))
+    return ([{"code": e["code"], "message": e.get("message", "")} for e in body.get("errors", [])],
+            [{"code": n["code"], "message": n.get("message", "")} for n in body.get("notes", [])])
+
+
 def failed_report(source: str, sha256: str, code: str) -> Report:
     """The report of a job that could not be scanned: decision review (fail closed)."""
     return Report.could_not_scan(source, [ScanError("service.job_failed",

@@ -1,6 +1,7 @@
 """The report's info notes (`notes[]`) in a real browser against the real server: an author uploads
 a blank PDF from /new; the pre-check says, in Chinese, that the file shows nothing (`extract.blank`)
-instead of a bare "no findings", and the reviewer sees the same note on the submission page."""
+instead of a bare "no findings", and the reviewer sees the same note on the submission page and in
+the written record (审查单)."""
 from __future__ import annotations
 
 import re
@@ -45,6 +46,11 @@ def test_blank_pdf_note_on_author_and_reviewer_pages(server, browser, shots):
         texts = _note_texts(reviewer)
         assert len(texts) == 1 and BLANK_ZH in texts[0], texts
         reviewer.screenshot(path=str(shots / "notes-reviewer-blank-pdf.png"), full_page=True)
+        # the written record (审查单) keeps the note too, beside the version's decision
+        reviewer.goto(f"{server.url}/api/v1/submissions/{sub_id}/record.html")
+        shown = reviewer.inner_text("body")
+        assert "读取说明（供参考，不影响结论）" in shown and "extract.blank" in shown and BLANK_ZH in shown, shown
+        reviewer.screenshot(path=str(shots / "notes-record-blank-pdf.png"), full_page=True)
         rw.assert_clean()
     finally:
         rctx.close()

@@ -251,3 +251,93 @@ def test_record_html_shows_the_same_memory_states(memory_flow):
               "无需结论（提示，不影响结论）"):
         assert s in text, s
     assert M1 not in text and M2 not in text and not CODE.search(text)
+
+
+# -- what the scanner could not read, and how it read the file, in the record --------------------
+OCR_ZH = "第 1 页为图片或扫描内容，未能进行图片文字识别"
+BLANK_ZH = "文件没有任何可见内容"
+
+
+@pytest.fixture(scope="module")
+def reading_flow(tmp_path_factory):
+    """alice submits a scanned page (the light scanner does no OCR: `extract.ocr_unavailable` naming
+    page 1, decision review), rita requests changes, alice submits a blank PDF (`extract.blank`, a
+    note); the three records are read, then the retention purge runs and the HTML record again."""
+    import time
+
+    from support.drafts import pdf_bytes
+    from support.pictures import CLEAN_NOTICE, page, scanned_pdf
+
+    from service.jobs import purge_expired
+    with running_service(tmp_path_factory.mktemp("record-reading")) as svc:
+        svc.user("alice", "author")
+        svc.user("rita", "reviewer")
+        author, reviewer = svc.login("alice"), svc.login("rita")
+        scan = scanned_pdf([page(CLEAN_NOTICE[:3])])
+        r = author.post("/api/v1/submissions", files={"file": ("扫描件.pdf", scan, "application/pdf")},
+                        data={"title": "扫描件通知", "channel": "单位门户网站"})
+        assert r.status_code == 202, r.text
+        sid = r.json()["id"]
+        sub = wait_submission(author, sid)
+        assert [e["code"] for e in sub["report"]["errors"]] == ["extract.ocr_unavailable"], sub["report"]["errors"]
+        assert reviewer.post(f"/api/v1/submissions/{sid}/review", json={
+            "decision": "request_changes", "reason": "请提交文字版"}).status_code == 200
+        r = author.post(f"/api/v1/submissions/{sid}/versions", files={"file": ("空白.pdf", pdf_bytes([]), "application/pdf")},
+                        data={"note": "换文件"})
+        assert r.status_code == 202, r.text
+        sub = wait_submission(author, sid)
+        assert [n["code"] for n in sub["report"]["notes"]] == ["extract.blank"] and not sub["report"]["errors"]
+        out = {"html": reviewer.get(f"/api/v1/submissions/{sid}/record.html"),
+               "pdf": reviewer.get(f"/api/v1/submissions/{sid}/record.pdf"),
+               "docx": author.get(f"/api/v1/submissions/{sid}/record.docx")}
+        purge_expired(svc.st, at=time.time() + svc.settings.retention_days * 86400 + 10)
+        out["purged_html"] = reviewer.get(f"/api/v1/submissions/{sid}/record.html")
+        yield out
+
+
+def _check_reading(text: str) -> None:
+    t = _flat(text)
+    assert "未能读取的内容（需人工审查）" in t and "extract.ocr_unavailable" in t
+    assert _flat(OCR_ZH) in t and "轻量模式不做文字识别" in t          # the page it names, why
+    assert "未能完整读取1处" in t                                     # the version's heading says so
+    assert "读取说明（供参考，不影响结论）" in t and "extract.blank" in t and BLANK_ZH in t
+    assert not CODE.search(text), CODE.search(text).group(0)
+
+
+def _issue_rows(rows: list[list[str]]) -> list[list[str]]:
+    return [r for r in rows if len(r) == 3 and r[0].isdigit()]
+
+
+def test_record_html_shows_what_could_not_be_read_and_the_notes(reading_flow):
+    import html as htmllib
+    r = reading_flow["html"]
+    assert r.status_code == 200
+    _check_reading(htmllib.unescape(re.sub(r"<[^>]+>", "\n", r.text.split("</style>", 1)[1])))
+
+
+def test_record_pdf_shows_what_could_not_be_read_and_the_notes(reading_flow):
+    r = reading_flow["pdf"]
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    text, tables = _pdf_text(r.content)
+    _check_reading(text)
+    rows = _issue_rows([[_flat(c) for c in row] for t in tables for row in t])
+    assert [(r[1], r[2][:4]) for r in rows] == [("extract.ocr_unavailable", "第1页为"), ("extract.blank", "文件没有")]
+
+
+def test_record_docx_shows_what_could_not_be_read_and_the_notes(reading_flow):
+    r = reading_flow["docx"]
+    assert r.status_code == 200
+    text, tables = _docx_text(r.content)
+    _check_reading(text)
+    rows = _issue_rows([[_flat(c.text) for c in row.cells] for t in tables for row in t.rows])
+    assert [(r[1], r[2][:4]) for r in rows] == [("extract.ocr_unavailable", "第1页为"), ("extract.blank", "文件没有")]
+
+
+def test_record_after_the_purge_keeps_the_error_codes(reading_flow):
+    """The purge removes the report bodies (and with them the messages): the record still lists the
+    error code of what could not be read and says why its message is gone."""
+    import html as htmllib
+    r = reading_flow["purged_html"]
+    assert r.status_code == 200
+    t = _flat(htmllib.unescape(re.sub(r"<[^>]+>", "\n", r.text.split("</style>", 1)[1])))
+    assert "extract.ocr_unavailable" in t and "草稿已按保留期清除，说明不再保存" in t and _flat(OCR_ZH) not in t

@@ -155,8 +155,9 @@ class OcrUnavailable(Exception):
     """The engine cannot be built here (package missing, model hash mismatch, load failure)."""
 
 
-# one engine per recogniser in a process (built on first use; a failure is remembered, not retried)
-_engines: dict[str, Any] = {}
+# one engine per recogniser in a process, with the thread count it was built with (built on first use,
+# rebuilt when asked for another count; a failure is remembered, not retried)
+_engines: dict[str, tuple[int, Any]] = {}
 _engine_errors: dict[str, str] = {}
 
 
@@ -182,10 +183,13 @@ def rec_model_path(choice: str = "float"):
 
 
 def engine(threads: int = 1, rec: str = "float"):
-    """The process's RapidOCR instance with recogniser `rec` (built once; a failure is remembered,
-    not retried)."""
-    if rec in _engines:
-        return _engines[rec]
+    """The process's RapidOCR instance with recogniser `rec` and `threads` intra-op threads (built
+    once, and again when another thread count is asked for: the sessions' pools are fixed when they
+    are built; a failure is remembered, not retried)."""
+    n = max(1, int(threads))
+    built = _engines.get(rec)
+    if built is not None and built[0] == n:
+        return built[1]
     if rec in _engine_errors:
         raise OcrUnavailable(_engine_errors[rec])
     try:
@@ -195,7 +199,6 @@ def engine(threads: int = 1, rec: str = "float"):
             verify_external(name, d / name)
         rec_path = rec_model_path(rec)
         from rapidocr_onnxruntime import RapidOCR
-        n = max(1, int(threads))
         with _quiet_thread_pools():
             eng = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
                            max_side_len=MAX_SIDE, print_verbose=False, rec_model_path=str(rec_path))
@@ -203,7 +206,7 @@ def engine(threads: int = 1, rec: str = "float"):
     except Exception as exc:   # ImportError, ModelIntegrityError, ValueError, onnxruntime load errors
         _engine_errors[rec] = f"{type(exc).__name__}: {str(exc)[:200]}"
         raise OcrUnavailable(_engine_errors[rec]) from None
-    _engines[rec] = eng
+    _engines[rec] = (n, eng)        # an engine built with another count is dropped with its pools
     return eng
 
 

@@ -69,9 +69,12 @@ def test_private_mailbox_stays_medium(light, addr):
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
 
 
-def test_author_mailbox_in_properties_is_low(light):
+@pytest.mark.parametrize("field,value", [("author", "sayi90@163.com"),
+                                         ("creator", "数科网维虚拟打印机(chenyj@suwell.cn)")])
+def test_author_or_tool_mailbox_in_properties_is_low(light, field, value):
+    assert field in HARM["email"]["metadata_person_fields"]
     doc = lines_doc("模板")
-    doc.add("metadata", "sayi90@163.com", field="author")
+    doc.add("metadata", value, field=field)
     rep = light.scan_document(doc)
     assert worst(rep, "pii.email") == "low" and rep.decision == "pass"
 
@@ -282,13 +285,6 @@ def test_organisations_mailbox_on_a_domain_the_document_names_is_low(light, text
 def test_mailbox_on_a_domain_the_document_does_not_name_keeps_its_severity(light, text):
     rep = light.scan_document(lines_doc(text))
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
-
-
-def test_tools_mailbox_in_the_creator_property_is_low(light):
-    doc = lines_doc("用户手册")
-    doc.add("metadata", "数科网维虚拟打印机(chenyj@suwell.cn)", field="creator")
-    rep = light.scan_document(doc)
-    assert worst(rep, "pii.email") == "low" and rep.decision == "pass"
 
 
 def hidden_doc(ex: dict) -> Document:

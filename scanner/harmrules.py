@@ -48,6 +48,10 @@ class HarmRules:
         r.meta_restricted = _rx(m["restricted_cue"])
         r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
         r.email_person_fields = frozenset(e["metadata_person_fields"])
+        r.email_roles = frozenset(x.lower() for x in e["role_local_parts"])
+        r.free_mail = frozenset(x.lower() for x in e["free_mail_domains"])
+        r.domain_suffixes = tuple(sorted((x.lower() for x in e["domain_suffixes"]), key=len, reverse=True))
+        r.domain_name_min = int(e["domain_name_min"])
         r.paper_heading, r.correspondence = re.compile(e["paper_heading"]), _rx(e["correspondence_cue"])
         r.correspondence_window = int(e["correspondence_window"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
@@ -75,6 +79,9 @@ class HarmRules:
         r.norm_article, r.norm_min_articles = re.compile(nv["article"], re.M), int(nv["min_articles"])
         r.norm_judgment, r.norm_keep = _rx(nv["judgment_cue"]), _rx(nv["restriction_cue"])
         r.norm_window = int(nv["window"])
+        ht = raw["hidden_text"]
+        r.hidden_trivial, r.cache_kinds = _rx(ht["trivial"]), frozenset(ht["cache_kinds"])
+        r.furniture_min_pages, r.furniture_min_share = int(ht["furniture_min_pages"]), float(ht["furniture_min_share"])
         b = raw["boilerplate"]
         r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
         return r

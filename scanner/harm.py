@@ -23,89 +23,24 @@ Steps, in order (each documented in harm.toml):
     cached external-link cells, text also visible, page furniture on most pages -> low, unless
     another detector's medium+ finding sits on it.
 
-Each lowered finding carries an evidence code ("harm:<step>") saying why.
+Each lowered finding carries an evidence code ("harm:<step>") saying why. The rules themselves are
+loaded and compiled in scanner.harmrules (HarmRules), which the names detector reads as well.
 """
 from __future__ import annotations
 
-import hashlib
 import re
-import tomllib
 from collections import Counter
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 
-from .detectors.names import group_patterns
+from .harmrules import PERSONAL, HarmRules
 from .model import Finding, Segment, near_text
 from .taxonomy import SEVERITY_RANK, VISIBLE_LAYERS
 
 NAMES_REPORT = ("relevant", "all")
-PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
 NAME_LOW_EXPLANATION = "模型识别出人名。单独出现的人名风险较低；如为自然人且附有身份证号、电话、住址等个人信息，应去标识化。"
 
 
 _PUNCT = re.compile(r"[\s，,。.；;：:、]+")
-
-
-def _rx(p: str) -> re.Pattern:
-    return re.compile(p)
-
-
-@dataclass
-class HarmRules:
-    raw: dict
-    source_hash: str
-    meta_plain: frozenset = field(default_factory=frozenset)
-    meta_ignore: tuple = ()
-    email_domains: list = field(default_factory=list)
-    email_person_fields: frozenset = field(default_factory=frozenset)
-
-    @classmethod
-    def load(cls, path: Path) -> HarmRules:
-        data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
-        r = cls(raw=raw, source_hash=hashlib.sha256(data).hexdigest()[:16])
-        m, e, o, a, n, h, c, nv = (raw[k] for k in ("metadata", "email", "organisation", "address", "names",
-                                                     "hidden", "copy_terms", "normative"))
-        r.meta_plain = frozenset(m["plain_fields"])
-        r.meta_ignore = tuple(m["ignore_categories"])
-        r.meta_restricted = _rx(m["restricted_cue"])
-        r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
-        r.email_person_fields = frozenset(e["metadata_person_fields"])
-        r.email_roles = frozenset(x.lower() for x in e["role_local_parts"])
-        r.free_mail = frozenset(x.lower() for x in e["free_mail_domains"])
-        r.domain_suffixes = tuple(sorted((x.lower() for x in e["domain_suffixes"]), key=len, reverse=True))
-        r.domain_name_min = int(e["domain_name_min"])
-        r.paper_heading, r.correspondence = re.compile(e["paper_heading"]), _rx(e["correspondence_cue"])
-        r.correspondence_window = int(e["correspondence_window"])
-        r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
-        r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
-        r.org_categories = tuple(o["categories"])
-        r.holder_label, r.holder_type = _rx(o["holder_label"]), _rx(o["holder_type"])
-        r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
-        r.not_names = frozenset(n["not_names"])
-        r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])
-        label, before = group_patterns(n["group_words"])
-        r.group_label, r.group_before = _rx(label), _rx(before)    # 获奖学生：王建国、李秀英 / 员工王建国
-        r.banner, r.template_tag = re.compile(h["generator_banner"], re.I), _rx(h["template_tag"])
-        r.template_rest_max_cjk = int(h["template_rest_max_cjk"])
-        r.redaction_trivial = _rx(h["redaction_trivial"])
-        r.form_hint = re.compile(h["form_hint"], re.I)
-        r.copy_terms = frozenset(c["terms"])
-        r.copy_cue, r.copy_window = _rx(c["restriction_cue"]), int(c["window"])
-        r.norm_categories = frozenset(nv["categories"])
-        r.norm_article, r.norm_min_articles = re.compile(nv["article"], re.M), int(nv["min_articles"])
-        r.norm_judgment, r.norm_keep = _rx(nv["judgment_cue"]), _rx(nv["restriction_cue"])
-        r.norm_window = int(nv["window"])
-        ht = raw["hidden_text"]
-        r.hidden_trivial, r.cache_kinds = _rx(ht["trivial"]), frozenset(ht["cache_kinds"])
-        r.furniture_min_pages, r.furniture_min_share = int(ht["furniture_min_pages"]), float(ht["furniture_min_share"])
-        b = raw["boilerplate"]
-        r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
-        return r
-
-
-def default_path(lexicon_dir: Path) -> Path:
-    return lexicon_dir / "harm.toml"
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -302,6 +302,8 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
         crop = tuple(page.get_cropbox())
     except Exception:
         crop = (0.0, 0.0, w, h)
+    # a box may be written with any two opposite corners ([0 0 612 -792]): readers normalise it
+    crop = (min(crop[0], crop[2]), min(crop[1], crop[3]), max(crop[0], crop[2]), max(crop[1], crop[3]))
     x0p, y0p, x1p, y1p = crop
     annot_boxes = _annot_boxes(R, page)
     render = Render(page, crop)

@@ -69,10 +69,15 @@ def _png(img) -> bytes:
 def _metafile(data: bytes) -> bytes:
     """An uploaded EMF/WMF as the PNG the scanner OCR'd (the same conversion, render and crop), so
     that the boxes of its OCR findings (pixels of that picture) land on what they mark."""
-    from scanner.extract.image import is_metafile, metafile_picture
-    if not is_metafile(data):
+    from scanner.extract.image import metafile_picture, unpack_metafile
+    from scanner.errors import ExtractionFailed
+    try:
+        meta = unpack_metafile(data)          # .emz/.wmz: inflated within the scanner's limit
+    except ExtractionFailed:
         raise SystemExit(2)
-    img = metafile_picture(data)
+    if meta is None:
+        raise SystemExit(2)
+    img = metafile_picture(meta)
     if img is None:
         raise SystemExit(3)
     return _png(img)

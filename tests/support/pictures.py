@@ -122,11 +122,11 @@ def metafile(lines: list[str], fmt: str = "emf", px: int = 48) -> bytes:
 
 def with_metafile(package: bytes, data: bytes, fmt: str = "emf") -> bytes:
     """An OOXML package made with a PNG picture (docx_with_picture & co.) whose picture is replaced by
-    the metafile `data`: the media part renamed to .emf/.wmf, its relationship and content type
+    the metafile `data`: the media part renamed to .emf/.wmf (.emz/.wmz: gzip'd), its relationship and content type
     updated, as Office writes a package with a pasted drawing."""
     import re
     import zipfile
-    ctype = {"emf": "image/x-emf", "wmf": "image/x-wmf"}[fmt]
+    ctype = {"emf": "image/x-emf", "wmf": "image/x-wmf", "emz": "image/x-emz", "wmz": "image/x-wmz"}[fmt]
     src = zipfile.ZipFile(io.BytesIO(package))
     media = next(n for n in src.namelist() if "/media/" in n and n.lower().endswith(".png"))
     new = media.rsplit(".", 1)[0] + "." + fmt

@@ -8,7 +8,8 @@ Steps, in order (each documented in harm.toml):
    the document names, an author's or tool's address in the file properties, the authors' mailboxes
    on a published paper's first page -> low;
 3. organisation contact lines: a mobile or address beside an organisation's registration data,
-   without a residence/personal cue nearby -> low;
+   without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
+   (a holder-type field: 经济类型 有限责任公司) without such a cue in the document -> low;
 4. copy-only restrictions (严禁复制 alone) -> low;
 5. hidden layers: generator banners dropped, template-only comments, form hints and placeholder
    comments (必填, 批注的内容) and trivial boxes -> low;
@@ -67,6 +68,16 @@ def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> 
     if not (rules.uscc.search(near) or rules.org_name.search(near)):
         return False
     return not rules.residence_cue.search(near_text(segs, seg_id, rules.org_cue_window))
+
+
+def organisation_holder(rules: HarmRules, segs: list[Segment]) -> bool:
+    """A licence or certificate of an organisation: a holder-type label and an organisation type as
+    a field's value (经济类型 … 有限责任公司), and no residence or personal cue in the whole document."""
+    body = [s for s in segs if s.layer not in ("metadata", "comment", "revision", "hidden")]
+    if not any(rules.holder_label.search(s.text) for s in body) \
+            or not any(rules.holder_type.match(s.text) for s in body):
+        return False
+    return not any(rules.residence_cue.search(s.text) for s in body)
 
 
 def normative_document(rules: HarmRules, segs: list[Segment]) -> bool:
@@ -178,6 +189,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         raise ValueError(f"names_report must be one of {NAMES_REPORT}")
     seg_text = {s.id: s.text for s in segs}
     paper_page: set[int] | None = None      # computed on the first e-mail finding
+    holder: bool | None = None              # computed on the first address or phone finding
     doc_names = _Lazy(lambda: document_names(segs))
     out: list[Finding] = []
     for f in findings:
@@ -214,10 +226,15 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                     paper_page = paper_author_segments(rules, segs)
                 if f.segment_id in paper_page:
                     f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
-        # 3. organisation contact lines
-        if f.category in rules.org_categories and f.severity in ("medium", "high") \
-                and organisation_context(rules, segs, f.segment_id):
-            f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+        # 3. organisation contact lines; a licence of an organisation
+        if f.category in rules.org_categories and f.severity in ("medium", "high"):
+            if organisation_context(rules, segs, f.segment_id):
+                f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+            else:
+                if holder is None:
+                    holder = organisation_holder(rules, segs)
+                if holder:
+                    f = _lower(f, "low", "organisation_holder", "这是颁发给单位的证照，其中的地址、电话是该单位的登记信息。")
         # 9. notes printed on every document of a format
         if f.category.startswith(rules.boiler_categories) and rules.boiler_notes.fullmatch(_PUNCT.sub("", f.text)):
             f = _lower(f, "low", "boilerplate", "这是电子发票等版式文件固定印制的使用说明，不是本文件的限制标志。")

@@ -57,6 +57,7 @@ class HarmRules:
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
         r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
         r.org_categories = tuple(o["categories"])
+        r.holder_label, r.holder_type = _rx(o["holder_label"]), _rx(o["holder_type"])
         r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
         r.not_names = frozenset(n["not_names"])
         r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])

@@ -318,3 +318,17 @@ def test_pdf_hidden_text_must_be_visible_beside_its_own_copy_in_the_page_text(li
     assert worst(light.scan_document(doc), "hidden.text") == "medium"
     doc.add("body", "summary: 9021.4 wheat", page=1)
     assert worst(light.scan_document(doc), "hidden.text") == "low"
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["holder_lowered"])
+def test_address_on_a_licence_of_an_organisation_is_low(full, text):
+    rep = full.scan_document(lines_doc(text))
+    adr = [f for f in rep.findings if f.category == "pii.address"]
+    assert adr and all(f.severity == "low" for f in adr), [(f.text, f.severity) for f in adr]
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["holder_kept"])
+def test_address_on_a_persons_certificate_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text))
+    assert worst(rep, "pii.address") == "medium" and rep.decision == "review"

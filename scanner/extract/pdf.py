@@ -252,11 +252,11 @@ def _read_pictures(page, no: int, doc: Document, text: str, invisible: int = 0) 
             continue
         try:
             check_size((px_w, px_h))
-            bm = obj.get_bitmap(render=False)
-            try:
-                img = bm.to_pil()
-            finally:
-                bm.close()
+            # the image object's bitmap has a buffer of pdfium's ("foreign"), which to_pil() shares
+            # (L, RGBA, RGBX): the picture is copied out, and the bitmap is left to its finalizer,
+            # which frees the buffer once nothing refers to it (closing it by hand would free
+            # pixels the picture still reads; pypdfium2 warns "Explicitly closing ... unsafe")
+            img = obj.get_bitmap(render=False).to_pil().copy()
         except Unreadable as exc:
             ocr.unread(doc, ("page", no), "extract.image_unreadable", str(exc))
             continue

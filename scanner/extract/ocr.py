@@ -53,6 +53,7 @@ y up, like the redaction boxes).
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from dataclasses import dataclass, field, replace
 from collections.abc import Callable
@@ -342,6 +343,7 @@ class _Ledger:
     seconds: float = 0.0
     unread: dict[tuple[str, str], list] = field(default_factory=dict)     # (code, reason) -> places
     seen: set = field(default_factory=set)          # content hashes of pictures already handled
+    causes: dict[tuple[str, str], set] = field(default_factory=dict)   # (code, reason) -> exception names
 
 
 def ledger(doc: Document) -> _Ledger:
@@ -357,6 +359,9 @@ def unread(doc: Document, place: tuple, code: str, reason: str = "") -> None:
     places = ledger(doc).unread.setdefault((code, reason), [])
     if place not in places:
         places.append(place)
+
+
+_NO_MEMORY = re.compile(r"bad_alloc|[Ff]ailed to allocate|[Ii]nsufficient memory|[Oo]ut of memory|[Cc]annot allocate")
 
 
 def read_into(doc: Document, img, *, place: tuple, to_points=None, **locator) -> OcrResult | None:
@@ -381,8 +386,12 @@ def read_into(doc: Document, img, *, place: tuple, to_points=None, **locator) ->
     except MemoryError:
         unread(doc, place, "extract.ocr_unavailable", "memory")
         return None
-    except Exception:          # onnxruntime / OpenCV failure on this bitmap
-        unread(doc, place, "extract.ocr_unavailable", "failed")
+    except Exception as exc:          # onnxruntime / OpenCV failure on this bitmap
+        # an allocation that failed (the sandbox's address-space cap) is said as such: onnxruntime
+        # and OpenCV raise their own exception types for it, not MemoryError
+        reason = "memory" if _NO_MEMORY.search(str(exc)[:2000]) else "failed"
+        unread(doc, place, "extract.ocr_unavailable", reason)
+        ledger(doc).causes.setdefault(("extract.ocr_unavailable", reason), set()).add(type(exc).__name__)
         return None
     led = ledger(doc)
     led.read += 1
@@ -449,6 +458,9 @@ def finish(doc: Document) -> None:
     for (code, reason), places in led.unread.items():
         where = _places_zh(places)
         detail = f"{reason}: {len(places)} place(s)"
+        causes = led.causes.get((code, reason))
+        if causes:
+            detail += f" ({', '.join(sorted(causes))})"        # the exceptions' class names, never their text
         if code == "extract.ocr_unavailable":
             doc.errors.append(E.ocr_unavailable(where, reason, detail))
         elif code == "extract.ocr_low_confidence":

@@ -471,3 +471,32 @@ def test_searchable_scan_whose_layer_matches_the_page_passes(full):
     rep = full.scan_bytes(_searchable_scan(CLEAN_NOTICE, page(CLEAN_NOTICE)), "searchable.pdf")
     assert not [f for f in rep.findings if f.category.startswith("hidden.")], rep.findings
     assert rep.errors == [] and rep.decision == "pass"
+
+
+_OOM_PROBE = r"""
+import json, resource, sys
+from support.pictures import CLEAN_NOTICE, page
+from scanner.extract import ocr
+from scanner.extract.sandbox import proc_status_kb
+from scanner.model import Document
+ocr.engine(1)
+img = page(CLEAN_NOTICE)
+resource.setrlimit(resource.RLIMIT_AS, (proc_status_kb("VmSize") * 1024 + (200 << 20), resource.RLIM_INFINITY))
+doc = Document(source="x", sha256="", media_type="image/png")
+ocr.read_into(doc, img, place=("image", ""))
+ocr.finish(doc)
+print(json.dumps([[e.code, e.message, e.detail] for e in doc.errors], ensure_ascii=False))
+"""
+
+
+def test_ocr_out_of_memory_under_the_sandbox_cap_is_said_as_memory(tmp_path):
+    """An A4 page needs a few hundred MB of address space beyond the built engine; under a tighter
+    cap onnxruntime raises its own error for the failed allocation (not MemoryError). The page is
+    unread (review), and the message says it was the memory limit, not an unexplained failure."""
+    import json
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
+    r = subprocess.run([sys.executable, "-c", _OOM_PROBE], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    errors = json.loads(r.stdout.strip().splitlines()[-1])
+    assert [e[0] for e in errors] == ["extract.ocr_unavailable"], errors
+    assert "超出内存限制" in errors[0][1] and errors[0][2].startswith("memory: 1 place(s)")

@@ -34,7 +34,8 @@ letters used to outweigh a page of print): a page/image is *low confidence* when
 character-weighted mean confidence of its text-like lines is below LOW_CONFIDENCE (0.75), or when
 the characters of its text-like lines that were not used (below KEEP_CONFIDENCE) are at least
 DROPPED_SHARE (15 %) of them. A picture in which no text-like line was read usable and whose
-text-like lines hold fewer than NOISE_CHARS (4) characters in all shows no text (a photograph's
+text-like lines hold fewer than NOISE_CHARS (4) characters in all, or that has a single such line
+covering under STRAY_REGION (2 %) of the picture (AAMARA read at 0.38 in a photograph), shows no text (a photograph's
 spurious region, two letters read in leaves at confidence 0.2; a round seal beside its own
 picture's well-read characters): nothing to read, not something unread. A small unsure region
 (a seal, a signature, a toolbar icon read as letters) beside well-read text does not trip it; a
@@ -67,6 +68,7 @@ KEEP_CONFIDENCE = 0.5
 LOW_CONFIDENCE = 0.75       # the character-weighted mean confidence a page/image's text must reach
 DROPPED_SHARE = 0.15        # characters of text-like lines below KEEP_CONFIDENCE (not used) that make it unsure
 NOISE_CHARS = 4             # fewer text-like characters than this, none usable: a picture without text
+STRAY_REGION = 0.02         # a single unusable text-like region under 2 % of the picture: texture, not text
 MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339 -> 905 x 1280, ~110 dpi): the
                          # detector costs ~0.6 s instead of ~1.0 s at 1600 with the same lines read on the bench
                          # pages, their ±3° / JPEG q60 / grey variants and 8 pt print (README "OCR")
@@ -256,6 +258,10 @@ class OcrLine:
     box: tuple[int, int, int, int]        # x0, y0, x1, y1 in pixels of the image, y down
 
 
+def _area(box: tuple[int, int, int, int]) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+
 def text_like(text: str) -> int:
     """The characters a recognised region counts for (0: not text-like): fewer than two, or one
     character repeated (III, 1111, QQQ: boxes, dashes, rings read as letters) is not text."""
@@ -300,6 +306,9 @@ class OcrResult:
         chars, conf_sum, dropped, usable = self._weighed()
         if not chars or (not usable and chars < NOISE_CHARS):
             return False                # no text shown: nothing was left unread
+        like = [ln for ln in self.lines if text_like(ln.text)]
+        if len(like) == 1 and not usable and _area(like[0].box) < STRAY_REGION * self.width * self.height:
+            return False                # one small region read in a large picture's texture, nothing usable
         return conf_sum / chars < LOW_CONFIDENCE or dropped / chars >= DROPPED_SHARE
 
     @property

@@ -255,6 +255,13 @@ def test_the_confidence_rule_weighs_characters_of_text_like_lines():
     assert not _result(("砂型", 0.15), ("美", 0.04)).low_confidence            # a photograph's texture
     assert not _result(("出口", 0.46), ("税", 1.0), ("口", 0.91)).low_confidence  # a round seal's picture
     assert _result(("颐品堵M嘘与餐隙吴障", 0.536)).low_confidence              # the only line, unsure
+    # one unusable region, small in a large picture (a photograph's texture read as AAMARA at 0.38), shows
+    # no text; the same region covering a tenth of the picture, or beside a second one, is unread text
+    from scanner.extract.ocr import OcrLine, OcrResult
+    assert not OcrResult([OcrLine("AAMARA", 0.38, (0, 0, 86, 25))], 2882, 2047, 0.0).low_confidence
+    assert OcrResult([OcrLine("AAMARA", 0.38, (0, 0, 860, 700))], 2882, 2047, 0.0).low_confidence
+    assert OcrResult([OcrLine("AAMARA", 0.38, (0, 0, 86, 25)), OcrLine("关于召开", 0.3, (0, 40, 86, 65))],
+                     2882, 2047, 0.0).low_confidence
     assert _result(("关于召开", 0.3), ("会议", 0.2)).low_confidence            # 4 characters, none usable
     dropped = _result(*good, *good, ("经查，村民王建国反映的问题属实", 0.45))      # 15 of 77 characters not used
     assert dropped.text_confidence > 0.8 and dropped.low_confidence

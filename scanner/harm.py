@@ -4,10 +4,12 @@ private person's data from published institutional data. The knowledge is data
 
 Steps, in order (each documented in harm.toml):
 1. addresses that are not addresses: case numbers, already-masked addresses -> dropped;
-2. e-mail: institutional domains, an author's address in the file properties, the authors'
-   mailboxes on a published paper's first page -> low;
+2. e-mail: institutional domains, role mailboxes (info@, hr@), an organisation's mailbox on a domain
+   the document names, an author's or tool's address in the file properties, the authors' mailboxes
+   on a published paper's first page -> low;
 3. organisation contact lines: a mobile or address beside an organisation's registration data,
-   without a residence/personal cue nearby -> low;
+   without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
+   (a holder-type field: 经济类型 有限责任公司) without such a cue in the document -> low;
 4. copy-only restrictions (严禁复制 alone) -> low;
 5. hidden layers: generator banners dropped, template-only comments, form hints and placeholder
    comments (必填, 批注的内容) and trivial boxes -> low;
@@ -16,82 +18,29 @@ Steps, in order (each documented in harm.toml):
 7. file properties: plain fields -> info, unless another medium+ finding sits on the same property;
 8. status words (尚未公开, 尚未发布) and unpublished passages in a law, regulation, judgment or
    standard, without a restriction nearby -> low: the text's general language, not the draft's status;
-9. the fixed usage notes of an e-invoice format (仅供电子报销入账查阅和电子归档使用) -> low.
+9. the fixed usage notes of an e-invoice format (仅供电子报销入账查阅和电子归档使用) -> low;
+10. hidden text that hides nothing: trivial (a page number, a short number, a year), a workbook's
+    cached external-link cells, text also visible, page furniture on most pages -> low, unless
+    another detector's medium+ finding sits on it.
 
-Each lowered finding carries an evidence code ("harm:<step>") saying why.
+Each lowered finding carries an evidence code ("harm:<step>") saying why. The rules themselves are
+loaded and compiled in scanner.harmrules (HarmRules), which the names detector reads as well.
 """
 from __future__ import annotations
 
-import hashlib
 import re
-import tomllib
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections import Counter
+from dataclasses import replace
 
-from .detectors.names import group_patterns
+from .harmrules import PERSONAL, HarmRules
 from .model import Finding, Segment, near_text
-from .taxonomy import SEVERITY_RANK
+from .taxonomy import SEVERITY_RANK, VISIBLE_LAYERS
 
 NAMES_REPORT = ("relevant", "all")
-PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
 NAME_LOW_EXPLANATION = "模型识别出人名。单独出现的人名风险较低；如为自然人且附有身份证号、电话、住址等个人信息，应去标识化。"
 
 
 _PUNCT = re.compile(r"[\s，,。.；;：:、]+")
-
-
-def _rx(p: str) -> re.Pattern:
-    return re.compile(p)
-
-
-@dataclass
-class HarmRules:
-    raw: dict
-    source_hash: str
-    meta_plain: frozenset = field(default_factory=frozenset)
-    meta_ignore: tuple = ()
-    email_domains: list = field(default_factory=list)
-    email_person_fields: frozenset = field(default_factory=frozenset)
-
-    @classmethod
-    def load(cls, path: Path) -> HarmRules:
-        data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
-        r = cls(raw=raw, source_hash=hashlib.sha256(data).hexdigest()[:16])
-        m, e, o, a, n, h, c, nv = (raw[k] for k in ("metadata", "email", "organisation", "address", "names",
-                                                     "hidden", "copy_terms", "normative"))
-        r.meta_plain = frozenset(m["plain_fields"])
-        r.meta_ignore = tuple(m["ignore_categories"])
-        r.meta_restricted = _rx(m["restricted_cue"])
-        r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
-        r.email_person_fields = frozenset(e["metadata_person_fields"])
-        r.paper_heading, r.correspondence = re.compile(e["paper_heading"]), _rx(e["correspondence_cue"])
-        r.correspondence_window = int(e["correspondence_window"])
-        r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
-        r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
-        r.org_categories = tuple(o["categories"])
-        r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
-        r.not_names = frozenset(n["not_names"])
-        r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])
-        label, before = group_patterns(n["group_words"])
-        r.group_label, r.group_before = _rx(label), _rx(before)    # 获奖学生：王建国、李秀英 / 员工王建国
-        r.banner, r.template_tag = re.compile(h["generator_banner"], re.I), _rx(h["template_tag"])
-        r.template_rest_max_cjk = int(h["template_rest_max_cjk"])
-        r.redaction_trivial = _rx(h["redaction_trivial"])
-        r.form_hint = re.compile(h["form_hint"], re.I)
-        r.copy_terms = frozenset(c["terms"])
-        r.copy_cue, r.copy_window = _rx(c["restriction_cue"]), int(c["window"])
-        r.norm_categories = frozenset(nv["categories"])
-        r.norm_article, r.norm_min_articles = re.compile(nv["article"], re.M), int(nv["min_articles"])
-        r.norm_judgment, r.norm_keep = _rx(nv["judgment_cue"]), _rx(nv["restriction_cue"])
-        r.norm_window = int(nv["window"])
-        b = raw["boilerplate"]
-        r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
-        return r
-
-
-def default_path(lexicon_dir: Path) -> Path:
-    return lexicon_dir / "harm.toml"
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -121,6 +70,16 @@ def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> 
     return not rules.residence_cue.search(near_text(segs, seg_id, rules.org_cue_window))
 
 
+def organisation_holder(rules: HarmRules, segs: list[Segment]) -> bool:
+    """A licence or certificate of an organisation: a holder-type label and an organisation type as
+    a field's value (经济类型 … 有限责任公司), and no residence or personal cue in the whole document."""
+    body = [s for s in segs if s.layer not in ("metadata", "comment", "revision", "hidden")]
+    if not any(rules.holder_label.search(s.text) for s in body) \
+            or not any(rules.holder_type.match(s.text) for s in body):
+        return False
+    return not any(rules.residence_cue.search(s.text) for s in body)
+
+
 def normative_document(rules: HarmRules, segs: list[Segment]) -> bool:
     """A law, a regulation or a published judgment: enough lines opening with 第…条, or a judgment's headings."""
     articles = 0
@@ -138,6 +97,43 @@ def normative_document(rules: HarmRules, segs: list[Segment]) -> bool:
 def email_is_institutional(rules: HarmRules, address: str) -> bool:
     domain = address.rsplit("@", 1)[-1].strip().rstrip(".").lower()
     return any(p.search(domain) for p in rules.email_domains)
+
+
+_LOCAL_SPLIT = re.compile(r"[._+-]+")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_MAILBOX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+")
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip().rstrip(".").lower()
+
+
+def email_is_role(rules: HarmRules, address: str) -> bool:
+    """info@, hr@, kefu2020@: a local part naming a function. On a free-mail domain the whole local
+    part (digits aside) must be a role word, elsewhere one of its parts."""
+    local = address.rsplit("@", 1)[0].lower()
+    if _domain(address) in rules.free_mail:
+        return re.sub(r"\d+", "", local).strip("._+-") in rules.email_roles
+    parts = [re.sub(r"\d+", "", p) for p in _LOCAL_SPLIT.split(local)]
+    return local in rules.email_roles or any(p in rules.email_roles for p in parts if p)
+
+
+def domain_name(rules: HarmRules, address: str) -> str:
+    """The domain's label before its public suffix (suwell for market@suwell.cn, pilatusaircraft for
+    pilatus-aircraft.com), letters and digits only; empty for a free-mail domain."""
+    dom = _domain(address)
+    if dom in rules.free_mail:
+        return ""
+    labels = dom.split(".")
+    n = next((len(sfx.split(".")) for sfx in rules.domain_suffixes if dom.endswith("." + sfx)), 1)
+    if len(labels) <= n:
+        return ""
+    return _NOT_ALNUM.sub("", labels[-n - 1])
+
+
+def document_names(segs: list[Segment]) -> str:
+    """The document's text outside mail addresses, lower case, letters and digits only."""
+    return _NOT_ALNUM.sub("", _MAILBOX.sub(" ", "\n".join(s.text for s in segs)).lower())
 
 
 def is_form_hint(rules: HarmRules, text: str) -> bool:
@@ -160,6 +156,24 @@ def paper_author_segments(rules: HarmRules, segs: list[Segment]) -> set[int]:
     return out
 
 
+class _Lazy:
+    """A value computed on first use (the document's text, only when an e-mail needs it)."""
+    def __init__(self, make):
+        self._make, self._value = make, None
+
+    def get(self) -> str:
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+
+def organisation_mailbox(rules: HarmRules, f: Finding, segs: list[Segment], doc_names: _Lazy) -> bool:
+    name = domain_name(rules, f.text)
+    if len(name) < rules.domain_name_min or name not in doc_names.get():
+        return False
+    return not rules.residence_cue.search(near_text(segs, f.segment_id, rules.org_cue_window))
+
+
 def _row_key(segs: list[Segment], seg_id: int):
     loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
     if "table" in loc and "row" in loc:
@@ -175,6 +189,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         raise ValueError(f"names_report must be one of {NAMES_REPORT}")
     seg_text = {s.id: s.text for s in segs}
     paper_page: set[int] | None = None      # computed on the first e-mail finding
+    holder: bool | None = None              # computed on the first address or phone finding
+    doc_names = _Lazy(lambda: document_names(segs))
     out: list[Finding] = []
     for f in findings:
         text = seg_text.get(f.segment_id, "")
@@ -201,15 +217,24 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 f = _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
             elif email_is_institutional(rules, f.text):
                 f = _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
+            elif email_is_role(rules, f.text):
+                f = _lower(f, "low", "role_email", "这是单位的职能邮箱（如 info@、hr@、客服邮箱），不是个人邮箱。")
+            elif organisation_mailbox(rules, f, segs, doc_names):
+                f = _lower(f, "low", "organisation_email", "邮箱域名属于文件中列明的单位，是该单位公开的联系邮箱。")
             else:
                 if paper_page is None:
                     paper_page = paper_author_segments(rules, segs)
                 if f.segment_id in paper_page:
                     f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
-        # 3. organisation contact lines
-        if f.category in rules.org_categories and f.severity in ("medium", "high") \
-                and organisation_context(rules, segs, f.segment_id):
-            f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+        # 3. organisation contact lines; a licence of an organisation
+        if f.category in rules.org_categories and f.severity in ("medium", "high"):
+            if organisation_context(rules, segs, f.segment_id):
+                f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+            else:
+                if holder is None:
+                    holder = organisation_holder(rules, segs)
+                if holder:
+                    f = _lower(f, "low", "organisation_holder", "这是颁发给单位的证照，其中的地址、电话是该单位的登记信息。")
         # 9. notes printed on every document of a format
         if f.category.startswith(rules.boiler_categories) and rules.boiler_notes.fullmatch(_PUNCT.sub("", f.text)):
             f = _lower(f, "low", "boilerplate", "这是电子发票等版式文件固定印制的使用说明，不是本文件的限制标志。")
@@ -268,7 +293,58 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                   if f.category in rules.norm_categories
                   and not rules.norm_keep.search(near_text(segs, f.segment_id, rules.norm_window)) else f
                   for f in result]
+
+    # 10. hidden text that hides nothing
+    if any(f.category == "hidden.text" for f in result):
+        result = lower_hidden_text(rules, result, segs)
     return result
+
+
+_SPACE = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+
+
+def lower_hidden_text(rules: HarmRules, findings: list[Finding], segs: list[Segment]) -> list[Finding]:
+    """hidden.text findings whose text is trivial, a workbook's cached external cells, also visible,
+    or page furniture -> low; unless another detector's medium+ finding sits on the same segment."""
+    decided = {f.segment_id for f in findings if not f.category.startswith("hidden.")
+               and SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]}
+    hidden = [s for s in segs if s.layer == "hidden"]
+    in_page_text = Counter(_SPACE.sub("", s.text) for s in hidden if "bbox" in s.locator)
+    pages_of: dict[str, set] = {}
+    for s in hidden:
+        if s.locator.get("page") is not None:
+            pages_of.setdefault(_DIGITS.sub("0", _SPACE.sub("", s.text)), set()).add(s.locator["page"])
+    n_pages = len({s.locator.get("page") for s in segs if s.locator.get("page") is not None})
+    visible: list[str] = []          # built on first use
+    shown: dict[str, bool] = {}
+
+    def also_visible(t: str) -> bool:
+        if t not in shown:
+            if not visible:
+                visible.append(_SPACE.sub("", "\n".join(s.text for s in segs if s.layer in VISIBLE_LAYERS)))
+            shown[t] = bool(t) and visible[0].count(t) > in_page_text.get(t, 0)
+        return shown[t]
+
+    out = []
+    for f in findings:
+        if f.category != "hidden.text" or f.segment_id in decided or not 0 <= f.segment_id < len(segs) \
+                or SEVERITY_RANK[f.severity] < SEVERITY_RANK["medium"]:
+            out.append(f)
+            continue
+        seg = segs[f.segment_id]
+        t = _SPACE.sub("", seg.text)
+        pages = pages_of.get(_DIGITS.sub("0", t), ())
+        if rules.hidden_trivial.match(seg.text):
+            f = _lower(f, "low", "hidden_trivial", "隐藏的只是页码、单个数字、年份或占位数字，没有实际内容。")
+        elif seg.locator.get("kind") in rules.cache_kinds:
+            f = _lower(f, "low", "link_cache", "这是外部链接保存的被链接工作簿的缓存数值，不是对读者隐藏的内容。")
+        elif len(pages) >= rules.furniture_min_pages and len(pages) >= rules.furniture_min_share * n_pages:
+            f = _lower(f, "low", "hidden_furniture", "同样的隐藏文字出现在多数页面上，是排版标记等页面附属内容。")
+        elif also_visible(t):
+            f = _lower(f, "low", "hidden_visible", "这段隐藏文字在文档可见内容中也有，隐藏它并未藏起任何信息。")
+        out.append(f)
+    return out
 
 
 def name_matters(rules: HarmRules, f: Finding, segs: list[Segment], seg_text: dict[int, str],

@@ -17,7 +17,8 @@ from . import harm
 from .config import ScanConfig
 from .detectors.base import ScanContext
 from .detectors.hidden import EXIF_RULE
-from .detectors.names import PERSONAL, PUBLIC_PLACE_RE
+from .detectors.names import PUBLIC_PLACE_RE
+from .harmrules import PERSONAL, HarmRules, default_path
 from .extract.ocr import annotate_finding
 from .model import Finding, ScanError
 from .taxonomy import SEVERITY_RANK, family_of
@@ -28,14 +29,14 @@ log = logging.getLogger("baomi.postprocess")
 @dataclass(frozen=True)
 class Setup:
     """What the steps need beyond the findings, built once per Scanner."""
-    harm: harm.HarmRules
+    harm: HarmRules
     names_report: str = "relevant"
 
     @classmethod
     def build(cls, config: ScanConfig, lexicon_dir: Path) -> Setup:
         if config.names_report not in harm.NAMES_REPORT:
             raise ValueError(f"names_report must be one of {harm.NAMES_REPORT}")
-        return cls(harm=harm.HarmRules.load(harm.default_path(lexicon_dir)), names_report=config.names_report)
+        return cls(harm=HarmRules.load(default_path(lexicon_dir)), names_report=config.names_report)
 
 
 Step = Callable[[list[Finding], ScanContext, Setup], list[Finding]]

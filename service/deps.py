@@ -36,7 +36,9 @@ def _from_api_key(st: ServiceState, raw: str, ip: str) -> Principal:
     presented, at most KEY_CACHE_MAX) under the data directory's credential epoch
     (security.auth_epoch), which every revocation and user change rewrites after its commit: a
     revoked key or a disabled account fails at once, in every process. SQLite only (one host, one
-    data directory); with PostgreSQL every request reads the database."""
+    data directory); with PostgreSQL every request reads the database (instances may run on several
+    hosts, each with a data directory of its own, where one host's epoch file says nothing of another's
+    change: tests/service/test_key_cache.py checks both on real databases)."""
     cache = st.key_cache if st.db.is_sqlite else None
     digest = epoch = ""
     if cache is not None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from .. import get_scanner
 from ..config import SandboxLimits
 from ..extract import errors as E
+from ..extract.isolated import with_ocr
 from ..extract.sandbox import (cap_worker_memory, cpu_budget, default_limits, enter_network_namespace,
                                needs_isolation, path_needs_isolation)
 from ..model import Document, Report, ScanError
@@ -55,12 +56,16 @@ def _init_worker(light: bool, isolated, limits: SandboxLimits | None = None, wit
                         names_report=names_report)
     if limits is not None:
         _worker_opts["netns"] = enter_network_namespace(limits)
+    ocr = None
     try:   # build the scanner now, not inside the first task
-        get_scanner(light, names_report=names_report)
+        ocr = get_scanner(light, names_report=names_report).ocr
     except Exception:
         pass
     if limits is not None:
-        cap_worker_memory(limits)
+        # the OCR engine is built in the worker on its first picture, inside this cap: it gets the
+        # address space a sandboxed child gets for OCR (with_ocr), or a worker that had read a few
+        # files ran out of it inside OCR, depending on what it had read before (extract.ocr_unavailable)
+        cap_worker_memory(with_ocr(limits, ocr) if ocr is not None else limits)
 
 
 def _isolate(path: str, isolated, data: bytes | None = None) -> bool:

@@ -22,10 +22,10 @@ Policy (documented in models/MODEL_CARD_names.md):
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 from ..config import NamesScope, ScanConfig
+from ..harmrules import HarmRules, default_path
 from ..model import Finding, Segment, near_text
 from ..normalize import NormalizedText
 from ..policy import Policy
@@ -106,9 +106,6 @@ def trim_span(text: str, i: int, j: int) -> tuple[int, int]:
 
 # ---- detector ----------------------------------------------------------------------------------------
 
-PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
-
-
 # The "cue" scope (the CMS gate): the tagger reads only segments with a personal-data cue (an ID or
 # phone word, a long digit run, an e-mail, a house number, a residence word) or the personnel cue
 # of lexicons/harm.toml, and table cells. Person words that are neither (先生, 同志, 被告, 联系人...)
@@ -140,14 +137,6 @@ SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;
 ADDRESS_CUE_RE = compile_guarded(r"[\d一二三四五六七八九十百零〇两][-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)|\d[-－]\d")
 PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|[@＠]")
 _ALWAYS_LAYERS = ("table", "metadata")
-
-
-def group_patterns(group_words: str) -> tuple[str, str]:
-    """The patterns of a group word that labels a name (lexicons/harm.toml [names] group_words): as
-    a label (获奖学生：) anywhere in the name's line or a neighbour, and right before the name (员工王建国,
-    matched on the four characters before it). scanner.harm keeps a name by them; the relevant
-    scope reads where they can match."""
-    return f"(?:{group_words})\\s*[：:]", f"(?:{group_words})[ \\u3000]?$"
 
 
 def _has_cjk(text: str) -> bool:
@@ -270,16 +259,10 @@ class NamesDetector(Detector):
         if scope == "all" and config.names_report == "relevant":
             scope = "relevant"
         # the personnel cue and the group words are data of the post-processing (lexicons/harm.toml
-        # [names]); read here from the same file, so the tagger reads wherever harm.name_matters may
-        # keep a name (a segment holding a group word: harm keeps only the name it labels)
-        harm_toml = config.lexicons / "harm.toml"
-        cue = near = own = None
-        if harm_toml.exists():
-            n = tomllib.loads(harm_toml.read_text(encoding="utf-8"))["names"]
-            cue = re.compile(guarded("|".join(p for p in (n["personnel_cue"], n.get("group_words", "")) if p)))
-            if n.get("group_words"):     # harm.HarmRules.group_label / group_before
-                near = re.compile(guarded(f"{n['personnel_cue']}|{group_patterns(n['group_words'])[0]}"))
-                own = re.compile(guarded(n["group_words"]))
+        # [names]), compiled by its HarmRules, so the tagger reads wherever harm.name_matters may keep
+        # a name (a segment holding a group word: harm keeps only the name it labels)
+        rules = HarmRules.load(default_path(config.lexicons))
+        cue, near, own = (re.compile(guarded(p)) for p in (rules.scope_cue, rules.scope_near, rules.scope_own))
         return cls(scope=scope, personnel_cue=cue, near_cue=near, own_cue=own)   # a missing or altered model file raises
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

@@ -239,7 +239,10 @@ def _no_stream_shows_anything(pdoc) -> bool:
             obj = pdoc.getobj(objid)
         except Exception:
             return False
-        if not isinstance(obj, PDFStream) or getattr(obj.get("Type"), "name", None) in ("Metadata", "XRef", "ObjStm"):
+        # MetaOForm: an ONLYOFFICE form's source package, read as an embedded file by
+        # scanner.extract.pdf_layers.form_source (what it holds is scanned; not read, it is an error)
+        if not isinstance(obj, PDFStream) or getattr(obj.get("Type"), "name", None) in (
+                "Metadata", "XRef", "ObjStm", "MetaOForm"):
             continue
         out = _bounded_decode(obj.rawdata or b"", obj.get_filters(), budget)
         if out is None or PAINTING.search(out):

@@ -148,7 +148,14 @@ def garbled_replaced(where: str, detail: str = "") -> ScanError:
                      "已改用图片文字识别的结果审查。", detail)
 
 
-# --- notes (info, never decide): what was read and found to carry no text ------------------------
+# --- notes (info, never decide): how the file was read ---------------------------------------------
+def garbled_read_note(where: str, detail: str = "") -> ScanError:
+    """Every garbled PDF page was rendered and read by OCR, which found text on each at good
+    confidence: what the page shows was read and scanned (the broken layer was not)."""
+    return ScanError("extract.garbled_read", f"{where}的 PDF 文字层为乱码（字体缺少编码映射或编码错误），"
+                     "已按页面图像进行文字识别并审查识别结果。", detail)
+
+
 def blank_note(detail: str = "") -> ScanError:
     return ScanError("extract.blank", "文件没有任何可见内容（空白页、未填写的占位符或空文档），已逐页核实，无文字需要审查。",
                      detail)

@@ -88,8 +88,9 @@ FORMATS: tuple[Format, ...] = (
     Format(WEBP, "webp", "image", (".webp",), "image:extract_image"),
     Format(SVG, "svg", "image", (".svg",), "image:extract_svg"),
     # vector metafiles: converted by LibreOffice to a bitmap, then OCR'd (image.read_metafile)
-    Format(EMF, "emf", "image", (".emf",), "image:extract_metafile"),
-    Format(WMF, "wmf", "image", (".wmf",), "image:extract_metafile",
+    # (.emz/.wmz: the same gzip'd, recognised by content: sniff.metafile_kind, image.unpack_metafile)
+    Format(EMF, "emf", "image", (".emf", ".emz"), "image:extract_metafile"),
+    Format(WMF, "wmf", "image", (".wmf", ".wmz"), "image:extract_metafile",
            magic=(b"\xd7\xcd\xc6\x9a", b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03")),
     Format(BINARY, "binary", "binary"),
 )

@@ -199,9 +199,13 @@ def read_embedded(data: bytes, name: str, doc: Document, **locator) -> None:
         if len(seen) == MAX_EMBEDDED + 1:
             doc.errors.append(E.truncated(f"more than {MAX_EMBEDDED} embedded pictures"))
         return
-    data = _gunzip_metafile(data, name)
-    if is_metafile(data):
-        read_metafile(data, name, doc, **locator)
+    try:
+        meta = unpack_metafile(data)
+    except E.ExtractionFailed as exc:        # a gzip'd metafile that inflates beyond the limit, or broken
+        doc.errors.append(exc.error)
+        return
+    if meta is not None:
+        read_metafile(meta, name, doc, **locator)
         return
     try:
         img = open_image(data)
@@ -241,23 +245,18 @@ METAFILE_DPI = 200
 METAFILE_EXT = (".emf", ".wmf", ".emz", ".wmz")
 
 
-def is_metafile(data: bytes) -> bool:
-    """EMF (EMR_HEADER with the " EMF" signature), placeable WMF, or a standard WMF header."""
-    return (len(data) >= 44 and data[:4] == b"\x01\x00\x00\x00" and data[40:44] == b" EMF") or \
-        data[:4] == b"\xd7\xcd\xc6\x9a" or data[:6] in (b"\x01\x00\x09\x00\x00\x03", b"\x02\x00\x09\x00\x00\x03")
-
-
-def _gunzip_metafile(data: bytes, name: str) -> bytes:
-    """.emz/.wmz: a gzip'd metafile, unpacked within the member limit (else returned as is)."""
-    if not (data[:2] == b"\x1f\x8b" and str(name).lower().endswith((".emz", ".wmz"))):
+def unpack_metafile(data: bytes) -> bytes | None:
+    """The EMF/WMF of a metafile picture, recognised by content (sniff.metafile_kind), a gzip'd
+    one (.emz/.wmz) inflated within one zip member's limit (zipsafe.gunzip: beyond it
+    ExtractionFailed archive_bomb, a broken stream corrupt); None when `data` is no metafile."""
+    from .sniff import metafile_kind
+    from .zipsafe import GZIP_MAGIC, gunzip
+    if metafile_kind(data) is None:
+        return None
+    if not data.startswith(GZIP_MAGIC):
         return data
-    import zlib
-    try:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = d.decompress(data, 64 << 20)
-        return out if not d.unconsumed_tail else data
-    except zlib.error:
-        return data
+    inner = gunzip(data)
+    return inner if metafile_kind(inner) is not None and not inner.startswith(GZIP_MAGIC) else None
 
 
 def extract_metafile(data: bytes, doc: Document) -> None:
@@ -265,11 +264,13 @@ def extract_metafile(data: bytes, doc: Document) -> None:
     without the size rule (an upload is read whatever its size); unconvertible -> review."""
     label = _upload_label(doc)
     doc.meta["page_count"] = 1
-    data = _gunzip_metafile(data, doc.source)
+    meta = unpack_metafile(data)
+    if meta is None:
+        raise E.ExtractionFailed(E.corrupt("not a metafile"))
     loc = {"page": 1, "kind": "image"}
     if label:
         loc["image"] = label
-    read_metafile(data, label, doc, upload=True, **loc)
+    read_metafile(meta, label, doc, upload=True, **loc)
 
 
 def read_metafile(data: bytes, name: str | None, doc: Document, *, upload: bool = False, **locator) -> None:

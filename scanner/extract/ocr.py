@@ -27,13 +27,19 @@ checks that every code the extractors record is in this table and that `finish` 
 
 Confidence rule (documented contract): a recognised line with confidence < KEEP_CONFIDENCE (0.5)
 is not used as text. A detected region is *text-like* when the recogniser saw at least two
-characters in it (a region read as nothing is texture: wood grain, a keyboard). A page/image is
-*low confidence* when its text-like regions below LOW_CONFIDENCE (0.75) cover at least
-LOW_AREA_SHARE (15 %) of the area of all its text-like regions, and they are at least two, or one
-covering at least LOW_SINGLE_REGION (2 %) of the picture (a photograph's single spurious region,
-a few letters read in leaves or a jellyfish at confidence 0.2, does not count). A small low-confidence region (a round
-red seal, a signature) beside well-read text does not trip it; a page most of whose text could not
-be read does.
+characters in it that are not one character repeated (a region read as nothing is texture: wood
+grain, a keyboard; one read as III, 1111 or QQQ is a pattern of shapes: stacked boxes, a dashed
+line, rings). What is weighed is characters, not area (a stack of boxes read as three giant
+letters used to outweigh a page of print): a page/image is *low confidence* when the
+character-weighted mean confidence of its text-like lines is below LOW_CONFIDENCE (0.75), or when
+the characters of its text-like lines that were not used (below KEEP_CONFIDENCE) are at least
+DROPPED_SHARE (15 %) of them. A picture in which no text-like line was read usable and whose
+text-like lines hold fewer than NOISE_CHARS (4) characters in all, or that has a single such line
+covering under STRAY_REGION (2 %) of the picture (AAMARA read at 0.38 in a photograph), shows no text (a photograph's
+spurious region, two letters read in leaves at confidence 0.2; a round seal beside its own
+picture's well-read characters): nothing to read, not something unread. A small unsure region
+(a seal, a signature, a toolbar icon read as letters) beside well-read text does not trip it; a
+page most of whose text could not be read does, and so does a page whose only line was read unsure.
 
 Progress: extractors call `progress(done, total)` after each page/frame of a multi-page scan; the
 options' on_progress receives it (in the sandboxed child: a `baomi-progress:done/total` line on
@@ -48,6 +54,7 @@ y up, like the redaction boxes).
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from dataclasses import dataclass, field, replace
 from collections.abc import Callable
@@ -58,9 +65,10 @@ from ..model import Document
 from . import errors as E
 
 KEEP_CONFIDENCE = 0.5
-LOW_CONFIDENCE = 0.75
-LOW_AREA_SHARE = 0.15
-LOW_SINGLE_REGION = 0.02      # one low-confidence region alone counts when it covers 2 % of the picture
+LOW_CONFIDENCE = 0.75       # the character-weighted mean confidence a page/image's text must reach
+DROPPED_SHARE = 0.15        # characters of text-like lines below KEEP_CONFIDENCE (not used) that make it unsure
+NOISE_CHARS = 4             # fewer text-like characters than this, none usable: a picture without text
+STRAY_REGION = 0.02         # a single unusable text-like region under 2 % of the picture: texture, not text
 MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339 -> 905 x 1280, ~110 dpi): the
                          # detector costs ~0.6 s instead of ~1.0 s at 1600 with the same lines read on the bench
                          # pages, their ±3° / JPEG q60 / grey variants and 8 pt print (README "OCR")
@@ -155,8 +163,9 @@ class OcrUnavailable(Exception):
     """The engine cannot be built here (package missing, model hash mismatch, load failure)."""
 
 
-# one engine per recogniser in a process (built on first use; a failure is remembered, not retried)
-_engines: dict[str, Any] = {}
+# one engine per recogniser in a process, with the thread count it was built with (built on first use,
+# rebuilt when asked for another count; a failure is remembered, not retried)
+_engines: dict[str, tuple[int, Any]] = {}
 _engine_errors: dict[str, str] = {}
 
 
@@ -182,10 +191,13 @@ def rec_model_path(choice: str = "float"):
 
 
 def engine(threads: int = 1, rec: str = "float"):
-    """The process's RapidOCR instance with recogniser `rec` (built once; a failure is remembered,
-    not retried)."""
-    if rec in _engines:
-        return _engines[rec]
+    """The process's RapidOCR instance with recogniser `rec` and `threads` intra-op threads (built
+    once, and again when another thread count is asked for: the sessions' pools are fixed when they
+    are built; a failure is remembered, not retried)."""
+    n = max(1, int(threads))
+    built = _engines.get(rec)
+    if built is not None and built[0] == n:
+        return built[1]
     if rec in _engine_errors:
         raise OcrUnavailable(_engine_errors[rec])
     try:
@@ -195,7 +207,6 @@ def engine(threads: int = 1, rec: str = "float"):
             verify_external(name, d / name)
         rec_path = rec_model_path(rec)
         from rapidocr_onnxruntime import RapidOCR
-        n = max(1, int(threads))
         with _quiet_thread_pools():
             eng = RapidOCR(intra_op_num_threads=n, inter_op_num_threads=1, text_score=0.0,
                            max_side_len=MAX_SIDE, print_verbose=False, rec_model_path=str(rec_path))
@@ -203,7 +214,7 @@ def engine(threads: int = 1, rec: str = "float"):
     except Exception as exc:   # ImportError, ModelIntegrityError, ValueError, onnxruntime load errors
         _engine_errors[rec] = f"{type(exc).__name__}: {str(exc)[:200]}"
         raise OcrUnavailable(_engine_errors[rec]) from None
-    _engines[rec] = eng
+    _engines[rec] = (n, eng)        # an engine built with another count is dropped with its pools
     return eng
 
 
@@ -247,20 +258,58 @@ class OcrLine:
     box: tuple[int, int, int, int]        # x0, y0, x1, y1 in pixels of the image, y down
 
 
+def _area(box: tuple[int, int, int, int]) -> int:
+    return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+
+def text_like(text: str) -> int:
+    """The characters a recognised region counts for (0: not text-like): fewer than two, or one
+    character repeated (III, 1111, QQQ: boxes, dashes, rings read as letters) is not text."""
+    chars = "".join(text.split())
+    if len(chars) < 2 or len(set(chars)) == 1:
+        return 0
+    return len(chars)
+
+
 @dataclass
 class OcrResult:
     lines: list[OcrLine]
     width: int
     height: int
     seconds: float
-    low_area_share: float = 0.0           # share of text-like area below LOW_CONFIDENCE
-    low_regions: int = 0
-    low_image_share: float = 0.0          # low-confidence text-like area / picture area
+
+    def _weighed(self) -> tuple[int, float, int, bool]:
+        """(text-like characters, their confidence sum, those not used, any text-like line usable)."""
+        chars = dropped = 0
+        conf_sum = 0.0
+        usable = False
+        for ln in self.lines:
+            n = text_like(ln.text)
+            if not n:
+                continue
+            chars += n
+            conf_sum += n * ln.confidence
+            if ln.confidence < KEEP_CONFIDENCE:
+                dropped += n
+            else:
+                usable = True
+        return chars, conf_sum, dropped, usable
+
+    @property
+    def text_confidence(self) -> float:
+        """Character-weighted mean confidence of the text-like lines (1.0 when there are none)."""
+        chars, conf_sum, _dropped, _usable = self._weighed()
+        return conf_sum / chars if chars else 1.0
 
     @property
     def low_confidence(self) -> bool:
-        return self.low_area_share >= LOW_AREA_SHARE and (
-            self.low_regions >= 2 or self.low_image_share >= LOW_SINGLE_REGION)
+        chars, conf_sum, dropped, usable = self._weighed()
+        if not chars or (not usable and chars < NOISE_CHARS):
+            return False                # no text shown: nothing was left unread
+        like = [ln for ln in self.lines if text_like(ln.text)]
+        if len(like) == 1 and not usable and _area(like[0].box) < STRAY_REGION * self.width * self.height:
+            return False                # one small region read in a large picture's texture, nothing usable
+        return conf_sum / chars < LOW_CONFIDENCE or dropped / chars >= DROPPED_SHARE
 
     @property
     def mean_confidence(self) -> float:
@@ -285,25 +334,13 @@ def recognize(img) -> OcrResult:
     res, _elapse = eng(np.asarray(work))
     seconds = time.perf_counter() - t0
     lines: list[OcrLine] = []
-    total_area = low_area = 0.0
-    low_regions = 0
     for quad, text, score in res or []:
         xs = [float(p[0]) / scale for p in quad]
         ys = [float(p[1]) / scale for p in quad]
         box = (max(0, int(min(xs))), max(0, int(min(ys))), min(rgb.width, int(round(max(xs)))),
                min(rgb.height, int(round(max(ys)))))
-        area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
-        conf = float(score)
-        text = str(text)
-        if len("".join(text.split())) >= 2:          # text-like: the recogniser saw characters in it
-            total_area += area
-            if conf < LOW_CONFIDENCE:
-                low_area += area
-                low_regions += 1
-        lines.append(OcrLine(text, conf, box))
-    share = low_area / total_area if total_area else 0.0
-    return OcrResult(lines, rgb.width, rgb.height, seconds, share, low_regions,
-                     low_area / max(1.0, rgb.width * rgb.height))
+        lines.append(OcrLine(str(text), float(score), box))
+    return OcrResult(lines, rgb.width, rgb.height, seconds)
 
 
 # -- recording into a document ----------------------------------------------------------------------
@@ -315,6 +352,7 @@ class _Ledger:
     seconds: float = 0.0
     unread: dict[tuple[str, str], list] = field(default_factory=dict)     # (code, reason) -> places
     seen: set = field(default_factory=set)          # content hashes of pictures already handled
+    causes: dict[tuple[str, str], set] = field(default_factory=dict)   # (code, reason) -> exception names
 
 
 def ledger(doc: Document) -> _Ledger:
@@ -330,6 +368,9 @@ def unread(doc: Document, place: tuple, code: str, reason: str = "") -> None:
     places = ledger(doc).unread.setdefault((code, reason), [])
     if place not in places:
         places.append(place)
+
+
+_NO_MEMORY = re.compile(r"bad_alloc|[Ff]ailed to allocate|[Ii]nsufficient memory|[Oo]ut of memory|[Cc]annot allocate")
 
 
 def read_into(doc: Document, img, *, place: tuple, to_points=None, **locator) -> OcrResult | None:
@@ -354,8 +395,12 @@ def read_into(doc: Document, img, *, place: tuple, to_points=None, **locator) ->
     except MemoryError:
         unread(doc, place, "extract.ocr_unavailable", "memory")
         return None
-    except Exception:          # onnxruntime / OpenCV failure on this bitmap
-        unread(doc, place, "extract.ocr_unavailable", "failed")
+    except Exception as exc:          # onnxruntime / OpenCV failure on this bitmap
+        # an allocation that failed (the sandbox's address-space cap) is said as such: onnxruntime
+        # and OpenCV raise their own exception types for it, not MemoryError
+        reason = "memory" if _NO_MEMORY.search(str(exc)[:2000]) else "failed"
+        unread(doc, place, "extract.ocr_unavailable", reason)
+        ledger(doc).causes.setdefault(("extract.ocr_unavailable", reason), set()).add(type(exc).__name__)
         return None
     led = ledger(doc)
     led.read += 1
@@ -422,6 +467,9 @@ def finish(doc: Document) -> None:
     for (code, reason), places in led.unread.items():
         where = _places_zh(places)
         detail = f"{reason}: {len(places)} place(s)"
+        causes = led.causes.get((code, reason))
+        if causes:
+            detail += f" ({', '.join(sorted(causes))})"        # the exceptions' class names, never their text
         if code == "extract.ocr_unavailable":
             doc.errors.append(E.ocr_unavailable(where, reason, detail))
         elif code == "extract.ocr_low_confidence":

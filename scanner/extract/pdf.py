@@ -9,7 +9,11 @@ scanner.extract.pdf_layers. Then every page's text layer is judged (scanner.extr
 - a page with no usable text (a scan) is rendered at OCR_DPI and OCR'd when it shows anything;
 - a garbled page (mojibake, unmapped glyphs) is rendered and OCR'd too, and its OCR text replaces
   the garbled layer: the page's body lines, hidden-text and redaction segments are dropped (what a
-  garbled layer "hides" is not evidence), and an extract.garbled_text error names the page.
+  garbled layer "hides" is not evidence). When OCR read text on every garbled page, none of them
+  unsure, the page was read as a scan is: the info note extract.garbled_read names the pages (a
+  reader sees the rendered page, and that is what was scanned). Otherwise — a page not rendered or
+  not OCR'd, read unsure (its extract.ocr_low_confidence too) or read as showing no text although its
+  layer draws glyphs — an extract.garbled_text error names the pages (review).
 Visible content that could not be read this way is recorded by scanner.extract.ocr (errors).
 """
 from __future__ import annotations
@@ -97,7 +101,7 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
     garbled, empty = judge_pages(texts, page_stats)
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
-    replaced, blank, inked = [], [], []
+    replaced, blank, inked, read = [], [], [], []
     to_ocr = len(set(garbled) | set(empty))
     done = 0
     for no in sorted(texts):
@@ -106,6 +110,8 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                 got = _read_page(page, no, doc, blank)
                 if no in garbled and got in ("text", "unsure", "none"):
                     replaced.append(no)
+                    if got == "text":
+                        read.append(no)
                 elif no in empty and got == "none":
                     inked.append(no)        # ink, no text layer, OCR found no text
                 done += 1
@@ -127,7 +133,10 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                                                    and s.locator.get("kind") != "form_field")))
         pages = ocr._ranges(sorted(garbled))
         reasons = ",".join(sorted(set(garbled.values())))
-        if replaced and len(replaced) == len(garbled):
+        if len(read) == len(garbled):
+            from . import add_note
+            add_note(doc, E.garbled_read_note(f"第 {pages} 页", f"{reasons}; OCR text used"))
+        elif replaced and len(replaced) == len(garbled):
             doc.errors.append(E.garbled_replaced(f"第 {pages} 页", f"{reasons}; OCR text used"))
         else:
             doc.errors.append(E.garbled(f"pages {pages}: {reasons}"))
@@ -243,11 +252,11 @@ def _read_pictures(page, no: int, doc: Document, text: str, invisible: int = 0) 
             continue
         try:
             check_size((px_w, px_h))
-            bm = obj.get_bitmap(render=False)
-            try:
-                img = bm.to_pil()
-            finally:
-                bm.close()
+            # the image object's bitmap has a buffer of pdfium's ("foreign"), which to_pil() shares
+            # (L, RGBA, RGBX): the picture is copied out, and the bitmap is left to its finalizer,
+            # which frees the buffer once nothing refers to it (closing it by hand would free
+            # pixels the picture still reads; pypdfium2 warns "Explicitly closing ... unsafe")
+            img = obj.get_bitmap(render=False).to_pil().copy()
         except Unreadable as exc:
             ocr.unread(doc, ("page", no), "extract.image_unreadable", str(exc))
             continue

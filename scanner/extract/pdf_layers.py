@@ -302,6 +302,8 @@ def _classify_chars(R, tp_raw, page, page_no: int, doc: Document, stats: dict, o
         crop = tuple(page.get_cropbox())
     except Exception:
         crop = (0.0, 0.0, w, h)
+    # a box may be written with any two opposite corners ([0 0 612 -792]): readers normalise it
+    crop = (min(crop[0], crop[2]), min(crop[1], crop[3]), max(crop[0], crop[2]), max(crop[1], crop[3]))
     x0p, y0p, x1p, y1p = crop
     annot_boxes = _annot_boxes(R, page)
     render = Render(page, crop)
@@ -556,6 +558,45 @@ def attachments(R, pdf, doc: Document) -> None:
             _nest_attachment(R, att, doc, f"attachment-{k}")
 
 
+FORM_SOURCE_MAX = 64 << 20       # bytes of an ONLYOFFICE form's source package, decoded
+
+
+def form_source(data: bytes, doc: Document) -> None:
+    """An ONLYOFFICE PDF form carries the form's source (a docxf: a docx package) in a stream of
+    /Type /MetaOForm that no page draws. It is extracted as an embedded file: what it holds is
+    scanned (the form's fields and text, also what the pages no longer show), and a blank form's
+    source is read blank (scanner.extract.blank counts that stream as read). A source that cannot
+    be found or decoded is extract.partial (review)."""
+    if b"/MetaOForm" not in data:
+        return
+    import io
+
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import PDFStream
+
+    from .blank import PDF_MAX_OBJECTS, _bounded_decode
+    found = 0
+    try:
+        pdoc = PDFDocument(PDFParser(io.BytesIO(data)))
+        ids = sorted({i for xref in pdoc.xrefs for i in xref.get_objids()})[:PDF_MAX_OBJECTS]
+        for objid in ids:
+            obj = pdoc.getobj(objid)
+            if not isinstance(obj, PDFStream) or getattr(obj.get("Type"), "name", None) != "MetaOForm":
+                continue
+            found += 1
+            raw = _bounded_decode(obj.rawdata or b"", obj.get_filters(), FORM_SOURCE_MAX)
+            if raw is None:
+                doc.errors.append(E.partial("ONLYOFFICE form source not decoded"))
+                continue
+            extract_nested(raw, "MetaOForm.docx", doc, member=f"MetaOForm-{objid}.docx", kind="embedded_file")
+    except Exception as exc:       # pdfminer's own failure on a damaged file
+        doc.errors.append(E.partial(f"ONLYOFFICE form source not parsed: {type(exc).__name__}"))
+        return
+    if not found:
+        doc.errors.append(E.partial("ONLYOFFICE form source not found"))
+
+
 def javascript(R, pdf, doc: Document) -> None:
     """Document-level JavaScript (never run): scanned for addresses and secrets as script text."""
     n = R.FPDFDoc_GetJavaScriptActionCount(pdf.raw)
@@ -604,5 +645,6 @@ def extract_pdf_layers(data: bytes, pdf, doc: Document, max_pages: int = 2000, d
     doc.meta["pdf_chars"] = stats["chars"]
     metadata(pdf, data, doc)
     attachments(R, pdf, doc)
+    form_source(data, doc)
     javascript(R, pdf, doc)
     return stats

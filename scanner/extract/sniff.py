@@ -6,7 +6,8 @@ import io
 import re
 import zipfile
 
-from .formats import BINARY, BMP, EMF, FORMATS, HTML, SVG, TEXT, WEBP, ZIP, by_extension, get
+from .formats import BINARY, BMP, EMF, FORMATS, HTML, SVG, TEXT, WEBP, WMF, ZIP, by_extension, get
+from .zipsafe import GZIP_MAGIC, gzip_head
 
 _MAGIC = [f for f in FORMATS if f.magic]
 _PACKAGES = [f for f in FORMATS if f.zip_part]
@@ -55,16 +56,23 @@ def _zip_kind(data: bytes, name: str = "") -> str:
 _DIB_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
 
 
+def metafile_kind(data: bytes) -> str | None:
+    """EMF (an EMR_HEADER record whose signature at offset 40 is " EMF") or WMF (the formats
+    table's magic: placeable or standard header), also gzip'd (.emz/.wmz: the gzip magic and such a
+    header in the first inflated bytes, whatever the file is called); None for anything else."""
+    head = gzip_head(data) if data.startswith(GZIP_MAGIC) else data[:1024]
+    if head[:4] == b"\x01\x00\x00\x00" and head[40:44] == b" EMF":
+        return EMF
+    return WMF if head.startswith(get(WMF).magic) else None
+
+
 def _structural_image(head: bytes) -> str | None:
     """Pictures whose magic is too short or not at offset 0: BMP (BM + a known DIB header size),
-    WebP (a RIFF container of form WEBP), EMF (an EMR_HEADER record whose signature at offset 40
-    is " EMF"), SVG (XML whose root element is <svg>)."""
+    WebP (a RIFF container of form WEBP), SVG (XML whose root element is <svg>)."""
     if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _DIB_SIZES:
         return BMP
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return WEBP
-    if head[:4] == b"\x01\x00\x00\x00" and head[40:44] == b" EMF":
-        return EMF
     probe = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if probe[:5] in (b"<?xml", b"<!--", b"<!DOC", b"<svg ", b"<svg>", b"<svg\n") or probe[:4] == b"<svg":
         low = probe.lower()
@@ -80,7 +88,7 @@ def _structural_image(head: bytes) -> str | None:
 def sniff_media_type(data: bytes, name: str = "") -> str:
     head = data[:1024]
     lower = name.lower()
-    pic = _structural_image(head)
+    pic = metafile_kind(data) or _structural_image(head)
     if pic is not None:
         return pic
     for f in _MAGIC:

@@ -11,9 +11,9 @@
 - "latin1": a page whose letters are mostly Latin-1 supplement characters (U+00C0–U+00FF) in runs,
   with no CJK at all: the glyphs are CJK, the text layer is not (the same fault, undecodable).
 
-A garbled page is OCR'd and its OCR text replaces the layer (scanner.extract.pdf), with an
-`extract.garbled_text` error in the report (the scan still goes to review: the file's own text
-layer is wrong). The check is string work plus the counts already gathered, so it costs well under
+A garbled page is OCR'd and its OCR text replaces the layer (scanner.extract.pdf): read with
+text at good confidence, as a scan is, it is the info note `extract.garbled_read`; not read, read
+unsure or read as showing no text, it is an `extract.garbled_text` error (review). The check is string work plus the counts already gathered, so it costs well under
 the page's extraction (measured in `make bench`: text-layer check).
 """
 from __future__ import annotations

@@ -104,3 +104,46 @@ def zlib_error():
 
 def member_map(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     return {i.filename: i for i in zf.infolist()}
+
+
+# -- gzip streams (.emz/.wmz pictures: a gzip'd EMF/WMF) ------------------------------------------
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def gzip_head(data: bytes, n: int = 1024) -> bytes:
+    """The first `n` inflated bytes of a gzip stream (b"" when it is not one): bounded input and
+    output, for sniffing what it holds."""
+    import zlib
+    if not data.startswith(GZIP_MAGIC):
+        return b""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:1 << 16], n)
+    except zlib.error:
+        return b""
+
+
+def gunzip(data: bytes, limit: int = MAX_MEMBER_BYTES) -> bytes:
+    """A whole gzip stream inflated with the caps of one zip member (the stream declares no size we
+    could check first): it is first measured in 1 MiB pieces that are dropped, so a bomb never holds
+    more than a piece in memory; beyond `limit`, or beyond RATIO_FLOOR at more than MAX_RATIO (or
+    beyond BIG_MEMBER at more than BIG_RATIO) times its compressed size -> archive_bomb; a broken or
+    cut-off stream -> corrupt. Only then is it inflated for real, known to fit."""
+    import zlib
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    size, rest, packed = 0, data, max(1, len(data))
+    try:
+        while not d.eof:
+            piece = d.decompress(rest, 1 << 20)
+            size += len(piece)
+            if size > limit:
+                raise E.ExtractionFailed(E.archive_bomb(f"gzip stream inflates beyond {limit} bytes"))
+            if (size > RATIO_FLOOR and size / packed > MAX_RATIO) or (size > BIG_MEMBER and size / packed > BIG_RATIO):
+                raise E.ExtractionFailed(E.archive_bomb("gzip compression ratio above limit"))
+            rest = d.unconsumed_tail
+            if not piece and not rest:
+                break                        # all input read, no end of stream: cut off
+    except zlib.error:
+        raise E.ExtractionFailed(E.corrupt("gzip stream not readable"))
+    if not d.eof:
+        raise E.ExtractionFailed(E.corrupt("gzip stream cut off"))
+    return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, limit)

@@ -20,29 +20,31 @@ def _boxes(pdf, queries: dict) -> dict:
         if not 0 <= i < len(pdf):
             continue
         page = pdf[i]
-        w, h = page.get_size()
         tp = page.get_textpage()
-        res = []
-        for fid, text, ordinal in items:
-            rects = []
-            if text:
-                searcher = tp.search(text, match_case=True)
-                hits = []
-                while len(hits) <= ordinal:
-                    hit = searcher.get_next()
-                    if not hit:
-                        break
-                    hits.append(hit)
-                searcher.close()
-                if hits:
-                    idx, cnt = hits[min(ordinal, len(hits) - 1)]
-                    for r in range(tp.count_rects(idx, cnt)):
-                        left, bottom, right, top = tp.get_rect(r)
-                        rects.append([left / w, 1 - top / h, (right - left) / w, (top - bottom) / h])
-            res.append([fid, rects])
-        out[str(page_no)] = {"w": w, "h": h, "boxes": res}
-        tp.close()
-        page.close()
+        try:
+            w, h = page.get_size()
+            res = []
+            for fid, text, ordinal in items:
+                rects = []
+                if text:
+                    searcher = tp.search(text, match_case=True)
+                    hits = []
+                    while len(hits) <= ordinal:
+                        hit = searcher.get_next()
+                        if not hit:
+                            break
+                        hits.append(hit)
+                    searcher.close()
+                    if hits:
+                        idx, cnt = hits[min(ordinal, len(hits) - 1)]
+                        for r in range(tp.count_rects(idx, cnt)):
+                            left, bottom, right, top = tp.get_rect(r)
+                            rects.append([left / w, 1 - top / h, (right - left) / w, (top - bottom) / h])
+                res.append([fid, rects])
+            out[str(page_no)] = {"w": w, "h": h, "boxes": res}
+        finally:                  # the text page (and its searches) before the page
+            tp.close()
+            page.close()
     return out
 
 
@@ -69,10 +71,15 @@ def _png(img) -> bytes:
 def _metafile(data: bytes) -> bytes:
     """An uploaded EMF/WMF as the PNG the scanner OCR'd (the same conversion, render and crop), so
     that the boxes of its OCR findings (pixels of that picture) land on what they mark."""
-    from scanner.extract.image import is_metafile, metafile_picture
-    if not is_metafile(data):
+    from scanner.extract.image import metafile_picture, unpack_metafile
+    from scanner.errors import ExtractionFailed
+    try:
+        meta = unpack_metafile(data)          # .emz/.wmz: inflated within the scanner's limit
+    except ExtractionFailed:
         raise SystemExit(2)
-    img = metafile_picture(data)
+    if meta is None:
+        raise SystemExit(2)
+    img = metafile_picture(meta)
     if img is None:
         raise SystemExit(3)
     return _png(img)
@@ -100,9 +107,12 @@ def main() -> int:
     try:
         if cmd["op"] == "render":
             page = pdf[int(cmd["page"]) - 1]
-            w, h = page.get_size()
-            scale = min(float(cmd.get("scale", 1.5)), (MAX_PIXELS / max(w * h, 1)) ** 0.5)
-            img = page.render(scale=scale).to_pil()
+            try:
+                w, h = page.get_size()
+                scale = min(float(cmd.get("scale", 1.5)), (MAX_PIXELS / max(w * h, 1)) ** 0.5)
+                img = page.render(scale=scale).to_pil()     # a native bitmap: its pixels outlive the page
+            finally:
+                page.close()
             buf = io.BytesIO()
             img.save(buf, format="PNG", optimize=False)
             sys.stdout.buffer.write(buf.getvalue())

@@ -297,3 +297,33 @@ def test_files_scanned_together_give_the_reports_scanned_alone(tmp_path, monkeyp
     assert [_comparable(r) for r in together] == [_comparable(r) for r in alone]
     assert any(f["category"] == "pii.name" for r in together for f in r["findings"])
     assert all(r["batch"]["ms"] > 0 for r in together)
+
+
+_CAP_PROBE = r"""
+import resource, sys
+from scanner.batch import pool
+from scanner.config import SandboxLimits
+from scanner.extract.sandbox import proc_status_kb
+pool._init_worker(sys.argv[1] == "light", False, SandboxLimits(mem_mb=512))
+print((resource.getrlimit(resource.RLIMIT_AS)[0] - proc_status_kb("VmSize") * 1024) >> 20)
+"""
+
+
+@pytest.mark.parametrize("mode, room", [("full", 512 + 1024), ("light", 512)])
+def test_a_sandboxed_worker_gets_the_address_space_a_child_gets_for_ocr(tmp_path, mode, room):
+    """A sandboxed batch worker builds the OCR engine on its first picture, inside its memory cap:
+    with OCR on, the cap leaves it the sandboxed child's OCR allowance (isolated.OCR_MEM_MB) on top
+    of mem_mb, as extract_isolated gives a child (it had mem_mb only, and a worker that had read a
+    few files failed inside OCR: extract.ocr_unavailable, depending on what it had read before)."""
+    import subprocess
+    import sys
+
+    from scanner.extract.isolated import OCR_MEM_MB
+    assert OCR_MEM_MB == 1024
+    root = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(root),
+           "BAOMI_FINGERPRINT_KEY_FILE": str(tmp_path / "fp.key")}
+    r = subprocess.run([sys.executable, "-c", _CAP_PROBE, mode], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    left = int(r.stdout.strip().splitlines()[-1])
+    assert room - 8 <= left <= room, left

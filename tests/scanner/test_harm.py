@@ -69,9 +69,12 @@ def test_private_mailbox_stays_medium(light, addr):
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
 
 
-def test_author_mailbox_in_properties_is_low(light):
+@pytest.mark.parametrize("field,value", [("author", "sayi90@163.com"),
+                                         ("creator", "数科网维虚拟打印机(chenyj@suwell.cn)")])
+def test_author_or_tool_mailbox_in_properties_is_low(light, field, value):
+    assert field in HARM["email"]["metadata_person_fields"]
     doc = lines_doc("模板")
-    doc.add("metadata", "sayi90@163.com", field="author")
+    doc.add("metadata", value, field=field)
     rep = light.scan_document(doc)
     assert worst(rep, "pii.email") == "low" and rep.decision == "pass"
 
@@ -269,3 +272,63 @@ def test_paper_mailbox_on_a_later_page_keeps_its_severity(light):
     doc.add("body", "Contact the first author at li.na@gmail.com", page=3)
     rep = light.scan_document(doc)
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["email"]["organisation_lowered"])
+def test_organisations_mailbox_on_a_domain_the_document_names_is_low(light, text):
+    rep = light.scan_document(lines_doc(text))
+    assert worst(rep, "pii.email") == "low" and rep.decision == "pass", \
+        [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["email"]["organisation_kept"])
+def test_mailbox_on_a_domain_the_document_does_not_name_keeps_its_severity(light, text):
+    rep = light.scan_document(lines_doc(text))
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
+def hidden_doc(ex: dict) -> Document:
+    doc = Document(source="x", sha256="0", media_type="application/pdf")
+    for page in range(1, int(ex.get("pages", 1)) + 1):
+        for line in ex["visible"].split("\n"):
+            doc.add("body", line, page=page)
+        doc.add("hidden", ex["hidden"], page=page, kind=ex["kind"])
+    return doc
+
+
+@pytest.mark.parametrize("ex", HARM["hidden_text"]["lowered"], ids=str)
+def test_hidden_text_that_hides_nothing_is_low(light, ex):
+    rep = light.scan_document(hidden_doc(ex))
+    hid = [f for f in rep.findings if f.category == "hidden.text"]
+    assert hid and all(f.severity == "low" for f in hid), [(f.text, f.severity) for f in hid]
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("ex", HARM["hidden_text"]["kept"], ids=str)
+def test_hidden_text_with_content_still_decides(light, ex):
+    rep = light.scan_document(hidden_doc(ex))
+    assert worst(rep, "hidden.text") == "medium" and rep.decision == "review"
+
+
+def test_pdf_hidden_text_must_be_visible_beside_its_own_copy_in_the_page_text(light):
+    """A PDF's white characters are in the page text too: that one copy does not make them visible."""
+    doc = Document(source="x", sha256="0", media_type="application/pdf")
+    doc.add("body", "Table 2 9021.4 wheat yield", page=1)
+    doc.add("hidden", "9021.4wheat", page=1, kind="white", bbox=[1, 1, 2, 2])
+    assert worst(light.scan_document(doc), "hidden.text") == "medium"
+    doc.add("body", "summary: 9021.4 wheat", page=1)
+    assert worst(light.scan_document(doc), "hidden.text") == "low"
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["holder_lowered"])
+def test_address_on_a_licence_of_an_organisation_is_low(full, text):
+    rep = full.scan_document(lines_doc(text))
+    adr = [f for f in rep.findings if f.category == "pii.address"]
+    assert adr and all(f.severity == "low" for f in adr), [(f.text, f.severity) for f in adr]
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["holder_kept"])
+def test_address_on_a_persons_certificate_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text))
+    assert worst(rep, "pii.address") == "medium" and rep.decision == "review"

@@ -91,11 +91,12 @@ def test_job_status_reports_pages_ocrd_of_a_multi_page_scan(tmp_path, monkeypatc
         assert a.get(job["report_url"]).json()["decision"] == "block"    # the mark on page 2 was read
 
 
-@pytest.mark.parametrize("fmt", ["emf", "wmf"])
-def test_an_uploaded_metafile_gets_its_converted_picture_with_the_ocr_boxes(svc, fmt):
-    """An EMF/WMF upload: the scanner converts it with LibreOffice and OCRs the picture; the page
-    draws that same picture (converted again in the render child, cached) with the finding's box,
-    and the box covers ink on it: the phone number where it was drawn."""
+@pytest.mark.parametrize("fmt,packed", [("emf", False), ("wmf", False), ("emf", True)])
+def test_an_uploaded_metafile_gets_its_converted_picture_with_the_ocr_boxes(svc, fmt, packed):
+    """An EMF/WMF upload (packed: gzip'd, an .emz): the scanner converts it with LibreOffice and OCRs
+    the picture; the page draws that same picture (converted again in the render child, cached) with
+    the finding's box, and the box covers ink on it: the phone number where it was drawn."""
+    import gzip
     import io
 
     from PIL import Image
@@ -103,7 +104,8 @@ def test_an_uploaded_metafile_gets_its_converted_picture_with_the_ocr_boxes(svc,
     from support.pictures import metafile
     data = metafile(["关于开展社区活动的通知", "联系人手机13812345678"], fmt)
     a = web_login(svc, "alice")
-    sid = _upload(a, f"drawing.{fmt}", data, "application/octet-stream")
+    sid = _upload(a, f"drawing.{fmt[0] + 'mz' if packed else fmt}", gzip.compress(data) if packed else data,
+                  "application/octet-stream")
     sub = wait_submission(svc.login("alice"), sid)
     rep = sub["report"]
     assert rep["media_type"] == f"image/{fmt}"

@@ -1,4 +1,5 @@
-"""Drafts built in the tests: docx (with a tracked deletion) and PDF (CJK text, CID font)."""
+"""Drafts built in the tests: docx (with a tracked deletion) and PDF (CJK text, CID font; a minimal PDF
+from object bodies)."""
 from __future__ import annotations
 
 import io
@@ -50,3 +51,17 @@ def pdf_bytes(lines: list[str], black_bar: tuple[float, float, float, float] | N
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def pdf_with_objects(objs: list[bytes], root: int = 1) -> bytes:
+    """A minimal PDF from object bodies (1-based; `root` the catalog's number), with a correct xref table."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, root, xref)
+    return bytes(out)

@@ -122,11 +122,11 @@ def metafile(lines: list[str], fmt: str = "emf", px: int = 48) -> bytes:
 
 def with_metafile(package: bytes, data: bytes, fmt: str = "emf") -> bytes:
     """An OOXML package made with a PNG picture (docx_with_picture & co.) whose picture is replaced by
-    the metafile `data`: the media part renamed to .emf/.wmf, its relationship and content type
+    the metafile `data`: the media part renamed to .emf/.wmf (.emz/.wmz: gzip'd), its relationship and content type
     updated, as Office writes a package with a pasted drawing."""
     import re
     import zipfile
-    ctype = {"emf": "image/x-emf", "wmf": "image/x-wmf"}[fmt]
+    ctype = {"emf": "image/x-emf", "wmf": "image/x-wmf", "emz": "image/x-emz", "wmz": "image/x-wmz"}[fmt]
     src = zipfile.ZipFile(io.BytesIO(package))
     media = next(n for n in src.namelist() if "/media/" in n and n.lower().endswith(".png"))
     new = media.rsplit(".", 1)[0] + "." + fmt
@@ -148,3 +148,18 @@ def with_metafile(package: bytes, data: bytes, fmt: str = "emf") -> bytes:
                 raw = raw.replace(old_leaf.encode(), new_leaf.encode())
             out.writestr(info, raw)
     return buf.getvalue()
+
+
+def box_stack(columns: int = 1, boxes: int = 13, size=A4_200DPI, box=(315, 135), gap: int = 47, top: int = 20):
+    """A page with no text at all: columns of red filled boxes with a black outline (a layout
+    engine's test page). The detector takes a column for one tall text region and the recogniser
+    reads it as II, IIIIII (a pattern, not text)."""
+    from PIL import Image, ImageDraw
+    img = Image.new("RGB", size, (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    w, h = box
+    for c in range(columns):
+        for i in range(boxes):
+            x, y = 310 + c * 940, top + i * (h + gap)
+            d.rectangle([x, y, x + w, y + h], fill=(255, 0, 0), outline=(0, 0, 0), width=2)
+    return img

@@ -87,3 +87,29 @@ def test_picture_pasted_over_text_is_a_redaction_but_a_scan_backdrop_is_not(tmp_
     report = get_scanner(light=True).scan_file(p)
     red = [f for f in report.findings if f.category == "hidden.redaction"]
     assert len(red) == 1 and "13800001111" in red[0].text and red[0].location["page"] == 1
+
+
+def test_page_box_written_upside_down_is_not_off_page(tmp_path):
+    """A MediaBox given by its other two corners ([0 0 612 -792], as some generators write it) is
+    the same page: the text drawn inside it is visible, not off-page hidden text."""
+    import pypdfium2 as pdfium
+    from reportlab.pdfgen import canvas
+
+    from scanner.extract import extract
+    p = tmp_path / "flipped.pdf"
+    c = canvas.Canvas(str(p), pagesize=(612, 792))
+    c.translate(0, -792)                       # draw in the box's coordinates: y from -792 to 0
+    c.setFont("Helvetica", 12)
+    c.drawString(72, 700, "Weekly crime report, Manhattan South")
+    c.showPage()
+    c.save()
+    data = p.read_bytes()
+    box = b"/MediaBox [ 0 0 612 792 ]"
+    assert box in data
+    p.write_bytes(data.replace(box, b"/MediaBox [0 0 612 -792 ]"))     # same length: offsets hold
+    pdf = pdfium.PdfDocument(str(p))
+    assert pdf[0].get_mediabox()[3] < 0            # the box really is written upside down
+    pdf.close()
+    doc = extract(p)
+    assert any("Manhattan" in s.text for s in doc.segments if s.layer == "body")
+    assert [s.text for s in doc.segments if s.layer == "hidden"] == []

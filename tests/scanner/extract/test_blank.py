@@ -250,6 +250,41 @@ def test_a_docx_that_shows_something_without_text_is_not_blank(build):
     assert _notes(doc) == [] and _codes(doc) and set(_codes(doc)) <= {"extract.no_text", "extract.ocr_unavailable"}
 
 
+# -- an ONLYOFFICE PDF form: its source package in a /MetaOForm stream no page draws ---------------
+
+def _onlyoffice_form(source: bytes, filters: str = "") -> bytes:
+    """A one-page PDF as ONLYOFFICE writes a form: an empty page, and object 1 a stream of
+    /Type /MetaOForm holding the form's source (a docx package), referenced by nothing."""
+    from support.drafts import pdf_with_objects
+    return pdf_with_objects([
+        b"<< /Type /MetaOForm /ONLYOFFICEFORM [ 0 %d ] %s/Length %d >>\nstream\r\n" % (
+            len(source), filters.encode(), len(source)) + source + b"\r\nendstream",
+        b"<< /Type /Catalog /Pages 3 0 R >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 595 842] >>"], root=2)
+
+
+def test_a_blank_onlyoffice_form_is_a_note_and_its_source_is_read(light_scanner):
+    """ONLYOFFICE's blank zh-CN new.pdf was extract.no_text: its page shows nothing, but the
+    unread /MetaOForm stream kept the page from being proved blank. The stream is the form's source
+    package: read as an embedded file, a blank source leaves the file blank (a note, pass), and a
+    source with text is scanned (a marked one blocks, though no page shows it)."""
+    data = _onlyoffice_form(_docx())
+    doc = extract_bytes(data, "new.pdf", ocr=NO_OCR)
+    assert _codes(doc) == [] and _notes(doc) == ["extract.blank"]
+    assert light_scanner.scan_bytes(data, "new.pdf").decision == "pass"
+    marked = _onlyoffice_form(_docx(lambda d: d.add_paragraph("秘密★5年 关于调整内部机构的请示")))
+    doc = extract_bytes(marked, "form.pdf", ocr=NO_OCR)
+    seg = next(s for s in doc.segments if "秘密★5年" in s.text)
+    assert seg.locator["kind"] == "embedded_file" and seg.locator["member"].startswith("MetaOForm-1")
+    assert light_scanner.scan_bytes(marked, "form.pdf").decision == "block"
+    # a source that cannot be decoded (a filter the bounded decoder refuses) is not read: review
+    odd = _onlyoffice_form(b"not a package", filters="/Filter /LZWDecode ")
+    doc = extract_bytes(odd, "odd.pdf", ocr=NO_OCR)
+    assert "extract.partial" in _codes(doc) and _notes(doc) == []
+    assert light_scanner.scan_bytes(odd, "odd.pdf").decision == "review"
+
+
 # -- LibreOffice ----------------------------------------------------------------------------------
 
 @pytest.mark.slow

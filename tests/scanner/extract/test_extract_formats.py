@@ -631,17 +631,8 @@ def test_rtf_hostile_nesting_is_an_error():
 
 
 def _pdf_with_objects(objs: list[bytes]) -> bytes:
-    """A minimal PDF from object bodies (1-based), with a correct xref table."""
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for i, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    from support.drafts import pdf_with_objects
+    return pdf_with_objects(objs)
 
 
 def test_pdf_document_javascript_is_scanned_not_run():

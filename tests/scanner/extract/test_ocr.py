@@ -138,12 +138,29 @@ def test_mojibake_text_layer_over_a_marked_page_blocks_through_ocr(full, light):
     rep = full.scan_bytes(data, "broken.pdf")
     assert rep.decision == "block"
     assert any(f.category == "marking.level" and f.layer == "ocr" for f in rep.findings)
-    garbled = [e for e in rep.errors if e.code == "extract.garbled_text"]
-    assert len(garbled) == 1 and "第 1 页" in garbled[0].message and "图片文字识别" in garbled[0].message
+    # OCR read the page (text on it, at good confidence): the broken layer is an info note, not an
+    # error (the page was read as a scan is)
+    assert "extract.garbled_text" not in _codes(rep)
+    read = [n for n in rep.notes if n.code == "extract.garbled_read"]
+    assert len(read) == 1 and "第 1 页" in read[0].message and "文字识别" in read[0].message
     # the garbled layer is replaced: none of its lines is scanned as body text
     assert not [s for s in rep.segments if s.layer == "body"]
     lrep = light.scan_bytes(data, "broken.pdf")
     assert lrep.decision == "review" and {"extract.garbled_text", "extract.ocr_unavailable"} <= _codes(lrep)
+
+
+def test_a_garbled_layer_over_a_clean_page_read_by_ocr_passes_and_fails_closed_without_ocr(full, light):
+    """The garbled layer's fallback: the page is rendered and OCR'd; with text read on it at good
+    confidence the file is judged by what the page shows (a clean notice passes, an extract.garbled_read
+    note says how it was read). Without OCR (light mode) the page stays unread: extract.garbled_text, review."""
+    data = _mojibake_pdf(CLEAN_NOTICE, page(CLEAN_NOTICE))
+    rep = full.scan_bytes(data, "broken.pdf")
+    assert rep.decision == "pass", (rep.decision_reasons, _codes(rep))
+    assert [n.code for n in rep.notes] == ["extract.garbled_read"]
+    assert any("春节期间安全生产" in s.text for s in rep.segments if s.layer == "ocr")
+    lrep = light.scan_bytes(data, "broken.pdf")
+    assert lrep.decision == "review" and "extract.garbled_text" in _codes(lrep)
+    assert not [n for n in lrep.notes if n.code == "extract.garbled_read"]
 
 
 def test_hidden_text_is_not_raised_from_a_garbled_layer(full):
@@ -218,6 +235,53 @@ def test_unreadable_text_like_regions_are_low_confidence():
     assert Scanner().scan_document(doc).decision == "review"
     # the same text readable: no error
     assert extract_bytes(encode(img.filter(ImageFilter.GaussianBlur(2))), "sharp.png").errors == []
+
+
+def _result(*lines):
+    from scanner.extract.ocr import OcrLine, OcrResult
+    return OcrResult([OcrLine(t, c, (0, 0, 10, 10)) for t, c in lines], 1654, 2339, 0.0)
+
+
+def test_the_confidence_rule_weighs_characters_of_text_like_lines():
+    """The documented rule (scanner/extract/ocr.py), on recognised lines as the engine returns them:
+    characters are weighed, not area; patterns (one character repeated) and single characters are
+    not text; a picture with a couple of letters read in its texture and nothing usable shows no
+    text; a page whose only line is unsure, or a fifth of whose characters could not be used, is low."""
+    from scanner.extract.ocr import text_like
+    assert [text_like(t) for t in ("III", "1111", "QQQ", "一", "  ", "秘密★5年", "2H2 O")] == [0, 0, 0, 0, 0, 5, 4]
+    good = [("关于做好春节期间安全生产工作的通知", 0.97), ("各区人民政府，市政府各部门：", 0.95)]
+    assert not _result(*good).low_confidence
+    assert not _result(("III", 0.45), ("一", 0.56)).low_confidence            # a stack of boxes
+    assert not _result(("砂型", 0.15), ("美", 0.04)).low_confidence            # a photograph's texture
+    assert not _result(("出口", 0.46), ("税", 1.0), ("口", 0.91)).low_confidence  # a round seal's picture
+    assert _result(("颐品堵M嘘与餐隙吴障", 0.536)).low_confidence              # the only line, unsure
+    # one unusable region, small in a large picture (a photograph's texture read as AAMARA at 0.38), shows
+    # no text; the same region covering a tenth of the picture, or beside a second one, is unread text
+    from scanner.extract.ocr import OcrLine, OcrResult
+    assert not OcrResult([OcrLine("AAMARA", 0.38, (0, 0, 86, 25))], 2882, 2047, 0.0).low_confidence
+    assert OcrResult([OcrLine("AAMARA", 0.38, (0, 0, 860, 700))], 2882, 2047, 0.0).low_confidence
+    assert OcrResult([OcrLine("AAMARA", 0.38, (0, 0, 86, 25)), OcrLine("关于召开", 0.3, (0, 40, 86, 65))],
+                     2882, 2047, 0.0).low_confidence
+    assert _result(("关于召开", 0.3), ("会议", 0.2)).low_confidence            # 4 characters, none usable
+    dropped = _result(*good, *good, ("经查，村民王建国反映的问题属实", 0.45))      # 15 of 77 characters not used
+    assert dropped.text_confidence > 0.8 and dropped.low_confidence
+    assert not _result(*good, *good, *good, ("经查，村民王建国反映的问题属实", 0.45)).low_confidence    # 15 of 108
+    assert not _result(*good, ("富二←", 0.6)).low_confidence                  # a toolbar icon beside print
+    mean = _result(("关于召开会议", 0.9), ("请于本周五前报送参会人员名单", 0.62))
+    assert round(mean.text_confidence, 3) == round((6 * 0.9 + 14 * 0.62) / 20, 3) and mean.low_confidence
+
+
+def test_a_picture_of_boxes_is_not_unread_text(full):
+    """A page of stacked red boxes (an OFD layout test page): the detector takes each column for a
+    tall text region read as II / IIIIII at confidence ~0.5. It is a pattern, not text: a docx with
+    that picture beside its clean text passes, with no OCR error (the area rule made it review)."""
+    from support.pictures import box_stack
+    for img in (box_stack(), box_stack(columns=2), box_stack(boxes=10, top=300)):
+        data = docx_with_picture(CLEAN_NOTICE[:3], encode(img))
+        rep = full.scan_bytes(data, "layout.docx")
+        assert rep.errors == [] and rep.decision == "pass", (rep.errors, rep.decision_reasons)
+    # the rule still reads text beside such a picture: a marked notice under the boxes blocks
+    assert full.scan_bytes(docx_with_picture(MARKED_NOTICE[:3], encode(box_stack())), "m.docx").decision == "block"
 
 
 def test_blank_picture_needs_no_reading_but_the_upload_has_no_text(full):
@@ -414,3 +478,32 @@ def test_searchable_scan_whose_layer_matches_the_page_passes(full):
     rep = full.scan_bytes(_searchable_scan(CLEAN_NOTICE, page(CLEAN_NOTICE)), "searchable.pdf")
     assert not [f for f in rep.findings if f.category.startswith("hidden.")], rep.findings
     assert rep.errors == [] and rep.decision == "pass"
+
+
+_OOM_PROBE = r"""
+import json, resource, sys
+from support.pictures import CLEAN_NOTICE, page
+from scanner.extract import ocr
+from scanner.extract.sandbox import proc_status_kb
+from scanner.model import Document
+ocr.engine(1)
+img = page(CLEAN_NOTICE)
+resource.setrlimit(resource.RLIMIT_AS, (proc_status_kb("VmSize") * 1024 + (200 << 20), resource.RLIM_INFINITY))
+doc = Document(source="x", sha256="", media_type="image/png")
+ocr.read_into(doc, img, place=("image", ""))
+ocr.finish(doc)
+print(json.dumps([[e.code, e.message, e.detail] for e in doc.errors], ensure_ascii=False))
+"""
+
+
+def test_ocr_out_of_memory_under_the_sandbox_cap_is_said_as_memory(tmp_path):
+    """An A4 page needs a few hundred MB of address space beyond the built engine; under a tighter
+    cap onnxruntime raises its own error for the failed allocation (not MemoryError). The page is
+    unread (review), and the message says it was the memory limit, not an unexplained failure."""
+    import json
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
+    r = subprocess.run([sys.executable, "-c", _OOM_PROBE], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    errors = json.loads(r.stdout.strip().splitlines()[-1])
+    assert [e[0] for e in errors] == ["extract.ocr_unavailable"], errors
+    assert "超出内存限制" in errors[0][1] and errors[0][2].startswith("memory: 1 place(s)")

@@ -53,3 +53,22 @@ def test_the_int8_recogniser_is_the_derived_file_checked_by_hash(tmp_path, monke
         verified_path(ocr.REC_MODEL, tmp_path)
     eng = ocr.engine(1)
     assert eng.text_rec.session.session._model_path.endswith(ocr.REC_FLOAT)
+
+
+def _threads(eng) -> tuple[int, int, int]:
+    """The intra-op thread counts the engine's three onnxruntime sessions were built with."""
+    return tuple(s.get_session_options().intra_op_num_threads
+                 for s in (eng.text_det.infer.session, eng.text_cls.infer.session, eng.text_rec.session.session))
+
+
+def test_the_engine_follows_a_changed_thread_count():
+    """ocr.engine(threads) is cached per recogniser, but a cached engine built with another thread
+    count is not handed back: the sessions' pools are fixed when they are built (it used to keep the
+    first count for the life of the process, whatever ScanConfig.ocr_threads said later)."""
+    one = ocr.engine(1)
+    assert _threads(one) == (1, 1, 1)
+    two = ocr.engine(2)
+    assert two is not one and _threads(two) == (2, 2, 2)
+    assert ocr.engine(2) is two                      # built once per count
+    assert two.text_rec.rec_batch_num == ocr.REC_BATCH
+    assert _threads(ocr.engine(1)) == (1, 1, 1)

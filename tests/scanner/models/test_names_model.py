@@ -135,7 +135,7 @@ def test_batched_tagging_equals_one_at_a_time():
 
 def test_relevant_scope_reads_only_where_names_can_matter():
     """Whole segments or nothing (which segments: tests/scanner/models/test_names_scope.py)."""
-    from scanner.harm import HarmRules, default_path
+    from scanner.harmrules import HarmRules, default_path
     from scanner.model import Segment
     from scanner.rules import default_lexicon_dir
     rules = HarmRules.load(default_path(default_lexicon_dir()))    # the same cue the detector reads

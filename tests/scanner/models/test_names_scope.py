@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from scanner import get_scanner
-from scanner.detectors.names import (ADDRESS_CUE_RE, PERSONAL, PERSONAL_CUE_RE, NamesDetector,
-                                     is_specific_address)
+from scanner.detectors.names import ADDRESS_CUE_RE, PERSONAL_CUE_RE, NamesDetector, is_specific_address
+from scanner.harmrules import PERSONAL
 from scanner.detectors.base import ScanContext
 from scanner.model import Document
 from scanner.normalize import normalize
@@ -151,6 +151,35 @@ def test_group_words_widen_the_scope_only_where_harm_reads_them(pair):
     ctx = ScanContext.of(doc)
     assert det.relevant_segments(ctx) == {1, 4, 5, 6}
     assert det.relevant_scope(ctx) == ({4, 5, 6}, {1})
+
+
+def test_the_scope_reads_the_group_words_harm_keeps_names_by(tmp_path):
+    """One home: the scope's cues are built from the HarmRules of the scanner's lexicons/harm.toml.
+    A group word added there (选手, not one by default) makes harm keep the name it labels and the
+    scope read its sentence and the label's neighbours, with no second list to edit."""
+    import shutil
+
+    from scanner import Scanner
+    shutil.copytree(default_lexicon_dir(), tmp_path / "lex")
+    harm_toml = tmp_path / "lex" / "harm.toml"
+    text = harm_toml.read_text(encoding="utf-8")
+    assert "group_words = '''员工|" in text and "选手" not in text.split("group_words = ")[1].split("\n")[0]
+    harm_toml.write_text(text.replace("group_words = '''员工|", "group_words = '''选手|员工|"), encoding="utf-8")
+    doc_lines = ["本届运动会圆满落幕。", "获奖选手：", "唐雨婷、马晓东", "参赛选手王建国发表感言。"]
+
+    def report(scanner):
+        doc = Document(source="t", sha256="0" * 64, media_type="text/plain")
+        for t in doc_lines:
+            doc.add("body", t)
+        det = next(d for d in scanner.detectors if isinstance(d, NamesDetector))
+        return det.relevant_scope(ScanContext.of(doc)), scanner.scan_document(doc)
+    (whole, part), rep = report(Scanner(lexicon_dir=tmp_path / "lex"))
+    assert (whole, part) == ({0, 1, 2}, {3})
+    names = {(f.segment_id, doc_lines[f.segment_id][f.start:f.end]) for f in rep.findings if f.category == "pii.name"}
+    assert {(2, "唐雨婷"), (2, "马晓东"), (3, "王建国")} <= names, names
+    (whole, part), rep = report(get_scanner())                      # the shipped words: none of them
+    assert (whole, part) == (set(), set())
+    assert not [f for f in rep.findings if f.category == "pii.name"]
 
 
 def test_a_bare_group_word_makes_only_its_sentence_read(pair):

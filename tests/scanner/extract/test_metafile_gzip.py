@@ -12,7 +12,6 @@ import zlib
 
 import pytest
 
-from scanner.engine import Scanner
 from scanner.extract import formats
 from scanner.extract.sniff import sniff_media_type
 from scanner.errors import ExtractionFailed
@@ -27,9 +26,9 @@ BOMB_ZH = "压缩包或文档解压后体积过大（疑似压缩炸弹），未
 
 
 @pytest.fixture(scope="module")
-def scanners():
+def scanners(full, light):
     """The full scanner (OCR on) and the light one (no OCR)."""
-    return Scanner(), Scanner(light=True)
+    return full, light
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,6 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def full():
-    return Scanner()
-
-
-@pytest.fixture(scope="module")
-def light():
-    return Scanner(light=True)
-
-
-@pytest.fixture(scope="module")
 def marked_png():
     return encode(page(MARKED_NOTICE))
 

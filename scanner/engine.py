@@ -133,6 +133,8 @@ class Scanner:
         share = len(docs) or 1
         timings = [{"extract": ms, "normalize": (time.perf_counter() - t0) * 1000 / share} for ms in extract_ms]
         findings: list[list[Finding]] = [[] for _ in docs]
+        for ctx, found in zip(ctxs, findings):
+            ctx.found = found       # what the detectors before each one found (read, never changed)
         errors: list[list[ScanError]] = [list(doc.errors) for doc in docs]
         for det in self.detectors:
             t1 = time.perf_counter()

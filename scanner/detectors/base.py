@@ -5,8 +5,10 @@ it sees in the document; their start/end are offsets into a segment's ORIGINAL t
 with `make_finding`). The context gives the segments with their normalised texts (`ctx.views()`),
 the whole document joined into one text (`ctx.joined("norm" | "compact")`) for one regex or
 automaton pass, and `ctx.add_error` for what the detector could not check (the decision is then at
-least review). A detector never sees or changes other detectors' findings: what looks across
-findings is a step in scanner/postprocess.py. The detectors that run, and their order, are the
+least review). A detector never changes other detectors' findings: what looks across findings is
+a step in scanner/postprocess.py. It may read those of the detectors that ran before it
+(`ctx.found`, set by the engine) to narrow where it looks, never to change what it reports there
+(the names tagger reads only segments where a name can reach the report). The detectors that run, and their order, are the
 explicit list in scanner/detectors/__init__.py.
 """
 from __future__ import annotations
@@ -87,6 +89,9 @@ class ScanContext:
     _joined: dict[str, JoinedText] = field(default_factory=dict)
     # document-level facts a detector computes once per scan (e.g. "is this teaching material")
     memo: dict[str, Any] = field(default_factory=dict)
+    # the findings of the detectors that ran before this one (the engine's list, in DETECTORS
+    # order); None when a detector runs alone (then it must not rely on them)
+    found: list[Finding] | None = None
 
     @classmethod
     def of(cls, document: Document) -> ScanContext:

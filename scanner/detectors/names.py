@@ -25,11 +25,12 @@ import re
 from pathlib import Path
 
 from ..config import NamesScope, ScanConfig
-from ..harmrules import HarmRules, default_path
+from ..harmrules import PERSONAL, HarmRules, default_path
 from ..model import Finding, Segment, near_text
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
+from ..taxonomy import SEVERITY_RANK
 from ._firstchar import compile_guarded, guarded
 from ._models import load_npz, short_hash
 from .base import Detector, ScanContext, make_finding
@@ -129,11 +130,20 @@ SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;
 # - it may hold a specific address: is_specific_address needs a numbered unit (NUMBERED_UNIT_RE),
 #   and the dwelling rule a digit before its unit; ADDRESS_CUE_RE is looser than both. A model
 #   address is reported wherever it is found, and turns medium beside a name of its segment;
-# - it may hold personal data a name turns medium beside: every match of a personal-data rule
-#   (pii.id_card, phone, bank card, passport) holds a chain of 7 or more digits with single
-#   separators, an e-mail an "@" (the rules' examples are checked against PERSONAL_CUE_RE by the
-#   tests). The chain is matched over the joined text, across a line break: the rules with
-#   cross_lines report a number split over two lines on both.
+# - it holds personal data a name turns medium beside: a finding of a personal-data category
+#   (harmrules.PERSONAL) at medium or above by the detectors that ran before (`ctx.found`: the
+#   rules); harm only lowers those, and a name beside personal data that harm lowered goes back to
+#   low and is kept only if it matters for another reason above. When the detector runs alone
+#   (`ctx.found` is None) a looser cue stands in: every match of a personal-data rule (pii.id_card,
+#   phone, bank card, passport) holds a chain of 7 or more digits with single separators, an e-mail
+#   an "@" (the rules' examples are checked against PERSONAL_CUE_RE by the tests), matched over the
+#   joined text, across a line break (the rules with cross_lines report a number split over two
+#   lines on both).
+# A segment that may hold a specific address and nothing else above is read in two steps: first
+# the sentences holding ADDRESS_CUE_RE (a specific address lies inside one sentence: the tagger reads
+# sentence by sentence) or a group word; the rest of the segment only when one of them gave a
+# specific address (then every name of the segment raises the address and is raised by it).
+# Elsewhere in such a segment a name would be low and would not matter.
 ADDRESS_CUE_RE = compile_guarded(r"[\d一二三四五六七八九十百零〇两][-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)|\d[-－]\d")
 PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|[@＠]")
 _ALWAYS_LAYERS = ("table", "metadata")
@@ -190,37 +200,69 @@ class NamesDetector(Detector):
         return whole | part
 
     def relevant_scope(self, ctx: ScanContext) -> tuple[set[int], set[int]]:
-        """(ids of the segments tagged whole, ids of the segments of which only the sentences holding
-        a group word are tagged). A segment is in the second set only when nothing but a group word
-        of its own makes it relevant: harm keeps only a name the group word labels (员工王建国, the
-        name right after the word), and that name is in the word's sentence (see ADDRESS_CUE_RE above
-        for the rest)."""
+        """(ids of the segments tagged whole, ids of the segments of which only some sentences are
+        tagged first). A segment is in the second set when nothing but a group word of its own or
+        the address cue makes it relevant: harm keeps only a name the group word labels (员工王建国,
+        the name right after the word, in the word's sentence); a specific address lies in a
+        sentence holding the address cue, and only once one is found does the rest of the segment
+        matter (see ADDRESS_CUE_RE above)."""
+        whole, own, addr = self._scope(ctx)
+        segs = ctx.document.segments
+        return {segs[k].id for k in whole}, {segs[k].id for k in own | addr}
+
+    def _scope(self, ctx: ScanContext) -> tuple[set[int], set[int], set[int]]:
+        """(indexes of the segments read whole, of those read for a group word of their own only, of
+        those read for the address cue (and group words) first)."""
         segs = ctx.document.segments
         jt = ctx.joined("norm")
         hot: set[int] = set()
-        for m in PERSONAL_CUE_RE.finditer(jt.text):
-            hot.update(range(jt.segment_at(m.start()), jt.segment_at(m.end() - 1) + 1))
+        if ctx.found is not None:
+            medium = SEVERITY_RANK["medium"]
+            hot.update(f.segment_id for f in ctx.found
+                       if f.category.startswith(PERSONAL) and SEVERITY_RANK[f.severity] >= medium
+                       and 0 <= f.segment_id < len(segs))
+        else:
+            for m in PERSONAL_CUE_RE.finditer(jt.text):
+                hot.update(range(jt.segment_at(m.start()), jt.segment_at(m.end() - 1) + 1))
         near_cue, own_cue = self.near_cue, self.own_cue
-        part: set[int] = set()
+        own: set[int] = set()
+        addr: set[int] = set()
         for k, s in enumerate(segs):
             if k in hot:
                 continue
             if s.layer in _ALWAYS_LAYERS or "table" in s.locator \
-                    or (near_cue is not None and near_cue.search(near_text(segs, k))) \
-                    or ADDRESS_CUE_RE.search(jt.views[k].text):
+                    or (near_cue is not None and near_cue.search(near_text(segs, k))):
                 hot.add(k)
+            elif ADDRESS_CUE_RE.search(jt.views[k].text):
+                addr.add(k)
             elif own_cue is not None and own_cue.search(s.text):
-                part.add(k)
-        return {segs[k].id for k in hot}, {segs[k].id for k in part}
+                own.add(k)
+        return hot, own, addr
 
-    def _jobs(self, ctx: ScanContext) -> list[tuple[int, int, int]]:
-        """(segment id, start, end) of the sentences of the document the scope reads."""
+    def _plan(self, ctx: ScanContext) -> tuple[list[tuple[int, int, int]], dict[int, list[tuple[int, int, int]]]]:
+        """(segment id, start, end) of the sentences of the document the scope reads first, and per
+        segment read for the address cue, the sentences read next if those gave a specific address."""
         jobs: list[tuple[int, int, int]] = []
-        hot, part = self.relevant_scope(ctx) if self.scope == "relevant" else (set(), set())
+        later: dict[int, list[tuple[int, int, int]]] = {}
+        if self.scope == "relevant":
+            whole, own, addr = self._scope(ctx)
+            segs = ctx.document.segments
+            hot = {segs[k].id for k in whole}
+            own_ids = {segs[k].id for k in own}
+            addr_ids = {segs[k].id for k in addr}
+        else:
+            hot, own_ids, addr_ids = set(), set(), set()
         own_cue = self.own_cue
         for s, norm in ctx.views():
             text = norm.text
-            if s.id in part and own_cue is not None:
+            if s.id in addr_ids and _has_cjk(text):
+                rest = later.setdefault(s.id, [])
+                for m in SENT_RE.finditer(text):
+                    t = m.group()
+                    first = ADDRESS_CUE_RE.search(t) or (own_cue is not None and own_cue.search(t))
+                    (jobs if first else rest).append((s.id, m.start(), m.end()))
+                continue
+            if s.id in own_ids and own_cue is not None:
                 # only the sentences holding a group word (matched on the normalised sentence, a
                 # superset of what harm matches on the original text)
                 jobs.extend((s.id, m.start(), m.end()) for m in SENT_RE.finditer(text)
@@ -231,21 +273,53 @@ class NamesDetector(Detector):
                 # longest sentence, not the longest line
                 for m in SENT_RE.finditer(text, a, b):
                     jobs.append((s.id, m.start(), m.end()))
-        return jobs
+        return jobs, later
+
+    def _jobs(self, ctx: ScanContext) -> list[tuple[int, int, int]]:
+        """(segment id, start, end) of the sentences of the document the scope reads first."""
+        return self._plan(ctx)[0]
 
     def _documents(self, ctxs: list[ScanContext]) -> list[dict[int, list[tuple[int, int, str]]]]:
         """Per document, (segment id -> spans), every sentence of every document tagged in one
-        batch (a sentence is tagged alone: the same spans as one batch per document)."""
-        jobs = [self._jobs(ctx) for ctx in ctxs]
-        texts = [ctx.normalized[k].text[a:b] for ctx, js in zip(ctxs, jobs) for k, a, b in js]
-        spans = iter(self.model.spans_many(texts))
+        batch (a sentence is tagged alone: the same spans as one batch per document); then, in a
+        second batch, the rest of the segments read for the address cue whose first sentences gave
+        a specific address."""
+        plans = [self._plan(ctx) for ctx in ctxs]
+        tagged: list[dict[int, list[tuple[int, list]]]] = [{} for _ in ctxs]
+
+        def tag(jobs: list[list[tuple[int, int, int]]]) -> None:
+            texts = [ctx.normalized[k].text[a:b] for ctx, js in zip(ctxs, jobs) for k, a, b in js]
+            spans = iter(self.model.spans_many(texts))
+            for d, js in enumerate(jobs):
+                for (k, a, _), sp in zip(js, spans):
+                    tagged[d].setdefault(k, []).append((a, [(a + i, a + j, kind) for i, j, kind in sp]))
+
+        tag([p[0] for p in plans])
+        more: list[list[tuple[int, int, int]]] = []
+        for d, (ctx, (_, later)) in enumerate(zip(ctxs, plans)):
+            js: list[tuple[int, int, int]] = []
+            for k, rest in later.items():
+                if rest and self._has_address(ctx.normalized[k].text, tagged[d].get(k, [])):
+                    js.extend(rest)
+            more.append(js)
+        if any(more):
+            tag(more)
         out: list[dict[int, list[tuple[int, int, str]]]] = []
-        for js in jobs:
-            by_seg: dict[int, list[tuple[int, int, str]]] = {}
-            for (k, a, _), sp in zip(js, spans):
-                by_seg.setdefault(k, []).extend((a + i, a + j, kind) for i, j, kind in sp)
-            out.append(by_seg)
+        for by_sent in tagged:
+            out.append({k: [sp for _, sps in sorted(v, key=lambda x: x[0]) for sp in sps]
+                        for k, v in by_sent.items()})
         return out
+
+    @staticmethod
+    def _has_address(text: str, sentences: list[tuple[int, list]]) -> bool:
+        """Whether the spans tagged in a segment give a reported address (as `_findings` decides)."""
+        for _, sps in sentences:
+            for i, j, kind in sps:
+                if kind == "A":
+                    i, j = trim_span(text, i, j)
+                    if is_specific_address(text[i:j]):
+                        return True
+        return False
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> NamesDetector | None:

@@ -148,6 +148,13 @@ def garbled_replaced(where: str, detail: str = "") -> ScanError:
                      "已改用图片文字识别的结果审查。", detail)
 
 
+def garbled_incomplete(where: str, detail: str = "") -> ScanError:
+    """A garbled page OCR read text on, but far fewer characters than its text layer draws: part of
+    what the page shows (small print) was not read."""
+    return ScanError("extract.garbled_incomplete", f"{where}的 PDF 文字层为乱码，按页面图像识别出的文字远少于"
+                     "文字层中的字符数（小字号等内容可能未能识别），页面未完整读取，需人工审查。", detail)
+
+
 # --- notes (info, never decide): how the file was read ---------------------------------------------
 def garbled_read_note(where: str, detail: str = "") -> ScanError:
     """Every garbled PDF page was rendered and read by OCR, which found text on each at good

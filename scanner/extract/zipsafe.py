@@ -111,13 +111,15 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 def gzip_head(data: bytes, n: int = 1024) -> bytes:
-    """The first `n` inflated bytes of a gzip stream (b"" when it is not one): bounded input and
-    output, for sniffing what it holds."""
+    """The first `n` inflated bytes of a gzip stream (b"" when it is not one), for sniffing what
+    it holds: the output is bounded; the input is not cut, since the header (an extra field, a file
+    name) is the writer's to size and a cut one would hide the metafile behind it (zlib reads only
+    as far as the first `n` bytes need)."""
     import zlib
     if not data.startswith(GZIP_MAGIC):
         return b""
     try:
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:1 << 16], n)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, n)
     except zlib.error:
         return b""
 

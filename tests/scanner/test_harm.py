@@ -15,16 +15,6 @@ from scanner.taxonomy import SEVERITY_RANK
 HARM = tomllib.loads((default_lexicon_dir() / "harm.toml").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def light():
-    return Scanner(light=True)
-
-
-@pytest.fixture(scope="module")
-def full():
-    return Scanner()
-
-
 def lines_doc(text: str, layer: str = "body", **locator) -> Document:
     doc = Document(source="x", sha256="0", media_type="application/ofd")
     for line in text.split("\n"):
@@ -109,11 +99,6 @@ def test_a_home_address_is_still_one(full, text):
 def test_name_in_personnel_context_is_reported(full, text):
     names = [f for f in full.scan_text(text).findings if f.category == "pii.name"]
     assert names and names[0].text == "王建国"
-
-
-@pytest.fixture(scope="module")
-def inventory():
-    return Scanner(names_report="all")
 
 
 @pytest.mark.parametrize("text", HARM["names"]["irrelevant_texts"])

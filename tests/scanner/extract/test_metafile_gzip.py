@@ -12,7 +12,6 @@ import zlib
 
 import pytest
 
-from scanner.engine import Scanner
 from scanner.extract import formats
 from scanner.extract.sniff import sniff_media_type
 from scanner.errors import ExtractionFailed
@@ -27,9 +26,9 @@ BOMB_ZH = "压缩包或文档解压后体积过大（疑似压缩炸弹），未
 
 
 @pytest.fixture(scope="module")
-def scanners():
+def scanners(full, light):
     """The full scanner (OCR on) and the light one (no OCR)."""
-    return Scanner(), Scanner(light=True)
+    return full, light
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +127,30 @@ def test_a_gzip_bomb_fails_closed_with_the_size_limit_error(scanners, drawings):
     cut = gzip.compress(drawings["wmf"])[:-200]
     crep = light.scan_bytes(cut, "drawing.wmz")
     assert crep.decision == "review" and {e.code for e in crep.errors} == {"extract.corrupt"}, crep.errors
+
+
+def _gzip_with_long_header(payload: bytes, name_len: int) -> bytes:
+    """A valid gzip member whose header carries an FEXTRA field of 64 KiB and a file name of
+    `name_len` bytes (RFC 1952 allows both; Python's gzip module reads it)."""
+    import struct
+    flags = 0x04 | 0x08                                    # FEXTRA | FNAME
+    head = b"\x1f\x8b\x08" + bytes([flags]) + bytes(4) + b"\x00\xff"
+    extra = b"XX" + struct.pack("<H", 65531) + bytes(65531)
+    head += struct.pack("<H", len(extra)) + extra + b"n" * name_len + b"\x00"
+    z = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = z.compress(payload) + z.flush()
+    return head + body + struct.pack("<II", zlib.crc32(payload), len(payload) & 0xFFFFFFFF)
+
+
+def test_a_gzip_metafile_with_a_long_header_is_still_recognised():
+    """The gzip header is the writer's to size (an extra field, a file name): a metafile behind one
+    longer than the sniffing window is still an EMF/WMF (read, or refused with a stable code), never
+    an unknown blob that read_embedded skips as drawing nothing."""
+    from scanner.extract.image import unpack_metafile
+    from scanner.extract.sniff import metafile_kind
+    emf = b"\x01\x00\x00\x00" + bytes(36) + b" EMF" + bytes(64)
+    data = _gzip_with_long_header(emf, 200_000)
+    assert gzip.decompress(data) == emf                    # a valid stream
+    assert metafile_kind(data) == formats.EMF
+    assert unpack_metafile(data) == emf
+    assert sniff_media_type(data, "image1.emz") == formats.EMF

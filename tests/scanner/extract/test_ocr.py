@@ -20,16 +20,6 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def full():
-    return Scanner()
-
-
-@pytest.fixture(scope="module")
-def light():
-    return Scanner(light=True)
-
-
-@pytest.fixture(scope="module")
 def marked_png():
     return encode(page(MARKED_NOTICE))
 
@@ -161,6 +151,30 @@ def test_a_garbled_layer_over_a_clean_page_read_by_ocr_passes_and_fails_closed_w
     lrep = light.scan_bytes(data, "broken.pdf")
     assert lrep.decision == "review" and "extract.garbled_text" in _codes(lrep)
     assert not [n for n in lrep.notes if n.code == "extract.garbled_read"]
+
+
+def test_a_garbled_page_whose_small_print_ocr_cannot_read_is_not_fully_read(full):
+    """A garbled layer that draws far more characters than OCR read on the rendered page (small print
+    at the foot, a private person's mobile in it, too small to make out): the page was not fully read,
+    so it is extract.garbled_incomplete (review, the pages and the figures named), never the
+    garbled_read note that lets the file pass on the few lines OCR did read."""
+    from scanner.extract.pdf import GARBLED_COVERAGE
+    from support.pictures import font
+    small = [f"附件{i + 1}：经查，村民王建国（手机13812345678）反映的问题属实，已登记在册并转交有关部门核实处理。"
+             for i in range(40)]
+    img = page(CLEAN_NOTICE)
+    from PIL import ImageDraw
+    d, f = ImageDraw.Draw(img), font(7)
+    for i, line in enumerate(small):
+        d.text((150, 1200 + i * 9), line, font=f, fill=(0, 0, 0))
+    rep = full.scan_bytes(_mojibake_pdf(CLEAN_NOTICE + small, img), "broken.pdf")
+    short = [e for e in rep.errors if e.code == "extract.garbled_incomplete"]
+    assert rep.decision == "review" and len(short) == 1, (rep.decision, _codes(rep))
+    assert "第 1 页" in short[0].message and "未完整读取" in short[0].message
+    read, drawn = (int(x) for x in short[0].detail.rsplit(" ", 1)[1].split("/"))
+    assert read < GARBLED_COVERAGE * drawn
+    assert not [n for n in rep.notes if n.code == "extract.garbled_read"]
+    assert "extract.garbled_text" not in _codes(rep)            # the page was rendered and OCR'd
 
 
 def test_hidden_text_is_not_raised_from_a_garbled_layer(full):

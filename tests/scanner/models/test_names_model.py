@@ -12,29 +12,17 @@ from scanner.detectors.names import (
     is_name,
     is_specific_address,
 )
-from scanner.engine import Scanner
 from training.eval_names import evaluate, heldout_records
-
-
-@pytest.fixture(scope="module")
-def scanner():
-    return Scanner()
-
-
-@pytest.fixture(scope="module")
-def inventory():
-    """names_report="all": every name the tagger finds, as a low finding (archive review)."""
-    return Scanner(names_report="all")
 
 
 def cats(report, cat):
     return [f for f in report.findings if f.category == cat]
 
 
-def test_name_alone_is_low_and_passes(scanner, inventory):
+def test_name_alone_is_low_and_passes(full, inventory):
     text = "浙商银行企业信贷部叶老桂博士则从另一个角度对五道门槛进行了解读。"
     # by default a name alone in running text is not reported (it does not matter, issue 16)
-    rep = scanner.scan_text(text)
+    rep = full.scan_text(text)
     assert cats(rep, "pii.name") == [] and rep.decision == "pass"
     rep = inventory.scan_text(text)
     names = cats(rep, "pii.name")
@@ -43,8 +31,8 @@ def test_name_alone_is_low_and_passes(scanner, inventory):
     assert rep.decision == "pass"
 
 
-def test_name_next_to_address_is_raised(scanner):
-    rep = scanner.scan_text("经查，刘振华实际居住在浙江省杭州市滨江区滨康路1037号3幢502室，联系电话已登记。")
+def test_name_next_to_address_is_raised(full):
+    rep = full.scan_text("经查，刘振华实际居住在浙江省杭州市滨江区滨康路1037号3幢502室，联系电话已登记。")
     names = cats(rep, "pii.name")
     assert [f.text for f in names] == ["刘振华"]
     assert names[0].severity == "medium"
@@ -60,13 +48,13 @@ def test_raise_only_within_the_same_segment(inventory):
     assert names and all(f.severity == "low" for f in names)
 
 
-def test_table_row_counts_as_one_person(scanner):
+def test_table_row_counts_as_one_person(full):
     from scanner.model import Document
     doc = Document(source="t", sha256="0", media_type="text/plain")
     doc.add("table", "唐雨婷", table=0, row=1, col=0)
     doc.add("table", "武汉市洪山区珞喻路152号12栋3单元702室", table=0, row=1, col=1)
     doc.add("table", "王海涛", table=0, row=2, col=0)
-    rep = scanner.scan_document(doc)
+    rep = full.scan_document(doc)
     sev = {f.text: f.severity for f in cats(rep, "pii.name")}
     assert sev.get("唐雨婷") == "medium"
     assert sev.get("王海涛", "low") == "low"
@@ -77,8 +65,8 @@ def test_masked_and_honorific_forms_are_not_names(text):
     assert not is_name(text)
 
 
-def test_masked_name_in_context_not_reported(scanner):
-    rep = scanner.scan_text("拟录用人员公示（已脱敏）：马某东，综合管理岗。")
+def test_masked_name_in_context_not_reported(full):
+    rep = full.scan_text("拟录用人员公示（已脱敏）：马某东，综合管理岗。")
     assert all("某" not in f.text for f in cats(rep, "pii.name"))
 
 
@@ -90,8 +78,8 @@ def test_specific_address_rule(text, ok):
     assert is_specific_address(text) is ok
 
 
-def test_city_names_are_not_personal_data(scanner):
-    rep = scanner.scan_text("北京、上海和深圳的代表出席了会议。")
+def test_city_names_are_not_personal_data(full):
+    rep = full.scan_text("北京、上海和深圳的代表出席了会议。")
     assert cats(rep, "pii.address") == []
 
 

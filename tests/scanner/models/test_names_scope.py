@@ -262,3 +262,46 @@ def test_documents_scanned_together_report_as_scanned_alone(pair):
     alone = [scoped.scan_document(copy.deepcopy(d)) for d in docs]
     assert [_key(r) for r in together] == [_key(r) for r in alone]
     assert sum(f.category == "pii.name" for r in together for f in r.findings) >= 3
+
+
+def test_scope_from_the_rules_findings_reports_as_tagging_everything(pair):
+    """Where names matter and where they only seem to: the scope built from what the rules found
+    (personal data at medium or above, ctx.found) and the two-step address segments give the same
+    report as tagging every segment, on lines made to test the edges."""
+    lines = ["王建国住人民路12号3单元502室，李秀英陪同。",            # an address: the whole line matters
+             "会议于2026-12-03在3号楼召开，马晓东主持。",            # address cue, no specific address
+             "张三的手机13912345678，请转告李四。",                  # personal data: the whole line
+             "联系人：赵六，电话0771-2851243，某某有限公司，统一社会信用代码91450100MA5KXXXX0A。",
+             "唐雨婷于2020.12.31发表讲话。",                        # a date is no personal data
+             "员工王建国于12号报到；刘洋出席。",                     # a group word and an address cue
+             "邮箱 zhangwei@example.cn，张伟负责。"]
+    docs = []
+    for k in range(len(lines)):
+        doc = Document(source=f"edge-{k}", sha256="0" * 64, media_type="text/plain")
+        for t in lines[k:] + lines[:k]:
+            doc.add("body", t)
+        docs.append(doc)
+    _check(pair, docs)
+    scoped = pair[0]
+    rep = scoped.scan_document(copy.deepcopy(docs[0]))
+    names = {lines[f.segment_id][f.start:f.end] for f in rep.findings if f.category == "pii.name"}
+    assert {"王建国", "李秀英", "张三", "李四"} <= names, names
+
+
+def test_the_scope_reads_what_the_rules_found_not_every_digit_chain(pair):
+    """With the rules' findings at hand, a date (a chain of digits) makes nothing read; a phone the
+    rules found makes its line read; an address cue without a specific address reads only its
+    sentence."""
+    det = pair[2]
+    scoped = pair[0]
+    doc = Document(source="t", sha256="0" * 64, media_type="text/plain")
+    lines = ["唐雨婷于2020.12.31发表讲话。", "天气晴。", "张三电话13912345678。", "天气晴。",
+             "会议在3号楼召开。马晓东主持。"]
+    for t in lines:
+        doc.add("body", t)
+    ctx = ScanContext.of(doc)
+    assert det.relevant_scope(ctx) == ({0, 2}, {4})       # alone: the digit-chain cue stands in
+    ctx.found = [f for d in scoped.detectors if d is not det for f in d.detect(ctx)]
+    assert det.relevant_scope(ctx) == ({2}, {4})
+    jobs = det._jobs(ctx)
+    assert [lines[k][a:b] for k, a, b in jobs] == ["张三电话13912345678。", "会议在3号楼召开。"]

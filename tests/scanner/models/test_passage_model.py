@@ -17,11 +17,6 @@ D30 = "在昨晚结束的比赛中，主队凭借下半场的两粒进球逆转�
 
 
 @pytest.fixture(scope="module")
-def scanner():
-    return Scanner()
-
-
-@pytest.fixture(scope="module")
 def model():
     return PassageModel(_models.load_npz(MODEL_FILE))
 
@@ -51,16 +46,16 @@ def test_units_are_sentences_and_adjacent_pairs():
     assert [(text[a:b], n) for a, b, n in us] == [("第一句。", 1), ("第二句！", 1), ("第三句", 1), ("第一句。第二句！", 2)]
 
 
-def test_paragraph_judged_across_sentences(scanner):
+def test_paragraph_judged_across_sentences(full):
     """A figure in one sentence and "not yet released" in the next: the pair is flagged."""
-    rep = scanner.scan_text("今年全区土地出让收入只完成了四十一亿元。这个数比年初预算少了一半，眼下还没对外讲。")
+    rep = full.scan_text("今年全区土地出让收入只完成了四十一亿元。这个数比年初预算少了一半，眼下还没对外讲。")
     found = passages(rep)
     assert found and found[0].category == "passage.unpublished"
     assert "四十一亿元" in found[0].text or "还没对外讲" in found[0].text
 
 
-def test_explanation_names_cues(scanner):
-    rep = scanner.scan_text("省长定于十五日上午九时抵达高铁东站，经迎宾大道至开发区管委会，沿线实行临时交通管制。")
+def test_explanation_names_cues(full):
+    rep = full.scan_text("省长定于十五日上午九时抵达高铁东站，经迎宾大道至开发区管委会，沿线实行临时交通管制。")
     f = passages(rep)[0]
     assert f.category == "passage.security"
     assert "具体时间“" in f.explanation and "路线和移动安排“" in f.explanation
@@ -75,8 +70,8 @@ def test_model_refuses_other_cues():
         PassageModel(_models.load_npz(MODEL_FILE), lex)
 
 
-def test_d29_flagged_with_core_parameters(scanner):
-    rep = scanner.scan_text("项目进展\n" + D29)
+def test_d29_flagged_with_core_parameters(full):
+    rep = full.scan_text("项目进展\n" + D29)
     found = passages(rep)
     assert found, "d29 must give a passage finding"
     f = found[0]
@@ -106,8 +101,8 @@ def test_d29_flagged_with_core_parameters(scanner):
     "出租人拟在租期届满后出售该房屋的，应提前通知承租人。",
     "去年全市完成固定资产投资六百三十亿元，今年拟安排重点项目一百二十个。",
 ])
-def test_public_text_not_flagged(scanner, text):
-    assert passages(scanner.scan_text(text)) == []
+def test_public_text_not_flagged(full, text):
+    assert passages(full.scan_text(text)) == []
 
 
 @pytest.mark.parametrize("text, category", [
@@ -115,16 +110,16 @@ def test_public_text_not_flagged(scanner, text):
     ("甲方内部定的合同价上限是一千一百万，我们报一千零八十万把握比较大，此邮件阅后即删。", "passage.negotiation"),
     ("我们的OA系统还在用旧版本，那个远程代码执行漏洞没修，内网任何一台机器都能打进去。", "passage.cyber"),
 ])
-def test_drafts_in_those_registers_still_flagged(scanner, text, category):
-    found = passages(scanner.scan_text(text))
+def test_drafts_in_those_registers_still_flagged(full, text, category):
+    found = passages(full.scan_text(text))
     assert found and found[0].category == category
 
 
-def test_positive_styles_flagged(scanner):
+def test_positive_styles_flagged(full):
     texts = ["我方谈判底线是单价不低于四十二元，对方报价只要不突破这个数就可以签约。",
              "拟推荐李建国同志为副局长人选，目前正在进行考察，尚未公示。",
              "新型预警雷达计划下月中旬运抵西北某基地，完成架设后立即开展对空探测试验。"]
-    labels = [passages(scanner.scan_text(t)) for t in texts]
+    labels = [passages(full.scan_text(t)) for t in texts]
     assert all(labels), "each written positive must be flagged"
     assert [x[0].category for x in labels] == ["passage.negotiation", "passage.personnel", "passage.military"]
 
@@ -179,12 +174,12 @@ def test_light_mode_runs_without_models():
     assert passages(light.scan_text(D29)) == []
 
 
-def test_news_passes_through_the_full_scanner(scanner):
+def test_news_passes_through_the_full_scanner(full):
     """With the models on, public news must still pass: names stay low, place names are not
     addresses, the passage threshold holds (bound as the light-mode public corpus test)."""
     rows = read_jsonl(DATA / "news" / "msra_val.jsonl")
-    report = scanner.scan_text("\n".join(r["text"] for r in rows))
-    pol = scanner.policy
+    report = full.scan_text("\n".join(r["text"] for r in rows))
+    pol = full.policy
     deciding = {f.segment_id for f in report.findings
                 if f.confidence >= pol.min_confidence and pol.finding_decision(f) != "pass"}
     # the passage model flags 0.3 % of news sentences (model card: the price of recall 0.85 on

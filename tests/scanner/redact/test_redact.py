@@ -24,11 +24,6 @@ W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 ID = "330106197904082160"          # synthetic, valid GB 11643 check digit
 
 
-@pytest.fixture(scope="module")
-def light():
-    return Scanner(light=True)
-
-
 def _docx() -> bytes:
     from docx import Document
     from docx.oxml import parse_xml

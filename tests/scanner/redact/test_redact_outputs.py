@@ -23,11 +23,6 @@ ID = "330106197904082160"            # synthetic, valid GB 11643 check digit
 SCALE = 2.0
 
 
-@pytest.fixture(scope="module")
-def light():
-    return Scanner(light=True)
-
-
 # -- PDF pages with /Rotate ----------------------------------------------------------------------
 def _pdf(with_phone: bool = True, with_public: bool = True, rotate: int = 0, author: str = "") -> bytes:
     """One A4 page: a label, the mobile number drawn on its own at x=240, a public line below;

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 
-import pytest
 
-from scanner.engine import Scanner
 from scanner.redact import redact_bytes, remaining
 from scanner.redact.ops import BLOCK
 from support.zipread import every_member, nothing_readable, rewrite
@@ -24,11 +22,6 @@ SECRETS = (PHONE, ID, HIDDEN_PHONE, NESTED_PHONE, COMMENT_PHONE, EMAIL, "机密�
 _COMMENTS_CT = "application/vnd.openxmlformats-officedocument.presentationml.comments+xml"
 _AUTHORS_CT = "application/vnd.openxmlformats-officedocument.presentationml.commentAuthors+xml"
 _P = 'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"'
-
-
-@pytest.fixture(scope="module")
-def light():
-    return Scanner(light=True)
 
 
 def _xlsx(value: str) -> bytes:

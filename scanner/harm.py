@@ -7,7 +7,8 @@ Steps, in order (each documented in harm.toml):
 2. e-mail: institutional domains, role mailboxes (info@, hr@), an organisation's mailbox on a domain
    the document names, an author's or tool's address in the file properties, the authors' mailboxes
    on a published paper's first page -> low;
-3. organisation contact lines: a mobile or address beside an organisation's registration data,
+3. organisation contact lines: a mobile, address or e-mail (not a free-mail one) beside an organisation's
+   registration data,
    without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
    (a holder-type field: 经济类型 有限责任公司) without such a cue in the document -> low;
 4. copy-only restrictions (严禁复制 alone) -> low;
@@ -227,7 +228,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 if f.segment_id in paper_page:
                     f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
         # 3. organisation contact lines; a licence of an organisation
-        if f.category in rules.org_categories and f.severity in ("medium", "high"):
+        if f.category in rules.org_categories and f.severity in ("medium", "high") \
+                and not (f.category == "pii.email" and _domain(f.text) in rules.free_mail):
             if organisation_context(rules, segs, f.segment_id):
                 f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
             else:

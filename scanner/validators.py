@@ -169,6 +169,28 @@ def v_id_card(match: str, context: str, before: str = "", after: str = "",
     return resident_id(_separators_removed(match), tables=tables)
 
 
+def masked_resident_id(value: str, tables: Tables | None = None) -> bool:
+    """An 18-character ID number with its middle masked by '*': a real province, and what shows of
+    the region and the birth year is valid (3622011988****0417, 330106********2160, 330***********2160)."""
+    v = value.upper()
+    if len(v) != 18 or not (v[-1].isdigit() or v[-1] == "X") or "*" not in v:
+        return False
+    head = v[:len(v) - len(v.lstrip("0123456789"))]
+    stars = v[len(head):].rstrip("0123456789X")
+    if len(head) < 2 or set(stars) != {"*"} or head[:2] not in PROVINCES:
+        return False
+    if len(head) >= 6 and head[:6] not in (tables or Tables.load()).regions:
+        return False
+    if len(head) >= 10 and not 1900 <= int(head[6:10]) <= 2030:
+        return False
+    return True
+
+
+def v_masked_id_card(match: str, context: str, before: str = "", after: str = "",
+                     tables: Tables | None = None) -> bool:
+    return masked_resident_id(_separators_removed(match), tables=tables)
+
+
 def v_bank_card(match: str, context: str, before: str = "", after: str = "",
                 tables: Tables | None = None) -> bool | None:
     digits = _separators_removed(match)
@@ -350,6 +372,7 @@ VALIDATORS: Mapping[str, Validator] = {
     "address": v_address,
     "password_like": v_password_like,
     "id_card": v_id_card,
+    "masked_id_card": v_masked_id_card,
     "bank_card": v_bank_card,
     "mobile": v_mobile,
     "landline": v_landline,

@@ -26,7 +26,7 @@ from .base import Detector, ScanContext, make_finding
 DEFAULT_TIMEOUT_S = 1.0
 
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
-                  "table": "表格", "hidden": "隐藏内容"}
+                  "table": "表格", "hidden": "隐藏内容", "watermark": "水印"}
 QUOTES = set("“‘\"'「『《〈(（[【如")
 TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
 SEVERITY_CONF = {"medium": 0.85, "low": 0.6}
@@ -103,6 +103,8 @@ class MarkingDetector(Detector):
     def _position(self, seg: Segment, ctx: ScanContext, standalone: bool) -> str | None:
         if seg.layer in ("header", "footer"):
             return seg.layer
+        if seg.layer == "ocr" and seg.locator.get("pass") == "faint":
+            return "watermark"      # read from a picture's faint layer (scanner.extract.ocr): a mark printed across it
         if seg.layer in ("body", "table") and ctx.ordinal.get(seg.id, 99) < self.first_lines:
             return "first"
         if seg.layer == "ocr" and int(seg.locator.get("line", 99)) - 1 < self.first_lines:

@@ -72,6 +72,31 @@ STRAY_REGION = 0.02         # a single unusable text-like region under 2 % of th
 MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339 -> 905 x 1280, ~110 dpi): the
                          # detector costs ~0.6 s instead of ~1.0 s at 1600 with the same lines read on the bench
                          # pages, their ±3° / JPEG q60 / grey variants and 8 pt print (README "OCR")
+# A faint layer (a light-grey watermark: 内部资料 tiled diagonally across a page, semi-transparent; or
+# faint ink) is read by a second pass on that layer alone: the detector, tuned on print, does not see
+# text a few grey levels off the paper beside black print. The cheap test (faint_band) reads the
+# grey histogram of every n-th pixel (about FAINT_TEST_SIDE on the long side): a light page (its commonest grey, the
+# paper, >= FAINT_PAPER_MIN and >= FAINT_PAPER_SHARE of the pixels) with a narrow peak of one
+# lighter grey (FAINT_PEAK_LEVELS wide) between FAINT_INK_MAX and the paper, holding FAINT_MIN_SHARE
+# to FAINT_MAX_SHARE of the pixels and FAINT_PEAK_RATIO times the median of the other greys there
+# (anti-aliased print spreads evenly over them; a flat watermark colour piles up on one), with a
+# dip to below FAINT_DIP of it between the peak and the paper (not the paper's JPEG noise). The pass
+# OCRs the pixels within FAINT_BAND of the peak that are not the rim of darker print (FAINT_RIM),
+# drawn black on white, when at least FAINT_MIN_SHARE of the picture is left; when it reads nothing it
+# tries the layer turned by FAINT_ANGLES (text at ±45° the detector missed upright). Lines it reads
+# that the main pass read too are not added again.
+FAINT_TEST_SIDE = 480
+FAINT_PAPER_MIN = 170
+FAINT_PAPER_SHARE = 0.30
+FAINT_INK_MAX = 120
+FAINT_PEAK_LEVELS = 5
+FAINT_MIN_SHARE = 0.004
+FAINT_MAX_SHARE = 0.30
+FAINT_PEAK_RATIO = 4.0
+FAINT_DIP = 0.5            # ... and the histogram between that peak and the paper falls below half of it
+FAINT_BAND = 10
+FAINT_RIM = 5              # the rim of darker print (a 5-px square around each darker pixel) is not the layer
+FAINT_ANGLES = (-45, 45)
 REC_BATCH = 1            # text lines per recogniser run: a batch is padded to its widest line, and lines of a
                          # page differ in width (a title, a short date line, full lines), so batches of 6
                          # (the package default) cost 1.8x the CPU of one line at a time (measured, README)
@@ -343,6 +368,104 @@ def recognize(img) -> OcrResult:
     return OcrResult(lines, rgb.width, rgb.height, seconds)
 
 
+def faint_band(img) -> tuple[int, int] | None:
+    """The grey band (lo, hi) of a faint layer on a light page (module comment above), or None."""
+    import numpy as np
+    step = max(1, -(-max(img.size) // FAINT_TEST_SIDE))
+    # every step-th pixel, not a shrunk picture: averaging would blur a thin faint stroke into the paper
+    small = np.asarray(img.convert("L"))[::step, ::step]
+    hist = np.bincount(small.ravel(), minlength=256).astype(np.int64)
+    total = int(hist.sum())
+    paper = int(hist.argmax())
+    if not total or paper < FAINT_PAPER_MIN or hist[paper] < FAINT_PAPER_SHARE * total:
+        return None
+    top = paper - 3                       # the paper's own noise and its anti-aliased edge aside
+    if top - FAINT_INK_MAX < 4 * FAINT_PEAK_LEVELS:
+        return None
+    sums = np.convolve(hist[FAINT_INK_MAX:top], np.ones(FAINT_PEAK_LEVELS, dtype=np.int64), mode="valid")
+    peak = int(sums.argmax())
+    baseline = float(np.median(sums))
+    count = int(sums[peak])
+    if count < FAINT_MIN_SHARE * total or count > FAINT_MAX_SHARE * total or count < FAINT_PEAK_RATIO * max(baseline, 1.0):
+        return None
+    # a layer of its own, not the paper's noise: between the peak and the paper the histogram dips
+    # (JPEG noise and the anti-aliased edges of print fall away from the paper without a dip)
+    between = sums[peak + FAINT_PEAK_LEVELS:]
+    if not len(between) or between.min() > FAINT_DIP * count:
+        return None
+    centre = FAINT_INK_MAX + peak + FAINT_PEAK_LEVELS // 2
+    return max(FAINT_INK_MAX, centre - FAINT_BAND), min(top, centre + FAINT_BAND)
+
+
+def faint_layer(img, band: tuple[int, int]):
+    """The pixels of `img` within `band`, black on white, at `img`'s size; None when, the rims of
+    darker print aside (the anti-aliased edge of every black stroke passes through light greys),
+    under FAINT_MIN_SHARE of the picture is left: no layer of its own."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+    grey = img.convert("L")
+    scale = min(1.0, MAX_SIDE / max(grey.size))
+    work = grey if scale >= 1.0 else grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))))
+    g = np.asarray(work)
+    lo, hi = band
+    dark = Image.fromarray(np.where(g < lo, 255, 0).astype(np.uint8)).filter(ImageFilter.MaxFilter(FAINT_RIM))
+    mask = (g >= lo) & (g <= hi) & (np.asarray(dark) == 0)
+    if mask.mean() < FAINT_MIN_SHARE:
+        return None
+    layer = Image.fromarray(np.where(mask, 0, 255).astype(np.uint8))
+    return layer if scale >= 1.0 else layer.resize(grey.size)
+
+
+def _same_text(a: str, b: str) -> bool:
+    a, b = "".join(a.split()), "".join(b.split())
+    return bool(a) and (a in b or b in a)
+
+
+def faint_pass(img, band: tuple[int, int], main: OcrResult) -> OcrResult:
+    """OCR the pixels of `img` within `band` alone (black on white), upright and, when that reads no
+    usable text, turned by FAINT_ANGLES; boxes in `img`'s pixels. Lines the main pass read are left
+    out, and so is what is not usable text (below KEEP_CONFIDENCE or not text-like): this pass
+    reads what the main pass could not see, it never makes a picture unsure."""
+    layer = faint_layer(img, band)
+    if layer is None:
+        return OcrResult([], main.width, main.height, 0.0)
+    seconds = 0.0
+    kept: list[OcrLine] = []
+    for angle in (0, *FAINT_ANGLES):
+        if angle and options().remaining() <= 0:
+            break
+        work = layer.rotate(angle, expand=True, fillcolor=255) if angle else layer
+        res = recognize(work.convert("RGB"))
+        seconds += res.seconds
+        for ln in res.lines:
+            if ln.confidence < KEEP_CONFIDENCE or not text_like(ln.text):
+                continue
+            if any(_same_text(ln.text, m.text) for m in main.lines if m.confidence >= KEEP_CONFIDENCE):
+                continue
+            box = ln.box if not angle else _unrotate(ln.box, angle, work.size, layer.size)
+            kept.append(OcrLine(ln.text, ln.confidence, box))
+        if kept:
+            break
+    return OcrResult(kept, main.width, main.height, seconds)
+
+
+def _unrotate(box, angle: float, rotated: tuple[int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box in a picture turned by `angle` degrees (PIL, counter-clockwise, expanded to `rotated`)
+    as the box around its corners in the upright picture of `size`."""
+    import math
+    a = math.radians(angle)
+    cx, cy = rotated[0] / 2, rotated[1] / 2
+    ox, oy = size[0] / 2, size[1] / 2
+    xs, ys = [], []
+    for x, y in ((box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])):
+        dx, dy = x - cx, y - cy
+        # PIL turns the picture counter-clockwise on screen (y down): undo it
+        xs.append(ox + dx * math.cos(a) - dy * math.sin(a))
+        ys.append(oy + dx * math.sin(a) + dy * math.cos(a))
+    return (max(0, int(min(xs))), max(0, int(min(ys))), min(size[0], int(round(max(xs)))),
+            min(size[1], int(round(max(ys)))))
+
+
 # -- recording into a document ----------------------------------------------------------------------
 
 @dataclass
@@ -350,6 +473,7 @@ class _Ledger:
     """What OCR did for one document: places read, and places not read by reason."""
     read: int = 0
     seconds: float = 0.0
+    faint: int = 0                  # pictures that had a faint layer read by the second pass
     unread: dict[tuple[str, str], list] = field(default_factory=dict)     # (code, reason) -> places
     seen: set = field(default_factory=set)          # content hashes of pictures already handled
     causes: dict[tuple[str, str], set] = field(default_factory=dict)   # (code, reason) -> exception names
@@ -405,14 +529,23 @@ def read_into(doc: Document, img, *, place: tuple, to_points=None, **locator) ->
     led = ledger(doc)
     led.read += 1
     led.seconds += result.seconds
+    faint = None
+    try:
+        band = faint_band(img)
+        if band is not None and opts.remaining() > 0:
+            faint = faint_pass(img, band, result)
+            led.seconds += faint.seconds
+            led.faint += 1
+    except Exception:      # noqa: BLE001 - the main pass was read; a failed second look leaves it as it is
+        faint = None
     n = 0
-    for ln in result.lines:
+    for ln, extra in [*((ln, {}) for ln in result.lines), *((ln, {"pass": "faint"}) for ln in (faint.lines if faint else ()))]:
         if ln.confidence < KEEP_CONFIDENCE or not ln.text.strip():
             continue
         n += 1
         loc = dict(locator)
         loc.update(line=n, box=list(ln.box), size=[result.width, result.height],
-                   confidence=round(ln.confidence, 3))
+                   confidence=round(ln.confidence, 3), **extra)
         if to_points is not None:
             loc["bbox"] = to_points(ln.box)
         doc.add("ocr", ln.text, **loc)
@@ -464,6 +597,8 @@ def finish(doc: Document) -> None:
     if led.read:
         doc.meta["ocr_images"] = led.read
         doc.meta["ocr_seconds"] = round(led.seconds, 2)
+    if led.faint:
+        doc.meta["ocr_faint_layers"] = led.faint
     for (code, reason), places in led.unread.items():
         where = _places_zh(places)
         detail = f"{reason}: {len(places)} place(s)"

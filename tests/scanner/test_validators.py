@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from scanner.validators import bank_bin, id_check_char, luhn, resident_id, uscc
+from scanner.validators import bank_bin, id_check_char, luhn, masked_resident_id, resident_id, uscc
 
 
 def _vectors(shared_dir):
@@ -71,3 +71,19 @@ def test_future_and_impossible_birth_dates_rejected():
     for birth in ("20991231", "19800230", "18991231"):
         body = "110102" + birth + "007"
         assert not resident_id(body + id_check_char(body)), birth
+
+
+@pytest.mark.parametrize("value,ok", [
+    ("3622011988****0417", True),      # a 12306 ticket: region and birth year show
+    ("330106********2160", True),      # birth date masked
+    ("330***********2160", True),      # the 公示 form (reported only with travel words)
+    ("110105********123X", True),
+    ("9922011988****0417", False),     # no such province
+    ("3622011988**0417", False),       # 16 characters
+    ("3622011850****0417", False),     # birth year out of range
+    ("362201198*8***0417", False),     # digits inside the mask
+    ("3****************7", False),     # one visible digit says nothing of a province
+    ("362201198810010417", False),     # nothing masked: the full-number rule's job
+])
+def test_masked_resident_id(value, ok):
+    assert masked_resident_id(value) is ok

@@ -163,3 +163,23 @@ def box_stack(columns: int = 1, boxes: int = 13, size=A4_200DPI, box=(315, 135),
             x, y = 310 + c * 940, top + i * (h + gap)
             d.rectangle([x, y, x + w, y + h], fill=(255, 0, 0), outline=(0, 0, 0), width=2)
     return img
+
+
+def watermarked(img, mark: str = "内部资料", grey: int = 215, alpha: int = 110, angle: float = 45.0,
+                px: int = 90, step: tuple[int, int] = (520, 420)):
+    """`img` with a faint tiled watermark across it, as office software prints one: `mark` in light
+    `grey`, `alpha`/255 opaque over the page, rotated by `angle` degrees (counter-clockwise), every
+    `step` pixels."""
+    from PIL import Image, ImageDraw
+    base = img.convert("RGBA")
+    f = font(px)
+    w, h = f.getbbox(mark)[2] + 20, px + 30
+    tile = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    ImageDraw.Draw(tile).text((10, 10), mark, font=f, fill=(grey, grey, grey, alpha))
+    tile = tile.rotate(angle, resample=Image.BICUBIC, expand=True)
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    for y in range(-tile.height // 2, base.height, step[1]):
+        for x in range(-tile.width // 2 + (y // step[1] % 2) * step[0] // 2, base.width, step[0]):
+            layer.alpha_composite(tile, (max(0, x), max(0, y)) if x >= 0 and y >= 0 else (0, 0)) \
+                if x >= 0 and y >= 0 else None
+    return Image.alpha_composite(base, layer).convert("RGB")

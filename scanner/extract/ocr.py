@@ -72,6 +72,13 @@ STRAY_REGION = 0.02         # a single unusable text-like region under 2 % of th
 MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339 -> 905 x 1280, ~110 dpi): the
                          # detector costs ~0.6 s instead of ~1.0 s at 1600 with the same lines read on the bench
                          # pages, their ±3° / JPEG q60 / grey variants and 8 pt print (README "OCR")
+# A picture cut tight round a line of small print (a pasted screenshot snippet, 74 x 11 px) gets a
+# margin of its own edge colour, as wide as its long side, before OCR: without one the detector
+# splits the line into single characters read at random (中国网络空间安全 -> 中 国 店 9 上 口),
+# with one it reads the whole line. Only pictures whose short side is under PAD_BELOW_PX; the margin
+# is at most PAD_MAX_PX (a 10,000 x 20 px strip does not become a 30,000 px picture).
+PAD_BELOW_PX = 32
+PAD_MAX_PX = 256
 # A faint layer (a light-grey watermark: 内部资料 tiled diagonally across a page, semi-transparent; or
 # faint ink) is read by a second pass on that layer alone: the detector, tuned on print, does not see
 # text a few grey levels off the paper beside black print. The cheap test (faint_band) reads the
@@ -352,20 +359,31 @@ def recognize(img) -> OcrResult:
     # the whole picture, not cropped to its content: the detector scales a picture whose short side
     # is under 736 px up to it, so a crop costs more and read differently (measured on the bench
     # pages: a line lost, another misread); only the long side is limited (MAX_SIDE)
-    scale = min(1.0, MAX_SIDE / max(rgb.size))
-    work = rgb
+    pad = min(max(rgb.size), PAD_MAX_PX) if min(rgb.size) < PAD_BELOW_PX else 0
+    work = _with_margin(rgb, pad) if pad else rgb
+    scale = min(1.0, MAX_SIDE / max(work.size))
     if scale < 1.0:
-        work = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), resample=2)
+        work = work.resize((max(1, round(work.width * scale)), max(1, round(work.height * scale))), resample=2)
     res, _elapse = eng(np.asarray(work))
     seconds = time.perf_counter() - t0
     lines: list[OcrLine] = []
     for quad, text, score in res or []:
-        xs = [float(p[0]) / scale for p in quad]
-        ys = [float(p[1]) / scale for p in quad]
+        xs = [float(p[0]) / scale - pad for p in quad]
+        ys = [float(p[1]) / scale - pad for p in quad]
         box = (max(0, int(min(xs))), max(0, int(min(ys))), min(rgb.width, int(round(max(xs)))),
                min(rgb.height, int(round(max(ys)))))
         lines.append(OcrLine(str(text), float(score), box))
     return OcrResult(lines, rgb.width, rgb.height, seconds)
+
+
+def _with_margin(rgb, pad: int):
+    """The picture inside a margin `pad` px wide of its commonest edge colour (PAD_BELOW_PX)."""
+    from collections import Counter
+    from PIL import ImageOps
+    w, h = rgb.size
+    px = rgb.load()
+    edge = [px[x, y] for x in range(w) for y in (0, h - 1)] + [px[x, y] for y in range(h) for x in (0, w - 1)]
+    return ImageOps.expand(rgb, border=pad, fill=Counter(edge).most_common(1)[0][0])
 
 
 def faint_band(img) -> tuple[int, int] | None:

@@ -521,3 +521,30 @@ def test_ocr_out_of_memory_under_the_sandbox_cap_is_said_as_memory(tmp_path):
     errors = json.loads(r.stdout.strip().splitlines()[-1])
     assert [e[0] for e in errors] == ["extract.ocr_unavailable"], errors
     assert "超出内存限制" in errors[0][1] and errors[0][2].startswith("memory: 1 place(s)")
+
+
+def _snippet(text: str, px: int):
+    """A picture cut tight round one line of small print, as a pasted screenshot snippet is."""
+    from PIL import Image, ImageDraw
+    from support.pictures import font
+    f = font(px)
+    img = Image.new("RGB", (int(f.getlength(text)) + 2, px + 2), "white")
+    ImageDraw.Draw(img).text((1, 0), text, font=f, fill="black")
+    return img
+
+
+@pytest.mark.parametrize("text,px", [("中国网络空间安全", 9), ("内部资料", 12), ("张伟 13572468013", 10)])
+def test_a_tight_snippet_of_small_print_is_read_as_its_line(text, px):
+    from scanner.extract.ocr import PAD_BELOW_PX, recognize
+    img = _snippet(text, px)
+    assert min(img.size) < PAD_BELOW_PX
+    res = recognize(img)
+    assert [line.text for line in res.lines] == [text.replace(" ", "")]
+    x0, y0, x1, y1 = res.lines[0].box      # the box is in the picture's own pixels, not the margin's
+    assert 0 <= x0 < x1 <= img.width and 0 <= y0 < y1 <= img.height and x1 - x0 > img.width // 2
+
+
+def test_a_snippet_with_a_private_mobile_goes_to_review(full):
+    rep = full.scan_bytes(encode(_snippet("联系人张伟 手机13572468013", 10)), "snippet.png")
+    assert rep.decision == "review"
+    assert [f.text for f in rep.findings if f.category == "pii.phone"] == ["13572468013"]

@@ -145,7 +145,8 @@ SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;
 # specific address (then every name of the segment raises the address and is raised by it).
 # Elsewhere in such a segment a name would be low and would not matter.
 ADDRESS_CUE_RE = compile_guarded(r"[\d一二三四五六七八九十百零〇两][-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)|\d[-－]\d")
-PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|[@＠]")
+# a masked ID number (3622011988****0417, 330***********2160): two digits then a mask of four or more
+PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|\d{2}\*{4}|[@＠]")
 _ALWAYS_LAYERS = ("table", "metadata")
 
 

@@ -6,10 +6,11 @@ Steps, in order (each documented in harm.toml):
 1. addresses that are not addresses: case numbers, already-masked addresses -> dropped;
 2. e-mail: institutional domains, role mailboxes (info@, hr@), an organisation's mailbox on a domain
    the document names, an author's or tool's address in the file properties, the authors' mailboxes
-   on a published paper's first page -> low;
+   on a published paper's first page -> low; then (2b) every other occurrence of a mailbox so
+   lowered as an organisation's -> low, unless a residence/personal cue stands near it;
 3. organisation contact lines: a mobile, address or e-mail (not a free-mail one) beside an organisation's
-   registration data,
-   without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
+   registration data or in a contact block (单位名称 … 联系人 … 邮箱) whose lines or heading name an
+   organisation, without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
    (a holder-type field: 经济类型 有限责任公司) without such a cue in the document -> low;
 4. copy-only restrictions (严禁复制 alone) -> low;
 5. hidden layers: generator banners dropped, template-only comments, form hints and placeholder
@@ -67,6 +68,27 @@ def is_template_only(rules: HarmRules, text: str) -> bool:
 def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
     near = near_text(segs, seg_id, rules.org_window)
     if not (rules.uscc.search(near) or rules.org_name.search(near)):
+        return False
+    cue = near_text(segs, seg_id, rules.org_cue_window)
+    return not (rules.residence_cue.search(cue) or rules.block_personal.search(cue))
+
+
+def contact_block(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
+    """The finding's line is one of a block of contact-labelled lines (单位名称 … 地址 … 联系人 …
+    邮箱) whose lines or heading name an organisation, without a personal label in the block or a
+    residence/personal cue near the finding."""
+    if not (0 <= seg_id < len(segs)) or not rules.contact_label.match(segs[seg_id].text):
+        return False
+    layer = segs[seg_id].layer
+    lines = [segs[seg_id].text]
+    i = seg_id - 1
+    while i >= 0 and segs[i].layer == layer and len(lines) <= rules.block_max:
+        lines.append(segs[i].text)
+        if not rules.contact_label.match(segs[i].text):
+            break                   # the block's heading
+        i -= 1
+    block = "\n".join(lines)
+    if not (rules.uscc.search(block) or rules.org_name.search(block)) or rules.block_personal.search(block):
         return False
     return not rules.residence_cue.search(near_text(segs, seg_id, rules.org_cue_window))
 
@@ -229,9 +251,11 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                     f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
         # 3. organisation contact lines; a licence of an organisation
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
-                and not (f.category == "pii.email" and _domain(f.text) in rules.free_mail):
+                and not (rules.org_keep_free_mail and f.category == "pii.email" and _domain(f.text) in rules.free_mail):
             if organisation_context(rules, segs, f.segment_id):
                 f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+            elif contact_block(rules, segs, f.segment_id):
+                f = _lower(f, "low", "contact_block", "位于列明单位名称的联系方式栏中，属于单位公开的联系信息。")
             else:
                 if holder is None:
                     holder = organisation_holder(rules, segs)
@@ -245,6 +269,10 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 and not rules.copy_cue.search(near_text(segs, f.segment_id, rules.copy_window)):
             f = _lower(f, "low", "copy_only", "仅为版权性质的“禁止复制”声明，不是限制传播的标志。")
         out.append(f)
+
+    # 2b. the same mailbox lowered as an organisation's elsewhere in the document
+    if any(f.category == "pii.email" for f in out):
+        out = lower_same_mailbox(rules, out, segs)
 
     # 6. names
     personal: dict = {}
@@ -300,6 +328,23 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     if any(f.category == "hidden.text" for f in result):
         result = lower_hidden_text(rules, result, segs)
     return result
+
+
+def lower_same_mailbox(rules: HarmRules, findings: list[Finding], segs: list[Segment]) -> list[Finding]:
+    """A mailbox lowered as an organisation's somewhere in the document is low at its other
+    occurrences too, unless a residence or personal cue stands near that occurrence."""
+    org = {f.text.strip().lower() for f in findings if f.category == "pii.email"
+           and any(e in rules.same_mailbox_steps for e in f.evidence)}
+    if not org:
+        return findings
+    out = []
+    for f in findings:
+        if f.category == "pii.email" and SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"] \
+                and f.text.strip().lower() in org \
+                and not rules.residence_cue.search(near_text(segs, f.segment_id, rules.org_cue_window)):
+            f = _lower(f, "low", "same_mailbox", "同一邮箱在本文件的单位联系方式中出现，是该单位公开的联系邮箱。")
+        out.append(f)
+    return out
 
 
 _SPACE = re.compile(r"\s+")

@@ -317,3 +317,33 @@ def test_address_on_a_licence_of_an_organisation_is_low(full, text):
 def test_address_on_a_persons_certificate_still_decides(full, text):
     rep = full.scan_document(lines_doc(text))
     assert worst(rep, "pii.address") == "medium" and rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["same_mailbox_lowered"])
+def test_a_mailbox_lowered_as_an_organisations_is_low_wherever_it_stands(full, text):
+    rep = full.scan_document(lines_doc(text))
+    mails = [f for f in rep.findings if f.category == "pii.email"]
+    assert len(mails) >= 2 and all(f.severity == "low" for f in mails), [(f.text, f.severity, f.evidence) for f in mails]
+    assert any("harm:same_mailbox" in f.evidence for f in mails)
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["same_mailbox_kept"])
+def test_the_same_mailbox_beside_personal_data_or_on_free_mail_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text))
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
+def test_free_mail_exemption_is_data(full):
+    """[organisation] email_keep_free_mail is what keeps a free-mail address in a contact line."""
+    from scanner.harm import apply
+    from scanner.harmrules import HarmRules
+    text = "招标人：武汉光谷建设开发有限公司\n联系人：李建国\n邮箱：lijianguo1978@163.com"
+    rep = full.scan_document(lines_doc(text))
+    mail = [f for f in rep.findings if f.category == "pii.email"]
+    assert mail and mail[0].severity == "medium"
+    rules = HarmRules.load(default_lexicon_dir() / "harm.toml")
+    doc = lines_doc(text)
+    assert apply(mail, doc.segments, rules)[0].severity == "medium"
+    rules.org_keep_free_mail = False
+    assert apply(mail, doc.segments, rules)[0].severity == "low"

@@ -4,9 +4,10 @@ private person's data from published institutional data. The knowledge is data
 
 Steps, in order (each documented in harm.toml):
 1. addresses that are not addresses: case numbers, already-masked addresses -> dropped;
-2. e-mail: institutional domains, role mailboxes (info@, hr@), an organisation's mailbox on a domain
+2. e-mail: institutional domains, placeholder (xxx@) and role mailboxes (info@, hr@), an organisation's mailbox on a domain
    the document names, an author's or tool's address in the file properties, the authors' mailboxes
-   on a published paper's first page -> low; then (2b) every other occurrence of a mailbox so
+   on a published paper's first page, an analyst's work mailbox in a securities research report
+   (执业证书编号 S…) -> low; then (2b) every other occurrence of a mailbox so
    lowered as an organisation's -> low, unless a residence/personal cue stands near it;
 3. organisation contact lines: a mobile, address or e-mail (not a free-mail one) beside an organisation's
    registration data or in a contact block (单位名称 … 联系人 … 邮箱) whose lines or heading name an
@@ -213,6 +214,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     seg_text = {s.id: s.text for s in segs}
     paper_page: set[int] | None = None      # computed on the first e-mail finding
     holder: bool | None = None              # computed on the first address or phone finding
+    analyst: bool | None = None             # computed on the first e-mail finding left medium
     doc_names = _Lazy(lambda: document_names(segs))
     out: list[Finding] = []
     for f in findings:
@@ -240,6 +242,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 f = _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
             elif email_is_institutional(rules, f.text):
                 f = _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
+            elif rules.email_placeholder.match(f.text.rsplit("@", 1)[0].strip()):
+                f = _lower(f, "low", "placeholder_email", "邮箱用户名只是占位符（如 xxx@），不指向任何人。")
             elif email_is_role(rules, f.text):
                 f = _lower(f, "low", "role_email", "这是单位的职能邮箱（如 info@、hr@、客服邮箱），不是个人邮箱。")
             elif organisation_mailbox(rules, f, segs, doc_names):
@@ -247,8 +251,12 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
             else:
                 if paper_page is None:
                     paper_page = paper_author_segments(rules, segs)
+                if analyst is None:
+                    analyst = any(rules.analyst_cue.search(s.text) for s in segs)
                 if f.segment_id in paper_page:
                     f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
+                elif analyst and _domain(f.text) not in rules.free_mail:
+                    f = _lower(f, "low", "analyst_email", "这是证券研究报告中列明执业证书编号的分析师的工作邮箱，随报告公开。")
         # 3. organisation contact lines; a licence of an organisation
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
                 and not (rules.org_keep_free_mail and f.category == "pii.email" and _domain(f.text) in rules.free_mail):

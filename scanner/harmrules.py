@@ -54,6 +54,7 @@ class HarmRules:
         r.domain_name_min = int(e["domain_name_min"])
         r.paper_heading, r.correspondence = re.compile(e["paper_heading"]), _rx(e["correspondence_cue"])
         r.correspondence_window = int(e["correspondence_window"])
+        r.email_placeholder, r.analyst_cue = _rx(e["placeholder_local"]), _rx(e["analyst_cue"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
         r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
         r.org_categories = tuple(o["categories"])

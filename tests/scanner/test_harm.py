@@ -347,3 +347,16 @@ def test_free_mail_exemption_is_data(full):
     assert apply(mail, doc.segments, rules)[0].severity == "medium"
     rules.org_keep_free_mail = False
     assert apply(mail, doc.segments, rules)[0].severity == "low"
+
+
+@pytest.mark.parametrize("text", HARM["email"]["analyst_lowered"])
+def test_analysts_work_mailbox_in_a_research_report_is_low(light, text):
+    rep = light.scan_document(lines_doc(text))
+    assert worst(rep, "pii.email") == "low" and rep.decision == "pass", \
+        [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["email"]["analyst_kept"])
+def test_mailbox_without_a_registration_number_or_on_free_mail_keeps_its_severity(light, text):
+    rep = light.scan_document(lines_doc(text))
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"

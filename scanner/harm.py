@@ -15,7 +15,7 @@ Steps, in order (each documented in harm.toml):
    (a holder-type field: 经济类型 有限责任公司) without such a cue in the document -> low;
 4. copy-only restrictions (严禁复制 alone) -> low;
 5. hidden layers: generator banners dropped, template-only comments, form hints and placeholder
-   comments (必填, 批注的内容) and trivial boxes -> low;
+   comments (必填, 批注的内容), comments holding only their author's label (aa:) and trivial boxes -> low;
 6. names: form words dropped; a name raised for personal data that is no longer medium goes back
    to low; by default (names_report="relevant") a name is kept only where it matters;
 7. file properties: plain fields -> info, unless another medium+ finding sits on the same property;
@@ -23,7 +23,7 @@ Steps, in order (each documented in harm.toml):
    standard, without a restriction nearby -> low: the text's general language, not the draft's status;
 9. the fixed usage notes of an e-invoice format (仅供电子报销入账查阅和电子归档使用) -> low;
 10. hidden text that hides nothing: trivial (a page number, a short number, a year), a workbook's
-    cached external-link cells, text also visible, page furniture on most pages -> low, unless
+    cached external-link cells, the rows of a collapsed outline group, text also visible, page furniture on most pages -> low, unless
     another detector's medium+ finding sits on it.
 
 Each lowered finding carries an evidence code ("harm:<step>") saying why. The rules themselves are
@@ -233,6 +233,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                    "内容仅为模板占位符，无实际内容。")
         if f.category == "hidden.comment" and is_form_hint(rules, f.text):
             f = _lower(f, "low", "form_hint", "批注只是表单填写提示或占位文字，没有实际内容。")
+        if f.category == "hidden.comment" and rules.author_only.match(f.text):
+            f = _lower(f, "low", "author_only", "批注只有作者名，没有内容。")
         if f.category == "hidden.redaction" and rules.redaction_trivial.match(f.text):
             f = _lower(f, "low", "trivial_box", "遮盖处仅有一至三位数字，更像有底色的表格单元格。")
         # 2. e-mail
@@ -394,6 +396,8 @@ def lower_hidden_text(rules: HarmRules, findings: list[Finding], segs: list[Segm
             f = _lower(f, "low", "hidden_trivial", "隐藏的只是页码、单个数字、年份或占位数字，没有实际内容。")
         elif seg.locator.get("kind") in rules.cache_kinds:
             f = _lower(f, "low", "link_cache", "这是外部链接保存的被链接工作簿的缓存数值，不是对读者隐藏的内容。")
+        elif seg.locator.get("kind") in rules.outline_kinds and seg.locator.get("outline"):
+            f = _lower(f, "low", "hidden_outline", "这是折叠的分组行，表格旁有展开按钮，读者可逐级展开，并未隐藏。")
         elif len(pages) >= rules.furniture_min_pages and len(pages) >= rules.furniture_min_share * n_pages:
             f = _lower(f, "low", "hidden_furniture", "同样的隐藏文字出现在多数页面上，是排版标记等页面附属内容。")
         elif also_visible(t):

@@ -79,6 +79,7 @@ class HarmRules:
         r.template_rest_max_cjk = int(h["template_rest_max_cjk"])
         r.redaction_trivial = _rx(h["redaction_trivial"])
         r.form_hint = re.compile(h["form_hint"], re.I)
+        r.author_only = _rx(h["author_only"])
         r.copy_terms = frozenset(c["terms"])
         r.copy_cue, r.copy_window = _rx(c["restriction_cue"]), int(c["window"])
         r.norm_categories = frozenset(nv["categories"])
@@ -87,6 +88,7 @@ class HarmRules:
         r.norm_window = int(nv["window"])
         ht = raw["hidden_text"]
         r.hidden_trivial, r.cache_kinds = _rx(ht["trivial"]), frozenset(ht["cache_kinds"])
+        r.outline_kinds = frozenset(ht["outline_kinds"])
         r.furniture_min_pages, r.furniture_min_share = int(ht["furniture_min_pages"]), float(ht["furniture_min_share"])
         b = raw["boilerplate"]
         r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])

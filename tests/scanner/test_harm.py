@@ -278,7 +278,8 @@ def hidden_doc(ex: dict) -> Document:
     for page in range(1, int(ex.get("pages", 1)) + 1):
         for line in ex["visible"].split("\n"):
             doc.add("body", line, page=page)
-        doc.add("hidden", ex["hidden"], page=page, kind=ex["kind"])
+        extra = {"outline": ex["outline"]} if "outline" in ex else {}
+        doc.add("hidden", ex["hidden"], page=page, kind=ex["kind"], **extra)
     return doc
 
 

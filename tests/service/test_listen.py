@@ -93,8 +93,9 @@ def test_two_processes_each_listen_and_share_a_burst_of_connections(tmp_path):
         # on either process, and a process reads the other's count up to 0.25 s late, so under load
         # it may send one too many away), so rounds of one request per connection (each answered
         # 200) go on until the two hold 20 / 20 or 21 / 19, within a bounded number of rounds
-        closes, evened = 0, shares
-        for rounds in range(1, 31):     # at least one round, even when the hash split them evenly
+        closes, evened, rounds = 0, shares, 0
+        while rounds < 30:       # at least one round, even when the hash split them evenly
+            rounds += 1
             time.sleep(0.4)          # the census is read at most every 0.25 s
             for i, c in enumerate(conns):
                 head = _healthz(c)

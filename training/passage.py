@@ -182,7 +182,7 @@ def cross_validate(data: list[dict], by: str = "domain") -> dict:
         for e, s, lab in zip(test, r, labs):
             rows.append({"kind": "written", "label": e["label"], "pred": lab, "risk": float(s), "flag": bool(s >= model.threshold),
                          "domain": e["domain"], "register": e["register"], "unit": e["unit"], "fold": f,
-                         "twin": bool(e["twin_id"])})
+                         "twin": bool(e["twin_id"]), "text": e["text"]})
         # by domain: each held-out public sentence is scored once, by the fold of its shard
         pub = [(t, src) for t, src in public if by != "domain" or shard(t, n_folds) == f]
         if by == "domain":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -147,7 +147,7 @@ class Policy:
 
     def finalize(self, report) -> None:
         """Set each finding's needs_verdict and the report's decision, risk and reasons."""
-        report.findings = [replace(f, needs_verdict=self.needs_verdict(f)) for f in report.findings]
+        report.findings = [f.evolve(needs_verdict=self.needs_verdict(f)) for f in report.findings]
         report.decision, report.risk_score, report.decision_reasons = self.decide(report.findings, report.errors)
 
     def decide(self, findings: list[Finding], errors: list[ScanError]) -> tuple[str, float, list[str]]:

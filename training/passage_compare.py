@@ -22,7 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from .common import MODELS  # noqa: E402
-from .passage import (LABELS, MAX_PUBLIC_RATE, load_eval, save_eval, MIN_THRESHOLD, N_FOLDS, build, held_public, prepared,  # noqa: E402
+from .passage import (LABELS, domain_folds, MAX_PUBLIC_RATE, load_eval, save_eval, MIN_THRESHOLD, N_FOLDS, build, held_public, prepared,  # noqa: E402
                       risks, shard, summarise, train_and_calibrate)
 from .passage_corpus import news_sentences  # noqa: E402
 
@@ -218,10 +218,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     data = prepared(build())
     written = [e for e in data if e["source"].startswith("written:")]
-    from collections import Counter
-    sizes = Counter(e["domain"] for e in written)
-    order = sorted(sizes, key=lambda d: (-sizes[d], d))
-    fold_of = {d: i % N_FOLDS for i, d in enumerate(order)}
+    fold_of = domain_folds(written)       # the folds of `python -m training.passage --cv domain`
     calib = [e["ptext"] for e in data if e["split"] == "calib"]
     public = held_public(data)
     unit5k = five_k_units()

@@ -39,8 +39,14 @@ MIN_CJK = 12    # shorter units (titles, headings) carry too little to judge
 NORMATIVE_SHARE = 0.2          # a document with this share of normative sentences reads as law / judgment
 NORMATIVE_MIN_SENTENCES = 8
 ARTICLE_RE = re.compile(r"(?:^|\n)\s*第[一二三四五六七八九十百零〇\d]+条")   # article headings of a law
-# sentence ends; "；" and ";" separate clauses of one sentence (and the cells of a table row)
-SENT_RE = re.compile(r"[^。！？!?\n]*[。！？!?]+[”’」』）)]*|[^。！？!?\n]+")
+# sentence ends; "；" and ";" separate clauses of one sentence (and the cells of a table row).
+# A line break written out as text (the characters \r\n, \n or \r: a string's repr saved into a
+# document, as generated .docx files do) ends a sentence as a newline does; a backslash-n before a
+# letter (\nginx, a path) does not. No unit holds a break, nor pairs sentences across one.
+LITERAL_BREAK = r"\\r\\n|\\[rn](?![A-Za-z])"
+_LITERAL_BREAK_RE = re.compile(LITERAL_BREAK)
+_SENT_CHAR = r"(?:[^。！？!?\n\\]|\\(?!r\\n|[rn](?![A-Za-z])))"
+SENT_RE = re.compile(rf"(?P<brk>(?:{LITERAL_BREAK})+)|{_SENT_CHAR}*[。！？!?]+[”’」』）)]*|{_SENT_CHAR}+")
 _WS = re.compile(r"\s\s+")
 _WS_LINE = re.compile(r"[^\S\n]{2,}")     # the same runs inside one line (no unit crosses a newline)
 
@@ -463,7 +469,7 @@ def cjk_count(text: str) -> int:
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in SENT_RE.finditer(text) if m.group().strip()]
+    return [(m.start(), m.end()) for m in SENT_RE.finditer(text) if m.group("brk") is None and m.group().strip()]
 
 
 def units(text: str) -> list[tuple[int, int, int]]:
@@ -471,7 +477,7 @@ def units(text: str) -> list[tuple[int, int, int]]:
     sents = sentences(text)
     out = [(a, b, 1) for a, b in sents]
     for (a, _), (_c, d) in zip(sents, sents[1:]):
-        if "\n" not in text[a:d]:
+        if "\n" not in text[a:d] and not ("\\" in text[a:d] and _LITERAL_BREAK_RE.search(text, a, d)):
             out.append((a, d, 2))
     return out
 

@@ -144,6 +144,21 @@ def test_sentences_split_keeps_offsets():
     assert [text[a:b] for a, b in spans] == ["第一句。", "第二句！", "没有结尾；仍是一句"]
 
 
+def test_literal_line_breaks_end_sentences():
+    """A line break written out as text (\\r\\n, \\n: a string's repr saved into a .docx) ends a
+    sentence like a newline, no pair spans it, and the offsets point into the original text; a
+    backslash-n before a letter (a path) does not break."""
+    text = "一、评分办法  \\r\\n\\r\\n2. 技术指标要求\\r\\n   - 支持并发处理；\\n第二行。第三句\\r末尾"
+    spans = sentences(text)
+    assert [text[a:b].strip() for a, b in spans] == ["一、评分办法", "2. 技术指标要求", "- 支持并发处理；",
+                                                     "第二行。", "第三句", "末尾"]
+    assert all("\\" not in text[a:b] for a, b in spans)
+    pairs = [text[a:b] for a, b, n in units(text) if n == 2]
+    assert pairs == ["第二行。第三句"]
+    path = "配置在D:\\nginx\\conf目录下。另一句"
+    assert [path[a:b] for a, b in sentences(path)] == ["配置在D:\\nginx\\conf目录下。", "另一句"]
+
+
 def test_altered_model_file_is_refused(tmp_path):
     src = _models.models_dir()
     for name in ("manifest.json", MODEL_FILE):

@@ -436,6 +436,24 @@ def test_ofd_picture_of_a_marked_page_blocks_and_a_garbled_ofd_page_is_review(fu
     assert rep.decision == "review" and len(err) == 1 and "OFD pages 1" in err[0].detail
 
 
+@pytest.mark.parametrize("codes", ["private-use", "replacement"])
+def test_an_ofd_page_whose_font_maps_no_characters_is_review_in_full_and_light_mode(codes, full, light):
+    """An OFD page whose text codes have no usable mapping (a font's private-use code points, or
+    U+FFFD where a converter lost them) cannot be OCR'd in place of its text (there is no renderer
+    for OFD text objects): extract.garbled_text naming the page, review, never pass, in either mode."""
+    n = len("关于举办读书月活动的通知欢迎各界人士参加")
+    text = "".join(chr(0xE000 + i) for i in range(n)) if codes == "private-use" else "\ufffd" * n
+    for scanner in (full, light):
+        rep = scanner.scan_bytes(_ofd(text), "lost.ofd")
+        err = [e for e in rep.errors if e.code == "extract.garbled_text"]
+        assert rep.decision == "review" and len(err) == 1 and "OFD pages 1" in err[0].detail, _codes(rep)
+        assert "unmapped" in err[0].detail
+    # the page's mapped characters are still scanned (OFD's layer is not dropped): a mark among them blocks
+    rep = full.scan_bytes(_ofd("秘密★5年 关于召开安全生产工作会议的通知" + text), "mixed.ofd")
+    assert rep.decision == "block" and "extract.garbled_text" in _codes(rep)
+    assert any(f.category == "marking.level" for f in rep.findings)
+
+
 def test_batch_progress_line_shows_the_pages_of_a_scan_being_read(tmp_path):
     """The batch's progress line names the OCR page of a multi-page scan while it is read."""
     import io as _io

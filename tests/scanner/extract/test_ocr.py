@@ -548,3 +548,58 @@ def test_a_snippet_with_a_private_mobile_goes_to_review(full):
     rep = full.scan_bytes(encode(_snippet("联系人张伟 手机13572468013", 10)), "snippet.png")
     assert rep.decision == "review"
     assert [f.text for f in rep.findings if f.category == "pii.phone"] == ["13572468013"]
+
+
+def _strip(text: str, px: int, slack: int = 2):
+    """A text-line picture cut close round one line of large print, grey on light grey (a
+    recognition sample, a cropped banner): taller than a snippet, far wider than tall."""
+    from PIL import Image, ImageDraw
+    from support.pictures import font
+    f = font(px)
+    left, top, right, bottom = f.getbbox(text)
+    img = Image.new("RGB", (right - left + 2 * slack, bottom - top + 2 * slack), (230, 230, 230))
+    ImageDraw.Draw(img).text((slack - left, slack - top), text, font=f, fill=(90, 90, 90))
+    return img
+
+
+@pytest.mark.parametrize("text,px", [("内部资料 请勿外传", 52), ("秘密★一年", 60), ("内部资料 请勿外传", 40),
+                                     ("Hello world!你好世界", 30)])
+def test_a_text_line_strip_is_read_as_its_whole_line(text, px):
+    """Without a margin on its long edges the detector magnified such a strip ~13x and read it as
+    pieces (内部 部资料 请勿夕 刀外传; 秘密 年 with the ★ and 一 lost)."""
+    from scanner.extract.ocr import PAD_BELOW_PX, STRIP_ASPECT, recognize, strip_margin
+    img = _strip(text, px)
+    assert PAD_BELOW_PX <= min(img.size) and img.width > 4 * img.height
+    pad_x, pad_y = strip_margin(img.size)
+    assert pad_x == 0 and img.width <= STRIP_ASPECT * (img.height + 2 * pad_y) <= img.width + 2 * STRIP_ASPECT
+    res = recognize(img)
+    assert ["".join(line.text.split()) for line in res.lines] == ["".join(text.split())]
+    x0, y0, x1, y1 = res.lines[0].box      # in the picture's own pixels, not the margin's
+    assert 0 <= x0 < x1 <= img.width and 0 <= y0 < y1 <= img.height and x1 - x0 > img.width * 3 // 4
+
+
+def test_only_strips_get_the_strip_margin():
+    """A page, a photograph, a long screenshot and a small square picture are OCR'd as they are;
+    a tall one-line strip gets its margin left and right; a snippet its margin all round, which
+    leaves no strip, and a 10,000 x 20 px strip is not made a picture of 10,000 px each way."""
+    from scanner.extract.ocr import MAX_SIDE, PAD_MAX_PX, snippet_margin, strip_margin
+    for size in ((905, 1280), (640, 480), (276, 1280), (259, 133), (400, 160)):
+        assert snippet_margin(size) == 0 and strip_margin(size) == (0, 0), size
+    assert strip_margin((48, 400)) == (76, 0) and strip_margin((1280, 100)) == (0, 270)
+    assert snippet_margin((74, 11)) == 74 and strip_margin((74 + 148, 11 + 148)) == (0, 0)
+    assert snippet_margin((10_000, 20)) == PAD_MAX_PX
+    w, h = round(10_512 * MAX_SIDE / 10_512), round(532 * MAX_SIDE / 10_512)     # after MAX_SIDE
+    assert strip_margin((w, h)) == (0, 288) and h + 2 * 288 <= MAX_SIDE
+
+
+def test_the_margin_is_the_commonest_edge_colour_not_the_edge_repeated():
+    """A stroke cut by the picture's edge is not smeared outwards across the margin."""
+    from PIL import Image
+    from scanner.extract.ocr import _with_margin
+    img = Image.new("RGB", (40, 10), (240, 240, 240))
+    for y in range(10):
+        img.putpixel((20, y), (0, 0, 0))       # a stroke from edge to edge
+    out = _with_margin(img, 3, 5)
+    assert out.size == (46, 20)
+    assert out.getpixel((23, 0)) == (240, 240, 240) and out.getpixel((23, 19)) == (240, 240, 240)
+    assert out.getpixel((23, 5)) == (0, 0, 0) and out.getpixel((0, 5)) == (240, 240, 240)

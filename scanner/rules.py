@@ -113,6 +113,9 @@ class RuleSpec(_Strict):
     entropy: Annotated[float, Field(ge=0, le=8)] = 0.0
     # also match a number split by a line break (a PDF line wrap): reported as one finding per line
     cross_lines: bool = False
+    # across a line break: a regex on the seam's text before the value that drops the match (a decimal's
+    # fraction, 1.1889561368 then 0 on the next line of a sheet's screenshot)
+    cross_lines_not_after: str | None = None
     severity: Severity = "medium"
     confidence: Annotated[float, Field(ge=0, le=1)] = 0.8
     context_plus: list[NonEmpty] = []        # words near the match that raise confidence
@@ -194,6 +197,7 @@ class Rule:
     group: int | str = 0            # a group number or name, or "first"
     entropy: float = 0.0            # minimum Shannon entropy of the value
     cross_lines: bool = False       # also match a number split by a line break
+    cross_lines_not_after: regex.Pattern | None = None
     context_plus: list[str] = field(default_factory=list)
     context_minus: list[str] = field(default_factory=list)
     context_required: bool = False
@@ -214,6 +218,7 @@ class Rule:
         return cls(id=s.id, category=s.category, regex=compile_regex(s.regex, s.ignore_case), severity=s.severity,
                    confidence=s.confidence, keywords=[k.lower() for k in s.keywords], validator=s.validator,
                    group=s.group, entropy=s.entropy, cross_lines=s.cross_lines,
+                   cross_lines_not_after=compile_regex(s.cross_lines_not_after) if s.cross_lines_not_after else None,
                    context_plus=list(s.context_plus), context_minus=list(s.context_minus),
                    context_required=s.context_required, context_window=s.context_window,
                    context_minus_weight=s.context_minus_weight,

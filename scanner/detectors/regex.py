@@ -204,6 +204,8 @@ class RegexDetector(Detector):
                     i, j = self._span(rule, m)
                     if not (i < cut < j):
                         continue
+                    if rule.cross_lines_not_after is not None and rule.cross_lines_not_after.search(joined[:i]):
+                        continue
                     judged = self._judge(rule, joined, i, j)
                     if judged is None:
                         continue

@@ -4,16 +4,18 @@ private person's data from published institutional data. The knowledge is data
 
 Steps, in order (each documented in harm.toml):
 1. addresses that are not addresses: case numbers, already-masked addresses -> dropped;
-2. e-mail: institutional domains, role mailboxes (info@, hr@), an organisation's mailbox on a domain
+2. e-mail: institutional domains, placeholder (xxx@) and role mailboxes (info@, hr@), an organisation's mailbox on a domain
    the document names, an author's or tool's address in the file properties, the authors' mailboxes
-   on a published paper's first page -> low;
+   on a published paper's first page, an analyst's work mailbox in a securities research report
+   (执业证书编号 S…) -> low; then (2b) every other occurrence of a mailbox so
+   lowered as an organisation's -> low, unless a residence/personal cue stands near it;
 3. organisation contact lines: a mobile, address or e-mail (not a free-mail one) beside an organisation's
-   registration data,
-   without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
+   registration data or in a contact block (单位名称 … 联系人 … 邮箱) whose lines or heading name an
+   organisation, without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
    (a holder-type field: 经济类型 有限责任公司) without such a cue in the document -> low;
 4. copy-only restrictions (严禁复制 alone) -> low;
 5. hidden layers: generator banners dropped, template-only comments, form hints and placeholder
-   comments (必填, 批注的内容) and trivial boxes -> low;
+   comments (必填, 批注的内容), comments holding only their author's label (aa:) and trivial boxes -> low;
 6. names: form words dropped; a name raised for personal data that is no longer medium goes back
    to low; by default (names_report="relevant") a name is kept only where it matters;
 7. file properties: plain fields -> info, unless another medium+ finding sits on the same property;
@@ -21,7 +23,7 @@ Steps, in order (each documented in harm.toml):
    standard, without a restriction nearby -> low: the text's general language, not the draft's status;
 9. the fixed usage notes of an e-invoice format (仅供电子报销入账查阅和电子归档使用) -> low;
 10. hidden text that hides nothing: trivial (a page number, a short number, a year), a workbook's
-    cached external-link cells, text also visible, page furniture on most pages -> low, unless
+    cached external-link cells, the rows of a collapsed outline group, text also visible, page furniture on most pages -> low, unless
     another detector's medium+ finding sits on it.
 
 Each lowered finding carries an evidence code ("harm:<step>") saying why. The rules themselves are
@@ -67,6 +69,27 @@ def is_template_only(rules: HarmRules, text: str) -> bool:
 def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
     near = near_text(segs, seg_id, rules.org_window)
     if not (rules.uscc.search(near) or rules.org_name.search(near)):
+        return False
+    cue = near_text(segs, seg_id, rules.org_cue_window)
+    return not (rules.residence_cue.search(cue) or rules.block_personal.search(cue))
+
+
+def contact_block(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
+    """The finding's line is one of a block of contact-labelled lines (单位名称 … 地址 … 联系人 …
+    邮箱) whose lines or heading name an organisation, without a personal label in the block or a
+    residence/personal cue near the finding."""
+    if not (0 <= seg_id < len(segs)) or not rules.contact_label.match(segs[seg_id].text):
+        return False
+    layer = segs[seg_id].layer
+    lines = [segs[seg_id].text]
+    i = seg_id - 1
+    while i >= 0 and segs[i].layer == layer and len(lines) <= rules.block_max:
+        lines.append(segs[i].text)
+        if not rules.contact_label.match(segs[i].text):
+            break                   # the block's heading
+        i -= 1
+    block = "\n".join(lines)
+    if not (rules.uscc.search(block) or rules.org_name.search(block)) or rules.block_personal.search(block):
         return False
     return not rules.residence_cue.search(near_text(segs, seg_id, rules.org_cue_window))
 
@@ -191,6 +214,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     seg_text = {s.id: s.text for s in segs}
     paper_page: set[int] | None = None      # computed on the first e-mail finding
     holder: bool | None = None              # computed on the first address or phone finding
+    analyst: bool | None = None             # computed on the first e-mail finding left medium
     doc_names = _Lazy(lambda: document_names(segs))
     out: list[Finding] = []
     for f in findings:
@@ -209,6 +233,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                    "内容仅为模板占位符，无实际内容。")
         if f.category == "hidden.comment" and is_form_hint(rules, f.text):
             f = _lower(f, "low", "form_hint", "批注只是表单填写提示或占位文字，没有实际内容。")
+        if f.category == "hidden.comment" and rules.author_only.match(f.text):
+            f = _lower(f, "low", "author_only", "批注只有作者名，没有内容。")
         if f.category == "hidden.redaction" and rules.redaction_trivial.match(f.text):
             f = _lower(f, "low", "trivial_box", "遮盖处仅有一至三位数字，更像有底色的表格单元格。")
         # 2. e-mail
@@ -218,6 +244,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 f = _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
             elif email_is_institutional(rules, f.text):
                 f = _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
+            elif rules.email_placeholder.match(f.text.rsplit("@", 1)[0].strip()):
+                f = _lower(f, "low", "placeholder_email", "邮箱用户名只是占位符（如 xxx@），不指向任何人。")
             elif email_is_role(rules, f.text):
                 f = _lower(f, "low", "role_email", "这是单位的职能邮箱（如 info@、hr@、客服邮箱），不是个人邮箱。")
             elif organisation_mailbox(rules, f, segs, doc_names):
@@ -225,13 +253,19 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
             else:
                 if paper_page is None:
                     paper_page = paper_author_segments(rules, segs)
+                if analyst is None:
+                    analyst = any(rules.analyst_cue.search(s.text) for s in segs)
                 if f.segment_id in paper_page:
                     f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
+                elif analyst and _domain(f.text) not in rules.free_mail:
+                    f = _lower(f, "low", "analyst_email", "这是证券研究报告中列明执业证书编号的分析师的工作邮箱，随报告公开。")
         # 3. organisation contact lines; a licence of an organisation
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
-                and not (f.category == "pii.email" and _domain(f.text) in rules.free_mail):
+                and not (rules.org_keep_free_mail and f.category == "pii.email" and _domain(f.text) in rules.free_mail):
             if organisation_context(rules, segs, f.segment_id):
                 f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
+            elif contact_block(rules, segs, f.segment_id):
+                f = _lower(f, "low", "contact_block", "位于列明单位名称的联系方式栏中，属于单位公开的联系信息。")
             else:
                 if holder is None:
                     holder = organisation_holder(rules, segs)
@@ -245,6 +279,10 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 and not rules.copy_cue.search(near_text(segs, f.segment_id, rules.copy_window)):
             f = _lower(f, "low", "copy_only", "仅为版权性质的“禁止复制”声明，不是限制传播的标志。")
         out.append(f)
+
+    # 2b. the same mailbox lowered as an organisation's elsewhere in the document
+    if any(f.category == "pii.email" for f in out):
+        out = lower_same_mailbox(rules, out, segs)
 
     # 6. names
     personal: dict = {}
@@ -302,6 +340,23 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     return result
 
 
+def lower_same_mailbox(rules: HarmRules, findings: list[Finding], segs: list[Segment]) -> list[Finding]:
+    """A mailbox lowered as an organisation's somewhere in the document is low at its other
+    occurrences too, unless a residence or personal cue stands near that occurrence."""
+    org = {f.text.strip().lower() for f in findings if f.category == "pii.email"
+           and any(e in rules.same_mailbox_steps for e in f.evidence)}
+    if not org:
+        return findings
+    out = []
+    for f in findings:
+        if f.category == "pii.email" and SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"] \
+                and f.text.strip().lower() in org \
+                and not rules.residence_cue.search(near_text(segs, f.segment_id, rules.org_cue_window)):
+            f = _lower(f, "low", "same_mailbox", "同一邮箱在本文件的单位联系方式中出现，是该单位公开的联系邮箱。")
+        out.append(f)
+    return out
+
+
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
 
@@ -341,6 +396,8 @@ def lower_hidden_text(rules: HarmRules, findings: list[Finding], segs: list[Segm
             f = _lower(f, "low", "hidden_trivial", "隐藏的只是页码、单个数字、年份或占位数字，没有实际内容。")
         elif seg.locator.get("kind") in rules.cache_kinds:
             f = _lower(f, "low", "link_cache", "这是外部链接保存的被链接工作簿的缓存数值，不是对读者隐藏的内容。")
+        elif seg.locator.get("kind") in rules.outline_kinds and seg.locator.get("outline"):
+            f = _lower(f, "low", "hidden_outline", "这是折叠的分组行，表格旁有展开按钮，读者可逐级展开，并未隐藏。")
         elif len(pages) >= rules.furniture_min_pages and len(pages) >= rules.furniture_min_share * n_pages:
             f = _lower(f, "low", "hidden_furniture", "同样的隐藏文字出现在多数页面上，是排版标记等页面附属内容。")
         elif also_visible(t):

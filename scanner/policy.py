@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -104,6 +104,9 @@ class Policy:
     error_decision: str = "review"
     min_confidence: float = 0.5
     source_hash: str = ""
+    # category -> _category_rule(category), filled as categories are met (the tables above are
+    # not changed once the policy is loaded)
+    _by_category: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: Path, taxonomy: Taxonomy | None = None) -> Policy:
@@ -130,15 +133,23 @@ class Policy:
                    min_confidence=spec.min_confidence, source_hash=hashlib.sha256(raw).hexdigest()[:16])
 
     def finding_decision(self, f: Finding) -> str:
+        try:
+            by_cat = self._by_category[f.category]
+        except KeyError:       # once per category: a finding's decision is asked twice per scan
+            by_cat = self._by_category[f.category] = self._category_rule(f.category)
+        if by_cat is not None and by_cat != "severity":
+            return by_cat
+        return self.severity_decision.get(f.severity, "review")
+
+    def _category_rule(self, category: str) -> str | None:
+        """The decision of the longest category_decision prefix that covers `category` (the
+        category itself or a dotted parent), None when none does."""
         best = None
         for prefix, decision in self.category_decision.items():
-            if (f.category == prefix or f.category.startswith(prefix + ".")) \
+            if (category == prefix or category.startswith(prefix + ".")) \
                     and (best is None or len(prefix) > len(best[0])):
                 best = (prefix, decision)
-        by_sev = self.severity_decision.get(f.severity, "review")
-        if best is not None and best[1] != "severity":
-            return best[1]
-        return by_sev
+        return best[1] if best is not None else None
 
     def needs_verdict(self, f: Finding) -> bool:
         """A finding needs a reviewer's verdict only when it changes the decision: not remembered
@@ -147,7 +158,7 @@ class Policy:
 
     def finalize(self, report) -> None:
         """Set each finding's needs_verdict and the report's decision, risk and reasons."""
-        report.findings = [replace(f, needs_verdict=self.needs_verdict(f)) for f in report.findings]
+        report.findings = [f.evolve(needs_verdict=self.needs_verdict(f)) for f in report.findings]
         report.decision, report.risk_score, report.decision_reasons = self.decide(report.findings, report.errors)
 
     def decide(self, findings: list[Finding], errors: list[ScanError]) -> tuple[str, float, list[str]]:

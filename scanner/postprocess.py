@@ -129,8 +129,8 @@ def merge(findings: list[Finding]) -> list[Finding]:
         fam = family_of(f.category)
         dup = False
         for g in out[-MERGE_WINDOW:]:
-            if g.segment_id == f.segment_id and family_of(g.category) == fam \
-                    and g.start <= f.start and f.end <= g.end \
+            if g.segment_id == f.segment_id and g.start <= f.start and f.end <= g.end \
+                    and family_of(g.category) == fam \
                     and SEVERITY_RANK[g.severity] >= SEVERITY_RANK[f.severity]:
                 dup = True
                 break

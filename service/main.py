@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, state: ServiceState | None = No
         st.metrics = metrics
         app.state.svc = st
         startup_sweep(st)
+        st.warm_scanner()
         if run_workers and settings.workers > 0:
             start_workers(st, settings.workers)
         if run_workers:

@@ -29,9 +29,19 @@ def store_report(s, st: ServiceState, report, created_by: int | None) -> ReportR
 @dataclass
 class PreparedReport:
     """A report's rows, serialised and encrypted (prepare_report) before any transaction: the
-    writer lock is held only for the INSERTs (insert_report)."""
+    writer lock is held only for the INSERTs (insert_report). `body`: the report contract with
+    segments, as stored (what /scan answers, without the segments unless asked: one to_dict)."""
     row: ReportRow
     findings: list[dict]
+    body: dict
+    report_id: str
+
+    def answer(self, with_segments: bool = False) -> dict:
+        """report.to_dict(with_segments) of the stored report (the same keys in the same order:
+        segments come last) with its report_id: a new dict, the stored body is left as it is."""
+        out = {k: v for k, v in self.body.items() if with_segments or k != "segments"}
+        out["report_id"] = self.report_id
+        return out
 
 
 def prepare_report(st: ServiceState, report, created_by: int | None) -> PreparedReport:
@@ -58,7 +68,7 @@ def prepare_report(st: ServiceState, report, created_by: int | None) -> Prepared
                          group_id=(f.group or "")[:24], needs_verdict=bool(f.needs_verdict),
                          allow_entry_id=_entry_id(f.allowlisted),
                          detail_enc=st.cipher.encrypt(detail, aad=_detail_aad(rid, i))))
-    return PreparedReport(row, rows)
+    return PreparedReport(row, rows, full, rid)
 
 
 def insert_report(s, prep: PreparedReport) -> ReportRow:

@@ -100,6 +100,25 @@ class ServiceState:
                             if self.settings.ocr is None and eff == default_lexicon_dir() else self._build(eff))
         return self.scanner
 
+    def warm_scanner(self) -> threading.Thread | None:
+        """Load what the built scanner's detectors load on first use (Scanner.warm: the names
+        tagger's dense tables ~0.3 s, the explanations' segmenter ~1 s on the first flagged
+        passage) in a background thread, so the first requests after a start do not pay it and
+        the start itself is not delayed. Requests meanwhile are served; one that needs a table
+        first builds it itself (the builds are safe side by side). None when no scanner is built."""
+        sc = self.scanner
+        if sc is None:
+            return None
+
+        def run() -> None:
+            try:
+                sc.warm()
+            except Exception as exc:        # the scans load it themselves, and fail closed
+                log.warning("scanner warm-up failed: %s", type(exc).__name__)
+        t = threading.Thread(target=run, name="scanner-warm", daemon=True)
+        t.start()
+        return t
+
     def _keyed(self, sc: Scanner) -> Scanner:
         """The process-wide scanner `sc` with this install's fingerprint key: a shallow copy (the
         rules, automata and models are shared; only the key differs)."""

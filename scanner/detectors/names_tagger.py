@@ -360,8 +360,8 @@ class Tagger:
         known = np.nonzero((rows != n).any(0))[0]
         self._cid = np.zeros(cps.size, dtype=np.int64)                             # 0: unknown character
         self._cid[known] = np.arange(1, known.size + 1)
-        self._uni = np.zeros((7, known.size + 1, W.shape[1]), dtype=np.float32)
-        self._uni[:, 1:] = W[rows[:, known]]
+        uni = np.zeros((7, known.size + 1, W.shape[1]), dtype=np.float32)
+        uni[:, 1:] = W[rows[:, known]]
         c6 = np.arange(6, dtype=np.int64)
         g3 = np.stack(np.meshgrid(c6, c6, c6, indexing="ij")).reshape(3, -1)
         g5 = np.stack(np.meshgrid(c6, c6, c6, c6, c6, indexing="ij")).reshape(5, -1)
@@ -372,6 +372,9 @@ class Tagger:
         self._dtab = W[self.index(_mix(t[16], np.arange(1 << self._dbits, dtype=np.int64)))]
         self._gtab = W[self.index(_mix(t[18], np.arange(1 << self._gbits, dtype=np.int64)))]
         self._union = LatticeUnion([lat for lat in (self.dict, self.gaz) if lat is not None])
+        # set last: emissions() builds when _uni is missing, so a thread that finds it finds every
+        # table (two threads may both build, e.g. Scanner.warm beside a first scan; never half)
+        self._uni = uni
 
     def emissions(self, texts: list[str]) -> np.ndarray:
         if not hasattr(self, "_uni"):

@@ -79,6 +79,16 @@ MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339
 # is at most PAD_MAX_PX (a 10,000 x 20 px strip does not become a 30,000 px picture).
 PAD_BELOW_PX = 32
 PAD_MAX_PX = 256
+# A strip (a line or two: a text-line picture, a banner, a cropped title) is one the detector would
+# magnify hugely, since it scales every picture's short side up to 736 px: a 256 x 32 line became a
+# 5888 x 736 bitmap, cost ~6 s and was read as scattered characters (Hello world!你好世界 -> e, WO, 中),
+# a 436 x 57 one as 内部 部资料 请勿夕 刀外传, a 305 x 64 one as 秘密 年. A picture whose short side (after
+# MAX_SIDE) is under STRIP_BELOW_PX and whose long side is over STRIP_ASPECT times it gets a margin of its
+# edge colour on its two long edges, to STRIP_ASPECT:1: each of those is then read as its whole line in
+# ~0.6 s (tests/scanner/extract/test_ocr.py, drawn strips). Taller pictures (a long screenshot, a
+# table) keep the magnification their small print needs; a strip's glyphs stay over 1x at the detector.
+STRIP_BELOW_PX = 160
+STRIP_ASPECT = 2
 # A faint layer (a light-grey watermark: 内部资料 tiled diagonally across a page, semi-transparent; or
 # faint ink) is read by a second pass on that layer alone: the detector, tuned on print, does not see
 # text a few grey levels off the paper beside black print. The cheap test (faint_band) reads the
@@ -359,31 +369,57 @@ def recognize(img) -> OcrResult:
     # the whole picture, not cropped to its content: the detector scales a picture whose short side
     # is under 736 px up to it, so a crop costs more and read differently (measured on the bench
     # pages: a line lost, another misread); only the long side is limited (MAX_SIDE)
-    pad = min(max(rgb.size), PAD_MAX_PX) if min(rgb.size) < PAD_BELOW_PX else 0
+    pad = snippet_margin(rgb.size)
     work = _with_margin(rgb, pad) if pad else rgb
     scale = min(1.0, MAX_SIDE / max(work.size))
     if scale < 1.0:
         work = work.resize((max(1, round(work.width * scale)), max(1, round(work.height * scale))), resample=2)
+    sx, sy = strip_margin(work.size)          # in the pixels the detector is given
+    if sx or sy:
+        work = _with_margin(work, sx, sy)
     res, _elapse = eng(np.asarray(work))
     seconds = time.perf_counter() - t0
     lines: list[OcrLine] = []
     for quad, text, score in res or []:
-        xs = [float(p[0]) / scale - pad for p in quad]
-        ys = [float(p[1]) / scale - pad for p in quad]
+        xs = [(float(p[0]) - sx) / scale - pad for p in quad]
+        ys = [(float(p[1]) - sy) / scale - pad for p in quad]
         box = (max(0, int(min(xs))), max(0, int(min(ys))), min(rgb.width, int(round(max(xs)))),
                min(rgb.height, int(round(max(ys)))))
         lines.append(OcrLine(str(text), float(score), box))
     return OcrResult(lines, rgb.width, rgb.height, seconds)
 
 
-def _with_margin(rgb, pad: int):
-    """The picture inside a margin `pad` px wide of its commonest edge colour (PAD_BELOW_PX)."""
-    from collections import Counter
-    from PIL import ImageOps
-    w, h = rgb.size
-    px = rgb.load()
-    edge = [px[x, y] for x in range(w) for y in (0, h - 1)] + [px[x, y] for y in range(h) for x in (0, w - 1)]
-    return ImageOps.expand(rgb, border=pad, fill=Counter(edge).most_common(1)[0][0])
+def snippet_margin(size: tuple[int, int]) -> int:
+    """The margin all round (px) of a picture of `size`: as wide as its long side, at most
+    PAD_MAX_PX, when its short side is under PAD_BELOW_PX (a snippet); else 0."""
+    return min(max(size), PAD_MAX_PX) if min(size) < PAD_BELOW_PX else 0
+
+
+def strip_margin(size: tuple[int, int]) -> tuple[int, int]:
+    """The margin (left/right, top/bottom px) that brings a strip of `size` (the bitmap after the
+    snippet margin and MAX_SIDE) to STRIP_ASPECT:1 on its long edges; (0, 0) for other pictures."""
+    w, h = size
+    short, long_ = min(w, h), max(w, h)
+    if short >= STRIP_BELOW_PX or long_ <= STRIP_ASPECT * short:
+        return 0, 0
+    extra = -(-(-(-long_ // STRIP_ASPECT) - short) // 2)     # ceil((ceil(long / aspect) - short) / 2)
+    return (0, extra) if w >= h else (extra, 0)
+
+
+def _with_margin(rgb, pad_x: int, pad_y: int | None = None):
+    """The picture inside a margin of its commonest edge colour, `pad_x` px wide left and right and
+    `pad_y` (default: the same) top and bottom (snippet_margin, strip_margin). The colour fills the
+    margin evenly: not the edge pixels repeated outwards, which would smear a cut stroke into stripes."""
+    import numpy as np
+    from PIL import Image
+    pad_y = pad_x if pad_y is None else pad_y
+    a = np.asarray(rgb.convert("RGB"))
+    edge = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    colours, counts = np.unique(edge, axis=0, return_counts=True)
+    out = np.empty((a.shape[0] + 2 * pad_y, a.shape[1] + 2 * pad_x, 3), dtype=np.uint8)
+    out[:] = colours[counts.argmax()]
+    out[pad_y:pad_y + a.shape[0], pad_x:pad_x + a.shape[1]] = a
+    return Image.fromarray(out)
 
 
 def faint_band(img) -> tuple[int, int] | None:

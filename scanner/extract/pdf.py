@@ -13,7 +13,9 @@ scanner.extract.pdf_layers. Then every page's text layer is judged (scanner.extr
   unsure, the page was read as a scan is: the info note extract.garbled_read names the pages (a
   reader sees the rendered page, and that is what was scanned). OCR that read far fewer characters
   than the garbled layer draws (below GARBLED_COVERAGE of them: small print it could not make out) did
-  not read the page: extract.garbled_incomplete names those pages (review). Otherwise — a page not rendered or
+  not read the page: extract.garbled_incomplete names those pages (review), unless what OCR read
+  corroborates the layer (`corroborates`: an "unmapped" layer pdfium still decodes right), whose
+  body lines are then kept and scanned beside OCR. Otherwise — a page not rendered or
   not OCR'd, read unsure (its extract.ocr_low_confidence too) or read as showing no text although its
   layer draws glyphs — an extract.garbled_text error names the pages (review).
 Visible content that could not be read this way is recorded by scanner.extract.ocr (errors).
@@ -35,14 +37,19 @@ OCR_DPI = 200
 PREVIEW_DPI = 24          # the "does this page show anything" render of a page without text
 MAX_RENDER_PIXELS = 12_000_000       # a page rendered for OCR (A4 at 200 dpi: 3.9 M)
 MIN_PAGE_TEXT = 10        # fewer usable characters than this: the page has no usable text layer
-# OCR coverage of a garbled page whose layer tells nothing (mojibake, latin1: each CJK character drawn
-# as GBK's two bytes, so half as many characters as glyphs): OCR must read at least this share of
-# the characters the layer draws, or the page was not fully read (small print OCR missed:
-# extract.garbled_incomplete, review). Not applied to "unmapped" layers yet: their mapped glyphs
-# include what OCR misses on a real chart page (demo-whisper_2_3.pdf p. 27: 393 of 2080), which the
-# layer could tell; judging them needs the layer's mapped text scanned beside OCR.
+# OCR coverage of a garbled page: OCR must read at least this share of the characters its layer
+# draws (leader runs aside; mojibake and latin1 layers draw each CJK character as GBK's two bytes, so
+# half as many characters as glyphs), or the page was not fully read (small print OCR missed:
+# extract.garbled_incomplete, review). Unless OCR corroborates the layer: of the character pairs
+# OCR read on the page (at least AGREE_MIN_PAIRS), AGREE_SHARE or more occur in the layer's text,
+# and at most UNMAPPED_SHARE of the layer's characters are unusable (U+FFFD, private use). An
+# "unmapped" layer is often right where pdfium flags its glyphs (a font without ToUnicode whose
+# encoding pdfium still decodes: demo-whisper_2_3.pdf p. 27, a chart of 2,080 glyphs, 1,965 flagged,
+# OCR read 393): such a layer is kept and scanned beside OCR, so what OCR missed is still scanned.
 GARBLED_COVERAGE = 0.5
-GLYPHS_PER_CHAR = {"mojibake": 2, "latin1": 2}
+GLYPHS_PER_CHAR = {"mojibake": 2, "latin1": 2, "unmapped": 1}
+AGREE_SHARE = 0.8
+AGREE_MIN_PAIRS = 20
 # leaders and rules (a contents page's ……, ．．．, ----, ____): glyphs of the layer OCR reads as
 # little or nothing, so they are not counted as characters it should have read
 _LEADER = re.compile(r"([^\w\s])\1{2,}")
@@ -121,6 +128,7 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
     doc.meta["pdf_pages_garbled"] = sorted(garbled)
     doc.meta["pdf_pages_without_text"] = len(empty)
     replaced, blank, inked, read, short = [], [], [], [], []
+    vouched: list[int] = []       # garbled pages whose layer OCR corroborates: kept beside OCR
     coverage: dict[int, tuple[int, int]] = {}       # garbled page read with text -> (OCR chars, layer chars)
     to_ocr = len(set(garbled) | set(empty))
     done = 0
@@ -131,14 +139,18 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                 got = _read_page(page, no, doc, blank)
                 if no in garbled and got in ("text", "unsure", "none"):
                     replaced.append(no)
-                    if got == "text" and garbled[no] not in GLYPHS_PER_CHAR:
-                        read.append(no)
-                    elif got == "text":
-                        read_chars = sum(len("".join(s.text.split())) for s in doc.segments[before:]
-                                         if s.layer == "ocr")
+                    if got == "text":
+                        lines = [s.text for s in doc.segments[before:] if s.layer == "ocr"]
+                        read_chars = sum(len("".join(t.split())) for t in lines)
                         drawn = (page_stats.get(no, (0, 0))[0] - leader_chars(texts[no])) / GLYPHS_PER_CHAR[garbled[no]]
                         coverage[no] = (read_chars, round(drawn))
-                        (read if read_chars >= GARBLED_COVERAGE * drawn else short).append(no)
+                        if read_chars >= GARBLED_COVERAGE * drawn:
+                            read.append(no)
+                        elif corroborates(lines, texts[no]):
+                            read.append(no)
+                            vouched.append(no)
+                        else:
+                            short.append(no)
                 elif no in empty and got == "none":
                     inked.append(no)        # ink, no text layer, OCR found no text
                 done += 1
@@ -154,13 +166,15 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
                                 "detail": f"pdf: {len(inked)} page(s) with ink, no text layer, no OCR text"}
     if garbled:
         drop = set(garbled)
-        keep_body = drop - set(replaced)          # OCR not done: the garbled text is all there is
+        keep_body = drop - set(replaced) | set(vouched)     # OCR not done, or OCR vouches for the layer
         _drop_segments(doc, lambda s: s.locator.get("page") in drop and (
             s.layer in ("hidden", "redaction") or (s.layer == "body" and s.locator.get("page") not in keep_body
                                                    and s.locator.get("kind") != "form_field")))
         pages = ocr._ranges(sorted(garbled))
         reasons = ",".join(sorted(set(garbled.values())))
         doc.meta["pdf_garbled_coverage"] = coverage
+        if vouched:
+            doc.meta["pdf_garbled_vouched"] = vouched
         if len(read) == len(garbled):
             from . import add_note
             add_note(doc, E.garbled_read_note(f"第 {pages} 页", f"{reasons}; OCR text used"))
@@ -174,6 +188,24 @@ def read_pages(pdf, doc: Document, texts: dict[int, str], page_stats: dict,
             doc.errors.append(E.garbled_replaced(f"第 {pages} 页", f"{reasons}; OCR text used"))
         else:
             doc.errors.append(E.garbled(f"pages {pages}: {reasons}"))
+
+
+def corroborates(ocr_lines: list[str], layer: str) -> bool:
+    """OCR's lines on a garbled page agree with its text layer (GARBLED_COVERAGE above): the
+    layer's unusable characters are at most UNMAPPED_SHARE of it, and of the character pairs OCR
+    read (spaces aside, case folded; at least AGREE_MIN_PAIRS) AGREE_SHARE occur in the layer."""
+    letters = textlayer.letters(layer)
+    if not letters or textlayer.unusable(layer) > textlayer.UNMAPPED_SHARE * letters:
+        return False
+    flat = "".join(layer.split()).casefold()
+    pairs = {flat[i:i + 2] for i in range(len(flat) - 1)}
+    total = hits = 0
+    for line in ocr_lines:
+        t = "".join(line.split()).casefold()
+        for i in range(len(t) - 1):
+            total += 1
+            hits += t[i:i + 2] in pairs
+    return total >= AGREE_MIN_PAIRS and hits >= AGREE_SHARE * total
 
 
 def _drop_segments(doc: Document, pred) -> None:

@@ -74,6 +74,16 @@ def problem(text: str, chars: int = 0, unmapped: int = 0) -> str | None:
     return None
 
 
+def letters(text: str) -> int:
+    """Characters of the layer that are not white space."""
+    return _letters(text)
+
+
+def unusable(text: str) -> int:
+    """Characters of the layer with no usable Unicode value (U+FFFD, private use, controls)."""
+    return len(_BAD.findall(text))
+
+
 def usable_chars(text: str) -> int:
     """Letters of the layer that carry text (what 'no usable text layer' counts)."""
     return _letters(_BAD.sub("", text))

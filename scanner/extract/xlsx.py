@@ -213,6 +213,10 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None, li
             _header_footer(el, sname, doc)
         elif tag == S + "row":
             row_hidden = (el.get("hidden") or "0") in ("1", "true")
+            try:    # a hidden row of an outline group (its sheet shows the group's + button)
+                outline = int(el.get("outlineLevel") or 0)
+            except ValueError:
+                outline = 0
             for c in el.iter(S + "c"):
                 cells += 1
                 if cells > MAX_CELLS:
@@ -229,7 +233,9 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None, li
                     style_kind = None
                 kind = "hidden_sheet" if hidden_sheet else "hidden_row" if row_hidden else \
                     "hidden_col" if col_hidden else style_kind
-                loc = {"sheet": sname, "cell": ref}
+                loc: dict = {"sheet": sname, "cell": ref}
+                if kind == "hidden_row" and outline:
+                    loc["outline"] = outline
                 if kind == "hidden_sheet" and _in_lists(ref, lists):
                     counts["list"] += 1
                     doc.add("table", text, kind="list_source", **loc)

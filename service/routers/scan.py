@@ -12,7 +12,7 @@ from ..errors import err
 from ..intake import Draft, read_draft
 from ..models import Job, ReportRow
 from ..queue import check_queue, enqueue_draft
-from ..reports import insert_report, load_report, prepare_report, report_audit_summary, scan_draft
+from ..reports import PreparedReport, insert_report, load_report, prepare_report, report_audit_summary, scan_draft
 from ..schemas import JobOut, ReportOut, errors
 from ..state import ServiceState
 
@@ -28,7 +28,7 @@ UPLOAD_BODY = {
     }}}
 
 
-def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[object, str]:
+def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[object, PreparedReport]:
     report = scan_draft(st, d.data, d.filename, text_input=d.from_json, sync=True)
     report = remembered.apply_entries(st, report, remembered.Scope(submitter=p.username))
     prep, summary = prepare_report(st, report, p.user_id), report_audit_summary(report)
@@ -38,9 +38,9 @@ def scan_sync(st: ServiceState, p: Principal, d: Draft, path: str) -> tuple[obje
         audit.append(s, p.actor, f"{path}.scanned", "report", row.id, after=summary)
         return row.id
     # concurrent scans' rows share one commit (service.db.write_grouped); answered once committed
-    rid = st.db.write_grouped(keep)
+    st.db.write_grouped(keep)
     st.metrics.inc("baomi_scans_total", decision=report.decision, path=path)
-    return report, rid
+    return report, prep
 
 
 def job_status(st: ServiceState, job: Job, request: Request) -> dict:
@@ -82,9 +82,8 @@ async def scan(request: Request, p: CurrentPrincipal, st: State,
              len(d.data.decode("utf-8", "replace")) <= st.settings.sync_max_chars) if is_text \
         else len(d.data) <= st.settings.sync_max_file_bytes
     if small and not async_:
-        report, rid = await run_in_threadpool(scan_sync, st, p, d, "scan")
-        out = report.to_dict(with_segments=segments)
-        out["report_id"] = rid
+        _report, prep = await run_in_threadpool(scan_sync, st, p, d, "scan")
+        out = prep.answer(with_segments=segments)      # the stored body: no second to_dict
         # the report contract is plain JSON already: rendered as it is, not walked by FastAPI's
         # jsonable_encoder (~90,000 calls for a 5,000-character draft with ~50 findings)
         return JSONResponse(out)

@@ -259,14 +259,15 @@ def test_paper_mailbox_on_a_later_page_keeps_its_severity(light):
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
 
 
-@pytest.mark.parametrize("text", HARM["email"]["organisation_lowered"])
+@pytest.mark.parametrize("text", HARM["email"]["organisation_lowered"] + HARM["email"]["analyst_lowered"])
 def test_organisations_mailbox_on_a_domain_the_document_names_is_low(light, text):
+    """Also an analyst's work mailbox in a research report that prints 执业证书编号 (analyst_lowered)."""
     rep = light.scan_document(lines_doc(text))
     assert worst(rep, "pii.email") == "low" and rep.decision == "pass", \
         [(f.category, f.text, f.severity) for f in rep.findings]
 
 
-@pytest.mark.parametrize("text", HARM["email"]["organisation_kept"])
+@pytest.mark.parametrize("text", HARM["email"]["organisation_kept"] + HARM["email"]["analyst_kept"])
 def test_mailbox_on_a_domain_the_document_does_not_name_keeps_its_severity(light, text):
     rep = light.scan_document(lines_doc(text))
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
@@ -277,7 +278,8 @@ def hidden_doc(ex: dict) -> Document:
     for page in range(1, int(ex.get("pages", 1)) + 1):
         for line in ex["visible"].split("\n"):
             doc.add("body", line, page=page)
-        doc.add("hidden", ex["hidden"], page=page, kind=ex["kind"])
+        extra = {"outline": ex["outline"]} if "outline" in ex else {}
+        doc.add("hidden", ex["hidden"], page=page, kind=ex["kind"], **extra)
     return doc
 
 
@@ -317,3 +319,34 @@ def test_address_on_a_licence_of_an_organisation_is_low(full, text):
 def test_address_on_a_persons_certificate_still_decides(full, text):
     rep = full.scan_document(lines_doc(text))
     assert worst(rep, "pii.address") == "medium" and rep.decision == "review"
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["same_mailbox_lowered"])
+def test_a_mailbox_lowered_as_an_organisations_is_low_wherever_it_stands(full, text):
+    rep = full.scan_document(lines_doc(text))
+    mails = [f for f in rep.findings if f.category == "pii.email"]
+    assert len(mails) >= 2 and all(f.severity == "low" for f in mails), [(f.text, f.severity, f.evidence) for f in mails]
+    assert any("harm:same_mailbox" in f.evidence for f in mails)
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["organisation"]["same_mailbox_kept"])
+def test_the_same_mailbox_beside_personal_data_or_on_free_mail_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text))
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
+def test_free_mail_exemption_is_data(full):
+    """[organisation] email_keep_free_mail is what keeps a free-mail address in a contact line."""
+    from scanner.harm import apply
+    from scanner.harmrules import HarmRules
+    text = "招标人：武汉光谷建设开发有限公司\n联系人：李建国\n邮箱：lijianguo1978@163.com"
+    rep = full.scan_document(lines_doc(text))
+    mail = [f for f in rep.findings if f.category == "pii.email"]
+    assert mail and mail[0].severity == "medium"
+    rules = HarmRules.load(default_lexicon_dir() / "harm.toml")
+    doc = lines_doc(text)
+    assert apply(mail, doc.segments, rules)[0].severity == "medium"
+    rules.org_keep_free_mail = False
+    assert apply(mail, doc.segments, rules)[0].severity == "low"
+

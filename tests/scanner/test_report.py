@@ -69,3 +69,23 @@ def test_overlapping_findings_split_not_dropped():
     assert out.count("<mark") == 3 and "&lt;" in out and "<4" not in out
     assert '<mark class="c-marking multi"' in out          # the more severe colours the overlap
     assert highlight_html("abc", [{"start": 2, "end": 9, "category": "pii.phone"}]) == "abc"   # invalid span
+
+
+def test_finding_evolve_is_dataclasses_replace():
+    """Finding.evolve (the per-finding copies of every scan) gives what dataclasses.replace gives,
+    leaves the original as it was, and refuses a field Finding does not have."""
+    import dataclasses
+
+    from scanner.model import Finding
+    f = Finding("pii", "pii.mobile.v1", 3, 14, "13800138000", location={"line": 2}, evidence=["rule"],
+                allowlisted=None)
+    for changes in ({"needs_verdict": True}, {"fingerprint": "ab" * 32, "group": "gabababababab"},
+                    {"severity": "high", "confidence": 0.95, "evidence": ["rule", "harm:x"]}):
+        got, want = f.evolve(**changes), dataclasses.replace(f, **changes)
+        assert got == want and type(got) is Finding
+        assert dataclasses.asdict(got) == dataclasses.asdict(want)
+        assert got is not f and f.needs_verdict is False and f.fingerprint == "" and f.severity == "medium"
+    with pytest.raises(TypeError):
+        f.evolve(nonsense=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.evolve(needs_verdict=True).severity = "low"      # still frozen

@@ -87,10 +87,15 @@ def test_two_processes_each_listen_and_share_a_burst_of_connections(tmp_path):
         # fewer than 8 has a probability of ~1e-4)
         assert shares[0] >= 8, shares
         # a process with more than one connection above the other answers `Connection: close`
-        # (service.listen.ConnectionCensus); the client reconnects and is hashed anew: after a few
-        # rounds of one request per connection (each answered 200) the two hold 20 / 20 or 21 / 19
-        closes = 0
-        for _ in range(6):
+        # (service.listen.ConnectionCensus); the client reconnects and is hashed anew. What is
+        # promised is that the shares even out within a few rounds of requests, not in an exact
+        # number of them: each round moves a random number of connections (a reconnection lands
+        # on either process, and a process reads the other's count up to 0.25 s late, so under load
+        # it may send one too many away), so rounds of one request per connection (each answered
+        # 200) go on until the two hold 20 / 20 or 21 / 19, within a bounded number of rounds
+        closes, evened, rounds = 0, shares, 0
+        while rounds < 30:       # at least one round, even when the hash split them evenly
+            rounds += 1
             time.sleep(0.4)          # the census is read at most every 0.25 s
             for i, c in enumerate(conns):
                 head = _healthz(c)
@@ -99,9 +104,13 @@ def test_two_processes_each_listen_and_share_a_burst_of_connections(tmp_path):
                     closes += 1
                     c.close()
                     conns[i] = socket.create_connection(("127.0.0.1", srv.port))
-        time.sleep(0.5)
-        evened = sorted(_held(p, _sockets("01", srv.port)) for p in holders)
-        assert sum(evened) == 40 and evened[1] - evened[0] <= 2, (shares, evened, closes)
+            time.sleep(0.5)          # closed and new connections settled where the kernel put them
+            evened = sorted(_held(p, _sockets("01", srv.port)) for p in holders)
+            assert sum(evened) == 40, evened
+            if evened[1] - evened[0] <= 2:
+                break
+        # both processes serve, evenly: 20 / 20 or 21 / 19, every request answered 200
+        assert evened[1] - evened[0] <= 2, (shares, evened, closes, rounds)
         assert closes >= (shares[1] - shares[0]) // 2 - 1     # they moved because they were told to
         # what each process published in the census is what it holds
         census = srv.data_dir / "run" / "http-conns"

@@ -68,3 +68,23 @@ def test_scan_route_goes_through_the_slots(tmp_path, monkeypatch):
         t.join(60)
         assert done and done[0].status_code == 200 and done[0].json()["findings"]
         assert inside.most == 1
+
+
+def test_the_service_warms_its_full_scanner_in_the_background(tmp_path):
+    """What the detectors load on first use (the names tagger's dense tables; the explanations'
+    segmenter) is loaded by a background thread at start (ServiceState.warm_scanner, called by
+    the app's lifespan), not by the first request; the app starts without waiting for it."""
+    from scanner.engine import Scanner
+    from service.state import ServiceState
+    from support.service_helpers import make_settings
+
+    st = ServiceState.build(make_settings(tmp_path, light_scanner=False), load_scanner=False)
+    assert st.warm_scanner() is None                  # nothing built, nothing to warm
+    st.scanner = Scanner(light=False)                 # a fresh one: get_scanner's may be warm already
+    names = next(d for d in st.scanner.detectors if d.name == "names")
+    assert not hasattr(names.model, "_uni")
+    t = st.warm_scanner()
+    assert t is not None and t.daemon
+    t.join(60)
+    assert hasattr(names.model, "_uni")
+    st.db.dispose()

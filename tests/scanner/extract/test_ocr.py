@@ -177,6 +177,79 @@ def test_a_garbled_page_whose_small_print_ocr_cannot_read_is_not_fully_read(full
     assert "extract.garbled_text" not in _codes(rep)            # the page was rendered and OCR'd
 
 
+def _unmapped_pdf(lines: list[str], small: list[str]) -> bytes:
+    """A page drawn in an embedded CJK font whose ToUnicode map was taken out (what a broken
+    converter writes): every CJK glyph extracts as a control character, and pdfium flags its
+    map error (an "unmapped" layer). `lines` at 14 pt, `small` at 2.5 pt under them."""
+    import re
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+    from support.pictures import FONT
+    pdfmetrics.registerFont(TTFont("ZenHeiTest", str(FONT), subfontIndex=0))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, pageCompression=0)
+    w, h = A4
+    c.setFont("ZenHeiTest", 14)
+    for i, line in enumerate(lines):
+        c.drawString(60, h - 80 - i * 28, line)
+    c.setFont("ZenHeiTest", 2.5)
+    for i, line in enumerate(small):
+        c.drawString(60, h - 80 - len(lines) * 28 - 20 - i * 3.2, line)
+    c.showPage()
+    c.save()
+    data, n = re.subn(rb"/ToUnicode \d+ 0 R", b"", buf.getvalue())
+    assert n
+    return data
+
+
+def test_an_unmapped_page_whose_small_print_ocr_cannot_read_is_not_fully_read(full):
+    """The coverage rule holds for an "unmapped" layer (a font without its Unicode map) as for
+    mojibake: OCR read the notice's large print but not the 2.5 pt lines under it (a private
+    person's mobile in them), and the layer cannot tell them either (its CJK glyphs are control
+    characters), so the page is extract.garbled_incomplete (review), not the garbled_read note."""
+    from scanner.extract.pdf import GARBLED_COVERAGE
+    from scanner.extract.textlayer import problem
+    small = [f"附件{i + 1}：经查，村民王建国（手机13812345678）反映的问题属实，已登记在册并转交有关部门核实处理。"
+             for i in range(40)]
+    data = _unmapped_pdf(CLEAN_NOTICE, small)
+    import pypdfium2 as pdfium
+    pdf = pdfium.PdfDocument(data)
+    text = pdf[0].get_textpage().get_text_bounded()
+    assert problem(text) == "unmapped" and "村民王建国" not in text and "春节" not in text
+    pdf.close()
+    rep = full.scan_bytes(data, "unmapped.pdf")
+    short = [e for e in rep.errors if e.code == "extract.garbled_incomplete"]
+    assert rep.decision == "review" and len(short) == 1, (rep.decision, _codes(rep))
+    read, drawn = (int(x) for x in short[0].detail.rsplit(" ", 1)[1].split("/"))
+    assert 0 < read < GARBLED_COVERAGE * drawn
+    assert any("春节期间安全生产" in s.text for s in rep.segments if s.layer == "ocr")
+    assert not [n for n in rep.notes if n.code == "extract.garbled_read"]
+    # the same notice without the small print: OCR read what the layer draws, the page is read
+    rep = full.scan_bytes(_unmapped_pdf(CLEAN_NOTICE, []), "unmapped.pdf")
+    assert rep.decision == "pass", (rep.decision_reasons, _codes(rep))
+    assert [n.code for n in rep.notes] == ["extract.garbled_read"]
+
+
+def test_ocr_corroborates_a_layer_only_when_what_it_read_is_in_the_layer():
+    """An "unmapped" layer pdfium still decodes right (a chart's labels, OCR read a fifth of them)
+    is kept beside OCR when the pairs of characters OCR read occur in it; a layer of other text, a
+    layer of private-use characters, or too little read to judge by is not vouched for."""
+    from scanner.extract.pdf import AGREE_MIN_PAIRS, corroborates
+    layer = "\n".join(["Hours of audio", "Multilingual Speech Recognition", "0.1 Lao", "0.1Sundanese",
+                        "1.0 Haitian Creole", "12 Hindi", "13 Armenian", "24 Persian"] * 5)
+    read = ["Hours of audio", "Multilingual Speech Recognition", "1.0Haitian Creole"]
+    assert corroborates(read, layer)
+    assert corroborates([t.upper() for t in read], layer)                # case aside
+    assert not corroborates(["关于做好春节期间安全生产工作的通知", "各区人民政府市政府各部门"], layer)
+    assert not corroborates(read, layer + "\ue000" * (len(layer) // 8))       # > 10 % unusable
+    short = "Lao Hindi"
+    assert len(short) - 2 < AGREE_MIN_PAIRS and not corroborates([short], layer)
+    half = ["Hours of audio", "Multilingual Speech Recognition", "安全生产工作通知各区人民政府市政府各部门值班值守带班制度"]
+    assert not corroborates(half, layer)
+
+
 def test_hidden_text_is_not_raised_from_a_garbled_layer(full):
     """Invisible mojibake with nothing under it would be hidden text; from a garbled layer it is not
     evidence of anything (the garbled-text error stays)."""
@@ -361,6 +434,24 @@ def test_ofd_picture_of_a_marked_page_blocks_and_a_garbled_ofd_page_is_review(fu
     rep = full.scan_bytes(_ofd(moj), "b.ofd")
     err = [e for e in rep.errors if e.code == "extract.garbled_text"]
     assert rep.decision == "review" and len(err) == 1 and "OFD pages 1" in err[0].detail
+
+
+@pytest.mark.parametrize("codes", ["private-use", "replacement"])
+def test_an_ofd_page_whose_font_maps_no_characters_is_review_in_full_and_light_mode(codes, full, light):
+    """An OFD page whose text codes have no usable mapping (a font's private-use code points, or
+    U+FFFD where a converter lost them) cannot be OCR'd in place of its text (there is no renderer
+    for OFD text objects): extract.garbled_text naming the page, review, never pass, in either mode."""
+    n = len("关于举办读书月活动的通知欢迎各界人士参加")
+    text = "".join(chr(0xE000 + i) for i in range(n)) if codes == "private-use" else "\ufffd" * n
+    for scanner in (full, light):
+        rep = scanner.scan_bytes(_ofd(text), "lost.ofd")
+        err = [e for e in rep.errors if e.code == "extract.garbled_text"]
+        assert rep.decision == "review" and len(err) == 1 and "OFD pages 1" in err[0].detail, _codes(rep)
+        assert "unmapped" in err[0].detail
+    # the page's mapped characters are still scanned (OFD's layer is not dropped): a mark among them blocks
+    rep = full.scan_bytes(_ofd("秘密★5年 关于召开安全生产工作会议的通知" + text), "mixed.ofd")
+    assert rep.decision == "block" and "extract.garbled_text" in _codes(rep)
+    assert any(f.category == "marking.level" for f in rep.findings)
 
 
 def test_batch_progress_line_shows_the_pages_of_a_scan_being_read(tmp_path):
@@ -548,3 +639,58 @@ def test_a_snippet_with_a_private_mobile_goes_to_review(full):
     rep = full.scan_bytes(encode(_snippet("联系人张伟 手机13572468013", 10)), "snippet.png")
     assert rep.decision == "review"
     assert [f.text for f in rep.findings if f.category == "pii.phone"] == ["13572468013"]
+
+
+def _strip(text: str, px: int, slack: int = 2):
+    """A text-line picture cut close round one line of large print, grey on light grey (a
+    recognition sample, a cropped banner): taller than a snippet, far wider than tall."""
+    from PIL import Image, ImageDraw
+    from support.pictures import font
+    f = font(px)
+    left, top, right, bottom = f.getbbox(text)
+    img = Image.new("RGB", (right - left + 2 * slack, bottom - top + 2 * slack), (230, 230, 230))
+    ImageDraw.Draw(img).text((slack - left, slack - top), text, font=f, fill=(90, 90, 90))
+    return img
+
+
+@pytest.mark.parametrize("text,px", [("内部资料 请勿外传", 52), ("秘密★一年", 60), ("内部资料 请勿外传", 40),
+                                     ("Hello world!你好世界", 30)])
+def test_a_text_line_strip_is_read_as_its_whole_line(text, px):
+    """Without a margin on its long edges the detector magnified such a strip ~13x and read it as
+    pieces (内部 部资料 请勿夕 刀外传; 秘密 年 with the ★ and 一 lost)."""
+    from scanner.extract.ocr import PAD_BELOW_PX, STRIP_ASPECT, recognize, strip_margin
+    img = _strip(text, px)
+    assert PAD_BELOW_PX <= min(img.size) and img.width > 4 * img.height
+    pad_x, pad_y = strip_margin(img.size)
+    assert pad_x == 0 and img.width <= STRIP_ASPECT * (img.height + 2 * pad_y) <= img.width + 2 * STRIP_ASPECT
+    res = recognize(img)
+    assert ["".join(line.text.split()) for line in res.lines] == ["".join(text.split())]
+    x0, y0, x1, y1 = res.lines[0].box      # in the picture's own pixels, not the margin's
+    assert 0 <= x0 < x1 <= img.width and 0 <= y0 < y1 <= img.height and x1 - x0 > img.width * 3 // 4
+
+
+def test_only_strips_get_the_strip_margin():
+    """A page, a photograph, a long screenshot and a small square picture are OCR'd as they are;
+    a tall one-line strip gets its margin left and right; a snippet its margin all round, which
+    leaves no strip, and a 10,000 x 20 px strip is not made a picture of 10,000 px each way."""
+    from scanner.extract.ocr import MAX_SIDE, PAD_MAX_PX, snippet_margin, strip_margin
+    for size in ((905, 1280), (640, 480), (276, 1280), (259, 133), (400, 160)):
+        assert snippet_margin(size) == 0 and strip_margin(size) == (0, 0), size
+    assert strip_margin((48, 400)) == (76, 0) and strip_margin((1280, 100)) == (0, 270)
+    assert snippet_margin((74, 11)) == 74 and strip_margin((74 + 148, 11 + 148)) == (0, 0)
+    assert snippet_margin((10_000, 20)) == PAD_MAX_PX
+    w, h = round(10_512 * MAX_SIDE / 10_512), round(532 * MAX_SIDE / 10_512)     # after MAX_SIDE
+    assert strip_margin((w, h)) == (0, 288) and h + 2 * 288 <= MAX_SIDE
+
+
+def test_the_margin_is_the_commonest_edge_colour_not_the_edge_repeated():
+    """A stroke cut by the picture's edge is not smeared outwards across the margin."""
+    from PIL import Image
+    from scanner.extract.ocr import _with_margin
+    img = Image.new("RGB", (40, 10), (240, 240, 240))
+    for y in range(10):
+        img.putpixel((20, y), (0, 0, 0))       # a stroke from edge to edge
+    out = _with_margin(img, 3, 5)
+    assert out.size == (46, 20)
+    assert out.getpixel((23, 0)) == (240, 240, 240) and out.getpixel((23, 19)) == (240, 240, 240)
+    assert out.getpixel((23, 5)) == (0, 0, 0) and out.getpixel((0, 5)) == (240, 240, 240)

@@ -317,3 +317,34 @@ def test_passage_units_of_several_texts_at_once_equal_text_by_text():
         together = [f for k in range(0, len(texts), size) for f in det.flagged_many(texts[k:k + size])]
         assert together == alone
     assert sum(map(len, alone)) >= 3 and alone[-2] == []
+
+
+def test_dense_tables_built_by_threads_at_once_are_never_seen_half_built():
+    """The first emissions() builds the dense tables (~0.3 s); a thread that starts meanwhile (the
+    service warms its scanner in the background while the first requests arrive) either builds
+    them too or finds all of them, never some: every thread gets the emissions a tagger built
+    alone gives. Threads start 20 ms apart, so some start while the first one is building."""
+    import threading
+    import time
+
+    texts = [line for t in _texts(3) for line in t.split("\n") if line][:20]
+    want = Tagger(_models.load_npz(NAMES_FILE)).emissions(texts)
+    fresh = Tagger(_models.load_npz(NAMES_FILE))
+    got: list = []
+    errors: list = []
+
+    def run() -> None:
+        try:
+            got.append(fresh.emissions(texts))
+        except Exception as exc:        # e.g. AttributeError: a table not yet set
+            errors.append(repr(exc))
+
+    threads = []
+    for _ in range(12):
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+        time.sleep(0.02)
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert len(got) == 12 and all(np.array_equal(g, want) for g in got)

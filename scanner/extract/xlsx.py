@@ -201,9 +201,14 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None, li
     counts = counts if counts is not None else {"hidden": 0, "list": 0}
     raw = read_member(zf, part)
     hidden_cols: list[tuple[int, int]] = []
+    rows: dict[int, tuple[bool, int]] = {}                  # row number -> (hidden, outline level)
+    grouped: list[tuple[int, int, dict]] = []               # hidden rows of a group: (row, level, locator)
+    summary_below = True
     for el in _iter_all(raw):
         tag = el.tag
-        if tag == S + "col":
+        if tag == S + "outlinePr":
+            summary_below = (el.get("summaryBelow") or "1") not in ("0", "false")
+        elif tag == S + "col":
             if (el.get("hidden") or "0") in ("1", "true"):
                 try:
                     hidden_cols.append((int(el.get("min") or 0), int(el.get("max") or 0)))
@@ -213,10 +218,13 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None, li
             _header_footer(el, sname, doc)
         elif tag == S + "row":
             row_hidden = (el.get("hidden") or "0") in ("1", "true")
-            try:    # a hidden row of an outline group (its sheet shows the group's + button)
+            try:    # a hidden row of an outline group
                 outline = int(el.get("outlineLevel") or 0)
+                rnum = int(el.get("r") or 0)
             except ValueError:
-                outline = 0
+                outline, rnum = 0, 0
+            if rnum:
+                rows[rnum] = (row_hidden, outline)
             for c in el.iter(S + "c"):
                 cells += 1
                 if cells > MAX_CELLS:
@@ -233,22 +241,44 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None, li
                     style_kind = None
                 kind = "hidden_sheet" if hidden_sheet else "hidden_row" if row_hidden else \
                     "hidden_col" if col_hidden else style_kind
-                loc: dict = {"sheet": sname, "cell": ref}
-                if kind == "hidden_row" and outline:
-                    loc["outline"] = outline
+                loc = {"sheet": sname, "cell": ref}
                 if kind == "hidden_sheet" and _in_lists(ref, lists):
                     counts["list"] += 1
                     doc.add("table", text, kind="list_source", **loc)
                 elif kind:
                     counts["hidden"] += 1
-                    doc.add("hidden", text, kind=kind, **loc)
+                    seg = doc.add("hidden", text, kind=kind, **loc)
+                    if seg is not None and kind == "hidden_row" and outline and rnum:
+                        grouped.append((rnum, outline, seg.locator))
                 else:
                     doc.add("table", text, **loc)
                 f = c.find(S + "f")
                 if f is not None and f.text and re.search(r"\[|https?:|\\\\", f.text):
                     doc.add("metadata", f.text[:2000], field="formula_link", kind="formula", **loc)
             el.clear()
+    for rnum, level, loc in grouped:
+        if _group_shown(rows, rnum, level, summary_below):
+            loc["outline"] = level
     return cells
+
+
+OUTLINE_SCAN = 5000     # rows looked through for a group's summary row (beyond: not marked, fail closed)
+
+
+def _group_shown(rows: dict[int, tuple[bool, int]], rnum: int, level: int, summary_below: bool) -> bool:
+    """A hidden row of an outline group is a collapsed group the reader sees (its + button) when the
+    group's summary row, the nearest row below (or above, summaryBelow="0") with a lower outline
+    level, is itself visible. A row absent from the XML is a visible row of level 0."""
+    step = 1 if summary_below else -1
+    k = rnum + step
+    for _ in range(OUTLINE_SCAN):
+        if k < 1:
+            return False
+        hidden, lvl = rows.get(k, (False, 0))
+        if lvl < level:
+            return not hidden
+        k += step
+    return False
 
 
 _HF_TAGS = {S + t: ("header" if "Header" in t else "footer") for t in
@@ -257,7 +287,7 @@ _HF_CODES = re.compile(r'&"[^"]*"|&\d+|&[LCRPNDTZFAGBIUESHKXYlcrpndtzfagbiueshkx
 
 
 def _iter_all(raw: bytes):
-    return _iter(raw, (S + "col", S + "row", *_HF_TAGS))
+    return _iter(raw, (S + "outlinePr", S + "col", S + "row", *_HF_TAGS))
 
 
 def _header_footer(el, sname: str, doc: Document) -> None:

@@ -265,22 +265,28 @@ def test_xlsx_hidden_sheet_row_col_comment_defined_name(tmp_path):
 
 
 def test_xlsx_collapsed_outline_rows_carry_their_level_and_do_not_decide(tmp_path):
-    """A hidden row of a collapsed outline group keeps its level in the locator; harm lowers it
-    (the sheet shows the group's + button), a plain hidden row stays a finding."""
+    """A hidden row of a collapsed outline group whose summary row is visible keeps its level in the
+    locator; harm lowers it (the sheet shows the group's + button). A plain hidden row, or a group
+    whose summary row is hidden too (a hidden block of grouped rows), stays a finding."""
     from openpyxl import Workbook
     wb = Workbook()
     ws = wb.active
     ws["A1"], ws["A2"], ws["A4"] = "参评产品目录", "商业服务业用地", "待定调整事项"
+    ws["A6"], ws["A7"] = "成本超支明细", "运力部跟进"
     ws.row_dimensions[2].outlineLevel = 2
-    ws.row_dimensions[2].hidden = True
+    ws.row_dimensions[2].hidden = True          # summary below: row 3, visible
     ws.row_dimensions[4].hidden = True
+    ws.row_dimensions[6].outlineLevel = 1
+    ws.row_dimensions[6].hidden = True          # summary below: row 7, hidden as well
+    ws.row_dimensions[7].hidden = True
     p = tmp_path / "o.xlsx"
     wb.save(p)
     seg = {s.text: s for s in extract(p).segments}
-    assert seg["商业服务业用地"].locator["outline"] == 2 and "outline" not in seg["待定调整事项"].locator
+    assert seg["商业服务业用地"].locator["outline"] == 2
+    assert all("outline" not in seg[t].locator for t in ("待定调整事项", "成本超支明细", "运力部跟进"))
     rep = get_scanner(light=True).scan_document(extract(p))
     sev = {f.text: f.severity for f in rep.findings if f.category == "hidden.text"}
-    assert sev == {"商业服务业用地": "low", "待定调整事项": "medium"}
+    assert sev == {"商业服务业用地": "low", "待定调整事项": "medium", "成本超支明细": "medium", "运力部跟进": "medium"}
 
 
 def _list_workbook(tmp_path, ref: str, extra: str = ""):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from scanner.detectors import _models
-from scanner.detectors.passage import MODEL_FILE, PassageDetector, PassageModel, code_of, gram_of, sentences, tfidf, units
+from scanner.detectors.passage import (MIN_CJK, MIN_CJK_BARE, MODEL_FILE, PassageDetector, PassageModel, cjk_count, code_of,
+                                       gram_of, sentences, tfidf, units)
 from scanner.engine import Scanner
 from training.common import DATA, read_jsonl
 
@@ -157,6 +158,19 @@ def test_literal_line_breaks_end_sentences():
     assert pairs == ["第二行。第三句"]
     path = "配置在D:\\nginx\\conf目录下。另一句"
     assert [path[a:b] for a, b in sentences(path)] == ["配置在D:\\nginx\\conf目录下。", "另一句"]
+
+
+def test_short_unit_without_a_cue_is_not_judged():
+    """A catalogue entry or table cell under MIN_CJK_BARE characters with no cue (a topic, not a
+    status or a specific fact) is not reported even when the model scores it above the threshold; a
+    unit as short with a cue still is."""
+    det = PassageDetector()
+    bare = "机车车辆及通信信号试验设备"
+    assert MIN_CJK <= cjk_count(bare) < MIN_CJK_BARE
+    assert det.classify(bare)[1] >= det.model.threshold
+    assert det.flagged(bare) == [] and det.flagged("  " + bare + "\n") == []
+    cued = "名单不得外传，先别跟村里讲。"
+    assert cjk_count(cued) < MIN_CJK_BARE and det.flagged(cued)
 
 
 def test_altered_model_file_is_refused(tmp_path):

@@ -65,6 +65,7 @@ class HarmRules:
         r.holder_label, r.holder_type = _rx(o["holder_label"]), _rx(o["holder_type"])
         r.case_number, r.masked = _rx(a["case_number"]), _rx(a["masked"])
         r.not_names = frozenset(n["not_names"])
+        r.combination_window = int(n["combination_window"])
         r.personnel_cue, r.table_header = _rx(n["personnel_cue"]), _rx(n["table_header"])
         label, before = group_patterns(n["group_words"])
         r.group_label, r.group_before = _rx(label), _rx(before)    # 获奖学生：王建国、李秀英 / 员工王建国

@@ -64,25 +64,38 @@ def personal_data_combinations(findings: list[Finding], ctx: ScanContext, setup:
             return ("row", segs[seg_id].layer, loc.get("table"), loc.get("row"))
         return ("seg", seg_id)
 
+    window = setup.harm.combination_window
+
+    def close(f: Finding, g: Finding) -> bool:
+        """In the same table row, or within `window` characters in the same segment (a long paragraph
+        holds unrelated mentions far apart: 如天气 and the project site 600 characters away)."""
+        if f.segment_id != g.segment_id:
+            return True          # same row key, other cell
+        return max(f.start, g.start) - min(f.end, g.end) <= window
+
     personal: dict = {}
     for f in findings:
         if f.category.startswith(PERSONAL) and f.severity in ("medium", "high", "critical"):
-            personal.setdefault(row_key(f.segment_id), set()).add(f.category)
-    named = {row_key(f.segment_id) for f in findings if f.category == "pii.name"}
+            personal.setdefault(row_key(f.segment_id), []).append(f)
+    names: dict = {}
+    for f in findings:
+        if f.category == "pii.name":
+            names.setdefault(row_key(f.segment_id), []).append(f)
     out = list(findings)
     for n, f in enumerate(out):
         if f.rule_id == NAME_RULE_ADDRESS and f.severity == "low" and not PUBLIC_PLACE_RE.search(f.text):
             key = row_key(f.segment_id)
-            other = (personal.get(key) or set()) - {"pii.address"}
-            if key in named or other:
+            other = {g.category for g in personal.get(key, ()) if close(f, g)} - {"pii.address"}
+            named = any(close(f, g) for g in names.get(key, ()))
+            if named or other:
                 out[n] = replace(f, severity="medium",
                                  explanation="模型识别出具体地址，且同一段落/表格行中有人名或其他个人信息，可能是个人住址。",
                                  evidence=f.evidence + ["near:" + c for c in
-                                                        sorted(other | ({"pii.name"} if key in named else set()))])
-                personal.setdefault(key, set()).add("pii.address")
+                                                        sorted(other | ({"pii.name"} if named else set()))])
+                personal.setdefault(key, []).append(out[n])
     for n, f in enumerate(out):
         if f.category == "pii.name" and f.severity == "low":
-            near = personal.get(row_key(f.segment_id))
+            near = {g.category for g in personal.get(row_key(f.segment_id), ()) if close(f, g)}
             if near:
                 out[n] = replace(f, severity="medium", confidence=max(f.confidence, 0.8),
                                  explanation=("人名与同一段落/表格行中的身份证号、电话或住址等个人信息同时出现，"

@@ -350,3 +350,17 @@ def test_free_mail_exemption_is_data(full):
     rules.org_keep_free_mail = False
     assert apply(mail, doc.segments, rules)[0].severity == "low"
 
+
+
+def test_name_and_address_far_apart_in_a_paragraph_are_no_record():
+    """[names] combination_window: a tagger's name and an address hundreds of characters apart in one
+    paragraph stay low; with the window wide enough to reach, the same pair is raised (not vacuous)."""
+    text = HARM["names"]["combination_far"]
+    inv = Scanner(names_report="all")
+    rep = inv.scan_text(text)
+    sev = {f.category: f.severity for f in rep.findings if f.category in ("pii.name", "pii.address")}
+    assert sev == {"pii.name": "low", "pii.address": "low"} and rep.decision == "pass"
+    inv.postprocess.harm.combination_window = len(text)
+    rep = inv.scan_text(text)
+    assert {f.category: f.severity for f in rep.findings if f.category in ("pii.name", "pii.address")} \
+        == {"pii.name": "medium", "pii.address": "medium"}

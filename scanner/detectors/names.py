@@ -135,8 +135,8 @@ SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;
 #   rules); harm only lowers those, and a name beside personal data that harm lowered goes back to
 #   low and is kept only if it matters for another reason above. When the detector runs alone
 #   (`ctx.found` is None) a looser cue stands in: every match of a personal-data rule (pii.id_card,
-#   phone, bank card, passport) holds a chain of 7 or more digits with single separators, an e-mail
-#   an "@" (the rules' examples are checked against PERSONAL_CUE_RE by the tests), matched over the
+#   phone, bank card, passport) holds a chain of 7 or more digits with single separators, a masked
+#   ID, a filled-in 姓名 label of an ID card front, an e-mail an "@" (the rules' examples are checked against PERSONAL_CUE_RE by the tests), matched over the
 #   joined text, across a line break (the rules with cross_lines report a number split over two
 #   lines on both).
 # A segment that may hold a specific address and nothing else above is read in two steps: first
@@ -145,8 +145,11 @@ SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;
 # specific address (then every name of the segment raises the address and is raised by it).
 # Elsewhere in such a segment a name would be low and would not matter.
 ADDRESS_CUE_RE = compile_guarded(r"[\d一二三四五六七八九十百零〇两][-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)|\d[-－]\d")
-# a masked ID number (3622011988****0417, 330***********2160): two digits then a mask of four or more
-PERSONAL_CUE_RE = compile_guarded(r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|\d{2}\*{4}|[@＠]")
+# a masked ID number (3622011988****0417, 330***********2160): two digits then a mask of four or more;
+# an ID card front's 姓名 label filled in (姓名刘宗源: pii.id_card.front_fields.v1 matches where no number was read)
+PERSONAL_CUE_RE = compile_guarded(
+    r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|\d{2}\*{4}|[@＠]"
+    r"|姓\s*名[ \t:：=]*\n?[ \t]*(?!性\s*别|民\s*族|出\s*生|住\s*址|公民)[\u4e00-\u9fff·]{2}")
 _ALWAYS_LAYERS = ("table", "metadata")
 
 

@@ -256,29 +256,44 @@ def _sheet(zf, part, sname, hidden_sheet, shared, doc, cells, invisible=None, li
                 if f is not None and f.text and re.search(r"\[|https?:|\\\\", f.text):
                     doc.add("metadata", f.text[:2000], field="formula_link", kind="formula", **loc)
             el.clear()
-    for rnum, level, loc in grouped:
-        if _group_shown(rows, rnum, level, summary_below):
-            loc["outline"] = level
+    if grouped:
+        shown = _groups_shown(rows, summary_below)
+        for rnum, level, loc in grouped:
+            if rnum in shown:
+                loc["outline"] = level
     return cells
 
 
-OUTLINE_SCAN = 5000     # rows looked through for a group's summary row (beyond: not marked, fail closed)
+OUTLINE_SCAN = 5000     # a group's summary row at most this many rows away (beyond: not marked, fail closed)
+OUTLINE_LEVELS = 8      # outline levels 0-7 (Excel's range); a larger one counts as 8
 
 
-def _group_shown(rows: dict[int, tuple[bool, int]], rnum: int, level: int, summary_below: bool) -> bool:
-    """A hidden row of an outline group is a collapsed group the reader sees (its + button) when the
-    group's summary row, the nearest row below (or above, summaryBelow="0") with a lower outline
-    level, is itself visible. A row absent from the XML is a visible row of level 0."""
+def _groups_shown(rows: dict[int, tuple[bool, int]], summary_below: bool) -> set[int]:
+    """The hidden rows of an outline group that belong to a collapsed group the reader sees (its +
+    button): the group's summary row, the nearest row below (or above, summaryBelow="0") with a lower
+    outline level, at most OUTLINE_SCAN rows away, is itself visible. A row absent from the XML is a
+    visible row of level 0. One pass over the rows (each row's nearest lower-level row per level kept
+    as it goes), so a sheet of a million hidden grouped rows costs a million steps, not 5,000 each."""
+    order = sorted(rows, reverse=summary_below)
     step = 1 if summary_below else -1
-    k = rnum + step
-    for _ in range(OUTLINE_SCAN):
-        if k < 1:
-            return False
-        hidden, lvl = rows.get(k, (False, 0))
-        if lvl < level:
-            return not hidden
-        k += step
-    return False
+    # nearest[L]: (row, hidden) of the nearest row already passed with a level under L
+    nearest: list[tuple[int, bool] | None] = [None] * (OUTLINE_LEVELS + 1)
+    if summary_below and order:
+        nearest = [(order[0] + 1, False)] * (OUTLINE_LEVELS + 1)    # the rows after the last one
+    prev = None if summary_below else 0
+    shown: set[int] = set()
+    for r in order:
+        if prev is not None and abs(prev - r) > 1:                  # the absent row next to r
+            nearest = [(r + step, False)] * (OUTLINE_LEVELS + 1)
+        hidden, level = rows[r]
+        level = min(max(level, 0), OUTLINE_LEVELS)
+        near = nearest[level]
+        if hidden and level and near is not None and abs(near[0] - r) <= OUTLINE_SCAN and not near[1]:
+            shown.add(r)
+        for lv in range(level + 1, OUTLINE_LEVELS + 1):
+            nearest[lv] = (r, hidden)
+        prev = r
+    return shown
 
 
 _HF_TAGS = {S + t: ("header" if "Header" in t else "footer") for t in

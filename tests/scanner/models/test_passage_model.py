@@ -116,6 +116,30 @@ def test_drafts_in_those_registers_still_flagged(full, text, category):
     assert found and found[0].category == category
 
 
+@pytest.mark.parametrize("text", [
+    # published bid and tender documents (issue 17, heldout4's generated bid proposals): a bid's own price
+    # section, the committee's general rules, failover promises of a technical proposal, template blanks;
+    # written for this test, not training data
+    "根据招标文件的商务要求，我公司对本项目的报价明细说明如下（单位：元，含税）：",
+    "评标委员会成员名单在中标结果公告前应当保密。评标委员会由七人以上单数组成，其中经济、技术专家不少于成员总数的三分之二。",
+    "主备服务器采用双活架构，单台设备故障时自动切换，业务恢复时间≤10分钟。",
+    "投标人拟派的技术负责人姓名待定的，应在中标后十日内书面报送采购人。",
+])
+def test_bid_documents_not_flagged(full, text):
+    assert passages(full.scan_text(text)) == []
+
+
+@pytest.mark.parametrize("text, category", [
+    # the bid terms before the opening, a chat aside and a table-of-contents line (weak registers, lr-6)
+    ("内部测算的标底是两千一百万，开标前只有我和老陈知道，别往外说。", "passage.negotiation"),
+    ("我哥说他们旅下周三晚上从营区出发去北边山里驻训，具体地点不让说。", "passage.military"),
+    ("第三部分 导弹阵地伪装方案及转移时间表（限指挥组）……12", "passage.military"),
+])
+def test_weak_register_drafts_flagged(full, text, category):
+    found = passages(full.scan_text(text))
+    assert found and found[0].category == category
+
+
 def test_positive_styles_flagged(full):
     texts = ["我方谈判底线是单价不低于四十二元，对方报价只要不突破这个数就可以签约。",
              "拟推荐李建国同志为副局长人选，目前正在进行考察，尚未公示。",

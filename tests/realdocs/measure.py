@@ -5,6 +5,7 @@ must-catch file is still caught, and which findings send publishable files to re
     python tests/realdocs/measure.py --results r.jsonl --no-scan   # score an earlier run
 
     python tests/realdocs/measure.py --split heldout2    # scan and score one split only
+    python tests/realdocs/measure.py --split heldout7 --repo charlotty2026/bid-toolkit   # one repository's part
 
 Without --split every split but heldout6 and the untuned heldout7 is scanned; those two only when named.
 
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--list-held-back", action="store_true")
     ap.add_argument("--split", action="append", choices=SPLITS, help="only these splits (repeatable)")
+    ap.add_argument("--repo", action="append",
+                    help="only files from this source repository, owner/name (repeatable): a part of a split")
     args = ap.parse_args(argv)
     base = files_dir()
     if base is None:
@@ -143,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     # heldout6 and the untuned split are scanned only when named: `--split heldout7` (the lead's measurement)
     wanted = args.split or [s for s in SPLITS if s not in NAMED_ONLY]
     rows = [r for r in rows if r.get("split") in wanted]
+    if args.repo:
+        rows = [r for r in rows if r["source"]["repo"] in args.repo]
+        if not rows:
+            print("no file of the named splits comes from", *args.repo, file=sys.stderr)
+            return 2
     out = Path(args.results)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not args.no_scan:

@@ -342,10 +342,28 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                   and not rules.norm_keep.search(near_text(segs, f.segment_id, rules.norm_window)) else f
                   for f in result]
 
+    # 11. the address and name of a joke ID card (a birth year before 1900, twice)
+    if any(f.category in rules.card_categories and f.severity in ("medium", "high") for f in result) \
+            and impossible_card(rules, segs):
+        result = [_lower(f, "low", "specimen_card", "这是出生年份不可能的恶搞或样本身份证（历史或虚构人物），不指向在世的具体个人。")
+                  if f.category in rules.card_categories and f.severity in ("medium", "high") else f
+                  for f in result]
+
     # 10. hidden text that hides nothing
     if any(f.category == "hidden.text" for f in result):
         result = lower_hidden_text(rules, result, segs)
     return result
+
+
+def impossible_card(rules: HarmRules, segs: list[Segment]) -> bool:
+    """An ID card front whose 出生 field and printed ID number give the same year before
+    `before_year` ([specimen_card]): a joke card of a historical or fictional figure."""
+    text = "\n".join(s.text for s in segs if s.layer in ("body", "ocr", "table"))
+    if not all(p.search(text) for p in rules.card_labels):
+        return False
+    born = {int(m.group(1)) for m in rules.card_birth_year.finditer(text)}
+    printed = {int(m.group(1)) for m in rules.card_id_year.finditer(text)}
+    return any(y < rules.card_before_year for y in born & printed)
 
 
 def lower_same_mailbox(rules: HarmRules, findings: list[Finding], segs: list[Segment]) -> list[Finding]:

@@ -92,6 +92,10 @@ class HarmRules:
         r.hidden_trivial, r.cache_kinds = _rx(ht["trivial"]), frozenset(ht["cache_kinds"])
         r.outline_kinds = frozenset(ht["outline_kinds"])
         r.furniture_min_pages, r.furniture_min_share = int(ht["furniture_min_pages"]), float(ht["furniture_min_share"])
+        sc = raw["specimen_card"]
+        r.card_labels = tuple(_rx(x) for x in sc["labels"])
+        r.card_birth_year, r.card_id_year = _rx(sc["birth_year"]), _rx(sc["id_year"])
+        r.card_before_year, r.card_categories = int(sc["before_year"]), tuple(sc["categories"])
         b = raw["boilerplate"]
         r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
         return r

@@ -378,3 +378,16 @@ def test_name_and_address_far_apart_in_a_paragraph_are_no_record():
     rep = inv.scan_text(text)
     assert {f.category: f.severity for f in rep.findings if f.category in ("pii.name", "pii.address")} \
         == {"pii.name": "medium", "pii.address": "medium"}
+
+
+@pytest.mark.parametrize("text", HARM["specimen_card"]["lowered"])
+def test_address_of_a_joke_id_card_is_low(full, text):
+    rep = full.scan_document(lines_doc(text, layer="ocr"))
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["specimen_card"]["kept"])
+def test_address_of_a_real_id_card_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text, layer="ocr"))
+    assert worst(rep, "pii.address") in ("medium", "high") and rep.decision == "review", \
+        [(f.category, f.text, f.severity) for f in rep.findings]

@@ -335,7 +335,12 @@ def test_the_confidence_rule_weighs_characters_of_text_like_lines():
     not text; a picture with a couple of letters read in its texture and nothing usable shows no
     text; a page whose only line is unsure, or a fifth of whose characters could not be used, is low."""
     from scanner.extract.ocr import text_like
-    assert [text_like(t) for t in ("III", "1111", "QQQ", "一", "  ", "秘密★5年", "2H2 O")] == [0, 0, 0, 0, 0, 5, 4]
+    assert [text_like(t) for t in ("III", "1111", "QQQ", "一", "  ", "秘密★5年", "2H2 O")] == [0, 0, 0, 0, 0, 4, 4]
+    # symbols are what shapes are read as: only letters, digits and ideographs count
+    assert [text_like(t) for t in ("二←", "★日", "——|", "1/1", "Ctrl++", "（507）380-9920")] == [0, 0, 0, 0, 4, 10]
+    assert not _result(("★日", 0.547)).low_confidence                       # a badge: a star in a gear ring
+    assert not _result(("二←", 0.485), ("二←", 0.906), ("4/10", 0.998)).low_confidence   # toolbar icons
+    assert _result(("T4", 0.481), ("↑←", 0.471), ("绝密", 0.999)).low_confidence     # an icon read as T4: unsure
     good = [("关于做好春节期间安全生产工作的通知", 0.97), ("各区人民政府，市政府各部门：", 0.95)]
     assert not _result(*good).low_confidence
     assert not _result(("III", 0.45), ("一", 0.56)).low_confidence            # a stack of boxes
@@ -356,6 +361,26 @@ def test_the_confidence_rule_weighs_characters_of_text_like_lines():
     assert not _result(*good, ("富二←", 0.6)).low_confidence                  # a toolbar icon beside print
     mean = _result(("关于召开会议", 0.9), ("请于本周五前报送参会人员名单", 0.62))
     assert round(mean.text_confidence, 3) == round((6 * 0.9 + 14 * 0.62) / 20, 3) and mean.low_confidence
+
+
+def test_a_toolbar_s_icons_read_as_symbols_are_not_unread_text(full):
+    """A reader's toolbar pasted into a manual: the recogniser reads its arrow icons as 不← (one
+    of them below 0.5). Symbols do not count as characters, so the picture is read (its 4/10 at
+    ~1.0), not unsure; the same toolbar showing a mark still blocks, and one whose icons are read
+    as letters and digits (T4) stays unsure: review, never pass."""
+    from scanner.extract.ocr import KEEP_CONFIDENCE, recognize, text_like
+    from support.pictures import toolbar
+    res = recognize(toolbar())
+    assert "4/10" in [ln.text for ln in res.lines]
+    icons = [ln for ln in res.lines if ln.text != "4/10"]
+    assert icons and any(ln.confidence < KEEP_CONFIDENCE for ln in icons)       # the old rule: unsure
+    assert all(text_like(ln.text) == 0 for ln in icons) and not res.low_confidence
+    rep = full.scan_bytes(docx_with_picture(CLEAN_NOTICE[:3], encode(toolbar())), "manual.docx")
+    assert rep.errors == [] and rep.decision == "pass", (rep.errors, rep.decision_reasons)
+    marked = full.scan_bytes(docx_with_picture(CLEAN_NOTICE[:3], encode(toolbar("秘密★一年", 30))), "m.docx")
+    assert marked.decision == "block"
+    unsure = full.scan_bytes(encode(toolbar("绝密", 30)), "toolbar.png")
+    assert "extract.ocr_low_confidence" in _codes(unsure) and unsure.decision == "block"
 
 
 def test_a_picture_of_boxes_is_not_unread_text(full):

@@ -719,3 +719,47 @@ def test_the_margin_is_the_commonest_edge_colour_not_the_edge_repeated():
     assert out.size == (46, 20)
     assert out.getpixel((23, 0)) == (240, 240, 240) and out.getpixel((23, 19)) == (240, 240, 240)
     assert out.getpixel((23, 5)) == (0, 0, 0) and out.getpixel((0, 5)) == (240, 240, 240)
+
+
+def _spaced(text: str, gap: int, px: int = 80):
+    """One line set with wide letter-spacing: each character `gap` px after the one before."""
+    from PIL import Image, ImageDraw
+    from support.pictures import font
+    f = font(px)
+    img = Image.new("RGB", (120 + len(text) * (px + gap), px + 120), "white")
+    d = ImageDraw.Draw(img)
+    for i, ch in enumerate(text):
+        d.text((60 + i * (px + gap), 50), ch, font=f, fill="black")
+    return img
+
+
+@pytest.mark.parametrize("text,gap", [("机密", 60), ("机密", 200), ("绝密★一年", 90), ("秘密", 150)])
+def test_a_mark_set_with_wide_letter_spacing_is_read_as_one_line_and_blocks(text, gap, full):
+    """The detector cuts a spaced line into one region per character, each read at ~1.0 on its
+    own: 机 and 密 as two lines, in which no rule saw 机密 (the picture passed). Pieces on one row
+    are one line (ocr.join_rows)."""
+    from scanner.extract.ocr import recognize
+    img = _spaced(text, gap)
+    lines = [ln.text for ln in recognize(img).lines]
+    assert any(ln.startswith(text[:2]) for ln in lines), lines
+    rep = full.scan_bytes(encode(img), "mark.png")
+    assert rep.decision == "block" and "marking.level" in _cats(rep), rep.decision_reasons
+
+
+def test_pieces_of_a_row_are_joined_and_other_lines_are_left_as_read():
+    from scanner.extract.ocr import OcrLine, join_rows
+    spaced = [OcrLine("机", 1.0, (60, 50, 140, 130)), OcrLine("正文第一行", 0.9, (60, 300, 600, 340)),
+              OcrLine("密", 0.8, (260, 52, 340, 131))]
+    joined = join_rows(spaced)
+    assert [ln.text for ln in joined] == ["机密", "正文第一行"]
+    assert joined[0].box == (60, 50, 340, 131) and abs(joined[0].confidence - 0.9) < 1e-9
+    # Latin pieces keep a space between them; a piece read as nothing is left alone
+    assert [ln.text for ln in join_rows([OcrLine("Q", 0.9, (0, 0, 30, 30)), OcrLine("", 0.0, (35, 0, 60, 30)),
+                                         OcrLine("A", 0.9, (70, 0, 100, 30))])] == ["Q A", ""]
+    # table cells or columns of longer lines, a piece of another height, one far off: not joined
+    cells = [OcrLine("项目名称", 0.99, (0, 0, 160, 40)), OcrLine("智慧园区", 0.99, (200, 0, 360, 40))]
+    assert join_rows(cells) == cells
+    tall = [OcrLine("机", 1.0, (0, 0, 80, 80)), OcrLine("密", 1.0, (100, 30, 130, 60))]
+    assert join_rows(tall) == tall
+    far = [OcrLine("机", 1.0, (0, 0, 80, 80)), OcrLine("密", 1.0, (330, 0, 410, 80))]
+    assert join_rows(far) == far

@@ -91,16 +91,16 @@ PAD_MAX_PX = 256
 STRIP_BELOW_PX = 160
 STRIP_ASPECT = 2
 # A spaced line (a heading or a mark set with wide letter-spacing: 机  密, 绝 密 ★ 一 年) is cut by the
-# detector into one region per character or two, each read well on its own: 机 and 密 at 1.0 as two
-# lines, in which no rule sees 机密 (a picture of it passed). Pieces on one row (their heights within
+# detector into one region per character, each read well on its own: 机 and 密 at 1.0 as two lines,
+# in which no rule sees 机密 (a picture of it passed). Pieces on one row (their heights within
 # ROW_JOIN_HEIGHTS of each other, overlapping by ROW_JOIN_OVERLAP of the lower one), at most
-# ROW_JOIN_GAP times their height apart, one of them at most ROW_JOIN_SHORT characters, are one line
-# (join_rows): read, weighed and matched as such. Longer lines side by side (table cells, columns)
-# stay as the detector found them.
+# ROW_JOIN_GAP times their height apart, one of them a single character (ROW_JOIN_SHORT), are one
+# line (join_rows): read, weighed and matched as such. Words and lines side by side (table cells,
+# columns, the tiles of a watermark: 秘密 秘密 is two marks, not 秘密秘密) stay as the detector found them.
 ROW_JOIN_HEIGHTS = 1.6
 ROW_JOIN_OVERLAP = 0.6
 ROW_JOIN_GAP = 3.0
-ROW_JOIN_SHORT = 2
+ROW_JOIN_SHORT = 1
 ROW_JOIN_MAX_LINES = 2000      # a page of more regions than this is left as read (the pairs are n²)
 # A faint layer (a light-grey watermark: 内部资料 tiled diagonally across a page, semi-transparent; or
 # faint ink) is read by a second pass on that layer alone: the detector, tuned on print, does not see
@@ -406,7 +406,7 @@ def recognize(img) -> OcrResult:
 
 def _same_row(a: OcrLine, b: OcrLine) -> bool:
     """a and b are pieces of one spaced line: of like height, on one row, at most ROW_JOIN_GAP of
-    their height apart, and one of them a piece the detector cut off (ROW_JOIN_SHORT characters)."""
+    their height apart, and one of them a single character the detector cut off (ROW_JOIN_SHORT)."""
     ha, hb = a.box[3] - a.box[1], b.box[3] - b.box[1]
     low, high = min(ha, hb), max(ha, hb)
     if low <= 0 or high > ROW_JOIN_HEIGHTS * low:

@@ -756,9 +756,11 @@ def test_pieces_of_a_row_are_joined_and_other_lines_are_left_as_read():
     # Latin pieces keep a space between them; a piece read as nothing is left alone
     assert [ln.text for ln in join_rows([OcrLine("Q", 0.9, (0, 0, 30, 30)), OcrLine("", 0.0, (35, 0, 60, 30)),
                                          OcrLine("A", 0.9, (70, 0, 100, 30))])] == ["Q A", ""]
-    # table cells or columns of longer lines, a piece of another height, one far off: not joined
+    # table cells, columns or tiles of words, a piece of another height, one far off: not joined
     cells = [OcrLine("项目名称", 0.99, (0, 0, 160, 40)), OcrLine("智慧园区", 0.99, (200, 0, 360, 40))]
     assert join_rows(cells) == cells
+    tiles = [OcrLine("秘密", 1.0, (0, 0, 160, 80)), OcrLine("秘密", 1.0, (300, 0, 460, 80))]    # a watermark's tiles
+    assert join_rows(tiles) == tiles
     tall = [OcrLine("机", 1.0, (0, 0, 80, 80)), OcrLine("密", 1.0, (100, 30, 130, 60))]
     assert join_rows(tall) == tall
     far = [OcrLine("机", 1.0, (0, 0, 80, 80)), OcrLine("密", 1.0, (330, 0, 410, 80))]

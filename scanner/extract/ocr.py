@@ -29,8 +29,8 @@ Confidence rule (documented contract): a recognised line with confidence < KEEP_
 is not used as text. A detected region is *text-like* when the recogniser saw at least two
 letters, digits or ideographs in it that are not one character repeated (a region read as nothing
 is texture: wood grain, a keyboard; one read as III, 1111 or QQQ is a pattern of shapes: stacked
-boxes, a dashed line, rings; symbols are what shapes are read as and do not count: a toolbar
-icon's bar and arrow read as 二←, a badge's star as ★日). What is weighed is characters, not area (a stack of boxes read as three giant
+boxes, a dashed line, rings; symbols alone are what shapes are read as: a toolbar icon's bar and
+arrow read as 二←, a badge's star as ★日; a text-like line's punctuation is weighed with it). What is weighed is characters, not area (a stack of boxes read as three giant
 letters used to outweigh a page of print): a page/image is *low confidence* when the
 character-weighted mean confidence of its text-like lines is below LOW_CONFIDENCE (0.75), or when
 the characters of its text-like lines that were not used (below KEEP_CONFIDENCE) are at least
@@ -318,12 +318,14 @@ def _area(box: tuple[int, int, int, int]) -> int:
 
 
 def text_like(text: str) -> int:
-    """The characters a recognised region counts for (0: not text-like): its letters, digits and
-    ideographs (str.isalnum), not the symbols shapes are read as (the arrow and bar of a toolbar
-    icon read as 二←, a badge's star as ★日, rules as — or |); fewer than two, or one
-    character repeated (III, 1111, QQQ: boxes, dashes, rings read as letters) is not text."""
-    chars = [c for c in text if c.isalnum()]
-    if len(chars) < 2 or len(set(chars)) == 1:
+    """The characters a recognised region counts for (0: not text-like): all it holds but spaces,
+    when at least two of them are letters, digits or ideographs (str.isalnum) that are not one
+    character repeated. Symbols alone are what shapes are read as (the arrow and bar of a toolbar
+    icon read as 二←, a badge's star as ★日, rules as — or |); one character repeated is a pattern
+    (III, 1111, QQQ: boxes, dashes, rings read as letters); neither is text."""
+    chars = "".join(text.split())
+    words = [c for c in chars if c.isalnum()]
+    if len(words) < 2 or len(set(words)) == 1:
         return 0
     return len(chars)
 

@@ -335,9 +335,10 @@ def test_the_confidence_rule_weighs_characters_of_text_like_lines():
     not text; a picture with a couple of letters read in its texture and nothing usable shows no
     text; a page whose only line is unsure, or a fifth of whose characters could not be used, is low."""
     from scanner.extract.ocr import text_like
-    assert [text_like(t) for t in ("III", "1111", "QQQ", "一", "  ", "秘密★5年", "2H2 O")] == [0, 0, 0, 0, 0, 4, 4]
-    # symbols are what shapes are read as: only letters, digits and ideographs count
-    assert [text_like(t) for t in ("二←", "★日", "——|", "1/1", "Ctrl++", "（507）380-9920")] == [0, 0, 0, 0, 4, 10]
+    assert [text_like(t) for t in ("III", "1111", "QQQ", "一", "  ", "秘密★5年", "2H2 O")] == [0, 0, 0, 0, 0, 5, 4]
+    # symbols are what shapes are read as: a region needs two letters, digits or ideographs to be text
+    # (then its punctuation counts with them, as the recogniser read it)
+    assert [text_like(t) for t in ("二←", "★日", "——|", "1/1", "Ctrl++", "（507）380-9920")] == [0, 0, 0, 0, 6, 13]
     assert not _result(("★日", 0.547)).low_confidence                       # a badge: a star in a gear ring
     assert not _result(("二←", 0.485), ("二←", 0.906), ("4/10", 0.998)).low_confidence   # toolbar icons
     assert _result(("T4", 0.481), ("↑←", 0.471), ("绝密", 0.999)).low_confidence     # an icon read as T4: unsure

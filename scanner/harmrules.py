@@ -53,6 +53,7 @@ class HarmRules:
         r.domain_suffixes = tuple(sorted((x.lower() for x in e["domain_suffixes"]), key=len, reverse=True))
         r.domain_name_min = int(e["domain_name_min"])
         r.paper_heading, r.correspondence = re.compile(e["paper_heading"]), _rx(e["correspondence_cue"])
+        r.paper_heading_loose, r.paper_mark = re.compile(e["paper_heading_loose"]), re.compile(e["paper_mark"])
         r.correspondence_window = int(e["correspondence_window"])
         r.email_placeholder, r.analyst_cue = _rx(e["placeholder_local"]), _rx(e["analyst_cue"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])

@@ -252,6 +252,20 @@ def test_mailbox_outside_a_papers_author_block_still_decides(light, text):
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
 
 
+@pytest.mark.parametrize("text", HARM["email"]["paper_phone_lowered"])
+def test_authors_mobile_in_a_papers_author_footnote_is_low(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    phones = [f for f in rep.findings if f.category == "pii.phone"]
+    assert phones and all(f.severity == "low" for f in phones), [(f.text, f.severity) for f in phones]
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["email"]["paper_phone_kept"])
+def test_mobile_outside_a_papers_author_footnote_still_decides(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    assert worst(rep, "pii.phone") == "medium" and rep.decision == "review"
+
+
 def test_paper_mailbox_on_a_later_page_keeps_its_severity(light):
     doc = lines_doc("TableFormer\nAbstract\nUnderstanding tables is important.", page=1)
     doc.add("body", "Contact the first author at li.na@gmail.com", page=3)

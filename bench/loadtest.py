@@ -26,6 +26,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))       # the real-server helper the process tests use
+sys.path.insert(0, str(ROOT / "bench"))       # corpus.TextGen for --texts news
 from support.server import Server  # noqa: E402
 
 PARA = ("关于进一步做好年度重点工作的通知。各单位要按照统一部署，认真组织实施，确保各项任务按期完成。"
@@ -40,6 +41,25 @@ def make_text(i: int, n: int = 5000) -> str:
         parts.append(p)
         size += len(p)
     text = "".join(parts)[:n]
+    if i % 17 == 0:
+        text = "秘密★5年\n" + text[10:]
+    return text
+
+
+_NEWS: list = []
+
+
+def make_news_text(i: int, n: int = 5000) -> str:
+    """A distinct 5,000-character draft of public news sentences (bench/corpus.py's TextGen, seeded
+    by i: paragraph lines, a planted ID/phone/bank card/e-mail/IP/term every ~2,000 characters),
+    the 秘密★ mark on every 17th like make_text: what `--texts news` sends (closer to a real
+    draft than make_text's one notice paragraph repeated, with ~50 findings in 5,000 characters)."""
+    from corpus import TextGen
+    if not _NEWS:
+        _NEWS.append(TextGen(0).sents)
+    gen = TextGen.__new__(TextGen)
+    gen.rng, gen.sents = random.Random(i), _NEWS[0]
+    text, _ = gen.text(n)
     if i % 17 == 0:
         text = "秘密★5年\n" + text[10:]
     return text
@@ -118,7 +138,7 @@ async def client_loop(cid: int, srv: Server, headers: dict[str, str], deadline: 
         while time.monotonic() < deadline:
             i += 1
             kind = "upload" if rnd.random() < ratio else "scan"
-            text = make_text(cid * 100000 + i)
+            text = out["make"](cid * 100000 + i)
             if kind == "scan":
                 path, ctype = "/api/v1/scan", "application/json"
                 body = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
@@ -235,7 +255,8 @@ def run(args) -> int:
     login = srv.login("author")
     headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in login.cookies.items()),
                "X-CSRF-Token": login.headers["X-CSRF-Token"]}
-    out = {"status": {}, "lat": {"scan": [], "upload": []}, "acked": [], "conn_errors": 0, "conn_error_types": {}}
+    out = {"make": make_news_text if args.texts == "news" else make_text,
+           "status": {}, "lat": {"scan": [], "upload": []}, "acked": [], "conn_errors": 0, "conn_error_types": {}}
     killed = {"at": None, "restart_s": None}
 
     async def killer(t_start):
@@ -296,7 +317,7 @@ def run(args) -> int:
     total_ok = sum(len(v) for v in out["lat"].values())
     five = sum(v for k, v in out["status"].items() if k.split(":")[1].startswith("5"))
     summary = {
-        "clients": args.clients, "http_workers": args.http_workers or os.cpu_count(), "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
+        "clients": args.clients, "texts": args.texts, "http_workers": args.http_workers or os.cpu_count(), "duration_s": round(elapsed, 1), "db": "postgresql" if args.db_url else "sqlite",
         "requests_ok": total_ok, "throughput_rps": round(total_ok / elapsed, 1), "status": out["status"],
         # the server's CPU per answered request (no kill): what sets the closed-loop latency,
         # whatever else the machine runs; 2 free cores serve at most 2000 / this requests per second
@@ -362,6 +383,9 @@ def main(argv=None) -> int:
     ap.add_argument("--db-url", default="", help="postgresql://... (default: SQLite in the data dir)")
     ap.add_argument("--drain-timeout", type=float, default=600.0)
     ap.add_argument("--light", action="store_true", help="rules-only scanner")
+    ap.add_argument("--texts", choices=("notice", "news"), default="notice",
+                    help="notice: one notice paragraph repeated with varying numbers (~50 findings a text); "
+                         "news: distinct drafts of news sentences with a few planted findings (make_news_text)")
     ap.add_argument("--json-out", default="", help="also write the summary JSON here (bench/run.py)")
     ap.add_argument("--gate-bench", type=int, default=0, metavar="N",
                     help="instead: N sequential gate calls from one CMS client (fresh and cached)")

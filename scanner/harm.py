@@ -164,20 +164,22 @@ def is_form_hint(rules: HarmRules, text: str) -> bool:
     return bool(rules.form_hint.fullmatch(_PUNCT.sub("", text).strip()))
 
 
-def paper_author_segments(rules: HarmRules, segs: list[Segment]) -> set[int]:
-    """Ids of the segments where a published paper prints its authors' mailboxes: on the first page
-    (a document without pages counts as one), the lines before the first abstract heading and the
-    lines of a correspondence footnote. Empty when the first page has no abstract heading."""
+def paper_author_segments(rules: HarmRules, segs: list[Segment]) -> tuple[set[int], set[int]]:
+    """Ids of the segments where a published paper prints its authors' contact data, on the first
+    page (a document without pages counts as one): (the author block: the lines before the first
+    abstract heading, plus the footnote; the correspondence footnote's lines alone). Both empty when
+    the first page has no abstract heading (a line opening with the heading word counts when the
+    page also prints a front-matter mark such as 中图分类号)."""
     first = [s for s in segs if s.layer in ("body", "ocr") and s.locator.get("page", 1) == 1]
     heads = [i for i, s in enumerate(first) if rules.paper_heading.match(s.text)]
+    if not heads and any(rules.paper_mark.match(s.text) for s in first):
+        heads = [i for i, s in enumerate(first) if rules.paper_heading_loose.match(s.text)]
     if not heads:
-        return set()
-    out = {s.id for s in first[:heads[0]]}
+        return set(), set()
     w = rules.correspondence_window
-    for i, s in enumerate(first):
-        if any(rules.correspondence.search(t.text) for t in first[max(0, i - w):i + 1]):
-            out.add(s.id)
-    return out
+    notes = {s.id for i, s in enumerate(first)
+             if any(rules.correspondence.search(t.text) for t in first[max(0, i - w):i + 1])}
+    return {s.id for s in first[:heads[0]]} | notes, notes
 
 
 class _Lazy:
@@ -212,7 +214,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     if names_report not in NAMES_REPORT:
         raise ValueError(f"names_report must be one of {NAMES_REPORT}")
     seg_text = {s.id: s.text for s in segs}
-    paper_page: set[int] | None = None      # computed on the first e-mail finding
+    paper: tuple[set[int], set[int]] | None = None     # computed on the first e-mail or phone finding
     holder: bool | None = None              # computed on the first address or phone finding
     analyst: bool | None = None             # computed on the first e-mail finding left medium
     doc_names = _Lazy(lambda: document_names(segs))
@@ -251,14 +253,20 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
             elif organisation_mailbox(rules, f, segs, doc_names):
                 f = _lower(f, "low", "organisation_email", "邮箱域名属于文件中列明的单位，是该单位公开的联系邮箱。")
             else:
-                if paper_page is None:
-                    paper_page = paper_author_segments(rules, segs)
+                if paper is None:
+                    paper = paper_author_segments(rules, segs)
                 if analyst is None:
                     analyst = any(rules.analyst_cue.search(s.text) for s in segs)
-                if f.segment_id in paper_page:
+                if f.segment_id in paper[0]:
                     f = _lower(f, "low", "paper_author_email", "这是已发表论文首页作者信息中的邮箱，由作者本人公开。")
                 elif analyst and _domain(f.text) not in rules.free_mail:
                     f = _lower(f, "low", "analyst_email", "这是证券研究报告中列明执业证书编号的分析师的工作邮箱，随报告公开。")
+        # 2c. a mobile in a paper's first-page author footnote, beside the author's published mailbox
+        if f.category == "pii.phone" and f.severity in ("medium", "high"):
+            if paper is None:
+                paper = paper_author_segments(rules, segs)
+            if f.segment_id in paper[1]:
+                f = _lower(f, "low", "paper_author_phone", "这是已发表论文首页作者简介（脚注）中的联系电话，由作者本人随论文公开。")
         # 3. organisation contact lines; a licence of an organisation
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
                 and not (rules.org_keep_free_mail and f.category == "pii.email" and _domain(f.text) in rules.free_mail):
@@ -334,10 +342,28 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                   and not rules.norm_keep.search(near_text(segs, f.segment_id, rules.norm_window)) else f
                   for f in result]
 
+    # 11. the address and name of a joke ID card (a birth year before 1900, twice)
+    if any(f.category in rules.card_categories and f.severity in ("medium", "high") for f in result) \
+            and impossible_card(rules, segs):
+        result = [_lower(f, "low", "specimen_card", "这是出生年份不可能的恶搞或样本身份证（历史或虚构人物），不指向在世的具体个人。")
+                  if f.category in rules.card_categories and f.severity in ("medium", "high") else f
+                  for f in result]
+
     # 10. hidden text that hides nothing
     if any(f.category == "hidden.text" for f in result):
         result = lower_hidden_text(rules, result, segs)
     return result
+
+
+def impossible_card(rules: HarmRules, segs: list[Segment]) -> bool:
+    """An ID card front whose 出生 field and printed ID number give the same year before
+    `before_year` ([specimen_card]): a joke card of a historical or fictional figure."""
+    text = "\n".join(s.text for s in segs if s.layer in ("body", "ocr", "table"))
+    if not all(p.search(text) for p in rules.card_labels):
+        return False
+    born = {int(m.group(1)) for m in rules.card_birth_year.finditer(text)}
+    printed = {int(m.group(1)) for m in rules.card_id_year.finditer(text)}
+    return any(y < rules.card_before_year for y in born & printed)
 
 
 def lower_same_mailbox(rules: HarmRules, findings: list[Finding], segs: list[Segment]) -> list[Finding]:

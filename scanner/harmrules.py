@@ -53,6 +53,7 @@ class HarmRules:
         r.domain_suffixes = tuple(sorted((x.lower() for x in e["domain_suffixes"]), key=len, reverse=True))
         r.domain_name_min = int(e["domain_name_min"])
         r.paper_heading, r.correspondence = re.compile(e["paper_heading"]), _rx(e["correspondence_cue"])
+        r.paper_heading_loose, r.paper_mark = re.compile(e["paper_heading_loose"]), re.compile(e["paper_mark"])
         r.correspondence_window = int(e["correspondence_window"])
         r.email_placeholder, r.analyst_cue = _rx(e["placeholder_local"]), _rx(e["analyst_cue"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
@@ -91,6 +92,10 @@ class HarmRules:
         r.hidden_trivial, r.cache_kinds = _rx(ht["trivial"]), frozenset(ht["cache_kinds"])
         r.outline_kinds = frozenset(ht["outline_kinds"])
         r.furniture_min_pages, r.furniture_min_share = int(ht["furniture_min_pages"]), float(ht["furniture_min_share"])
+        sc = raw["specimen_card"]
+        r.card_labels = tuple(_rx(x) for x in sc["labels"])
+        r.card_birth_year, r.card_id_year = _rx(sc["birth_year"]), _rx(sc["id_year"])
+        r.card_before_year, r.card_categories = int(sc["before_year"]), tuple(sc["categories"])
         b = raw["boilerplate"]
         r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
         return r

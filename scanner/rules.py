@@ -121,6 +121,11 @@ class RuleSpec(_Strict):
     context_plus: list[NonEmpty] = []        # words near the match that raise confidence
     context_minus: list[NonEmpty] = []       # ... that lower it
     context_required: bool = False           # no raising word, no finding
+    # regexes on the surrounding text (context_window each side): each must match, or no finding (a
+    # travel document's passenger name filled in beside its ticket number)
+    context_all: list[str] = []
+    # the severity of a finding with no `context_plus` word near it (a licence plate alone: low)
+    severity_no_context: Severity | None = None
     context_window: Annotated[int, Field(ge=0, le=10_000)] = 20
     context_minus_weight: Annotated[float, Field(ge=0, le=1)] = 0.35   # what one lowering word takes off
     allow: list[str] = []                    # regexes on the match: a hit drops it
@@ -139,7 +144,7 @@ class RuleSpec(_Strict):
             compile_regex(v)
         return v
 
-    @field_validator("allow", "allow_context")
+    @field_validator("allow", "allow_context", "context_all")
     @classmethod
     def _all_compile(cls, v: list[str]) -> list[str]:
         for i, src in enumerate(v):
@@ -201,6 +206,8 @@ class Rule:
     context_plus: list[str] = field(default_factory=list)
     context_minus: list[str] = field(default_factory=list)
     context_required: bool = False
+    context_all: list[regex.Pattern] = field(default_factory=list)
+    severity_no_context: str | None = None
     context_window: int = 20
     context_minus_weight: float = 0.35
     allow: list[regex.Pattern] = field(default_factory=list)
@@ -221,6 +228,7 @@ class Rule:
                    cross_lines_not_after=compile_regex(s.cross_lines_not_after) if s.cross_lines_not_after else None,
                    context_plus=list(s.context_plus), context_minus=list(s.context_minus),
                    context_required=s.context_required, context_window=s.context_window,
+                   context_all=[compile_regex(a) for a in s.context_all], severity_no_context=s.severity_no_context,
                    context_minus_weight=s.context_minus_weight,
                    allow=[compile_regex(a) for a in s.allow], allow_context=[compile_regex(a) for a in s.allow_context],
                    explanation=s.explanation, suggestion=s.suggestion, examples_true=list(s.examples_true),

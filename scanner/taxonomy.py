@@ -104,7 +104,8 @@ _FAMILIES = (
         "marking.disclosure": "公开属性标注"}),
     Family("pii", "个人信息", "人", "#b86e00", "#ffe2ad", categories={
         "pii.id_card": "身份证号", "pii.phone": "电话号码", "pii.bank_card": "银行卡号", "pii.email": "电子邮箱",
-        "pii.passport": "护照号", "pii.address": "详细地址", "pii.name": "姓名", "pii.plate": "车牌号"}),
+        "pii.passport": "护照号", "pii.address": "详细地址", "pii.name": "姓名", "pii.plate": "车牌号",
+        "pii.travel_record": "出行记录"}),
     Family("secret", "口令密钥/内网", "钥", "#7b3fb5", "#ecdcff", categories={
         "secret.credential": "口令/密钥", "secret.token": "访问令牌", "secret.intranet": "内网地址"}),
     Family("geo", "精确坐标", "◎", "#00796b", "#c9f0e9", categories={"geo.coordinates": "精确坐标"}),

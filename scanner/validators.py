@@ -169,6 +169,34 @@ def v_id_card(match: str, context: str, before: str = "", after: str = "",
     return resident_id(_separators_removed(match), tables=tables)
 
 
+def partial_resident_id(value: str, tables: Tables | None = None) -> bool:
+    """The first 14 to 17 digits of an 18-character ID number (the rest cut off by a photo's edge or
+    a torn corner): a real region code and a valid birth date (35048119791105); or a legacy 15-digit
+    number (region, YYMMDD, sequence)."""
+    v = value.upper()
+    if not (14 <= len(v) <= 17) or not v.isdigit():
+        return False
+    if len(v) == 15 and resident_id(v, tables=tables):
+        return True
+    y, m, d = int(v[6:10]), int(v[10:12]), int(v[12:14])
+    return _valid_date(y, m, d) and _region_ok(v[:6], y, False, tables)
+
+
+def v_partial_id_card(match: str, context: str, before: str = "", after: str = "",
+                      tables: Tables | None = None) -> bool:
+    return partial_resident_id(_separators_removed(match), tables=tables)
+
+
+def v_ticket_number(match: str, context: str, before: str = "", after: str = "",
+                    tables: Tables | None = None) -> bool | None:
+    """An airline e-ticket number (3-digit carrier code, 10-digit serial): a serial of one digit
+    repeated (0000000000) is a template's sample, not a ticket."""
+    digits = re.sub(r"\D", "", match)
+    if len(digits) != 13 or len(set(digits[3:])) == 1:
+        return False
+    return None
+
+
 def masked_resident_id(value: str, tables: Tables | None = None) -> bool:
     """An 18-character ID number with its middle masked by '*': a real province, and what shows of
     the region and the birth year is valid (3622011988****0417, 330106********2160, 330***********2160)."""
@@ -373,6 +401,8 @@ VALIDATORS: Mapping[str, Validator] = {
     "password_like": v_password_like,
     "id_card": v_id_card,
     "masked_id_card": v_masked_id_card,
+    "partial_id_card": v_partial_id_card,
+    "ticket_number": v_ticket_number,
     "bank_card": v_bank_card,
     "mobile": v_mobile,
     "landline": v_landline,

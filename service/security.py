@@ -132,17 +132,6 @@ def create_session(s: Session, user: User, ttl_s: int) -> tuple[str, WebSession]
     return token, row
 
 
-def lookup_session(s: Session, token: str, idle_s: float | None = None) -> WebSession | None:
-    """The live session of cookie `token`: not past its absolute expiry, nor idle longer than idle_s."""
-    row = s.get(WebSession, sha256_hex(token))
-    t = time.time()
-    if row is None or row.expires_at < t:
-        return None
-    if idle_s is not None and t - (row.last_seen_at or row.created_at) > idle_s:
-        return None
-    return row
-
-
 def end_sessions(s: Session, user_id: int) -> int:
     """Delete every session of a user (password changed, role lowered, deactivated) -> how many."""
     from sqlalchemy import delete

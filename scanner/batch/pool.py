@@ -12,6 +12,7 @@ scanner.distributed) and the pool supervisor.
 """
 from __future__ import annotations
 
+import gc
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -238,6 +239,10 @@ def _prebuild(light: bool, names_report: str | None) -> None:
         get_scanner(light, names_report=names_report).warm()
     except Exception:
         pass
+    # what is built so far (rules, automata, model tables: ~170,000 tracked objects) moves to the
+    # permanent generation: no worker's full collection walks it again (~0.1 s each), nor writes
+    # to its pages (copy-on-write keeps them shared)
+    gc.freeze()
 
 
 STARTUP_S = 120.0     # allowance for a worker to start (build its scanner, load models) before the watchdog

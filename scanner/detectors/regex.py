@@ -149,6 +149,8 @@ class RegexDetector(Detector):
         minus = [w for w in rule.context_minus if w.lower() in ctx_lower]
         if rule.context_required and not plus:
             return None
+        if rule.context_all and not all(a.search(text[lo:hi], timeout=t) for a in rule.context_all):
+            return None
         if rule.validator:
             verdict = self.validators[rule.validator](value, context, before=before, after=after)
             if verdict is False:
@@ -159,6 +161,8 @@ class RegexDetector(Detector):
         if plus:
             conf = min(0.99, conf + CONTEXT_PLUS)
             evidence.append("context+:" + ",".join(plus[:3]))
+        elif rule.severity_no_context is not None:
+            evidence.append("context:none")
         if minus:
             conf = max(0.05, conf - rule.context_minus_weight)
             evidence.append("context-:" + ",".join(minus[:3]))
@@ -167,7 +171,8 @@ class RegexDetector(Detector):
     @staticmethod
     def _finding(rule: Rule, seg: Segment, view: NormalizedText, i: int, j: int, value: str, conf: float,
                  evidence: list[str], note: str = "") -> Finding:
-        return make_finding(seg, view, i, j, category=rule.category, rule_id=rule.id, severity=rule.severity,
+        severity = rule.severity_no_context if rule.severity_no_context and "context:none" in evidence else rule.severity
+        return make_finding(seg, view, i, j, category=rule.category, rule_id=rule.id, severity=severity,
                             confidence=conf, explanation=rule.explanation.replace("{text}", value) + note,
                             suggestion=rule.suggestion, evidence=evidence)
 

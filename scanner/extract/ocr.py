@@ -27,9 +27,10 @@ checks that every code the extractors record is in this table and that `finish` 
 
 Confidence rule (documented contract): a recognised line with confidence < KEEP_CONFIDENCE (0.5)
 is not used as text. A detected region is *text-like* when the recogniser saw at least two
-characters in it that are not one character repeated (a region read as nothing is texture: wood
-grain, a keyboard; one read as III, 1111 or QQQ is a pattern of shapes: stacked boxes, a dashed
-line, rings). What is weighed is characters, not area (a stack of boxes read as three giant
+letters, digits or ideographs in it that are not one character repeated (a region read as nothing
+is texture: wood grain, a keyboard; one read as III, 1111 or QQQ is a pattern of shapes: stacked
+boxes, a dashed line, rings; symbols alone are what shapes are read as: a toolbar icon's bar and
+arrow read as 二←, a badge's star as ★日; a text-like line's punctuation is weighed with it). What is weighed is characters, not area (a stack of boxes read as three giant
 letters used to outweigh a page of print): a page/image is *low confidence* when the
 character-weighted mean confidence of its text-like lines is below LOW_CONFIDENCE (0.75), or when
 the characters of its text-like lines that were not used (below KEEP_CONFIDENCE) are at least
@@ -89,6 +90,18 @@ PAD_MAX_PX = 256
 # table) keep the magnification their small print needs; a strip's glyphs stay over 1x at the detector.
 STRIP_BELOW_PX = 160
 STRIP_ASPECT = 2
+# A spaced line (a heading or a mark set with wide letter-spacing: 机  密, 绝 密 ★ 一 年) is cut by the
+# detector into one region per character, each read well on its own: 机 and 密 at 1.0 as two lines,
+# in which no rule sees 机密 (a picture of it passed). Pieces on one row (their heights within
+# ROW_JOIN_HEIGHTS of each other, overlapping by ROW_JOIN_OVERLAP of the lower one), at most
+# ROW_JOIN_GAP times their height apart, one of them a single character (ROW_JOIN_SHORT), are one
+# line (join_rows): read, weighed and matched as such. Words and lines side by side (table cells,
+# columns, the tiles of a watermark: 秘密 秘密 is two marks, not 秘密秘密) stay as the detector found them.
+ROW_JOIN_HEIGHTS = 1.6
+ROW_JOIN_OVERLAP = 0.6
+ROW_JOIN_GAP = 3.0
+ROW_JOIN_SHORT = 1
+ROW_JOIN_MAX_LINES = 2000      # a page of more regions than this is left as read (the pairs are n²)
 # A faint layer (a light-grey watermark: 内部资料 tiled diagonally across a page, semi-transparent; or
 # faint ink) is read by a second pass on that layer alone: the detector, tuned on print, does not see
 # text a few grey levels off the paper beside black print. The cheap test (faint_band) reads the
@@ -305,10 +318,14 @@ def _area(box: tuple[int, int, int, int]) -> int:
 
 
 def text_like(text: str) -> int:
-    """The characters a recognised region counts for (0: not text-like): fewer than two, or one
-    character repeated (III, 1111, QQQ: boxes, dashes, rings read as letters) is not text."""
+    """The characters a recognised region counts for (0: not text-like): all it holds but spaces,
+    when at least two of them are letters, digits or ideographs (str.isalnum) that are not one
+    character repeated. Symbols alone are what shapes are read as (the arrow and bar of a toolbar
+    icon read as 二←, a badge's star as ★日, rules as — or |); one character repeated is a pattern
+    (III, 1111, QQQ: boxes, dashes, rings read as letters); neither is text."""
     chars = "".join(text.split())
-    if len(chars) < 2 or len(set(chars)) == 1:
+    words = [c for c in chars if c.isalnum()]
+    if len(words) < 2 or len(set(words)) == 1:
         return 0
     return len(chars)
 
@@ -386,7 +403,71 @@ def recognize(img) -> OcrResult:
         box = (max(0, int(min(xs))), max(0, int(min(ys))), min(rgb.width, int(round(max(xs)))),
                min(rgb.height, int(round(max(ys)))))
         lines.append(OcrLine(str(text), float(score), box))
-    return OcrResult(lines, rgb.width, rgb.height, seconds)
+    return OcrResult(join_rows(lines), rgb.width, rgb.height, seconds)
+
+
+def _same_row(a: OcrLine, b: OcrLine) -> bool:
+    """a and b are pieces of one spaced line: of like height, on one row, at most ROW_JOIN_GAP of
+    their height apart, and one of them a single character the detector cut off (ROW_JOIN_SHORT)."""
+    ha, hb = a.box[3] - a.box[1], b.box[3] - b.box[1]
+    low, high = min(ha, hb), max(ha, hb)
+    if low <= 0 or high > ROW_JOIN_HEIGHTS * low:
+        return False
+    if min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) < ROW_JOIN_OVERLAP * low:
+        return False
+    gap = max(b.box[0] - a.box[2], a.box[0] - b.box[2])
+    if gap > ROW_JOIN_GAP * high or gap < -ROW_JOIN_OVERLAP * low:
+        return False
+    return min(len("".join(a.text.split())), len("".join(b.text.split()))) <= ROW_JOIN_SHORT
+
+
+def join_rows(lines: list[OcrLine]) -> list[OcrLine]:
+    """Pieces of one spaced line (module comment: ROW_JOIN_*) as one line: their texts left to
+    right, the box round them, the character-weighted mean of their confidences; at the place of
+    the first piece in reading order. Lines read as nothing are left as they are."""
+    live = [i for i, ln in enumerate(lines) if ln.text.strip()]
+    if len(live) < 2 or len(live) > ROW_JOIN_MAX_LINES:
+        return lines
+    parent = {i: i for i in live}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    for n, i in enumerate(live):
+        for j in live[n + 1:]:
+            if _same_row(lines[i], lines[j]):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in live:
+        groups.setdefault(root(i), []).append(i)
+    if all(len(g) == 1 for g in groups.values()):
+        return lines
+    first = {min(g): g for g in groups.values()}
+    out: list[OcrLine] = []
+    for i, ln in enumerate(lines):
+        if i not in parent:
+            out.append(ln)
+            continue
+        g = first.get(i)
+        if g is None:
+            continue                        # a later piece of a line placed already
+        if len(g) == 1:
+            out.append(ln)
+            continue
+        parts = sorted((lines[k] for k in g), key=lambda p: p.box[0])
+        text = ""
+        for p in parts:
+            piece = p.text.strip()
+            text += (" " if text and text[-1].isascii() and text[-1].isalnum() and piece[0].isascii()
+                     and piece[0].isalnum() else "") + piece
+        weights = [max(1, len("".join(p.text.split()))) for p in parts]
+        conf = sum(w * p.confidence for w, p in zip(weights, parts)) / sum(weights)
+        box = (min(p.box[0] for p in parts), min(p.box[1] for p in parts), max(p.box[2] for p in parts),
+               max(p.box[3] for p in parts))
+        out.append(OcrLine(text, conf, box))
+    return out
 
 
 def snippet_margin(size: tuple[int, int]) -> int:

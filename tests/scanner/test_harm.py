@@ -252,6 +252,20 @@ def test_mailbox_outside_a_papers_author_block_still_decides(light, text):
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
 
 
+@pytest.mark.parametrize("text", HARM["email"]["paper_phone_lowered"])
+def test_authors_mobile_in_a_papers_author_footnote_is_low(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    phones = [f for f in rep.findings if f.category == "pii.phone"]
+    assert phones and all(f.severity == "low" for f in phones), [(f.text, f.severity) for f in phones]
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["email"]["paper_phone_kept"])
+def test_mobile_outside_a_papers_author_footnote_still_decides(light, text):
+    rep = light.scan_document(lines_doc(text, page=1))
+    assert worst(rep, "pii.phone") == "medium" and rep.decision == "review"
+
+
 def test_paper_mailbox_on_a_later_page_keeps_its_severity(light):
     doc = lines_doc("TableFormer\nAbstract\nUnderstanding tables is important.", page=1)
     doc.add("body", "Contact the first author at li.na@gmail.com", page=3)
@@ -364,3 +378,16 @@ def test_name_and_address_far_apart_in_a_paragraph_are_no_record():
     rep = inv.scan_text(text)
     assert {f.category: f.severity for f in rep.findings if f.category in ("pii.name", "pii.address")} \
         == {"pii.name": "medium", "pii.address": "medium"}
+
+
+@pytest.mark.parametrize("text", HARM["specimen_card"]["lowered"])
+def test_address_of_a_joke_id_card_is_low(full, text):
+    rep = full.scan_document(lines_doc(text, layer="ocr"))
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["specimen_card"]["kept"])
+def test_address_of_a_real_id_card_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text, layer="ocr"))
+    assert worst(rep, "pii.address") in ("medium", "high") and rep.decision == "review", \
+        [(f.category, f.text, f.severity) for f in rep.findings]

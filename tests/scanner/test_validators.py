@@ -5,7 +5,15 @@ import json
 
 import pytest
 
-from scanner.validators import bank_bin, id_check_char, luhn, masked_resident_id, resident_id, uscc
+from scanner.validators import (
+    bank_bin,
+    id_check_char,
+    luhn,
+    masked_resident_id,
+    partial_resident_id,
+    resident_id,
+    uscc,
+)
 
 
 def _vectors(shared_dir):
@@ -87,3 +95,17 @@ def test_future_and_impossible_birth_dates_rejected():
 ])
 def test_masked_resident_id(value, ok):
     assert masked_resident_id(value) is ok
+
+
+@pytest.mark.parametrize("value,ok", [
+    ("35048119791105", True),        # region and birth date of an 18-digit number, the rest cut off
+    ("3301061979040821", True),
+    ("330106790408216", True),       # a legacy 15-digit number
+    ("99048119791105", False),       # no such province
+    ("35048119791332", False),       # no such date
+    ("35048121001105", False),       # born in the future
+    ("330106197904082160", False),   # a whole number is pii.id_card.v1's
+    ("3504811979110", False),
+])
+def test_partial_resident_id(value, ok):
+    assert partial_resident_id(value) is ok

@@ -165,6 +165,36 @@ def box_stack(columns: int = 1, boxes: int = 13, size=A4_200DPI, box=(315, 135),
     return img
 
 
+def toolbar(label: str = "4/10", px: int = 34):
+    """A reader's page toolbar, 669 x 81 px (a pasted screenshot): first/previous-page arrow icons,
+    a white box showing `label`, next/last-page icons. The recogniser reads each pair of icons as a
+    symbol and a shape (不← at ~0.76 and ~0.43): symbols, not text."""
+    from PIL import Image, ImageDraw
+    img = Image.new("RGB", (669, 81), (222, 235, 250))
+    d = ImageDraw.Draw(img)
+    blue, edge, gap = (40, 150, 220), (30, 110, 190), 12
+
+    def up(x: int, bar: bool) -> None:
+        if bar:
+            d.rectangle((x, 14, x + 70, 22), fill=blue, outline=edge)
+        d.polygon([(x, 50), (x + 35, 26), (x + 70, 50)], fill=blue, outline=edge)
+        d.rectangle((x + 22, 50, x + 48, 68), fill=blue, outline=edge)
+
+    def down(x: int, bar: bool) -> None:
+        d.rectangle((x + 22, 12, x + 48, 30), fill=blue, outline=edge)
+        d.polygon([(x, 30), (x + 35, 54), (x + 70, 30)], fill=blue, outline=edge)
+        if bar:
+            d.rectangle((x, 60, x + 70, 68), fill=blue, outline=edge)
+    up(20, True)
+    up(20 + 70 + gap, False)
+    x = 20 + 2 * 70 + gap + 20
+    d.rectangle((x, 8, x + 245, 72), fill="white", outline=(150, 150, 150))
+    d.text((x + 10, 22), label, font=font(px), fill="black")
+    down(x + 265, False)
+    down(x + 265 + 70 + gap, True)
+    return img
+
+
 def watermarked(img, mark: str = "内部资料", grey: int = 215, alpha: int = 110, angle: float = 45.0,
                 px: int = 90, step: tuple[int, int] = (520, 420)):
     """`img` with a faint tiled watermark across it, as office software prints one: `mark` in light

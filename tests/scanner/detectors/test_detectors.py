@@ -131,3 +131,15 @@ def test_quoted_marking_example_passes(light_scanner):
     report = light_scanner.scan_text("\n".join(lines))
     assert report.decision == "pass"
     assert [f.severity for f in report.findings if f.category == "marking.level"] == ["low"]
+
+
+@pytest.mark.parametrize("text,severity,decision", [
+    ("皖A·533Y3\nGT:皖A533Y3", "low", "pass"),                     # a plate-recognition demo: a plate alone
+    ("以下车辆长期占用消防通道：粤B·D12345", "medium", "review"),
+    ("车主何某，浙A·7K32Q于3月2日在中山路违停", "medium", "review"),
+])
+def test_a_plate_alone_is_shown_a_plate_with_its_vehicle_or_owner_decides(light_scanner, text, severity, decision):
+    report = light_scanner.scan_text(text)
+    plates = [f for f in report.findings if f.category == "pii.plate"]
+    assert plates and {f.severity for f in plates} == {severity}
+    assert report.decision == decision

@@ -336,6 +336,12 @@ def test_the_confidence_rule_weighs_characters_of_text_like_lines():
     text; a page whose only line is unsure, or a fifth of whose characters could not be used, is low."""
     from scanner.extract.ocr import text_like
     assert [text_like(t) for t in ("III", "1111", "QQQ", "一", "  ", "秘密★5年", "2H2 O")] == [0, 0, 0, 0, 0, 5, 4]
+    # symbols are what shapes are read as: a region needs two letters, digits or ideographs to be text
+    # (then its punctuation counts with them, as the recogniser read it)
+    assert [text_like(t) for t in ("二←", "★日", "——|", "1/1", "Ctrl++", "（507）380-9920")] == [0, 0, 0, 0, 6, 13]
+    assert not _result(("★日", 0.547)).low_confidence                       # a badge: a star in a gear ring
+    assert not _result(("二←", 0.485), ("二←", 0.906), ("4/10", 0.998)).low_confidence   # toolbar icons
+    assert _result(("T4", 0.481), ("↑←", 0.471), ("绝密", 0.999)).low_confidence     # an icon read as T4: unsure
     good = [("关于做好春节期间安全生产工作的通知", 0.97), ("各区人民政府，市政府各部门：", 0.95)]
     assert not _result(*good).low_confidence
     assert not _result(("III", 0.45), ("一", 0.56)).low_confidence            # a stack of boxes
@@ -356,6 +362,26 @@ def test_the_confidence_rule_weighs_characters_of_text_like_lines():
     assert not _result(*good, ("富二←", 0.6)).low_confidence                  # a toolbar icon beside print
     mean = _result(("关于召开会议", 0.9), ("请于本周五前报送参会人员名单", 0.62))
     assert round(mean.text_confidence, 3) == round((6 * 0.9 + 14 * 0.62) / 20, 3) and mean.low_confidence
+
+
+def test_a_toolbar_s_icons_read_as_symbols_are_not_unread_text(full):
+    """A reader's toolbar pasted into a manual: the recogniser reads its arrow icons as 不← (one
+    of them below 0.5). Symbols do not count as characters, so the picture is read (its 4/10 at
+    ~1.0), not unsure; the same toolbar showing a mark still blocks, and one whose icons are read
+    as letters and digits (T4) stays unsure: review, never pass."""
+    from scanner.extract.ocr import KEEP_CONFIDENCE, recognize, text_like
+    from support.pictures import toolbar
+    res = recognize(toolbar())
+    assert "4/10" in [ln.text for ln in res.lines]
+    icons = [ln for ln in res.lines if ln.text != "4/10"]
+    assert icons and any(ln.confidence < KEEP_CONFIDENCE for ln in icons)       # the old rule: unsure
+    assert all(text_like(ln.text) == 0 for ln in icons) and not res.low_confidence
+    rep = full.scan_bytes(docx_with_picture(CLEAN_NOTICE[:3], encode(toolbar())), "manual.docx")
+    assert rep.errors == [] and rep.decision == "pass", (rep.errors, rep.decision_reasons)
+    marked = full.scan_bytes(docx_with_picture(CLEAN_NOTICE[:3], encode(toolbar("秘密★一年", 30))), "m.docx")
+    assert marked.decision == "block"
+    unsure = full.scan_bytes(encode(toolbar("绝密", 30)), "toolbar.png")
+    assert "extract.ocr_low_confidence" in _codes(unsure) and unsure.decision == "block"
 
 
 def test_a_picture_of_boxes_is_not_unread_text(full):
@@ -694,3 +720,49 @@ def test_the_margin_is_the_commonest_edge_colour_not_the_edge_repeated():
     assert out.size == (46, 20)
     assert out.getpixel((23, 0)) == (240, 240, 240) and out.getpixel((23, 19)) == (240, 240, 240)
     assert out.getpixel((23, 5)) == (0, 0, 0) and out.getpixel((0, 5)) == (240, 240, 240)
+
+
+def _spaced(text: str, gap: int, px: int = 80):
+    """One line set with wide letter-spacing: each character `gap` px after the one before."""
+    from PIL import Image, ImageDraw
+    from support.pictures import font
+    f = font(px)
+    img = Image.new("RGB", (120 + len(text) * (px + gap), px + 120), "white")
+    d = ImageDraw.Draw(img)
+    for i, ch in enumerate(text):
+        d.text((60 + i * (px + gap), 50), ch, font=f, fill="black")
+    return img
+
+
+@pytest.mark.parametrize("text,gap", [("机密", 60), ("机密", 200), ("绝密★一年", 90), ("秘密", 150)])
+def test_a_mark_set_with_wide_letter_spacing_is_read_as_one_line_and_blocks(text, gap, full):
+    """The detector cuts a spaced line into one region per character, each read at ~1.0 on its
+    own: 机 and 密 as two lines, in which no rule saw 机密 (the picture passed). Pieces on one row
+    are one line (ocr.join_rows)."""
+    from scanner.extract.ocr import recognize
+    img = _spaced(text, gap)
+    lines = [ln.text for ln in recognize(img).lines]
+    assert any(ln.startswith(text[:2]) for ln in lines), lines
+    rep = full.scan_bytes(encode(img), "mark.png")
+    assert rep.decision == "block" and "marking.level" in _cats(rep), rep.decision_reasons
+
+
+def test_pieces_of_a_row_are_joined_and_other_lines_are_left_as_read():
+    from scanner.extract.ocr import OcrLine, join_rows
+    spaced = [OcrLine("机", 1.0, (60, 50, 140, 130)), OcrLine("正文第一行", 0.9, (60, 300, 600, 340)),
+              OcrLine("密", 0.8, (260, 52, 340, 131))]
+    joined = join_rows(spaced)
+    assert [ln.text for ln in joined] == ["机密", "正文第一行"]
+    assert joined[0].box == (60, 50, 340, 131) and abs(joined[0].confidence - 0.9) < 1e-9
+    # Latin pieces keep a space between them; a piece read as nothing is left alone
+    assert [ln.text for ln in join_rows([OcrLine("Q", 0.9, (0, 0, 30, 30)), OcrLine("", 0.0, (35, 0, 60, 30)),
+                                         OcrLine("A", 0.9, (70, 0, 100, 30))])] == ["Q A", ""]
+    # table cells, columns or tiles of words, a piece of another height, one far off: not joined
+    cells = [OcrLine("项目名称", 0.99, (0, 0, 160, 40)), OcrLine("智慧园区", 0.99, (200, 0, 360, 40))]
+    assert join_rows(cells) == cells
+    tiles = [OcrLine("秘密", 1.0, (0, 0, 160, 80)), OcrLine("秘密", 1.0, (300, 0, 460, 80))]    # a watermark's tiles
+    assert join_rows(tiles) == tiles
+    tall = [OcrLine("机", 1.0, (0, 0, 80, 80)), OcrLine("密", 1.0, (100, 30, 130, 60))]
+    assert join_rows(tall) == tall
+    far = [OcrLine("机", 1.0, (0, 0, 80, 80)), OcrLine("密", 1.0, (330, 0, 410, 80))]
+    assert join_rows(far) == far

@@ -13,6 +13,13 @@ Steps, in order (each documented in harm.toml):
    registration data or in a contact block (单位名称 … 联系人 … 邮箱) whose lines or heading name an
    organisation, without a residence/personal cue nearby, or anywhere in a licence issued to an organisation
    (a holder-type field: 经济类型 有限责任公司) without such a cue in the document -> low;
+3b. a published tender or procurement document (procurement): a mobile or mailbox (free-mail ones
+   included) with a role of the procurement nearby (联系人, 采购人, 代理机构, 报名, 答疑, 质疑, 举报,
+   监督; a table cell reads its row and the table's header row), a mailto: link in the file
+   properties, an organisation's bid-bond account (开户名/户名/收款单位 naming an organisation), and a
+   confidentiality clause binding the supplier, the contract's parties or the evaluators
+   (投标人应对…保密, 评标过程严格保密) -> low, unless a personal cue (or, for the clause, a status
+   word of the draft itself) stands near;
 4. copy-only restrictions (严禁复制 alone) -> low;
 5. hidden layers: generator banners dropped, template-only comments, form hints and placeholder
    comments (必填, 批注的内容), comments holding only their author's label (aa:) and trivial boxes -> low;
@@ -207,6 +214,75 @@ def _row_key(segs: list[Segment], seg_id: int):
     return ("seg", seg_id)
 
 
+_WS = re.compile(r"\s+")
+
+
+def procurement_document(rules: HarmRules, segs: list[Segment]) -> bool:
+    """A tender or procurement document: at least `min_cues` distinct procurement words in its
+    visible text."""
+    seen: set[str] = set()
+    for s in segs:
+        if s.layer not in VISIBLE_LAYERS:
+            continue
+        seen.update(rules.proc_cue.findall(_WS.sub("", s.text)))
+        if len(seen) >= rules.proc_min_cues:
+            return True
+    return False
+
+
+class _Tables:
+    """The text of a table cell's row and of its table's first row (built on first use)."""
+    def __init__(self, segs: list[Segment]):
+        self._segs, self._rows = segs, None
+
+    def context(self, seg_id: int) -> str:
+        if not 0 <= seg_id < len(self._segs):
+            return ""
+        loc = self._segs[seg_id].locator
+        if "table" not in loc or "row" not in loc:
+            return ""
+        if self._rows is None:
+            rows: dict = {}
+            for s in self._segs:
+                if "table" in s.locator and "row" in s.locator:
+                    rows.setdefault((s.layer, s.locator["table"]), {}).setdefault(s.locator["row"], []).append(s.text)
+            self._rows = rows
+        table = self._rows.get((self._segs[seg_id].layer, loc["table"]), {})
+        first = min(table) if table else None
+        return "\n".join(table.get(loc["row"], []) + (table.get(first, []) if first != loc["row"] else []))
+
+
+def procurement_contact(rules: HarmRules, segs: list[Segment], seg_id: int, tables: _Tables) -> bool:
+    """A role of the procurement within role_window lines (or in the cell's row or the table's
+    header row), and no personal cue within personal_window (nor in that row or header)."""
+    cells = tables.context(seg_id)
+    role = _WS.sub("", near_text(segs, seg_id, rules.proc_role_window) + "\n" + cells)
+    if not rules.proc_role.search(role):
+        return False
+    personal = _WS.sub("", near_text(segs, seg_id, rules.proc_personal_window) + "\n" + cells)
+    return not rules.proc_personal.search(personal)
+
+
+def organisation_account(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
+    """An account-holder label within account_window lines whose value names an organisation, and
+    no holder that names none (a person) nor a personal cue there."""
+    near = near_text(segs, seg_id, rules.proc_account_window)
+    holders = [rules.proc_holder_end.split(_WS.sub("", m.group(1)))[0] for m in rules.proc_holder.finditer(near)]
+    holders = [h for h in holders if h]
+    if not holders or not all(rules.proc_account_org.search(h) for h in holders):
+        return False
+    return not rules.proc_personal.search(_WS.sub("", near_text(segs, seg_id, rules.proc_personal_window)))
+
+
+def confidentiality_clause(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
+    """The segment holds a confidentiality duty, a bound party stands within clause_window lines,
+    and no status or restriction word of the draft itself does."""
+    if not 0 <= seg_id < len(segs) or not rules.proc_duty.search(_WS.sub("", segs[seg_id].text)):
+        return False
+    near = _WS.sub("", near_text(segs, seg_id, rules.proc_clause_window))
+    return bool(rules.proc_party.search(near)) and not rules.proc_keep.search(near)
+
+
 # -- the steps ----------------------------------------------------------------------------------
 
 def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
@@ -218,6 +294,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     holder: bool | None = None              # computed on the first address or phone finding
     analyst: bool | None = None             # computed on the first e-mail finding left medium
     doc_names = _Lazy(lambda: document_names(segs))
+    procurement: bool | None = None         # computed on the first finding step 3b could lower
+    tables = _Tables(segs)
     out: list[Finding] = []
     for f in findings:
         text = seg_text.get(f.segment_id, "")
@@ -279,6 +357,14 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                     holder = organisation_holder(rules, segs)
                 if holder:
                     f = _lower(f, "low", "organisation_holder", "这是颁发给单位的证照，其中的地址、电话是该单位的登记信息。")
+        # 3b. a published tender or procurement document
+        if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"] and (
+                f.category in rules.proc_contact_categories or f.category in rules.proc_account_categories
+                or f.category.startswith(rules.proc_clause_categories)):
+            if procurement is None:
+                procurement = procurement_document(rules, segs)
+            if procurement:
+                f = lower_procurement(rules, f, segs, text, tables)
         # 9. notes printed on every document of a format
         if f.category.startswith(rules.boiler_categories) and rules.boiler_notes.fullmatch(_PUNCT.sub("", f.text)):
             f = _lower(f, "low", "boilerplate", "这是电子发票等版式文件固定印制的使用说明，不是本文件的限制标志。")
@@ -353,6 +439,21 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     if any(f.category == "hidden.text" for f in result):
         result = lower_hidden_text(rules, result, segs)
     return result
+
+
+def lower_procurement(rules: HarmRules, f: Finding, segs: list[Segment], text: str, tables: _Tables) -> Finding:
+    """Step 3b on one finding of a procurement document."""
+    if f.category in rules.proc_contact_categories:
+        if f.layer == "metadata":
+            if f.location.get("field", "") in rules.proc_mailto_fields and text.strip().lower().startswith("mailto:"):
+                return _lower(f, "low", "procurement", "这是招标采购文件中联系方式的邮件链接，属于采购人或代理机构公开的联系方式。")
+        elif procurement_contact(rules, segs, f.segment_id, tables):
+            return _lower(f, "low", "procurement", "这是招标采购文件中采购人、代理机构或监督部门公开的联系方式（联系人、报名、答疑、质疑等），供供应商联系。")
+    if f.category in rules.proc_account_categories and organisation_account(rules, segs, f.segment_id):
+        return _lower(f, "low", "procurement_account", "这是招标采购文件中代理机构或采购人收取保证金、标书费的单位账户，随文件公开。")
+    if f.category.startswith(rules.proc_clause_categories) and confidentiality_clause(rules, segs, f.segment_id):
+        return _lower(f, "low", "procurement_clause", "这是招标采购文件中约束供应商、合同双方或评审人员的保密条款，是公开的程序规则，不是本文件的限制标志。")
+    return f
 
 
 def impossible_card(rules: HarmRules, segs: list[Segment]) -> bool:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 # the personal data a name (or a model address) turns medium beside (postprocess
 # personal_data_combinations; harm raises such a name back), which the names scope therefore reads
-PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address")
+PERSONAL = ("pii.id_card", "pii.phone", "pii.bank_card", "pii.passport", "pii.email", "pii.address",
+            "pii.travel_record")
 
 
 def group_patterns(group_words: str) -> tuple[str, str]:
@@ -96,6 +97,18 @@ class HarmRules:
         r.card_labels = tuple(_rx(x) for x in sc["labels"])
         r.card_birth_year, r.card_id_year = _rx(sc["birth_year"]), _rx(sc["id_year"])
         r.card_before_year, r.card_categories = int(sc["before_year"]), tuple(sc["categories"])
+        p = raw["procurement"]
+        r.proc_cue, r.proc_min_cues = _rx(p["document_cue"]), int(p["min_cues"])
+        r.proc_contact_categories = frozenset(p["contact_categories"])
+        r.proc_role, r.proc_role_window = _rx(p["role_cue"]), int(p["role_window"])
+        r.proc_personal, r.proc_personal_window = _rx(p["personal_cue"]), int(p["personal_window"])
+        r.proc_mailto_fields = frozenset(p["mailto_fields"])
+        r.proc_account_categories = frozenset(p["account_categories"])
+        r.proc_holder, r.proc_holder_end = _rx(p["account_holder"]), _rx(p["account_holder_end"])
+        r.proc_account_org, r.proc_account_window = _rx(p["account_org"]), int(p["account_window"])
+        r.proc_clause_categories = tuple(p["clause_categories"])
+        r.proc_duty, r.proc_party = _rx(p["clause_duty"]), _rx(p["clause_party"])
+        r.proc_keep, r.proc_clause_window = _rx(p["clause_keep"]), int(p["clause_window"])
         b = raw["boilerplate"]
         r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
         return r

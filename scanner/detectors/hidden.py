@@ -23,6 +23,7 @@ from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import HiddenFile, Ruleset
+from ..taxonomy import VISIBLE_LAYERS
 from .base import Detector, ScanContext, make_finding
 
 RULE_VERSION = "v1"
@@ -51,6 +52,53 @@ TOOL_CUSTOM = re.compile(r"^(KSOProductBuildVer|ICV|KSOTemplateDocerSaveRecord|K
 
 # hidden-layer kinds whose presence alone is normal (still scanned by the other detectors)
 QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar"}
+
+# A comment or tracked revision that only tells whoever fills in the form what to write (请填写联系人,
+# 此处填写单位名称, 填写说明, 若无，填no, 方框打勾或打叉, 从现在往前选择3个即可, 按时间顺序排列, Please fill in
+# the date) carries nothing a reader of the published form misses: low (shown, not deciding). Every
+# clause must be such an instruction: where to write (此处, 本栏), a box to tick (方框), a condition (若无),
+# an order (按照时间…), a short field label before a list of numbers (适应症1，2…), then the verb and at
+# most FILL_TAIL characters; a clause judging or restricting anything (有误, 核实, 请勿, 保密, 暂不…) keeps
+# the comment a finding. Other detectors still scan the text: an ID number or a mark in it decides.
+FILL_MAX = 80            # characters (spaces aside) of a whole instruction comment
+FILL_TAIL = 20
+_FILL_WHERE = r"(?:请您?|烦请|请在|在)?(?:此处|此栏|此列|本栏|本项|本列|该栏|该项|这里|此)?"
+_FILL_OBJECT = r"(?:下拉|方框内?|框内|□|括号内|空格处?|横线上|下划线处|相应位置|对应位置|空白处)?"
+_FILL_COND = r"(?:(?:如|若|如果|假如)?(?:无|没有|不适用|不涉及)(?:的|时|者)?(?:则|请)?)"
+_FILL_VERB = r"(?:填写|填入|填报|填上|填|录入|输入|写明|注明|勾选|打勾|打叉|打√|打×|选择|选填|选|排列|排序)"
+_FILL_CLAUSE_ZH = re.compile(
+    rf"(?:{_FILL_COND}|(?:[\d,，、]+[.、．)）]?)?(?:[\u4e00-\u9fff]{{1,6}}[\d,，、]+)?{_FILL_WHERE}{_FILL_OBJECT}{_FILL_COND}?"
+    rf"(?:按照?.{{1,16}}?|从.{{1,10}}?)?{_FILL_VERB}.{{0,{FILL_TAIL}}}|[\d,，、]+)")
+_FILL_CLAUSE_EN = re.compile(r"(?i)(?:please\s+)?(?:fill\s+(?:in|out)|enter|type|insert|select|choose|tick|check)\b"
+                             r"[\w\s/'’()\-]{0,60}|if\s+(?:none|not\s+applicable|n/?a|no|not)\b[\w\s/]{0,20}")
+_FILL_NOT = re.compile(r"有误|错误|不对|不准|不实|核实|核对|确认|请勿|不得|严禁|禁止|保密|秘密|机密|内部|公开|泄露|外传|"
+                       r"删除|删掉|改为|修改|待定|领导|审定|审批|问题|注意|风险|敏感|wrong|error|confidential|internal|"
+                       r"verify|check\s+with|do\s+not|delete", re.IGNORECASE)
+_FILL_SPLIT = re.compile(r"(?<!\d)[，,](?!\d)|[。；;！!？?\n：:]")
+
+
+def fill_in_instruction(text: str) -> bool:
+    """The whole text is instructions for filling in a form (see FILL_MAX above)."""
+    if not text.strip() or len("".join(text.split())) > FILL_MAX or _FILL_NOT.search(text):
+        return False
+    clauses = [c.strip() for c in _FILL_SPLIT.split(text) if c.strip(" \t.．、")]
+    if not clauses:
+        return False
+    for c in clauses:
+        compact = re.sub(r"[\s\u3000]+", "", c)
+        if not (_FILL_CLAUSE_ZH.fullmatch(compact) or _FILL_CLAUSE_EN.fullmatch(c)):
+            return False
+    return any(re.search(_FILL_VERB, c) or _FILL_CLAUSE_EN.fullmatch(c) for c in clauses)
+FILL_IN_WHY = "这段内容只是告诉填表人如何填写的说明，没有实际内容。"
+
+# Text drawn outside a PDF page (kind offpage) is not part of the page's text, unlike white, tiny or
+# invisible text on the page (scanner.harm counts those in the page text when it asks whether hidden
+# text is also visible). Off-page text that the visible layers show as well (an e-invoice converter
+# that draws the 开票人 name a second time below the page) hides nothing: low. Another detector's
+# finding on it (an ID number, a mobile) still decides.
+OUTSIDE_PAGE_TEXT_KINDS = {"offpage"}
+SHOWN_WHY = "这段页面外的文字在文档可见内容中也有，并未藏起任何信息。"
+_SPACE = re.compile(r"\s+")
 
 
 CATEGORY = {"revision": "hidden.revision", "comment": "hidden.comment", "hidden": "hidden.text",
@@ -128,6 +176,18 @@ class HiddenDetector(Detector):
                 return False
         return True
 
+    @staticmethod
+    def _shown_elsewhere(text: str, ctx: ScanContext) -> bool:
+        """Text placed outside the page (not part of the page's text) that the visible layers show."""
+        t = _SPACE.sub("", text)
+        if not t:
+            return False
+        visible = ctx.memo.get("hidden.visible_compact")
+        if visible is None:
+            visible = ctx.memo["hidden.visible_compact"] = _SPACE.sub("", "\n".join(
+                s.text for s in ctx.document.segments if s.layer in VISIBLE_LAYERS))
+        return t in visible
+
     def _suggestion(self, layer: str, ctx: ScanContext) -> str:
         family = format_family(ctx.document.media_type)     # html, pdf, sheet, slides, ... (the formats table)
         msg = getattr(self.texts.hidden, layer)
@@ -162,6 +222,12 @@ class HiddenDetector(Detector):
         confidence = 0.9
         evidence = [f"layer:{layer}"] + ([f"kind:{kind}"] if kind else []) + \
                    ([f"field:{loc['field']}"] if loc.get("field") else [])
+        if layer in ("comment", "revision") and fill_in_instruction(text):
+            severity, explanation = "low", explanation.rstrip("。") + "。" + FILL_IN_WHY
+            evidence.append("hidden:fill_in")
+        elif layer == "hidden" and kind in OUTSIDE_PAGE_TEXT_KINDS and self._shown_elsewhere(text, ctx):
+            severity, explanation = "low", explanation.rstrip("。") + "。" + SHOWN_WHY
+            evidence.append("hidden:shown_elsewhere")
         f = make_finding(seg, norm, i, j, category=CATEGORY[layer], rule_id=f"{CATEGORY[layer]}.{RULE_VERSION}",
                          severity=severity, confidence=confidence, explanation=explanation,
                          suggestion=self._suggestion(layer, ctx), evidence=evidence, normalized_offsets=False)

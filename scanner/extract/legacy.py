@@ -1,5 +1,6 @@
-"""Legacy binary Office/WPS files (.doc/.wps/.xls/.et/.ppt/.dps, an RTF saved as .doc) and encrypted
-OOXML (an OLE container with EncryptedPackage).
+"""Legacy binary Office/WPS files (.doc/.wps/.xls/.et/.ppt/.dps, an RTF saved as .doc), Visio
+drawings (.vsd, and the Visio objects embedded in Word files) and encrypted OOXML (an OLE container
+with EncryptedPackage).
 
 Legacy files are converted by LibreOffice headless (Debian's libreoffice-*-nogui, installed by
 .ci/install_office.sh) to their OOXML form, and the OOXML extractors take over, deep layers
@@ -43,10 +44,25 @@ def is_encrypted_ooxml(data: bytes) -> bool:
     return b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in data[:1 << 20]
 
 
+_WORD = b"W\x00o\x00r\x00d\x00D\x00o\x00c\x00u\x00m\x00e\x00n\x00t"
+_OFFICE_STREAMS = (_WORD, b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k", b"B\x00o\x00o\x00k",
+                   b"P\x00o\x00w\x00e\x00r\x00P\x00o\x00i\x00n\x00t")
+_VISIO = b"V\x00i\x00s\x00i\x00o\x00D\x00o\x00c\x00u\x00m\x00e\x00n\x00t"
+
+
+def is_visio(data: bytes) -> bool:
+    """A Visio drawing (.vsd, or the OLE object Word embeds for one): a VisioDocument stream and
+    no Word, Excel or PowerPoint stream anywhere in the container (a .doc holding a Visio object
+    is a Word document: it is converted to docx, its object read on its own)."""
+    return _VISIO in data[: 1 << 20] and not any(s in data for s in _OFFICE_STREAMS)
+
+
 def _target(data: bytes) -> str:
     head = data[: 1 << 20]
-    if b"W\x00o\x00r\x00d\x00D\x00o\x00c\x00u\x00m\x00e\x00n\x00t" in head or head.startswith(b"{\\rtf"):
+    if _WORD in head or head.startswith(b"{\\rtf"):
         return "docx"
+    if is_visio(data):
+        return "pdf"
     if b"W\x00o\x00r\x00k\x00b\x00o\x00o\x00k" in head or b"B\x00o\x00o\x00k" in head:
         return "xlsx"
     if b"P\x00o\x00w\x00e\x00r\x00P\x00o\x00i\x00n\x00t" in head:
@@ -111,7 +127,9 @@ def extract_legacy(data: bytes, doc: Document) -> None:
     if is_encrypted_ooxml(data):
         raise E.ExtractionFailed(E.encrypted())
     target = _target(data)
-    converted = convert(data, target)
+    # a Visio drawing has no OOXML form LibreOffice writes: Draw reads it and exports every page as
+    # PDF, whose text (and pictures, by OCR) is then read as any PDF's
+    converted = convert(data, target, suffix=".vsd" if target == "pdf" else ".bin")
     doc.meta["converted_with"] = "libreoffice"
     doc.meta["converted_to"] = target
     depth = doc.meta.get("nest_depth", 0)
@@ -121,6 +139,9 @@ def extract_legacy(data: bytes, doc: Document) -> None:
         extract_nested(converted, "converted." + target, doc, member="(converted)")
     finally:
         doc.meta["nest_depth"] = depth
+    if target == "pdf" and not any(s.text.strip() for s in doc.segments[before:] if s.layer in ("body", "ocr")):
+        # a drawing Draw read as nothing (or as blank pages) was not read: fail closed
+        doc.errors.append(E.partial("Visio drawing: LibreOffice read no text"))
     # the converted package is the document itself: its segments are not an archive member
     for seg in doc.segments[before:]:
         m = seg.locator.get("member")

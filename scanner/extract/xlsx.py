@@ -133,6 +133,11 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
             if val:
                 doc.add(layer, f"{nm}: {val}"[:4000], field="defined_name", kind="defined_name", name=nm[:200])
         lists = _list_sources(zf, sheets, names, defined) if any(st != "visible" for _n, st, _p in sheets) else {}
+        persons = _persons(zf, names)
+        threads = {name: _threaded_comments(zf, name, persons)
+                   for name in sorted(n for n in names if n.startswith("xl/threadedComments/"))}
+        thread_sheet = {target: sname for sname, _st, part in sheets if part and part in names
+                        for target, rtype in part_rels(zf, names, part).values() if rtype == "threadedComment"}
         cells = 0
         for sname, state, part in sheets:
             hidden_sheet = state in ("hidden", "veryHidden")
@@ -148,15 +153,15 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
                 only_lists = counts["list"] and not counts["hidden"]
                 doc.add("body" if only_lists else "hidden", sname, sheet=sname,
                         kind="list_source_sheet" if only_lists else "hidden_sheet", field="sheet_name")
-            _sheet_comments(zf, names, part, sname, doc)
+            _sheet_comments(zf, names, part, sname, doc, threads)
             if cells > MAX_CELLS:
                 doc.errors.append(E.truncated(f"more than {MAX_CELLS} cells"))
                 break
         for name in sorted(n for n in names if n.startswith("xl/threadedComments/")):
-            for tc in _iter(read_member(zf, name), S.replace(S_NS, "http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments") + "threadedComment"):
-                text = "".join(t.text or "" for t in tc.iter() if local(t.tag) == "text")
-                if text.strip():
-                    doc.add("comment", text, part=name, cell=tc.get("ref") or "", kind="threaded_comment")
+            sname = thread_sheet.get(name, "")
+            for tc in threads[name]:
+                doc.add("comment", tc.text, part=name, cell=tc.ref, kind="threaded_comment",
+                        **({"sheet": sname} if sname else {}), **({"author": tc.author} if tc.author else {}))
         _caches(zf, names, doc)
         add_package_layers(zf, names, doc, "xl/")
 
@@ -326,7 +331,65 @@ def _cell_text(c, shared) -> str:
     return (v.text or "") if v is not None else ""
 
 
-def _sheet_comments(zf, names, part, sname, doc) -> None:
+TC_NS = "{http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments}"
+XR_UID = "{http://schemas.microsoft.com/office/spreadsheetml/2014/revision}uid"
+# The legacy copy Excel (2019/365) writes of every threaded comment into comments1.xml, for older
+# versions: a bracketed label line ("[Threaded comment]"), a notice line ending in Microsoft's
+# fwlink 870924, then a label line ("Comment:") before the thread's text, each reply after a
+# "Reply:" line. Other languages translate the labels and the notice, never the link.
+_TC_BOILERPLATE = re.compile(r"\A\s*\[[^\]\n]{1,60}\]\s*\n[^\n]{0,400}https?://go\.microsoft\.com/fwlink/\?linkid=870924"
+                             r"\s*\n\s*[^\n:：]{1,30}[:：][ \t]*\n?")
+_TC_LABEL = re.compile(r"[^\s:：]{1,30}[:：]")
+
+
+class _Thread:
+    __slots__ = ("ref", "text", "author", "id", "parent")
+
+    def __init__(self, ref: str, text: str, author: str, id_: str, parent: str):
+        self.ref, self.text, self.author, self.id, self.parent = ref, text, author, id_, parent
+
+
+def _persons(zf, names) -> dict[str, str]:
+    """Threaded comments' authors: person id -> display name (xl/persons/*.xml)."""
+    out: dict[str, str] = {}
+    for name in sorted(n for n in names if n.startswith("xl/persons/") and n.endswith(".xml")):
+        for p in _iter(read_member(zf, name), TC_NS + "person"):
+            if p.get("id"):
+                out[p.get("id") or ""] = (p.get("displayName") or "")[:200]
+    return out
+
+
+def _threaded_comments(zf, name: str, persons: dict[str, str]) -> list[_Thread]:
+    out = []
+    for tc in _iter(read_member(zf, name), TC_NS + "threadedComment"):
+        text = "".join(t.text or "" for t in tc.iter() if local(t.tag) == "text")
+        if text.strip():
+            out.append(_Thread(tc.get("ref") or "", text, persons.get(tc.get("personId") or "", ""),
+                               tc.get("id") or "", tc.get("parentId") or ""))
+    return out
+
+
+def _legacy_copy(text: str, uid: str, threads: dict[str, list[_Thread]]) -> tuple[int, bool, str]:
+    """A legacy comment that is Excel's copy of a threaded comment: (where the thread's text starts
+    after the boilerplate, whether the copy says nothing the threaded part does not, the thread's
+    author); (0, False, "") for any other comment."""
+    m = _TC_BOILERPLATE.match(text)
+    if not m:
+        return 0, False, ""
+    thread = [t for ts in threads.values() for t in ts if uid and (t.id == uid or t.parent == uid)]
+    rest = _SPACE.sub("", text[m.end():])
+    for t in sorted(thread, key=lambda t: -len(t.text)):
+        rest = rest.replace(_SPACE.sub("", t.text), "", 1)
+    same = bool(thread) and not _TC_LABEL.sub("", rest)
+    author = next((t.author for t in thread if t.id == uid), "")
+    return m.end(), same, author
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _sheet_comments(zf, names, part, sname, doc, threads=None) -> None:
+    threads = threads or {}
     for target, rtype in part_rels(zf, names, part).values():
         if rtype != "comments" or target not in names:
             continue
@@ -334,11 +397,20 @@ def _sheet_comments(zf, names, part, sname, doc) -> None:
         authors = [a.text or "" for a in root.iter(S + "author")]
         for cm in root.iter(S + "comment"):
             text = "".join(t.text or "" for t in cm.iter(S + "t"))
+            try:
+                author = authors[int(cm.get("authorId") or 0)]
+            except (ValueError, IndexError):
+                author = ""
+            # Excel's copy of a threaded comment: the threaded part holds the same text with its
+            # author; a copy that says more (edited in an older Excel) is kept, without the notice
+            uid = cm.get(XR_UID) or (author[3:] if author.startswith("tc=") else "")
+            start, same, thread_author = _legacy_copy(text, uid, threads)
+            if same:
+                continue
+            if start:
+                text = text[start:]
+                author = thread_author or ("" if author.startswith("tc=") else author)
             if text.strip():
-                try:
-                    author = authors[int(cm.get("authorId") or 0)]
-                except (ValueError, IndexError):
-                    author = ""
                 doc.add("comment", text, sheet=sname, cell=cm.get("ref") or "", author=author[:200],
                         part=target, kind="comment")
 

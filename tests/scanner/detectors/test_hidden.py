@@ -116,3 +116,81 @@ def test_metadata_severity_person_versus_office_and_title():
     assert decide("text/html", author="张三").decision == "pass"
     low = decide(pdf, author="宣传部")
     assert [f.severity for f in low.findings if f.category == "hidden.metadata"] == ["info"]
+
+
+# -- fill-in instructions (comments, tracked revisions) ------------------------------------------
+
+FILL_IN = ["请填写联系人", "此处填写单位名称", "填写说明", "Please fill in the date", "若无，填no", "如无填no",
+           "从现在往前选择3个即可，没有填no", "1，2，3按照时间从现在到以前排列", "适应症1，2按照时间从现在到以前排列，选两个即可",
+           "方框打勾或打叉方框打勾或打叉", "请在此处填写项目名称。", "If none, fill in N/A"]
+REAL_CONTENT = ["王建国填报的数据有误", "此处数据请勿外传，待领导审定", "请核实", "此处填写的金额为3.5亿，暂不公开",
+                "填写说明：王建国因病缺考", "请填写，另外该项目尚未立项", "This figure is wrong", "张三的身份证号后四位"]
+
+
+def _comment_and_revision(text: str):
+    d = _doc()
+    d.add("comment", text, kind="comment", author="李四")
+    d.add("revision", text, kind="inserted", author="李四", paragraph=0)
+    return _hidden(_scan(d))
+
+
+def test_fill_in_instructions_are_low():
+    for text in FILL_IN:
+        got = _comment_and_revision(text)
+        assert {f.category for f in got} == {"hidden.comment", "hidden.revision"}, text
+        assert all(f.severity == "low" and "hidden:fill_in" in f.evidence and "填写的说明" in f.explanation
+                   for f in got), text
+
+
+def test_comments_with_real_content_stay_findings():
+    for text in REAL_CONTENT:
+        got = _comment_and_revision(text)
+        assert len(got) == 2 and all(f.severity == "medium" and "hidden:fill_in" not in f.evidence for f in got), text
+
+
+def test_fill_in_instruction_holding_personal_data_still_decides():
+    d = _doc()
+    d.add("comment", "请填写13572468013", kind="comment", author="李四")
+    report = _scan(d)
+    assert any(f.category == "pii.phone" and f.severity in ("medium", "high") for f in report.findings)
+    assert report.decision == "review"
+
+
+# -- text outside the page that the page shows too -------------------------------------------------
+
+def _invoice(hidden: str, visible: str = "开票人：田梦"):
+    d = Document(source="x.pdf", sha256="0" * 64, media_type="application/pdf")
+    d.add("body", "电子发票（增值税专用发票）", page=1, line=1)
+    d.add("body", visible, page=1, line=2)
+    d.add("hidden", hidden, page=1, kind="offpage", bbox=[92.3, -425.2, 111.0, -415.9])
+    return _scan(d)
+
+
+def test_offpage_text_the_page_shows_is_low():
+    report = _invoice("田梦")
+    (f,) = _hidden(report)
+    assert f.category == "hidden.text" and f.severity == "low" and "hidden:shown_elsewhere" in f.evidence
+    assert report.decision == "pass"
+
+
+def test_offpage_text_not_shown_stays_a_finding():
+    for hidden in ("李秀英", "田梦 备用金账户"):
+        report = _invoice(hidden)
+        (f,) = _hidden(report)
+        assert f.severity == "medium" and "hidden:shown_elsewhere" not in f.evidence, hidden
+        assert report.decision == "review"
+
+
+def test_white_text_also_on_the_page_is_not_judged_here():
+    # white text is part of the page's text: scanner.harm decides whether it is also visible elsewhere
+    d = Document(source="x.pdf", sha256="0" * 64, media_type="application/pdf")
+    d.add("body", "开票人：田梦", page=1, line=1)
+    d.add("hidden", "田梦", page=1, kind="white", bbox=[92.3, 25.2, 111.0, 35.9])
+    (f,) = _hidden(_scan(d))
+    assert "hidden:shown_elsewhere" not in f.evidence
+
+
+def test_offpage_id_number_shown_on_the_page_still_decides():
+    report = _invoice("440304198506123412", visible="身份证号 440304198506123412")
+    assert any(f.category == "pii.id_card" and f.layer == "hidden" for f in report.findings)
+    assert report.decision != "pass"

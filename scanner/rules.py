@@ -344,6 +344,26 @@ class MarkingLabels(_Strict):
     commercial: MarkingLabel | None = None
 
 
+class MarkingEnglish(_Strict):
+    """English confidentiality labels (Micron Confidential, Internal Use Only): whole-line labels, the
+    wording that may follow one after a dash, and where a line of its own counts (see marking.toml)."""
+    confidential: list[NonEmpty] = []     # -> marking.commercial
+    internal: list[NonEmpty] = []         # -> marking.internal
+    tails: list[NonEmpty] = []
+    org_words: Annotated[int, Field(ge=0, le=8)] = 4
+    last_lines: Annotated[int, Field(ge=0, le=20)] = 2
+    max_chars: Annotated[int, Field(ge=10, le=200)] = 80
+    label_properties: list[NonEmpty] = []   # regexes on a file property's name: a sensitivity label
+    label_names: list[NonEmpty] = []        # more label names (-> marking.internal) only in those properties
+
+    @field_validator("label_properties")
+    @classmethod
+    def _props(cls, v: list[str]) -> list[str]:
+        for p in v:
+            compile_regex(p)
+        return v
+
+
 DisclosureSeverity = Literal["medium", "low", "none"]
 
 
@@ -381,6 +401,7 @@ class MarkingMessages(_Strict):
     disclosure: MarkingMessage | None = None
     declassified: MarkingMessage | None = None     # {note}: the declassification note found
     example: MarkingMessage | None = None          # a mark in a GB/T 9704 teaching table
+    english: MarkingMessage | None = None          # an English confidentiality label (Micron Confidential)
 
     @model_validator(mode="after")
     def _inline(self) -> MarkingMessages:
@@ -399,6 +420,7 @@ class MarkingFile(_Strict):
     marking: MarkingPieces
     labels: MarkingLabels = MarkingLabels()
     disclosure: Disclosure = Disclosure()
+    english: MarkingEnglish = MarkingEnglish()
     messages: MarkingMessages
     examples: MarkingExamples
 
@@ -407,7 +429,8 @@ class MarkingFile(_Strict):
         need = {"work": self.labels.work, "commercial": self.labels.commercial,
                 "disclosure": self.disclosure.fields or self.disclosure.lines or self.disclosure.inline,
                 "declassified": self.marking.declassified,
-                "example": self.marking.teaching or self.marking.example_headers}
+                "example": self.marking.teaching or self.marking.example_headers,
+                "english": self.english.confidential or self.english.internal}
         for name, used in need.items():
             if used and getattr(self.messages, name) is None:
                 raise ValueError(f"[messages.{name}] is required when its marks are configured")

@@ -26,7 +26,12 @@ from .base import Detector, ScanContext, make_finding
 DEFAULT_TIMEOUT_S = 1.0
 
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
-                  "table": "表格", "hidden": "隐藏内容", "watermark": "水印"}
+                  "table": "表格", "hidden": "隐藏内容", "watermark": "水印", "last": "文末",
+                  "repeated": "多处重复的单独一行", "label": "文档属性（敏感度标签）"}
+# around an English label on its line: brackets, quotes, asterisks, end punctuation ((Confidential), *CONFIDENTIAL*)
+EN_STRIP = " \t\u3000()[]{}<>（）【】〔〕「」『』*_#~=\"'“”‘’.。,，;；:：!！-–—|"
+# a page number after a label in a footer (Confidential | Page 3 of 10)
+EN_PAGE = r"(?:\s*[-–—|,:/]?\s*(?i:page)?\s*\d{1,4}(?:\s*(?i:of|/)\s*\d{1,4})?)?"
 QUOTES = set("“‘\"'「『《〈(（[【如")
 TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
 SEVERITY_CONF = {"medium": 0.85, "low": 0.6}
@@ -90,6 +95,22 @@ class MarkingDetector(Detector):
         alt = "|".join(map(re.escape, sorted(values, key=len, reverse=True)))
         self.label_field = re.compile(rf"(?<!原)密级[:：]?((?:{alt})(?:{stars}(?:{period})?)?)(?![资文刊参发使传料])") \
             if values else None
+        # English confidentiality labels (Micron Confidential, Internal Use Only): a whole line
+        e = cfg.english
+        self.en_line: re.Pattern | None = None
+        self.en_names: re.Pattern | None = None
+        self.en_max = e.max_chars
+        self.en_last = e.last_lines
+        if e.confidential or e.internal:
+            def alt(words):
+                return "|".join(r"\s*".join(map(re.escape, w.split())) for w in sorted(words, key=len, reverse=True)) \
+                    or "(?!)"
+            org = (rf"(?:(?:[A-Z][A-Za-z0-9&.'’-]*|[\u4e00-\u9fff]{{2,16}})"
+                   rf"(?:,?\s+[A-Z][A-Za-z0-9&.'’-]*){{0,{max(0, e.org_words - 1)}}},?\s*)?") if e.org_words else ""
+            tails = rf"(?:\s*[-–—|:,/]\s*(?i:{alt(e.tails)}))*" if e.tails else ""
+            self.en_line = re.compile(rf"^{org}(?i:(?P<conf>{alt(e.confidential)})|(?P<int>{alt(e.internal)})){tails}{EN_PAGE}$")
+            self.en_names = re.compile(rf"^(?i:{alt(e.label_names)})$") if e.label_names else None
+        self.en_props = [re.compile(p) for p in e.label_properties]
         # 政府信息公开属性
         d = cfg.disclosure
         self.disc_values = dict(d.values)
@@ -205,7 +226,80 @@ class MarkingDetector(Detector):
                 ctx.rule_timed_out(self.name, "marking", seg.id)
         return out
 
+    # -- English labels ------------------------------------------------------------------------
+    def _english_position(self, seg: Segment, ctx: ScanContext, line: str) -> str | None:
+        """Where an English label line counts: header/footer, a faint picture layer, the first or last
+        lines of the body (not table cells: a classification table lists the labels), the first lines
+        of a scanned page, or a body line the document repeats (a footer typed on every slide)."""
+        if seg.layer in ("header", "footer"):
+            return seg.layer
+        if seg.layer == "metadata":
+            return "label" if self._label_property(seg) else None
+        if seg.layer == "ocr":
+            if seg.locator.get("pass") == "faint":
+                return "watermark"
+            return "first" if int(seg.locator.get("line", 99)) - 1 < self.first_lines else None
+        if seg.layer != "body" or seg.locator.get("kind") == "alt_text":
+            return None
+        facts = ctx.memo.get("marking.english")
+        if facts is None:
+            lines: dict[str, int] = {}
+            count = 0
+            for s in ctx.document.segments:
+                if s.layer != "body":
+                    continue
+                count += 1
+                t = (ctx.normalized[s.id].text if s.id in ctx.normalized else s.text).strip(EN_STRIP).casefold()
+                if t and len(t) <= self.en_max:
+                    lines[t] = lines.get(t, 0) + 1
+            facts = ctx.memo["marking.english"] = {"count": count, "lines": lines}
+        k = ctx.ordinal.get(seg.id, 99)
+        if k < self.first_lines:
+            return "first"
+        if k >= facts["count"] - self.en_last:
+            return "last"
+        if facts["lines"].get(line.casefold(), 0) >= 2:
+            return "repeated"
+        return None
+
+    def _label_property(self, seg: Segment) -> bool:
+        name = str(seg.locator.get("name", ""))
+        return bool(name) and any(p.search(name) for p in self.en_props)
+
+    def _english(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+        if self.en_line is None or seg.layer == "metadata" and not self._label_property(seg):
+            return []
+        t = norm.text
+        i, j = 0, len(t)
+        while i < j and t[i] in EN_STRIP:
+            i += 1
+        while j > i and t[j - 1] in EN_STRIP:
+            j -= 1
+        line = t[i:j]
+        if not line or len(line) > self.en_max or not any("a" <= c <= "z" or "A" <= c <= "Z" for c in line):
+            return []
+        m = self.en_line.match(line, timeout=self.timeout)
+        if m is not None:
+            category = "marking.commercial" if m.group("conf") else "marking.internal"
+        elif seg.layer == "metadata" and self.en_names is not None and self.en_names.match(line):
+            category = "marking.internal"      # a sensitivity label named Internal / Restricted
+        else:
+            return []
+        pos = self._english_position(seg, ctx, line)
+        if pos is None:
+            return []
+        msg = self.messages.english
+        assert msg is not None      # MarkingFile requires it when labels are configured
+        f = make_finding(seg, norm, i, j, category=category, rule_id=f"{category}.english.v1", severity="high",
+                         confidence=0.85, explanation="", suggestion=msg.suggestion,
+                         evidence=[f"position:{pos}", "form:english-label"])
+        return [replace(f, explanation=msg.explanation.format(text=" ".join(f.text.split()),
+                                                              position=POSITION_NAMES.get(pos, pos)))]
+
     def detect_segment(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
+        english = self._english(seg, norm, ctx) if self.en_line is not None else []
+        if english:
+            return english
         nt = norm.text
         if "密" not in nt and "内" not in nt and "存" not in nt and "发" not in nt and "公开" not in nt:
             return []

@@ -27,6 +27,8 @@ HELD_FOR_A_REASON = {
     "docx/unchecked_drop0.docx": "extract.no_text: only a checkbox content control, nothing was read",
     "docx/nested_paragraphs_in_header3b.docx": "extract.partial: an embedded object could not be read",
     "docx/test06.docx": "the comments property has content (a comment with content is worth a look)",
+    "docx/has_pict.docx": "both headers carry the restriction label 'For internal use only' (a company's document): "
+                          "marking.internal, like 内部资料 in a header",
 }
 
 

@@ -143,3 +143,75 @@ def test_a_plate_alone_is_shown_a_plate_with_its_vehicle_or_owner_decides(light_
     plates = [f for f in report.findings if f.category == "pii.plate"]
     assert plates and {f.severity for f in plates} == {severity}
     assert report.decision == decision
+
+
+def _doc(parts):
+    from scanner.model import Document
+    doc = Document(source="x.docx", sha256="0", media_type="docx")
+    for layer, text, loc in parts:
+        doc.add(layer, text, **loc)
+    return doc
+
+
+def test_english_label_in_header_and_footer(light_scanner):
+    doc = _doc([("body", "房东直租", {}), ("body", "联系人：王女士", {}),
+                ("header", "Micron Confidential", {"part": "word/header1.xml", "kind": "textbox"}),
+                ("footer", "  Micron Confidential ", {"part": "word/footer1.xml"})])
+    report = light_scanner.scan_document(doc)
+    labels = [f for f in report.findings if f.rule_id == "marking.commercial.english.v1"]
+    assert sorted(f.layer for f in labels) == ["footer", "header"]
+    assert all(f.text == "Micron Confidential" and f.severity == "high" for f in labels)
+    assert "页眉" in next(f.explanation for f in labels if f.layer == "header")
+    assert report.decision == "review"
+
+
+def test_english_label_sentence_table_and_middle_pass(light_scanner):
+    doc = _doc([("body", "Data classification policy", {}), ("body", "Scope", {}), ("body", "a", {}), ("body", "b", {}),
+                ("body", "Confidential", {}), ("body", "c", {}), ("body", "d", {}),
+                ("table", "Confidential", {"table": 0, "row": 1, "col": 0}),
+                ("table", "Internal Use Only", {"table": 0, "row": 2, "col": 0}),
+                ("footer", "The contents of this document are confidential and proprietary to IQVIA Holdings Inc.", {})])
+    report = light_scanner.scan_document(doc)
+    assert not [f for f in report.findings if f.category.startswith("marking")]
+
+
+def test_english_label_repeated_on_slides(light_scanner):
+    parts = []
+    for k in range(1, 5):
+        parts += [("body", f"Slide {k} title", {"slide": k}), ("body", f"point {k}", {"slide": k})]
+        if k in (3, 4):
+            parts.append(("body", "Company Confidential", {"slide": k}))
+    parts += [("body", "Thanks", {"slide": 9}), ("body", "Q&A", {"slide": 9}), ("body", "end", {"slide": 9})]
+    report = light_scanner.scan_document(_doc(parts))
+    labels = [f for f in report.findings if f.rule_id == "marking.commercial.english.v1"]
+    assert len(labels) == 2 and all("position:repeated" in f.evidence for f in labels)
+
+
+def test_sensitivity_label_property(light_scanner):
+    prop = {"field": "custom", "part": "docProps/custom.xml"}
+    doc = _doc([("body", "正文", {}),
+                ("metadata", "Confidential", {**prop, "name": "MSIP_Label_37874100-6000-43b6-a204-2d77792600b9_Name"}),
+                ("metadata", "Internal", {**prop, "name": "MSIP_Label_11111111-2222-3333-4444-555555555555_Name"}),
+                ("metadata", "General", {**prop, "name": "MSIP_Label_66666666-2222-3333-4444-555555555555_Name"}),
+                ("metadata", "Confidential", {**prop, "name": "Category"})])
+    report = light_scanner.scan_document(doc)
+    labels = sorted((f.category, f.text) for f in report.findings if f.rule_id.endswith(".english.v1"))
+    assert labels == [("marking.commercial", "Confidential"), ("marking.internal", "Internal")]
+    assert report.decision == "review"
+
+
+@pytest.mark.parametrize("written", ["134 – 688 - 13121", "１３４ – ６８８ － １３１２１", "134-6881-3121", "134 6881 3121",
+                                     "135 — 7246 — 8013"])
+def test_grouped_mobile_spans_the_written_number(light_scanner, written):
+    text = f"联系电话：{written}非诚勿扰"
+    report = light_scanner.scan_text(text)
+    phones = [f for f in report.findings if f.category == "pii.phone"]
+    assert [f.text for f in phones] == [written]
+    assert text[phones[0].start:phones[0].end] == written
+
+
+@pytest.mark.parametrize("text", ["任期 1990 – 2000 年，电话另行通知", "电话分机 0571-8888-1234-801", "电话银行账号 1345 6789 0123 4567",
+                                  "电话\n135 200 300\n400 500 600", "联系电话：134 – 688 - 1312"])
+def test_grouped_mobile_look_alikes(light_scanner, text):
+    report = light_scanner.scan_text(text)
+    assert not [f for f in report.findings if f.category == "pii.phone" and f.severity != "low"], text

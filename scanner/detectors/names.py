@@ -147,8 +147,9 @@ SENT_RE = re.compile(r"[^。！？!?；;\n]*[。！？!?；;]+|[^。！？!?；;
 ADDRESS_CUE_RE = compile_guarded(r"[\d一二三四五六七八九十百零〇两][-－]?(?:号|栋|幢|单元|室|楼|层|组|弄|排|户|座|区)|\d[-－]\d")
 # a masked ID number (3622011988****0417, 330***********2160): two digits then a mask of four or more;
 # an ID card front's 姓名 label filled in (姓名刘宗源: pii.id_card.front_fields.v1 matches where no number was read)
+# digits may be grouped by spaces or (spaced) dashes as the mobile rules allow (135 – 7246 – 8013)
 PERSONAL_CUE_RE = compile_guarded(
-    r"\d(?:[ ./\n-]?\d){6,}(?:[ ./\n-]?[Xx])?|\d{2}\*{4}|[@＠]"
+    r"\d(?:(?:[ \t]{0,2}[-‐‑‒–—][ \t]{0,2}|[ \t]{1,2}|[./\n])?\d){6,}(?:[ ./\n-]?[Xx])?|\d{2}\*{4}|[@＠]"
     r"|姓\s*名[ \t:：=]*\n?[ \t]*(?!性\s*别|民\s*族|出\s*生|住\s*址|公民)[\u4e00-\u9fff·]{2}")
 _ALWAYS_LAYERS = ("table", "metadata")
 

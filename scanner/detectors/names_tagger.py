@@ -11,6 +11,8 @@ a BIO-constrained Viterbi batched over all texts of a call (one numpy step per c
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import _hashtable
@@ -320,6 +322,10 @@ class Tagger:
         self.version = str(arrays["version"][0])
         self.dict = Lattice(arrays["dict_codes"], arrays["dict_cats"]) if "dict_codes" in arrays else None
         self.gaz = Lattice(arrays["gaz_codes"], arrays["gaz_cats"]) if "gaz_codes" in arrays else None
+        # the dense tables are built on first use; a lock makes threads that arrive meanwhile (the
+        # service warms its scanner while the first requests come in) wait for them, not see
+        # them half filled
+        self._build_lock = threading.RLock()     # _build_dense calls index()
         if "table_keys" in arrays:      # the lookup table, built once at training time
             self._tk = arrays["table_keys"].astype(np.int64)
             self._tv = arrays["table_rows"].astype(np.int32)
@@ -328,13 +334,16 @@ class Tagger:
     def _build_table(self) -> None:
         """Open addressing (linear probing) from feature code to row: two memory reads a lookup
         instead of a binary search's twenty (scanner/detectors/_hashtable.py)."""
-        self._tk, self._tv = _hashtable.build(self.keys, mixed=False)
-        self._disp = _hashtable.max_displacement(self._tk)
+        tk, tv = _hashtable.build(self.keys, mixed=False)
+        self._tv, self._disp = tv, _hashtable.max_displacement(tk)
+        self._tk = tk                   # set last: index() builds when _tk is missing
 
     def index(self, feats: np.ndarray) -> np.ndarray:
         """Row of W for every feature code (the last, zero row for unknown codes)."""
         if not hasattr(self, "_tk"):
-            self._build_table()
+            with self._build_lock:
+                if not hasattr(self, "_tk"):
+                    self._build_table()
         return _hashtable.lookup(self._tk, self._tv, feats, self.keys.size, max_disp=self._disp)
 
     def emissions_hashed(self, texts: list[str]) -> np.ndarray:
@@ -358,8 +367,9 @@ class Tagger:
         cps = np.concatenate([np.arange(0x10000, dtype=np.int64), [BOS]])
         rows = np.stack([self.index(_mix(t[k], cps)) for k in range(1, 8)])      # (7, chars)
         known = np.nonzero((rows != n).any(0))[0]
-        self._cid = np.zeros(cps.size, dtype=np.int64)                             # 0: unknown character
-        self._cid[known] = np.arange(1, known.size + 1)
+        cid = np.zeros(cps.size, dtype=np.int64)                                   # 0: unknown character
+        cid[known] = np.arange(1, known.size + 1)
+        self._cid = cid
         uni = np.zeros((7, known.size + 1, W.shape[1]), dtype=np.float32)
         uni[:, 1:] = W[rows[:, known]]
         c6 = np.arange(6, dtype=np.int64)
@@ -372,13 +382,15 @@ class Tagger:
         self._dtab = W[self.index(_mix(t[16], np.arange(1 << self._dbits, dtype=np.int64)))]
         self._gtab = W[self.index(_mix(t[18], np.arange(1 << self._gbits, dtype=np.int64)))]
         self._union = LatticeUnion([lat for lat in (self.dict, self.gaz) if lat is not None])
-        # set last: emissions() builds when _uni is missing, so a thread that finds it finds every
-        # table (two threads may both build, e.g. Scanner.warm beside a first scan; never half)
+        # set last: emissions() builds (under the lock) when _uni is missing, so a thread that finds
+        # it finds every table whole
         self._uni = uni
 
     def emissions(self, texts: list[str]) -> np.ndarray:
         if not hasattr(self, "_uni"):
-            self._build_dense()
+            with self._build_lock:
+                if not hasattr(self, "_uni"):
+                    self._build_dense()
         cps, i, valid = encode(texts)
         cls = char_classes(cps)
         d, g = _marks(self.dict, self.gaz, cps, valid, self._union)

@@ -105,13 +105,13 @@ _FAMILIES = (
     Family("pii", "个人信息", "人", "#b86e00", "#ffe2ad", categories={
         "pii.id_card": "身份证号", "pii.phone": "电话号码", "pii.bank_card": "银行卡号", "pii.email": "电子邮箱",
         "pii.passport": "护照号", "pii.address": "详细地址", "pii.name": "姓名", "pii.plate": "车牌号",
-        "pii.travel_record": "出行记录"}),
+        "pii.travel_record": "出行记录", "pii.records": "个人记录表"}),
     Family("secret", "口令密钥/内网", "钥", "#7b3fb5", "#ecdcff", categories={
         "secret.credential": "口令/密钥", "secret.token": "访问令牌", "secret.intranet": "内网地址"}),
     Family("geo", "精确坐标", "◎", "#00796b", "#c9f0e9", categories={"geo.coordinates": "精确坐标"}),
     Family("term", "敏感用语", "词", "#7c7a12", "#f4f1a0", open=True, categories={
         "term.internal": "内部用语", "term.military": "军事用语", "term.unreleased": "未公开信息",
-        "term.vulnerability": "安全漏洞"}),
+        "term.vulnerability": "安全漏洞", "term.quotation": "未公开报价"}),
     Family("passage", "敏感段落", "¶", "#1e66c8", "#d7e6ff", open=True),
     Family("hidden", "隐藏内容", "隐", "#4a4a4a", "#e3e3e3", categories={
         "hidden.revision": "修订痕迹", "hidden.comment": "批注", "hidden.text": "隐藏文字",

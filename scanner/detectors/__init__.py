@@ -15,6 +15,7 @@ from .marking import MarkingDetector
 from .names import NamesDetector
 from .passage import PassageDetector
 from .regex import RegexDetector
+from .tabular import TabularDetector
 from .terms import TermDetector
 
 __all__ = ["DETECTORS", "Detector", "JoinedText", "ScanContext", "build", "make_finding"]
@@ -23,6 +24,7 @@ DETECTORS: tuple[type[Detector], ...] = (
     MarkingDetector,     # 国家秘密标志 and restriction marks (marking.*)
     RegexDetector,       # pattern rules (pii.*, secret.*, geo.*, term patterns)
     TermDetector,        # term lists (term.*)
+    TabularDetector,     # tables of private records: pay sheets, customer ledgers, quotations (pii.records, term.quotation)
     HiddenDetector,      # hidden layers: revisions, comments, hidden text, properties, redactions (hidden.*)
     PassageDetector,     # passage classifier (passage.*), model
     NamesDetector,       # person names and addresses (pii.name, pii.address), model

@@ -1,0 +1,202 @@
+"""Tables of private records: a pay sheet, a customer ledger, suppliers' quotations before the award.
+
+No single cell of such a table need be a listed item (an ID number, a mobile, a term); its rows
+are the private data. A table is found when one of its first rows is a header naming a person or
+party column and value columns of one kind ([[kind]] in lexicons/tabular.toml), and at least
+`min_rows` later rows name distinct real parties (not placeholders, units or totals) with an
+amount in a value column. One medium finding per table, over the party column's header cell, whose
+explanation names the columns and the number of records.
+
+Tables are read from table cells with table/row/col locators (docx, pptx) and from workbook cells
+(sheet/cell); a picture's or a PDF page's lines are not rebuilt into tables here.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..config import ScanConfig
+from ..model import Finding, Segment
+from ..policy import Policy
+from ..rules import Ruleset
+from ..taxonomy import VISIBLE_LAYERS
+from .base import Detector, ScanContext, make_finding
+
+RULE_FILE = "tabular.toml"
+CATEGORY = {"payroll": "pii.records", "customers": "pii.records", "quotations": "term.quotation"}
+_CELL_REF = re.compile(r"^([A-Z]{1,3})(\d{1,7})$")
+_WS = re.compile(r"\s+")
+MAX_CELLS = 200_000       # cells read per document
+
+
+def _full(p: str) -> re.Pattern:
+    return re.compile(f"(?:{p})") if p else re.compile(r"(?!)")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    what: str
+    party: re.Pattern
+    values: re.Pattern
+    min_values: int
+    party_value: re.Pattern
+    party_not: re.Pattern
+    min_rows: int
+    document_skip: re.Pattern | None
+
+
+@dataclass(frozen=True)
+class TabularRules:
+    header_rows: int
+    amount: re.Pattern
+    header_unit: re.Pattern
+    placeholder: re.Pattern
+    total: re.Pattern
+    kinds: tuple[Kind, ...]
+    raw: dict
+
+    @classmethod
+    def load(cls, path: Path) -> TabularRules:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        kinds = tuple(Kind(k["name"], k["what"], _full(k["party"]), _full(k["values"]), int(k["min_values"]),
+                           _full(k["party_value"]), _full(k["party_not"]), int(k["min_rows"]),
+                           re.compile(k["document_skip"]) if k.get("document_skip") else None)
+                      for k in raw["kind"])
+        return cls(int(raw["header_rows"]), _full(raw["amount"]), re.compile(raw["header_unit"]),
+                   re.compile(raw["placeholder"], re.I), re.compile(raw["total"]), kinds, raw)
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: Path) -> TabularRules:
+    return TabularRules.load(path)
+
+
+# a table: rows in order, each a dict col -> (cell text, the segment of its first paragraph)
+Table = list[tuple[object, dict[int, tuple[str, Segment | None]]]]
+
+
+def tables_of(segs: list[Segment]) -> list[Table]:
+    """The tables of the visible table cells: docx/pptx cells by (part, table) and row/col, workbook
+    cells by sheet and their A1 reference. A cell of several paragraphs is their text joined."""
+    grid: dict[tuple, dict[object, dict[int, list]]] = {}
+    n = 0
+    for s in segs:
+        if s.layer not in VISIBLE_LAYERS or s.layer not in ("table", "body"):
+            continue
+        loc = s.locator
+        if "table" in loc and "row" in loc:
+            key: tuple = ("t", s.layer, loc.get("part"), loc.get("slide"), loc["table"])
+            row, col = loc["row"], int(loc.get("col", 0) or 0)
+        elif "sheet" in loc and isinstance(loc.get("cell"), str) and loc.get("kind") is None:
+            m = _CELL_REF.match(loc["cell"])
+            if not m:
+                continue
+            key = ("s", loc["sheet"])
+            letters = m.group(1)
+            col = 0
+            for ch in letters:
+                col = col * 26 + ord(ch) - 64
+            row = int(m.group(2))
+        else:
+            continue
+        n += 1
+        if n > MAX_CELLS:
+            break
+        grid.setdefault(key, {}).setdefault(row, {}).setdefault(col, []).append(s)
+    out: list[Table] = []
+    for rows in grid.values():
+        table: Table = []
+        for r in sorted(rows):
+            cells = {c: ("\n".join(s.text for s in ss), ss[0]) for c, ss in rows[r].items()}
+            table.append((r, cells))
+        out.append(table)
+    return out
+
+
+def table_from_rows(rows: list[list[str]]) -> Table:
+    """A table built from lists of cell texts (the examples in tabular.toml)."""
+    return [(i, {j: (t, None) for j, t in enumerate(r) if t}) for i, r in enumerate(rows)]
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: Kind
+    header: int                 # index of the header row in the table
+    party_col: int
+    columns: tuple[str, ...]    # the header texts of the party and value columns
+    records: int
+
+
+def _head(rules: TabularRules, text: str) -> str:
+    return rules.header_unit.sub("", _WS.sub("", text))
+
+
+def _is_amount(rules: TabularRules, text: str) -> bool:
+    return bool(rules.amount.fullmatch(_WS.sub("", text)))
+
+
+def find(rules: TabularRules, table: Table, document_text: str = "") -> Hit | None:
+    """The first kind whose header and records the table holds, or None."""
+    for kind in rules.kinds:
+        if kind.document_skip is not None and kind.document_skip.search(_WS.sub("", document_text)):
+            continue
+        for h, (_, header) in enumerate(table[:rules.header_rows]):
+            heads = {c: _head(rules, t) for c, (t, _) in header.items()}
+            value_cols = {c for c, t in heads.items() if kind.values.fullmatch(t)}
+            for pc in sorted(c for c, t in heads.items() if kind.party.fullmatch(t)):
+                vcols = value_cols - {pc}
+                if len({heads[c] for c in vcols}) < kind.min_values:
+                    continue
+                parties: set[str] = set()
+                for _, cells in table[h + 1:]:
+                    party = _WS.sub("", cells.get(pc, ("", None))[0])
+                    if not party or rules.placeholder.match(party) or rules.total.match(party) \
+                            or not kind.party_value.fullmatch(party) or kind.party_not.fullmatch(party):
+                        continue
+                    if any(_is_amount(rules, cells[c][0]) for c in vcols if c in cells):
+                        parties.add(party)
+                if len(parties) >= kind.min_rows:
+                    cols = tuple(header[c][0].strip() for c in sorted({pc} | vcols))
+                    return Hit(kind, h, pc, cols, len(parties))
+    return None
+
+
+class TabularDetector(Detector):
+    name = "tabular"
+
+    def __init__(self, rules: TabularRules):
+        self.rules = rules
+
+    @classmethod
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> TabularDetector | None:
+        path = Path(config.lexicons) / RULE_FILE
+        if not path.is_file():
+            return None
+        return cls(load_rules(path))
+
+    def detect(self, ctx: ScanContext) -> list[Finding]:
+        segs = ctx.document.segments
+        tables = tables_of(segs)
+        if not tables:
+            return []
+        doc_text = ctx.visible_text
+        out: list[Finding] = []
+        for table in tables:
+            hit = find(self.rules, table, doc_text)
+            if hit is None:
+                continue
+            seg = table[hit.header][1][hit.party_col][1]
+            if seg is None:
+                continue
+            cols = "、".join(f"“{c}”" for c in hit.columns[:8])
+            out.append(make_finding(
+                seg, ctx.normalized[seg.id], 0, len(seg.text), category=CATEGORY.get(hit.kind.name, "pii.records"),
+                rule_id=f"tabular.{hit.kind.name}", severity="medium", confidence=0.8,
+                explanation=f"表格有{cols}等列，其下列有{hit.records}行具名记录，是{hit.kind.what}。",
+                suggestion="发布前删除该表，或将姓名、名称等去标识化；如确需公开，请确认已获授权。",
+                evidence=[f"table:{hit.kind.name}", f"records:{hit.records}"], normalized_offsets=False))
+        return out

@@ -405,12 +405,18 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         on_segment.setdefault(f.segment_id, []).append(f)
     result: list[Finding] = []
     for f in kept:
-        if f.category != "hidden.metadata" or f.location.get("field", "") not in rules.meta_plain:
+        if f.category != "hidden.metadata":
             result.append(f)
             continue
         others = [g for g in on_segment.get(f.segment_id, ()) if g is not f
                   and not g.category.startswith(rules.meta_ignore)
                   and SEVERITY_RANK[g.severity] >= SEVERITY_RANK["medium"]]
+        if f.location.get("field", "") not in rules.meta_plain:
+            # free text (comments, description): a finding, unless it is only links or a banner
+            if not others and (rules.meta_link_only.match(f.text) or rules.banner.search(f.text)):
+                f = _lower(f, "info", "links_or_banner", "属性中只有网址或生成工具信息，没有作者写的内容。")
+            result.append(f)
+            continue
         if not others and rules.meta_restricted.search(f.text):
             result.append(replace(f, severity=f.severity if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]
                                   else "medium", evidence=f.evidence + ["value:restricted_cue"]))

@@ -788,7 +788,8 @@ def _unsure_boxes(led: _Ledger, places: list) -> str:
         for box in boxes:
             if len(parts) < UNSURE_BOXES:
                 kind, name = place
-                parts.append(f"{kind} {str(name).rsplit('/', 1)[-1]} {box}")
+                label = f"{kind} {str(name).rsplit('/', 1)[-1]}" if name is not None else kind
+                parts.append(f"{label} {box}")
     if not parts:
         return ""
     more = f" and {total - len(parts)} more" if total > len(parts) else ""

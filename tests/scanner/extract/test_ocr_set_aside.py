@@ -132,7 +132,7 @@ def test_a_picture_whose_own_print_is_unsure_stays_low_confidence(make, full):
     assert res.low_confidence
     doc = extract_bytes(encode(img), "notice.png")
     err = [e for e in doc.errors if e.code == "extract.ocr_low_confidence"]
-    assert len(err) == 1 and "unsure regions (px): image " in err[0].detail, doc.errors
+    assert len(err) == 1 and "unsure regions (px): image [" in err[0].detail, doc.errors
     assert Scanner().scan_document(doc).decision == "review"
 
 

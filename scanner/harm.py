@@ -207,13 +207,6 @@ def organisation_mailbox(rules: HarmRules, f: Finding, segs: list[Segment], doc_
     return not rules.residence_cue.search(near_text(segs, f.segment_id, rules.org_cue_window))
 
 
-def _row_key(segs: list[Segment], seg_id: int):
-    loc = segs[seg_id].locator if 0 <= seg_id < len(segs) else {}
-    if "table" in loc and "row" in loc:
-        return ("row", segs[seg_id].layer, loc.get("table"), loc.get("row"))
-    return ("seg", seg_id)
-
-
 _WS = re.compile(r"\s+")
 
 
@@ -230,32 +223,52 @@ def procurement_document(rules: HarmRules, segs: list[Segment]) -> bool:
     return False
 
 
-class _Tables:
-    """The text of a table cell's row and of its table's first row (built on first use)."""
+class _Rows:
+    """The table rows of a document's segments, one index for every step that reads a row: a cell's
+    row key (a cell of a table row shares it with the row's other cells; a segment outside a table
+    has its own) and the text of a cell's row and of its table's first row. Built on first use."""
     def __init__(self, segs: list[Segment]):
-        self._segs, self._rows = segs, None
+        self._segs = segs
+        self._rows: dict | None = None      # (layer, table) -> row -> cell texts
+
+    @staticmethod
+    def _cell_of(seg: Segment) -> tuple | None:
+        """(layer, table, row) of a table cell, None for any other segment."""
+        if "table" not in seg.locator or "row" not in seg.locator:
+            return None
+        return seg.layer, seg.locator["table"], seg.locator["row"]
+
+    def _cell(self, seg_id: int) -> tuple | None:
+        return self._cell_of(self._segs[seg_id]) if 0 <= seg_id < len(self._segs) else None
+
+    def tables_where(self, test) -> set:
+        """(layer, table) of the tables with a cell (any segment with a table locator) whose text passes `test`."""
+        return {(s.layer, s.locator.get("table")) for s in self._segs if "table" in s.locator and test(s.text)}
+
+    def key(self, seg_id: int) -> tuple:
+        cell = self._cell(seg_id)
+        return ("row", *cell) if cell else ("seg", seg_id)
 
     def context(self, seg_id: int) -> str:
-        if not 0 <= seg_id < len(self._segs):
-            return ""
-        loc = self._segs[seg_id].locator
-        if "table" not in loc or "row" not in loc:
+        cell = self._cell(seg_id)
+        if cell is None:
             return ""
         if self._rows is None:
             rows: dict = {}
             for s in self._segs:
-                if "table" in s.locator and "row" in s.locator:
-                    rows.setdefault((s.layer, s.locator["table"]), {}).setdefault(s.locator["row"], []).append(s.text)
+                c = self._cell_of(s)
+                if c is not None:
+                    rows.setdefault(c[:2], {}).setdefault(c[2], []).append(s.text)
             self._rows = rows
-        table = self._rows.get((self._segs[seg_id].layer, loc["table"]), {})
+        table = self._rows.get(cell[:2], {})
         first = min(table) if table else None
-        return "\n".join(table.get(loc["row"], []) + (table.get(first, []) if first != loc["row"] else []))
+        return "\n".join(table.get(cell[2], []) + (table.get(first, []) if first != cell[2] else []))
 
 
-def procurement_contact(rules: HarmRules, segs: list[Segment], seg_id: int, tables: _Tables) -> bool:
+def procurement_contact(rules: HarmRules, segs: list[Segment], seg_id: int, rows: _Rows) -> bool:
     """A role of the procurement within role_window lines (or in the cell's row or the table's
     header row), and no personal cue within personal_window (nor in that row or header)."""
-    cells = tables.context(seg_id)
+    cells = rows.context(seg_id)
     role = _WS.sub("", near_text(segs, seg_id, rules.proc_role_window) + "\n" + cells)
     if not rules.proc_role.search(role):
         return False
@@ -295,7 +308,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     analyst: bool | None = None             # computed on the first e-mail finding left medium
     doc_names = _Lazy(lambda: document_names(segs))
     procurement: bool | None = None         # computed on the first finding step 3b could lower
-    tables = _Tables(segs)
+    rows = _Rows(segs)
     out: list[Finding] = []
     for f in findings:
         text = seg_text.get(f.segment_id, "")
@@ -364,7 +377,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
             if procurement is None:
                 procurement = procurement_document(rules, segs)
             if procurement:
-                f = lower_procurement(rules, f, segs, text, tables)
+                f = lower_procurement(rules, f, segs, text, rows)
         # 9. notes printed on every document of a format
         if f.category.startswith(rules.boiler_categories) and rules.boiler_notes.fullmatch(_PUNCT.sub("", f.text)):
             f = _lower(f, "low", "boilerplate", "这是电子发票等版式文件固定印制的使用说明，不是本文件的限制标志。")
@@ -382,16 +395,15 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     personal: dict = {}
     for f in out:
         if f.category.startswith(PERSONAL) and SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]:
-            personal.setdefault(_row_key(segs, f.segment_id), set()).add(f.category)
-    header_tables = {(s.layer, s.locator.get("table")) for s in segs
-                     if "table" in s.locator and rules.table_header.match(s.text)}
+            personal.setdefault(rows.key(f.segment_id), set()).add(f.category)
+    header_tables = rows.tables_where(rules.table_header.match)
     kept: list[Finding] = []
     for f in out:
         if f.category == "pii.name":
             if "".join(f.text.split()) in rules.not_names:
                 continue
             if f.severity == "medium" and any(e.startswith("near:") for e in f.evidence) \
-                    and not personal.get(_row_key(segs, f.segment_id)):
+                    and not personal.get(rows.key(f.segment_id)):
                 f = replace(f, severity="low", explanation=NAME_LOW_EXPLANATION,
                             evidence=[e for e in f.evidence if not e.startswith("near:")] + ["harm:near_lowered"])
             if f.severity in ("low", "info") and names_report == "relevant" \
@@ -405,12 +417,18 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         on_segment.setdefault(f.segment_id, []).append(f)
     result: list[Finding] = []
     for f in kept:
-        if f.category != "hidden.metadata" or f.location.get("field", "") not in rules.meta_plain:
+        if f.category != "hidden.metadata":
             result.append(f)
             continue
         others = [g for g in on_segment.get(f.segment_id, ()) if g is not f
                   and not g.category.startswith(rules.meta_ignore)
                   and SEVERITY_RANK[g.severity] >= SEVERITY_RANK["medium"]]
+        if f.location.get("field", "") not in rules.meta_plain:
+            # free text (comments, description): a finding, unless it is only links or a banner
+            if not others and (rules.meta_link_only.match(f.text) or rules.banner.search(f.text)):
+                f = _lower(f, "info", "links_or_banner", "属性中只有网址或生成工具信息，没有作者写的内容。")
+            result.append(f)
+            continue
         if not others and rules.meta_restricted.search(f.text):
             result.append(replace(f, severity=f.severity if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]
                                   else "medium", evidence=f.evidence + ["value:restricted_cue"]))
@@ -441,13 +459,13 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
     return result
 
 
-def lower_procurement(rules: HarmRules, f: Finding, segs: list[Segment], text: str, tables: _Tables) -> Finding:
+def lower_procurement(rules: HarmRules, f: Finding, segs: list[Segment], text: str, rows: _Rows) -> Finding:
     """Step 3b on one finding of a procurement document."""
     if f.category in rules.proc_contact_categories:
         if f.layer == "metadata":
             if f.location.get("field", "") in rules.proc_mailto_fields and text.strip().lower().startswith("mailto:"):
                 return _lower(f, "low", "procurement", "这是招标采购文件中联系方式的邮件链接，属于采购人或代理机构公开的联系方式。")
-        elif procurement_contact(rules, segs, f.segment_id, tables):
+        elif procurement_contact(rules, segs, f.segment_id, rows):
             return _lower(f, "low", "procurement", "这是招标采购文件中采购人、代理机构或监督部门公开的联系方式（联系人、报名、答疑、质疑等），供供应商联系。")
     if f.category in rules.proc_account_categories and organisation_account(rules, segs, f.segment_id):
         return _lower(f, "low", "procurement_account", "这是招标采购文件中代理机构或采购人收取保证金、标书费的单位账户，随文件公开。")

@@ -47,6 +47,7 @@ class HarmRules:
         r.meta_plain = frozenset(m["plain_fields"])
         r.meta_ignore = tuple(m["ignore_categories"])
         r.meta_restricted = _rx(m["restricted_cue"])
+        r.meta_link_only = _rx(m["link_only"])
         r.email_domains = [re.compile(p, re.I) for p in e["institutional_domains"]]
         r.email_person_fields = frozenset(e["metadata_person_fields"])
         r.email_roles = frozenset(x.lower() for x in e["role_local_parts"])

@@ -363,6 +363,8 @@ def v_secret_value(match: str, context: str, before: str = "", after: str = "",
         return False
     if is_placeholder(v):
         return False
+    if v.isascii() and v.isalpha() and re.match(r"[ \t]+[A-Za-z]{2,}", after):
+        return False      # the first word of English prose (pwd：Print working directory), not a value
     return None
 
 

@@ -42,6 +42,26 @@ picture's well-read characters): nothing to read, not something unread. A small 
 (a seal, a signature, a toolbar icon read as letters) beside well-read text does not trip it; a
 page most of whose text could not be read does, and so does a page whose only line was read unsure.
 
+Set aside (not weighed; counted in the document's meta as ocr_set_aside): when a picture's main
+print was read (at least
+READ_CHARS characters of text-like lines at LOW_CONFIDENCE or better, in lines at least
+SMALL_PRINT_PX thick), its unsure (below LOW_CONFIDENCE) text-like regions that are
+- marks: at most MARK_WORDS letters, digits or ideographs (a screenshot's icons read as Qa← or 中品,
+  a glyph of a script the recogniser has not learnt read as N n, a seal beside its picture's print),
+  at most MARK_LINES of them (more is text broken into pieces), or
+- small print: a line under SMALL_PRINT_PX thick (the short side of its box, in the picture's own
+  pixels: what is published is those pixels, and a reader who zooms in sees no more), when the
+  picture's minor print (its text-like lines of more than MARK_WORDS letters, digits or ideographs
+  thinner than SMALL_PRINT_RATIO of the main print's thickness, the character-weighted median; read
+  well or not) is at most SMALL_PRINT_LINES lines: a screenshot's title bar and menu, a diagram's
+  tiny labels. More of it, or print not much thinner than the main print, is the page's own print
+  (a notice in small print under a large title): weighed like any text.
+A picture whose main print is not read (a blurred or low-resolution photo of a notice, a rotated or
+noisy scan, a page half covered by a stamp) has nothing set aside: its unsure lines are weighed.
+Setting aside only ever clears a picture (it is unsure when its text-like lines are, both with and
+without those set aside), and an unsure picture's error names, in its detail, the boxes (pixels of
+the picture, never text) of the weighed lines read below LOW_CONFIDENCE: where the reviewer looks.
+
 Progress: extractors call `progress(done, total)` after each page/frame of a multi-page scan; the
 options' on_progress receives it (in the sandboxed child: a `baomi-progress:done/total` line on
 stderr, read by scanner.extract.isolated and handed to the caller's sink).
@@ -70,6 +90,13 @@ LOW_CONFIDENCE = 0.75       # the character-weighted mean confidence a page/imag
 DROPPED_SHARE = 0.15        # characters of text-like lines below KEEP_CONFIDENCE (not used) that make it unsure
 NOISE_CHARS = 4             # fewer text-like characters than this, none usable: a picture without text
 STRAY_REGION = 0.02         # a single unusable text-like region under 2 % of the picture: texture, not text
+READ_CHARS = 6              # characters of main print read at LOW_CONFIDENCE or better before anything is set aside
+MARK_WORDS = 2              # an unsure region of at most this many letters/digits/ideographs: a mark, set aside
+SMALL_PRINT_PX = 12         # a line thinner than this (px of the picture) is small print ...
+SMALL_PRINT_RATIO = 0.75    # ... and thinner than this share of the main print's thickness (a caption beside
+                            # print its own size is the page's print, not a label) ...
+SMALL_PRINT_LINES = 3       # ... set aside when unsure and the picture has at most this many such lines
+MARK_LINES = 3              # more unsure marks than this in one picture are text broken up, not icons
 MAX_SIDE = 1280          # the long side OCR works on (200 dpi A4 is 1654 x 2339 -> 905 x 1280, ~110 dpi): the
                          # detector costs ~0.6 s instead of ~1.0 s at 1600 with the same lines read on the bench
                          # pages, their ±3° / JPEG q60 / grey variants and 8 pt print (README "OCR")
@@ -317,6 +344,27 @@ def _area(box: tuple[int, int, int, int]) -> int:
     return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
 
 
+def _thickness(box: tuple[int, int, int, int]) -> int:
+    """The short side of a line's box: its height, or its width for a line set vertically."""
+    return min(max(0, box[2] - box[0]), max(0, box[3] - box[1]))
+
+
+def _print_size(lines: list[OcrLine]) -> float:
+    """The thickness of the print of `lines`: the character-weighted median of their thickness."""
+    sized = sorted((_thickness(ln.box), text_like(ln.text)) for ln in lines)
+    half, seen = sum(n for _t, n in sized) / 2, 0
+    for t, n in sized:
+        seen += n
+        if seen >= half:
+            return float(t)
+    return 0.0
+
+
+def _words(text: str) -> int:
+    """Letters, digits and ideographs in a recognised region."""
+    return sum(1 for c in text if c.isalnum())
+
+
 def text_like(text: str) -> int:
     """The characters a recognised region counts for (0: not text-like): all it holds but spaces,
     when at least two of them are letters, digits or ideographs (str.isalnum) that are not one
@@ -337,38 +385,69 @@ class OcrResult:
     height: int
     seconds: float
 
-    def _weighed(self) -> tuple[int, float, int, bool]:
-        """(text-like characters, their confidence sum, those not used, any text-like line usable)."""
+    def set_aside(self) -> tuple[list[OcrLine], list[OcrLine]]:
+        """(marks, small print): the unsure regions the measure leaves out (module docstring)."""
+        like = [ln for ln in self.lines if text_like(ln.text)]
+        main = [ln for ln in like if ln.confidence >= LOW_CONFIDENCE and _thickness(ln.box) >= SMALL_PRINT_PX]
+        if sum(text_like(ln.text) for ln in main) < READ_CHARS:
+            return [], []
+        unsure = [ln for ln in like if ln.confidence < LOW_CONFIDENCE]
+        # print thinner than the main print (marks aside): a few labels, a title bar and a menu; more
+        # of it is the page's own print, weighed
+        minor = [ln for ln in like if _words(ln.text) > MARK_WORDS
+                 and _thickness(ln.box) < SMALL_PRINT_RATIO * _print_size(main)]
+        small = [ln for ln in minor if ln.confidence < LOW_CONFIDENCE and _thickness(ln.box) < SMALL_PRINT_PX]
+        if len(minor) > SMALL_PRINT_LINES:
+            small = []
+        marks = [ln for ln in unsure if not any(ln is s for s in small) and _words(ln.text) <= MARK_WORDS]
+        if len(marks) > MARK_LINES:
+            marks = []
+        return marks, small
+
+    def measured(self) -> list[OcrLine]:
+        """The text-like lines the confidence rule weighs: all but those set aside."""
+        marks, small = self.set_aside()
+        out = {id(ln) for ln in (*marks, *small)}
+        return [ln for ln in self.lines if text_like(ln.text) and id(ln) not in out]
+
+    def unsure_lines(self) -> list[OcrLine]:
+        """The weighed lines read below LOW_CONFIDENCE (their boxes go into the error's detail)."""
+        return [ln for ln in self.measured() if ln.confidence < LOW_CONFIDENCE]
+
+    @staticmethod
+    def _weighed(lines: list[OcrLine]) -> tuple[int, float, int]:
+        """(text-like characters, their confidence sum, those not used) of `lines`."""
         chars = dropped = 0
         conf_sum = 0.0
-        usable = False
-        for ln in self.lines:
+        for ln in lines:
             n = text_like(ln.text)
-            if not n:
-                continue
             chars += n
             conf_sum += n * ln.confidence
             if ln.confidence < KEEP_CONFIDENCE:
                 dropped += n
-            else:
-                usable = True
-        return chars, conf_sum, dropped, usable
+        return chars, conf_sum, dropped
+
+    @staticmethod
+    def _unsure(lines: list[OcrLine]) -> bool:
+        chars, conf_sum, dropped = OcrResult._weighed(lines)
+        return bool(chars) and (conf_sum / chars < LOW_CONFIDENCE or dropped / chars >= DROPPED_SHARE)
 
     @property
     def text_confidence(self) -> float:
-        """Character-weighted mean confidence of the text-like lines (1.0 when there are none)."""
-        chars, conf_sum, _dropped, _usable = self._weighed()
+        """Character-weighted mean confidence of the weighed text-like lines (1.0 when there are none)."""
+        chars, conf_sum, _dropped = self._weighed(self.measured())
         return conf_sum / chars if chars else 1.0
 
     @property
     def low_confidence(self) -> bool:
-        chars, conf_sum, dropped, usable = self._weighed()
-        if not chars or (not usable and chars < NOISE_CHARS):
-            return False                # no text shown: nothing was left unread
         like = [ln for ln in self.lines if text_like(ln.text)]
-        if len(like) == 1 and not usable and _area(like[0].box) < STRAY_REGION * self.width * self.height:
+        every = sum(text_like(ln.text) for ln in like)
+        if not every or (not any(ln.confidence >= KEEP_CONFIDENCE for ln in like) and every < NOISE_CHARS):
+            return False                # no text shown: nothing was left unread
+        if len(like) == 1 and like[0].confidence < KEEP_CONFIDENCE and _area(like[0].box) < STRAY_REGION * self.width * self.height:
             return False                # one small region read in a large picture's texture, nothing usable
-        return conf_sum / chars < LOW_CONFIDENCE or dropped / chars >= DROPPED_SHARE
+        # setting aside only ever clears a picture: unsure both with and without what was set aside
+        return self._unsure(like) and self._unsure(self.measured())
 
     @property
     def mean_confidence(self) -> float:
@@ -612,6 +691,8 @@ class _Ledger:
     unread: dict[tuple[str, str], list] = field(default_factory=dict)     # (code, reason) -> places
     seen: set = field(default_factory=set)          # content hashes of pictures already handled
     causes: dict[tuple[str, str], set] = field(default_factory=dict)   # (code, reason) -> exception names
+    set_aside: dict[str, int] = field(default_factory=dict)    # marks / small_print -> unsure regions not weighed
+    unsure: dict[tuple, list] = field(default_factory=dict)    # place of an unsure picture -> its unsure boxes
 
 
 def ledger(doc: Document) -> _Ledger:
@@ -684,9 +765,35 @@ def read_into(doc: Document, img, *, place: tuple, to_points=None, **locator) ->
         if to_points is not None:
             loc["bbox"] = to_points(ln.box)
         doc.add("ocr", ln.text, **loc)
+    marks, small = result.set_aside()
+    for key, lines in (("marks", marks), ("small_print", small)):
+        if lines:
+            led.set_aside[key] = led.set_aside.get(key, 0) + len(lines)
     if result.low_confidence:
         unread(doc, place, "extract.ocr_low_confidence")
+        led.unsure.setdefault(place, []).extend(list(ln.box) for ln in result.unsure_lines())
     return result
+
+
+UNSURE_BOXES = 12          # unsure regions named in an ocr_low_confidence error's detail (pixel boxes, no text)
+
+
+def _unsure_boxes(led: _Ledger, places: list) -> str:
+    """'; unsure regions: page 7 [x0, y0, x1, y1] ...' for the error's detail (where to look; never text)."""
+    parts: list[str] = []
+    total = 0
+    for place in places:
+        boxes = led.unsure.get(place, [])
+        total += len(boxes)
+        for box in boxes:
+            if len(parts) < UNSURE_BOXES:
+                kind, name = place
+                label = f"{kind} {str(name).rsplit('/', 1)[-1]}" if name is not None else kind
+                parts.append(f"{label} {box}")
+    if not parts:
+        return ""
+    more = f" and {total - len(parts)} more" if total > len(parts) else ""
+    return f"; unsure regions (px): {'; '.join(parts)}{more}"
 
 
 def _places_zh(places: list) -> str:
@@ -734,6 +841,8 @@ def finish(doc: Document) -> None:
         doc.meta["ocr_seconds"] = round(led.seconds, 2)
     if led.faint:
         doc.meta["ocr_faint_layers"] = led.faint
+    if led.set_aside:
+        doc.meta["ocr_set_aside"] = dict(led.set_aside)
     for (code, reason), places in led.unread.items():
         where = _places_zh(places)
         detail = f"{reason}: {len(places)} place(s)"
@@ -743,7 +852,7 @@ def finish(doc: Document) -> None:
         if code == "extract.ocr_unavailable":
             doc.errors.append(E.ocr_unavailable(where, reason, detail))
         elif code == "extract.ocr_low_confidence":
-            doc.errors.append(E.ocr_low_confidence(where, detail))
+            doc.errors.append(E.ocr_low_confidence(where, detail + _unsure_boxes(led, places)))
         elif code == "extract.image_unreadable":
             doc.errors.append(E.image_unreadable(where, detail))
         elif code == "extract.ocr_unsupported_image":

@@ -31,6 +31,15 @@ XM = "{http://schemas.microsoft.com/office/excel/2006/main}"
 _RANGE = re.compile(r"^=?(?:(?:'((?:[^']|'')+)'|([^!'\s,]+))!)?\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 
 
+# Names Excel itself writes (a query table's ExternalData_1, the autofilter's _FilterDatabase, a
+# custom view's Z_<GUID>_.wvu.*, slicers, chart and lambda helpers): when such a name only points
+# at cells it says nothing a person wrote. A name a person gave (内部口径) is read whatever it holds.
+GENERATED_NAME = re.compile(r"^(?:ExternalData_\d+|_FilterDatabase|Z_[0-9A-Fa-f-]{36}_\.wvu\..+|Slicer_.+|_xlchart\..+|_xlpm\..+)$")
+# a value that is only cell references: 'sheet'!$A$1:$D$38, Sheet1!$A:$A, several joined by commas
+_REF = r"(?:(?:'(?:[^']|'')+'|[^'!,=\s]+)!)?(?:\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?|\$?[A-Z]{1,3}:\$?[A-Z]{1,3}|\$?\d+:\$?\d+|#REF!)"
+CELL_REFERENCE = re.compile(rf"^=?{_REF}(?:,{_REF})*$")
+
+
 def _col_index(letters: str) -> int:
     n = 0
     for ch in letters:
@@ -127,8 +136,8 @@ def extract_xlsx(data: bytes, doc: Document) -> None:
             val = (dn.text or "").strip()
             nm = dn.get("name") or ""
             defined[nm] = val
-            if nm.startswith("_xlnm."):
-                continue        # print areas, filters: generated
+            if nm.startswith("_xlnm.") or (GENERATED_NAME.match(nm) and CELL_REFERENCE.match(val)):
+                continue        # print areas, filters, query tables, custom views: generated
             layer = "hidden" if (dn.get("hidden") or "0") in ("1", "true") else "metadata"
             if val:
                 doc.add(layer, f"{nm}: {val}"[:4000], field="defined_name", kind="defined_name", name=nm[:200])

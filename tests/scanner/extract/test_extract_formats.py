@@ -738,3 +738,27 @@ def test_huge_text_is_cut_at_a_character_boundary_and_flagged():
     assert [e.code for e in doc.errors] == ["extract.truncated"] and doc.meta["truncated"]
     assert doc.segments[0].text == "秘密★1年"
     assert "\ufffd" not in doc.segments[-1].text and "结尾标记" not in doc.segments[-1].text
+
+
+def test_xlsx_generated_names_that_only_point_at_cells_are_not_read(tmp_path):
+    """A query table's hidden ExternalData_1 pointing at its range is written by Excel, not by a
+    person: not read (it was a medium hidden.text in a student's chart workbook). The same generated
+    name holding text, and a name a person gave pointing at cells, are still read."""
+    from openpyxl import Workbook
+    from openpyxl.workbook.defined_name import DefinedName
+    from scanner.extract.xlsx import CELL_REFERENCE
+    wb = Workbook()
+    wb.active.title = "1 (3)"
+    wb.active["A1"] = "月份"
+    for name, text in (("ExternalData_1", "'1 (3)'!$A$1:$D$38"), ("ExternalData_2", "\"内部测算口径\""),
+                       ("汇总区", "'1 (3)'!$A$1:$B$12")):
+        wb.defined_names[name] = DefinedName(name, attr_text=text, hidden=name.startswith("External"))
+    p = tmp_path / "q.xlsx"
+    wb.save(p)
+    names = {s.locator.get("name"): s for s in extract(p).segments if s.locator.get("kind") == "defined_name"}
+    assert set(names) == {"ExternalData_2", "汇总区"}
+    assert names["ExternalData_2"].layer == "hidden"
+    for ref in ("'1 (3)'!$A$1:$D$38", "Sheet1!$A:$A", "=Sheet1!$B$2,Sheet1!$D$2:$D$9", "#REF!", "'O''Brien'!$1:$1"):
+        assert CELL_REFERENCE.match(ref), ref
+    for text in ("\"内部测算口径\"", "=SUM(Sheet1!A1:A9)", "0.17"):
+        assert not CELL_REFERENCE.match(text), text

@@ -512,7 +512,10 @@ def lower_hidden_text(rules: HarmRules, findings: list[Finding], segs: list[Segm
     decided = {f.segment_id for f in findings if not f.category.startswith("hidden.")
                and SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"]}
     hidden = [s for s in segs if s.layer == "hidden"]
-    in_page_text = Counter(_SPACE.sub("", s.text) for s in hidden if "bbox" in s.locator)
+    # a PDF's character layers (a bbox) on the page are in its page text as well; text drawn outside
+    # the page (kind offpage) is not, so its one copy in the visible layers shows it
+    in_page_text = Counter(_SPACE.sub("", s.text) for s in hidden
+                           if "bbox" in s.locator and s.locator.get("kind") != "offpage")
     pages_of: dict[str, set] = {}
     for s in hidden:
         if s.locator.get("page") is not None:

@@ -23,7 +23,6 @@ from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import HiddenFile, Ruleset
-from ..taxonomy import VISIBLE_LAYERS
 from .base import Detector, ScanContext, make_finding
 
 RULE_VERSION = "v1"
@@ -90,16 +89,6 @@ def fill_in_instruction(text: str) -> bool:
             return False
     return any(re.search(_FILL_VERB, c) or _FILL_CLAUSE_EN.fullmatch(c) for c in clauses)
 FILL_IN_WHY = "这段内容只是告诉填表人如何填写的说明，没有实际内容。"
-
-# Text drawn outside a PDF page (kind offpage) is not part of the page's text, unlike white, tiny or
-# invisible text on the page (scanner.harm counts those in the page text when it asks whether hidden
-# text is also visible). Off-page text that the visible layers show as well (an e-invoice converter
-# that draws the 开票人 name a second time below the page) hides nothing: low. Another detector's
-# finding on it (an ID number, a mobile) still decides.
-OUTSIDE_PAGE_TEXT_KINDS = {"offpage"}
-SHOWN_WHY = "这段页面外的文字在文档可见内容中也有，并未藏起任何信息。"
-_SPACE = re.compile(r"\s+")
-
 
 CATEGORY = {"revision": "hidden.revision", "comment": "hidden.comment", "hidden": "hidden.text",
             "metadata": "hidden.metadata", "redaction": "hidden.redaction"}
@@ -176,18 +165,6 @@ class HiddenDetector(Detector):
                 return False
         return True
 
-    @staticmethod
-    def _shown_elsewhere(text: str, ctx: ScanContext) -> bool:
-        """Text placed outside the page (not part of the page's text) that the visible layers show."""
-        t = _SPACE.sub("", text)
-        if not t:
-            return False
-        visible = ctx.memo.get("hidden.visible_compact")
-        if visible is None:
-            visible = ctx.memo["hidden.visible_compact"] = _SPACE.sub("", "\n".join(
-                s.text for s in ctx.document.segments if s.layer in VISIBLE_LAYERS))
-        return t in visible
-
     def _suggestion(self, layer: str, ctx: ScanContext) -> str:
         family = format_family(ctx.document.media_type)     # html, pdf, sheet, slides, ... (the formats table)
         msg = getattr(self.texts.hidden, layer)
@@ -225,9 +202,6 @@ class HiddenDetector(Detector):
         if layer in ("comment", "revision") and fill_in_instruction(text):
             severity, explanation = "low", explanation.rstrip("。") + "。" + FILL_IN_WHY
             evidence.append("hidden:fill_in")
-        elif layer == "hidden" and kind in OUTSIDE_PAGE_TEXT_KINDS and self._shown_elsewhere(text, ctx):
-            severity, explanation = "low", explanation.rstrip("。") + "。" + SHOWN_WHY
-            evidence.append("hidden:shown_elsewhere")
         f = make_finding(seg, norm, i, j, category=CATEGORY[layer], rule_id=f"{CATEGORY[layer]}.{RULE_VERSION}",
                          severity=severity, confidence=confidence, explanation=explanation,
                          suggestion=self._suggestion(layer, ctx), evidence=evidence, normalized_offsets=False)

@@ -1,5 +1,6 @@
-"""OOXML packages in the redaction tests as zips: a package with members edited or added
-(`rewrite`), every member of a copy as raw bytes, and the check that no secret can be read from
+"""OOXML packages in the tests as zips: a package with members edited or added (`rewrite`: the
+extraction tests build Excel's threaded comments this way, the redaction tests an embedded
+document), every member of a copy as raw bytes, and the check that no secret can be read from
 any of them (UTF-8 or UTF-16, nested zips too)."""
 from __future__ import annotations
 

@@ -157,19 +157,24 @@ def test_fill_in_instruction_holding_personal_data_still_decides():
 
 
 # -- text outside the page that the page shows too -------------------------------------------------
+# Text drawn outside a PDF page (kind offpage) is not part of the page's text, unlike white, tiny or
+# invisible text on the page: scanner.harm (lower_hidden_text) does not count it as page text, so its
+# one copy in the visible layers (an e-invoice converter that draws the 开票人 name a second time
+# below the page) makes it low. Another detector's finding on it (an ID number) still decides.
 
-def _invoice(hidden: str, visible: str = "开票人：田梦"):
+def _invoice(hidden: str, visible: str = "开票人：田梦", kind: str = "offpage"):
     d = Document(source="x.pdf", sha256="0" * 64, media_type="application/pdf")
     d.add("body", "电子发票（增值税专用发票）", page=1, line=1)
     d.add("body", visible, page=1, line=2)
-    d.add("hidden", hidden, page=1, kind="offpage", bbox=[92.3, -425.2, 111.0, -415.9])
+    d.add("hidden", hidden, page=1, kind=kind,
+          bbox=[92.3, -425.2, 111.0, -415.9] if kind == "offpage" else [92.3, 25.2, 111.0, 35.9])
     return _scan(d)
 
 
 def test_offpage_text_the_page_shows_is_low():
     report = _invoice("田梦")
     (f,) = _hidden(report)
-    assert f.category == "hidden.text" and f.severity == "low" and "hidden:shown_elsewhere" in f.evidence
+    assert f.category == "hidden.text" and f.severity == "low" and "harm:hidden_visible" in f.evidence
     assert report.decision == "pass"
 
 
@@ -177,17 +182,16 @@ def test_offpage_text_not_shown_stays_a_finding():
     for hidden in ("李秀英", "田梦 备用金账户"):
         report = _invoice(hidden)
         (f,) = _hidden(report)
-        assert f.severity == "medium" and "hidden:shown_elsewhere" not in f.evidence, hidden
+        assert f.severity == "medium" and "harm:hidden_visible" not in f.evidence, hidden
         assert report.decision == "review"
 
 
-def test_white_text_also_on_the_page_is_not_judged_here():
-    # white text is part of the page's text: scanner.harm decides whether it is also visible elsewhere
-    d = Document(source="x.pdf", sha256="0" * 64, media_type="application/pdf")
-    d.add("body", "开票人：田梦", page=1, line=1)
-    d.add("hidden", "田梦", page=1, kind="white", bbox=[92.3, 25.2, 111.0, 35.9])
-    (f,) = _hidden(_scan(d))
-    assert "hidden:shown_elsewhere" not in f.evidence
+def test_white_text_on_the_page_is_its_own_copy_in_the_page_text():
+    # white characters are part of the page's text: the one copy there is the hidden text itself
+    report = _invoice("田梦", kind="white")
+    (f,) = _hidden(report)
+    assert f.severity == "medium" and "harm:hidden_visible" not in f.evidence
+    assert report.decision == "review"
 
 
 def test_offpage_id_number_shown_on_the_page_still_decides():

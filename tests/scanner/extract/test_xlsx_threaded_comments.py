@@ -19,6 +19,7 @@ from openpyxl.comments import Comment
 
 from scanner import get_scanner
 from scanner.extract import extract_bytes
+from support.zipread import rewrite
 
 NOTICE = ("[Threaded comment]\n\nYour version of Excel allows you to read this threaded comment; however, any edits "
           "to it will get removed if the file is opened in a newer version of Excel. Learn more: "
@@ -54,36 +55,37 @@ def _workbook(legacy_text: str, comment: str = "", reply: str = "", threaded: bo
     ws["C1"].comment = Comment(legacy_text, f"tc={ROOT_ID}")
     buf = io.BytesIO()
     wb.save(buf)
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            name = info.filename
-            if re.fullmatch(r"xl/comments/comment\d+\.xml", name):
-                # Excel ties the copy to its thread by xr:uid
-                data = data.replace(b'<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
-                                    b'<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                                    b'xmlns:xr="http://schemas.microsoft.com/office/spreadsheetml/2014/revision"', 1)
-                data = re.sub(rb'<comment ref="C1"', f'<comment ref="C1" xr:uid="{ROOT_ID}"'.encode(), data, count=1)
-            if threaded and name == "xl/worksheets/_rels/sheet1.xml.rels":
-                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdTc" Type="http://schemas.microsoft.'
-                                    b'com/office/2017/10/relationships/threadedComment" Target="../threadedComments/'
-                                    b'threadedComment1.xml"/></Relationships>')
-            if threaded and name == "xl/_rels/workbook.xml.rels":
-                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdP" Type="http://schemas.microsoft.'
-                                    b'com/office/2017/10/relationships/person" Target="persons/person.xml"/>'
-                                    b'</Relationships>')
-            if threaded and name == "[Content_Types].xml":
-                data = data.replace(b"</Types>", b'<Override PartName="/xl/threadedComments/threadedComment1.xml" '
-                                    b'ContentType="application/vnd.ms-excel.threadedcomments+xml"/><Override '
-                                    b'PartName="/xl/persons/person.xml" ContentType="application/vnd.ms-excel.'
-                                    b'person+xml"/></Types>')
-            z.writestr(info, data)
-        if threaded:
-            z.writestr("xl/threadedComments/threadedComment1.xml", _threaded_part(comment, reply))
-            z.writestr("xl/persons/person.xml", _persons_part())
-    return out.getvalue()
+    edits = {"xl/comments/comment1.xml": _tie_copy_to_thread}
+    add = {}
+    if threaded:
+        edits |= {"xl/worksheets/_rels/sheet1.xml.rels": _add_relationship(
+                      b'<Relationship Id="rIdTc" Type="http://schemas.microsoft.com/office/2017/10/relationships/'
+                      b'threadedComment" Target="../threadedComments/threadedComment1.xml"/>'),
+                  "xl/_rels/workbook.xml.rels": _add_relationship(
+                      b'<Relationship Id="rIdP" Type="http://schemas.microsoft.com/office/2017/10/relationships/'
+                      b'person" Target="persons/person.xml"/>'),
+                  "[Content_Types].xml": lambda data: data.replace(b"</Types>", (
+                      b'<Override PartName="/xl/threadedComments/threadedComment1.xml" '
+                      b'ContentType="application/vnd.ms-excel.threadedcomments+xml"/><Override '
+                      b'PartName="/xl/persons/person.xml" ContentType="application/vnd.ms-excel.'
+                      b'person+xml"/></Types>'))}
+        add = {"xl/threadedComments/threadedComment1.xml": _threaded_part(comment, reply),
+               "xl/persons/person.xml": _persons_part()}
+    data = buf.getvalue()
+    assert "xl/comments/comment1.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    return rewrite(data, edits, add)
+
+
+def _tie_copy_to_thread(data: bytes) -> bytes:
+    """Excel ties the legacy copy to its thread by xr:uid."""
+    data = data.replace(b'<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+                        b'<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                        b'xmlns:xr="http://schemas.microsoft.com/office/spreadsheetml/2014/revision"', 1)
+    return re.sub(rb'<comment ref="C1"', f'<comment ref="C1" xr:uid="{ROOT_ID}"'.encode(), data, count=1)
+
+
+def _add_relationship(rel: bytes):
+    return lambda data: data.replace(b"</Relationships>", rel + b"</Relationships>")
 
 
 def _comments(doc):

@@ -230,27 +230,21 @@ def test_xlsx_embedded_document_is_removed(light):
     wb.properties.creator = "张三"
     buf = io.BytesIO()
     wb.save(buf)
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                body = body.replace(b"</worksheet>", b'<oleObjects><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
-                                    b'markup-compatibility/2006"><mc:Choice Requires="x14"><oleObject progId="Word.Document.12" '
-                                    b'shapeId="1025" r:id="rIdDoc" xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
-                                    b'2006/relationships"/></mc:Choice></mc:AlternateContent></oleObjects></worksheet>')
-            if info.filename == "[Content_Types].xml":
-                body = body.replace(b"</Types>", b'<Default Extension="docx" ContentType="application/vnd.openxmlformats-'
-                                    b'officedocument.wordprocessingml.document"/></Types>')
-            z.writestr(info.filename, body)
-        z.writestr("xl/worksheets/_rels/sheet1.xml.rels",
-                   '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
-                   'openxmlformats.org/package/2006/relationships"><Relationship Id="rIdDoc" Type="http://schemas.'
-                   'openxmlformats.org/officeDocument/2006/relationships/package" '
-                   'Target="../embeddings/Microsoft_Word_Document.docx"/></Relationships>')
-        z.writestr("xl/embeddings/Microsoft_Word_Document.docx", ib.getvalue())
-    data = out.getvalue()
+    data = _rewrite(buf.getvalue(), {
+        "xl/worksheets/sheet1.xml": lambda body: body.replace(b"</worksheet>", (
+            b'<oleObjects><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
+            b'markup-compatibility/2006"><mc:Choice Requires="x14"><oleObject progId="Word.Document.12" '
+            b'shapeId="1025" r:id="rIdDoc" xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
+            b'2006/relationships"/></mc:Choice></mc:AlternateContent></oleObjects></worksheet>')),
+        "[Content_Types].xml": lambda body: body.replace(b"</Types>", (
+            b'<Default Extension="docx" ContentType="application/vnd.openxmlformats-'
+            b'officedocument.wordprocessingml.document"/></Types>'))},
+        add={"xl/worksheets/_rels/sheet1.xml.rels":
+             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+             'openxmlformats.org/package/2006/relationships"><Relationship Id="rIdDoc" Type="http://schemas.'
+             'openxmlformats.org/officeDocument/2006/relationships/package" '
+             'Target="../embeddings/Microsoft_Word_Document.docx"/></Relationships>',
+             "xl/embeddings/Microsoft_Word_Document.docx": ib.getvalue()})
     before = light.scan_bytes(data, "e.xlsx")
     assert {"pii.phone", "pii.id_card"} <= {f.category for f in before.findings
                                             if (f.location or {}).get("member", "").startswith("xl/embeddings/")}

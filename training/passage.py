@@ -36,7 +36,7 @@ from scanner.normalize import normalize  # noqa: E402
 from .common import MODELS, ROOT, prf  # noqa: E402
 from .passage_corpus import LABELS, build, news_sentences, realdocs_sentences  # noqa: E402
 
-VERSION = "passage-tfidf-cues-lr-6"
+VERSION = "passage-tfidf-cues-lr-7"
 MAX_PUBLIC_RATE = 0.002     # flag rate allowed on the calibration public text
 MIN_THRESHOLD = 0.45        # floor of the calibrated threshold (issue 17: the public registers added lowered the flag rate of held-out public text, 0.5 -> 0.45 keeps recall >= 0.85)
 C_REG = 4.0

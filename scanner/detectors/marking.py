@@ -18,7 +18,7 @@ import regex as re
 
 from ..config import ScanConfig
 from ..model import Finding, Segment
-from ..normalize import NormalizedText
+from ..normalize import FILLER, NormalizedText
 from ..policy import Policy
 from ..rules import MarkingFile, MarkingMessage, Ruleset
 from .base import Detector, ScanContext, make_finding
@@ -34,6 +34,9 @@ EN_STRIP = " \t\u3000()[]{}<>（）【】〔〕「」『』*_#~=\"'“”‘’.
 EN_PAGE = r"(?:\s*[-–—|,:/]?\s*(?i:page)?\s*\d{1,4}(?:\s*(?i:of|/)\s*\d{1,4})?)?"
 QUOTES = set("“‘\"'「『《〈(（[【如")
 TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
+# a header/footer line's pieces are aligned by runs of spaces or a tab (dashes around a piece are
+# fillers, left out of the compacted text: -内部资料，注意保密-)
+HEADER_GAP = re.compile(r"\t|[ \u3000\u00a0]{3,}")
 SEVERITY_CONF = {"medium": 0.85, "low": 0.6}
 
 
@@ -132,6 +135,27 @@ class MarkingDetector(Detector):
             return "first"          # the first lines of a scanned page or a picture of one
         if standalone:
             return "standalone"
+        return None
+
+    def _header_piece(self, text: str, t: str) -> tuple[int, int] | None:
+        """[i, j) in the compacted text t of a restriction mark that is one of the pieces a header or
+        footer line aligns with runs of spaces or tabs (-内部资料，注意保密-      第 1 页 共 3 页;
+        公司名称\t内部使用)."""
+        if HEADER_GAP.search(text) is None:
+            return None
+        k = 0
+        for piece in HEADER_GAP.split(text):
+            c = "".join(ch for ch in piece if ch not in FILLER)      # as compact() keeps it
+            if not c:
+                continue
+            at = t.find(c, k)
+            if at < 0:
+                return None
+            k = at + len(c)
+            line = self._strip(c)
+            if line and self.internal_line.match(line, timeout=self.timeout):
+                i = t.find(line, at)
+                return i, i + len(line)
         return None
 
     def _strip(self, s: str) -> str:
@@ -345,6 +369,10 @@ class MarkingDetector(Detector):
                 i = t.find(line)
                 add(i, i + len(line), "marking.internal", "high", 0.9, "marking.internal", "explanation",
                     [f"position:{pos}"], position=POSITION_NAMES.get(pos, pos))
+            elif seg.layer in ("header", "footer") and (piece := self._header_piece(norm.text, t)) is not None:
+                i, j = piece
+                add(i, j, "marking.internal", "high", 0.9, "marking.internal", "explanation",
+                    [f"position:{seg.layer}", "form:header_piece"], position=POSITION_NAMES[seg.layer])
             else:
                 for m in self.internal_star.finditer(t, timeout=self.timeout):
                     pos = self._position(seg, ctx, False) or "standalone"

@@ -215,3 +215,30 @@ def test_grouped_mobile_spans_the_written_number(light_scanner, written):
 def test_grouped_mobile_look_alikes(light_scanner, text):
     report = light_scanner.scan_text(text)
     assert not [f for f in report.findings if f.category == "pii.phone" and f.severity != "low"], text
+
+
+@pytest.mark.parametrize("layer, line, mark", [
+    ("footer", "-内部资料，注意保密-                                          第  页 共 1 页", "内部资料，注意保密"),
+    ("header", "北京某某技术股份有限公司\t内部使用", "内部使用"),
+    ("footer", "第 1 页      内部资料注意保存      共 3 页", "内部资料注意保存"),
+])
+def test_restriction_mark_as_one_piece_of_an_aligned_header_line(light_scanner, layer, line, mark):
+    """Word aligns a header's or footer's parts with runs of spaces or a tab: a restriction mark that
+    is one of those pieces is a mark (a footer "-内部资料，注意保密-   第 页 共 1 页" of a real
+    company manual was missed: the line as a whole is not a mark). The highlight covers the mark."""
+    doc = _doc([("body", "关于举办读书月活动的通知", {}), (layer, line, {"part": f"word/{layer}1.xml"})])
+    report = light_scanner.scan_document(doc)
+    marks = [f for f in report.findings if f.category == "marking.internal"]
+    assert [line[f.start:f.end] for f in marks] == [mark] and marks[0].layer == layer
+    assert report.decision == "review"
+
+
+@pytest.mark.parametrize("layer, line", [
+    ("header", "北京某某公司             关于内部资料管理的通知"),     # a piece that mentions the mark
+    ("body", "-内部资料，注意保密-              第  页"),                # not a header or footer
+    ("footer", "某某公司内部使用规范             第 2 页"),
+])
+def test_aligned_pieces_that_are_not_a_mark_pass(light_scanner, layer, line):
+    doc = _doc([("body", "关于举办读书月活动的通知", {}), (layer, line, {})])
+    report = light_scanner.scan_document(doc)
+    assert not [f for f in report.findings if f.category.startswith("marking")]

@@ -101,6 +101,15 @@ def test_d29_flagged_with_core_parameters(full):
     "乙方不得在租赁期间转让承租权。",
     "出租人拟在租期届满后出售该房屋的，应提前通知承租人。",
     "去年全市完成固定资产投资六百三十亿元，今年拟安排重点项目一百二十个。",
+    # registers of heldout7's false alarms (issue 17, lr-7): a service tender's canteen, cleaning and guard rules,
+    # 竞争性磋商 procedure, IT specifications, a developer's how-to, a personal work report; written for this test,
+    # not training data
+    "食堂从业人员须持健康证上岗，发现变质食材一律不得加工，留样工作由专人负责。",
+    "磋商小组可以根据磋商情况调整采购需求中的服务要求，供应商应在规定时间内提交最后报价。",
+    "评标过程中，与评审有关的资料和推荐意见不得向投标人透露，评标委员会成员不得私下接触投标人。",
+    "主数据库故障时系统自动切换至备用数据库，切换期间业务不中断、数据不丢失。",
+    "本地测试时可以用root账号和密码123456连接localhost上的MySQL，上线前请修改密码。",
+    "下一步，我计划在明年上半年完成科室档案的数字化整理，进一步提高办文效率。",
 ])
 def test_public_text_not_flagged(full, text):
     assert passages(full.scan_text(text)) == []
@@ -110,6 +119,11 @@ def test_public_text_not_flagged(full, text):
     ("租赁谈判中我方可接受的最高租金为每平方米九十元，这个底线不要告诉对方。", "passage.negotiation"),
     ("甲方内部定的合同价上限是一千一百万，我们报一千零八十万把握比较大，此邮件阅后即删。", "passage.negotiation"),
     ("我们的OA系统还在用旧版本，那个远程代码执行漏洞没修，内网任何一台机器都能打进去。", "passage.cyber"),
+    # the same registers carrying the non-public fact (lr-7): a control price before the announcement, an unfixed
+    # flaw with an address and account, an unpublished personnel plan in a work report
+    ("采购项目的控制价内部定为四百六十万元，采购公告发出前请不要告诉任何供应商。", "passage.negotiation"),
+    ("运维记录：OA服务器10.3.8.21的数据库还在用root/123456，外网可以直接连，厂商下周才来修，先别声张。", "passage.cyber"),
+    ("本人下一步工作中，党组已初步考虑由刘明同志接任副处长，考察尚未启动，请勿外传。", "passage.personnel"),
 ])
 def test_drafts_in_those_registers_still_flagged(full, text, category):
     found = passages(full.scan_text(text))

@@ -198,11 +198,11 @@ def test_a_policy_failure_fails_the_scan_closed(monkeypatch):
 
 def test_the_detector_list_is_explicit_and_ordered():
     names = [cls.name for cls in DETECTORS]
-    assert names == ["marking", "regex", "terms", "hidden", "passage", "names"]
+    assert names == ["marking", "regex", "terms", "tabular", "hidden", "passage", "names"]
     assert all(issubclass(cls, Detector) and not getattr(cls, "__abstractmethods__", None) for cls in DETECTORS)
     rs = Ruleset.load(LEX)
     pol = Policy.load(LEX / "policy.toml")
     light, version = build(ScanConfig(light=True), rs, pol)
-    assert [d.name for d in light] == ["marking", "regex", "terms", "hidden"] and version == "rules-only"
+    assert [d.name for d in light] == ["marking", "regex", "terms", "tabular", "hidden"] and version == "rules-only"
     with pytest.raises(TypeError):
         type("NoDetect", (Detector,), {"name": "x"})()       # a detector must implement detect(ctx)

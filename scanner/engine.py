@@ -67,7 +67,8 @@ class Scanner:
         self.scope = scope or Scope()
         self.detectors, self.model_version = build_detectors(self.config, self.ruleset, self.policy)
         self.ruleset_hash = hashlib.sha256(
-            (self.ruleset.hash + self.policy.source_hash + self.postprocess.harm.source_hash).encode()).hexdigest()[:16]
+            (self.ruleset.hash + self.policy.source_hash + self.postprocess.harm.source_hash
+             + "".join(d.rules_hash for d in self.detectors)).encode()).hexdigest()[:16]
 
     def warm(self) -> Scanner:
         """Load what the detectors load lazily (see Detector.warm); before forking workers."""

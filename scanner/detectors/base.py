@@ -155,6 +155,7 @@ class Detector(ABC):
     name: ClassVar[str]
     needs_models: ClassVar[bool] = False     # model detectors do not run in light mode
     model_version: str = ""                  # a model detector's version, part of every report
+    rules_hash: str = ""                     # hash of rules a detector loads itself (not in the Ruleset)
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> Detector | None:

@@ -12,6 +12,7 @@ Tables are read from table cells with table/row/col locators (docx, pptx) and fr
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -58,16 +59,19 @@ class TabularRules:
     total: re.Pattern
     kinds: tuple[Kind, ...]
     raw: dict
+    source_hash: str
 
     @classmethod
     def load(cls, path: Path) -> TabularRules:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
         kinds = tuple(Kind(k["name"], k["what"], _full(k["party"]), _full(k["values"]), int(k["min_values"]),
                            _full(k["party_value"]), _full(k["party_not"]), int(k["min_rows"]),
                            re.compile(k["document_skip"]) if k.get("document_skip") else None)
                       for k in raw["kind"])
         return cls(int(raw["header_rows"]), _full(raw["amount"]), re.compile(raw["header_unit"]),
-                   re.compile(raw["placeholder"], re.I), re.compile(raw["total"]), kinds, raw)
+                   re.compile(raw["placeholder"], re.I), re.compile(raw["total"]), kinds, raw,
+                   hashlib.sha256(data).hexdigest()[:16])
 
 
 @lru_cache(maxsize=4)
@@ -170,6 +174,7 @@ class TabularDetector(Detector):
 
     def __init__(self, rules: TabularRules):
         self.rules = rules
+        self.rules_hash = rules.source_hash
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> TabularDetector | None:

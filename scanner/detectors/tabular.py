@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..config import ScanConfig
+from ..errors import ConfigError
 from ..model import Finding, Segment
 from ..policy import Policy
 from ..rules import Ruleset
@@ -177,10 +178,12 @@ class TabularDetector(Detector):
         self.rules_hash = rules.source_hash
 
     @classmethod
-    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> TabularDetector | None:
+    def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> TabularDetector:
+        # the detector is always on: a lexicon directory without its rules file is a broken install
+        # (a silent None would pass every pay sheet), never a way to switch it off
         path = Path(config.lexicons) / RULE_FILE
         if not path.is_file():
-            return None
+            raise ConfigError(f"the tabular detector's rules file is missing (expected {path})", file=RULE_FILE)
         return cls(load_rules(path))
 
     def detect(self, ctx: ScanContext) -> list[Finding]:

@@ -97,3 +97,21 @@ def test_real_published_results_have_no_table_finding(light, make, kind, text, r
     assert _tabular(light.scan_bytes(make(rows, "采购项目报价"), "t" + ext))
     assert not _tabular(light.scan_bytes(make(rows, text), "t" + ext))
 
+
+
+def test_a_lexicon_directory_without_the_rules_file_is_a_configuration_error(tmp_path):
+    """The detector is always on: without lexicons/tabular.toml the scanner refuses to start (a
+    silent None would pass every pay sheet) and the error names the missing file."""
+    import shutil
+
+    from scanner.engine import Scanner
+    from scanner.errors import ConfigError
+
+    lex = tmp_path / "lexicons"
+    shutil.copytree(default_lexicon_dir(), lex)
+    (lex / RULE_FILE).unlink()
+    with pytest.raises(ConfigError) as exc:
+        Scanner(lexicon_dir=lex, light=True)
+    assert exc.value.file == RULE_FILE and str(lex / RULE_FILE) in str(exc.value)
+    shutil.copy(default_lexicon_dir() / RULE_FILE, lex / RULE_FILE)      # with it back, the scanner starts
+    assert "tabular" in [d.name for d in Scanner(lexicon_dir=lex, light=True).detectors]

@@ -42,6 +42,7 @@ import re
 from collections import Counter
 from dataclasses import replace
 
+from . import validators
 from .harmrules import PERSONAL, HarmRules
 from .model import Finding, Segment, near_text
 from .taxonomy import SEVERITY_RANK, VISIBLE_LAYERS
@@ -73,9 +74,22 @@ def is_template_only(rules: HarmRules, text: str) -> bool:
     return _cjk(rules.template_tag.sub("", text)) <= rules.template_rest_max_cjk
 
 
+def is_uscc(rules: HarmRules, code: str) -> bool:
+    """A match of the code pattern is an organisation's code, not a resident ID number: one of an
+    ID's shape ([organisation] uscc_id_shape) only with a right GB 32100 check and not a valid ID."""
+    v = code.upper()
+    if not rules.uscc_id_shape.match(v):
+        return True
+    return validators.uscc(v) and not validators.resident_id(v)
+
+
+def uscc_in(rules: HarmRules, text: str) -> bool:
+    return any(is_uscc(rules, m.group()) for m in rules.uscc.finditer(text))
+
+
 def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
     near = near_text(segs, seg_id, rules.org_window)
-    if not (rules.uscc.search(near) or rules.org_name.search(near)):
+    if not (uscc_in(rules, near) or rules.org_name.search(near)):
         return False
     cue = near_text(segs, seg_id, rules.org_cue_window)
     return not (rules.residence_cue.search(cue) or rules.block_personal.search(cue))
@@ -96,7 +110,7 @@ def contact_block(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
             break                   # the block's heading
         i -= 1
     block = "\n".join(lines)
-    if not (rules.uscc.search(block) or rules.org_name.search(block)) or rules.block_personal.search(block):
+    if not (uscc_in(rules, block) or rules.org_name.search(block)) or rules.block_personal.search(block):
         return False
     return not rules.residence_cue.search(near_text(segs, seg_id, rules.org_cue_window))
 

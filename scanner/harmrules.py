@@ -60,6 +60,7 @@ class HarmRules:
         r.email_placeholder, r.analyst_cue = _rx(e["placeholder_local"]), _rx(e["analyst_cue"])
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
         r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
+        r.uscc_id_shape = _rx(o["uscc_id_shape"])
         r.org_categories = tuple(o["categories"])
         r.org_keep_free_mail = bool(o["email_keep_free_mail"])
         r.contact_label, r.block_max = _rx(o["contact_label"]), int(o["block_max"])

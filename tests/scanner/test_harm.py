@@ -83,6 +83,16 @@ def test_residence_next_to_an_organisation_still_decides(full, text):
     assert any(worst(rep, c) in ("medium", "high") for c in ("pii.address", "pii.phone", "pii.email"))
 
 
+@pytest.mark.parametrize(("code", "is_code"), [(c, True) for c in HARM["organisation"]["uscc_codes"]]
+                         + [(c, False) for c in HARM["organisation"]["uscc_not_codes"]])
+def test_a_resident_id_number_is_not_an_organisations_code(code, is_code):
+    from scanner.harm import is_uscc
+    from scanner.harmrules import HarmRules
+    rules = HarmRules.load(default_lexicon_dir() / "harm.toml")
+    assert rules.uscc.fullmatch(code)                 # the pattern alone takes every one of them
+    assert is_uscc(rules, code) is is_code
+
+
 @pytest.mark.parametrize("text", HARM["address"]["lowered"])
 def test_case_numbers_and_masked_addresses_are_not_addresses(full, text):
     rep = full.scan_text(f"本案经审理，{text}，现已生效。")

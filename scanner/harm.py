@@ -87,9 +87,11 @@ def uscc_in(rules: HarmRules, text: str) -> bool:
     return any(is_uscc(rules, m.group()) for m in rules.uscc.finditer(text))
 
 
-def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int) -> bool:
+def organisation_context(rules: HarmRules, segs: list[Segment], seg_id: int, rule_id: str = "") -> bool:
     near = near_text(segs, seg_id, rules.org_window)
-    if not (uscc_in(rules, near) or rules.org_name.search(near)):
+    if not (uscc_in(rules, near) or rules.org_name.search(near)
+            or (rule_id in rules.institutional_mail_rules
+                and any(email_is_institutional(rules, m.group()) for m in _MAILBOX.finditer(near)))):
         return False
     cue = near_text(segs, seg_id, rules.org_cue_window)
     return not (rules.residence_cue.search(cue) or rules.block_personal.search(cue))
@@ -146,6 +148,7 @@ def email_is_institutional(rules: HarmRules, address: str) -> bool:
 
 _LOCAL_SPLIT = re.compile(r"[._+-]+")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_NOT_DIGIT = re.compile(r"\D+")
 _MAILBOX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+")
 
 
@@ -375,7 +378,7 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         # 3. organisation contact lines; a licence of an organisation
         if f.category in rules.org_categories and f.severity in ("medium", "high") \
                 and not (rules.org_keep_free_mail and f.category == "pii.email" and _domain(f.text) in rules.free_mail):
-            if organisation_context(rules, segs, f.segment_id):
+            if organisation_context(rules, segs, f.segment_id, f.rule_id):
                 f = _lower(f, "low", "organisation", "附近是单位名称或统一社会信用代码，属于单位公开的联系信息。")
             elif contact_block(rules, segs, f.segment_id):
                 f = _lower(f, "low", "contact_block", "位于列明单位名称的联系方式栏中，属于单位公开的联系信息。")
@@ -401,9 +404,10 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
             f = _lower(f, "low", "copy_only", "仅为版权性质的“禁止复制”声明，不是限制传播的标志。")
         out.append(f)
 
-    # 2b. the same mailbox lowered as an organisation's elsewhere in the document
+    # 2b. a mailbox several contacts share; the same mailbox lowered as an organisation's elsewhere
+    # in the document, or printed as the alternative of one so lowered
     if any(f.category == "pii.email" for f in out):
-        out = lower_same_mailbox(rules, out, segs)
+        out = lower_same_mailbox(rules, lower_shared_mailbox(rules, out, segs), segs)
 
     # 6. names
     personal: dict = {}
@@ -499,21 +503,55 @@ def impossible_card(rules: HarmRules, segs: list[Segment]) -> bool:
     return any(y < rules.card_before_year for y in born & printed)
 
 
+def lower_shared_mailbox(rules: HarmRules, findings: list[Finding], segs: list[Segment]) -> list[Finding]:
+    """A mailbox whose lines hold at least shared_min_phones distinct phone numbers is an office's
+    shared mailbox: low, unless a residence or personal cue stands near that occurrence."""
+    phones: dict[int, set[str]] = {}
+    for f in findings:
+        if f.category == "pii.phone":
+            phones.setdefault(f.segment_id, set()).add(_NOT_DIGIT.sub("", f.text))
+    beside: dict[str, set[str]] = {}
+    for f in findings:
+        if f.category == "pii.email":
+            beside.setdefault(f.text.strip().lower(), set()).update(phones.get(f.segment_id, ()))
+    shared = {m for m, p in beside.items() if len(p) >= rules.shared_min_phones}
+    if not shared:
+        return findings
+    return [_lower(f, "low", "shared_mailbox", "同一邮箱列在多位联系人、多个电话号码旁，是单位共用的联系邮箱，不是个人邮箱。")
+            if f.category == "pii.email" and f.text.strip().lower() in shared
+            and not rules.residence_cue.search(near_text(segs, f.segment_id, rules.org_cue_window)) else f
+            for f in findings]
+
+
 def lower_same_mailbox(rules: HarmRules, findings: list[Finding], segs: list[Segment]) -> list[Finding]:
     """A mailbox lowered as an organisation's somewhere in the document is low at its other
-    occurrences too, unless a residence or personal cue stands near that occurrence."""
+    occurrences too, and so is a mailbox printed as its alternative in one line (a和b), unless a
+    residence or personal cue stands near that occurrence."""
     org = {f.text.strip().lower() for f in findings if f.category == "pii.email"
            and any(e in rules.same_mailbox_steps for e in f.evidence)}
     if not org:
         return findings
+    alternative = re.compile("|".join(f"{re.escape(m)}(?:{rules.alternative_join})|(?:{rules.alternative_join}){re.escape(m)}"
+                                      for m in sorted(org)), re.I)
     out = []
     for f in findings:
         if f.category == "pii.email" and SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"] \
-                and f.text.strip().lower() in org \
                 and not rules.residence_cue.search(near_text(segs, f.segment_id, rules.org_cue_window)):
-            f = _lower(f, "low", "same_mailbox", "同一邮箱在本文件的单位联系方式中出现，是该单位公开的联系邮箱。")
+            if f.text.strip().lower() in org:
+                f = _lower(f, "low", "same_mailbox", "同一邮箱在本文件的单位联系方式中出现，是该单位公开的联系邮箱。")
+            elif 0 <= f.segment_id < len(segs) and _joined_to(alternative, segs[f.segment_id].text, f.text):
+                f = _lower(f, "low", "alternative_mailbox", "与单位公开的联系邮箱并列给出（“发送至A和B”），是同一单位接收邮件的邮箱。")
         out.append(f)
     return out
+
+
+def _joined_to(alternative: re.Pattern, line: str, address: str) -> bool:
+    """The address stands right after or right before one of the lowered mailboxes and a join word."""
+    a = address.strip()
+    for m in alternative.finditer(line):
+        if line[m.end():m.end() + len(a)].lower() == a.lower() or line[max(0, m.start() - len(a)):m.start()].lower() == a.lower():
+            return True
+    return False
 
 
 _SPACE = re.compile(r"\s+")

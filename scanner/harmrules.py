@@ -58,9 +58,11 @@ class HarmRules:
         r.paper_heading_loose, r.paper_mark = re.compile(e["paper_heading_loose"]), re.compile(e["paper_mark"])
         r.correspondence_window = int(e["correspondence_window"])
         r.email_placeholder, r.analyst_cue = _rx(e["placeholder_local"]), _rx(e["analyst_cue"])
+        r.shared_min_phones, r.alternative_join = int(e["shared_min_phones"]), e["alternative_join"]
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
         r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])
         r.uscc_id_shape = _rx(o["uscc_id_shape"])
+        r.institutional_mail_rules = frozenset(o["institutional_mail_rules"])
         r.org_categories = tuple(o["categories"])
         r.org_keep_free_mail = bool(o["email_keep_free_mail"])
         r.contact_label, r.block_max = _rx(o["contact_label"]), int(o["block_max"])

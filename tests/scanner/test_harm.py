@@ -297,6 +297,21 @@ def test_mailbox_on_a_domain_the_document_does_not_name_keeps_its_severity(light
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
 
 
+@pytest.mark.parametrize("text", HARM["email"]["shared_lowered"])
+def test_a_mailbox_several_contacts_share_and_its_alternative_are_low(full, text):
+    rep = full.scan_document(lines_doc(text))
+    mails = [f for f in rep.findings if f.category == "pii.email"]
+    assert len(mails) >= 4 and all(f.severity == "low" for f in mails), [(f.text, f.severity, f.evidence) for f in mails]
+    assert {"harm:shared_mailbox", "harm:alternative_mailbox"} <= {e for f in mails for e in f.evidence}
+    assert rep.decision == "pass", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", HARM["email"]["shared_kept"])
+def test_a_persons_mailbox_printed_again_or_beside_a_home_still_decides(full, text):
+    rep = full.scan_document(lines_doc(text))
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
 def hidden_doc(ex: dict) -> Document:
     doc = Document(source="x", sha256="0", media_type="application/pdf")
     for page in range(1, int(ex.get("pages", 1)) + 1):

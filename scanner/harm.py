@@ -390,7 +390,8 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
         # 3b. a published tender or procurement document
         if SEVERITY_RANK[f.severity] >= SEVERITY_RANK["medium"] and (
                 f.category in rules.proc_contact_categories or f.category in rules.proc_account_categories
-                or f.category.startswith(rules.proc_clause_categories)):
+                or f.category.startswith(rules.proc_clause_categories)
+                or f.category in rules.proc_purchaser_categories):
             if procurement is None:
                 procurement = procurement_document(rules, segs)
             if procurement:
@@ -487,6 +488,9 @@ def lower_procurement(rules: HarmRules, f: Finding, segs: list[Segment], text: s
             return _lower(f, "low", "procurement", "这是招标采购文件中采购人、代理机构或监督部门公开的联系方式（联系人、报名、答疑、质疑等），供供应商联系。")
     if f.category in rules.proc_account_categories and organisation_account(rules, segs, f.segment_id):
         return _lower(f, "low", "procurement_account", "这是招标采购文件中代理机构或采购人收取保证金、标书费的单位账户，随文件公开。")
+    if f.category in rules.proc_purchaser_categories and f.layer != "metadata" \
+            and rules.proc_purchaser.search(_WS.sub("", text[:f.start])):
+        return _lower(f, "low", "procurement_purchaser", "这是军队等单位公开招标采购文件中作为采购人、受理单位或收款账户列明的单位代号，随采购公告公开。")
     if f.category.startswith(rules.proc_clause_categories) and confidentiality_clause(rules, segs, f.segment_id):
         return _lower(f, "low", "procurement_clause", "这是招标采购文件中约束供应商、合同双方或评审人员的保密条款，是公开的程序规则，不是本文件的限制标志。")
     return f

@@ -113,6 +113,8 @@ class HarmRules:
         r.proc_clause_categories = tuple(p["clause_categories"])
         r.proc_duty, r.proc_party = _rx(p["clause_duty"]), _rx(p["clause_party"])
         r.proc_keep, r.proc_clause_window = _rx(p["clause_keep"]), int(p["clause_window"])
+        r.proc_purchaser_categories = frozenset(p["purchaser_categories"])
+        r.proc_purchaser = _rx(p["purchaser_label"])
         b = raw["boilerplate"]
         r.boiler_categories, r.boiler_notes = tuple(b["categories"]), _rx(b["notes"])
         return r

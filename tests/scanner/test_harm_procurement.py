@@ -148,3 +148,20 @@ def test_a_travel_record_raises_a_name_beside_it(inventory):
     assert any(f.category == "pii.travel_record" for f in rep.findings)
     names = [f for f in rep.findings if f.category == "pii.name" and f.text == "李秀英"]
     assert names and names[0].severity == "medium", [(f.category, f.text, f.severity) for f in rep.findings]
+
+
+@pytest.mark.parametrize("text", P["purchaser_lowered"])
+def test_a_units_number_as_the_tenders_purchaser_is_low(light, text):
+    rep = light.scan_document(lines_doc(text))
+    found = of(rep, tuple(P["purchaser_categories"]))
+    assert found and all("harm:procurement_purchaser" in f.evidence and f.severity == "low" for f in found), \
+        [(f.text, f.severity, f.evidence) for f in found]
+    assert rep.decision == "pass", deciding(rep)
+    # not vacuous: outside a tender the number decides
+    assert light.scan_document(lines_doc(text, heading=False)).decision == "review"
+
+
+@pytest.mark.parametrize("text", P["purchaser_kept"])
+def test_a_units_number_elsewhere_in_a_tender_still_decides(light, text):
+    rep = light.scan_document(lines_doc(text))
+    assert worst(of(rep, tuple(P["purchaser_categories"]))) == "medium" and rep.decision == "review", deciding(rep)

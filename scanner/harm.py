@@ -354,8 +354,9 @@ def apply(findings: list[Finding], segs: list[Segment], rules: HarmRules,
                 f = _lower(f, "low", "author_email", "这是文件属性中作者的邮箱，与作者姓名一样只标识作者。")
             elif email_is_institutional(rules, f.text):
                 f = _lower(f, "low", "institutional_email", "这是机关、院校等机构的公开邮箱。")
-            elif rules.email_placeholder.match(f.text.rsplit("@", 1)[0].strip()):
-                f = _lower(f, "low", "placeholder_email", "邮箱用户名只是占位符（如 xxx@），不指向任何人。")
+            elif rules.email_placeholder.match(f.text.rsplit("@", 1)[0].strip()) \
+                    or rules.email_placeholder_domain.match(_domain(f.text)):
+                f = _lower(f, "low", "placeholder_email", "邮箱用户名或域名只是占位符（如 xxx@、@example.com），不指向任何人。")
             elif email_is_role(rules, f.text):
                 f = _lower(f, "low", "role_email", "这是单位的职能邮箱（如 info@、hr@、客服邮箱），不是个人邮箱。")
             elif organisation_mailbox(rules, f, segs, doc_names):

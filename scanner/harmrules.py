@@ -58,6 +58,7 @@ class HarmRules:
         r.paper_heading_loose, r.paper_mark = re.compile(e["paper_heading_loose"]), re.compile(e["paper_mark"])
         r.correspondence_window = int(e["correspondence_window"])
         r.email_placeholder, r.analyst_cue = _rx(e["placeholder_local"]), _rx(e["analyst_cue"])
+        r.email_placeholder_domain = re.compile(e["placeholder_domain"], re.I)
         r.shared_min_phones, r.alternative_join = int(e["shared_min_phones"]), e["alternative_join"]
         r.org_window, r.org_cue_window = int(o["window"]), int(o["cue_window"])
         r.uscc, r.org_name, r.residence_cue = _rx(o["uscc"]), _rx(o["org_name"]), _rx(o["residence_cue"])

@@ -59,6 +59,19 @@ def test_private_mailbox_stays_medium(light, addr):
     assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
 
 
+@pytest.mark.parametrize("addr", HARM["email"]["placeholder_lowered"])
+def test_placeholder_mailbox_is_low(light, addr):
+    rep = light.scan_text(f"配置示例：发件人邮箱 {addr}")
+    assert worst(rep, "pii.email") == "low" and rep.decision == "pass"
+    assert any("harm:placeholder_email" in f.evidence for f in rep.findings if f.category == "pii.email")
+
+
+@pytest.mark.parametrize("addr", HARM["email"]["placeholder_kept"])
+def test_a_real_looking_mailbox_is_no_placeholder(light, addr):
+    rep = light.scan_text(f"配置示例：发件人邮箱 {addr}")
+    assert worst(rep, "pii.email") == "medium" and rep.decision == "review"
+
+
 @pytest.mark.parametrize("field,value", [("author", "sayi90@163.com"),
                                          ("creator", "数科网维虚拟打印机(chenyj@suwell.cn)")])
 def test_author_or_tool_mailbox_in_properties_is_low(light, field, value):

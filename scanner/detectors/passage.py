@@ -29,7 +29,7 @@ from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
 from . import _hashtable
-from ._firstchar import compile_guarded
+from ._firstchar import Finder
 from ._models import ModelIntegrityError, load_npz, short_hash, unpack_strings
 from .base import Detector, ScanContext, make_finding
 
@@ -72,14 +72,16 @@ class Cues:
         self.spec = lexicon["cue"]
         self.names = list(self.spec)
         self.zh = [self.spec[n]["zh"] for n in self.names]
-        # the same matches as re.compile(pattern), with a first-character guard (several times faster)
-        self.res = [compile_guarded(self.spec[n]["pattern"]) for n in self.names]
+        # the same matches as re.compile(pattern), with a first-character guard (several times
+        # faster), and finditer's spans found by a search on that class (_firstchar.Finder)
+        self.finders = [Finder(self.spec[n]["pattern"]) for n in self.names]
+        self.res = [f.regex for f in self.finders]
         self.signature = cue_signature(self.spec)
 
     def matches(self, text: str) -> list[tuple[np.ndarray, np.ndarray]]:
         out = []
-        for r in self.res:
-            sp = [(m.start(), m.end()) for m in r.finditer(text)]
+        for f in self.finders:
+            sp = f.spans(text)
             a = np.array([s for s, _ in sp], dtype=np.int64)
             b = np.array([e for _, e in sp], dtype=np.int64)
             out.append((a, b))
@@ -243,8 +245,16 @@ def _weigh(n: int, rows: np.ndarray, cols: np.ndarray, vocab: np.ndarray, idf: n
     key = rows * V + cols
     if n * V < 2 ** 32:
         key = key.astype(np.uint32)         # sorts twice as fast, same order
-    key, tf = np.unique(key, return_counts=True)                 # sorted by row, column
-    key = key.astype(np.int64)
+    # np.unique(key, return_counts=True), with a stable sort: the keys come in runs sorted by row
+    # (and by position within one), which the stable sort (timsort) exploits: ~40 % less time
+    key = np.sort(key, kind="stable")
+    edge = np.empty(key.size + 1, dtype=bool)
+    edge[:1] = True
+    edge[-1:] = True
+    np.not_equal(key[1:], key[:-1], out=edge[1:-1])
+    at = np.flatnonzero(edge)
+    tf = np.diff(at)
+    key = key[at[:-1]].astype(np.int64)                          # sorted by row, column
     rows, cols = key // V, key % V
     val = (1.0 + np.log(tf)) * idf[cols]
     norms = np.sqrt(np.bincount(rows, weights=val * val, minlength=n))
@@ -470,7 +480,14 @@ def cjk_count(text: str) -> int:
     return sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
 
 
+# SENT_RE on a text without a backslash: its literal-break alternatives cannot match there, so this
+# simpler pattern finds the same matches (~3x faster: no group per character)
+_SENT_PLAIN_RE = re.compile(r"[^。！？!?\n\\]*[。！？!?]+[”’」』）)]*|[^。！？!?\n\\]+")
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
+    if "\\" not in text:
+        return [m.span() for m in _SENT_PLAIN_RE.finditer(text) if m.group().strip()]
     return [(m.start(), m.end()) for m in SENT_RE.finditer(text) if m.group("brk") is None and m.group().strip()]
 
 
@@ -478,6 +495,10 @@ def units(text: str) -> list[tuple[int, int, int]]:
     """(start, end, n) units of a text: sentences (n=1) and adjacent pairs (n=2) in one line."""
     sents = sentences(text)
     out = [(a, b, 1) for a, b in sents]
+    if "\\" not in text:        # no literal break: only a newline separates (str.find: no slice)
+        find = text.find
+        out += [(a, d, 2) for (a, _), (_c, d) in zip(sents, sents[1:]) if find("\n", a, d) < 0]
+        return out
     for (a, _), (_c, d) in zip(sents, sents[1:]):
         if "\n" not in text[a:d] and not ("\\" in text[a:d] and _LITERAL_BREAK_RE.search(text, a, d)):
             out.append((a, d, 2))

@@ -28,8 +28,9 @@ from scanner.detectors.names import MODEL_FILE as NAMES_FILE
 from scanner.detectors.names_tagger import (LatticeUnion, Tagger, allowed_transitions, encode, lattice_marks,
                                             spans_of_paths, viterbi_batch)
 from scanner.detectors.passage import MODEL_FILE as PASSAGE_FILE
-from scanner.detectors.passage import (_LITERAL_BREAK_RE, SENT_RE, PassageModel, _spans_safe, gram_of, load_lexicon,
-                                      sentences, spread_heat, tfidf, tfidf_spans, unigram_columns, units)
+from scanner.detectors.passage import (_LITERAL_BREAK_RE, ARTICLE_RE, SENT_RE, PassageModel, _spans_safe, gram_of, load_lexicon,
+                                      line_space, sentences, spread_heat, tfidf, tfidf_spans, unigram_columns,
+                                      units)
 from training.common import DATA
 
 NEWS = DATA / "news" / "peoplesdaily_dev.jsonl"
@@ -67,8 +68,8 @@ def test_first_character_guard_keeps_every_match():
 def test_finder_spans_are_finditer_spans():
     patterns = [spec["pattern"] for spec in load_lexicon()["cue"].values()]
     patterns += [r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}", r"\d+岁|先生", r"a*b", r".?x", r"[^a]b", r"(?<=a)[bc]+|\s+x",
-                 r"[一二三]{1,3}[时点]|^第", r"(?m)^[甲乙]方", r"\b[A-Z]\w+"]
-    texts = _texts() + ["aab b abcx  x", "一二三时第二点\n甲方乙方 Foo", "", "b"]
+                 r"[一二三]{1,3}[时点]|^第", r"(?m)^[甲乙]方", r"\b[A-Z]\w+", ARTICLE_RE.pattern]
+    texts = _texts() + ["aab b abcx  x", "一二三时第二点\n甲方乙方 Foo", "", "b", "第一条 总则\n  第二条\n第3条。第四条"]
     found = 0
     for p in patterns:
         f = Finder(p)
@@ -78,6 +79,14 @@ def test_finder_spans_are_finditer_spans():
             want = [m.span() for m in r.finditer(t)]
             assert f.spans(t) == want, p
     assert found >= 12            # most cue patterns do take the finder path
+
+
+def test_line_space_is_what_the_pattern_matches():
+    text = "".join(chr(c) for c in range(0x3100)) + "\U00020000 \U0001F600\u3000\n\t\x1c\x85\xa0\u2028"
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    want = np.zeros(len(text), dtype=bool)
+    want[[m.start() for m in re.finditer(r"[^\S\n]", text)]] = True
+    assert np.array_equal(line_space(cps), want) and want.sum() >= 25
 
 
 def _sentences_plain(text):

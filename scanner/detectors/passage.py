@@ -355,17 +355,18 @@ def tfidf_spans(text: str, starts: np.ndarray, ends: np.ndarray, vocab: np.ndarr
             col = _lookup(vocab, g)
         else:
             col = _hashtable.lookup(table[0], table[1], g, -1, mixed=True, max_disp=max_disp)
-        m = np.maximum(0, e - s - k + 1)
+        # the positions of grams in the vocabulary, then per unit the run of them inside it (the
+        # same (unit, column) pairs in the same order as reading every position of every unit)
+        h = np.flatnonzero(col >= 0)
+        lo = np.searchsorted(h, s)
+        m = np.searchsorted(h, np.maximum(s, e - k + 1)) - lo
         tot = int(m.sum())
         if tot == 0:
             continue
         off = np.zeros(n, dtype=np.int64)
         np.cumsum(m[:-1], out=off[1:])
-        pos = np.repeat(s - off, m) + np.arange(tot)
-        cc = col[pos]
-        hit = cc >= 0
-        rows_l.append(np.repeat(np.arange(n, dtype=np.int64), m)[hit])
-        cols_l.append(cc[hit])
+        rows_l.append(np.repeat(np.arange(n, dtype=np.int64), m))
+        cols_l.append(col[h[np.repeat(lo - off, m) + np.arange(tot)]])
     rows = np.concatenate(rows_l) if rows_l else np.zeros(0, dtype=np.int64)
     cols = np.concatenate(cols_l) if cols_l else np.zeros(0, dtype=np.int64)
     return _weigh(n, rows, cols, vocab, idf)

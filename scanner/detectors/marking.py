@@ -28,7 +28,9 @@ DEFAULT_TIMEOUT_S = 1.0
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
                   "table": "表格", "hidden": "隐藏内容", "watermark": "水印", "last": "文末",
                   "repeated": "多处重复的单独一行", "label": "文档属性（敏感度标签）",
-                  "undisplayed_header": "文件中保留但不显示的页眉", "undisplayed_footer": "文件中保留但不显示的页脚"}
+                  "undisplayed_header": "文件中保留但不显示的页眉", "undisplayed_footer": "文件中保留但不显示的页脚",
+                  "master": "幻灯片母版或版式（使用它的每张幻灯片上都显示）",
+                  "undisplayed_master": "文件中保留、但没有可见幻灯片使用的母版或版式"}
 # around an English label on its line: brackets, quotes, asterisks, end punctuation ((Confidential), *CONFIDENTIAL*)
 EN_STRIP = " \t\u3000()[]{}<>（）【】〔〕「」『』*_#~=\"'“”‘’.。,，;；:：!！-–—|"
 # a page number after a label in a footer (Confidential | Page 3 of 10)
@@ -41,13 +43,26 @@ HEADER_GAP = re.compile(r"\t|[ \u3000\u00a0]{3,}")
 SEVERITY_CONF = {"medium": 0.85, "low": 0.6}
 
 
+MASTER_KINDS = {"slide_master", "slide_layout"}
+UNUSED_MASTER_KINDS = {"unused_master", "unused_layout"}
+
+
 def story(seg: Segment) -> str | None:
-    """"header"/"footer" for the text of a header or footer story, displayed or not: a part no
-    section shows is read into the hidden layer with locator story=header/footer
-    (scanner.extract.docx); a mark there is in the header position all the same."""
+    """"header"/"footer" for the text of a header or footer story, displayed or not (a Word part no
+    section shows is read into the hidden layer with locator story=header/footer:
+    scanner.extract.docx); "master" for the text of a slide master's or layout's shapes, shown on
+    the slides that use it (body) or on none (hidden: scanner.extract.pptx). A mark there is in the
+    marking position all the same."""
     if seg.layer in ("header", "footer"):
         return seg.layer
-    st = seg.locator.get("story") if seg.layer == "hidden" else None
+    kind = seg.locator.get("kind")
+    if seg.layer == "body":
+        return "master" if kind in MASTER_KINDS else None
+    if seg.layer != "hidden":
+        return None
+    if kind in UNUSED_MASTER_KINDS:
+        return "master"
+    st = seg.locator.get("story")
     return st if st in ("header", "footer") else None
 
 

@@ -123,7 +123,7 @@ def test_an_undisplayed_header_without_anything_in_it_does_not_decide(light_scan
     data = _with_unreferenced_header(_save(_base()), "Form No.: CS_FM_RSU0035 Revision 1")
     report = _scan(light_scanner, data)
     hidden = [f for f in report.findings if f.category == "hidden.text"]
-    assert len(hidden) == 1 and hidden[0].severity == "low" and "story:header" in hidden[0].evidence
+    assert len(hidden) == 1 and hidden[0].severity == "low" and "unshown:header" in hidden[0].evidence
     assert report.decision == "pass"
 
 

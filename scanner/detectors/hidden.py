@@ -50,7 +50,20 @@ TOOL_CUSTOM = re.compile(r"^(KSOProductBuildVer|ICV|KSOTemplateDocerSaveRecord|K
                          r"_DocHome|AppVersion|Generator|GrammarlyDocumentId|_NewReviewCycle)$", re.IGNORECASE)
 
 # hidden-layer kinds whose presence alone is normal (still scanned by the other detectors)
-QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar"}
+# (placeholder_prompt: the text of a slide master's or layout's placeholders, "单击此处编辑母版标题样式":
+# a slide shows its own placeholders' text, never theirs)
+QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar", "placeholder_prompt"}
+
+# Template furniture no page or slide shows is shown low: a Word header or footer part no section
+# displays (a first-page footer with an old form number, an even-page header with the title, a
+# section's header nobody uses any more; scanner.extract.docx), a slide layout or master no visible
+# slide uses (a template vendor's credits slide, its download links), a notes or handout master
+# (scanner.extract.pptx). Its text is scanned by every detector like any other, so a mark, an ID
+# number or a mobile in it gives its own finding that decides (a mark's says the header is not
+# displayed); the part itself hides nothing a reader would miss.
+UNSHOWN_KINDS = {"undisplayed_header", "undisplayed_footer", "unused_layout", "unused_master", "notes_master",
+                 "handout_master"}
+UNSHOWN_WHY = "这是页面上不显示的模板内容（页眉/页脚、版式或母版，由模板或旧版本留下），其中的文字已由其他检查项逐一检查；确认无用后可删除。"
 
 # A comment or tracked revision that only tells whoever fills in the form what to write (请填写联系人,
 # 此处填写单位名称, 填写说明, 若无，填no, 方框打勾或打叉, 从现在往前选择3个即可, 按时间顺序排列, Please fill in
@@ -187,7 +200,8 @@ class HiddenDetector(Detector):
         loc = seg.locator
         kind = loc.get("kind", "")
         who = f"，作者：{loc['author']}" if loc.get("author") else ""
-        what = self.texts.kinds.get(kind, kind or {"revision": "修订", "hidden": "隐藏内容"}.get(layer, ""))
+        what = self.texts.kinds.get(f"{kind}.{loc.get('why')}") or \
+            self.texts.kinds.get(kind, kind or {"revision": "修订", "hidden": "隐藏内容"}.get(layer, ""))
         if layer == "metadata":
             what = self.texts.fields.get(loc.get("field", ""), loc.get("field", ""))
             if loc.get("field") == "custom" and loc.get("name"):
@@ -199,6 +213,9 @@ class HiddenDetector(Detector):
         confidence = 0.9
         evidence = [f"layer:{layer}"] + ([f"kind:{kind}"] if kind else []) + \
                    ([f"field:{loc['field']}"] if loc.get("field") else [])
+        if layer == "hidden" and kind in UNSHOWN_KINDS:
+            severity, explanation = "low", explanation.rstrip("。") + "。" + UNSHOWN_WHY
+            evidence.append("unshown:" + str(loc.get("story") or kind))
         if layer in ("comment", "revision") and fill_in_instruction(text):
             severity, explanation = "low", explanation.rstrip("。") + "。" + FILL_IN_WHY
             evidence.append("hidden:fill_in")

@@ -12,7 +12,8 @@ import io
 import docx
 
 from scanner.extract import extract_bytes
-from tests.support.zipread import rewrite
+from scanner.redact.docx import redact_docx
+from tests.support.zipread import nothing_readable, rewrite
 
 HEADER_CT = "application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"
 HEADER_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"
@@ -162,3 +163,22 @@ def test_an_english_label_in_an_undisplayed_header(light_scanner):
     label = [f for f in report.findings if f.rule_id.endswith(".english.v1")]
     assert len(label) == 1 and "position:header" in label[0].evidence and "undisplayed:header" in label[0].evidence
     assert "不显示的页眉" in label[0].explanation
+
+
+def test_a_mark_split_across_runs_in_an_undisplayed_header_is_redacted(light_scanner):
+    """The redaction edits the paragraphs of a header part no page shows like a displayed one's
+    (a mark in two runs is in no single text node, so the text-wide pass alone would miss it)."""
+    d = _base()
+    s = d.sections[0]
+    s.different_first_page_header_footer = True
+    p = s.first_page_header.paragraphs[0]
+    p.add_run("秘密")
+    p.add_run("★6个月")
+    s.different_first_page_header_footer = False
+    data = _save(d)
+    report = _scan(light_scanner, data)
+    marks = [f for f in report.findings if f.category == "marking.level"]
+    assert [f.layer for f in marks] == ["hidden"]
+    out = redact_docx(data, marks)
+    nothing_readable(out, ["秘密", "6个月"])
+    assert _seg(extract_bytes(out, "t.docx"), "某某市教育局").layer == "header"

@@ -19,6 +19,7 @@ import re
 
 from ..config import ScanConfig
 from ..extract.formats import family as format_family
+from ..harmrules import HarmRules, default_path
 from ..model import Finding, Segment
 from ..normalize import NormalizedText
 from ..policy import Policy
@@ -50,44 +51,54 @@ TOOL_CUSTOM = re.compile(r"^(KSOProductBuildVer|ICV|KSOTemplateDocerSaveRecord|K
                          r"_DocHome|AppVersion|Generator|GrammarlyDocumentId|_NewReviewCycle)$", re.IGNORECASE)
 
 # hidden-layer kinds whose presence alone is normal (still scanned by the other detectors)
-QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar"}
+# (placeholder_prompt: the text of a slide master's or layout's placeholders, "单击此处编辑母版标题样式":
+# a slide shows its own placeholders' text, never theirs)
+QUIET_HIDDEN_KINDS = {"field", "glossary", "docvar", "placeholder_prompt"}
 
-# A comment or tracked revision that only tells whoever fills in the form what to write (请填写联系人,
-# 此处填写单位名称, 填写说明, 若无，填no, 方框打勾或打叉, 从现在往前选择3个即可, 按时间顺序排列, Please fill in
-# the date) carries nothing a reader of the published form misses: low (shown, not deciding). Every
-# clause must be such an instruction: where to write (此处, 本栏), a box to tick (方框), a condition (若无),
-# an order (按照时间…), a short field label before a list of numbers (适应症1，2…), then the verb and at
-# most FILL_TAIL characters; a clause judging or restricting anything (有误, 核实, 请勿, 保密, 暂不…) keeps
-# the comment a finding. Other detectors still scan the text: an ID number or a mark in it decides.
-FILL_MAX = 80            # characters (spaces aside) of a whole instruction comment
-FILL_TAIL = 20
-_FILL_WHERE = r"(?:请您?|烦请|请在|在)?(?:此处|此栏|此列|本栏|本项|本列|该栏|该项|这里|此)?"
-_FILL_OBJECT = r"(?:下拉|方框内?|框内|□|括号内|空格处?|横线上|下划线处|相应位置|对应位置|空白处)?"
-_FILL_COND = r"(?:(?:如|若|如果|假如)?(?:无|没有|不适用|不涉及)(?:的|时|者)?(?:则|请)?)"
-_FILL_VERB = r"(?:填写|填入|填报|填上|填|录入|输入|写明|注明|勾选|打勾|打叉|打√|打×|选择|选填|选|排列|排序)"
-_FILL_CLAUSE_ZH = re.compile(
-    rf"(?:{_FILL_COND}|(?:[\d,，、]+[.、．)）]?)?(?:[\u4e00-\u9fff]{{1,6}}[\d,，、]+)?{_FILL_WHERE}{_FILL_OBJECT}{_FILL_COND}?"
-    rf"(?:按照?.{{1,16}}?|从.{{1,10}}?)?{_FILL_VERB}.{{0,{FILL_TAIL}}}|[\d,，、]+)")
-_FILL_CLAUSE_EN = re.compile(r"(?i)(?:please\s+)?(?:fill\s+(?:in|out)|enter|type|insert|select|choose|tick|check)\b"
-                             r"[\w\s/'’()\-]{0,60}|if\s+(?:none|not\s+applicable|n/?a|no|not)\b[\w\s/]{0,20}")
-_FILL_NOT = re.compile(r"有误|错误|不对|不准|不实|核实|核对|确认|请勿|不得|严禁|禁止|保密|秘密|机密|内部|公开|泄露|外传|"
-                       r"删除|删掉|改为|修改|待定|领导|审定|审批|问题|注意|风险|敏感|wrong|error|confidential|internal|"
-                       r"verify|check\s+with|do\s+not|delete", re.IGNORECASE)
-_FILL_SPLIT = re.compile(r"(?<!\d)[，,](?!\d)|[。；;！!？?\n：:]")
+# Template furniture no page or slide shows is shown low: a Word header or footer part no section
+# displays (a first-page footer with an old form number, an even-page header with the title, a
+# section's header nobody uses any more; scanner.extract.docx), a slide layout or master no visible
+# slide uses (a template vendor's credits slide, its download links), a notes or handout master
+# (scanner.extract.pptx). Its text is scanned by every detector like any other, so a mark, an ID
+# number or a mobile in it gives its own finding that decides (a mark's says the header is not
+# displayed); the part itself hides nothing a reader would miss.
+UNSHOWN_KINDS = {"undisplayed_header", "undisplayed_footer", "unused_layout", "unused_master", "notes_master",
+                 "handout_master"}
+UNSHOWN_WHY = "这是页面上不显示的模板内容（页眉/页脚、版式或母版，由模板或旧版本留下），其中的文字已由其他检查项逐一检查；确认无用后可删除。"
 
 
-def fill_in_instruction(text: str) -> bool:
-    """The whole text is instructions for filling in a form (see FILL_MAX above)."""
-    if not text.strip() or len("".join(text.split())) > FILL_MAX or _FILL_NOT.search(text):
-        return False
-    clauses = [c.strip() for c in _FILL_SPLIT.split(text) if c.strip(" \t.．、")]
-    if not clauses:
-        return False
-    for c in clauses:
-        compact = re.sub(r"[\s\u3000]+", "", c)
-        if not (_FILL_CLAUSE_ZH.fullmatch(compact) or _FILL_CLAUSE_EN.fullmatch(c)):
+class FillIn:
+    """A comment or tracked revision that only tells whoever fills in the form what to write (请填写联系人,
+    若无，填no, Please fill in the date) is low: the pieces, limits and examples are data
+    (lexicons/harm.toml [hidden] fill_in_*), the clause they make is assembled here."""
+
+    def __init__(self, h: dict):
+        self.max, tail = int(h["fill_in_max"]), int(h["fill_in_tail"])
+        where, obj, cond, verb = (h[k] for k in ("fill_in_where", "fill_in_object", "fill_in_condition", "fill_in_verb"))
+        self.verb = re.compile(verb)
+        # a condition alone (若无), or [numbering][a short field label and its numbers] where what
+        # [condition] [按照…/从…] verb + tail, or a bare list of numbers
+        self.clause_zh = re.compile(
+            rf"(?:{cond}|(?:[\d,，、]+[.、．)）]?)?(?:[\u4e00-\u9fff]{{1,6}}[\d,，、]+)?{where}{obj}{cond}?"
+            rf"(?:按照?.{{1,16}}?|从.{{1,10}}?)?{verb}.{{0,{tail}}}|[\d,，、]+)")
+        self.clause_en = re.compile(h["fill_in_english"])
+        self.not_fill = re.compile(h["fill_in_not"])
+        self.split = re.compile(h["fill_in_split"])
+
+    def __call__(self, text: str) -> bool:
+        """The whole text is instructions for filling in a form."""
+        if not text.strip() or len("".join(text.split())) > self.max or self.not_fill.search(text):
             return False
-    return any(re.search(_FILL_VERB, c) or _FILL_CLAUSE_EN.fullmatch(c) for c in clauses)
+        clauses = [c.strip() for c in self.split.split(text) if c.strip(" \t.．、")]
+        if not clauses:
+            return False
+        for c in clauses:
+            compact = re.sub(r"[\s\u3000]+", "", c)
+            if not (self.clause_zh.fullmatch(compact) or self.clause_en.fullmatch(c)):
+                return False
+        return any(self.verb.search(c) or self.clause_en.fullmatch(c) for c in clauses)
+
+
 FILL_IN_WHY = "这段内容只是告诉填表人如何填写的说明，没有实际内容。"
 
 CATEGORY = {"revision": "hidden.revision", "comment": "hidden.comment", "hidden": "hidden.text",
@@ -103,12 +114,17 @@ def _snippet(text: str, n: int = 24) -> str:
 class HiddenDetector(Detector):
     name = "hidden"
 
-    def __init__(self, texts: HiddenFile):
+    def __init__(self, texts: HiddenFile, fill_in: FillIn | None = None):
         self.texts = texts
+        self.fill_in = fill_in
 
     @classmethod
     def build(cls, config: ScanConfig, ruleset: Ruleset, policy: Policy) -> HiddenDetector | None:
-        return cls(ruleset.hidden) if ruleset.hidden is not None else None
+        if ruleset.hidden is None:
+            return None
+        # the fill-in pieces are the post-processing's data (lexicons/harm.toml [hidden]; its hash is
+        # in the report's ruleset_hash already)
+        return cls(ruleset.hidden, FillIn(HarmRules.load(default_path(config.lexicons)).raw["hidden"]))
 
     def _metadata_flagged(self, seg: Segment, ctx: ScanContext) -> bool:
         field = seg.locator.get("field", "")
@@ -187,7 +203,8 @@ class HiddenDetector(Detector):
         loc = seg.locator
         kind = loc.get("kind", "")
         who = f"，作者：{loc['author']}" if loc.get("author") else ""
-        what = self.texts.kinds.get(kind, kind or {"revision": "修订", "hidden": "隐藏内容"}.get(layer, ""))
+        what = self.texts.kinds.get(f"{kind}.{loc.get('why')}") or \
+            self.texts.kinds.get(kind, kind or {"revision": "修订", "hidden": "隐藏内容"}.get(layer, ""))
         if layer == "metadata":
             what = self.texts.fields.get(loc.get("field", ""), loc.get("field", ""))
             if loc.get("field") == "custom" and loc.get("name"):
@@ -199,7 +216,10 @@ class HiddenDetector(Detector):
         confidence = 0.9
         evidence = [f"layer:{layer}"] + ([f"kind:{kind}"] if kind else []) + \
                    ([f"field:{loc['field']}"] if loc.get("field") else [])
-        if layer in ("comment", "revision") and fill_in_instruction(text):
+        if layer == "hidden" and kind in UNSHOWN_KINDS:
+            severity, explanation = "low", explanation.rstrip("。") + "。" + UNSHOWN_WHY
+            evidence.append("unshown:" + str(loc.get("story") or kind))
+        if layer in ("comment", "revision") and self.fill_in is not None and self.fill_in(text):
             severity, explanation = "low", explanation.rstrip("。") + "。" + FILL_IN_WHY
             evidence.append("hidden:fill_in")
         f = make_finding(seg, norm, i, j, category=CATEGORY[layer], rule_id=f"{CATEGORY[layer]}.{RULE_VERSION}",

@@ -27,7 +27,10 @@ DEFAULT_TIMEOUT_S = 1.0
 
 POSITION_NAMES = {"header": "页眉", "footer": "页脚", "first": "文首", "standalone": "单独一行",
                   "table": "表格", "hidden": "隐藏内容", "watermark": "水印", "last": "文末",
-                  "repeated": "多处重复的单独一行", "label": "文档属性（敏感度标签）"}
+                  "repeated": "多处重复的单独一行", "label": "文档属性（敏感度标签）",
+                  "undisplayed_header": "文件中保留但不显示的页眉", "undisplayed_footer": "文件中保留但不显示的页脚",
+                  "master": "幻灯片母版或版式（使用它的每张幻灯片上都显示）",
+                  "undisplayed_master": "文件中保留、但没有可见幻灯片使用的母版或版式"}
 # around an English label on its line: brackets, quotes, asterisks, end punctuation ((Confidential), *CONFIDENTIAL*)
 EN_STRIP = " \t\u3000()[]{}<>（）【】〔〕「」『』*_#~=\"'“”‘’.。,，;；:：!！-–—|"
 # a page number after a label in a footer (Confidential | Page 3 of 10)
@@ -38,6 +41,37 @@ TRAILING_PUNCT = set("。.，,；;：:、!！)）】」』\"'“”")
 # fillers, left out of the compacted text: -内部资料，注意保密-)
 HEADER_GAP = re.compile(r"\t|[ \u3000\u00a0]{3,}")
 SEVERITY_CONF = {"medium": 0.85, "low": 0.6}
+
+
+MASTER_KINDS = {"slide_master", "slide_layout"}
+UNUSED_MASTER_KINDS = {"unused_master", "unused_layout"}
+
+
+def story(seg: Segment) -> str | None:
+    """"header"/"footer" for the text of a header or footer story, displayed or not (a Word part no
+    section shows is read into the hidden layer with locator story=header/footer:
+    scanner.extract.docx); "master" for the text of a slide master's or layout's shapes, shown on
+    the slides that use it (body) or on none (hidden: scanner.extract.pptx). A mark there is in the
+    marking position all the same."""
+    if seg.layer in ("header", "footer"):
+        return seg.layer
+    kind = seg.locator.get("kind")
+    if seg.layer == "body":
+        return "master" if kind in MASTER_KINDS else None
+    if seg.layer != "hidden":
+        return None
+    if kind in UNUSED_MASTER_KINDS:
+        return "master"
+    st = seg.locator.get("story")
+    return st if st in ("header", "footer") else None
+
+
+def position_name(seg: Segment, pos: str) -> str:
+    """What the explanation calls a position; an undisplayed header/footer says so."""
+    st = story(seg)
+    if st is not None and pos == st and seg.layer == "hidden":
+        return POSITION_NAMES[f"undisplayed_{st}"]
+    return POSITION_NAMES.get(pos, pos)
 
 
 class MarkingDetector(Detector):
@@ -125,8 +159,9 @@ class MarkingDetector(Detector):
 
     # -- helpers -------------------------------------------------------------------------------
     def _position(self, seg: Segment, ctx: ScanContext, standalone: bool) -> str | None:
-        if seg.layer in ("header", "footer"):
-            return seg.layer
+        st = story(seg)
+        if st is not None:
+            return st
         if seg.layer == "ocr" and seg.locator.get("pass") == "faint":
             return "watermark"      # read from a picture's faint layer (scanner.extract.ocr): a mark printed across it
         if seg.layer in ("body", "table") and ctx.ordinal.get(seg.id, 99) < self.first_lines:
@@ -255,8 +290,9 @@ class MarkingDetector(Detector):
         """Where an English label line counts: header/footer, a faint picture layer, the first or last
         lines of the body (not table cells: a classification table lists the labels), the first lines
         of a scanned page, or a body line the document repeats (a footer typed on every slide)."""
-        if seg.layer in ("header", "footer"):
-            return seg.layer
+        st = story(seg)
+        if st is not None:
+            return st
         if seg.layer == "metadata":
             return "label" if self._label_property(seg) else None
         if seg.layer == "ocr":
@@ -316,9 +352,10 @@ class MarkingDetector(Detector):
         assert msg is not None      # MarkingFile requires it when labels are configured
         f = make_finding(seg, norm, i, j, category=category, rule_id=f"{category}.english.v1", severity="high",
                          confidence=0.85, explanation="", suggestion=msg.suggestion,
-                         evidence=[f"position:{pos}", "form:english-label"])
+                         evidence=[f"position:{pos}", "form:english-label"]
+                         + ([f"undisplayed:{pos}"] if seg.layer == "hidden" and pos == story(seg) else []))
         return [replace(f, explanation=msg.explanation.format(text=" ".join(f.text.split()),
-                                                              position=POSITION_NAMES.get(pos, pos)))]
+                                                              position=position_name(seg, pos)))]
 
     def detect_segment(self, seg: Segment, norm: NormalizedText, ctx: ScanContext) -> list[Finding]:
         english = self._english(seg, norm, ctx) if self.en_line is not None else []
@@ -354,10 +391,16 @@ class MarkingDetector(Detector):
                 elif self._example_cell(seg, ctx):
                     severity, conf, key, field_ = "low", 0.6, "marking.example", "explanation"
                     evidence = [*evidence, "example:teaching-table"]
+            kw.setdefault("position", "正文")
+            st = story(seg)
+            if st is not None and seg.layer == "hidden":
+                # a header/footer part no page shows: still a mark, and the reader does not see it
+                evidence = [*evidence, f"undisplayed:{st}"]
+                if kw["position"] == POSITION_NAMES[st]:
+                    kw["position"] = POSITION_NAMES[f"undisplayed_{st}"]
             f = make_finding(seg, comp, i, j, category=category, rule_id=f"{category}.v1", severity=severity,
                              confidence=conf, explanation="", suggestion=self._messages(key).suggestion,
                              evidence=evidence)
-            kw.setdefault("position", "正文")
             out.append(replace(f, explanation=self._msg(key, field_, text="".join(f.text.split()), **kw)))
             taken.append((i, j))
 
@@ -369,10 +412,10 @@ class MarkingDetector(Detector):
                 i = t.find(line)
                 add(i, i + len(line), "marking.internal", "high", 0.9, "marking.internal", "explanation",
                     [f"position:{pos}"], position=POSITION_NAMES.get(pos, pos))
-            elif seg.layer in ("header", "footer") and (piece := self._header_piece(norm.text, t)) is not None:
+            elif (st := story(seg)) is not None and (piece := self._header_piece(norm.text, t)) is not None:
                 i, j = piece
                 add(i, j, "marking.internal", "high", 0.9, "marking.internal", "explanation",
-                    [f"position:{seg.layer}", "form:header_piece"], position=POSITION_NAMES[seg.layer])
+                    [f"position:{st}", "form:header_piece"], position=POSITION_NAMES[st])
             else:
                 for m in self.internal_star.finditer(t, timeout=self.timeout):
                     pos = self._position(seg, ctx, False) or "standalone"

@@ -29,7 +29,7 @@ from ..normalize import NormalizedText
 from ..policy import Policy
 from ..rules import Ruleset
 from . import _hashtable
-from ._firstchar import compile_guarded
+from ._firstchar import Finder
 from ._models import ModelIntegrityError, load_npz, short_hash, unpack_strings
 from .base import Detector, ScanContext, make_finding
 
@@ -41,6 +41,7 @@ MIN_CJK_BARE = 16    # a unit without any cue is judged from this length on (iss
 NORMATIVE_SHARE = 0.2          # a document with this share of normative sentences reads as law / judgment
 NORMATIVE_MIN_SENTENCES = 8
 ARTICLE_RE = re.compile(r"(?:^|\n)\s*第[一二三四五六七八九十百零〇\d]+条")   # article headings of a law
+_ARTICLES = Finder(ARTICLE_RE.pattern)          # the same matches, found faster (no literal start)
 # sentence ends; "；" and ";" separate clauses of one sentence (and the cells of a table row).
 # A line break written out as text (the characters \r\n, \n or \r: a string's repr saved into a
 # document, as generated .docx files do) ends a sentence as a newline does; a backslash-n before a
@@ -72,14 +73,16 @@ class Cues:
         self.spec = lexicon["cue"]
         self.names = list(self.spec)
         self.zh = [self.spec[n]["zh"] for n in self.names]
-        # the same matches as re.compile(pattern), with a first-character guard (several times faster)
-        self.res = [compile_guarded(self.spec[n]["pattern"]) for n in self.names]
+        # the same matches as re.compile(pattern), with a first-character guard (several times
+        # faster), and finditer's spans found by a search on that class (_firstchar.Finder)
+        self.finders = [Finder(self.spec[n]["pattern"]) for n in self.names]
+        self.res = [f.regex for f in self.finders]
         self.signature = cue_signature(self.spec)
 
     def matches(self, text: str) -> list[tuple[np.ndarray, np.ndarray]]:
         out = []
-        for r in self.res:
-            sp = [(m.start(), m.end()) for m in r.finditer(text)]
+        for f in self.finders:
+            sp = f.spans(text)
             a = np.array([s for s, _ in sp], dtype=np.int64)
             b = np.array([e for _, e in sp], dtype=np.int64)
             out.append((a, b))
@@ -243,8 +246,16 @@ def _weigh(n: int, rows: np.ndarray, cols: np.ndarray, vocab: np.ndarray, idf: n
     key = rows * V + cols
     if n * V < 2 ** 32:
         key = key.astype(np.uint32)         # sorts twice as fast, same order
-    key, tf = np.unique(key, return_counts=True)                 # sorted by row, column
-    key = key.astype(np.int64)
+    # np.unique(key, return_counts=True), with a stable sort: the keys come in runs sorted by row
+    # (and by position within one), which the stable sort (timsort) exploits: ~40 % less time
+    key = np.sort(key, kind="stable")
+    edge = np.empty(key.size + 1, dtype=bool)
+    edge[:1] = True
+    edge[-1:] = True
+    np.not_equal(key[1:], key[:-1], out=edge[1:-1])
+    at = np.flatnonzero(edge)
+    tf = np.diff(at)
+    key = key[at[:-1]].astype(np.int64)                          # sorted by row, column
     rows, cols = key // V, key % V
     val = (1.0 + np.log(tf)) * idf[cols]
     norms = np.sqrt(np.bincount(rows, weights=val * val, minlength=n))
@@ -254,16 +265,34 @@ def _weigh(n: int, rows: np.ndarray, cols: np.ndarray, vocab: np.ndarray, idf: n
     return Rows(indptr, cols, val, (n, int(vocab.size)))
 
 
+_SPACE_BMP: np.ndarray | None = None
+
+
+def line_space(cps: np.ndarray) -> np.ndarray:
+    r"""Per code point, whether it is white space other than a newline: what `[^\S\n]` matches (re's
+    \s is str.isspace, read from a table of the BMP built once; none of the other planes' code
+    points is white space, each is asked all the same)."""
+    global _SPACE_BMP
+    if _SPACE_BMP is None:
+        _SPACE_BMP = np.array([chr(c).isspace() and c != 10 for c in range(0x10000)], dtype=bool)
+    bmp = cps < 0x10000
+    out = _SPACE_BMP[np.where(bmp, cps, 0)]
+    if not bmp.all():
+        rare = np.flatnonzero(~bmp)
+        out[rare] = [chr(int(c)).isspace() for c in cps[rare]]
+    return out
+
+
 def _spans_safe(text: str, starts: np.ndarray, ends: np.ndarray) -> bool:
     """tfidf_spans applies: no unit holds a newline or begins or ends inside a white-space run."""
     if len(starts) == 0:
         return True
-    nl = np.array([m.start() for m in re.finditer("\n", text)], dtype=np.int64)
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    nl = np.flatnonzero(cps == 10)
     if nl.size and (np.searchsorted(nl, ends) - np.searchsorted(nl, starts)).any():
         return False
     ws = np.zeros(len(text) + 2, dtype=bool)       # ws[i + 1]: text[i] is white space other than "\n"
-    for m in re.finditer(r"[^\S\n]", text):
-        ws[m.start() + 1] = True
+    ws[1:-1] = line_space(cps)
     for b in (np.asarray(starts), np.asarray(ends)):
         if (ws[b] & ws[b + 1]).any():               # text[b - 1] and text[b] both white space
             return False
@@ -292,10 +321,16 @@ def tfidf_spans(text: str, starts: np.ndarray, ends: np.ndarray, vocab: np.ndarr
     the BMP (the others are looked up as before)."""
     n = len(starts)
     cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-    keep = np.ones(cps.size, dtype=bool)
-    for m in _WS_LINE.finditer(text):
-        cps[m.start()] = 32
-        keep[m.start() + 1:m.end()] = False
+    # each run of two or more white-space characters within a line (_WS_LINE) becomes one space:
+    # its first character a space, the others dropped
+    w = line_space(cps)
+    after = np.zeros(cps.size, dtype=bool)          # after[i]: text[i - 1] is such white space too
+    after[1:] = w[:-1]
+    keep = ~(w & after)
+    first = w & ~after
+    first[:-1] &= w[1:]
+    first[-1:] = False
+    cps[first] = 32
     cps[cps == 0] = 32
     prefix = np.zeros(cps.size + 1, dtype=np.int64)
     np.cumsum(keep, out=prefix[1:])
@@ -320,17 +355,18 @@ def tfidf_spans(text: str, starts: np.ndarray, ends: np.ndarray, vocab: np.ndarr
             col = _lookup(vocab, g)
         else:
             col = _hashtable.lookup(table[0], table[1], g, -1, mixed=True, max_disp=max_disp)
-        m = np.maximum(0, e - s - k + 1)
+        # the positions of grams in the vocabulary, then per unit the run of them inside it (the
+        # same (unit, column) pairs in the same order as reading every position of every unit)
+        h = np.flatnonzero(col >= 0)
+        lo = np.searchsorted(h, s)
+        m = np.searchsorted(h, np.maximum(s, e - k + 1)) - lo
         tot = int(m.sum())
         if tot == 0:
             continue
         off = np.zeros(n, dtype=np.int64)
         np.cumsum(m[:-1], out=off[1:])
-        pos = np.repeat(s - off, m) + np.arange(tot)
-        cc = col[pos]
-        hit = cc >= 0
-        rows_l.append(np.repeat(np.arange(n, dtype=np.int64), m)[hit])
-        cols_l.append(cc[hit])
+        rows_l.append(np.repeat(np.arange(n, dtype=np.int64), m))
+        cols_l.append(col[h[np.repeat(lo - off, m) + np.arange(tot)]])
     rows = np.concatenate(rows_l) if rows_l else np.zeros(0, dtype=np.int64)
     cols = np.concatenate(cols_l) if cols_l else np.zeros(0, dtype=np.int64)
     return _weigh(n, rows, cols, vocab, idf)
@@ -470,7 +506,14 @@ def cjk_count(text: str) -> int:
     return sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
 
 
+# SENT_RE on a text without a backslash: its literal-break alternatives cannot match there, so this
+# simpler pattern finds the same matches (~3x faster: no group per character)
+_SENT_PLAIN_RE = re.compile(r"[^。！？!?\n\\]*[。！？!?]+[”’」』）)]*|[^。！？!?\n\\]+")
+
+
 def sentences(text: str) -> list[tuple[int, int]]:
+    if "\\" not in text:
+        return [m.span() for m in _SENT_PLAIN_RE.finditer(text) if m.group().strip()]
     return [(m.start(), m.end()) for m in SENT_RE.finditer(text) if m.group("brk") is None and m.group().strip()]
 
 
@@ -478,6 +521,10 @@ def units(text: str) -> list[tuple[int, int, int]]:
     """(start, end, n) units of a text: sentences (n=1) and adjacent pairs (n=2) in one line."""
     sents = sentences(text)
     out = [(a, b, 1) for a, b in sents]
+    if "\\" not in text:        # no literal break: only a newline separates (str.find: no slice)
+        find = text.find
+        out += [(a, d, 2) for (a, _), (_c, d) in zip(sents, sents[1:]) if find("\n", a, d) < 0]
+        return out
     for (a, _), (_c, d) in zip(sents, sents[1:]):
         if "\n" not in text[a:d] and not ("\\" in text[a:d] and _LITERAL_BREAK_RE.search(text, a, d)):
             out.append((a, d, 2))
@@ -503,6 +550,7 @@ class PassageDetector(Detector):
 
     def warm(self) -> None:
         _cut("")        # the explanations' segmenter, loaded once here rather than in every worker
+        line_space(np.zeros(1, dtype=np.uint32))     # its table of the BMP
 
     def classify(self, text: str) -> tuple[str, float]:
         p = self.model.proba(text)
@@ -568,19 +616,24 @@ class PassageDetector(Detector):
         cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         cjk = np.zeros(cps.size + 1, dtype=np.int64)     # CJK characters before each position
         np.cumsum((cps >= 0x4E00) & (cps <= 0x9FFF), out=cjk[1:])
-        us = [(a, b, n) for a, b, n in units(text) if cjk[b] - cjk[a] >= MIN_CJK]
-        if not us:
+        every = units(text)
+        if not every:
             return None
+        arr = np.array(every, dtype=np.int64)
+        big = np.flatnonzero(cjk[arr[:, 1]] - cjk[arr[:, 0]] >= MIN_CJK)
+        if not big.size:
+            return None
+        us = [every[k] for k in big.tolist()]
         found = self.model.cues.matches(text)
-        starts = np.array([a for a, _, _ in us], dtype=np.int64)
-        ends = np.array([b for _, b, _ in us], dtype=np.int64)
+        starts = arr[big, 0]
+        ends = arr[big, 1]
         C = self.model.cues.matrix(text, starts, ends, found)
         # Register of the whole document: in a law, regulation or published judgment (many sentences
         # in normative form: 第…条, 应当, 本院认为...) status words are general, not a draft's status;
         # the classifier does not report there (markings and term rules still run).
-        single = [k for k, (_, _, n) in enumerate(us) if n == 1]
+        single = np.flatnonzero(arr[big, 2] == 1)
         norm_k = self.model.cues.names.index("normative")
-        articles = len(ARTICLE_RE.findall(text))
+        articles = len(_ARTICLES.spans(text))
         normative_doc = articles >= 3 or (len(single) >= NORMATIVE_MIN_SENTENCES
                                           and C[single, norm_k].mean() >= NORMATIVE_SHARE)
         if normative_doc:
@@ -591,7 +644,7 @@ class PassageDetector(Detector):
         if not keep.all():
             if not keep.any():
                 return None
-            us = [u for u, k in zip(us, keep) if k]
+            us = [us[k] for k in np.flatnonzero(keep).tolist()]
             starts, ends, C = starts[keep], ends[keep], C[keep]
         return us, starts, ends, found, C
 

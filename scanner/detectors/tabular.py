@@ -7,8 +7,9 @@ party column and value columns of one kind ([[kind]] in lexicons/tabular.toml), 
 amount in a value column. One medium finding per table, over the party column's header cell, whose
 explanation names the columns and the number of records.
 
-Tables are read from table cells with table/row/col locators (docx, pptx) and from workbook cells
-(sheet/cell); a picture's or a PDF page's lines are not rebuilt into tables here.
+Tables are read from table cells with table/row/col locators (docx, pptx), from workbook cells
+(sheet/cell) and from the lines OCR read on a picture or a scanned page, rebuilt into rows and
+columns by their boxes (`ocr_tables`); a text PDF page's lines are not rebuilt into tables here.
 """
 from __future__ import annotations
 
@@ -28,9 +29,12 @@ from ..taxonomy import VISIBLE_LAYERS
 from .base import Detector, ScanContext, make_finding
 
 RULE_FILE = "tabular.toml"
-CATEGORY = {"payroll": "pii.records", "customers": "pii.records", "quotations": "term.quotation"}
+CATEGORY = {"payroll": "pii.records", "customers": "pii.records", "customer_spend": "pii.records",
+            "quotations": "term.quotation"}
 _CELL_REF = re.compile(r"^([A-Z]{1,3})(\d{1,7})$")
 _WS = re.compile(r"\s+")
+# a row's serial number read into the same OCR box as the cell beside it: 1极限思维
+_OCR_SERIAL = re.compile(r"^\d{1,3}[.、．]?(?=[\u4e00-\u9fffA-Za-z])")
 MAX_CELLS = 200_000       # cells read per document
 
 
@@ -122,6 +126,69 @@ def tables_of(segs: list[Segment]) -> list[Table]:
     return out
 
 
+def _ocr_rows(lines: list[Segment]) -> list[list[Segment]]:
+    """OCR lines of one picture grouped into rows: a line whose vertical centre falls inside the
+    current row's first box joins that row; rows top to bottom, boxes in a row left to right."""
+    rows: list[list[Segment]] = []
+    top = bottom = 0.0
+    for s in sorted(lines, key=lambda s: (s.locator["box"][1] + s.locator["box"][3]) / 2):
+        x0, y0, x1, y1 = s.locator["box"]
+        mid = (y0 + y1) / 2
+        if rows and top <= mid <= bottom:
+            rows[-1].append(s)
+        else:
+            rows.append([s])
+            top, bottom = y0, y1
+    return [sorted(r, key=lambda s: s.locator["box"][0]) for r in rows]
+
+
+def _ocr_table(rows: list[list[Segment]], h: int) -> Table:
+    """The rows from `h` on as a table whose columns are the boxes of row `h` (its header): a box
+    goes to the header column it overlaps most (or, overlapping none, whose centre is nearest);
+    boxes of one row in one column are joined. A leading serial number is dropped from a box that
+    spans two columns (the serial column and the next)."""
+    cols = [(s.locator["box"][0], s.locator["box"][2]) for s in rows[h]]
+    table: Table = [(h, {c: (s.text, s) for c, s in enumerate(rows[h])})]
+    for r in range(h + 1, len(rows)):
+        cells: dict[int, tuple[str, Segment | None]] = {}
+        for s in rows[r]:
+            x0, _, x1, _ = s.locator["box"]
+            overlaps = [max(0.0, min(x1, b) - max(x0, a)) for a, b in cols]
+            best = max(range(len(cols)), key=lambda c: overlaps[c])
+            if overlaps[best] <= 0:
+                mid = (x0 + x1) / 2
+                best = min(range(len(cols)), key=lambda c: abs((cols[c][0] + cols[c][1]) / 2 - mid))
+            text = s.text
+            if sum(1 for o in overlaps if o > 0) > 1:
+                text = _OCR_SERIAL.sub("", text)
+            old = cells.get(best)
+            cells[best] = (old[0] + text, old[1]) if old else (text, s)
+        table.append((r, cells))
+    return table
+
+
+def ocr_tables(segs: list[Segment], header_rows: int) -> list[Table]:
+    """Tables rebuilt from the OCR lines of each picture or scanned page, one per candidate header
+    row (each of its first `header_rows` rows with at least two boxes)."""
+    pictures: dict[tuple, list[Segment]] = {}
+    for s in segs:
+        box = s.locator.get("box")
+        if s.layer != "ocr" or not (isinstance(box, list) and len(box) == 4):
+            continue
+        key = tuple(sorted((k, str(v)) for k, v in s.locator.items()
+                           if k not in ("line", "box", "confidence", "bbox")))
+        pictures.setdefault(key, []).append(s)
+    out: list[Table] = []
+    for lines in pictures.values():
+        if len(lines) < 6:
+            continue
+        rows = _ocr_rows(lines)
+        for h in range(min(header_rows, len(rows))):
+            if len(rows[h]) >= 2:
+                out.append(_ocr_table(rows, h))
+    return out
+
+
 def table_from_rows(rows: list[list[str]]) -> Table:
     """A table built from lists of cell texts (the examples in tabular.toml)."""
     return [(i, {j: (t, None) for j, t in enumerate(r) if t}) for i, r in enumerate(rows)]
@@ -188,18 +255,23 @@ class TabularDetector(Detector):
 
     def detect(self, ctx: ScanContext) -> list[Finding]:
         segs = ctx.document.segments
-        tables = tables_of(segs)
+        pictures = ocr_tables(segs, self.rules.header_rows)
+        tables = tables_of(segs) + pictures
         if not tables:
             return []
         doc_text = ctx.visible_text
+        if pictures:        # a picture's own title (成交结果公告) is part of what the reader sees
+            doc_text += "\n" + "\n".join(s.text for s in segs if s.layer == "ocr")[:100_000]
         out: list[Finding] = []
+        seen: set[str] = set()
         for table in tables:
             hit = find(self.rules, table, doc_text)
             if hit is None:
                 continue
             seg = table[hit.header][1][hit.party_col][1]
-            if seg is None:
+            if seg is None or seg.id in seen:      # an OCR picture's candidate headers: one finding
                 continue
+            seen.add(seg.id)
             cols = "、".join(f"“{c}”" for c in hit.columns[:8])
             out.append(make_finding(
                 seg, ctx.normalized[seg.id], 0, len(seg.text), category=CATEGORY.get(hit.kind.name, "pii.records"),

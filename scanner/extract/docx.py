@@ -1,7 +1,10 @@
 """DOCX: every paragraph of every story, read from the XML (python-docx drops tracked insertions).
 
 The visible view ("as published", revisions accepted) goes to body/table/header/footer; text
-boxes and content controls are body text with a `kind`. Deeper layers (revisions, comments,
+boxes and content controls are body text with a `kind`. A header or footer part that no section
+displays (referenced by none; a first-page one without w:titlePg; an even-page one without
+w:evenAndOddHeaders in the settings) is read into the `hidden` layer (kind undisplayed_header /
+undisplayed_footer, `story` header/footer, `why`): the file carries it, the reader never sees it. Deeper layers (revisions, comments,
 vanished/white/tiny runs, fields, notes, properties, embedded objects) come from
 scanner.extract.docx_layers. Paragraph numbers in locators are the index of the w:p in its part,
 in document order, the same numbering for every layer.
@@ -13,7 +16,8 @@ import zipfile
 from ..model import Document
 from . import errors as E
 from .docx_layers import extract_docx_layers
-from .wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, parse_xml, read_part, visible_paragraph_text
+from .ooxml_props import part_rels
+from .wordml import MC, W, RunStyle, hidden_styles_from, on, paragraph_index, parse_xml, read_part, visible_paragraph_text
 from .zipsafe import open_zip
 
 
@@ -87,8 +91,10 @@ def in_fallback(p) -> bool:
     return False
 
 
-def walk_story(root, doc: Document, layer: str, rs: RunStyle, part: str, pindex: dict | None = None) -> None:
-    """Add every visible paragraph of one story (document, header, footer, note part)."""
+def walk_story(root, doc: Document, layer: str, rs: RunStyle, part: str, pindex: dict | None = None,
+               extra: dict | None = None) -> None:
+    """Add every visible paragraph of one story (document, header, footer, note part); `extra`
+    locator fields win over the paragraph's context (whose kind, if any, becomes `container`)."""
     pindex = pindex if pindex is not None else paragraph_index(root)
     tables: dict = {}
     for p, i in pindex.items():
@@ -103,6 +109,10 @@ def walk_story(root, doc: Document, layer: str, rs: RunStyle, part: str, pindex:
             seg_layer = "table"
         loc = {"part": part, "paragraph": i}
         loc.update(ctx)
+        if extra:
+            if "kind" in extra and "kind" in loc:
+                loc["container"] = loc.pop("kind")
+            loc.update(extra)
         doc.add(seg_layer, text, **loc)
 
 
@@ -118,11 +128,82 @@ def _alt_texts(root, doc: Document, part: str) -> None:
                 doc.add("body", val[:4000], part=part, kind="alt_text", drawing=i)
 
 
+def _part_number(n: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in n.rsplit("/", 1)[-1] if ch.isdigit())
+    return (int(digits) if digits else 0, n)
+
+
 def story_parts(names, prefix: str) -> list[str]:
-    def num(n):
-        digits = "".join(ch for ch in n[len(prefix):] if ch.isdigit())
-        return (int(digits) if digits else 0, n)
-    return sorted((n for n in names if n.startswith(prefix) and n.endswith(".xml") and "/" not in n[5:]), key=num)
+    return sorted((n for n in names if n.startswith(prefix) and n.endswith(".xml") and "/" not in n[5:]),
+                  key=_part_number)
+
+
+HF_CONTENT = {"application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml": "header",
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml": "footer"}
+CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _setting_on(zf: zipfile.ZipFile, names, settings: str | None, tag: str) -> bool:
+    if not settings or settings not in names:
+        return False
+    el = parse_xml(read_part(zf, settings)).find(W + tag)
+    return on(el)
+
+
+def header_footer_parts(zf: zipfile.ZipFile, names, main: str, root) -> dict[str, tuple[str, str | None]]:
+    """Every header and footer part of the package -> (story "header"/"footer", why it is not
+    displayed or None). Shown: each section's default header/footer (inherited from the section
+    before when it names none), its first-page one when the section has w:titlePg, its even-page
+    one when the settings have w:evenAndOddHeaders. Not shown: "first_page_off", "even_pages_off",
+    "unreferenced" (left in the package, referenced by no section)."""
+    rels = part_rels(zf, names, main)
+    parts: dict[str, str] = {}
+    for n in story_parts(names, "word/header"):
+        parts[n] = "header"
+    for n in story_parts(names, "word/footer"):
+        parts[n] = "footer"
+    for target, rtype in rels.values():
+        if rtype in ("header", "footer") and target in names:
+            parts.setdefault(target, rtype)
+    if "[Content_Types].xml" in names:
+        for ov in parse_xml(read_part(zf, "[Content_Types].xml")).iter(CT + "Override"):
+            story = HF_CONTENT.get((ov.get("ContentType") or "").strip())
+            name = (ov.get("PartName") or "").lstrip("/")
+            if story and name in names:
+                parts.setdefault(name, story)
+    settings = next((t for t, rtype in rels.values() if rtype == "settings"), "word/settings.xml")
+    even_on = _setting_on(zf, names, settings, "evenAndOddHeaders")
+    shown: set[str] = set()
+    referenced: dict[str, str] = {}         # part -> the type it is referenced as (first seen)
+    current: dict[tuple[str, str], str] = {}
+    for sect in root.iter(W + "sectPr"):
+        anc = sect.getparent()
+        if anc is not None and anc.tag == W + "sectPrChange":
+            continue            # a tracked change's former section properties
+        for ref in sect:
+            story = {W + "headerReference": "header", W + "footerReference": "footer"}.get(ref.tag)
+            if story is None:
+                continue
+            kind = ref.get(W + "type") or "default"
+            target = rels.get(ref.get(R_ID) or "", ("", ""))[0]
+            if target in names:
+                current[(story, kind)] = target
+                referenced.setdefault(target, kind)
+        title_pg = on(sect.find(W + "titlePg"))
+        for story in ("header", "footer"):
+            for kind in ("default", "first", "even"):
+                part = current.get((story, kind))
+                if part and (kind == "default" or kind == "first" and title_pg or kind == "even" and even_on):
+                    shown.add(part)
+    out: dict[str, tuple[str, str | None]] = {}
+    for part, story in parts.items():
+        if part in shown:
+            out[part] = (story, None)
+        else:
+            kind = referenced.get(part)
+            out[part] = (story, {"first": "first_page_off", "even": "even_pages_off"}.get(kind or "", "unreferenced"))
+    return out
 
 
 def extract_docx(data: bytes, doc: Document) -> None:
@@ -143,11 +224,18 @@ def extract_docx(data: bytes, doc: Document) -> None:
         walk_story(root, doc, "body", rs, main, pindex)
         _alt_texts(root, doc, main)
         stories = {main: (root, pindex)}
-        for layer, prefix in (("header", "word/header"), ("footer", "word/footer")):
-            for name in story_parts(names, prefix):
+        hf = header_footer_parts(zf, names, main, root)
+        for story_name in ("header", "footer"):
+            for name in sorted((n for n, (st, _w) in hf.items() if st == story_name),
+                               key=lambda n: (hf[n][1] is not None, _part_number(n))):
+                why = hf[name][1]
                 proot = parse_xml(read_part(zf, name))
                 pi = paragraph_index(proot)
-                walk_story(proot, doc, layer, rs, name, pi)
+                if why is None:
+                    walk_story(proot, doc, story_name, rs, name, pi)
+                else:       # in the file, never on a page
+                    walk_story(proot, doc, "hidden", rs, name, pi,
+                               extra={"kind": f"undisplayed_{story_name}", "story": story_name, "why": why})
                 stories[name] = (proot, pi)
         extract_docx_layers(zf, root, doc, stories=stories, run_style=rs, names=names)
         if not any(s.layer != "metadata" for s in doc.segments):

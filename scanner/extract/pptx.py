@@ -1,7 +1,20 @@
-"""PPTX: slide text in presentation order, speaker notes, hidden slides, comments, properties.
+"""PPTX: slide text in presentation order, speaker notes, hidden slides, comments, properties,
+and the text of slide masters and layouts.
 
 Text of a hidden slide (p:sld show="0") goes to the `hidden` layer (kind hidden_slide); notes to
 `note`; comments (legacy p:cm and modern p188:cm) to `comment` with author when known.
+
+Masters and layouts (`_template_text`): a shape that is not a placeholder shows on every slide that
+uses the layout (a layout's shapes) or the layout's master (a master's shapes, unless the layout or
+the slide sets showMasterSp="0"): its text goes to `body` with kind slide_layout / slide_master,
+`slides` (the visible slides showing it) and `slide` (the first of them). On a layout or master no
+visible slide shows, it goes to `hidden` (kind unused_layout / unused_master, `why`: unused,
+hidden_slides (only hidden slides use it) or shapes_off (the slides using it set showMasterSp="0")). Text of a master's or layout's placeholders is prompt text ("单击此处编辑母版标题样
+式"): a slide shows its own placeholders' text, never theirs; it goes to `hidden` with kind
+placeholder_prompt (each distinct text once), scanned by the detectors but not a hidden-content
+finding by itself. Notes and
+handout masters' shapes go to `hidden` (kind notes_master / handout_master). `paragraph` indexes the
+part's `text_paragraphs`, as on slides (the redaction edits the same paragraphs).
 """
 from __future__ import annotations
 
@@ -92,6 +105,91 @@ def _slide_order(zf, names) -> list[str]:
     return order
 
 
+MAX_TEMPLATE_PARTS = 500
+MAX_SLIDES_LISTED = 50
+TEMPLATE_DIRS = (("ppt/slideMasters/", "slide_master"), ("ppt/slideLayouts/", "slide_layout"),
+                 ("ppt/notesMasters/", "notes_master"), ("ppt/handoutMasters/", "handout_master"))
+TEMPLATE_PREFIXES = tuple(prefix for prefix, _kind in TEMPLATE_DIRS)
+
+
+def _on(el, attr: str) -> bool:
+    return (el.get(attr) or "1") not in ("0", "false")
+
+
+def _placeholder(p) -> bool:
+    """The paragraph belongs to a placeholder shape (p:nvSpPr/p:nvPr/p:ph)."""
+    anc = p.getparent()
+    while anc is not None:
+        if anc.tag == P + "sp":
+            nv = anc.find(P + "nvSpPr")
+            nvpr = nv.find(P + "nvPr") if nv is not None else None
+            return nvpr is not None and nvpr.find(P + "ph") is not None
+        anc = anc.getparent()
+    return False
+
+
+def _template_text(zf, names, doc: Document, slides: list[tuple[int, str, bool, bool]], size) -> None:
+    """Masters' and layouts' text (see the module docstring). slides: (number, part, hidden,
+    showMasterSp) in presentation order."""
+    shown: dict[str, list[int]] = {}       # layout/master part -> visible slides showing its shapes
+    used: set[str] = set()                 # used by some slide, hidden ones too
+    used_visible: set[str] = set()         # used by a visible slide (which may hide master shapes)
+    roots: dict[str, object] = {}
+
+    def root_of(part):
+        if part not in roots:
+            roots[part] = parse_xml(read_member(zf, part))
+        return roots[part]
+
+    for no, part, hidden, show_master in slides:
+        layout = next((t for t, rtype in part_rels(zf, names, part).values()
+                       if rtype == "slideLayout" and t in names), None)
+        if layout is None:
+            continue
+        master = next((t for t, rtype in part_rels(zf, names, layout).values()
+                       if rtype == "slideMaster" and t in names), None)
+        used.add(layout)
+        through = show_master and master is not None and _on(root_of(layout), "showMasterSp")
+        if master is not None:
+            used.add(master)
+        if hidden:
+            continue
+        used_visible.update(x for x in (layout, master) if x is not None)
+        if not show_master:
+            continue            # the slide hides its layout's and master's shapes ("hide background graphics")
+        shown.setdefault(layout, []).append(no)
+        if through:
+            shown.setdefault(master, []).append(no)
+    parts = sorted((n, kind) for n in names for prefix, kind in TEMPLATE_DIRS
+                   if n.startswith(prefix) and n.endswith(".xml") and "/" not in n[len(prefix):])
+    if len(parts) > MAX_TEMPLATE_PARTS:
+        doc.errors.append(E.truncated(f"more than {MAX_TEMPLATE_PARTS} masters and layouts"))
+    prompts: set[str] = set()
+    for part, kind in parts[:MAX_TEMPLATE_PARTS]:
+        root = root_of(part)
+        on_slides = shown.get(part, [])
+        for i, p in enumerate(text_paragraphs(root)):
+            text = paragraph_text(p)
+            if _placeholder(p):
+                key = " ".join(text.split())
+                if key not in prompts:          # every layout repeats its master's prompts: read once
+                    prompts.add(key)
+                    doc.add("hidden", text, part=part, paragraph=i, kind="placeholder_prompt", template=kind)
+                continue
+            state = _shape_state(p, size)
+            if kind in ("notes_master", "handout_master"):
+                doc.add("hidden", text, part=part, paragraph=i, kind=kind)
+            elif not on_slides:
+                why = "shapes_off" if part in used_visible else "hidden_slides" if part in used else "unused"
+                doc.add("hidden", text, part=part, paragraph=i, kind=f"unused_{kind[6:]}", why=why)
+            elif state:
+                doc.add("hidden", text, part=part, paragraph=i, kind=state, template=kind,
+                        slide=on_slides[0], slides=on_slides[:MAX_SLIDES_LISTED])
+            else:
+                doc.add("body", text, part=part, paragraph=i, kind=kind, slide=on_slides[0],
+                        slides=on_slides[:MAX_SLIDES_LISTED])
+
+
 def extract_pptx(data: bytes, doc: Document) -> None:
     zf = open_zip(data)
     with zf:
@@ -103,9 +201,11 @@ def extract_pptx(data: bytes, doc: Document) -> None:
                 authors[a.get("id")] = a.get("name") or ""
         order = _slide_order(zf, names)
         size = _slide_size(zf)
+        slides = []
         for no, part in enumerate(order[:MAX_SLIDES], start=1):
             root = parse_xml(read_member(zf, part))
             hidden = (root.get("show") or "1") in ("0", "false")
+            slides.append((no, part, hidden, _on(root, "showMasterSp")))
             for i, (text, state) in enumerate(_paragraphs(root, with_state=True, slide_size=size)):
                 if hidden or state:
                     doc.add("hidden", text, slide=no, paragraph=i, part=part,
@@ -131,8 +231,11 @@ def extract_pptx(data: bytes, doc: Document) -> None:
                                     author=authors.get(cm.get("authorId"), "")[:200])
         if len(order) > MAX_SLIDES:
             doc.errors.append(E.truncated(f"more than {MAX_SLIDES} slides"))
+        _template_text(zf, names, doc, slides, size)
         add_package_layers(zf, names, doc, "ppt/")
-        if not any(s.layer != "metadata" for s in doc.segments):
+        # nothing read from the slides themselves (masters' and layouts' text aside): check they are blank
+        if not any(s.layer != "metadata" and not str(s.locator.get("part", "")).startswith(TEMPLATE_PREFIXES)
+                   for s in doc.segments):
             from .blank import pptx_blank
             how = pptx_blank(zf, names, order[:MAX_SLIDES])
             if how:

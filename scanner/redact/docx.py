@@ -1,6 +1,7 @@
 """Redacted DOCX in the original format, edited in the OOXML parts with lxml.
 
-- Findings of the visible stories (body, tables, headers, footers) are replaced character by
+- Findings of the visible stories (body, tables, headers, footers, and the header and footer
+  parts no page shows, read into the hidden layer) are replaced character by
   character inside the w:t nodes they cover (a match may span runs; each run keeps its
   formatting): the paragraph's visible text is rebuilt exactly as scanner.extract.wordml reads
   it, so finding offsets land on the same characters.
@@ -16,8 +17,8 @@
 from __future__ import annotations
 
 
-from ..extract.docx import main_part, story_parts
-from ..extract.wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, read_part
+from ..extract.docx import header_footer_parts, main_part
+from ..extract.wordml import MC, W, RunStyle, hidden_styles_from, paragraph_index, parse_xml, read_part
 from ..extract.zipsafe import open_zip
 from .ops import apply_spans, mask, removes, spans_by_paragraph
 from .package import redact_package
@@ -159,15 +160,18 @@ def redact_docx(data: bytes, findings: list, mode: str = "block") -> bytes:
         nameset = set(zf.namelist())
         main = main_part(zf, nameset)
         rs = RunStyle(hidden_styles_from(zf, nameset))
-    stories = [main] + story_parts(nameset, "word/header") + story_parts(nameset, "word/footer") \
-        + [n for n in ("word/footnotes.xml", "word/endnotes.xml") if n in nameset]
+        # every header and footer part; one no page shows is read into the hidden layer
+        # (scanner.extract.docx): its paragraphs are redacted like a displayed one's
+        hf = header_footer_parts(zf, nameset, main, parse_xml(read_part(zf, main))) if main else {}
+    stories = [main] + list(hf) + [n for n in ("word/footnotes.xml", "word/endnotes.xml") if n in nameset]
     everywhere = {f.text: mask(f.text, f.category, mode) for f in findings if f.text}
 
     def edit(part: str, root) -> bool:
         _drop_template_path(root)
         if part in stories:
             pindex = {i: p for p, i in paragraph_index(root).items()}
-            for i, spans in spans_by_paragraph(findings, part, STORY_LAYERS).items():
+            layers = STORY_LAYERS + ("hidden",) if hf.get(part, (None, None))[1] else STORY_LAYERS
+            for i, spans in spans_by_paragraph(findings, part, layers).items():
                 p = pindex.get(i)
                 if p is not None:
                     _redact_paragraph(p, rs, spans, mode)

@@ -5,9 +5,9 @@ this workplace keeps fetched repository content out of project commits. `make re
 blob out of a local git snapshot of its repository (a bare or normal clone, one directory per
 repository, named `owner+name/repo` or `owner+name`) and checks its sha256 against the manifest.
 
-    python tests/realdocs/build.py --mirrors /work/.mirror [--out tests/realdocs/files] [--split heldout9]
+    python tests/realdocs/build.py --mirrors /work/.mirror [--out tests/realdocs/files] [--split heldout10]
 
-`--split` (repeatable) rebuilds only the files of the named splits, e.g. the untuned heldout9.
+`--split` (repeatable) rebuilds only the files of the named splits, e.g. the untuned heldout10.
 
 A file whose snapshot is missing is listed and skipped; a sha256 mismatch is an error.
 Standard library only.

@@ -99,6 +99,37 @@ def test_real_published_results_have_no_table_finding(light, make, kind, text, r
 
 
 
+# a quotation comparison of a negotiation round as a picture (a screenshot pasted into a draft):
+# OCR reads each cell as a line with its box; the detector rebuilds rows and columns from the boxes
+QUOTE_ROWS = [["序号", "供应商", "数量", "单价（元）", "总价（元）"],
+              ["1", "极限思维", "73600", "12.33", "907488"],
+              ["2", "予同文化", "73600", "11.95", "879520"],
+              ["3", "盛世炜烨", "73600", "12.52", "921472"]]
+QUOTE_WIDTHS = [110, 260, 170, 210, 210]
+
+
+def test_a_picture_of_suppliers_quotations_goes_to_review(full):
+    from support.pictures import encode, table_picture
+    img = table_picture(QUOTE_ROWS, QUOTE_WIDTHS, title="第一轮报价（限价12.55元/条）")
+    rep = full.scan_bytes(encode(img), "报价表.png")
+    found = _tabular(rep)
+    assert [f.rule_id for f in found] == ["tabular.quotations"], [(f.rule_id, f.text) for f in rep.findings]
+    f = found[0]
+    assert f.layer == "ocr" and f.text == "供应商"          # over the party column's header box
+    assert "3行具名记录" in f.explanation
+    assert rep.decision == "review"
+
+
+def test_a_picture_of_a_published_result_or_a_price_list_passes(full):
+    from support.pictures import encode, table_picture
+    published = full.scan_bytes(encode(table_picture(QUOTE_ROWS, QUOTE_WIDTHS, title="成交结果公告")), "结果.png")
+    assert _tabular(published) == []
+    prices = [["序号", "商品名称", "规格", "单价（元）", "库存"], ["1", "打印纸", "70g", "25.00", "120"],
+              ["2", "签字笔", "0.5mm", "2.00", "800"], ["3", "文件夹", "A4", "6.50", "300"]]
+    rep = full.scan_bytes(encode(table_picture(prices, QUOTE_WIDTHS)), "价目表.png")
+    assert _tabular(rep) == [] and rep.decision == "pass", [(f.rule_id, f.text) for f in rep.findings]
+
+
 def test_a_lexicon_directory_without_the_rules_file_is_a_configuration_error(tmp_path):
     """The detector is always on: without lexicons/tabular.toml the scanner refuses to start (a
     silent None would pass every pay sheet) and the error names the missing file."""

@@ -213,3 +213,24 @@ def watermarked(img, mark: str = "内部资料", grey: int = 215, alpha: int = 1
             layer.alpha_composite(tile, (max(0, x), max(0, y)) if x >= 0 and y >= 0 else (0, 0)) \
                 if x >= 0 and y >= 0 else None
     return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def table_picture(rows: list[list[str]], widths: list[int], title: str = "", px: int = 30, row_h: int = 56):
+    """A ruled table as a picture (a screenshot or photo of a spreadsheet): `rows` of cell texts,
+    column `widths` in pixels, an optional title line above."""
+    from PIL import Image, ImageDraw
+    left, top = 40, 40 + (80 if title else 0)
+    size = (left * 2 + sum(widths), top + row_h * len(rows) + 40)
+    img = Image.new("RGB", size, (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    f = font(px)
+    if title:
+        d.text((left, 40), title, font=f, fill=(0, 0, 0))
+    for i, row in enumerate(rows):
+        y = top + i * row_h
+        x = left
+        for w, cell in zip(widths, row):
+            d.rectangle((x, y, x + w, y + row_h), outline=(0, 0, 0), width=2)
+            d.text((x + 12, y + (row_h - px) // 2), cell, font=f, fill=(0, 0, 0))
+            x += w
+    return img

@@ -1,7 +1,12 @@
 """hidden.* findings from Documents built here: what is a finding, what is not (false alarms)."""
 from __future__ import annotations
 
+import tomllib
+
+import pytest
+
 from scanner import get_scanner
+from scanner.config import default_lexicon_dir
 from scanner.model import Document
 
 
@@ -120,11 +125,11 @@ def test_metadata_severity_person_versus_office_and_title():
 
 # -- fill-in instructions (comments, tracked revisions) ------------------------------------------
 
-FILL_IN = ["请填写联系人", "此处填写单位名称", "填写说明", "Please fill in the date", "若无，填no", "如无填no",
-           "从现在往前选择3个即可，没有填no", "1，2，3按照时间从现在到以前排列", "适应症1，2按照时间从现在到以前排列，选两个即可",
-           "方框打勾或打叉方框打勾或打叉", "请在此处填写项目名称。", "If none, fill in N/A"]
-REAL_CONTENT = ["王建国填报的数据有误", "此处数据请勿外传，待领导审定", "请核实", "此处填写的金额为3.5亿，暂不公开",
-                "填写说明：王建国因病缺考", "请填写，另外该项目尚未立项", "This figure is wrong", "张三的身份证号后四位"]
+# the examples are data (lexicons/harm.toml [hidden] fill_in_lowered / fill_in_kept), each run as a
+# comment and as a tracked insertion
+HIDDEN_RULES = tomllib.loads((default_lexicon_dir() / "harm.toml").read_text(encoding="utf-8"))["hidden"]
+FILL_IN = HIDDEN_RULES["fill_in_lowered"]
+REAL_CONTENT = HIDDEN_RULES["fill_in_kept"]
 
 
 def _comment_and_revision(text: str):
@@ -134,18 +139,17 @@ def _comment_and_revision(text: str):
     return _hidden(_scan(d))
 
 
-def test_fill_in_instructions_are_low():
-    for text in FILL_IN:
-        got = _comment_and_revision(text)
-        assert {f.category for f in got} == {"hidden.comment", "hidden.revision"}, text
-        assert all(f.severity == "low" and "hidden:fill_in" in f.evidence and "填写的说明" in f.explanation
-                   for f in got), text
+@pytest.mark.parametrize("text", FILL_IN)
+def test_fill_in_instructions_are_low(text):
+    got = _comment_and_revision(text)
+    assert {f.category for f in got} == {"hidden.comment", "hidden.revision"}
+    assert all(f.severity == "low" and "hidden:fill_in" in f.evidence and "填写的说明" in f.explanation for f in got)
 
 
-def test_comments_with_real_content_stay_findings():
-    for text in REAL_CONTENT:
-        got = _comment_and_revision(text)
-        assert len(got) == 2 and all(f.severity == "medium" and "hidden:fill_in" not in f.evidence for f in got), text
+@pytest.mark.parametrize("text", REAL_CONTENT)
+def test_comments_with_real_content_stay_findings(text):
+    got = _comment_and_revision(text)
+    assert len(got) == 2 and all(f.severity == "medium" and "hidden:fill_in" not in f.evidence for f in got)
 
 
 def test_fill_in_instruction_holding_personal_data_still_decides():
@@ -198,3 +202,13 @@ def test_offpage_id_number_shown_on_the_page_still_decides():
     report = _invoice("440304198506123412", visible="身份证号 440304198506123412")
     assert any(f.category == "pii.id_card" and f.layer == "hidden" for f in report.findings)
     assert report.decision != "pass"
+
+
+def test_the_fill_in_rule_is_the_data_in_harm_toml():
+    """One home: the detector's fill-in rule is assembled from lexicons/harm.toml [hidden] (changing
+    the data changes the rule)."""
+    from scanner.detectors.hidden import FillIn
+    assert FillIn(HIDDEN_RULES)("请在此处填写项目名称。")
+    assert not FillIn(dict(HIDDEN_RULES, fill_in_max=5))("请在此处填写项目名称。")
+    assert not FillIn(dict(HIDDEN_RULES, fill_in_verb="(?:录入)"))("请在此处填写项目名称。")
+    assert not FillIn(dict(HIDDEN_RULES, fill_in_not=HIDDEN_RULES["fill_in_not"] + "|项目"))("请在此处填写项目名称。")

@@ -1,6 +1,8 @@
 """The fast paths of the models compute what the plain ones do (issue 17, full-mode speed).
 
-- regex first-character guards (scanner/detectors/_firstchar.py): the same matches;
+- regex first-character guards (scanner/detectors/_firstchar.py): the same matches; the Finder
+  (a search on the first-character class, then a match) = finditer, span for span;
+- passage sentences and units on a text without a backslash (a simpler pattern) = SENT_RE's;
 - passage TF-IDF over the whole text at once (tfidf_spans) = TF-IDF unit by unit (tfidf);
 - hash-table lookups (scanner/detectors/_hashtable.py) = binary search;
 - passage 1-grams read from a dense table of the BMP = looked up in the hash table; the
@@ -21,13 +23,14 @@ import numpy as np
 import pytest
 
 from scanner.detectors import _hashtable, _models
-from scanner.detectors._firstchar import guarded
+from scanner.detectors._firstchar import Finder, guarded
 from scanner.detectors.names import MODEL_FILE as NAMES_FILE
 from scanner.detectors.names_tagger import (LatticeUnion, Tagger, allowed_transitions, encode, lattice_marks,
                                             spans_of_paths, viterbi_batch)
 from scanner.detectors.passage import MODEL_FILE as PASSAGE_FILE
-from scanner.detectors.passage import (PassageModel, _spans_safe, gram_of, load_lexicon, spread_heat, tfidf, tfidf_spans,
-                                      unigram_columns, units)
+from scanner.detectors.passage import (_LITERAL_BREAK_RE, ARTICLE_RE, SENT_RE, PassageModel, _spans_safe, gram_of, load_lexicon,
+                                      line_space, sentences, spread_heat, tfidf, tfidf_spans, unigram_columns,
+                                      units)
 from training.common import DATA
 
 NEWS = DATA / "news" / "peoplesdaily_dev.jsonl"
@@ -60,6 +63,54 @@ def test_first_character_guard_keeps_every_match():
     assert changed >= 6          # the slow cue patterns do get a guard
     assert guarded(r"a*b") == r"a*b" or re.compile(guarded(r"a*b")).findall("aab b") == ["aab", "b"]
     assert guarded(r".?x") == r".?x"     # cannot be bounded: unchanged
+
+
+def test_finder_spans_are_finditer_spans():
+    patterns = [spec["pattern"] for spec in load_lexicon()["cue"].values()]
+    patterns += [r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}", r"\d+岁|先生", r"a*b", r".?x", r"[^a]b", r"(?<=a)[bc]+|\s+x",
+                 r"[一二三]{1,3}[时点]|^第", r"(?m)^[甲乙]方", r"\b[A-Z]\w+", ARTICLE_RE.pattern]
+    texts = _texts() + ["aab b abcx  x", "一二三时第二点\n甲方乙方 Foo", "", "b", "第一条 总则\n  第二条\n第3条。第四条"]
+    found = 0
+    for p in patterns:
+        f = Finder(p)
+        found += f.finder is not None
+        r = re.compile(p)
+        for t in texts:
+            want = [m.span() for m in r.finditer(t)]
+            assert f.spans(t) == want, p
+    assert found >= 12            # most cue patterns do take the finder path
+
+
+def test_line_space_is_what_the_pattern_matches():
+    text = "".join(chr(c) for c in range(0x3100)) + "\U00020000 \U0001F600\u3000\n\t\x1c\x85\xa0\u2028"
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    want = np.zeros(len(text), dtype=bool)
+    want[[m.start() for m in re.finditer(r"[^\S\n]", text)]] = True
+    assert np.array_equal(line_space(cps), want) and want.sum() >= 25
+
+
+def _sentences_plain(text):
+    return [(m.start(), m.end()) for m in SENT_RE.finditer(text) if m.group("brk") is None and m.group().strip()]
+
+
+def _units_plain(text):
+    sents = _sentences_plain(text)
+    out = [(a, b, 1) for a, b in sents]
+    for (a, _), (_c, d) in zip(sents, sents[1:]):
+        if "\n" not in text[a:d] and not ("\\" in text[a:d] and _LITERAL_BREAK_RE.search(text, a, d)):
+            out.append((a, d, 2))
+    return out
+
+
+def test_sentences_without_a_backslash_as_with_sent_re():
+    texts = _texts() + ["  。 \n\n x。y！z”", "\u3000\u3000。", "abc", "", "。。", "x\n\ny。z", "第一句。\n\n第二句！第三句？」"]
+    texts += ["带\\n字面换行。下一句\\r\\n再一句。", "路径\\nginx 配置。另一句。"]      # the other path, unchanged
+    plain = 0
+    for t in texts:
+        plain += "\\" not in t
+        assert sentences(t) == _sentences_plain(t), t
+        assert units(t) == _units_plain(t), t
+    assert plain >= len(texts) - 2 and any(n == 2 for t in texts for _, _, n in units(t))
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import training  # noqa: F401  (first: pins OpenBLAS's kernels before numpy loads, see training/__init__.py)
+
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
